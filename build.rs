@@ -1,0 +1,1 @@
+fn main() { ckpt_build::instrument(); }

@@ -1,0 +1,146 @@
+//! The one error type of ckpt. Every variant carries what a user needs to act.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while saving or restoring.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An operating-system call on an image or lock file failed.
+    #[error("{op} {path}: {source}")]
+    Io {
+        /// What ckpt was doing (`"writing image"`, `"opening"`, ...).
+        op: &'static str,
+        /// The file involved.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a ckpt image at all (wrong magic, empty file).
+    #[error("{path}: not a ckpt image ({detail}); pass a file written by ckpt::save()")]
+    NotAnImage {
+        /// The file.
+        path: PathBuf,
+        /// What was found instead.
+        detail: String,
+    },
+    /// The image is shorter than its trailer says: the write was cut off.
+    #[error("{path}: truncated image ({detail}); restore from an earlier image")]
+    Truncated {
+        /// The file.
+        path: PathBuf,
+        /// Expected versus found length.
+        detail: String,
+    },
+    /// The body does not match its checksum, or its structure is invalid.
+    #[error("{path}: corrupt image in section `{section}`: {detail}; restore from an earlier image")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// The section (`"trailer"`, `"header"`, `"frames"`, ...).
+        section: String,
+        /// What was expected and what was found.
+        detail: String,
+    },
+    /// The image was written by a newer (or unknown) version of the format.
+    #[error("{path}: image format version {found}, this build reads version {supported}; restore with the ckpt version that wrote it")]
+    UnsupportedVersion {
+        /// The file.
+        path: PathBuf,
+        /// The version in the file.
+        found: u32,
+        /// The version this build understands.
+        supported: u32,
+    },
+    /// The image was written by a different build of the program.
+    #[error("{path}: image was written by a different build of `{program}` ({}); rebuild the program that wrote it or start fresh", differences.join("; "))]
+    BuildMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The program name.
+        program: String,
+        /// One entry per differing fingerprint part: `"rustc: 1.80 (image) vs 1.81 (this build)"`.
+        differences: Vec<String>,
+    },
+    /// A limit on size or nesting depth was exceeded while decoding.
+    #[error("{path}: image exceeds a decoder limit in section `{section}`: {detail}")]
+    Limit {
+        /// The file.
+        path: PathBuf,
+        /// The section.
+        section: String,
+        /// Which limit.
+        detail: String,
+    },
+    /// A value did not have the shape its type expects (a bug, or an image edited by hand).
+    #[error("type mismatch at `{at}`: expected {expected}, found {found}")]
+    Type {
+        /// Where in the value (`"frames[1].live.acc.field"`).
+        at: String,
+        /// What the type expected.
+        expected: String,
+        /// What the image held.
+        found: String,
+    },
+    /// A value could not be saved (a `RefCell` mutably borrowed at the save point, ...).
+    #[error("cannot save `{at}`: {detail}")]
+    Unsaveable {
+        /// The value.
+        at: String,
+        /// Why, and what to do.
+        detail: String,
+    },
+    /// `ckpt::save()` was called where no checkpointable frame is active.
+    #[error("ckpt::save() called at {location} outside a #[checkpointable] function; annotate the function (and its callers up to main) with #[checkpointable]")]
+    NoFrame {
+        /// `file:line` of the call.
+        location: String,
+    },
+    /// A checkpointable function was reached through a call ckpt did not see.
+    #[error("cannot save: `{function}` was called from `{caller}` through a call ckpt cannot resume ({detail})")]
+    UnregisteredCall {
+        /// The callee.
+        function: String,
+        /// The caller, or `"(not checkpointable)"`.
+        caller: String,
+        /// Why the call was not seen.
+        detail: String,
+    },
+    /// The image's frames do not fit this program (function renamed or changed).
+    #[error("{path}: cannot resume into `{function}`: {detail}")]
+    FrameMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The function.
+        function: String,
+        /// What differs.
+        detail: String,
+    },
+    /// Another process holds the image lock.
+    #[error("{path} is locked by another process (lock file {lock}); use --ckpt-file to save elsewhere")]
+    Locked {
+        /// The image.
+        path: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+    },
+    /// A command-line option of ckpt was misused.
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl Error {
+    /// Builds an [`Error::Io`].
+    pub fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { op, path: path.into(), source }
+    }
+
+    /// Builds an [`Error::Type`].
+    pub fn ty(at: impl Into<String>, expected: impl Into<String>, found: impl Into<String>) -> Self {
+        Error::Type { at: at.into(), expected: expected.into(), found: found.into() }
+    }
+}
+
+/// Result alias of ckpt.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
