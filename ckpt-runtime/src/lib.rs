@@ -1,1 +1,43 @@
+//! ckpt: compile-time checkpointing for ordinary Rust programs.
+//!
+//! Annotate `main` and the functions that hold save points with
+//! [`#[checkpointable]`](checkpointable), call [`save()`] where a checkpoint makes sense,
+//! and run the program with `--restore FILE` to continue after the last save point.
+//!
+//! ```no_run
+//! use ckpt::checkpointable;
+//!
+//! #[checkpointable]
+//! fn main() {
+//!     let mut total = 0u64;
+//!     for i in 0..1_000u64 {
+//!         total += i;
+//!         if i % 100 == 0 {
+//!             ckpt::save().expect("checkpoint");
+//!         }
+//!     }
+//!     println!("{total}");
+//! }
+//! ```
+#![warn(missing_docs)]
 
+pub mod error;
+pub mod image;
+pub mod state;
+
+#[cfg(feature = "agent")]
+mod agent;
+#[cfg(feature = "agent")]
+pub use agent::{restored, save, save_to};
+
+pub use ckpt_macros::{checkpointable, State};
+pub use error::{Error, Result};
+
+/// Items used by the code that `#[checkpointable]` and `#[derive(State)]` generate.
+/// Not a public API: names and signatures change without notice.
+#[doc(hidden)]
+pub mod __private {
+    #[cfg(feature = "agent")]
+    pub use crate::agent::private::*;
+    pub use crate::state::{Encoder, Loader, State, Value};
+}
