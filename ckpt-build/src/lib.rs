@@ -1,1 +1,21 @@
-pub fn instrument() {}
+//! Build-time and inspection tooling of ckpt.
+//!
+//! - [`instrument()`], called from a package's `build.rs`, analyses every target of the
+//!   package (see [`analysis`]) and hands the result to `#[checkpointable]` through the
+//!   `CKPT_ANALYSIS` environment variable.
+//! - [`inspect()`] and [`verify()`] read checkpoint images for the `cargo ckpt` tool
+//!   (`cargo install --path ckpt-build`), and are plain library functions for tests.
+//!
+//! ```no_run
+//! // build.rs
+//! fn main() {
+//!     ckpt_build::instrument();
+//! }
+//! ```
+#![warn(missing_docs)]
+
+pub mod analysis;
+mod instrument;
+
+pub use analysis::{analyze, Analysis, AnalysisError, CrateAnalysis, FingerprintParts};
+pub use instrument::{fingerprint_of, host_target, instrument, rustc_version};

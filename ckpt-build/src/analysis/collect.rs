@@ -1,0 +1,322 @@
+//! Walks one target's module tree with syn and collects its checkpointable items.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Component, Path, PathBuf};
+
+use xxhash_rust::xxh3::Xxh3Default;
+
+use super::Warning;
+
+/// Deeper `mod` nesting than this is almost certainly a `#[path]` loop.
+const MAX_MODULE_DEPTH: usize = 64;
+
+/// What one target yielded.
+#[derive(Debug, Default)]
+pub(crate) struct Collected {
+    /// Every file read, by `/`-separated path relative to the package root.
+    pub(crate) sources: BTreeMap<String, Vec<u8>>,
+    pub(crate) functions: BTreeSet<String>,
+    pub(crate) methods: BTreeSet<(String, String)>,
+    pub(crate) warnings: Vec<Warning>,
+}
+
+/// Collects the target whose root file is `target_root` (relative to `package_root`).
+pub(crate) fn collect_target(package_root: &Path, target_root: &Path) -> Collected {
+    let mut walker = Walker {
+        package_root,
+        out: Collected::default(),
+    };
+    // A crate root behaves like a `mod.rs`: its `mod foo;` live beside it.
+    let dir = target_root.parent().unwrap_or(Path::new("")).to_path_buf();
+    walker.load_file(target_root, &dir, false, 0);
+    walker.out
+}
+
+/// xxh3-64 over the files in key order: path, 0 byte, length (u64 LE), content.
+pub(crate) fn hash_sources(sources: &BTreeMap<String, Vec<u8>>) -> u64 {
+    let mut hasher = Xxh3Default::new();
+    for (path, content) in sources {
+        hasher.update(path.as_bytes());
+        hasher.update(&[0]);
+        hasher.update(&(content.len() as u64).to_le_bytes());
+        hasher.update(content);
+    }
+    hasher.digest()
+}
+
+struct Walker<'a> {
+    package_root: &'a Path,
+    out: Collected,
+}
+
+/// Where the module being walked puts things.
+#[derive(Clone)]
+struct Scope {
+    /// Directory holding the files of `mod foo;` declared here.
+    mod_dir: PathBuf,
+    /// Base of `#[path]` attributes: the file's directory at file level, `mod_dir` inside
+    /// inline modules.
+    path_base: PathBuf,
+    /// Everything in the scope is checkpointable (an annotated `mod`).
+    annotated: bool,
+    depth: usize,
+}
+
+impl Walker<'_> {
+    /// Reads and walks the module file `rel`; `mod_dir` is where its children live.
+    fn load_file(&mut self, rel: &Path, mod_dir: &Path, annotated: bool, depth: usize) {
+        let key = slash_path(rel);
+        if self.out.sources.contains_key(&key) {
+            return;
+        }
+        if depth > MAX_MODULE_DEPTH {
+            self.warn(
+                &key,
+                format!("modules nested deeper than {MAX_MODULE_DEPTH}"),
+            );
+            return;
+        }
+        let bytes = match fs::read(self.package_root.join(rel)) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                self.warn(&key, e.to_string());
+                return;
+            }
+        };
+        let parsed = match std::str::from_utf8(&bytes) {
+            Ok(text) => syn::parse_file(text).map_err(|e| {
+                let at = e.span().start();
+                if at.line > 0 {
+                    format!("{e} (line {}, column {})", at.line, at.column + 1)
+                } else {
+                    e.to_string()
+                }
+            }),
+            Err(e) => Err(format!("not UTF-8: {e}")),
+        };
+        self.out.sources.insert(key.clone(), bytes);
+        match parsed {
+            Ok(file) => {
+                let scope = Scope {
+                    mod_dir: mod_dir.to_path_buf(),
+                    path_base: rel.parent().unwrap_or(Path::new("")).to_path_buf(),
+                    annotated,
+                    depth,
+                };
+                self.walk_items(&file.items, &scope);
+            }
+            Err(message) => self.warn(&key, message),
+        }
+    }
+
+    fn warn(&mut self, file: &str, message: String) {
+        self.out.warnings.push(Warning {
+            file: file.to_owned(),
+            message,
+        });
+    }
+
+    fn walk_items(&mut self, items: &[syn::Item], scope: &Scope) {
+        for item in items {
+            match item {
+                syn::Item::Fn(f) if scope.annotated || is_marked(&f.attrs) => {
+                    self.out.functions.insert(f.sig.ident.to_string());
+                }
+                syn::Item::Impl(imp) => {
+                    let all = scope.annotated || is_marked(&imp.attrs);
+                    let self_name = self_type_name(&imp.self_ty);
+                    for it in &imp.items {
+                        if let syn::ImplItem::Fn(m) = it {
+                            if all || is_marked(&m.attrs) {
+                                self.out
+                                    .methods
+                                    .insert((self_name.clone(), m.sig.ident.to_string()));
+                            }
+                        }
+                    }
+                }
+                syn::Item::Trait(tr) => {
+                    let all = scope.annotated || is_marked(&tr.attrs);
+                    for it in &tr.items {
+                        if let syn::TraitItem::Fn(m) = it {
+                            if m.default.is_some() && (all || is_marked(&m.attrs)) {
+                                self.out
+                                    .methods
+                                    .insert((tr.ident.to_string(), m.sig.ident.to_string()));
+                            }
+                        }
+                    }
+                }
+                syn::Item::Mod(m) => self.walk_mod(m, scope),
+                _ => {}
+            }
+        }
+    }
+
+    fn walk_mod(&mut self, m: &syn::ItemMod, scope: &Scope) {
+        let annotated = scope.annotated || is_marked(&m.attrs);
+        let path_attr = path_attr(&m.attrs);
+        let depth = scope.depth + 1;
+        match &m.content {
+            Some((_, items)) => {
+                let dir = match &path_attr {
+                    Some(p) => normalize(&scope.path_base.join(p)),
+                    None => scope.mod_dir.join(m.ident.to_string()),
+                };
+                let inner = Scope {
+                    mod_dir: dir.clone(),
+                    path_base: dir,
+                    annotated,
+                    depth,
+                };
+                self.walk_items(items, &inner);
+            }
+            None => {
+                if let Some(p) = path_attr {
+                    // A `#[path]` file owns its directory, like a `mod.rs`.
+                    let file = normalize(&scope.path_base.join(p));
+                    if self.package_root.join(&file).is_file() {
+                        let dir = file.parent().unwrap_or(Path::new("")).to_path_buf();
+                        self.load_file(&file, &dir, annotated, depth);
+                    }
+                    return;
+                }
+                let name = m.ident.to_string();
+                let name = name.strip_prefix("r#").unwrap_or(&name);
+                let dir = scope.mod_dir.join(name);
+                // A missing file is left to rustc to report (it may be cfg'd out).
+                for file in [scope.mod_dir.join(format!("{name}.rs")), dir.join("mod.rs")] {
+                    if self.package_root.join(&file).is_file() {
+                        self.load_file(&file, &dir, annotated, depth);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Whether an attribute list holds `#[checkpointable]` under any path.
+pub(crate) fn is_marked(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| {
+        a.path()
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "checkpointable")
+    })
+}
+
+/// The `"..."` of a `#[path = "..."]` attribute.
+fn path_attr(attrs: &[syn::Attribute]) -> Option<String> {
+    attrs.iter().find_map(|a| match &a.meta {
+        syn::Meta::NameValue(nv) if nv.path.is_ident("path") => match &nv.value {
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) => Some(s.value()),
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
+/// Last path segment of an impl's self type (`Sim` for `&mut crate::Sim<T>`).
+pub(crate) fn self_type_name(ty: &syn::Type) -> String {
+    match ty {
+        syn::Type::Path(p) => p
+            .path
+            .segments
+            .last()
+            .map_or_else(|| "_".to_owned(), |s| s.ident.to_string()),
+        syn::Type::Reference(r) => self_type_name(&r.elem),
+        syn::Type::Paren(p) => self_type_name(&p.elem),
+        syn::Type::Group(g) => self_type_name(&g.elem),
+        syn::Type::TraitObject(t) => t
+            .bounds
+            .iter()
+            .find_map(|b| match b {
+                syn::TypeParamBound::Trait(tb) => tb.path.segments.last(),
+                _ => None,
+            })
+            .map_or_else(|| "_".to_owned(), |s| s.ident.to_string()),
+        // Slices, tuples, arrays...: no name a method call could be matched by.
+        _ => "_".to_owned(),
+    }
+}
+
+/// `a/b/../c` → `a/c`, lexically (the `#[path]` file may not exist yet).
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// A relative path with `/` separators on every host, for stable hashing.
+fn slash_path(path: &Path) -> String {
+    let parts: Vec<String> = normalize(path)
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    parts.join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ty(src: &str) -> String {
+        self_type_name(&syn::parse_str(src).expect("type"))
+    }
+
+    #[test]
+    fn self_type_is_last_segment() {
+        assert_eq!(ty("Sim"), "Sim");
+        assert_eq!(ty("crate::sim::Sim<T>"), "Sim");
+        assert_eq!(ty("&mut Sim"), "Sim");
+        assert_eq!(ty("dyn Walk + Send"), "Walk");
+        assert_eq!(ty("[u8]"), "_");
+    }
+
+    #[test]
+    fn marker_matches_any_path_ending_in_checkpointable() {
+        let f: syn::ItemFn = syn::parse_quote! { #[ckpt::checkpointable] fn a() {} };
+        assert!(is_marked(&f.attrs));
+        let f: syn::ItemFn = syn::parse_quote! { #[checkpointable] fn a() {} };
+        assert!(is_marked(&f.attrs));
+        let f: syn::ItemFn = syn::parse_quote! { #[inline] fn a() {} };
+        assert!(!is_marked(&f.attrs));
+    }
+
+    #[test]
+    fn normalize_is_lexical() {
+        assert_eq!(
+            normalize(Path::new("src/a/../b/./c.rs")),
+            Path::new("src/b/c.rs")
+        );
+        assert_eq!(slash_path(Path::new("src/./x.rs")), "src/x.rs");
+    }
+
+    #[test]
+    fn hash_depends_on_paths_and_contents() {
+        let mut a = BTreeMap::new();
+        a.insert("src/lib.rs".to_owned(), b"fn a() {}".to_vec());
+        let mut b = a.clone();
+        b.insert("src/m.rs".to_owned(), Vec::new());
+        let mut c = BTreeMap::new();
+        c.insert("src/main.rs".to_owned(), b"fn a() {}".to_vec());
+        assert_ne!(hash_sources(&a), hash_sources(&b));
+        assert_ne!(hash_sources(&a), hash_sources(&c));
+        assert_eq!(hash_sources(&a), hash_sources(&a.clone()));
+    }
+}

@@ -1,0 +1,238 @@
+//! Whole-package analysis: which functions and methods of each target are checkpointable.
+//!
+//! [`analyze`] parses every target of a package with syn (lib, main, `src/bin`,
+//! `examples`, `tests`, `benches`), follows `mod foo;` declarations to their files, and
+//! records the items annotated `#[checkpointable]` (any attribute path ending in
+//! `checkpointable`). [`Analysis::render`] turns the result into the analysis file that
+//! `#[checkpointable]` reads through the `CKPT_ANALYSIS` environment variable.
+//!
+//! # The analysis file, format version 1
+//!
+//! A UTF-8 text file of `\n`-terminated lines. The macro crate reads it without depending
+//! on ckpt-build, so this format is a contract; `tests/format.rs` pins it.
+//!
+//! ```text
+//! ckpt-analysis 1
+//! crate <crate_name>
+//! fingerprint <crate_name>\t<package version>\t<sources hex>\t<rustc -V output>\t<target triple>
+//! fn <name>
+//! method <SelfTypeLastSegment> <name>
+//! crate <next crate name>
+//! ...
+//! ```
+//!
+//! - The first line is `ckpt-analysis ` followed by the format version. A reader that
+//!   does not know the version must ignore the file (and fall back to what it sees
+//!   locally), never misread it.
+//! - Then one block per crate, in the order lib, main, `src/bin`, examples, tests,
+//!   benches (each group sorted by crate name). A block starts with `crate <name>`,
+//!   where the name is the target name with `-` replaced by `_`: the value of
+//!   `CARGO_CRATE_NAME` when that target compiles. If two targets share a crate name (a
+//!   package with both `src/lib.rs` and `src/main.rs`), they form a single block: their
+//!   items are united and the sources hash covers the files of both.
+//! - `fingerprint` follows `crate` and has five tab-separated fields: crate name,
+//!   package version, the sources hash (16 lower-case hex digits, see below), the
+//!   trimmed output of `$RUSTC -V`, and the target triple. These are the build
+//!   fingerprint parts an image header records (the format version is the image's).
+//! - `fn <name>`: a checkpointable free function, including functions in (nested)
+//!   modules; the name is the bare identifier, without the module path.
+//! - `method <Self> <name>`: a checkpointable function inside an `impl` block; `<Self>` is
+//!   the last path segment of the self type (`Sim` for `impl<T> crate::sim::Sim<T>`), or the
+//!   trait name for a default method in a `trait` block.
+//! - Within a block, all `fn` lines come first, then all `method` lines, each group
+//!   sorted (byte order) and free of duplicates.
+//! - Unknown line kinds must be ignored by readers, so a later version may add lines.
+//!
+//! The sources hash is xxh3-64 over, for each file read for the target in byte order of
+//! its `/`-separated path relative to the package root: the path, a 0 byte, the content
+//! length as 8 little-endian bytes, and the content. Files that fail to parse are hashed
+//! too: they were read and they belong to the build.
+//!
+//! # What is checkpointable
+//!
+//! A `fn` item with the attribute; every function of an `impl` block, `trait` block or
+//! inline `mod` with the attribute (nested modules too); and the functions of a module
+//! file whose `mod foo;` declaration carries it. syn has no types and no macro
+//! expansion, so this is a name-based over-approximation: items made by macros are not
+//! seen, and a call whose name matches is treated as a possible call point.
+
+mod collect;
+mod format;
+mod targets;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use format::{ANALYSIS_FILE_NAME, FORMAT_HEADER, FORMAT_VERSION};
+pub use targets::TargetKind;
+
+/// The analysis of a whole package: one entry per crate name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Analysis {
+    /// The package name (`CARGO_PKG_NAME`).
+    pub package_name: String,
+    /// The package version (`CARGO_PKG_VERSION`).
+    pub version: String,
+    /// The crates of the package, in file order (see the module docs).
+    pub crates: Vec<CrateAnalysis>,
+    /// Files that could not be read or parsed; the analysis goes on without them.
+    pub warnings: Vec<Warning>,
+}
+
+/// The checkpointable items of one crate (one target, or targets sharing a crate name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrateAnalysis {
+    /// The crate name, as `CARGO_CRATE_NAME` spells it.
+    pub crate_name: String,
+    /// The kind of the (first) target with that name.
+    pub kind: TargetKind,
+    /// Every file read for the crate, relative to the package root, `/`-separated, sorted.
+    pub files: Vec<String>,
+    /// xxh3-64 of the files read (see the module docs for the exact input).
+    pub sources_hash: u64,
+    /// Names of the checkpointable free functions.
+    pub functions: BTreeSet<String>,
+    /// `(self type, method name)` of the checkpointable methods.
+    pub methods: BTreeSet<(String, String)>,
+}
+
+/// The build fingerprint parts of one crate, as an image header records them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FingerprintParts {
+    /// The crate name.
+    pub crate_name: String,
+    /// The package version.
+    pub crate_version: String,
+    /// The sources hash as 16 hex digits.
+    pub sources: String,
+    /// The output of `rustc -V`, trimmed.
+    pub rustc: String,
+    /// The target triple.
+    pub target: String,
+}
+
+/// A file the analysis had to skip.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// The file, relative to the package root.
+    pub file: String,
+    /// What went wrong (the syn or I/O error).
+    pub message: String,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "ckpt: cannot parse {}: {} (checkpointable calls into it will not be resumable)",
+            self.file, self.message
+        )
+    }
+}
+
+/// Why a package could not be analysed at all (single files only produce [`Warning`]s).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AnalysisError {
+    /// The package root is missing or unreadable.
+    #[error("cannot read package root {path}: {source}")]
+    Root {
+        /// The directory.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Analyses the package at `package_root` (the directory holding its `Cargo.toml`).
+///
+/// Pure apart from reading files: no environment variables, no processes. Files that
+/// cannot be read or parsed become [`Analysis::warnings`].
+pub fn analyze(
+    package_root: &Path,
+    package_name: &str,
+    version: &str,
+) -> Result<Analysis, AnalysisError> {
+    let found =
+        targets::discover(package_root, package_name).map_err(|source| AnalysisError::Root {
+            path: package_root.to_path_buf(),
+            source,
+        })?;
+    // Targets sharing a crate name (lib and main) form one block.
+    let mut crates: Vec<(CrateAnalysis, BTreeMap<String, Vec<u8>>)> = Vec::new();
+    let mut warnings = Vec::new();
+    for target in found {
+        let mut out = collect::collect_target(package_root, &target.root);
+        warnings.append(&mut out.warnings);
+        match crates
+            .iter_mut()
+            .find(|(c, _)| c.crate_name == target.crate_name)
+        {
+            Some((existing, sources)) => {
+                existing.functions.append(&mut out.functions);
+                existing.methods.append(&mut out.methods);
+                sources.append(&mut out.sources);
+            }
+            None => crates.push((
+                CrateAnalysis {
+                    crate_name: target.crate_name,
+                    kind: target.kind,
+                    files: Vec::new(),
+                    sources_hash: 0,
+                    functions: out.functions,
+                    methods: out.methods,
+                },
+                out.sources,
+            )),
+        }
+    }
+    let crates = crates
+        .into_iter()
+        .map(|(mut krate, sources)| {
+            krate.sources_hash = collect::hash_sources(&sources);
+            krate.files = sources.into_keys().collect();
+            krate
+        })
+        .collect();
+    warnings.sort_by(|a, b| a.file.cmp(&b.file));
+    warnings.dedup();
+    Ok(Analysis {
+        package_name: package_name.to_owned(),
+        version: version.to_owned(),
+        crates,
+        warnings,
+    })
+}
+
+impl Analysis {
+    /// The crate named `crate_name` (`CARGO_CRATE_NAME` spelling), if the package has one.
+    pub fn crate_named(&self, crate_name: &str) -> Option<&CrateAnalysis> {
+        self.crates.iter().find(|c| c.crate_name == crate_name)
+    }
+
+    /// The fingerprint parts of `crate_name` under the given compiler and target.
+    pub fn fingerprint_of(
+        &self,
+        crate_name: &str,
+        rustc: &str,
+        target: &str,
+    ) -> Option<FingerprintParts> {
+        let krate = self.crate_named(crate_name)?;
+        Some(FingerprintParts {
+            crate_name: krate.crate_name.clone(),
+            crate_version: self.version.clone(),
+            sources: format::hex16(krate.sources_hash),
+            rustc: rustc.trim().to_owned(),
+            target: target.to_owned(),
+        })
+    }
+
+    /// The analysis file text (format version 1, see the module docs).
+    ///
+    /// `rustc` is the output of `rustc -V` (trimmed here), `target` the target triple.
+    pub fn render(&self, rustc: &str, target: &str) -> String {
+        format::render(self, rustc, target)
+    }
+}
