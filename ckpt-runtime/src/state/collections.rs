@@ -1,0 +1,188 @@
+//! `State` for std collections and cells.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::hash::{BuildHasher, Hash};
+use std::sync::{Mutex, RwLock, TryLockError};
+
+use super::{Encoder, Loader, State, Value};
+use crate::Error;
+
+impl<T: State> State for Vec<T> {
+    /// Through the slice hook: one typed array for primitive numbers.
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        T::save_slice(self, e)
+    }
+    fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
+        T::load_vec(v, l)
+    }
+}
+
+impl<T: State> State for VecDeque<T> {
+    /// Like a `Vec` (a typed array when the ring buffer is contiguous).
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        match self.as_slices() {
+            (a, []) => T::save_slice(a, e),
+            ([], b) => T::save_slice(b, e),
+            _ => {
+                e.array(self.len() as u64);
+                self.iter().try_for_each(|x| x.save(e))
+            }
+        }
+    }
+    fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
+        T::load_vec(v, l).map(VecDeque::from)
+    }
+}
+
+fn entries(v: Value, ty: &str) -> Result<Vec<(Value, Value)>, Error> {
+    match v {
+        Value::Map(entries) => Ok(entries),
+        other => Err(Error::ty("", format!("{ty} (a map)"), other.kind())),
+    }
+}
+
+fn items(v: Value, ty: &str) -> Result<Vec<Value>, Error> {
+    match v {
+        Value::Array(items) => Ok(items),
+        other => Err(Error::ty("", format!("{ty} (an array)"), other.kind())),
+    }
+}
+
+/// Loads map entries; errors name the entry (`[3]`) and whether the key or value failed.
+fn load_entries<K: State, V: State>(
+    v: Value,
+    ty: &str,
+    l: &mut Loader,
+    mut put: impl FnMut(K, V),
+) -> Result<(), Error> {
+    for (i, (k, x)) in entries(v, ty)?.into_iter().enumerate() {
+        let k = K::load(k, l).map_err(|e| e.within("key").within_index(i))?;
+        let x = V::load(x, l).map_err(|e| e.within_index(i))?;
+        put(k, x);
+    }
+    Ok(())
+}
+
+fn save_entries<'a, K: State + 'a, V: State + 'a>(
+    len: usize,
+    it: impl Iterator<Item = (&'a K, &'a V)>,
+    e: &mut Encoder<'_>,
+) -> Result<(), Error> {
+    e.map(len as u64);
+    for (k, v) in it {
+        k.save(e)?;
+        v.save(e)?;
+    }
+    Ok(())
+}
+
+impl<K: State + Eq + Hash, V: State, S: BuildHasher + Default> State for HashMap<K, V, S> {
+    /// A CBOR map in iteration order.
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        save_entries(self.len(), self.iter(), e)
+    }
+    fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
+        let mut m = HashMap::with_hasher(S::default());
+        load_entries(v, "HashMap", l, |k, x| {
+            m.insert(k, x);
+        })?;
+        Ok(m)
+    }
+}
+
+impl<K: State + Ord, V: State> State for BTreeMap<K, V> {
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        save_entries(self.len(), self.iter(), e)
+    }
+    fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
+        let mut m = BTreeMap::new();
+        load_entries(v, "BTreeMap", l, |k, x| {
+            m.insert(k, x);
+        })?;
+        Ok(m)
+    }
+}
+
+impl<T: State + Eq + Hash, S: BuildHasher + Default> State for HashSet<T, S> {
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        e.array(self.len() as u64);
+        self.iter().try_for_each(|x| x.save(e))
+    }
+    fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
+        let items = items(v, "HashSet")?;
+        let mut s = HashSet::with_capacity_and_hasher(items.len(), S::default());
+        for (i, x) in items.into_iter().enumerate() {
+            s.insert(T::load(x, l).map_err(|e| e.within_index(i))?);
+        }
+        Ok(s)
+    }
+}
+
+impl<T: State + Ord> State for BTreeSet<T> {
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        e.array(self.len() as u64);
+        self.iter().try_for_each(|x| x.save(e))
+    }
+    fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
+        let mut s = BTreeSet::new();
+        for (i, x) in items(v, "BTreeSet")?.into_iter().enumerate() {
+            s.insert(T::load(x, l).map_err(|e| e.within_index(i))?);
+        }
+        Ok(s)
+    }
+}
+
+fn busy(what: &str) -> Error {
+    Error::Unsaveable {
+        at: String::new(),
+        detail: format!("the {what} is locked or mutably borrowed at the save point; release it before saving"),
+    }
+}
+
+impl<T: State> State for RefCell<T> {
+    /// The content; a `RefCell` mutably borrowed at the save point is [`Error::Unsaveable`].
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        self.try_borrow().map_err(|_| busy("RefCell"))?.save(e)
+    }
+    fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
+        T::load(v, l).map(RefCell::new)
+    }
+}
+
+impl<T: State + Copy> State for Cell<T> {
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        self.get().save(e)
+    }
+    fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
+        T::load(v, l).map(Cell::new)
+    }
+}
+
+impl<T: State> State for Mutex<T> {
+    /// The content. A mutex held at the save point (by this thread or another) is
+    /// [`Error::Unsaveable`] rather than a deadlock; a poisoned one is saved as is.
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        match self.try_lock() {
+            Ok(g) => g.save(e),
+            Err(TryLockError::Poisoned(p)) => p.into_inner().save(e),
+            Err(TryLockError::WouldBlock) => Err(busy("Mutex")),
+        }
+    }
+    fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
+        T::load(v, l).map(Mutex::new)
+    }
+}
+
+impl<T: State> State for RwLock<T> {
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        match self.try_read() {
+            Ok(g) => g.save(e),
+            Err(TryLockError::Poisoned(p)) => p.into_inner().save(e),
+            Err(TryLockError::WouldBlock) => Err(busy("RwLock")),
+        }
+    }
+    fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
+        T::load(v, l).map(RwLock::new)
+    }
+}

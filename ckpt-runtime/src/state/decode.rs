@@ -1,0 +1,407 @@
+//! The CBOR decoder: reads one item into a [`Value`] tree under [`Limits`], never trusting
+//! a length before it has been checked against the limits and the bytes that remain.
+
+use std::io::{self, Read};
+use std::path::PathBuf;
+
+use super::typed::{read_typed, typed_elem};
+use super::Value;
+use crate::Error;
+
+/// Bounds on what the decoder accepts, so a hostile or corrupt input cannot exhaust
+/// the stack or the memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Deepest nesting of arrays, maps and tags.
+    pub max_depth: u32,
+    /// Most items in one array or map, or bytes in one string.
+    pub max_len: u64,
+}
+
+impl Default for Limits {
+    /// Depth 256, one item up to 64 GiB.
+    fn default() -> Self {
+        Limits { max_depth: 256, max_len: 64 << 30 }
+    }
+}
+
+/// Why a CBOR item could not be decoded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The reader failed.
+    #[error("read error: {0}")]
+    Io(#[from] io::Error),
+    /// The input ended in the middle of an item.
+    #[error("unexpected end of data")]
+    Truncated,
+    /// A length or the nesting depth exceeds the [`Limits`].
+    #[error("{0}")]
+    Limit(String),
+    /// The bytes are not valid CBOR (or not the subset ckpt writes).
+    #[error("{0}")]
+    Malformed(String),
+}
+
+impl DecodeError {
+    /// The [`Error`] for this failure in `section` of the image at `path`.
+    pub fn into_error(self, path: impl Into<PathBuf>, section: &str) -> Error {
+        let path = path.into();
+        match self {
+            DecodeError::Io(source) => Error::Io { op: "reading image", path, source },
+            DecodeError::Truncated => Error::Truncated { path, detail: format!("section `{section}` ends early") },
+            DecodeError::Limit(detail) => Error::Limit { path, section: section.into(), detail },
+            DecodeError::Malformed(detail) => Error::Corrupt { path, section: section.into(), detail },
+        }
+    }
+}
+
+/// Where the decoder reads from.
+pub(crate) trait Source {
+    /// Fills `buf` completely, or fails with [`DecodeError::Truncated`].
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), DecodeError>;
+
+    /// Bytes left in the input, if known: no declared length may exceed it.
+    fn remaining(&self) -> Option<u64>;
+
+    #[inline]
+    fn byte(&mut self) -> Result<u8, DecodeError> {
+        let mut b = [0u8];
+        self.fill(&mut b)?;
+        Ok(b[0])
+    }
+}
+
+/// A reader with no known end; reads exactly the bytes of the item and no more.
+struct Unbuffered<'a>(&'a mut dyn Read);
+
+impl Source for Unbuffered<'_> {
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), DecodeError> {
+        self.0.read_exact(buf).map_err(|e| match e.kind() {
+            io::ErrorKind::UnexpectedEof => DecodeError::Truncated,
+            _ => DecodeError::Io(e),
+        })
+    }
+    fn remaining(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// An in-memory input.
+pub(crate) struct SliceSource<'a> {
+    pub(crate) data: &'a [u8],
+}
+
+impl Source for SliceSource<'_> {
+    #[inline]
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), DecodeError> {
+        if buf.len() > self.data.len() {
+            return Err(DecodeError::Truncated);
+        }
+        let (head, rest) = self.data.split_at(buf.len());
+        buf.copy_from_slice(head);
+        self.data = rest;
+        Ok(())
+    }
+    fn remaining(&self) -> Option<u64> {
+        Some(self.data.len() as u64)
+    }
+}
+
+/// Decodes one CBOR item from a reader. Shared definitions (tag 28) are moved into
+/// `shared` and appear in the tree as [`Value::Shared`]. Typed arrays are read straight
+/// into their final vector. Reads exactly the item's bytes (pass a `BufReader` for speed).
+pub fn decode(r: &mut dyn Read, limits: &Limits, shared: &mut Vec<Option<Value>>) -> Result<Value, DecodeError> {
+    Decoder::new(&mut Unbuffered(r), limits, shared).item()
+}
+
+/// Decodes a byte slice holding exactly one CBOR item; returns it with its shared table.
+pub fn decode_slice(bytes: &[u8]) -> Result<(Value, Vec<Option<Value>>), Error> {
+    let mut shared = Vec::new();
+    let mut src = SliceSource { data: bytes };
+    let v = Decoder::new(&mut src, &Limits::default(), &mut shared)
+        .item()
+        .map_err(|e| e.into_error("<memory>", "value"))?;
+    if !src.data.is_empty() {
+        return Err(Error::Corrupt {
+            path: "<memory>".into(),
+            section: "value".into(),
+            detail: format!("{} bytes after the item", src.data.len()),
+        });
+    }
+    Ok((v, shared))
+}
+
+/// The head of a CBOR item. Lengths are `None` for indefinite-length items.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Head {
+    Uint(u64),
+    Nint(u64),
+    Bytes(Option<u64>),
+    Text(Option<u64>),
+    Array(Option<u64>),
+    Map(Option<u64>),
+    Tag(u64),
+    Simple(u8),
+    Float(f64),
+    Break,
+}
+
+/// A decoder over a source; image reading drives it section by section.
+pub(crate) struct Decoder<'a, S: Source> {
+    pub(crate) src: &'a mut S,
+    limits: Limits,
+    shared: &'a mut Vec<Option<Value>>,
+    depth: u32,
+}
+
+impl<'a, S: Source> Decoder<'a, S> {
+    pub(crate) fn new(src: &'a mut S, limits: &Limits, shared: &'a mut Vec<Option<Value>>) -> Self {
+        Decoder { src, limits: *limits, shared, depth: 0 }
+    }
+
+    fn arg(&mut self, ai: u8) -> Result<Option<u64>, DecodeError> {
+        Ok(Some(match ai {
+            0..=23 => ai as u64,
+            24 => self.src.byte()? as u64,
+            25 => {
+                let mut b = [0; 2];
+                self.src.fill(&mut b)?;
+                u16::from_be_bytes(b) as u64
+            }
+            26 => {
+                let mut b = [0; 4];
+                self.src.fill(&mut b)?;
+                u32::from_be_bytes(b) as u64
+            }
+            27 => {
+                let mut b = [0; 8];
+                self.src.fill(&mut b)?;
+                u64::from_be_bytes(b)
+            }
+            31 => return Ok(None),
+            _ => return Err(DecodeError::Malformed(format!("reserved additional information {ai}"))),
+        }))
+    }
+
+    /// Reads the head of the next item.
+    pub(crate) fn head(&mut self) -> Result<Head, DecodeError> {
+        let ib = self.src.byte()?;
+        let (major, ai) = (ib >> 5, ib & 0x1f);
+        let arg = self.arg(ai)?;
+        let definite = |what: &str| arg.ok_or_else(|| DecodeError::Malformed(format!("indefinite-length {what}")));
+        Ok(match major {
+            0 => Head::Uint(definite("integer")?),
+            1 => Head::Nint(definite("integer")?),
+            2 => Head::Bytes(arg),
+            3 => Head::Text(arg),
+            4 => Head::Array(arg),
+            5 => Head::Map(arg),
+            6 => Head::Tag(definite("tag")?),
+            _ => match (ai, arg) {
+                (31, _) => Head::Break,
+                (25, Some(h)) => Head::Float(half_to_f64(h as u16)),
+                (26, Some(f)) => Head::Float(f32::from_bits(f as u32) as f64),
+                (27, Some(d)) => Head::Float(f64::from_bits(d)),
+                (_, Some(s)) if s < 256 => Head::Simple(s as u8),
+                _ => return Err(DecodeError::Malformed(format!("invalid simple value byte {ib:#04x}"))),
+            },
+        })
+    }
+
+    /// Decodes the next complete item.
+    pub(crate) fn item(&mut self) -> Result<Value, DecodeError> {
+        let h = self.head()?;
+        self.item_after(h)
+    }
+
+    /// Decodes the rest of an item whose head was already read.
+    pub(crate) fn item_after(&mut self, h: Head) -> Result<Value, DecodeError> {
+        Ok(match h {
+            Head::Uint(n) => Value::Uint(n),
+            Head::Nint(n) => Value::Nint(n),
+            Head::Float(f) => Value::Float(f),
+            Head::Simple(20) => Value::Bool(false),
+            Head::Simple(21) => Value::Bool(true),
+            Head::Simple(22 | 23) => Value::Null,
+            Head::Simple(s) => return Err(DecodeError::Malformed(format!("unsupported simple value {s}"))),
+            Head::Break => return Err(DecodeError::Malformed("unexpected break".into())),
+            Head::Bytes(len) => Value::Bytes(self.string(2, len)?),
+            Head::Text(len) => {
+                let b = self.string(3, len)?;
+                Value::Text(String::from_utf8(b).map_err(|_| DecodeError::Malformed("text is not UTF-8".into()))?)
+            }
+            Head::Array(len) => {
+                self.enter()?;
+                let mut items = Vec::with_capacity(self.count(len, 1)?.min(4096) as usize);
+                match len {
+                    Some(n) => {
+                        for _ in 0..n {
+                            items.push(self.item()?);
+                        }
+                    }
+                    None => loop {
+                        match self.head()? {
+                            Head::Break => break,
+                            h => {
+                                self.check_len(items.len() as u64 + 1)?;
+                                items.push(self.item_after(h)?)
+                            }
+                        }
+                    },
+                }
+                self.depth -= 1;
+                Value::Array(items)
+            }
+            Head::Map(len) => {
+                self.enter()?;
+                let mut entries = Vec::with_capacity(self.count(len, 2)?.min(4096) as usize);
+                match len {
+                    Some(n) => {
+                        for _ in 0..n {
+                            let k = self.item()?;
+                            entries.push((k, self.item()?));
+                        }
+                    }
+                    None => loop {
+                        match self.head()? {
+                            Head::Break => break,
+                            h => {
+                                self.check_len(entries.len() as u64 + 1)?;
+                                let k = self.item_after(h)?;
+                                entries.push((k, self.item()?));
+                            }
+                        }
+                    },
+                }
+                self.depth -= 1;
+                Value::Map(entries)
+            }
+            Head::Tag(t) => {
+                self.enter()?;
+                let v = self.tagged(t)?;
+                self.depth -= 1;
+                v
+            }
+        })
+    }
+
+    fn enter(&mut self) -> Result<(), DecodeError> {
+        self.depth += 1;
+        if self.depth > self.limits.max_depth {
+            return Err(DecodeError::Limit(format!("nesting deeper than {} levels", self.limits.max_depth)));
+        }
+        Ok(())
+    }
+
+    fn check_len(&self, n: u64) -> Result<(), DecodeError> {
+        if n > self.limits.max_len {
+            return Err(DecodeError::Limit(format!("an item of {n} elements or bytes (limit {})", self.limits.max_len)));
+        }
+        Ok(())
+    }
+
+    /// Checks a declared count against the limits and the input left (`min_bytes` per item).
+    fn count(&self, len: Option<u64>, min_bytes: u64) -> Result<u64, DecodeError> {
+        let Some(n) = len else { return Ok(0) };
+        self.check_len(n)?;
+        if let Some(left) = self.src.remaining() {
+            if n.saturating_mul(min_bytes) > left {
+                return Err(DecodeError::Truncated);
+            }
+        }
+        Ok(n)
+    }
+
+    fn string(&mut self, major: u8, len: Option<u64>) -> Result<Vec<u8>, DecodeError> {
+        match len {
+            Some(n) => self.definite_bytes(n),
+            None => {
+                let mut out = Vec::new();
+                loop {
+                    match self.head()? {
+                        Head::Break => return Ok(out),
+                        Head::Bytes(Some(n)) if major == 2 => out.extend(self.definite_bytes(n)?),
+                        Head::Text(Some(n)) if major == 3 => out.extend(self.definite_bytes(n)?),
+                        _ => return Err(DecodeError::Malformed("bad chunk in an indefinite-length string".into())),
+                    }
+                    self.check_len(out.len() as u64)?;
+                }
+            }
+        }
+    }
+
+    fn definite_bytes(&mut self, n: u64) -> Result<Vec<u8>, DecodeError> {
+        let n = self.count(Some(n), 1)?;
+        let n = usize::try_from(n).map_err(|_| DecodeError::Limit(format!("a string of {n} bytes")))?;
+        if self.src.remaining().is_some() || n <= 1 << 20 {
+            let mut b = vec![0; n];
+            self.src.fill(&mut b)?;
+            Ok(b)
+        } else {
+            // Unknown input length: grow with the data actually read, not with the claim.
+            let mut b = Vec::new();
+            while b.len() < n {
+                let start = b.len();
+                let step = (n - start).min(1 << 20);
+                b.resize(start + step, 0);
+                self.src.fill(&mut b[start..])?;
+            }
+            Ok(b)
+        }
+    }
+
+    fn tagged(&mut self, t: u64) -> Result<Value, DecodeError> {
+        match t {
+            28 => {
+                let idx = self.shared.len();
+                self.shared.push(None);
+                let v = self.item()?;
+                self.shared[idx] = Some(v);
+                Ok(Value::Shared(idx as u64))
+            }
+            29 => match self.item()? {
+                Value::Uint(n) if n < self.shared.len() as u64 => Ok(Value::Ref(n)),
+                Value::Uint(n) => Err(DecodeError::Malformed(format!("reference to shared value {n}, which is not defined before it"))),
+                other => Err(DecodeError::Malformed(format!("shared reference holds a {}", other.kind()))),
+            },
+            _ => {
+                let h = self.head()?;
+                match (typed_elem(t), h) {
+                    (Some(size), Head::Bytes(Some(n))) => {
+                        if n % size as u64 != 0 {
+                            return Err(DecodeError::Malformed(format!("typed array of {n} bytes, not a multiple of {size}")));
+                        }
+                        let n = self.count(Some(n), 1)?;
+                        if self.src.remaining().is_none() && n > 1 << 20 {
+                            // Unknown input length: read through a growing buffer, then copy.
+                            let b = self.definite_bytes(n)?;
+                            return read_typed(t, b.len(), |dst| {
+                                dst.copy_from_slice(&b);
+                                Ok(())
+                            })
+                            .map(Value::Typed);
+                        }
+                        let n = usize::try_from(n).map_err(|_| DecodeError::Limit(format!("a typed array of {n} bytes")))?;
+                        let src = &mut *self.src;
+                        read_typed(t, n, |dst| src.fill(dst)).map(Value::Typed)
+                    }
+                    _ => Ok(Value::Tag(t, Box::new(self.item_after(h)?))),
+                }
+            }
+        }
+    }
+}
+
+/// IEEE 754 half precision to f64.
+fn half_to_f64(h: u16) -> f64 {
+    let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
+    let exp = ((h >> 10) & 0x1f) as i32;
+    let frac = (h & 0x3ff) as f64;
+    sign * match exp {
+        0 => frac * 2f64.powi(-24),
+        31 if frac == 0.0 => f64::INFINITY,
+        31 => f64::NAN,
+        _ => (1.0 + frac / 1024.0) * 2f64.powi(exp - 15),
+    }
+}

@@ -1,0 +1,333 @@
+//! `State` for std scalars, strings, `Option`/`Result`, tuples, arrays, boxes, ranges,
+//! `Duration`, paths and `PhantomData`.
+
+use std::ffi::OsString;
+use std::marker::PhantomData;
+use std::ops::{Range, RangeInclusive};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::{Encoder, Loader, State, Value};
+use crate::Error;
+
+fn expect_len(v: Value, ty: &str, n: usize) -> Result<std::vec::IntoIter<Value>, Error> {
+    match v {
+        Value::Array(items) if items.len() == n => Ok(items.into_iter()),
+        Value::Array(items) => Err(Error::ty("", format!("{ty} (an array of {n})"), format!("an array of {}", items.len()))),
+        other => Err(Error::ty("", format!("{ty} (an array of {n})"), other.kind())),
+    }
+}
+
+/// Loads the next item of an array whose length was checked.
+fn next<T: State>(it: &mut std::vec::IntoIter<Value>, i: usize, l: &mut Loader) -> Result<T, Error> {
+    T::load(it.next().unwrap_or(Value::Null), l).map_err(|e| e.within(&i.to_string()))
+}
+
+impl State for bool {
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        e.bool(*self);
+        Ok(())
+    }
+    fn load(v: Value, _: &mut Loader) -> Result<Self, Error> {
+        match v {
+            Value::Bool(b) => Ok(b),
+            other => Err(Error::ty("", "bool", other.kind())),
+        }
+    }
+}
+
+impl State for char {
+    /// A one-character text string.
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        e.text(self.encode_utf8(&mut [0; 4]));
+        Ok(())
+    }
+    fn load(v: Value, _: &mut Loader) -> Result<Self, Error> {
+        match v {
+            Value::Text(t) => {
+                let mut cs = t.chars();
+                match (cs.next(), cs.next()) {
+                    (Some(c), None) => Ok(c),
+                    _ => Err(Error::ty("", "char", format!("text {t:?}"))),
+                }
+            }
+            Value::Uint(n) => char::from_u32(n as u32)
+                .filter(|_| n <= u32::MAX as u64)
+                .ok_or_else(|| Error::ty("", "char", format!("{n} (not a scalar value)"))),
+            other => Err(Error::ty("", "char", other.kind())),
+        }
+    }
+}
+
+impl State for () {
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        e.null();
+        Ok(())
+    }
+    fn load(v: Value, _: &mut Loader) -> Result<Self, Error> {
+        match v {
+            Value::Null => Ok(()),
+            other => Err(Error::ty("", "()", other.kind())),
+        }
+    }
+}
+
+impl<T: ?Sized> State for PhantomData<T> {
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        e.null();
+        Ok(())
+    }
+    fn load(_: Value, _: &mut Loader) -> Result<Self, Error> {
+        Ok(PhantomData)
+    }
+}
+
+impl State for String {
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        e.text(self);
+        Ok(())
+    }
+    fn load(v: Value, _: &mut Loader) -> Result<Self, Error> {
+        match v {
+            Value::Text(t) => Ok(t),
+            other => Err(Error::ty("", "String", other.kind())),
+        }
+    }
+}
+
+impl State for Box<str> {
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        e.text(self);
+        Ok(())
+    }
+    fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
+        String::load(v, l).map(String::into_boxed_str)
+    }
+}
+
+impl State for OsString {
+    /// Text when valid UTF-8, else (Unix) the raw bytes.
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        match self.to_str() {
+            Some(s) => e.text(s),
+            None => {
+                #[cfg(unix)]
+                {
+                    use std::os::unix::ffi::OsStrExt;
+                    e.bytes(self.as_bytes());
+                }
+                #[cfg(not(unix))]
+                return Err(Error::Unsaveable { at: String::new(), detail: format!("{self:?} is not valid Unicode") });
+            }
+        }
+        Ok(())
+    }
+    fn load(v: Value, _: &mut Loader) -> Result<Self, Error> {
+        match v {
+            Value::Text(t) => Ok(t.into()),
+            #[cfg(unix)]
+            Value::Bytes(b) => {
+                use std::os::unix::ffi::OsStringExt;
+                Ok(OsString::from_vec(b))
+            }
+            other => Err(Error::ty("", "OsString", other.kind())),
+        }
+    }
+}
+
+impl State for PathBuf {
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        self.as_os_str().to_os_string().save(e)
+    }
+    fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
+        OsString::load(v, l).map(PathBuf::from)
+    }
+}
+
+impl State for Duration {
+    /// `[seconds, nanoseconds]`.
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        e.array(2);
+        e.uint(self.as_secs());
+        e.uint(self.subsec_nanos() as u64);
+        Ok(())
+    }
+    fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
+        let mut it = expect_len(v, "Duration", 2)?;
+        let secs: u64 = next(&mut it, 0, l)?;
+        let nanos: u32 = next(&mut it, 1, l)?;
+        if nanos >= 1_000_000_000 {
+            return Err(Error::ty("1", "nanoseconds below 10^9", nanos.to_string()));
+        }
+        Ok(Duration::new(secs, nanos))
+    }
+}
+
+impl<T: State> State for Option<T> {
+    /// `null`, or a one-item array (so `Option<Option<T>>` and `Option<()>` stay exact).
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        match self {
+            None => e.null(),
+            Some(x) => {
+                e.array(1);
+                x.save(e)?;
+            }
+        }
+        Ok(())
+    }
+    fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
+        match v {
+            Value::Null => Ok(None),
+            Value::Array(mut items) if items.len() == 1 => items.pop().map(|x| T::load(x, l)).transpose(),
+            other => Err(Error::ty("", "Option (null or an array of 1)", other.kind())),
+        }
+    }
+}
+
+impl<T: State, E: State> State for Result<T, E> {
+    /// `{"Ok": v}` or `{"Err": e}`, like a derived enum.
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        e.map(1);
+        match self {
+            Ok(x) => {
+                e.text("Ok");
+                x.save(e)
+            }
+            Err(x) => {
+                e.text("Err");
+                x.save(e)
+            }
+        }
+    }
+    fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
+        let (name, payload) = v.into_variant("Result")?;
+        match name.as_str() {
+            "Ok" => T::load(payload, l).map(Ok).map_err(|e| e.within("Ok")),
+            "Err" => E::load(payload, l).map(Err).map_err(|e| e.within("Err")),
+            _ => Err(Error::ty("", "Result (Ok or Err)", format!("variant `{name}`"))),
+        }
+    }
+}
+
+macro_rules! tuple_state {
+    ($($n:literal: ($($T:ident $i:tt),+))*) => {$(
+        impl<$($T: State),+> State for ($($T,)+) {
+            fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+                e.array($n);
+                $(self.$i.save(e)?;)+
+                Ok(())
+            }
+            fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
+                let mut it = expect_len(v, concat!("a tuple of ", $n), $n)?;
+                Ok(($(next::<$T>(&mut it, $i, l)?,)+))
+            }
+        }
+    )*};
+}
+
+tuple_state! {
+    1: (A 0)
+    2: (A 0, B 1)
+    3: (A 0, B 1, C 2)
+    4: (A 0, B 1, C 2, D 3)
+    5: (A 0, B 1, C 2, D 3, E 4)
+    6: (A 0, B 1, C 2, D 3, E 4, F 5)
+    7: (A 0, B 1, C 2, D 3, E 4, F 5, G 6)
+    8: (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7)
+    9: (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8)
+    10: (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9)
+    11: (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10)
+    12: (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11)
+}
+
+impl<T: State, const N: usize> State for [T; N] {
+    /// Like a slice: a typed array for primitive numbers.
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        T::save_slice(self, e)
+    }
+    fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
+        let items = T::load_vec(v, l)?;
+        let n = items.len();
+        items.try_into().map_err(|_| Error::ty("", format!("an array of {N} items"), format!("{n} items")))
+    }
+}
+
+impl<T: State> State for Box<T> {
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        (**self).save(e)
+    }
+    fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
+        T::load(v, l).map(Box::new)
+    }
+}
+
+impl<T: State> State for Box<[T]> {
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        T::save_slice(self, e)
+    }
+    fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
+        T::load_vec(v, l).map(Vec::into_boxed_slice)
+    }
+}
+
+impl<T: State> State for Range<T> {
+    /// `[start, end]`.
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        e.array(2);
+        self.start.save(e)?;
+        self.end.save(e)
+    }
+    fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
+        let mut it = expect_len(v, "Range", 2)?;
+        Ok(next(&mut it, 0, l)?..next(&mut it, 1, l)?)
+    }
+}
+
+/// `[start, end, exhausted]`: an inclusive range that has yielded its last item keeps
+/// `start == end` and a hidden "exhausted" flag, which this restores.
+macro_rules! range_inclusive_state {
+    ($($t:ty)*) => {$(
+        impl State for RangeInclusive<$t> {
+            fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+                e.array(3);
+                self.start().save(e)?;
+                self.end().save(e)?;
+                e.bool(self.is_empty() && self.start() <= self.end());
+                Ok(())
+            }
+            fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
+                let mut it = expect_len(v, "RangeInclusive", 3)?;
+                let (start, end): ($t, $t) = (next(&mut it, 0, l)?, next(&mut it, 1, l)?);
+                let exhausted: bool = next(&mut it, 2, l)?;
+                if exhausted {
+                    // Only `end..=end` stepped once reproduces the flag through the public API.
+                    let mut r = end..=end;
+                    r.next();
+                    Ok(r)
+                } else {
+                    Ok(start..=end)
+                }
+            }
+        }
+    )*};
+}
+
+range_inclusive_state!(u8 u16 u32 u64 u128 usize i8 i16 i32 i64 i128 isize char);
+
+impl<T: State> State for std::num::Wrapping<T> {
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        self.0.save(e)
+    }
+    fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
+        T::load(v, l).map(std::num::Wrapping)
+    }
+}
+
+impl<T: State> State for std::cmp::Reverse<T> {
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        self.0.save(e)
+    }
+    fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
+        T::load(v, l).map(std::cmp::Reverse)
+    }
+}

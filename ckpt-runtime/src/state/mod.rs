@@ -1,0 +1,83 @@
+//! State: how values are saved into and loaded from an image.
+//!
+//! A value implements [`State`] (built in for std types, `#[derive(ckpt::State)]` for
+//! yours). Saving streams CBOR through an [`Encoder`]; reading decodes CBOR into a
+//! [`Value`] tree ([`decode`]), and a [`Loader`] turns values back into Rust values.
+//!
+//! Layout of the encoding, so images stay readable by `cargo ckpt inspect`:
+//! - named structs: a map with the field names as text keys; tuple structs: an array;
+//!   unit structs: null; enums: `"Variant"` for a unit variant, else `{"Variant": payload}`
+//!   (payload: an array for tuple variants, a map for struct variants).
+//! - `Option`: null or a one-item array; `Result`: `{"Ok": v}` / `{"Err": e}`.
+//! - slices of primitive numbers (`Vec<f64>`, `[u32; N]`, `Box<[i16]>`...): one RFC 8746
+//!   typed array (tag + byte string, little endian), written and read in one system call.
+//! - `Rc`/`Arc`: tag 28 around the first occurrence of an object, tag 29 + index later
+//!   (the identity table lives in the encoder for the whole image).
+
+mod collections;
+mod decode;
+mod encode;
+mod impls;
+mod iter;
+mod loader;
+mod shared;
+mod typed;
+mod value;
+
+#[cfg(test)]
+mod tests;
+
+pub use decode::{decode, decode_slice, DecodeError, Limits};
+pub use encode::Encoder;
+#[doc(hidden)]
+pub use encode::Shared as ShareOutcome;
+pub use iter::StableOrder;
+pub use loader::Loader;
+#[doc(hidden)]
+pub use value::{Elements, Fields};
+pub use value::{TypedArray, Value};
+
+use crate::Error;
+
+/// A value that can be saved in a checkpoint image and loaded back.
+///
+/// Derive it with `#[derive(ckpt::State)]`; it is implemented for the std types a
+/// program usually holds (numbers, strings, collections, `Rc`/`Arc`, cells, locks...).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be saved in a checkpoint",
+    label = "`{Self}` does not implement `ckpt::State`",
+    note = "derive `ckpt::State` for it, mark the field `#[ckpt(skip)]` (rebuilt with `Default` or `#[ckpt(init = path)]`), or implement `ckpt::state::State` by hand"
+)]
+pub trait State: Sized {
+    /// Writes `self` as exactly one CBOR item.
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error>;
+
+    /// Rebuilds a value from what [`save`](State::save) wrote.
+    fn load(v: Value, l: &mut Loader) -> Result<Self, Error>;
+
+    /// Writes a slice as one CBOR item. Element-wise (a CBOR array) by default;
+    /// primitive numbers write one typed array instead (like `Hash::hash_slice`).
+    #[doc(hidden)]
+    fn save_slice(xs: &[Self], e: &mut Encoder<'_>) -> Result<(), Error> {
+        e.array(xs.len() as u64);
+        for x in xs {
+            x.save(e)?;
+        }
+        Ok(())
+    }
+
+    /// Reads what [`save_slice`](State::save_slice) wrote.
+    #[doc(hidden)]
+    fn load_vec(v: Value, l: &mut Loader) -> Result<Vec<Self>, Error> {
+        match v {
+            Value::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for (i, x) in items.into_iter().enumerate() {
+                    out.push(Self::load(x, l).map_err(|e| e.within_index(i))?);
+                }
+                Ok(out)
+            }
+            other => Err(Error::ty("", "an array", other.kind())),
+        }
+    }
+}
