@@ -1,0 +1,69 @@
+//! Reads the analysis file that `ckpt_build::instrument()` writes (format version 1):
+//!
+//! ```text
+//! ckpt-analysis 1
+//! crate <crate_name>
+//! fingerprint <crate>\t<version>\t<sources>\t<rustc>\t<target>
+//! fn <name>
+//! method <SelfType> <name>
+//! ```
+//!
+//! Without the file (trybuild, doctests) the macro knows only the items annotated
+//! together with it.
+
+use std::collections::BTreeSet;
+
+/// What the macro knows about the checkpointable items of the crate being compiled.
+#[derive(Default, Debug)]
+pub struct Analysis {
+    pub fns: BTreeSet<String>,
+    /// `(SelfType, name)`.
+    pub methods: BTreeSet<(String, String)>,
+    pub method_names: BTreeSet<String>,
+    pub fingerprint: String,
+    /// The analysis file, so the compiler tracks it.
+    pub path: Option<String>,
+}
+
+impl Analysis {
+    pub fn load() -> Analysis {
+        let mut a = Analysis::default();
+        let (Ok(path), Ok(krate)) = (std::env::var("CKPT_ANALYSIS"), std::env::var("CARGO_CRATE_NAME")) else {
+            return a;
+        };
+        let Ok(text) = std::fs::read_to_string(&path) else { return a };
+        if text.lines().next() != Some("ckpt-analysis 1") {
+            return a;
+        }
+        a.path = Some(path);
+        let mut mine = false;
+        for line in text.lines().skip(1) {
+            let (kind, rest) = line.split_once(' ').unwrap_or((line, ""));
+            match kind {
+                "crate" => mine = rest == krate,
+                _ if !mine => {}
+                "fingerprint" => a.fingerprint = rest.to_string(),
+                "fn" => {
+                    a.fns.insert(rest.to_string());
+                }
+                "method" => {
+                    if let Some((ty, name)) = rest.split_once(' ') {
+                        a.methods.insert((ty.to_string(), name.to_string()));
+                        a.method_names.insert(name.to_string());
+                    }
+                }
+                _ => {}
+            }
+        }
+        a
+    }
+
+    pub fn add_fn(&mut self, name: String) {
+        self.fns.insert(name);
+    }
+
+    pub fn add_method(&mut self, ty: String, name: String) {
+        self.method_names.insert(name.clone());
+        self.methods.insert((ty, name));
+    }
+}

@@ -1,0 +1,368 @@
+//! `#[checkpointable]`: the resume transform (DESIGN §4, RESUME.md).
+//!
+//! Front end (this file): parse the item, read the analysis, check, then run the passes
+//! on each function: `points` (mark save and call points), `normalize` (control flow),
+//! `split` (blocks, liveness, point expansion). Every function `f` becomes a thin
+//! wrapper over its resumable twin `__ckpt_f`, whose by-value parameters are `Option`
+//! slots that callers leave empty on the resume path.
+//!
+//! Set `CKPT_EXPAND=1` while building to print each rewritten function.
+
+mod analysis;
+mod normalize;
+mod points;
+mod split;
+mod vars;
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, ToTokens};
+use syn::parse_quote;
+use syn::spanned::Spanned;
+
+use analysis::Analysis;
+use split::{ArgSlot, Ctx};
+
+pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let mut errors = Vec::new();
+    if !attr.is_empty() {
+        errors.push(syn::Error::new(attr.span(), "ckpt: #[checkpointable] takes no arguments"));
+    }
+    let parsed: syn::Item = match syn::parse2(item.clone()) {
+        Ok(i) => i,
+        Err(e) => return e.to_compile_error(),
+    };
+    let mut analysis = Analysis::load();
+    collect_names(&parsed, None, &mut analysis);
+    let out = match parsed {
+        syn::Item::Fn(f) => item_fn(f, &analysis, &mut errors),
+        syn::Item::Impl(i) => item_impl(i, &analysis, &mut errors),
+        syn::Item::Mod(m) => item_mod(m, &analysis, &mut errors),
+        other => {
+            errors.push(syn::Error::new(
+                other.span(),
+                "ckpt: #[checkpointable] goes on a function, an `impl` block or an inline `mod`",
+            ));
+            other.into_token_stream()
+        }
+    };
+    if errors.is_empty() {
+        if std::env::var_os("CKPT_EXPAND").is_some() {
+            eprintln!("{out}");
+        }
+        return out;
+    }
+    // Keep the original item next to the errors so the IDE still knows its names.
+    let errs = errors.iter().map(syn::Error::to_compile_error);
+    quote! { #(#errs)* #item }
+}
+
+/// Names annotated together with this item are checkpointable even without ckpt-build.
+fn collect_names(item: &syn::Item, _in: Option<&str>, a: &mut Analysis) {
+    match item {
+        syn::Item::Fn(f) => a.add_fn(f.sig.ident.to_string()),
+        syn::Item::Impl(i) => {
+            let ty = type_name(&i.self_ty);
+            for it in &i.items {
+                if let syn::ImplItem::Fn(f) = it {
+                    a.add_method(ty.clone(), f.sig.ident.to_string());
+                }
+            }
+        }
+        syn::Item::Mod(m) => {
+            for it in m.content.iter().flat_map(|c| &c.1) {
+                collect_names(it, None, a);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn type_name(t: &syn::Type) -> String {
+    match t {
+        syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default(),
+        other => other.to_token_stream().to_string(),
+    }
+}
+
+fn item_mod(mut m: syn::ItemMod, a: &Analysis, errors: &mut Vec<syn::Error>) -> TokenStream {
+    if let Some((_, items)) = &mut m.content {
+        let mut out = Vec::new();
+        for it in std::mem::take(items) {
+            let ts = match it {
+                syn::Item::Fn(f) => item_fn(f, a, errors),
+                syn::Item::Impl(i) => item_impl(i, a, errors),
+                syn::Item::Mod(m) => item_mod(m, a, errors),
+                other => other.into_token_stream(),
+            };
+            out.push(syn::Item::Verbatim(ts));
+        }
+        *items = out;
+    } else {
+        errors.push(syn::Error::new(
+            m.span(),
+            "ckpt: #[checkpointable] on a `mod foo;` declaration cannot see its file; annotate the items inside",
+        ));
+    }
+    m.into_token_stream()
+}
+
+fn item_impl(mut i: syn::ItemImpl, a: &Analysis, errors: &mut Vec<syn::Error>) -> TokenStream {
+    if let Some((_, path, _)) = &i.trait_ {
+        errors.push(syn::Error::new(
+            path.span(),
+            "ckpt: #[checkpointable] on a trait impl is not supported; move the resumable work into an \
+             inherent method and call it from the trait method",
+        ));
+        return i.into_token_stream();
+    }
+    let ty = type_name(&i.self_ty);
+    let mut items = Vec::new();
+    for it in std::mem::take(&mut i.items) {
+        match it {
+            syn::ImplItem::Fn(f) => {
+                let (wrapper, twin) = transform(&f.attrs, &f.vis, &f.sig, &f.block, Some(&ty), a, errors);
+                items.push(syn::ImplItem::Verbatim(wrapper));
+                items.push(syn::ImplItem::Verbatim(twin));
+            }
+            other => items.push(other),
+        }
+    }
+    i.items = items;
+    i.into_token_stream()
+}
+
+fn item_fn(f: syn::ItemFn, a: &Analysis, errors: &mut Vec<syn::Error>) -> TokenStream {
+    if f.sig.ident == "main" && f.sig.inputs.is_empty() {
+        return main_fn(f, a, errors);
+    }
+    let (wrapper, twin) = transform(&f.attrs, &f.vis, &f.sig, &f.block, None, a, errors);
+    quote! { #wrapper #twin }
+}
+
+/// FNV-1a of the function's tokens: a restore into a changed body is refused.
+fn body_hash(ts: &TokenStream) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in ts.to_string().bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h
+}
+
+fn main_fn(f: syn::ItemFn, a: &Analysis, errors: &mut Vec<syn::Error>) -> TokenStream {
+    let hash = body_hash(&f.to_token_stream());
+    let (attrs, vis, sig) = (&f.attrs, &f.vis, &f.sig);
+    let twin_ident = format_ident!("__ckpt_main");
+    let mut twin_sig = sig.clone();
+    twin_sig.ident = twin_ident.clone();
+    let body = body_of(&twin_sig, "main", None, &f.block, hash, a, errors);
+    let fp = &a.fingerprint;
+    quote! {
+        #(#attrs)*
+        #vis #sig {
+            static __CKPT_PROGRAM: ::ckpt::__private::Program = ::ckpt::__private::Program {
+                crate_name: ::core::env!("CARGO_CRATE_NAME"),
+                version: ::core::env!("CARGO_PKG_VERSION"),
+                fingerprint: #fp,
+                main_hash: #hash,
+            };
+            ::ckpt::__private::start(&__CKPT_PROGRAM);
+            #twin_ident()
+        }
+        #[doc(hidden)]
+        #[allow(unused_mut, unused_variables, unused_parens, unreachable_code, unused_braces, clippy::all)]
+        #twin_sig #body
+    }
+}
+
+/// Returns the wrapper with the original signature and the resumable twin.
+fn transform(
+    attrs: &[syn::Attribute],
+    vis: &syn::Visibility,
+    sig: &syn::Signature,
+    block: &syn::Block,
+    self_ty: Option<&str>,
+    a: &Analysis,
+    errors: &mut Vec<syn::Error>,
+) -> (TokenStream, TokenStream) {
+    if let Some(asy) = &sig.asyncness {
+        errors.push(syn::Error::new(
+            asy.span(),
+            "ckpt: an async fn cannot be #[checkpointable] (its state lives in a future ckpt cannot \
+             resume); make it a plain fn",
+        ));
+    }
+    let hash = body_hash(&quote!(#sig #block));
+    let name = match self_ty {
+        Some(t) => format!("{t}::{}", sig.ident),
+        None => sig.ident.to_string(),
+    };
+    let twin_ident = format_ident!("__ckpt_{}", sig.ident);
+    let mut wrapper_sig = sig.clone();
+    let mut twin_sig = sig.clone();
+    twin_sig.ident = twin_ident.clone();
+    let mut call_args = Vec::new();
+    let mut receiver = false;
+    let mut impl_trait = false;
+    for (i, (w, t)) in wrapper_sig.inputs.iter_mut().zip(twin_sig.inputs.iter_mut()).enumerate() {
+        match (w, t) {
+            (syn::FnArg::Receiver(_), _) => {
+                receiver = true;
+                call_args.push(quote!(self));
+            }
+            (syn::FnArg::Typed(w), syn::FnArg::Typed(t)) => {
+                let a = format_ident!("__ckpt_a{}", i);
+                if matches!(&*w.ty, syn::Type::ImplTrait(_)) {
+                    impl_trait = true;
+                }
+                w.pat = Box::new(parse_quote!(#a));
+                let ty = &t.ty;
+                let p = format_ident!("__ckpt_p{}", i);
+                t.pat = Box::new(parse_quote!(#p));
+                t.ty = Box::new(parse_quote!(::core::option::Option<#ty>));
+                call_args.push(quote!(::core::option::Option::Some(#a)));
+            }
+            _ => {}
+        }
+    }
+    let body = body_of(&twin_sig, &name, Some(sig), block, hash, a, errors);
+    let (_, ty_generics, _) = sig.generics.split_for_impl();
+    let turbofish = if impl_trait || sig.generics.type_params().next().is_none() && sig.generics.const_params().next().is_none() {
+        quote!()
+    } else {
+        let tf = ty_generics.as_turbofish();
+        // Lifetimes cannot be given explicitly when late-bound; pass types and consts only.
+        let params = sig.generics.params.iter().filter_map(|p| match p {
+            syn::GenericParam::Type(t) => Some(t.ident.to_token_stream()),
+            syn::GenericParam::Const(c) => Some(c.ident.to_token_stream()),
+            syn::GenericParam::Lifetime(_) => None,
+        });
+        let _ = tf;
+        quote!(::<#(#params),*>)
+    };
+    let call = if self_ty.is_some() {
+        quote! { Self::#twin_ident #turbofish(#(#call_args),*) }
+    } else {
+        let _ = receiver;
+        quote! { #twin_ident #turbofish(#(#call_args),*) }
+    };
+    let wrapper = quote! {
+        #(#attrs)*
+        #[allow(clippy::all)]
+        #vis #wrapper_sig { #call }
+    };
+    let twin = quote! {
+        #[doc(hidden)]
+        #[allow(unused_mut, unused_variables, unused_parens, unreachable_code, unused_braces, clippy::all)]
+        #vis #twin_sig #body
+    };
+    (wrapper, twin)
+}
+
+fn is_ref(t: &syn::Type) -> Option<bool> {
+    match t {
+        syn::Type::Reference(r) => Some(r.mutability.is_some()),
+        syn::Type::Paren(p) => is_ref(&p.elem),
+        _ => None,
+    }
+}
+
+fn pat_name(p: &syn::Pat) -> Option<syn::Ident> {
+    match p {
+        syn::Pat::Ident(i) if i.subpat.is_none() => Some(i.ident.clone()),
+        _ => None,
+    }
+}
+
+/// The body of the resumable twin. `orig` is the original signature (for parameter
+/// patterns); `None` for `main`.
+fn body_of(
+    twin: &syn::Signature,
+    name: &str,
+    orig: Option<&syn::Signature>,
+    block: &syn::Block,
+    hash: u64,
+    a: &Analysis,
+    errors: &mut Vec<syn::Error>,
+) -> TokenStream {
+    let mut body = block.clone();
+    let mut prologue = Vec::new();
+    let mut param_names = Vec::new();
+    let mut slots = Vec::new();
+    let mut mut_refs = std::collections::BTreeSet::new();
+    let mut shared_refs = std::collections::BTreeSet::new();
+    let mut bound = Vec::new();
+    if let Some(orig) = orig {
+        for (i, arg) in orig.inputs.iter().enumerate() {
+            match arg {
+                syn::FnArg::Receiver(r) => {
+                    let read = if r.reference.is_some() { quote!(&*self) } else { quote!(&self) };
+                    slots.push(ArgSlot { name: "self".into(), read });
+                    match (&r.reference, &r.mutability) {
+                        (Some(_), Some(_)) => {
+                            mut_refs.insert("self".to_string());
+                        }
+                        (Some(_), None) => {
+                            shared_refs.insert("self".to_string());
+                        }
+                        _ => {}
+                    }
+                }
+                syn::FnArg::Typed(t) => {
+                    let p = format_ident!("__ckpt_p{}", i);
+                    let pat = &t.pat;
+                    let pname = pat_name(pat);
+                    param_names.push(pname.as_ref().map(|n| n.to_string()).unwrap_or_else(|| format!("#{i}")));
+                    match is_ref(&t.ty) {
+                        Some(mutable) => {
+                            let lit = pname.as_ref().map(|n| n.to_string()).unwrap_or_default();
+                            prologue.push(quote! { let #pat = ::ckpt::__private::arg_ref(#p, #name, #lit); });
+                            if let Some(n) = pname {
+                                if mutable {
+                                    slots.push(ArgSlot { name: n.to_string(), read: quote!(&*#n) });
+                                    mut_refs.insert(n.to_string());
+                                } else {
+                                    shared_refs.insert(n.to_string());
+                                }
+                            }
+                        }
+                        None => bound.push(parse_quote! { let #pat = ::ckpt::__private::arg(#p); }),
+                    }
+                }
+            }
+        }
+    }
+    // Items declared in the body stay visible to all of it.
+    let mut items = Vec::new();
+    body.stmts.retain(|s| match s {
+        syn::Stmt::Item(it) => {
+            items.push(it.clone());
+            false
+        }
+        _ => true,
+    });
+    bound.append(&mut body.stmts);
+    body.stmts = bound;
+    let self_ty = name.split_once("::").map(|(t, _)| t);
+    let pts = points::mark(&mut body, a, self_ty, errors);
+    let mut norm = normalize::Norm::default();
+    norm.run(&mut body);
+    let mut ctx = Ctx::new(&pts, &norm.iters);
+    ctx.arg_slots = slots;
+    ctx.mut_refs = mut_refs;
+    ctx.shared_refs = shared_refs;
+    let split = ctx.block(&body.stmts, &[]);
+    errors.append(&mut ctx.errors);
+    let _ = twin;
+    quote! {{
+        #(#items)*
+        static __CKPT_FN: ::ckpt::__private::FnInfo = ::ckpt::__private::FnInfo {
+            name: #name,
+            hash: #hash,
+            params: &[#(#param_names),*],
+        };
+        let __ck = ::ckpt::__private::frame(&__CKPT_FN);
+        #(#prologue)*
+        #split
+    }}
+}

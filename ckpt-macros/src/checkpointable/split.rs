@@ -1,0 +1,424 @@
+//! Pass 3: split blocks at their points and expand the points (DESIGN §4.3–4.5).
+//!
+//! A block is split at the last statement holding a point. The statements before it
+//! (the prefix, split again recursively) run only when not resuming into that
+//! statement; on the resume path their live outputs are taken from the image instead.
+//! Every point writes the union of the live tuples of the splits around it.
+
+use std::collections::BTreeSet;
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::visit_mut::VisitMut;
+
+use super::normalize::LoopIter;
+use super::points::{has_point_block, has_point_expr, has_point_stmt, ids_in_block, ids_in_stmt, marker_id, Kind, Points, Target};
+use super::vars::{bindings, Binding, Uses};
+
+/// A local saved at the points below a split.
+#[derive(Clone)]
+pub struct Saved {
+    pub name: syn::Ident,
+    pub iter: bool,
+}
+
+/// An argument slot this frame writes (its `&mut` parameters and receiver).
+pub struct ArgSlot {
+    pub name: String,
+    /// Expression of type `&T` that reads it.
+    pub read: TokenStream,
+}
+
+/// What the split pass knows about the function.
+pub struct Ctx<'a> {
+    pub points: &'a Points,
+    pub iters: &'a [LoopIter],
+    pub arg_slots: Vec<ArgSlot>,
+    /// Parameters of type `&mut T` (and `self` when `&mut self`): re-lent to calls.
+    pub mut_refs: BTreeSet<String>,
+    /// Parameters of type `&T` (and `self` when `&self`): passed again on resume.
+    pub shared_refs: BTreeSet<String>,
+    pub errors: Vec<syn::Error>,
+    next_block: u32,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(points: &'a Points, iters: &'a [LoopIter]) -> Self {
+        Ctx {
+            points,
+            iters,
+            arg_slots: Vec::new(),
+            mut_refs: BTreeSet::new(),
+            shared_refs: BTreeSet::new(),
+            errors: Vec::new(),
+            next_block: 0,
+        }
+    }
+
+    fn iter_of(&self, name: &syn::Ident) -> Option<&LoopIter> {
+        self.iters.iter().find(|i| i.var == *name)
+    }
+
+    /// The statements of a block, split at its points.
+    pub fn block(&mut self, stmts: &[syn::Stmt], saved: &[Saved]) -> TokenStream {
+        let Some(k) = stmts.iter().rposition(has_point_stmt) else {
+            return quote!(#(#stmts)*);
+        };
+        let (prefix, s, suffix) = (&stmts[..k], &stmts[k], &stmts[k + 1..]);
+        let ids = ids_in_stmt(s);
+        let (lo, hi) = (ids[0], ids[ids.len() - 1]);
+        let used = self.uses_after(&stmts[k..]);
+        let mut declared: Vec<Binding> = Vec::new();
+        for st in prefix {
+            if let syn::Stmt::Local(l) = st {
+                let mut b = Vec::new();
+                bindings(&l.pat, false, &mut b);
+                for b in b {
+                    declared.retain(|d| d.name != b.name);
+                    declared.push(b);
+                }
+            }
+        }
+        let tuple: Vec<Binding> = declared.into_iter().filter(|b| used.contains(&b.name.to_string())).collect();
+        let mut inner = saved.to_vec();
+        for b in &tuple {
+            self.check_shadow(&b.name, saved);
+            inner.push(Saved { name: b.name.clone(), iter: self.iter_of(&b.name).is_some() });
+        }
+        let prefix_ts = self.block(prefix, saved);
+        let s_ts = self.stmt(s, &inner);
+        let head = if tuple.is_empty() {
+            if prefix.is_empty() {
+                quote!()
+            } else {
+                quote! { if !__ck.resume_in(#lo, #hi) { #prefix_ts } }
+            }
+        } else {
+            let pats = tuple.iter().map(|b| {
+                let n = &b.name;
+                if b.mutable { quote!(mut #n) } else { quote!(#n) }
+            });
+            let names: Vec<_> = tuple.iter().map(|b| &b.name).collect();
+            let takes = tuple.iter().map(|b| self.take(&b.name));
+            quote! {
+                #[allow(unused_mut, unused_variables)]
+                let (#(#pats,)*) = if __ck.resume_in(#lo, #hi) {
+                    (#(#takes,)*)
+                } else {
+                    #prefix_ts
+                    (#(#names,)*)
+                };
+            }
+        };
+        quote! { #head #s_ts #(#suffix)* }
+    }
+
+    /// Names used from `stmts` on, not counting the iterable of a `for` loop that
+    /// consumes a local (`for x in v`): that local is gone once the loop starts, and
+    /// its iterator is saved whole.
+    fn uses_after(&self, stmts: &[syn::Stmt]) -> BTreeSet<String> {
+        let skip: BTreeSet<String> = self
+            .iters
+            .iter()
+            .filter(|i| moved_local(&i.iterable).is_some())
+            .map(|i| i.var.to_string())
+            .collect();
+        Uses::of_stmts_skipping(stmts, &skip)
+    }
+
+    fn check_shadow(&mut self, name: &syn::Ident, saved: &[Saved]) {
+        if saved.iter().any(|s| s.name == *name) {
+            self.errors.push(syn::Error::new(
+                name.span(),
+                format!(
+                    "ckpt: `{name}` shadows a binding of the same name that is saved at a save point \
+                     below; rename one of them"
+                ),
+            ));
+        }
+    }
+
+    fn take(&self, name: &syn::Ident) -> TokenStream {
+        let lit = name.to_string();
+        match self.iter_of(name) {
+            Some(it) if moved_local(&it.iterable).is_some() => {
+                quote! { ::ckpt::__private::iter_take(&__ck, #lit) }
+            }
+            Some(it) => {
+                let iterable = &it.iterable;
+                quote! {{
+                    #[allow(unused_imports)]
+                    use ::ckpt::__private::{IterLoadCount as _, IterLoadState as _};
+                    (&&::ckpt::__private::IterLoad::new(|| ::core::iter::IntoIterator::into_iter(#iterable)))
+                        .__ckpt_load(&__ck, #lit)
+                }}
+            }
+            None => quote! { __ck.take(#lit) },
+        }
+    }
+
+    /// One statement holding points, with its points expanded and inner blocks split.
+    fn stmt(&mut self, s: &syn::Stmt, saved: &[Saved]) -> TokenStream {
+        let mut s = s.clone();
+        let mut x = Expand { ctx: self, saved: saved.to_vec() };
+        x.visit_stmt_mut(&mut s);
+        quote!(#s)
+    }
+
+    /// The capture closure of a point: every saved local and argument slot not lent.
+    fn capture(&self, saved: &[Saved], lent: &[String], span: Span) -> TokenStream {
+        let mut puts = Vec::new();
+        for s in saved {
+            let n = &s.name;
+            let lit = n.to_string();
+            if lent.contains(&lit) {
+                continue;
+            }
+            if s.iter {
+                puts.push(quote! {{
+                    #[allow(unused_imports)]
+                    use ::ckpt::__private::{IterSaveCount as _, IterSaveState as _};
+                    (&&::ckpt::__private::IterSave(&#n)).__ckpt_save(__w, #lit)?;
+                }});
+            } else {
+                puts.push(quote_spanned! {n.span()=> __w.put(#lit, &#n)?; });
+            }
+        }
+        for a in &self.arg_slots {
+            if lent.contains(&a.name) {
+                continue;
+            }
+            let (lit, read) = (&a.name, &a.read);
+            puts.push(quote! { __w.put_arg(#lit, #read)?; });
+        }
+        quote_spanned! {span=>
+            |__w: &mut ::ckpt::__private::Writer<'_, '_>| -> ::ckpt::Result<()> {
+                #(#puts)*
+                ::core::result::Result::Ok(())
+            }
+        }
+    }
+
+    fn expand_point(&mut self, id: u32, saved: &[Saved]) -> syn::Expr {
+        let p = self.points.get(id);
+        let span = p.span;
+        let ts = match &p.kind {
+            Kind::Save { to } => {
+                let cap = self.capture(saved, &[], span);
+                let dest = match to {
+                    None => quote!(::ckpt::__private::Dest::Default),
+                    Some(path) => quote! {
+                        ::ckpt::__private::Dest::Path(::core::convert::AsRef::<::std::path::Path>::as_ref(&(#path)))
+                    },
+                };
+                quote_spanned! {span=> __ck.save_point(#id, #dest, &#cap) }
+            }
+            Kind::Call { callee, target, args } => {
+                let mut lent: Vec<(String, String)> = Vec::new();
+                let mut slots = Vec::new();
+                let mut names = Vec::new();
+                for (i, a) in args.iter().enumerate() {
+                    let n = format_ident!("__ckpt_a{}", i);
+                    let slot = self.arg_slot(a, i, &mut lent);
+                    slots.push(quote! { let #n = #slot; });
+                    names.push(n);
+                }
+                let call = match target {
+                    Target::Path(p) => quote! { #p(#(#names),*) },
+                    Target::Method { recv, method, turbofish } => {
+                        lent.push((recv.to_string(), "self".into()));
+                        quote! { #recv.#method #turbofish(#(#names),*) }
+                    }
+                };
+                let lent_names: Vec<String> = lent.iter().map(|(l, _)| l.clone()).collect();
+                let cap = self.capture(saved, &lent_names, span);
+                let lent_ts = lent.iter().map(|(l, t)| quote!((#l, #t)));
+                quote_spanned! {span=> {
+                    #(#slots)*
+                    let __ckpt_cap = #cap;
+                    let __ckpt_g = __ck.enter_call(#id, #callee, &[#(#lent_ts),*], &__ckpt_cap);
+                    let __ckpt_r = #call;
+                    ::core::mem::drop(__ckpt_g);
+                    __ckpt_r
+                }}
+            }
+        };
+        syn::parse2(ts).expect("generated point expression parses")
+    }
+
+    /// How one argument of a checkpointable call is passed (DESIGN §4.5).
+    fn arg_slot(&mut self, a: &syn::Expr, i: usize, lent: &mut Vec<(String, String)>) -> TokenStream {
+        let pos = format!("#{i}");
+        if let syn::Expr::Reference(r) = a {
+            let root = place_root(&r.expr);
+            if r.mutability.is_some() {
+                let whole = match &*r.expr {
+                    syn::Expr::Path(_) => root.clone(),
+                    syn::Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => place_root(&u.expr).filter(|_| is_ident(&u.expr)),
+                    _ => None,
+                };
+                match whole {
+                    Some(x) => lent.push((x, pos)),
+                    None => self.errors.push(syn::Error::new(
+                        a.span(),
+                        "ckpt: a checkpointable call can only borrow a whole local mutably (`&mut x`): \
+                         ckpt must know which local owns the value to restore it; bind the part to a local, \
+                         pass the whole owner, or make the callee take the field's owner",
+                    )),
+                }
+                return quote! { ::core::option::Option::Some(#a) };
+            }
+            if root.is_none() {
+                self.errors.push(syn::Error::new(
+                    a.span(),
+                    "ckpt: a reference argument of a checkpointable call must borrow a local (`&x`, `&x.f`, \
+                     `&x[..]`) so it can be re-created on restore; bind the value to a local first",
+                ));
+            }
+            return quote! { ::core::option::Option::Some(#a) };
+        }
+        if let Some(name) = ident_of(a) {
+            if self.mut_refs.contains(&name) {
+                lent.push((name, pos));
+                return quote! { ::core::option::Option::Some(&mut *#a) };
+            }
+            if self.shared_refs.contains(&name) {
+                return quote! { ::core::option::Option::Some(#a) };
+            }
+        }
+        quote! {
+            if __ck.resuming() { ::core::option::Option::None } else { ::core::option::Option::Some(#a) }
+        }
+    }
+}
+
+fn is_ident(e: &syn::Expr) -> bool {
+    ident_of(e).is_some()
+}
+
+fn ident_of(e: &syn::Expr) -> Option<String> {
+    match e {
+        syn::Expr::Path(p) if p.qself.is_none() && p.path.leading_colon.is_none() && p.path.segments.len() == 1 => {
+            Some(p.path.segments[0].ident.to_string())
+        }
+        _ => None,
+    }
+}
+
+/// The local a place expression (`x`, `x.f`, `x[i]`, `*x`, `x[..]`) is rooted at.
+fn place_root(e: &syn::Expr) -> Option<String> {
+    match e {
+        syn::Expr::Path(_) => ident_of(e),
+        syn::Expr::Field(f) => place_root(&f.base),
+        syn::Expr::Index(i) => place_root(&i.expr),
+        syn::Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => place_root(&u.expr),
+        syn::Expr::Paren(p) => place_root(&p.expr),
+        _ => None,
+    }
+}
+
+/// `v` in `for x in v` / `for x in v.into_iter()`: a local the loop consumes.
+pub fn moved_local(iterable: &syn::Expr) -> Option<String> {
+    match iterable {
+        syn::Expr::Path(_) => ident_of(iterable),
+        syn::Expr::MethodCall(m) if m.method == "into_iter" && m.args.is_empty() => ident_of(&m.receiver),
+        _ => None,
+    }
+}
+
+/// Expands the points and structured expressions of one split statement.
+struct Expand<'c, 'a> {
+    ctx: &'c mut Ctx<'a>,
+    saved: Vec<Saved>,
+}
+
+impl Expand<'_, '_> {
+    fn split_block(&mut self, b: &mut syn::Block) {
+        if !has_point_block(b) {
+            return;
+        }
+        let ts = self.ctx.block(&b.stmts, &self.saved);
+        *b = syn::parse2(quote!({ #ts })).expect("generated block parses");
+    }
+}
+
+impl VisitMut for Expand<'_, '_> {
+    fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
+        if let Some(id) = marker_id(e) {
+            *e = self.ctx.expand_point(id, &self.saved);
+            return;
+        }
+        match e {
+            syn::Expr::Closure(_) | syn::Expr::Async(_) => {}
+            syn::Expr::Block(b) => self.split_block(&mut b.block),
+            syn::Expr::Unsafe(b) => self.split_block(&mut b.block),
+            syn::Expr::Loop(l) => self.split_block(&mut l.body),
+            syn::Expr::If(i) => {
+                let then_ids = ids_in_block(&i.then_branch);
+                let else_has = i.else_branch.as_ref().is_some_and(|(_, b)| has_point_expr(b));
+                if then_ids.is_empty() && !else_has {
+                    return;
+                }
+                let cond = &i.cond;
+                let guard: syn::Expr = if let (Some(lo), Some(hi)) = (then_ids.first(), then_ids.last()) {
+                    syn::parse_quote! { __ck.resume_in(#lo, #hi) || (!__ck.resuming() && (#cond)) }
+                } else {
+                    syn::parse_quote! { !__ck.resuming() && (#cond) }
+                };
+                *i.cond = guard;
+                self.split_block(&mut i.then_branch);
+                if let Some((_, els)) = &mut i.else_branch {
+                    self.visit_expr_mut(els);
+                }
+            }
+            syn::Expr::Match(m) if m.arms.iter().any(|a| has_point_expr(&a.body)) => {
+                self.ctx.next_block += 1;
+                let label = syn::Lifetime::new(&format!("'__ckpt_m{}", self.ctx.next_block), Span::call_site());
+                let mut resumes = Vec::new();
+                for arm in &mut m.arms {
+                    if !has_point_expr(&arm.body) {
+                        continue;
+                    }
+                    let mut binds = Vec::new();
+                    bindings(&arm.pat, true, &mut binds);
+                    let used = Uses::of_expr(&arm.body);
+                    binds.retain(|b| used.contains(&b.name.to_string()));
+                    let outer = std::mem::take(&mut self.saved);
+                    let mut inner = outer.clone();
+                    for b in &binds {
+                        self.ctx.check_shadow(&b.name, &outer);
+                        inner.push(Saved { name: b.name.clone(), iter: false });
+                    }
+                    let ids = {
+                        let mut c = Vec::new();
+                        let tmp: syn::Stmt = syn::Stmt::Expr((*arm.body).clone(), None);
+                        c.extend(ids_in_stmt(&tmp));
+                        c
+                    };
+                    self.saved = inner;
+                    self.visit_expr_mut(&mut arm.body);
+                    self.saved = outer;
+                    let (lo, hi) = (ids[0], ids[ids.len() - 1]);
+                    let pats = binds.iter().map(|b| {
+                        let n = &b.name;
+                        if b.mutable { quote!(mut #n) } else { quote!(#n) }
+                    });
+                    let takes = binds.iter().map(|b| self.ctx.take(&b.name));
+                    let body = &arm.body;
+                    resumes.push(quote! {
+                        if __ck.resume_in(#lo, #hi) {
+                            #[allow(unused_mut, unused_variables)]
+                            let (#(#pats,)*) = (#(#takes,)*);
+                            break #label #body;
+                        }
+                    });
+                }
+                let m = &*m;
+                *e = syn::parse2(quote! { #label: { #(#resumes)* #m } }).expect("generated match parses");
+            }
+            _ => syn::visit_mut::visit_expr_mut(self, e),
+        }
+    }
+    fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+}

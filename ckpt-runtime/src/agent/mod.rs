@@ -1,0 +1,16 @@
+//! The agent: the frame stack of checkpointable functions, save points and resume.
+//!
+//! Every `#[checkpointable]` function opens a [`Frame`](private::Frame) on a per-thread
+//! stack. At a call of another checkpointable function the caller registers a *capture*
+//! (a closure that writes its live locals) for the duration of the call; at a save point
+//! the innermost frame writes its own live set and asks every outer frame's capture to
+//! write theirs, outermost first. On restore the image's frames are claimed one by one as
+//! the program re-enters the same calls, and each frame takes its locals back by name.
+//!
+//! See DESIGN.md §4 and RESUME.md for the transform that emits the calls into this module.
+
+mod options;
+pub mod private;
+mod stack;
+
+pub use private::{restored, save, save_to};

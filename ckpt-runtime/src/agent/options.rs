@@ -1,0 +1,333 @@
+//! The agent prologue: ckpt's command-line options, the re-exec that hides them from
+//! the program, the image path, the lock and loading an image to restore.
+
+use std::ffi::OsString;
+use std::fs::{File, OpenOptions};
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+use crate::error::{Error, Result};
+use crate::image::{self, Fingerprint, Header, Image};
+
+/// Set by the first stage on the re-exec'd process: ckpt options travel in these.
+const ENV_REEXEC: &str = "CKPT_REEXEC";
+const ENV_RESTORE: &str = "CKPT_RESTORE";
+/// User-facing too: where images are written (`--ckpt-file` beats it).
+pub(crate) const ENV_FILE: &str = "CKPT_FILE";
+
+/// Static facts about the program, emitted by the macro on `main`.
+#[derive(Debug)]
+pub struct Program {
+    /// `CARGO_CRATE_NAME` of the binary.
+    pub crate_name: &'static str,
+    /// `CARGO_PKG_VERSION`.
+    pub version: &'static str,
+    /// The build fingerprint line from ckpt-build's analysis
+    /// (`crate\tversion\tsources\trustc\ttarget`), or empty without ckpt-build.
+    pub fingerprint: &'static str,
+    /// Hash of `main`'s tokens, the source part of the fingerprint without ckpt-build.
+    pub main_hash: u64,
+}
+
+impl Program {
+    pub(crate) fn fingerprint(&self) -> Fingerprint {
+        let parts: Vec<&str> = self.fingerprint.split('\t').collect();
+        if parts.len() == 5 {
+            Fingerprint {
+                crate_name: parts[0].into(),
+                crate_version: parts[1].into(),
+                sources: parts[2].into(),
+                rustc: parts[3].into(),
+                target: parts[4].into(),
+            }
+        } else {
+            Fingerprint {
+                crate_name: self.crate_name.into(),
+                crate_version: self.version.into(),
+                sources: format!("main:{:016x}", self.main_hash),
+                rustc: "unknown (no ckpt-build)".into(),
+                target: std::env::consts::ARCH.into(),
+            }
+        }
+    }
+}
+
+/// Process-wide settings of this run.
+pub(crate) struct Config {
+    pub program: &'static Program,
+    pub fingerprint: Fingerprint,
+    /// Original arguments (ckpt options removed), argv[0] first.
+    pub args: Vec<String>,
+    /// Where `save()` writes.
+    pub image_path: PathBuf,
+    /// Lock files held, one per image path written.
+    pub locks: Mutex<Vec<(PathBuf, File)>>,
+}
+
+static CONFIG: OnceLock<Config> = OnceLock::new();
+
+pub(crate) fn config() -> Option<&'static Config> {
+    CONFIG.get()
+}
+
+/// ckpt's options as found on the command line.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct CkptArgs {
+    pub restore: Option<PathBuf>,
+    pub file: Option<PathBuf>,
+    pub resume: bool,
+    /// The program's own arguments, argv[0] first.
+    pub rest: Vec<OsString>,
+}
+
+/// Splits ckpt's options from the program's. `--` ends ckpt's options.
+pub(crate) fn parse_args(args: Vec<OsString>) -> Result<CkptArgs> {
+    let mut out = CkptArgs::default();
+    let mut it = args.into_iter();
+    if let Some(a0) = it.next() {
+        out.rest.push(a0);
+    }
+    while let Some(a) = it.next() {
+        let s = a.to_string_lossy().into_owned();
+        let mut value = |name: &str| -> Result<Option<PathBuf>> {
+            if s == name {
+                match it.next() {
+                    Some(v) => Ok(Some(PathBuf::from(v))),
+                    None => Err(Error::Usage(format!("{name} needs a file argument: {name} FILE"))),
+                }
+            } else if let Some(v) = s.strip_prefix(&format!("{name}=")) {
+                if v.is_empty() {
+                    return Err(Error::Usage(format!("{name}= needs a file name")));
+                }
+                Ok(Some(PathBuf::from(v)))
+            } else {
+                Ok(None)
+            }
+        };
+        if let Some(p) = value("--restore")? {
+            if out.restore.replace(p).is_some() {
+                return Err(Error::Usage("--restore given twice".into()));
+            }
+        } else if let Some(p) = value("--ckpt-file")? {
+            out.file = Some(p);
+        } else if s == "--ckpt-resume" {
+            out.resume = true;
+        } else if s == "--" {
+            out.rest.push(a);
+            out.rest.extend(it.by_ref());
+        } else {
+            out.rest.push(a);
+        }
+    }
+    if out.restore.is_some() && out.resume {
+        return Err(Error::Usage("--restore and --ckpt-resume exclude each other".into()));
+    }
+    Ok(out)
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
+    }
+}
+
+fn default_image_path() -> PathBuf {
+    let stem = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "program".into());
+    absolute(Path::new(&format!("{stem}.ckpt")))
+}
+
+fn lossy(v: &[OsString]) -> Vec<String> {
+    v.iter().map(|a| a.to_string_lossy().into_owned()).collect()
+}
+
+/// Replaces this process with the same executable, `argv` as arguments.
+fn reexec(argv: &[OsString], env: &[(&str, OsString)]) -> Error {
+    use std::os::unix::process::CommandExt;
+    let exe = if Path::new("/proc/self/exe").exists() {
+        PathBuf::from("/proc/self/exe")
+    } else {
+        match std::env::current_exe() {
+            Ok(e) => e,
+            Err(e) => return Error::io("finding the executable", "/proc/self/exe", e),
+        }
+    };
+    let mut cmd = std::process::Command::new(&exe);
+    if let Some(a0) = argv.first() {
+        cmd.arg0(a0);
+    }
+    cmd.args(&argv[1..]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let err = cmd.exec();
+    Error::io("re-executing", exe, err)
+}
+
+/// What the prologue decided: run fresh, or restore this image.
+pub(crate) enum Start {
+    Fresh,
+    Restore(Image),
+}
+
+/// The prologue. Returns only in the process that runs the program.
+pub(crate) fn start(program: &'static Program) -> Result<Start> {
+    let staged = std::env::var_os(ENV_REEXEC).is_some();
+    if !staged {
+        let parsed = parse_args(std::env::args_os().collect())?;
+        let file = parsed.file.as_deref().map(absolute);
+        let mut restore = parsed.restore.as_deref().map(absolute);
+        if parsed.resume {
+            let target = file.clone().or_else(|| std::env::var_os(ENV_FILE).map(|f| absolute(Path::new(&f))));
+            let target = target.unwrap_or_else(default_image_path);
+            if target.exists() {
+                restore = Some(target);
+            }
+        }
+        if restore.is_none() && file.is_none() && !parsed.resume {
+            return finish_setup(program, parsed.rest, None, None);
+        }
+        let mut env: Vec<(&str, OsString)> = vec![(ENV_REEXEC, "1".into())];
+        let mut argv = parsed.rest;
+        if let Some(r) = &restore {
+            if !r.exists() {
+                return Err(Error::io(
+                    "restoring",
+                    r.clone(),
+                    std::io::Error::new(std::io::ErrorKind::NotFound, "no such image"),
+                ));
+            }
+            let header = image::read_header(r)?;
+            argv = header.args.iter().map(OsString::from).collect();
+            env.push((ENV_RESTORE, r.clone().into()));
+            if file.is_none() {
+                if let Some(f) = &header.ckpt_file {
+                    env.push((ENV_FILE, f.into()));
+                }
+            }
+        }
+        if let Some(f) = &file {
+            env.push((ENV_FILE, f.clone().into()));
+        }
+        return Err(reexec(&argv, &env));
+    }
+    std::env::remove_var(ENV_REEXEC);
+    let restore = std::env::var_os(ENV_RESTORE).map(PathBuf::from);
+    std::env::remove_var(ENV_RESTORE);
+    let args: Vec<OsString> = std::env::args_os().collect();
+    finish_setup(program, args, restore, None)
+}
+
+fn finish_setup(
+    program: &'static Program,
+    args: Vec<OsString>,
+    restore: Option<PathBuf>,
+    file: Option<PathBuf>,
+) -> Result<Start> {
+    let image_path = file
+        .or_else(|| std::env::var_os(ENV_FILE).map(|f| absolute(Path::new(&f))))
+        .unwrap_or_else(default_image_path);
+    let fingerprint = program.fingerprint();
+    let mut start = Start::Fresh;
+    if let Some(path) = restore {
+        let img = image::read(&path, &image::Limits::default())?;
+        let differences = img.header.fingerprint.differences(&fingerprint);
+        if !differences.is_empty() {
+            return Err(Error::BuildMismatch {
+                path,
+                program: img.header.program.clone(),
+                differences,
+            });
+        }
+        start = Start::Restore(img);
+    }
+    let cfg = Config { program, fingerprint, args: lossy(&args), image_path, locks: Mutex::new(Vec::new()) };
+    if CONFIG.set(cfg).is_err() {
+        return Err(Error::Usage("the ckpt agent was started twice (two #[checkpointable] mains?)".into()));
+    }
+    Ok(start)
+}
+
+impl Config {
+    /// The header of an image written now.
+    pub fn header(&self, path: &Path) -> Header {
+        let created_unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        Header {
+            format: image::FORMAT_VERSION,
+            fingerprint: self.fingerprint.clone(),
+            created_unix,
+            program: self.program.crate_name.into(),
+            args: self.args.clone(),
+            ckpt_file: Some(path.to_string_lossy().into_owned()),
+            options: Vec::new(),
+        }
+    }
+
+    /// Takes (once per path and process) the advisory lock on `path`'s lock file.
+    pub fn lock(&self, path: &Path) -> Result<()> {
+        let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
+        if locks.iter().any(|(p, _)| p == path) {
+            return Ok(());
+        }
+        let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+        name.push(".lock");
+        let lock = path.with_file_name(name);
+        let f = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock)
+            .map_err(|e| Error::io("opening lock file", lock.clone(), e))?;
+        // SAFETY: flock on a file descriptor we own; no memory is involved.
+        let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc != 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+                return Err(Error::Locked { path: path.to_path_buf(), lock });
+            }
+            return Err(Error::io("locking", lock, e));
+        }
+        locks.push((path.to_path_buf(), f));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(v: &[&str]) -> Vec<OsString> {
+        v.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn options_are_removed_and_the_rest_kept_in_order() {
+        let p = parse_args(os(&["app", "--steps", "5", "--restore", "a.ckpt", "--ckpt-file=b.ckpt", "x"])).unwrap();
+        assert_eq!(p.restore, Some(PathBuf::from("a.ckpt")));
+        assert_eq!(p.file, Some(PathBuf::from("b.ckpt")));
+        assert_eq!(p.rest, os(&["app", "--steps", "5", "x"]));
+    }
+
+    #[test]
+    fn double_dash_ends_ckpt_options() {
+        let p = parse_args(os(&["app", "--", "--restore", "x"])).unwrap();
+        assert_eq!(p.restore, None);
+        assert_eq!(p.rest, os(&["app", "--", "--restore", "x"]));
+    }
+
+    #[test]
+    fn wrong_options_are_usage_errors() {
+        for bad in [&["app", "--restore"][..], &["app", "--restore="], &["app", "--restore", "a", "--ckpt-resume"]] {
+            let e = parse_args(os(bad)).unwrap_err();
+            assert!(matches!(e, Error::Usage(_)), "{bad:?}: {e}");
+        }
+    }
+}

@@ -1,0 +1,443 @@
+//! What macro-generated code calls. Re-exported as `ckpt::__private`.
+
+use std::cell::Cell;
+use std::marker::PhantomData;
+use std::path::Path;
+
+use super::options::{self, Start};
+pub use super::options::Program;
+use super::stack::{Active, CallReg, AGENT};
+pub use super::stack::{Capture, FnInfo, Writer};
+use crate::error::{Error, Result};
+use crate::image;
+use crate::state::{Loader, StableOrder, State, Value};
+
+/// Where a save point writes.
+#[derive(Clone, Copy)]
+pub enum Dest<'a> {
+    /// The run's image path (`--ckpt-file`, `CKPT_FILE` or `<exe>.ckpt`).
+    Default,
+    /// `ckpt::save_to(path)`.
+    Path(&'a Path),
+}
+
+/// Prints an error the user caused and exits with status 2.
+pub fn fatal(e: &Error) -> ! {
+    eprintln!("ckpt: error: {e}");
+    std::process::exit(2)
+}
+
+/// The agent prologue of a `#[checkpointable] fn main`.
+pub fn start(program: &'static Program) {
+    match options::start(program) {
+        Ok(Start::Fresh) => {}
+        Ok(Start::Restore(img)) => AGENT.with(|a| {
+            let mut a = a.borrow_mut();
+            a.loader = Some(Loader::new(img.shared));
+            a.records = img.frames.into_iter().map(Some).collect();
+            a.resume_next = true;
+            a.restore_path = Some(img.path);
+        }),
+        Err(e) => fatal(&e),
+    }
+}
+
+/// Unwraps a by-value argument slot on the normal path.
+#[inline]
+pub fn arg<T>(slot: Option<T>) -> T {
+    match slot {
+        Some(v) => v,
+        None => internal("a by-value argument was read while resuming"),
+    }
+}
+
+/// Unwraps a reference argument, which callers re-create on the resume path too.
+#[inline]
+pub fn arg_ref<T>(slot: Option<T>, function: &str, param: &str) -> T {
+    match slot {
+        Some(v) => v,
+        None => fatal(&Error::Usage(format!(
+            "cannot resume `{function}`: its reference argument `{param}` was not re-created by the \
+             caller; pass `&x` or `&mut x` of a local directly in the call"
+        ))),
+    }
+}
+
+fn internal(what: &str) -> ! {
+    eprintln!("ckpt: internal error: {what}; please report this with the program's source");
+    std::process::abort()
+}
+
+/// A checkpointable function's handle on its frame.
+pub struct Frame {
+    depth: usize,
+    resuming: Cell<bool>,
+    target: u32,
+    /// Frames are per thread.
+    _not_send: PhantomData<*const ()>,
+}
+
+/// Opens the frame of a checkpointable function.
+pub fn frame(info: &'static FnInfo) -> Frame {
+    AGENT.with(|a| {
+        let mut a = a.borrow_mut();
+        let depth = a.stack.len();
+        let unregistered = match a.stack.last_mut() {
+            None if info.name == "main" => None,
+            None => Some((
+                "(not checkpointable)".to_string(),
+                "it was not reached from a #[checkpointable] main".to_string(),
+            )),
+            Some(parent) => match &mut parent.call {
+                Some(c) if !c.consumed && super::stack::same_fn(c.callee, info.name) => {
+                    c.consumed = true;
+                    None
+                }
+                _ => Some((
+                    parent.info.name.to_string(),
+                    "it was called through a function that is not #[checkpointable], or a call \
+                     ckpt did not recognise (a closure, a method on a field or temporary)"
+                        .to_string(),
+                )),
+            },
+        };
+        let resuming = std::mem::take(&mut a.resume_next);
+        let mut record = None;
+        let mut target = 0;
+        if resuming {
+            let rec = a.records.get_mut(depth).and_then(Option::take);
+            let path = a.restore_path.clone().unwrap_or_default();
+            match rec {
+                Some(r) if r.function == info.name && r.body_hash == info.hash => {
+                    target = r.at;
+                    record = Some(r);
+                }
+                Some(r) => fatal(&Error::FrameMismatch {
+                    path,
+                    function: info.name.into(),
+                    detail: if r.function == info.name {
+                        "its body changed since the image was written".into()
+                    } else {
+                        format!("the image expects `{}` here", r.function)
+                    },
+                }),
+                None => fatal(&Error::FrameMismatch {
+                    path,
+                    function: info.name.into(),
+                    detail: "the image has no frame for it".into(),
+                }),
+            }
+        }
+        a.stack.push(Active { info, call: None, unregistered, record });
+        Frame { depth, resuming: Cell::new(resuming), target, _not_send: PhantomData }
+    })
+}
+
+impl Drop for Frame {
+    fn drop(&mut self) {
+        let _ = AGENT.try_with(|a| {
+            let mut a = a.borrow_mut();
+            a.stack.truncate(self.depth);
+        });
+    }
+}
+
+impl Frame {
+    /// True while this frame is on its way back to the point it was saved at.
+    #[inline]
+    pub fn resuming(&self) -> bool {
+        self.resuming.get()
+    }
+
+    /// True when resuming to a point with id in `lo..=hi`.
+    #[inline]
+    pub fn resume_in(&self, lo: u32, hi: u32) -> bool {
+        self.resuming.get() && lo <= self.target && self.target <= hi
+    }
+
+    /// Takes a saved local back while resuming.
+    pub fn take<T: State>(&self, name: &str) -> T {
+        let v = self.take_raw(name);
+        self.load(v, name)
+    }
+
+    fn take_raw(&self, name: &str) -> Value {
+        let r = AGENT.with(|a| a.borrow_mut().take_value(self.depth, name));
+        r.unwrap_or_else(|detail| self.mismatch(&None, detail))
+    }
+
+    fn load<T: State>(&self, v: Value, name: &str) -> T {
+        let r = AGENT.with(|a| {
+            let mut a = a.borrow_mut();
+            let Some(loader) = a.loader.as_mut() else { internal("take without a loader") };
+            loader.load::<T>(v)
+        });
+        r.unwrap_or_else(|e| self.mismatch(&None, format!("local `{name}`: {e}")))
+    }
+
+    fn mismatch(&self, path: &Option<std::path::PathBuf>, detail: String) -> ! {
+        let (function, restore) = AGENT.with(|a| {
+            let a = a.borrow();
+            (a.stack.get(self.depth).map(|f| f.info.name).unwrap_or("?"), a.restore_path.clone())
+        });
+        let path = path.clone().or(restore).unwrap_or_default();
+        fatal(&Error::FrameMismatch { path, function: function.into(), detail })
+    }
+
+    /// Leaves resume mode: the frame has reached its point.
+    fn arrive(&self) {
+        self.resuming.set(false);
+        AGENT.with(|a| {
+            let mut a = a.borrow_mut();
+            if let Some(f) = a.stack.get_mut(self.depth) {
+                f.record = None;
+            }
+        });
+    }
+
+    /// A save point. While resuming to it, returns `Ok(())` without saving.
+    pub fn save_point(&self, id: u32, dest: Dest<'_>, capture: &Capture<'_>) -> Result<()> {
+        if self.resuming.get() {
+            self.arrive();
+            AGENT.with(|a| {
+                let mut a = a.borrow_mut();
+                a.restored = true;
+                a.records.clear();
+                a.loader = None;
+            });
+            return Ok(());
+        }
+        AGENT.with(|a| a.borrow_mut().restored = false);
+        self.save(id, dest, capture)
+    }
+
+    fn save(&self, id: u32, dest: Dest<'_>, capture: &Capture<'_>) -> Result<()> {
+        let Some(cfg) = options::config() else {
+            return Err(Error::Usage(
+                "ckpt::save() needs the agent: annotate `fn main` with #[checkpointable]".into(),
+            ));
+        };
+        let path = match dest {
+            Dest::Default => cfg.image_path.clone(),
+            Dest::Path(p) => {
+                if p.is_absolute() {
+                    p.to_path_buf()
+                } else {
+                    std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
+                }
+            }
+        };
+        AGENT.with(|a| {
+            let a = a.borrow();
+            if let Some(bad) = a.stack[..=self.depth].iter().find(|f| f.unregistered.is_some()) {
+                let (caller, detail) = bad.unregistered.clone().unwrap_or_default();
+                return Err(Error::UnregisteredCall { function: bad.info.name.into(), caller, detail });
+            }
+            cfg.lock(&path)?;
+            let header = cfg.header(&path);
+            image::write(&path, &header, &mut |enc| a.write_frames(enc, id, capture), &mut |enc| {
+                enc.map(0);
+                Ok(())
+            })?;
+            Ok(())
+        })
+    }
+
+    /// Registers a call point for the duration of a call of a checkpointable function.
+    ///
+    /// `lent` names the locals the call borrows mutably or moves (`"x" → "#0"` for the
+    /// callee's first parameter, `"self"` for its receiver); the capture writes the rest.
+    pub fn enter_call<'a>(
+        &'a self,
+        id: u32,
+        callee: &'static str,
+        lent: &'static [(&'static str, &'static str)],
+        capture: &'a Capture<'a>,
+    ) -> CallGuard<'a> {
+        if self.resuming.get() {
+            // Arrived at the call the image was saved in: the callee resumes next.
+            self.arrive();
+            AGENT.with(|a| a.borrow_mut().resume_next = true);
+        }
+        // SAFETY: only the lifetime is erased. The registration is removed by
+        // `CallGuard::drop`, and the guard borrows `capture` for 'a, so the pointer is
+        // never used after the capture dies. The guard is only created by
+        // macro-generated code, which drops it (never leaks it) at the end of the call.
+        let erased: *const Capture<'static> = unsafe { std::mem::transmute(capture as *const Capture<'a>) };
+        AGENT.with(|a| {
+            let mut a = a.borrow_mut();
+            if let Some(f) = a.stack.get_mut(self.depth) {
+                f.call = Some(CallReg { id, callee, lent, capture: erased, consumed: false });
+            }
+        });
+        CallGuard { depth: self.depth, _capture: PhantomData }
+    }
+}
+
+/// Keeps a call point registered; unregisters it when dropped.
+pub struct CallGuard<'a> {
+    depth: usize,
+    _capture: PhantomData<&'a Capture<'a>>,
+}
+
+impl Drop for CallGuard<'_> {
+    fn drop(&mut self) {
+        let _ = AGENT.try_with(|a| {
+            if let Some(f) = a.borrow_mut().stack.get_mut(self.depth) {
+                f.call = None;
+            }
+        });
+    }
+}
+
+/// Writes a checkpoint of the running program to its image path and returns `Ok(())`.
+///
+/// Inside a `#[checkpointable]` function the macro turns this call into a save point;
+/// after a restore, execution continues right after it, again with `Ok(())` (see
+/// [`restored`]). Called anywhere else it returns [`Error::NoFrame`].
+///
+/// ```no_run
+/// #[ckpt::checkpointable]
+/// fn main() {
+///     for i in 0..10u32 {
+///         ckpt::save().expect("checkpoint");
+///         println!("{i}");
+///     }
+/// }
+/// ```
+#[track_caller]
+pub fn save() -> Result<()> {
+    let l = std::panic::Location::caller();
+    Err(Error::NoFrame { location: format!("{}:{}", l.file(), l.line()) })
+}
+
+/// Like [`save`], to the given path instead of the run's image path.
+#[track_caller]
+pub fn save_to<P: AsRef<Path>>(path: P) -> Result<()> {
+    let _ = path;
+    save()
+}
+
+/// True when the most recent save point returned because the program was restored.
+pub fn restored() -> bool {
+    AGENT.with(|a| a.borrow().restored)
+}
+
+/// Counts the items a `for` loop has taken, so a loop over a borrowed collection can
+/// resume by position.
+pub struct Counted<I> {
+    it: I,
+    n: u64,
+}
+
+impl<I> Counted<I> {
+    /// Wraps a loop's iterator.
+    pub fn new(it: I) -> Self {
+        Counted { it, n: 0 }
+    }
+}
+
+impl<I: Iterator> Iterator for Counted<I> {
+    type Item = I::Item;
+    #[inline]
+    fn next(&mut self) -> Option<I::Item> {
+        let x = self.it.next();
+        self.n += x.is_some() as u64;
+        x
+    }
+}
+
+/// Picks how a loop iterator is saved: whole if `State`, by count if `StableOrder`.
+pub struct IterSave<'a, I>(pub &'a Counted<I>);
+
+/// Saves a `State` iterator whole (autoref specialization: preferred).
+pub trait IterSaveState {
+    /// Writes the iterator under `name`.
+    fn __ckpt_save(&self, w: &mut Writer<'_, '_>, name: &str) -> Result<()>;
+}
+impl<I: State> IterSaveState for &IterSave<'_, I> {
+    fn __ckpt_save(&self, w: &mut Writer<'_, '_>, name: &str) -> Result<()> {
+        if let Some(enc) = w.live_encoder(name) {
+            enc.map(1);
+            enc.text("state");
+            enc.put(&self.0.it)?;
+        }
+        Ok(())
+    }
+}
+
+/// Saves a `StableOrder` iterator as the count of items taken.
+pub trait IterSaveCount {
+    /// Writes the count under `name`.
+    fn __ckpt_save(&self, w: &mut Writer<'_, '_>, name: &str) -> Result<()>;
+}
+impl<I: StableOrder> IterSaveCount for IterSave<'_, I> {
+    fn __ckpt_save(&self, w: &mut Writer<'_, '_>, name: &str) -> Result<()> {
+        if let Some(enc) = w.live_encoder(name) {
+            enc.map(1);
+            enc.text("count");
+            enc.uint(self.0.n);
+        }
+        Ok(())
+    }
+}
+
+/// Rebuilds a loop iterator while resuming; the closure re-evaluates the loop's iterable.
+pub struct IterLoad<F>(Cell<Option<F>>);
+
+impl<F> IterLoad<F> {
+    /// Wraps the closure that re-evaluates the iterable.
+    pub fn new(f: F) -> Self {
+        IterLoad(Cell::new(Some(f)))
+    }
+}
+
+/// Loads a `State` iterator (autoref specialization: preferred).
+pub trait IterLoadState<I> {
+    /// Takes the iterator `name` back.
+    fn __ckpt_load(&self, f: &Frame, name: &str) -> Counted<I>;
+}
+impl<F: FnOnce() -> I, I: State> IterLoadState<I> for &IterLoad<F> {
+    fn __ckpt_load(&self, f: &Frame, name: &str) -> Counted<I> {
+        match f.take_iter(name) {
+            (Some(v), _) => Counted { it: f.load(v, name), n: 0 },
+            _ => f.mismatch(&None, format!("loop iterator `{name}` was saved by count")),
+        }
+    }
+}
+
+/// Loads a `StableOrder` iterator by re-creating it and skipping the items taken.
+pub trait IterLoadCount<I> {
+    /// Re-creates the iterator `name`.
+    fn __ckpt_load(&self, f: &Frame, name: &str) -> Counted<I>;
+}
+impl<F: FnOnce() -> I, I: StableOrder + Iterator> IterLoadCount<I> for IterLoad<F> {
+    fn __ckpt_load(&self, f: &Frame, name: &str) -> Counted<I> {
+        let (_, Some(n)) = f.take_iter(name) else {
+            f.mismatch(&None, format!("loop iterator `{name}` was saved whole"))
+        };
+        let Some(make) = self.0.take() else { internal("iterator rebuilt twice") };
+        let mut it = make();
+        if n > 0 {
+            let _ = it.nth((n - 1) as usize);
+        }
+        Counted { it, n }
+    }
+}
+
+impl Frame {
+    /// Takes a loop iterator's image: `{"state": v}` or `{"count": n}`.
+    fn take_iter(&self, name: &str) -> (Option<Value>, Option<u64>) {
+        let v = self.take_raw(name);
+        if let Value::Map(entries) = v {
+            if let Some((Value::Text(k), val)) = entries.into_iter().next() {
+                match (k.as_str(), val) {
+                    ("state", val) => return (Some(val), None),
+                    ("count", Value::Uint(n)) => return (None, Some(n)),
+                    _ => {}
+                }
+            }
+        }
+        self.mismatch(&None, format!("loop iterator `{name}` is neither {{state}} nor {{count}}"))
+    }
+}
