@@ -1,1 +1,199 @@
-pub fn expand(item: proc_macro2::TokenStream) -> proc_macro2::TokenStream { let _ = item; proc_macro2::TokenStream::new() }
+//! `#[derive(State)]`: parse the item into a small model, read the `#[ckpt(...)]`
+//! attributes while collecting every error, then generate `save`/`load` (in `generate`).
+
+mod generate;
+
+use proc_macro2::TokenStream;
+use syn::spanned::Spanned;
+use syn::{Data, DeriveInput, Fields, Ident, Member, Type};
+
+/// Expands `#[derive(State)]` on `item`.
+pub fn expand(item: TokenStream) -> TokenStream {
+    let input: DeriveInput = match syn::parse2(item) {
+        Ok(i) => i,
+        Err(e) => return e.to_compile_error(),
+    };
+    let mut cx = Ctxt::default();
+    let model = Model::parse(&input, &mut cx);
+    match cx.finish() {
+        // The compiler keeps the item itself; only the errors are emitted.
+        Err(e) => e.to_compile_error(),
+        Ok(()) => generate::generate(&input, &model),
+    }
+}
+
+/// Collects errors so one build reports them all.
+#[derive(Default)]
+struct Ctxt {
+    errors: Option<syn::Error>,
+}
+
+impl Ctxt {
+    fn error(&mut self, e: syn::Error) {
+        match &mut self.errors {
+            Some(all) => all.combine(e),
+            None => self.errors = Some(e),
+        }
+    }
+
+    fn finish(self) -> Result<(), syn::Error> {
+        self.errors.map_or(Ok(()), Err)
+    }
+}
+
+/// What a derive sees of the item.
+pub(crate) enum Model {
+    Struct(Shape),
+    Enum(Vec<Variant>),
+}
+
+pub(crate) struct Variant {
+    pub ident: Ident,
+    pub shape: Shape,
+}
+
+pub(crate) enum Shape {
+    /// `{ a: A, b: B }`: a CBOR map keyed by field name.
+    Named(Vec<Field>),
+    /// `(A, B)`: a CBOR array.
+    Tuple(Vec<Field>),
+    /// No fields: null (struct) or the variant name (enum).
+    Unit,
+}
+
+pub(crate) struct Field {
+    pub member: Member,
+    pub ty: Type,
+    pub rebuild: Rebuild,
+}
+
+impl Field {
+    /// The key of a named field (raw identifiers without `r#`).
+    pub fn name(&self) -> String {
+        match &self.member {
+            Member::Named(i) => {
+                let s = i.to_string();
+                s.strip_prefix("r#").map(str::to_string).unwrap_or(s)
+            }
+            Member::Unnamed(i) => i.index.to_string(),
+        }
+    }
+
+    pub fn saved(&self) -> bool {
+        matches!(self.rebuild, Rebuild::Saved)
+    }
+}
+
+/// How a field gets its value on load.
+pub(crate) enum Rebuild {
+    /// Saved and loaded.
+    Saved,
+    /// `#[ckpt(skip)]`: `Default::default()`.
+    Default,
+    /// `#[ckpt(init = path)]`: `path()`.
+    Init(syn::Path),
+}
+
+impl Model {
+    fn parse(input: &DeriveInput, cx: &mut Ctxt) -> Model {
+        for attr in input.attrs.iter().filter(|a| a.path().is_ident("ckpt")) {
+            cx.error(syn::Error::new_spanned(
+                attr,
+                "`#[ckpt(...)]` goes on fields (`skip`, `init = path`, `serde`), not on the type",
+            ));
+        }
+        match &input.data {
+            Data::Struct(s) => Model::Struct(Shape::parse(&s.fields, cx)),
+            Data::Enum(e) => Model::Enum(
+                e.variants
+                    .iter()
+                    .map(|v| {
+                        for attr in v.attrs.iter().filter(|a| a.path().is_ident("ckpt")) {
+                            cx.error(syn::Error::new_spanned(
+                                attr,
+                                "`#[ckpt(...)]` goes on fields, not on variants",
+                            ));
+                        }
+                        Variant { ident: v.ident.clone(), shape: Shape::parse(&v.fields, cx) }
+                    })
+                    .collect(),
+            ),
+            Data::Union(u) => {
+                cx.error(syn::Error::new_spanned(
+                    u.union_token,
+                    "`State` cannot be derived for a union: ckpt cannot tell which field is live; implement `ckpt::state::State` by hand",
+                ));
+                Model::Struct(Shape::Unit)
+            }
+        }
+    }
+}
+
+impl Shape {
+    fn parse(fields: &Fields, cx: &mut Ctxt) -> Shape {
+        let parse = |fields: &syn::punctuated::Punctuated<syn::Field, _>, cx: &mut Ctxt| {
+            fields
+                .iter()
+                .enumerate()
+                .map(|(i, f)| Field {
+                    member: match &f.ident {
+                        Some(id) => Member::Named(id.clone()),
+                        None => Member::Unnamed(syn::Index { index: i as u32, span: f.ty.span() }),
+                    },
+                    ty: f.ty.clone(),
+                    rebuild: field_attrs(f, cx),
+                })
+                .collect()
+        };
+        match fields {
+            Fields::Named(n) => Shape::Named(parse(&n.named, cx)),
+            Fields::Unnamed(u) => Shape::Tuple(parse(&u.unnamed, cx)),
+            Fields::Unit => Shape::Unit,
+        }
+    }
+}
+
+/// Reads the `#[ckpt(...)]` attributes of one field.
+fn field_attrs(f: &syn::Field, cx: &mut Ctxt) -> Rebuild {
+    let mut skip = false;
+    let mut init: Option<syn::Path> = None;
+    for attr in f.attrs.iter().filter(|a| a.path().is_ident("ckpt")) {
+        let r = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("skip") {
+                if skip {
+                    return Err(meta.error("duplicate `skip`"));
+                }
+                skip = true;
+                Ok(())
+            } else if meta.path.is_ident("init") {
+                if init.is_some() {
+                    return Err(meta.error("duplicate `init`"));
+                }
+                let value = meta.value()?;
+                init = Some(if value.peek(syn::LitStr) {
+                    value.parse::<syn::LitStr>()?.parse()?
+                } else {
+                    value.parse()?
+                });
+                Ok(())
+            } else if meta.path.is_ident("serde") {
+                Err(meta.error(
+                    "`#[ckpt(serde)]` requires the `serde` feature of ckpt, which this version does not provide yet; \
+                     implement `ckpt::state::State` for the field's type, or mark the field `#[ckpt(skip)]`",
+                ))
+            } else {
+                Err(meta.error(
+                    "unknown ckpt attribute; expected `skip`, `init = path` or `serde`",
+                ))
+            }
+        });
+        if let Err(e) = r {
+            cx.error(e);
+        }
+    }
+    match init {
+        Some(p) => Rebuild::Init(p),
+        None if skip => Rebuild::Default,
+        None => Rebuild::Saved,
+    }
+}

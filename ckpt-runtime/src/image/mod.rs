@@ -1,1 +1,132 @@
-//! The image file.
+//! The image file: `b"CKPT"` + format version (u32 LE) + CBOR body + 24-byte trailer
+//! (body length u64 LE, xxh3-64 of the body u64 LE, `b"CKPTEND\0"`).
+//!
+//! The body is the map `{"header": {...}, "frames": [...], "components": {...}}`, always
+//! in that order (so [`read_header`] can stop after the header). One [`Encoder`] writes
+//! the whole body, so an `Rc` seen in a frame and in a component is one object.
+//!
+//! A frame record is the map `{"fn": text, "hash": uint, "at": uint, "live": {name: value},
+//! "args": {name: value}, "lent": {local: callee parameter}}`; `live` and `args` may be
+//! indefinite-length maps.
+//!
+//! [`Encoder`]: crate::state::Encoder
+
+mod read;
+mod write;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::PathBuf;
+
+use crate::state::Value;
+
+pub use read::{read, read_header};
+pub use write::write;
+
+/// Version of the image format written by this build; [`read`] refuses newer ones.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The magic bytes that open every image.
+pub const MAGIC: &[u8; 4] = b"CKPT";
+/// The magic bytes that close every image.
+pub const END_MAGIC: &[u8; 8] = b"CKPTEND\0";
+/// Size of the prefix (magic + version).
+pub const PREFIX_LEN: u64 = 8;
+/// Size of the trailer (body length + checksum + end magic).
+pub const TRAILER_LEN: u64 = 24;
+
+/// What identifies the build that wrote an image; a restore requires an exact match.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Fingerprint {
+    /// Name of the program's crate.
+    pub crate_name: String,
+    /// Version of the program's crate.
+    pub crate_version: String,
+    /// Hex hash of every source file ckpt-build read.
+    pub sources: String,
+    /// `rustc --version`.
+    pub rustc: String,
+    /// Target triple.
+    pub target: String,
+}
+
+impl Fingerprint {
+    /// One line per differing part: `"rustc: X (image) vs Y (this build)"`. Empty if equal.
+    pub fn differences(&self, this_build: &Fingerprint) -> Vec<String> {
+        let parts: [(&str, &String, &String); 5] = [
+            ("crate name", &self.crate_name, &this_build.crate_name),
+            ("crate version", &self.crate_version, &this_build.crate_version),
+            ("sources", &self.sources, &this_build.sources),
+            ("rustc", &self.rustc, &this_build.rustc),
+            ("target", &self.target, &this_build.target),
+        ];
+        parts
+            .iter()
+            .filter(|(_, a, b)| a != b)
+            .map(|(what, a, b)| format!("{what}: {a} (image) vs {b} (this build)"))
+            .collect()
+    }
+}
+
+/// The first section of the body: who wrote the image, when, and how it was run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Header {
+    /// Format version (also in the prefix).
+    pub format: u32,
+    /// The build that wrote the image.
+    pub fingerprint: Fingerprint,
+    /// Creation time, seconds since the Unix epoch.
+    pub created_unix: u64,
+    /// Program name.
+    pub program: String,
+    /// The original command-line arguments (for a re-exec with the same arguments).
+    pub args: Vec<String>,
+    /// Where the program was saving (`--ckpt-file` / `CKPT_FILE`), if set.
+    pub ckpt_file: Option<String>,
+    /// ckpt options in force, as name/value pairs.
+    pub options: Vec<(String, String)>,
+}
+
+/// One frame of the resume stack.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameRecord {
+    /// Path of the function.
+    pub function: String,
+    /// Hash of the function's body at build time.
+    pub body_hash: u64,
+    /// The save point (resume point index) the frame is stopped at.
+    pub at: u32,
+    /// Live locals: name → value.
+    pub live: Vec<(String, Value)>,
+    /// Arguments: name → value.
+    pub args: Vec<(String, Value)>,
+    /// Locals lent to the callee: local → callee parameter.
+    pub lent: Vec<(String, String)>,
+}
+
+/// A whole image, read and validated.
+#[derive(Debug)]
+pub struct Image {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// The header.
+    pub header: Header,
+    /// The resume stack, outermost frame first (as written).
+    pub frames: Vec<FrameRecord>,
+    /// Component states: name → value.
+    pub components: Vec<(String, Value)>,
+    /// Shared objects (tag 28), for [`Loader::new`](crate::state::Loader::new).
+    pub shared: Vec<Option<Value>>,
+    /// Encoded size in bytes of `header`, `frames` and `components`.
+    pub sections: Vec<(String, u64)>,
+    /// Size of the file.
+    pub file_len: u64,
+}
+
+impl Image {
+    /// The state of component `name`.
+    pub fn component(&self, name: &str) -> Option<&Value> {
+        self.components.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+}

@@ -15,7 +15,7 @@
 //!   (the identity table lives in the encoder for the whole image).
 
 mod collections;
-mod decode;
+pub(crate) mod decode;
 mod encode;
 mod impls;
 mod iter;

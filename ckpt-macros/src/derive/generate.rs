@@ -1,0 +1,211 @@
+//! Code generation of `#[derive(State)]`: the `save` and `load` bodies for the model.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{DeriveInput, Ident};
+
+use super::{Field, Model, Rebuild, Shape};
+
+/// The `impl State` for the item, inside `const _: () = { ... };`.
+pub(crate) fn generate(input: &DeriveInput, model: &Model) -> TokenStream {
+    let ident = &input.ident;
+    let name = ident.to_string();
+    let mut generics = input.generics.clone();
+    let params: Vec<Ident> = generics.type_params().map(|p| p.ident.clone()).collect();
+    if !params.is_empty() {
+        let wc = generics.make_where_clause();
+        for p in &params {
+            wc.predicates.push(syn::parse_quote!(#p: ::ckpt::__private::State));
+        }
+    }
+    let (impl_g, ty_g, where_c) = generics.split_for_impl();
+    let (save, load) = match model {
+        Model::Struct(shape) => struct_body(shape, &name, quote!(#ident)),
+        Model::Enum(variants) => enum_body(variants, &name, ident),
+    };
+    quote! {
+        #[allow(non_upper_case_globals, unused_qualifications, clippy::all)]
+        const _: () = {
+            #[automatically_derived]
+            impl #impl_g ::ckpt::__private::State for #ident #ty_g #where_c {
+                fn save(&self, __ckpt_e: &mut ::ckpt::__private::Encoder<'_>) -> ::core::result::Result<(), ::ckpt::Error> {
+                    #save
+                }
+                fn load(
+                    __ckpt_v: ::ckpt::__private::Value,
+                    __ckpt_l: &mut ::ckpt::__private::Loader,
+                ) -> ::core::result::Result<Self, ::ckpt::Error> {
+                    #load
+                }
+            }
+        };
+    }
+}
+
+/// The expression that rebuilds a field that is not saved.
+fn rebuilt(f: &Field) -> TokenStream {
+    match &f.rebuild {
+        Rebuild::Init(path) => quote!(#path()),
+        _ => quote!(::core::default::Default::default()),
+    }
+}
+
+/// Writes the fields of a shape, given how to reach each field (`&self.a` or a binding).
+fn save_fields(shape: &Shape, access: impl Fn(usize, &Field) -> TokenStream) -> TokenStream {
+    match shape {
+        Shape::Unit => quote!(__ckpt_e.null();),
+        Shape::Named(fields) => {
+            let n = fields.iter().filter(|f| f.saved()).count() as u64;
+            let puts = fields.iter().enumerate().filter(|(_, f)| f.saved()).map(|(i, f)| {
+                let key = f.name();
+                let x = access(i, f);
+                let save = quote_spanned!(f.ty.span()=> ::ckpt::__private::State::save(#x, __ckpt_e)?;);
+                quote! {
+                    __ckpt_e.text(#key);
+                    #save
+                }
+            });
+            quote!(__ckpt_e.map(#n); #(#puts)*)
+        }
+        Shape::Tuple(fields) => {
+            let n = fields.iter().filter(|f| f.saved()).count() as u64;
+            let puts = fields.iter().enumerate().filter(|(_, f)| f.saved()).map(|(i, f)| {
+                let x = access(i, f);
+                quote_spanned!(f.ty.span()=> ::ckpt::__private::State::save(#x, __ckpt_e)?;)
+            });
+            quote!(__ckpt_e.array(#n); #(#puts)*)
+        }
+    }
+}
+
+/// Builds `ctor { ... }` / `ctor(...)` / `ctor` from the value in `__ckpt_v`.
+fn load_fields(shape: &Shape, ty: &str, ctor: TokenStream) -> TokenStream {
+    match shape {
+        Shape::Unit => quote! {
+            match __ckpt_v {
+                ::ckpt::__private::Value::Null => ::core::result::Result::Ok(#ctor),
+                __ckpt_other => ::core::result::Result::Err(::ckpt::Error::ty("", #ty, __ckpt_other.kind())),
+            }
+        },
+        Shape::Named(fields) => {
+            let inits = fields.iter().map(|f| {
+                let m = &f.member;
+                let key = f.name();
+                let ty = &f.ty;
+                let x = if f.saved() {
+                    quote_spanned!(ty.span()=> __ckpt_f.take::<#ty>(#key, __ckpt_l)?)
+                } else {
+                    rebuilt(f)
+                };
+                quote!(#m: #x)
+            });
+            quote! {
+                let mut __ckpt_f = __ckpt_v.into_fields(#ty)?;
+                ::core::result::Result::Ok(#ctor { #(#inits),* })
+            }
+        }
+        Shape::Tuple(fields) => {
+            let n = fields.iter().filter(|f| f.saved()).count();
+            let inits = fields.iter().map(|f| {
+                let m = &f.member;
+                let ty = &f.ty;
+                let x = if f.saved() {
+                    quote_spanned!(ty.span()=> __ckpt_f.next::<#ty>(__ckpt_l)?)
+                } else {
+                    rebuilt(f)
+                };
+                quote!(#m: #x)
+            });
+            quote! {
+                let mut __ckpt_f = __ckpt_v.into_elements(#ty, #n)?;
+                ::core::result::Result::Ok(#ctor { #(#inits),* })
+            }
+        }
+    }
+}
+
+fn struct_body(shape: &Shape, name: &str, ctor: TokenStream) -> (TokenStream, TokenStream) {
+    let save = save_fields(shape, |_, f| {
+        let m = &f.member;
+        quote!(&self.#m)
+    });
+    let load = load_fields(shape, name, ctor);
+    (quote!(#save ::core::result::Result::Ok(())), load)
+}
+
+fn binding(i: usize) -> Ident {
+    format_ident!("__ckpt_{}", i, span = Span::call_site())
+}
+
+fn enum_body(variants: &[super::Variant], name: &str, ident: &Ident) -> (TokenStream, TokenStream) {
+    let save_arms = variants.iter().map(|v| {
+        let vi = &v.ident;
+        let key = vi.to_string();
+        match &v.shape {
+            Shape::Unit => quote!(#ident::#vi => __ckpt_e.text(#key),),
+            shape => {
+                let fields = match shape {
+                    Shape::Named(f) | Shape::Tuple(f) => f,
+                    Shape::Unit => unreachable!(),
+                };
+                let pats = fields.iter().enumerate().map(|(i, f)| {
+                    let m = &f.member;
+                    if f.saved() {
+                        let b = binding(i);
+                        quote!(#m: #b)
+                    } else {
+                        quote!(#m: _)
+                    }
+                });
+                let body = save_fields(shape, |i, _| {
+                    let b = binding(i);
+                    quote!(#b)
+                });
+                quote! {
+                    #ident::#vi { #(#pats),* } => {
+                        __ckpt_e.map(1);
+                        __ckpt_e.text(#key);
+                        #body
+                    }
+                }
+            }
+        }
+    });
+    let load_arms = variants.iter().map(|v| {
+        let vi = &v.ident;
+        let key = vi.to_string();
+        let ty = format!("{name}::{key}");
+        let body = load_fields(&v.shape, &ty, quote!(#ident::#vi));
+        quote! {
+            #key => {
+                let __ckpt_v = __ckpt_payload;
+                (|| -> ::core::result::Result<Self, ::ckpt::Error> { #body })()
+                    .map_err(|__ckpt_err| __ckpt_err.within(#key))
+            }
+        }
+    });
+    let save = if variants.is_empty() {
+        quote!(match *self {})
+    } else {
+        quote! {
+            match self {
+                #(#save_arms)*
+            }
+            ::core::result::Result::Ok(())
+        }
+    };
+    let expected = format!("a variant of {name}");
+    let load = quote! {
+        let (__ckpt_name, __ckpt_payload) = __ckpt_v.into_variant(#name)?;
+        match __ckpt_name.as_str() {
+            #(#load_arms)*
+            _ => ::core::result::Result::Err(::ckpt::Error::ty(
+                "",
+                #expected,
+                ::std::format!("variant `{}`", __ckpt_name),
+            )),
+        }
+    };
+    (save, load)
+}

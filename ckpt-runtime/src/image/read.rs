@@ -1,0 +1,364 @@
+//! Reading and validating an image. Nothing in the file is trusted: the prefix and
+//! trailer are checked first, every length is bounded by the limits and by the bytes left,
+//! and the whole body is hashed even when its structure is broken, so a flipped bit is
+//! reported as a checksum mismatch rather than as a confusing parse error.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::Path;
+
+use xxhash_rust::xxh3::Xxh3;
+
+use super::{Fingerprint, FrameRecord, Header, Image, END_MAGIC, FORMAT_VERSION, MAGIC, PREFIX_LEN, TRAILER_LEN};
+use crate::state::decode::{DecodeError, Decoder, Head, Source};
+use crate::state::{Limits, Value};
+use crate::Error;
+
+const BUF: usize = 1 << 20;
+
+/// The body as a [`Source`]: buffered, bounded by the trailer's length, hashed as read.
+struct BodyReader<'f> {
+    file: &'f mut File,
+    buf: Vec<u8>,
+    pos: usize,
+    /// Body bytes still in the file (not yet in `buf`).
+    left: u64,
+    hasher: Xxh3,
+}
+
+impl<'f> BodyReader<'f> {
+    fn new(file: &'f mut File, body_len: u64) -> Self {
+        BodyReader { file, buf: Vec::new(), pos: 0, left: body_len, hasher: Xxh3::new() }
+    }
+
+    fn pull(&mut self, dst: &mut [u8]) -> Result<(), DecodeError> {
+        self.file.read_exact(dst).map_err(|e| match e.kind() {
+            io::ErrorKind::UnexpectedEof => DecodeError::Truncated,
+            _ => DecodeError::Io(e),
+        })?;
+        self.hasher.update(dst);
+        self.left -= dst.len() as u64;
+        Ok(())
+    }
+
+    /// Bytes of the body read so far.
+    fn consumed(&self, body_len: u64) -> u64 {
+        body_len - self.remaining_bytes()
+    }
+
+    fn remaining_bytes(&self) -> u64 {
+        self.left + (self.buf.len() - self.pos) as u64
+    }
+
+    /// Hashes the rest of the body and returns the digest.
+    fn finish(mut self) -> Result<u64, DecodeError> {
+        let mut chunk = vec![0u8; BUF.min(self.left as usize)];
+        while self.left > 0 {
+            let n = chunk.len().min(self.left as usize);
+            self.pull(&mut chunk[..n])?;
+        }
+        Ok(self.hasher.digest())
+    }
+}
+
+impl Source for BodyReader<'_> {
+    #[inline]
+    fn fill(&mut self, dst: &mut [u8]) -> Result<(), DecodeError> {
+        let avail = self.buf.len() - self.pos;
+        if dst.len() <= avail {
+            dst.copy_from_slice(&self.buf[self.pos..self.pos + dst.len()]);
+            self.pos += dst.len();
+            return Ok(());
+        }
+        let (head, rest) = dst.split_at_mut(avail);
+        head.copy_from_slice(&self.buf[self.pos..]);
+        self.pos = self.buf.len();
+        if rest.len() as u64 > self.left {
+            return Err(DecodeError::Truncated);
+        }
+        if rest.len() >= BUF / 2 {
+            // Bulk data (typed arrays): straight from the file into its final place.
+            return self.pull(rest);
+        }
+        let n = (self.left as usize).min(BUF);
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.resize(n, 0);
+        self.pull(&mut buf)?;
+        self.buf = buf;
+        rest.copy_from_slice(&self.buf[..rest.len()]);
+        self.pos = rest.len();
+        Ok(())
+    }
+
+    fn remaining(&self) -> Option<u64> {
+        Some(self.remaining_bytes())
+    }
+}
+
+/// Opens the file and checks prefix and trailer; returns (file, length, body length, checksum).
+fn open(path: &Path) -> Result<(File, u64, u64, u64), Error> {
+    let mut file = File::open(path).map_err(|e| Error::io("opening image", path, e))?;
+    let len = file.metadata().map_err(|e| Error::io("reading image metadata", path, e))?.len();
+    let io = |e| Error::io("reading image", path, e);
+    if len == 0 {
+        return Err(Error::NotAnImage { path: path.into(), detail: "empty file".into() });
+    }
+    let mut prefix = [0u8; PREFIX_LEN as usize];
+    let n = (len as usize).min(prefix.len());
+    file.read_exact(&mut prefix[..n]).map_err(io)?;
+    let m = n.min(MAGIC.len());
+    if prefix[..m] != MAGIC[..m] {
+        let found = String::from_utf8_lossy(&prefix[..m]).into_owned();
+        return Err(Error::NotAnImage { path: path.into(), detail: format!("starts with {found:?}, not \"CKPT\"") });
+    }
+    let short = |what: &str| Error::Truncated { path: path.into(), detail: format!("{len} bytes, {what}") };
+    if len < PREFIX_LEN {
+        return Err(short("shorter than the 8-byte prefix"));
+    }
+    let version = u32::from_le_bytes([prefix[4], prefix[5], prefix[6], prefix[7]]);
+    if version == 0 || version > FORMAT_VERSION {
+        return Err(Error::UnsupportedVersion { path: path.into(), found: version, supported: FORMAT_VERSION });
+    }
+    if len < PREFIX_LEN + TRAILER_LEN {
+        return Err(short("too short to hold the trailer"));
+    }
+    let mut trailer = [0u8; TRAILER_LEN as usize];
+    file.seek(SeekFrom::Start(len - TRAILER_LEN)).map_err(io)?;
+    file.read_exact(&mut trailer).map_err(io)?;
+    if &trailer[16..] != END_MAGIC {
+        return Err(short("no end marker: the write was cut off"));
+    }
+    let body_len = u64::from_le_bytes(trailer[..8].try_into().unwrap_or_default());
+    let checksum = u64::from_le_bytes(trailer[8..16].try_into().unwrap_or_default());
+    let actual = len - PREFIX_LEN - TRAILER_LEN;
+    if body_len > actual {
+        return Err(Error::Truncated {
+            path: path.into(),
+            detail: format!("the trailer announces a {body_len}-byte body, the file holds {actual}"),
+        });
+    }
+    if body_len < actual {
+        return Err(Error::Corrupt {
+            path: path.into(),
+            section: "trailer".into(),
+            detail: format!("the trailer announces a {body_len}-byte body, the file holds {actual}"),
+        });
+    }
+    file.seek(SeekFrom::Start(PREFIX_LEN)).map_err(io)?;
+    Ok((file, len, body_len, checksum))
+}
+
+/// A structural error found inside the body.
+fn corrupt(path: &Path, section: &str, e: DecodeError) -> Error {
+    match e {
+        DecodeError::Truncated => Error::Corrupt {
+            path: path.into(),
+            section: section.into(),
+            detail: "an item runs past the end of the body".into(),
+        },
+        other => other.into_error(path, section),
+    }
+}
+
+struct Body {
+    header: Option<Header>,
+    frames: Option<Vec<FrameRecord>>,
+    components: Option<Vec<(String, Value)>>,
+    sections: Vec<(String, u64)>,
+}
+
+/// Reads the body map; stops after the header when `header_only`.
+fn parse_body(
+    src: &mut BodyReader<'_>,
+    body_len: u64,
+    limits: &Limits,
+    shared: &mut Vec<Option<Value>>,
+    path: &Path,
+    header_only: bool,
+) -> Result<Body, Error> {
+    let mut body = Body { header: None, frames: None, components: None, sections: Vec::new() };
+    let mut d = Decoder::new(src, limits, shared);
+    let n = match d.head().map_err(|e| corrupt(path, "body", e))? {
+        Head::Map(n) => n,
+        other => {
+            return Err(Error::Corrupt { path: path.into(), section: "body".into(), detail: format!("expected a map, found {other:?}") })
+        }
+    };
+    let mut i = 0u64;
+    loop {
+        if n == Some(i) {
+            break;
+        }
+        i += 1;
+        let key = match d.head().map_err(|e| corrupt(path, "body", e))? {
+            Head::Break if n.is_none() => break,
+            h => d.item_after(h).map_err(|e| corrupt(path, "body", e))?,
+        };
+        let Value::Text(section) = key else {
+            return Err(Error::Corrupt { path: path.into(), section: "body".into(), detail: format!("a section key is a {}", key.kind()) });
+        };
+        let start = d.src.consumed(body_len);
+        let v = d.item().map_err(|e| corrupt(path, &section, e))?;
+        body.sections.push((section.clone(), d.src.consumed(body_len) - start));
+        let bad = |detail: String| Error::Corrupt { path: path.into(), section: section.clone(), detail };
+        match section.as_str() {
+            "header" => {
+                body.header = Some(parse_header(v).map_err(bad)?);
+                if header_only {
+                    return Ok(body);
+                }
+            }
+            "frames" => body.frames = Some(parse_frames(v).map_err(bad)?),
+            "components" => body.components = Some(text_map(v, "components").map_err(bad)?),
+            _ => {} // a section of a later minor revision: ignored
+        }
+        if header_only {
+            return Err(bad("the body does not start with the header".into()));
+        }
+    }
+    Ok(body)
+}
+
+fn missing(path: &Path, section: &str) -> Error {
+    Error::Corrupt { path: path.into(), section: section.into(), detail: "section missing".into() }
+}
+
+/// Reads and validates a whole image: size, magic, version, trailer, checksum,
+/// structure and limits. Bulk typed arrays land directly in their final vectors.
+pub fn read(path: &Path, limits: &Limits) -> Result<Image, Error> {
+    let (mut file, file_len, body_len, checksum) = open(path)?;
+    let mut src = BodyReader::new(&mut file, body_len);
+    let mut shared = Vec::new();
+    let parsed = parse_body(&mut src, body_len, limits, &mut shared, path, false);
+    let leftover = src.remaining_bytes();
+    let digest = src.finish().map_err(|e| corrupt(path, "body", e))?;
+    if digest != checksum {
+        return Err(Error::Corrupt {
+            path: path.into(),
+            section: "body".into(),
+            detail: format!("checksum mismatch (trailer {checksum:016x}, body {digest:016x})"),
+        });
+    }
+    let body = parsed?;
+    if leftover != 0 {
+        return Err(Error::Corrupt {
+            path: path.into(),
+            section: "body".into(),
+            detail: format!("{leftover} bytes after the body map"),
+        });
+    }
+    Ok(Image {
+        path: path.into(),
+        header: body.header.ok_or_else(|| missing(path, "header"))?,
+        frames: body.frames.ok_or_else(|| missing(path, "frames"))?,
+        components: body.components.ok_or_else(|| missing(path, "components"))?,
+        shared,
+        sections: body.sections,
+        file_len,
+    })
+}
+
+/// Reads only the prefix and the header (for a re-exec with the original arguments).
+/// Checks magic, version and lengths, but not the checksum.
+pub fn read_header(path: &Path) -> Result<Header, Error> {
+    let (mut file, _, body_len, _) = open(path)?;
+    let mut src = BodyReader::new(&mut file, body_len);
+    let mut shared = Vec::new();
+    let body = parse_body(&mut src, body_len, &Limits::default(), &mut shared, path, true)?;
+    body.header.ok_or_else(|| missing(path, "header"))
+}
+
+fn text(v: Value, what: &str) -> Result<String, String> {
+    match v {
+        Value::Text(t) => Ok(t),
+        other => Err(format!("`{what}`: expected text, found {}", other.kind())),
+    }
+}
+
+fn uint(v: Value, what: &str) -> Result<u64, String> {
+    match v {
+        Value::Uint(n) => Ok(n),
+        other => Err(format!("`{what}`: expected an unsigned integer, found {}", other.kind())),
+    }
+}
+
+fn field(v: &mut Value, key: &str) -> Result<Value, String> {
+    v.take_field(key).ok_or_else(|| format!("field `{key}` missing"))
+}
+
+/// A map with text keys, in order.
+fn text_map(v: Value, what: &str) -> Result<Vec<(String, Value)>, String> {
+    match v {
+        Value::Map(entries) => entries.into_iter().map(|(k, x)| Ok((text(k, what)?, x))).collect(),
+        other => Err(format!("`{what}`: expected a map, found {}", other.kind())),
+    }
+}
+
+fn parse_header(mut v: Value) -> Result<Header, String> {
+    if !matches!(v, Value::Map(_)) {
+        return Err(format!("expected a map, found {}", v.kind()));
+    }
+    let mut fp = field(&mut v, "fingerprint")?;
+    if !matches!(fp, Value::Map(_)) {
+        return Err(format!("`fingerprint`: expected a map, found {}", fp.kind()));
+    }
+    let mut part = |k: &str| field(&mut fp, k).and_then(|x| text(x, k));
+    let fingerprint = Fingerprint {
+        crate_name: part("crate_name")?,
+        crate_version: part("crate_version")?,
+        sources: part("sources")?,
+        rustc: part("rustc")?,
+        target: part("target")?,
+    };
+    let format = uint(field(&mut v, "format")?, "format")?;
+    let args = match field(&mut v, "args")? {
+        Value::Array(items) => items.into_iter().map(|a| text(a, "args")).collect::<Result<_, _>>()?,
+        other => return Err(format!("`args`: expected an array, found {}", other.kind())),
+    };
+    let ckpt_file = match field(&mut v, "ckpt_file")? {
+        Value::Null => None,
+        other => Some(text(other, "ckpt_file")?),
+    };
+    let options = text_map(field(&mut v, "options")?, "options")?
+        .into_iter()
+        .map(|(k, x)| Ok((k, text(x, "options")?)))
+        .collect::<Result<_, String>>()?;
+    Ok(Header {
+        format: u32::try_from(format).map_err(|_| format!("`format`: {format} is out of range"))?,
+        fingerprint,
+        created_unix: uint(field(&mut v, "created")?, "created")?,
+        program: text(field(&mut v, "program")?, "program")?,
+        args,
+        ckpt_file,
+        options,
+    })
+}
+
+fn parse_frames(v: Value) -> Result<Vec<FrameRecord>, String> {
+    let Value::Array(items) = v else {
+        return Err(format!("expected an array of frames, found {}", v.kind()));
+    };
+    items.into_iter().enumerate().map(|(i, f)| parse_frame(f).map_err(|e| format!("frame {i}: {e}"))).collect()
+}
+
+fn parse_frame(mut v: Value) -> Result<FrameRecord, String> {
+    if !matches!(v, Value::Map(_)) {
+        return Err(format!("expected a map, found {}", v.kind()));
+    }
+    let opt_map = |v: &mut Value, k: &str| match v.take_field(k) {
+        None => Ok(Vec::new()),
+        Some(m) => text_map(m, k),
+    };
+    let at = uint(field(&mut v, "at")?, "at")?;
+    Ok(FrameRecord {
+        function: text(field(&mut v, "fn")?, "fn")?,
+        body_hash: uint(field(&mut v, "hash")?, "hash")?,
+        at: u32::try_from(at).map_err(|_| format!("`at`: {at} is out of range"))?,
+        live: text_map(field(&mut v, "live")?, "live")?,
+        args: opt_map(&mut v, "args")?,
+        lent: opt_map(&mut v, "lent")?
+            .into_iter()
+            .map(|(k, x)| Ok((k, text(x, "lent")?)))
+            .collect::<Result<_, String>>()?,
+    })
+}

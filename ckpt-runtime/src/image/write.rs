@@ -1,0 +1,168 @@
+//! Crash-safe writing of an image: temp file, fsync, rename, fsync of the directory.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use xxhash_rust::xxh3::Xxh3;
+
+use super::{Header, END_MAGIC, FORMAT_VERSION, MAGIC};
+use crate::state::Encoder;
+use crate::Error;
+
+/// Counts and hashes the body on its way to the file.
+struct BodyWriter<'f> {
+    file: &'f mut File,
+    hasher: Xxh3,
+    len: u64,
+}
+
+impl Write for BodyWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.file.write_all(buf)?;
+        self.hasher.update(buf);
+        self.len += buf.len() as u64;
+        Ok(())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// Writes an image at `path`, crash-safely: a temp file in the same directory
+/// (`.{file}.tmp.{pid}`, mode 0600) gets prefix, body and trailer, is fsynced and renamed
+/// over `path`, then the directory is fsynced. On any error the temp file is removed and
+/// the previous image at `path` is untouched. Returns the bytes written.
+///
+/// `frames` must write exactly one CBOR item (the frames array) and `components` one
+/// item (a map name → component state).
+pub fn write(
+    path: &Path,
+    header: &Header,
+    frames: &mut dyn FnMut(&mut Encoder<'_>) -> Result<(), Error>,
+    components: &mut dyn FnMut(&mut Encoder<'_>) -> Result<(), Error>,
+) -> Result<u64, Error> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::Usage(format!("{}: an image path must name a file", path.display())))?;
+    let tmp = dir.join(format!(".{}.tmp.{}", name.to_string_lossy(), std::process::id()));
+    let result = write_tmp(&tmp, header, frames, components).and_then(|n| {
+        fs::rename(&tmp, path).map_err(|e| Error::io("renaming image into place", path, e))?;
+        sync_dir(&dir)?;
+        Ok(n)
+    });
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn write_tmp(
+    tmp: &Path,
+    header: &Header,
+    frames: &mut dyn FnMut(&mut Encoder<'_>) -> Result<(), Error>,
+    components: &mut dyn FnMut(&mut Encoder<'_>) -> Result<(), Error>,
+) -> Result<u64, Error> {
+    let mut opts = OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut file = opts.open(tmp).map_err(|e| Error::io("creating image", tmp, e))?;
+    let io_err = |e: io::Error| Error::io("writing image", tmp, e);
+    // Errors from the encoder carry no path: name the temp file.
+    let fix = |e: Error| match e {
+        Error::Io { op, path, source } if path.as_os_str().is_empty() => Error::Io { op, path: tmp.into(), source },
+        other => other,
+    };
+
+    let mut prefix = [0u8; 8];
+    prefix[..4].copy_from_slice(MAGIC);
+    prefix[4..].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    file.write_all(&prefix).map_err(io_err)?;
+
+    let mut body = BodyWriter { file: &mut file, hasher: Xxh3::new(), len: 0 };
+    let mut e = Encoder::new(&mut body);
+    e.map(3);
+    e.text("header");
+    write_header(&mut e, header);
+    e.text("frames");
+    frames(&mut e).map_err(fix)?;
+    e.text("components");
+    components(&mut e).map_err(fix)?;
+    e.finish().map_err(fix)?;
+    let (len, hash) = (body.len, body.hasher.digest());
+
+    let mut trailer = [0u8; 24];
+    trailer[..8].copy_from_slice(&len.to_le_bytes());
+    trailer[8..16].copy_from_slice(&hash.to_le_bytes());
+    trailer[16..].copy_from_slice(END_MAGIC);
+    file.write_all(&trailer).map_err(io_err)?;
+    file.sync_all().map_err(|e| Error::io("syncing image", tmp, e))?;
+    Ok(8 + len + 24)
+}
+
+/// The header map. Keys: `format`, `fingerprint` (a map), `created`, `program`, `args`,
+/// `ckpt_file` (text or null), `options` (a map text → text).
+fn write_header(e: &mut Encoder<'_>, h: &Header) {
+    e.map(7);
+    e.text("format");
+    e.uint(h.format as u64);
+    e.text("fingerprint");
+    let f = &h.fingerprint;
+    e.map(5);
+    for (k, v) in [
+        ("crate_name", &f.crate_name),
+        ("crate_version", &f.crate_version),
+        ("sources", &f.sources),
+        ("rustc", &f.rustc),
+        ("target", &f.target),
+    ] {
+        e.text(k);
+        e.text(v);
+    }
+    e.text("created");
+    e.uint(h.created_unix);
+    e.text("program");
+    e.text(&h.program);
+    e.text("args");
+    e.array(h.args.len() as u64);
+    for a in &h.args {
+        e.text(a);
+    }
+    e.text("ckpt_file");
+    match &h.ckpt_file {
+        Some(f) => e.text(f),
+        None => e.null(),
+    }
+    e.text("options");
+    e.map(h.options.len() as u64);
+    for (k, v) in &h.options {
+        e.text(k);
+        e.text(v);
+    }
+}
+
+/// Makes the rename durable.
+fn sync_dir(dir: &Path) -> Result<(), Error> {
+    #[cfg(unix)]
+    {
+        let d = File::open(dir).map_err(|e| Error::io("opening image directory", dir, e))?;
+        d.sync_all().map_err(|e| Error::io("syncing image directory", dir, e))?;
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
