@@ -47,13 +47,18 @@ pub fn marker_id(e: &syn::Expr) -> Option<u32> {
     if !m.mac.path.is_ident(MARKER) {
         return None;
     }
-    m.mac.tokens.to_string().parse().ok()
+    match m.mac.tokens.clone().into_iter().next() {
+        Some(TokenTree::Literal(l)) => l.to_string().parse().ok(),
+        _ => None,
+    }
 }
 
-fn marker(id: u32, span: Span) -> syn::Expr {
+/// `__ckpt_point!(id; original tokens)`: the original tokens keep the names the point
+/// uses visible to the liveness scan.
+fn marker(id: u32, span: Span, original: &syn::Expr) -> syn::Expr {
     let ident = syn::Ident::new(MARKER, span);
     let lit = proc_macro2::Literal::u32_unsuffixed(id);
-    syn::parse_quote_spanned!(span=> #ident!(#lit))
+    syn::parse_quote_spanned!(span=> #ident!(#lit; #original))
 }
 
 /// True if the expression is a marker or contains one outside closures and items.
@@ -172,9 +177,9 @@ fn tokens_mention_save(ts: &TokenStream) -> Option<Span> {
 }
 
 impl Marker<'_> {
-    fn push(&mut self, kind: Kind, span: Span) -> syn::Expr {
+    fn push(&mut self, kind: Kind, span: Span, original: &syn::Expr) -> syn::Expr {
         self.points.list.push(Point { kind, span });
-        marker(self.points.list.len() as u32, span)
+        marker(self.points.list.len() as u32, span, original)
     }
 
     fn is_checkpointable_path(&self, p: &syn::Path) -> bool {
@@ -290,7 +295,7 @@ impl VisitMut for Marker<'_> {
             _ => None,
         };
         if let Some(kind) = point {
-            *e = self.push(kind, span);
+            *e = self.push(kind, span, &e.clone());
         }
     }
 

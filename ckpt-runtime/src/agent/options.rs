@@ -235,7 +235,7 @@ fn finish_setup(
     let fingerprint = program.fingerprint();
     let mut start = Start::Fresh;
     if let Some(path) = restore {
-        let img = image::read(&path, &image::Limits::default())?;
+        let img = image::read(&path, &crate::state::Limits::default())?;
         let differences = img.header.fingerprint.differences(&fingerprint);
         if !differences.is_empty() {
             return Err(Error::BuildMismatch {

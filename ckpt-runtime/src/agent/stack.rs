@@ -34,7 +34,7 @@ pub struct Writer<'e, 'w> {
     pub(crate) part: Part,
 }
 
-impl Writer<'_, '_> {
+impl<'w> Writer<'_, 'w> {
     /// Writes a live local.
     pub fn put<T: State>(&mut self, name: &str, v: &T) -> Result<()> {
         if self.part == Part::Live {

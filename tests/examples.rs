@@ -1,0 +1,42 @@
+//! The central promise: a run killed with SIGKILL at random moments and restored from
+//! its latest image (restores of restores included) ends exactly like an uninterrupted run.
+
+mod support;
+
+use support::*;
+
+fn equivalence(name: &str, args: &[&str], lo: u64, hi: u64) {
+    let bin = example(name);
+    let clean = TempDir::new(&format!("{name}-clean"));
+    let base = run(&bin, args, clean.path());
+    assert!(base.status.success(), "uninterrupted run failed: {}", stderr(&base));
+    let base_out = stdout(&base);
+    let expected = result_line(&base_out);
+
+    let dir = TempDir::new(&format!("{name}-killed"));
+    let image = format!("{name}.ckpt");
+    let r = run_killed(&bin, args, dir.path(), &image, 5, lo, hi);
+    assert!(r.kills >= 5, "only {} kills landed after an image existed", r.kills);
+    assert!(r.final_output.status.success(), "final restore failed: {}", stderr(&r.final_output));
+    let last = stdout(&r.final_output);
+    assert_eq!(result_line(&last), expected, "result after {} kills differs", r.kills);
+    // Progress printed by any run is progress the uninterrupted run printed too
+    // (lines after the last save may repeat; nothing else may appear).
+    for out in &r.outputs {
+        for line in out.lines() {
+            assert!(base_out.lines().any(|b| b == line), "unexpected line {line:?}");
+        }
+    }
+    // The restored run's output ends exactly like the uninterrupted one.
+    assert!(base_out.ends_with(&last), "final run's output is not a suffix of the uninterrupted output:\n{last}");
+}
+
+#[test]
+fn montecarlo_survives_repeated_sigkill() {
+    equivalence("montecarlo", &["--steps", "3000000"], 150, 700);
+}
+
+#[test]
+fn graph_survives_repeated_sigkill() {
+    equivalence("graph", &["--nodes", "3000", "--iterations", "60"], 150, 700);
+}

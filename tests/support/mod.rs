@@ -1,0 +1,156 @@
+//! Helpers of the end-to-end tests: run an example, kill it with SIGKILL at random
+//! moments, restore it from its latest image, and compare with an uninterrupted run.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The example binary `name`, built by `cargo test` next to the test binaries.
+pub fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let p = dir.join("examples").join(name);
+    assert!(p.exists(), "{} is missing: run the tests with `cargo test`, which builds the examples", p.display());
+    p
+}
+
+/// A temporary working directory, removed on drop (also when a test fails).
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+        let p = std::env::temp_dir().join(format!("ckpt-test-{tag}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Kills the child on drop so a failing test leaves no process behind.
+pub struct Running(pub Option<Child>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+pub fn run(bin: &Path, args: &[&str], dir: &Path) -> Output {
+    let out = Command::new(bin).args(args).current_dir(dir).stdin(Stdio::null()).output().expect("spawn");
+    out
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A small deterministic generator for kill moments (seeded from the clock, printed).
+pub struct Moments(u64);
+
+impl Moments {
+    pub fn new() -> Moments {
+        let seed = std::env::var("CKPT_TEST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
+        });
+        eprintln!("kill moments seed: {seed} (set CKPT_TEST_SEED to repeat)");
+        Moments(seed | 1)
+    }
+    pub fn next_ms(&mut self, lo: u64, hi: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        lo + self.0 % (hi - lo + 1)
+    }
+}
+
+/// What a run under repeated SIGKILL produced.
+pub struct Interrupted {
+    /// Stdout of every run, in order.
+    pub outputs: Vec<String>,
+    /// How many runs were killed after an image existed (restores that were killed too).
+    pub kills: usize,
+    pub final_output: Output,
+}
+
+/// Runs `bin` with `args` in `dir`, kills it `kills` times at random moments in
+/// `lo..=hi` ms after each start, restoring from `image` after every kill, then lets
+/// the last restore finish. Bounded by `limit` in total.
+pub fn run_killed(bin: &Path, args: &[&str], dir: &Path, image: &str, kills: usize, lo: u64, hi: u64) -> Interrupted {
+    let limit = Duration::from_secs(240);
+    let started = Instant::now();
+    let mut m = Moments::new();
+    let mut outputs = Vec::new();
+    let mut done_kills = 0;
+    let mut attempts = 0;
+    loop {
+        assert!(started.elapsed() < limit, "run_killed exceeded {limit:?}");
+        attempts += 1;
+        assert!(attempts < kills * 20 + 20, "too many attempts");
+        let restoring = dir.join(image).exists();
+        let mut cmd = Command::new(bin);
+        if restoring {
+            cmd.arg("--restore").arg(image);
+        } else {
+            cmd.args(args);
+        }
+        cmd.current_dir(dir).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        if done_kills >= kills {
+            let out = cmd.output().expect("spawn");
+            outputs.push(stdout(&out));
+            return Interrupted { outputs, kills: done_kills, final_output: out };
+        }
+        let mut child = Running(Some(cmd.spawn().expect("spawn")));
+        let wait = Duration::from_millis(m.next_ms(lo, hi));
+        let t0 = Instant::now();
+        let mut finished = None;
+        while t0.elapsed() < wait {
+            if let Some(st) = child.0.as_mut().unwrap().try_wait().unwrap() {
+                finished = Some(st);
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let c = child.0.take().unwrap();
+        if finished.is_none() {
+            // SIGKILL: the process gets no chance to clean up.
+            unsafe { libc::kill(c.id() as i32, libc::SIGKILL) };
+        }
+        let out = c.wait_with_output().expect("wait");
+        outputs.push(stdout(&out));
+        if finished.is_some() {
+            assert!(out.status.success(), "run failed: {}", stderr(&out));
+            // Finished before the kill: that counts as a completed run; start over
+            // only if no kill happened at all yet.
+            if done_kills == 0 {
+                let _ = std::fs::remove_file(dir.join(image));
+                continue;
+            }
+            return Interrupted { outputs, kills: done_kills, final_output: out };
+        }
+        if dir.join(image).exists() {
+            done_kills += 1;
+        }
+    }
+}
+
+/// The line starting with `result:`.
+pub fn result_line(s: &str) -> String {
+    s.lines().find(|l| l.starts_with("result:")).unwrap_or_else(|| panic!("no result line in:\n{s}")).to_string()
+}
