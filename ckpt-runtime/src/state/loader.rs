@@ -28,6 +28,11 @@ pub struct Loader {
     pub(crate) blocked: Option<u64>,
     /// Build this first, then retry the object under construction (index, builder).
     pub(crate) restart: Option<(u64, Builder)>,
+    /// Objects with shared links built inside the builds in progress: undone if an
+    /// enclosing build fails (they may point at its abandoned allocation).
+    log: Vec<u64>,
+    /// Builds in progress.
+    depth: u32,
 }
 
 impl std::fmt::Debug for Loader {
@@ -46,7 +51,7 @@ impl Loader {
     /// A loader over the shared table produced by [`decode`](super::decode).
     pub fn new(shared: Vec<Option<Value>>) -> Self {
         let slots = shared.iter().map(|_| Slot::Empty).collect();
-        Loader { table: shared, slots, blocked: None, restart: None }
+        Loader { table: shared, slots, blocked: None, restart: None, log: Vec::new(), depth: 0 }
     }
 
     /// Loads one value.
@@ -75,21 +80,38 @@ impl Loader {
         self.slots[n as usize] = s;
     }
 
-    /// The content to build object `n` from. Taken from the table when it holds no
-    /// shared links (the build cannot be restarted); cloned otherwise, so a build that
-    /// must be restarted in another order still finds it.
-    pub(crate) fn content(&mut self, n: u64) -> Result<Value, Error> {
+    /// Starts building object `n`: returns its content and the rollback mark. The content
+    /// is taken from the table when it holds no shared links (such a build cannot depend on
+    /// the order of loading); cloned otherwise, so a restarted build still finds it.
+    pub(crate) fn begin_build(&mut self, n: u64) -> Result<(Value, usize), Error> {
         let entry = &mut self.table[n as usize];
-        match entry {
-            Some(v) if has_links(v) => Ok(v.clone()),
-            Some(_) => Ok(entry.take().unwrap_or(Value::Null)),
-            None => Err(Error::ty("", "a shared value", format!("shared value {n} used again after it was consumed"))),
-        }
+        let v = match entry {
+            Some(v) if has_links(v) => v.clone(),
+            Some(_) => entry.take().unwrap_or(Value::Null),
+            None => return Err(Error::ty("", "a shared value", format!("shared value {n} used again after it was consumed"))),
+        };
+        self.depth += 1;
+        Ok((v, self.log.len()))
     }
 
-    /// Drops the table entry of a built object.
-    pub(crate) fn built(&mut self, n: u64) {
-        self.table[n as usize] = None;
+    /// Ends the build of object `n`. On failure, undoes the objects with links built
+    /// since `mark`; when the outermost build succeeds, frees the retained contents.
+    pub(crate) fn end_build(&mut self, n: u64, mark: usize, ok: bool) {
+        self.depth -= 1;
+        if ok {
+            if self.table[n as usize].is_some() {
+                self.log.push(n);
+            }
+            if self.depth == 0 {
+                for i in self.log.drain(..) {
+                    self.table[i as usize] = None;
+                }
+            }
+        } else {
+            for i in self.log.drain(mark..) {
+                self.slots[i as usize] = Slot::Empty;
+            }
+        }
     }
 }
 

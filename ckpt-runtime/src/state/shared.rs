@@ -89,7 +89,7 @@ macro_rules! shared_impls {
             }
 
             fn build<T: State + 'static>(l: &mut Loader, n: u64) -> Result<$Rc<T>, Error> {
-                let content = l.content(n)?;
+                let (content, mark) = l.begin_build(n)?;
                 let mut failed = None;
                 let p = $Rc::<MaybeUninit<T>>::new_cyclic(|w| {
                     // SAFETY: `MaybeUninit<T>` has the size, alignment and layout of `T`, so the
@@ -113,12 +113,13 @@ macro_rules! shared_impls {
                     // The allocation holds no value: it is freed (as MaybeUninit, never dropped
                     // as `T`) when the last `Weak` handed out during the failed build goes.
                     l.set_slot(n, Slot::Empty);
+                    l.end_build(n, mark, false);
                     return Err(e);
                 }
                 // SAFETY: the closure returned `MaybeUninit::new(v)`: the value is initialised.
                 let p = unsafe { p.assume_init() };
                 l.set_slot(n, Slot::Built(Box::new(p.clone())));
-                l.built(n);
+                l.end_build(n, mark, true);
                 Ok(p)
             }
 
