@@ -6,16 +6,17 @@
 //! - [`inspect()`] and [`verify()`] read checkpoint images for the `cargo ckpt` tool
 //!   (`cargo install --path ckpt-build`), and are plain library functions for tests.
 //!
+//! The whole `build.rs` of a checkpointable package is one call, in its `fn main()`:
+//!
 //! ```no_run
-//! // build.rs
-//! fn main() {
-//!     ckpt_build::instrument();
-//! }
+//! ckpt_build::instrument();
 //! ```
 #![warn(missing_docs)]
 
 pub mod analysis;
+pub mod inspect;
 mod instrument;
 
 pub use analysis::{analyze, Analysis, AnalysisError, CrateAnalysis, FingerprintParts};
+pub use inspect::{inspect, verify, InspectOptions};
 pub use instrument::{fingerprint_of, host_target, instrument, rustc_version};

@@ -1,0 +1,193 @@
+//! `cargo ckpt inspect` and `cargo ckpt verify`: what an image holds, for people and tools.
+//!
+//! Images are read with [`ckpt::image::read`], the decoder a restore uses, so every
+//! failure is the same typed [`ckpt::Error`] a restore would report.
+
+mod json;
+mod text;
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use ckpt::image::Image;
+use ckpt::state::Limits;
+
+use text::{utc, ValueText};
+
+/// How [`inspect`] renders an image.
+#[derive(Debug, Clone)]
+pub struct InspectOptions {
+    /// One JSON document instead of the human report.
+    pub json: bool,
+    /// Items shown of an array, map or typed array before `…`.
+    pub max_items: usize,
+    /// Characters shown of a string (and bytes of a byte string) before `…`.
+    pub max_text: usize,
+    /// Rough length after which one rendered value is cut with `…` (human report only).
+    pub max_value_chars: usize,
+    /// Decoder limits for reading the image.
+    pub limits: Limits,
+}
+
+impl Default for InspectOptions {
+    fn default() -> Self {
+        InspectOptions {
+            json: false,
+            max_items: 8,
+            max_text: 80,
+            max_value_chars: 400,
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl InspectOptions {
+    /// Options that show everything, unabbreviated.
+    pub fn full() -> Self {
+        InspectOptions {
+            max_items: usize::MAX,
+            max_text: usize::MAX,
+            max_value_chars: usize::MAX,
+            ..InspectOptions::default()
+        }
+    }
+}
+
+/// Reads the image at `path` and renders it (human report, or JSON with `opts.json`).
+pub fn inspect(path: &Path, opts: &InspectOptions) -> Result<String, ckpt::Error> {
+    let image = ckpt::image::read(path, &opts.limits)?;
+    Ok(render(&image, opts))
+}
+
+/// Renders an image already read.
+pub fn render(image: &Image, opts: &InspectOptions) -> String {
+    if opts.json {
+        json::render(image, opts)
+    } else {
+        human(image, opts)
+    }
+}
+
+/// Reads and fully validates the image at `path` (magic, version, checksum, structure),
+/// returning a one-line summary such as
+/// `app.ckpt: OK (format 1, 4096 bytes, program app, 2 frames, 3 components)`.
+pub fn verify(path: &Path, limits: &Limits) -> Result<String, ckpt::Error> {
+    let image = ckpt::image::read(path, limits)?;
+    Ok(format!(
+        "{}: OK (format {}, {} bytes, program {}, {} frame{}, {} component{})",
+        path.display(),
+        image.header.format,
+        image.file_len,
+        image.header.program,
+        image.frames.len(),
+        plural(image.frames.len()),
+        image.components.len(),
+        plural(image.components.len()),
+    ))
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// The human report.
+fn human(image: &Image, opts: &InspectOptions) -> String {
+    let h = &image.header;
+    let fp = &h.fingerprint;
+    let vt = ValueText {
+        opts,
+        shared: &image.shared,
+    };
+    let mut o = String::new();
+    // Writing into a String cannot fail; the results are ignored below.
+    let _ = writeln!(o, "file:       {}", image.path.display());
+    let _ = writeln!(o, "size:       {} bytes", image.file_len);
+    let _ = writeln!(o, "format:     {}", h.format);
+    let _ = writeln!(o, "program:    {}", h.program);
+    let _ = writeln!(
+        o,
+        "created:    {} ({})",
+        utc(h.created_unix),
+        h.created_unix
+    );
+    let _ = writeln!(o, "args:       {}", quoted_list(&h.args));
+    let _ = writeln!(
+        o,
+        "ckpt file:  {}",
+        h.ckpt_file.as_deref().unwrap_or("(default)")
+    );
+    if !h.options.is_empty() {
+        let opts: Vec<String> = h.options.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let _ = writeln!(o, "options:    {}", opts.join(" "));
+    }
+    let _ = writeln!(o, "fingerprint:");
+    let _ = writeln!(o, "  crate:    {} {}", fp.crate_name, fp.crate_version);
+    let _ = writeln!(o, "  sources:  {}", fp.sources);
+    let _ = writeln!(o, "  rustc:    {}", fp.rustc);
+    let _ = writeln!(o, "  target:   {}", fp.target);
+
+    let _ = writeln!(o, "\nframes ({}, outermost first):", image.frames.len());
+    for (i, f) in image.frames.iter().enumerate() {
+        let _ = writeln!(
+            o,
+            "  #{i} {}  at save point {}  (body {:016x})",
+            f.function, f.at, f.body_hash
+        );
+        section_vars(&mut o, "args", &f.args, &vt);
+        section_vars(&mut o, "live", &f.live, &vt);
+        if !f.lent.is_empty() {
+            let _ = writeln!(o, "     lent:");
+            for (name, to) in &f.lent {
+                let _ = writeln!(o, "       {name} -> {to}");
+            }
+        }
+    }
+
+    let _ = writeln!(o, "\ncomponents ({}):", image.components.len());
+    for (name, v) in &image.components {
+        let _ = writeln!(o, "  {name} = {}", vt.render(v));
+    }
+
+    let defined = image.shared.iter().filter(|s| s.is_some()).count();
+    if defined > 0 {
+        let _ = writeln!(o, "\nshared objects: {defined}");
+    }
+
+    let _ = writeln!(o, "\nsections:");
+    let width = image
+        .sections
+        .iter()
+        .map(|(n, _)| n.len())
+        .max()
+        .unwrap_or(0)
+        .max("total".len());
+    for (name, size) in &image.sections {
+        let _ = writeln!(o, "  {name:<width$}  {size:>12} bytes");
+    }
+    let _ = writeln!(o, "  {:<width$}  {:>12} bytes", "total", image.file_len);
+    o
+}
+
+fn section_vars(
+    o: &mut String,
+    title: &str,
+    vars: &[(String, ckpt::state::Value)],
+    vt: &ValueText,
+) {
+    if vars.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "     {title}:");
+    for (name, v) in vars {
+        let _ = writeln!(o, "       {name} = {}", vt.render(v));
+    }
+}
+
+fn quoted_list(items: &[String]) -> String {
+    let q: Vec<String> = items.iter().map(|a| format!("{a:?}")).collect();
+    format!("[{}]", q.join(", "))
+}
