@@ -23,6 +23,8 @@ use crate::state::Value;
 
 pub use read::{read, read_header};
 pub use write::write;
+/// Decoder limits of [`read`] (re-exported from [`crate::state`]).
+pub use crate::state::Limits;
 
 /// Version of the image format written by this build; [`read`] refuses newer ones.
 pub const FORMAT_VERSION: u32 = 1;
