@@ -114,7 +114,10 @@ impl Model {
                                 "`#[ckpt(...)]` goes on fields, not on variants",
                             ));
                         }
-                        Variant { ident: v.ident.clone(), shape: Shape::parse(&v.fields, cx) }
+                        Variant {
+                            ident: v.ident.clone(),
+                            shape: Shape::parse(&v.fields, cx),
+                        }
                     })
                     .collect(),
             ),
@@ -138,7 +141,10 @@ impl Shape {
                 .map(|(i, f)| Field {
                     member: match &f.ident {
                         Some(id) => Member::Named(id.clone()),
-                        None => Member::Unnamed(syn::Index { index: i as u32, span: f.ty.span() }),
+                        None => Member::Unnamed(syn::Index {
+                            index: i as u32,
+                            span: f.ty.span(),
+                        }),
                     },
                     ty: f.ty.clone(),
                     rebuild: field_attrs(f, cx),

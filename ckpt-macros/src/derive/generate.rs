@@ -16,7 +16,8 @@ pub(crate) fn generate(input: &DeriveInput, model: &Model) -> TokenStream {
     if !params.is_empty() {
         let wc = generics.make_where_clause();
         for p in &params {
-            wc.predicates.push(syn::parse_quote!(#p: ::ckpt::__private::State));
+            wc.predicates
+                .push(syn::parse_quote!(#p: ::ckpt::__private::State));
         }
     }
     let (impl_g, ty_g, where_c) = generics.split_for_impl();
@@ -70,10 +71,14 @@ fn save_fields(shape: &Shape, access: impl Fn(usize, &Field) -> TokenStream) -> 
         }
         Shape::Tuple(fields) => {
             let n = fields.iter().filter(|f| f.saved()).count() as u64;
-            let puts = fields.iter().enumerate().filter(|(_, f)| f.saved()).map(|(i, f)| {
-                let x = access(i, f);
-                quote_spanned!(f.ty.span()=> ::ckpt::__private::State::save(#x, __ckpt_e)?;)
-            });
+            let puts = fields
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.saved())
+                .map(|(i, f)| {
+                    let x = access(i, f);
+                    quote_spanned!(f.ty.span()=> ::ckpt::__private::State::save(#x, __ckpt_e)?;)
+                });
             quote!(__ckpt_e.array(#n); #(#puts)*)
         }
     }

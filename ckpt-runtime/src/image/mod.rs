@@ -21,10 +21,10 @@ use std::path::PathBuf;
 
 use crate::state::Value;
 
-pub use read::{read, read_header};
-pub use write::write;
 /// Decoder limits of [`read`] (re-exported from [`crate::state`]).
 pub use crate::state::Limits;
+pub use read::{read, read_header};
+pub use write::write;
 
 /// Version of the image format written by this build; [`read`] refuses newer ones.
 pub const FORMAT_VERSION: u32 = 1;
@@ -58,7 +58,11 @@ impl Fingerprint {
     pub fn differences(&self, this_build: &Fingerprint) -> Vec<String> {
         let parts: [(&str, &String, &String); 5] = [
             ("crate name", &self.crate_name, &this_build.crate_name),
-            ("crate version", &self.crate_version, &this_build.crate_version),
+            (
+                "crate version",
+                &self.crate_version,
+                &this_build.crate_version,
+            ),
             ("sources", &self.sources, &this_build.sources),
             ("rustc", &self.rustc, &this_build.rustc),
             ("target", &self.target, &this_build.target),
@@ -129,6 +133,9 @@ pub struct Image {
 impl Image {
     /// The state of component `name`.
     pub fn component(&self, name: &str) -> Option<&Value> {
-        self.components.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+        self.components
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
     }
 }

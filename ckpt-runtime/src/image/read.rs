@@ -9,7 +9,10 @@ use std::path::Path;
 
 use xxhash_rust::xxh3::Xxh3;
 
-use super::{Fingerprint, FrameRecord, Header, Image, END_MAGIC, FORMAT_VERSION, MAGIC, PREFIX_LEN, TRAILER_LEN};
+use super::{
+    Fingerprint, FrameRecord, Header, Image, END_MAGIC, FORMAT_VERSION, MAGIC, PREFIX_LEN,
+    TRAILER_LEN,
+};
 use crate::state::decode::{DecodeError, Decoder, Head, Source};
 use crate::state::{Limits, Value};
 use crate::Error;
@@ -28,7 +31,13 @@ struct BodyReader<'f> {
 
 impl<'f> BodyReader<'f> {
     fn new(file: &'f mut File, body_len: u64) -> Self {
-        BodyReader { file, buf: Vec::new(), pos: 0, left: body_len, hasher: Xxh3::new() }
+        BodyReader {
+            file,
+            buf: Vec::new(),
+            pos: 0,
+            left: body_len,
+            hasher: Xxh3::new(),
+        }
     }
 
     fn pull(&mut self, dst: &mut [u8]) -> Result<(), DecodeError> {
@@ -98,10 +107,16 @@ impl Source for BodyReader<'_> {
 /// Opens the file and checks prefix and trailer; returns (file, length, body length, checksum).
 fn open(path: &Path) -> Result<(File, u64, u64, u64), Error> {
     let mut file = File::open(path).map_err(|e| Error::io("opening image", path, e))?;
-    let len = file.metadata().map_err(|e| Error::io("reading image metadata", path, e))?.len();
+    let len = file
+        .metadata()
+        .map_err(|e| Error::io("reading image metadata", path, e))?
+        .len();
     let io = |e| Error::io("reading image", path, e);
     if len == 0 {
-        return Err(Error::NotAnImage { path: path.into(), detail: "empty file".into() });
+        return Err(Error::NotAnImage {
+            path: path.into(),
+            detail: "empty file".into(),
+        });
     }
     let mut prefix = [0u8; PREFIX_LEN as usize];
     let n = (len as usize).min(prefix.len());
@@ -109,15 +124,25 @@ fn open(path: &Path) -> Result<(File, u64, u64, u64), Error> {
     let m = n.min(MAGIC.len());
     if prefix[..m] != MAGIC[..m] {
         let found = String::from_utf8_lossy(&prefix[..m]).into_owned();
-        return Err(Error::NotAnImage { path: path.into(), detail: format!("starts with {found:?}, not \"CKPT\"") });
+        return Err(Error::NotAnImage {
+            path: path.into(),
+            detail: format!("starts with {found:?}, not \"CKPT\""),
+        });
     }
-    let short = |what: &str| Error::Truncated { path: path.into(), detail: format!("{len} bytes, {what}") };
+    let short = |what: &str| Error::Truncated {
+        path: path.into(),
+        detail: format!("{len} bytes, {what}"),
+    };
     if len < PREFIX_LEN {
         return Err(short("shorter than the 8-byte prefix"));
     }
     let version = u32::from_le_bytes([prefix[4], prefix[5], prefix[6], prefix[7]]);
     if version == 0 || version > FORMAT_VERSION {
-        return Err(Error::UnsupportedVersion { path: path.into(), found: version, supported: FORMAT_VERSION });
+        return Err(Error::UnsupportedVersion {
+            path: path.into(),
+            found: version,
+            supported: FORMAT_VERSION,
+        });
     }
     if len < PREFIX_LEN + TRAILER_LEN {
         return Err(short("too short to hold the trailer"));
@@ -134,14 +159,18 @@ fn open(path: &Path) -> Result<(File, u64, u64, u64), Error> {
     if body_len > actual {
         return Err(Error::Truncated {
             path: path.into(),
-            detail: format!("the trailer announces a {body_len}-byte body, the file holds {actual}"),
+            detail: format!(
+                "the trailer announces a {body_len}-byte body, the file holds {actual}"
+            ),
         });
     }
     if body_len < actual {
         return Err(Error::Corrupt {
             path: path.into(),
             section: "trailer".into(),
-            detail: format!("the trailer announces a {body_len}-byte body, the file holds {actual}"),
+            detail: format!(
+                "the trailer announces a {body_len}-byte body, the file holds {actual}"
+            ),
         });
     }
     file.seek(SeekFrom::Start(PREFIX_LEN)).map_err(io)?;
@@ -176,12 +205,21 @@ fn parse_body(
     path: &Path,
     header_only: bool,
 ) -> Result<Body, Error> {
-    let mut body = Body { header: None, frames: None, components: None, sections: Vec::new() };
+    let mut body = Body {
+        header: None,
+        frames: None,
+        components: None,
+        sections: Vec::new(),
+    };
     let mut d = Decoder::new(src, limits, shared);
     let n = match d.head().map_err(|e| corrupt(path, "body", e))? {
         Head::Map(n) => n,
         other => {
-            return Err(Error::Corrupt { path: path.into(), section: "body".into(), detail: format!("expected a map, found {other:?}") })
+            return Err(Error::Corrupt {
+                path: path.into(),
+                section: "body".into(),
+                detail: format!("expected a map, found {other:?}"),
+            })
         }
     };
     let mut i = 0u64;
@@ -195,12 +233,21 @@ fn parse_body(
             h => d.item_after(h).map_err(|e| corrupt(path, "body", e))?,
         };
         let Value::Text(section) = key else {
-            return Err(Error::Corrupt { path: path.into(), section: "body".into(), detail: format!("a section key is a {}", key.kind()) });
+            return Err(Error::Corrupt {
+                path: path.into(),
+                section: "body".into(),
+                detail: format!("a section key is a {}", key.kind()),
+            });
         };
         let start = d.src.consumed(body_len);
         let v = d.item().map_err(|e| corrupt(path, &section, e))?;
-        body.sections.push((section.clone(), d.src.consumed(body_len) - start));
-        let bad = |detail: String| Error::Corrupt { path: path.into(), section: section.clone(), detail };
+        body.sections
+            .push((section.clone(), d.src.consumed(body_len) - start));
+        let bad = |detail: String| Error::Corrupt {
+            path: path.into(),
+            section: section.clone(),
+            detail,
+        };
         match section.as_str() {
             "header" => {
                 body.header = Some(parse_header(v).map_err(bad)?);
@@ -220,7 +267,11 @@ fn parse_body(
 }
 
 fn missing(path: &Path, section: &str) -> Error {
-    Error::Corrupt { path: path.into(), section: section.into(), detail: "section missing".into() }
+    Error::Corrupt {
+        path: path.into(),
+        section: section.into(),
+        detail: "section missing".into(),
+    }
 }
 
 /// Reads and validates a whole image: size, magic, version, trailer, checksum,
@@ -264,7 +315,14 @@ pub fn read_header(path: &Path) -> Result<Header, Error> {
     let (mut file, _, body_len, _) = open(path)?;
     let mut src = BodyReader::new(&mut file, body_len);
     let mut shared = Vec::new();
-    let body = parse_body(&mut src, body_len, &Limits::default(), &mut shared, path, true)?;
+    let body = parse_body(
+        &mut src,
+        body_len,
+        &Limits::default(),
+        &mut shared,
+        path,
+        true,
+    )?;
     body.header.ok_or_else(|| missing(path, "header"))
 }
 
@@ -278,18 +336,25 @@ fn text(v: Value, what: &str) -> Result<String, String> {
 fn uint(v: Value, what: &str) -> Result<u64, String> {
     match v {
         Value::Uint(n) => Ok(n),
-        other => Err(format!("`{what}`: expected an unsigned integer, found {}", other.kind())),
+        other => Err(format!(
+            "`{what}`: expected an unsigned integer, found {}",
+            other.kind()
+        )),
     }
 }
 
 fn field(v: &mut Value, key: &str) -> Result<Value, String> {
-    v.take_field(key).ok_or_else(|| format!("field `{key}` missing"))
+    v.take_field(key)
+        .ok_or_else(|| format!("field `{key}` missing"))
 }
 
 /// A map with text keys, in order.
 fn text_map(v: Value, what: &str) -> Result<Vec<(String, Value)>, String> {
     match v {
-        Value::Map(entries) => entries.into_iter().map(|(k, x)| Ok((text(k, what)?, x))).collect(),
+        Value::Map(entries) => entries
+            .into_iter()
+            .map(|(k, x)| Ok((text(k, what)?, x)))
+            .collect(),
         other => Err(format!("`{what}`: expected a map, found {}", other.kind())),
     }
 }
@@ -300,7 +365,10 @@ fn parse_header(mut v: Value) -> Result<Header, String> {
     }
     let mut fp = field(&mut v, "fingerprint")?;
     if !matches!(fp, Value::Map(_)) {
-        return Err(format!("`fingerprint`: expected a map, found {}", fp.kind()));
+        return Err(format!(
+            "`fingerprint`: expected a map, found {}",
+            fp.kind()
+        ));
     }
     let mut part = |k: &str| field(&mut fp, k).and_then(|x| text(x, k));
     let fingerprint = Fingerprint {
@@ -312,7 +380,10 @@ fn parse_header(mut v: Value) -> Result<Header, String> {
     };
     let format = uint(field(&mut v, "format")?, "format")?;
     let args = match field(&mut v, "args")? {
-        Value::Array(items) => items.into_iter().map(|a| text(a, "args")).collect::<Result<_, _>>()?,
+        Value::Array(items) => items
+            .into_iter()
+            .map(|a| text(a, "args"))
+            .collect::<Result<_, _>>()?,
         other => return Err(format!("`args`: expected an array, found {}", other.kind())),
     };
     let ckpt_file = match field(&mut v, "ckpt_file")? {
@@ -338,7 +409,11 @@ fn parse_frames(v: Value) -> Result<Vec<FrameRecord>, String> {
     let Value::Array(items) = v else {
         return Err(format!("expected an array of frames, found {}", v.kind()));
     };
-    items.into_iter().enumerate().map(|(i, f)| parse_frame(f).map_err(|e| format!("frame {i}: {e}"))).collect()
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, f)| parse_frame(f).map_err(|e| format!("frame {i}: {e}")))
+        .collect()
 }
 
 fn parse_frame(mut v: Value) -> Result<FrameRecord, String> {

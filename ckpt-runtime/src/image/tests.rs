@@ -82,14 +82,20 @@ fn write_then_read_round_trips() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
     let img = read(&p, &Limits::default()).unwrap();
     assert_eq!(img.header, header());
     assert_eq!(img.file_len, n);
     assert_eq!(img.frames.len(), 1);
     let f = &img.frames[0];
-    assert_eq!((f.function.as_str(), f.body_hash, f.at), ("app::main", 42, 3));
+    assert_eq!(
+        (f.function.as_str(), f.body_hash, f.at),
+        ("app::main", 42, 3)
+    );
     assert_eq!(f.lent, vec![("buf".to_string(), "out".to_string())]);
     assert!(f.args.is_empty());
     let names: Vec<_> = img.sections.iter().map(|(s, _)| s.as_str()).collect();
@@ -98,7 +104,12 @@ fn write_then_read_round_trips() {
     assert_eq!(read_header(&p).unwrap(), header());
 
     // Values load lazily, in another order than written, and the Rc is one object.
-    let Image { frames, components, shared, .. } = img;
+    let Image {
+        frames,
+        components,
+        shared,
+        ..
+    } = img;
     let mut l = Loader::new(shared);
     let (_, comp) = components.into_iter().next().unwrap();
     let (seven, s2): (u64, Rc<String>) = l.load(comp).unwrap();
@@ -127,25 +138,38 @@ fn failed_write_leaves_the_previous_image() {
     let p = d.join("app.ckpt");
     write_sample(&p, &[1.0]).unwrap();
     let before = fs::read(&p).unwrap();
-    let r = write(&p, &header(), &mut |_: &mut Encoder<'_>| Err(Error::Usage("boom".into())), &mut |e: &mut Encoder<'_>| {
-        e.map(0);
-        Ok(())
-    });
+    let r = write(
+        &p,
+        &header(),
+        &mut |_: &mut Encoder<'_>| Err(Error::Usage("boom".into())),
+        &mut |e: &mut Encoder<'_>| {
+            e.map(0);
+            Ok(())
+        },
+    );
     assert!(matches!(r, Err(Error::Usage(_))));
     assert_eq!(fs::read(&p).unwrap(), before);
-    let leftovers: Vec<_> = fs::read_dir(&d).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let leftovers: Vec<_> = fs::read_dir(&d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(leftovers.len(), 1, "{leftovers:?}");
     // An unsaveable value in a component: same.
     let cell = std::cell::RefCell::new(1u8);
     let _g = cell.borrow_mut();
-    let r = write(&p, &header(), &mut |e: &mut Encoder<'_>| {
-        e.array(0);
-        Ok(())
-    }, &mut |e: &mut Encoder<'_>| {
-        e.map(1);
-        e.text("c");
-        e.put(&cell)
-    });
+    let r = write(
+        &p,
+        &header(),
+        &mut |e: &mut Encoder<'_>| {
+            e.array(0);
+            Ok(())
+        },
+        &mut |e: &mut Encoder<'_>| {
+            e.map(1);
+            e.text("c");
+            e.put(&cell)
+        },
+    );
     assert!(matches!(r, Err(Error::Unsaveable { .. })));
     assert_eq!(fs::read(&p).unwrap(), before);
     read(&p, &Limits::default()).unwrap();
@@ -171,22 +195,46 @@ fn every_read_error_has_its_kind() {
     write_sample(&p, &[1.0, 2.0]).unwrap();
     let good = fs::read(&p).unwrap();
 
-    assert!(matches!(read(&d.join("missing"), &Limits::default()), Err(Error::Io { .. })));
+    assert!(matches!(
+        read(&d.join("missing"), &Limits::default()),
+        Err(Error::Io { .. })
+    ));
     assert!(matches!(read_bytes(&d, b""), Err(Error::NotAnImage { .. })));
-    assert!(matches!(read_bytes(&d, b"#!/bin/sh\necho hi\n"), Err(Error::NotAnImage { .. })));
-    assert!(matches!(read_bytes(&d, b"CK"), Err(Error::Truncated { .. })));
-    assert!(matches!(read_bytes(&d, &good[..20]), Err(Error::Truncated { .. })));
-    assert!(matches!(read_bytes(&d, &good[..good.len() - 1]), Err(Error::Truncated { .. })));
+    assert!(matches!(
+        read_bytes(&d, b"#!/bin/sh\necho hi\n"),
+        Err(Error::NotAnImage { .. })
+    ));
+    assert!(matches!(
+        read_bytes(&d, b"CK"),
+        Err(Error::Truncated { .. })
+    ));
+    assert!(matches!(
+        read_bytes(&d, &good[..20]),
+        Err(Error::Truncated { .. })
+    ));
+    assert!(matches!(
+        read_bytes(&d, &good[..good.len() - 1]),
+        Err(Error::Truncated { .. })
+    ));
 
     let mut v = good.clone();
     v[4] = 9;
-    assert!(matches!(read_bytes(&d, &v), Err(Error::UnsupportedVersion { found: 9, supported: 1, .. })));
+    assert!(matches!(
+        read_bytes(&d, &v),
+        Err(Error::UnsupportedVersion {
+            found: 9,
+            supported: 1,
+            ..
+        })
+    ));
 
     let mut v = good.clone();
     let mid = 8 + (good.len() - 32) / 2;
     v[mid] ^= 0x10;
     match read_bytes(&d, &v) {
-        Err(Error::Corrupt { section, detail, .. }) => {
+        Err(Error::Corrupt {
+            section, detail, ..
+        }) => {
             assert_eq!(section, "body");
             assert!(detail.contains("checksum"), "{detail}");
         }
@@ -212,14 +260,23 @@ fn every_read_error_has_its_kind() {
         Err(Error::Corrupt { section, .. }) => assert_eq!(section, "header"),
         other => panic!("{other:?}"),
     }
-    assert!(matches!(read_bytes(&d, &bad_body(&[0x01])), Err(Error::Corrupt { .. })));
+    assert!(matches!(
+        read_bytes(&d, &bad_body(&[0x01])),
+        Err(Error::Corrupt { .. })
+    ));
 
     // Limits.
     let p2 = d.join("limit.ckpt");
     fs::write(&p2, &good).unwrap();
-    let tight = Limits { max_depth: 64, max_len: 1 };
+    let tight = Limits {
+        max_depth: 64,
+        max_len: 1,
+    };
     assert!(matches!(read(&p2, &tight), Err(Error::Limit { .. })));
-    let shallow = Limits { max_depth: 2, max_len: 1 << 20 };
+    let shallow = Limits {
+        max_depth: 2,
+        max_len: 1 << 20,
+    };
     assert!(matches!(read(&p2, &shallow), Err(Error::Limit { .. })));
     fs::remove_dir_all(&d).unwrap();
 }
@@ -233,7 +290,10 @@ fn bit_flips_and_truncations_never_panic() {
     let q = d.join("bad.ckpt");
     for n in 0..good.len() {
         fs::write(&q, &good[..n]).unwrap();
-        assert!(read(&q, &Limits::default()).is_err(), "prefix of {n} bytes read");
+        assert!(
+            read(&q, &Limits::default()).is_err(),
+            "prefix of {n} bytes read"
+        );
         let _ = read_header(&q);
     }
     for i in 0..good.len() {
@@ -241,7 +301,10 @@ fn bit_flips_and_truncations_never_panic() {
             let mut v = good.clone();
             v[i] ^= bit;
             fs::write(&q, &v).unwrap();
-            assert!(read(&q, &Limits::default()).is_err(), "flip of byte {i} read");
+            assert!(
+                read(&q, &Limits::default()).is_err(),
+                "flip of byte {i} read"
+            );
             let _ = read_header(&q);
         }
     }
@@ -257,7 +320,10 @@ fn fingerprint_differences_name_the_parts() {
     b.sources = "abcd".into();
     assert_eq!(
         a.differences(&b),
-        vec!["sources: 00ff (image) vs abcd (this build)", "rustc: rustc 1.95.0 (image) vs rustc 1.96.0 (this build)"]
+        vec![
+            "sources: 00ff (image) vs abcd (this build)",
+            "rustc: rustc 1.95.0 (image) vs rustc 1.96.0 (this build)"
+        ]
     );
 }
 

@@ -52,10 +52,17 @@ pub fn write(
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::Usage(format!("{}: an image path must name a file", path.display())))?;
-    let tmp = dir.join(format!(".{}.tmp.{}", name.to_string_lossy(), std::process::id()));
+    let name = path.file_name().ok_or_else(|| {
+        Error::Usage(format!(
+            "{}: an image path must name a file",
+            path.display()
+        ))
+    })?;
+    let tmp = dir.join(format!(
+        ".{}.tmp.{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
     let result = write_tmp(&tmp, header, frames, components).and_then(|n| {
         fs::rename(&tmp, path).map_err(|e| Error::io("renaming image into place", path, e))?;
         sync_dir(&dir)?;
@@ -80,11 +87,17 @@ fn write_tmp(
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut file = opts.open(tmp).map_err(|e| Error::io("creating image", tmp, e))?;
+    let mut file = opts
+        .open(tmp)
+        .map_err(|e| Error::io("creating image", tmp, e))?;
     let io_err = |e: io::Error| Error::io("writing image", tmp, e);
     // Errors from the encoder carry no path: name the temp file.
     let fix = |e: Error| match e {
-        Error::Io { op, path, source } if path.as_os_str().is_empty() => Error::Io { op, path: tmp.into(), source },
+        Error::Io { op, path, source } if path.as_os_str().is_empty() => Error::Io {
+            op,
+            path: tmp.into(),
+            source,
+        },
         other => other,
     };
 
@@ -93,7 +106,11 @@ fn write_tmp(
     prefix[4..].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
     file.write_all(&prefix).map_err(io_err)?;
 
-    let mut body = BodyWriter { file: &mut file, hasher: Xxh3::new(), len: 0 };
+    let mut body = BodyWriter {
+        file: &mut file,
+        hasher: Xxh3::new(),
+        len: 0,
+    };
     let mut e = Encoder::new(&mut body);
     e.map(3);
     e.text("header");
@@ -110,7 +127,8 @@ fn write_tmp(
     trailer[8..16].copy_from_slice(&hash.to_le_bytes());
     trailer[16..].copy_from_slice(END_MAGIC);
     file.write_all(&trailer).map_err(io_err)?;
-    file.sync_all().map_err(|e| Error::io("syncing image", tmp, e))?;
+    file.sync_all()
+        .map_err(|e| Error::io("syncing image", tmp, e))?;
     Ok(8 + len + 24)
 }
 
@@ -160,7 +178,8 @@ fn sync_dir(dir: &Path) -> Result<(), Error> {
     #[cfg(unix)]
     {
         let d = File::open(dir).map_err(|e| Error::io("opening image directory", dir, e))?;
-        d.sync_all().map_err(|e| Error::io("syncing image directory", dir, e))?;
+        d.sync_all()
+            .map_err(|e| Error::io("syncing image directory", dir, e))?;
     }
     #[cfg(not(unix))]
     let _ = dir;

@@ -136,7 +136,9 @@ impl<T: State + Ord> State for BTreeSet<T> {
 fn busy(what: &str) -> Error {
     Error::Unsaveable {
         at: String::new(),
-        detail: format!("the {what} is locked or mutably borrowed at the save point; release it before saving"),
+        detail: format!(
+            "the {what} is locked or mutably borrowed at the save point; release it before saving"
+        ),
     }
 }
 

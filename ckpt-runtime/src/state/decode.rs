@@ -21,7 +21,10 @@ pub struct Limits {
 impl Default for Limits {
     /// Depth 256, one item up to 64 GiB.
     fn default() -> Self {
-        Limits { max_depth: 256, max_len: 64 << 30 }
+        Limits {
+            max_depth: 256,
+            max_len: 64 << 30,
+        }
     }
 }
 
@@ -48,10 +51,25 @@ impl DecodeError {
     pub fn into_error(self, path: impl Into<PathBuf>, section: &str) -> Error {
         let path = path.into();
         match self {
-            DecodeError::Io(source) => Error::Io { op: "reading image", path, source },
-            DecodeError::Truncated => Error::Truncated { path, detail: format!("section `{section}` ends early") },
-            DecodeError::Limit(detail) => Error::Limit { path, section: section.into(), detail },
-            DecodeError::Malformed(detail) => Error::Corrupt { path, section: section.into(), detail },
+            DecodeError::Io(source) => Error::Io {
+                op: "reading image",
+                path,
+                source,
+            },
+            DecodeError::Truncated => Error::Truncated {
+                path,
+                detail: format!("section `{section}` ends early"),
+            },
+            DecodeError::Limit(detail) => Error::Limit {
+                path,
+                section: section.into(),
+                detail,
+            },
+            DecodeError::Malformed(detail) => Error::Corrupt {
+                path,
+                section: section.into(),
+                detail,
+            },
         }
     }
 }
@@ -111,7 +129,11 @@ impl Source for SliceSource<'_> {
 /// Decodes one CBOR item from a reader. Shared definitions (tag 28) are moved into
 /// `shared` and appear in the tree as [`Value::Shared`]. Typed arrays are read straight
 /// into their final vector. Reads exactly the item's bytes (pass a `BufReader` for speed).
-pub fn decode(r: &mut dyn Read, limits: &Limits, shared: &mut Vec<Option<Value>>) -> Result<Value, DecodeError> {
+pub fn decode(
+    r: &mut dyn Read,
+    limits: &Limits,
+    shared: &mut Vec<Option<Value>>,
+) -> Result<Value, DecodeError> {
     Decoder::new(&mut Unbuffered(r), limits, shared).item()
 }
 
@@ -157,7 +179,12 @@ pub(crate) struct Decoder<'a, S: Source> {
 
 impl<'a, S: Source> Decoder<'a, S> {
     pub(crate) fn new(src: &'a mut S, limits: &Limits, shared: &'a mut Vec<Option<Value>>) -> Self {
-        Decoder { src, limits: *limits, shared, depth: 0 }
+        Decoder {
+            src,
+            limits: *limits,
+            shared,
+            depth: 0,
+        }
     }
 
     fn arg(&mut self, ai: u8) -> Result<Option<u64>, DecodeError> {
@@ -180,7 +207,11 @@ impl<'a, S: Source> Decoder<'a, S> {
                 u64::from_be_bytes(b)
             }
             31 => return Ok(None),
-            _ => return Err(DecodeError::Malformed(format!("reserved additional information {ai}"))),
+            _ => {
+                return Err(DecodeError::Malformed(format!(
+                    "reserved additional information {ai}"
+                )))
+            }
         }))
     }
 
@@ -189,7 +220,9 @@ impl<'a, S: Source> Decoder<'a, S> {
         let ib = self.src.byte()?;
         let (major, ai) = (ib >> 5, ib & 0x1f);
         let arg = self.arg(ai)?;
-        let definite = |what: &str| arg.ok_or_else(|| DecodeError::Malformed(format!("indefinite-length {what}")));
+        let definite = |what: &str| {
+            arg.ok_or_else(|| DecodeError::Malformed(format!("indefinite-length {what}")))
+        };
         Ok(match major {
             0 => Head::Uint(definite("integer")?),
             1 => Head::Nint(definite("integer")?),
@@ -204,7 +237,11 @@ impl<'a, S: Source> Decoder<'a, S> {
                 (26, Some(f)) => Head::Float(f32::from_bits(f as u32) as f64),
                 (27, Some(d)) => Head::Float(f64::from_bits(d)),
                 (_, Some(s)) if s < 256 => Head::Simple(s as u8),
-                _ => return Err(DecodeError::Malformed(format!("invalid simple value byte {ib:#04x}"))),
+                _ => {
+                    return Err(DecodeError::Malformed(format!(
+                        "invalid simple value byte {ib:#04x}"
+                    )))
+                }
             },
         })
     }
@@ -224,12 +261,19 @@ impl<'a, S: Source> Decoder<'a, S> {
             Head::Simple(20) => Value::Bool(false),
             Head::Simple(21) => Value::Bool(true),
             Head::Simple(22 | 23) => Value::Null,
-            Head::Simple(s) => return Err(DecodeError::Malformed(format!("unsupported simple value {s}"))),
+            Head::Simple(s) => {
+                return Err(DecodeError::Malformed(format!(
+                    "unsupported simple value {s}"
+                )))
+            }
             Head::Break => return Err(DecodeError::Malformed("unexpected break".into())),
             Head::Bytes(len) => Value::Bytes(self.string(2, len)?),
             Head::Text(len) => {
                 let b = self.string(3, len)?;
-                Value::Text(String::from_utf8(b).map_err(|_| DecodeError::Malformed("text is not UTF-8".into()))?)
+                Value::Text(
+                    String::from_utf8(b)
+                        .map_err(|_| DecodeError::Malformed("text is not UTF-8".into()))?,
+                )
             }
             Head::Array(len) => {
                 self.enter()?;
@@ -289,14 +333,20 @@ impl<'a, S: Source> Decoder<'a, S> {
     fn enter(&mut self) -> Result<(), DecodeError> {
         self.depth += 1;
         if self.depth > self.limits.max_depth {
-            return Err(DecodeError::Limit(format!("nesting deeper than {} levels", self.limits.max_depth)));
+            return Err(DecodeError::Limit(format!(
+                "nesting deeper than {} levels",
+                self.limits.max_depth
+            )));
         }
         Ok(())
     }
 
     fn check_len(&self, n: u64) -> Result<(), DecodeError> {
         if n > self.limits.max_len {
-            return Err(DecodeError::Limit(format!("an item of {n} elements or bytes (limit {})", self.limits.max_len)));
+            return Err(DecodeError::Limit(format!(
+                "an item of {n} elements or bytes (limit {})",
+                self.limits.max_len
+            )));
         }
         Ok(())
     }
@@ -323,7 +373,11 @@ impl<'a, S: Source> Decoder<'a, S> {
                         Head::Break => return Ok(out),
                         Head::Bytes(Some(n)) if major == 2 => out.extend(self.definite_bytes(n)?),
                         Head::Text(Some(n)) if major == 3 => out.extend(self.definite_bytes(n)?),
-                        _ => return Err(DecodeError::Malformed("bad chunk in an indefinite-length string".into())),
+                        _ => {
+                            return Err(DecodeError::Malformed(
+                                "bad chunk in an indefinite-length string".into(),
+                            ))
+                        }
                     }
                     self.check_len(out.len() as u64)?;
                 }
@@ -333,7 +387,8 @@ impl<'a, S: Source> Decoder<'a, S> {
 
     fn definite_bytes(&mut self, n: u64) -> Result<Vec<u8>, DecodeError> {
         let n = self.count(Some(n), 1)?;
-        let n = usize::try_from(n).map_err(|_| DecodeError::Limit(format!("a string of {n} bytes")))?;
+        let n =
+            usize::try_from(n).map_err(|_| DecodeError::Limit(format!("a string of {n} bytes")))?;
         if self.src.remaining().is_some() || n <= 1 << 20 {
             let mut b = vec![0; n];
             self.src.fill(&mut b)?;
@@ -362,15 +417,22 @@ impl<'a, S: Source> Decoder<'a, S> {
             }
             29 => match self.item()? {
                 Value::Uint(n) if n < self.shared.len() as u64 => Ok(Value::Ref(n)),
-                Value::Uint(n) => Err(DecodeError::Malformed(format!("reference to shared value {n}, which is not defined before it"))),
-                other => Err(DecodeError::Malformed(format!("shared reference holds a {}", other.kind()))),
+                Value::Uint(n) => Err(DecodeError::Malformed(format!(
+                    "reference to shared value {n}, which is not defined before it"
+                ))),
+                other => Err(DecodeError::Malformed(format!(
+                    "shared reference holds a {}",
+                    other.kind()
+                ))),
             },
             _ => {
                 let h = self.head()?;
                 match (typed_elem(t), h) {
                     (Some(size), Head::Bytes(Some(n))) => {
                         if n % size as u64 != 0 {
-                            return Err(DecodeError::Malformed(format!("typed array of {n} bytes, not a multiple of {size}")));
+                            return Err(DecodeError::Malformed(format!(
+                                "typed array of {n} bytes, not a multiple of {size}"
+                            )));
                         }
                         let n = self.count(Some(n), 1)?;
                         if self.src.remaining().is_none() && n > 1 << 20 {
@@ -382,7 +444,9 @@ impl<'a, S: Source> Decoder<'a, S> {
                             })
                             .map(Value::Typed);
                         }
-                        let n = usize::try_from(n).map_err(|_| DecodeError::Limit(format!("a typed array of {n} bytes")))?;
+                        let n = usize::try_from(n).map_err(|_| {
+                            DecodeError::Limit(format!("a typed array of {n} bytes"))
+                        })?;
                         let src = &mut *self.src;
                         read_typed(t, n, |dst| src.fill(dst)).map(Value::Typed)
                     }

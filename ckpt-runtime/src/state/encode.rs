@@ -37,7 +37,9 @@ pub struct Encoder<'w> {
 
 impl std::fmt::Debug for Encoder<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Encoder").field("bytes_written", &self.bytes_written()).finish_non_exhaustive()
+        f.debug_struct("Encoder")
+            .field("bytes_written", &self.bytes_written())
+            .finish_non_exhaustive()
     }
 }
 
@@ -83,7 +85,11 @@ impl<'w> Encoder<'w> {
     fn check(&self) -> Result<(), Error> {
         match &self.err {
             None => Ok(()),
-            Some(e) => Err(Error::io("writing checkpoint", "", io::Error::new(e.kind(), e.to_string()))),
+            Some(e) => Err(Error::io(
+                "writing checkpoint",
+                "",
+                io::Error::new(e.kind(), e.to_string()),
+            )),
         }
     }
 
@@ -265,7 +271,7 @@ impl<'w> Encoder<'w> {
             self.raw(T::as_bytes(xs));
         } else {
             for chunk in xs.chunks(4096) {
-                self.reserve(chunk.len() * std::mem::size_of::<T>());
+                self.reserve(std::mem::size_of_val(chunk));
                 for x in chunk {
                     x.put_le(&mut self.buf);
                 }
@@ -316,7 +322,10 @@ impl<'w> Encoder<'w> {
             Value::Shared(_) | Value::Ref(_) => {
                 return Err(Error::Unsaveable {
                     at: String::new(),
-                    detail: format!("a decoded {} cannot be re-encoded without its table; load it first", v.kind()),
+                    detail: format!(
+                        "a decoded {} cannot be re-encoded without its table; load it first",
+                        v.kind()
+                    ),
                 })
             }
         }

@@ -13,13 +13,25 @@ use crate::Error;
 fn expect_len(v: Value, ty: &str, n: usize) -> Result<std::vec::IntoIter<Value>, Error> {
     match v {
         Value::Array(items) if items.len() == n => Ok(items.into_iter()),
-        Value::Array(items) => Err(Error::ty("", format!("{ty} (an array of {n})"), format!("an array of {}", items.len()))),
-        other => Err(Error::ty("", format!("{ty} (an array of {n})"), other.kind())),
+        Value::Array(items) => Err(Error::ty(
+            "",
+            format!("{ty} (an array of {n})"),
+            format!("an array of {}", items.len()),
+        )),
+        other => Err(Error::ty(
+            "",
+            format!("{ty} (an array of {n})"),
+            other.kind(),
+        )),
     }
 }
 
 /// Loads the next item of an array whose length was checked.
-fn next<T: State>(it: &mut std::vec::IntoIter<Value>, i: usize, l: &mut Loader) -> Result<T, Error> {
+fn next<T: State>(
+    it: &mut std::vec::IntoIter<Value>,
+    i: usize,
+    l: &mut Loader,
+) -> Result<T, Error> {
     T::load(it.next().unwrap_or(Value::Null), l).map_err(|e| e.within(&i.to_string()))
 }
 
@@ -117,7 +129,10 @@ impl State for OsString {
                     e.bytes(self.as_bytes());
                 }
                 #[cfg(not(unix))]
-                return Err(Error::Unsaveable { at: String::new(), detail: format!("{self:?} is not valid Unicode") });
+                return Err(Error::Unsaveable {
+                    at: String::new(),
+                    detail: format!("{self:?} is not valid Unicode"),
+                });
             }
         }
         Ok(())
@@ -178,8 +193,14 @@ impl<T: State> State for Option<T> {
     fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
         match v {
             Value::Null => Ok(None),
-            Value::Array(mut items) if items.len() == 1 => items.pop().map(|x| T::load(x, l)).transpose(),
-            other => Err(Error::ty("", "Option (null or an array of 1)", other.kind())),
+            Value::Array(mut items) if items.len() == 1 => {
+                items.pop().map(|x| T::load(x, l)).transpose()
+            }
+            other => Err(Error::ty(
+                "",
+                "Option (null or an array of 1)",
+                other.kind(),
+            )),
         }
     }
 }
@@ -204,7 +225,11 @@ impl<T: State, E: State> State for Result<T, E> {
         match name.as_str() {
             "Ok" => T::load(payload, l).map(Ok).map_err(|e| e.within("Ok")),
             "Err" => E::load(payload, l).map(Err).map_err(|e| e.within("Err")),
-            _ => Err(Error::ty("", "Result (Ok or Err)", format!("variant `{name}`"))),
+            _ => Err(Error::ty(
+                "",
+                "Result (Ok or Err)",
+                format!("variant `{name}`"),
+            )),
         }
     }
 }
@@ -248,7 +273,9 @@ impl<T: State, const N: usize> State for [T; N] {
     fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
         let items = T::load_vec(v, l)?;
         let n = items.len();
-        items.try_into().map_err(|_| Error::ty("", format!("an array of {N} items"), format!("{n} items")))
+        items
+            .try_into()
+            .map_err(|_| Error::ty("", format!("an array of {N} items"), format!("{n} items")))
     }
 }
 

@@ -37,7 +37,9 @@ pub struct Loader {
 
 impl std::fmt::Debug for Loader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Loader").field("shared", &self.table.len()).finish_non_exhaustive()
+        f.debug_struct("Loader")
+            .field("shared", &self.table.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -51,7 +53,14 @@ impl Loader {
     /// A loader over the shared table produced by [`decode`](super::decode).
     pub fn new(shared: Vec<Option<Value>>) -> Self {
         let slots = shared.iter().map(|_| Slot::Empty).collect();
-        Loader { table: shared, slots, blocked: None, restart: None, log: Vec::new(), depth: 0 }
+        Loader {
+            table: shared,
+            slots,
+            blocked: None,
+            restart: None,
+            log: Vec::new(),
+            depth: 0,
+        }
     }
 
     /// Loads one value.
@@ -73,7 +82,13 @@ impl Loader {
         usize::try_from(n)
             .ok()
             .and_then(|i| self.slots.get(i))
-            .ok_or_else(|| Error::ty("", "a defined shared value", format!("reference to shared value {n}, which does not exist")))
+            .ok_or_else(|| {
+                Error::ty(
+                    "",
+                    "a defined shared value",
+                    format!("reference to shared value {n}, which does not exist"),
+                )
+            })
     }
 
     pub(crate) fn set_slot(&mut self, n: u64, s: Slot) {
@@ -88,7 +103,13 @@ impl Loader {
         let v = match entry {
             Some(v) if has_links(v) => v.clone(),
             Some(_) => entry.take().unwrap_or(Value::Null),
-            None => return Err(Error::ty("", "a shared value", format!("shared value {n} used again after it was consumed"))),
+            None => {
+                return Err(Error::ty(
+                    "",
+                    "a shared value",
+                    format!("shared value {n} used again after it was consumed"),
+                ))
+            }
         };
         self.depth += 1;
         Ok((v, self.log.len()))

@@ -31,21 +31,29 @@ fn cycle_error(n: u64) -> Error {
 }
 
 fn mismatch(n: u64, ty: &str) -> Error {
-    Error::ty("", ty, format!("shared object {n}, already rebuilt as another type"))
+    Error::ty(
+        "",
+        ty,
+        format!("shared object {n}, already rebuilt as another type"),
+    )
 }
 
 macro_rules! shared_impls {
     ($modname:ident, $Rc:ident, $Weak:path, $name:literal) => {
         mod $modname {
             use super::*;
-            use $Weak as Weak;
             #[allow(unused_imports)]
             use std::rc::Rc;
             #[allow(unused_imports)]
             use std::sync::Arc;
+            use $Weak as Weak;
 
             /// Saves a strong or (upgraded) weak pointer.
-            pub(super) fn save_ptr<T: State + 'static>(p: &$Rc<T>, weak: bool, e: &mut Encoder<'_>) -> Result<(), Error> {
+            pub(super) fn save_ptr<T: State + 'static>(
+                p: &$Rc<T>,
+                weak: bool,
+                e: &mut Encoder<'_>,
+            ) -> Result<(), Error> {
                 let addr = $Rc::as_ptr(p) as *const () as usize;
                 let keep = p.clone();
                 match e.share(addr, TypeId::of::<$Rc<T>>(), weak, move || Box::new(keep))? {
@@ -59,12 +67,18 @@ macro_rules! shared_impls {
             }
 
             /// The strong pointer to shared object `n`, building it if needed.
-            pub(super) fn get_strong<T: State + 'static>(l: &mut Loader, n: u64) -> Result<$Rc<T>, Error> {
+            pub(super) fn get_strong<T: State + 'static>(
+                l: &mut Loader,
+                n: u64,
+            ) -> Result<$Rc<T>, Error> {
                 let mut restarts = 0;
                 loop {
                     match l.slot(n)? {
                         Slot::Built(b) => {
-                            return b.downcast_ref::<$Rc<T>>().cloned().ok_or_else(|| mismatch(n, $name));
+                            return b
+                                .downcast_ref::<$Rc<T>>()
+                                .cloned()
+                                .ok_or_else(|| mismatch(n, $name));
                         }
                         Slot::Pending(_) => {
                             l.blocked = Some(n);
@@ -99,7 +113,8 @@ macro_rules! shared_impls {
                     // strong count is 0 until `new_cyclic` returns, so no `Weak<T>` handed out can
                     // be upgraded before the value is complete; dropping a `Weak<T>` never drops
                     // the value, so the uninitialised case below is never read.
-                    let weak: Weak<T> = unsafe { Weak::from_raw(Weak::into_raw(w.clone()).cast::<T>()) };
+                    let weak: Weak<T> =
+                        unsafe { Weak::from_raw(Weak::into_raw(w.clone()).cast::<T>()) };
                     l.set_slot(n, Slot::Pending(Box::new(weak)));
                     match T::load(content, l) {
                         Ok(v) => MaybeUninit::new(v),
@@ -125,12 +140,23 @@ macro_rules! shared_impls {
 
             /// The weak pointer to shared object `n`: to the object under construction if it is
             /// pending, else to the built object.
-            pub(super) fn get_weak<T: State + 'static>(l: &mut Loader, n: u64) -> Result<Weak<T>, Error> {
+            pub(super) fn get_weak<T: State + 'static>(
+                l: &mut Loader,
+                n: u64,
+            ) -> Result<Weak<T>, Error> {
                 match l.slot(n)? {
                     Slot::Built(b) => {
-                        return b.downcast_ref::<$Rc<T>>().map($Rc::downgrade).ok_or_else(|| mismatch(n, $name))
+                        return b
+                            .downcast_ref::<$Rc<T>>()
+                            .map($Rc::downgrade)
+                            .ok_or_else(|| mismatch(n, $name))
                     }
-                    Slot::Pending(w) => return w.downcast_ref::<Weak<T>>().cloned().ok_or_else(|| mismatch(n, $name)),
+                    Slot::Pending(w) => {
+                        return w
+                            .downcast_ref::<Weak<T>>()
+                            .cloned()
+                            .ok_or_else(|| mismatch(n, $name))
+                    }
                     Slot::Empty => {}
                 }
                 l.blocked = None;
@@ -141,7 +167,10 @@ macro_rules! shared_impls {
                         // progress further out: restart that one after building this target.
                         if let Some(x) = l.blocked.take() {
                             if l.restart.is_none() && matches!(l.slot(x), Ok(Slot::Pending(_))) {
-                                l.restart = Some((x, Box::new(move |l: &mut Loader| get_strong::<T>(l, n).map(drop))));
+                                l.restart = Some((
+                                    x,
+                                    Box::new(move |l: &mut Loader| get_strong::<T>(l, n).map(drop)),
+                                ));
                             }
                         }
                         Err(e)

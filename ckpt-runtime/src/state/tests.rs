@@ -60,7 +60,10 @@ fn scalars_round_trip() {
     same(-0.0f64);
     same(f64::INFINITY);
     assert!(rt(&f64::NAN).is_nan());
-    assert_eq!(rt(&f64::from_bits(0x7ff8_0000_dead_beef)).to_bits(), 0x7ff8_0000_dead_beef);
+    assert_eq!(
+        rt(&f64::from_bits(0x7ff8_0000_dead_beef)).to_bits(),
+        0x7ff8_0000_dead_beef
+    );
     same(true);
     same('é');
     same(());
@@ -81,7 +84,20 @@ fn compound_types_round_trip() {
     same(Some(()));
     same(Ok::<u8, String>(1));
     same(Err::<u8, String>("bad".into()));
-    same((1u8, -2i64, "x".to_string(), 4.0f64, true, 'c', (), Some(1u8), vec![1u16], 10u32, 11i8, 12u64));
+    same((
+        1u8,
+        -2i64,
+        "x".to_string(),
+        4.0f64,
+        true,
+        'c',
+        (),
+        Some(1u8),
+        vec![1u16],
+        10u32,
+        11i8,
+        12u64,
+    ));
     same([1u32, 2, 3]);
     same([[1u8; 3]; 2]);
     same(["a".to_string(), "b".to_string()]);
@@ -108,8 +124,16 @@ fn collections_round_trip() {
     ring.pop_front();
     ring.push_back(5);
     same(ring);
-    same((0..50).map(|i| (i, i.to_string())).collect::<HashMap<u32, String>>());
-    same((0..50).map(|i| (i.to_string(), i)).collect::<BTreeMap<String, u32>>());
+    same(
+        (0..50)
+            .map(|i| (i, i.to_string()))
+            .collect::<HashMap<u32, String>>(),
+    );
+    same(
+        (0..50)
+            .map(|i| (i.to_string(), i))
+            .collect::<BTreeMap<String, u32>>(),
+    );
     same((0..50).collect::<HashSet<u32>>());
     same((0..50).collect::<BTreeSet<i64>>());
     same(BTreeMap::from([((1u8, 2u8), vec![1.0f32])]));
@@ -211,12 +235,21 @@ fn indefinite_containers_decode() {
     let (v, _) = decode_slice(&[0x7f, 0x61, b'a', 0x61, b'b', 0xff]).unwrap();
     assert_eq!(v, Value::Text("ab".into()));
     // Half floats.
-    assert_eq!(decode_slice(&[0xf9, 0x3c, 0x00]).unwrap().0, Value::Float(1.0));
+    assert_eq!(
+        decode_slice(&[0xf9, 0x3c, 0x00]).unwrap().0,
+        Value::Float(1.0)
+    );
 }
 
 #[test]
 fn value_reencodes_to_the_same_bytes() {
-    let x = (vec![1.5f64, 2.5], "t".to_string(), -5i32, BTreeMap::from([(1u8, vec![1u8, 2])]), Some(true));
+    let x = (
+        vec![1.5f64, 2.5],
+        "t".to_string(),
+        -5i32,
+        BTreeMap::from([(1u8, vec![1u8, 2])]),
+        Some(true),
+    );
     let bytes = enc(&x);
     let (v, _) = decode_slice(&bytes).unwrap();
     let mut out = Vec::new();
@@ -273,7 +306,9 @@ impl State for Node {
         e.put(&self.children)
     }
     fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
-        let Value::Array(items) = v else { return Err(Error::ty("", "Node", v.kind())) };
+        let Value::Array(items) = v else {
+            return Err(Error::ty("", "Node", v.kind()));
+        };
         let mut it = items.into_iter();
         Ok(Node {
             name: l.load(it.next().unwrap())?,
@@ -284,9 +319,17 @@ impl State for Node {
 }
 
 fn tree() -> Rc<Node> {
-    let root = Rc::new(Node { name: "root".into(), parent: RefCell::new(Weak::new()), children: RefCell::default() });
+    let root = Rc::new(Node {
+        name: "root".into(),
+        parent: RefCell::new(Weak::new()),
+        children: RefCell::default(),
+    });
     for name in ["a", "b"] {
-        let child = Rc::new(Node { name: name.into(), parent: RefCell::new(Rc::downgrade(&root)), children: RefCell::default() });
+        let child = Rc::new(Node {
+            name: name.into(),
+            parent: RefCell::new(Rc::downgrade(&root)),
+            children: RefCell::default(),
+        });
         root.children.borrow_mut().push(child);
     }
     root
@@ -366,7 +409,11 @@ fn strong_cycle_is_refused_at_save() {
 fn wrong_types_say_where() {
     let bytes = enc(&vec![(1u8, "x".to_string())]);
     match load::<Vec<(u8, u8)>>(&bytes) {
-        Err(Error::Type { at, expected, found }) => {
+        Err(Error::Type {
+            at,
+            expected,
+            found,
+        }) => {
             assert_eq!(at, "[0].1");
             assert_eq!(expected, "u8");
             assert_eq!(found, "text");
@@ -374,16 +421,32 @@ fn wrong_types_say_where() {
         other => panic!("{other:?}"),
     }
     assert!(matches!(load::<u8>(&enc(&300u16)), Err(Error::Type { .. })));
-    assert!(matches!(load::<Vec<f32>>(&enc(&vec![1.0f64])), Err(Error::Type { .. })));
-    assert!(matches!(load::<[u8; 2]>(&enc(&[1u8; 3])), Err(Error::Type { .. })));
-    assert!(matches!(load::<char>(&enc(&"ab".to_string())), Err(Error::Type { .. })));
+    assert!(matches!(
+        load::<Vec<f32>>(&enc(&vec![1.0f64])),
+        Err(Error::Type { .. })
+    ));
+    assert!(matches!(
+        load::<[u8; 2]>(&enc(&[1u8; 3])),
+        Err(Error::Type { .. })
+    ));
+    assert!(matches!(
+        load::<char>(&enc(&"ab".to_string())),
+        Err(Error::Type { .. })
+    ));
 }
 
 #[test]
 fn truncated_input_is_an_error() {
-    let bytes = enc(&(vec![1.0f64; 10], "text".to_string(), BTreeMap::from([(1u8, 2u8)])));
+    let bytes = enc(&(
+        vec![1.0f64; 10],
+        "text".to_string(),
+        BTreeMap::from([(1u8, 2u8)]),
+    ));
     for n in 0..bytes.len() {
-        assert!(decode_slice(&bytes[..n]).is_err(), "prefix of {n} bytes decoded");
+        assert!(
+            decode_slice(&bytes[..n]).is_err(),
+            "prefix of {n} bytes decoded"
+        );
     }
 }
 
@@ -394,7 +457,10 @@ fn bombs_hit_limits_not_memory() {
     bomb.extend_from_slice(&(1u64 << 60).to_be_bytes());
     assert!(decode_slice(&bomb).is_err());
     let mut shared = Vec::new();
-    let limits = Limits { max_depth: 16, max_len: 1000 };
+    let limits = Limits {
+        max_depth: 16,
+        max_len: 1000,
+    };
     let r = decode(&mut &bomb[..], &limits, &mut shared);
     assert!(matches!(r, Err(DecodeError::Limit(_))), "{r:?}");
     // A byte string claiming 2^32 bytes, from a reader of unknown length.
@@ -417,14 +483,14 @@ fn bombs_hit_limits_not_memory() {
 #[test]
 fn malformed_input_is_an_error() {
     for bad in [
-        &[0x1c][..],             // reserved additional information
-        &[0xff],                 // stray break
-        &[0x62, 0xff, 0xfe],     // invalid UTF-8
-        &[0xd8, 29, 0x00],       // reference before any definition
+        &[0x1c][..],                // reserved additional information
+        &[0xff],                    // stray break
+        &[0x62, 0xff, 0xfe],        // invalid UTF-8
+        &[0xd8, 29, 0x00],          // reference before any definition
         &[0xd8, 86, 0x43, 1, 2, 3], // typed array not a multiple of 8
-        &[0x5f, 0x61, b'a', 0xff], // text chunk in a byte string
-        &[0xf8, 0x10],           // unknown simple value
-        &[0x01, 0x02],           // trailing bytes
+        &[0x5f, 0x61, b'a', 0xff],  // text chunk in a byte string
+        &[0xf8, 0x10],              // unknown simple value
+        &[0x01, 0x02],              // trailing bytes
     ] {
         assert!(decode_slice(bad).is_err(), "{bad:?} decoded");
     }

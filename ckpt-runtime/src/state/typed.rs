@@ -78,7 +78,10 @@ pub(crate) fn read_typed<E>(
     n_bytes: usize,
     fill: impl FnOnce(&mut [u8]) -> Result<(), E>,
 ) -> Result<TypedArray, E> {
-    fn go<T: Pod, E>(n: usize, fill: impl FnOnce(&mut [u8]) -> Result<(), E>) -> Result<TypedArray, E> {
+    fn go<T: Pod, E>(
+        n: usize,
+        fill: impl FnOnce(&mut [u8]) -> Result<(), E>,
+    ) -> Result<TypedArray, E> {
         // `vec![zero; n]` allocates zeroed memory (calloc): the pages are only touched by the read.
         let mut v = vec![T::default(); n];
         fill(T::as_bytes_mut(&mut v))?;
@@ -103,7 +106,13 @@ pub(crate) fn read_typed<E>(
 /// or anything else element by element.
 fn load_pod_vec<T: Pod + State>(v: Value, l: &mut Loader, name: &str) -> Result<Vec<T>, Error> {
     match v {
-        Value::Typed(t) => T::unwrap(t).map_err(|t| Error::ty("", format!("a typed array of {name}"), format!("a typed array of {}", t.elem()))),
+        Value::Typed(t) => T::unwrap(t).map_err(|t| {
+            Error::ty(
+                "",
+                format!("a typed array of {name}"),
+                format!("a typed array of {}", t.elem()),
+            )
+        }),
         Value::Array(items) => {
             let mut out = Vec::with_capacity(items.len());
             for (i, x) in items.into_iter().enumerate() {
@@ -162,7 +171,9 @@ impl State for u8 {
         Ok(())
     }
     fn load(v: Value, _: &mut Loader) -> Result<Self, Error> {
-        int_from(&v).and_then(|n| u8::try_from(n).ok()).ok_or_else(|| bad_int(&v, "u8"))
+        int_from(&v)
+            .and_then(|n| u8::try_from(n).ok())
+            .ok_or_else(|| bad_int(&v, "u8"))
     }
     /// Bytes are a plain CBOR byte string.
     fn save_slice(xs: &[Self], e: &mut Encoder<'_>) -> Result<(), Error> {
@@ -261,7 +272,9 @@ impl State for u128 {
     fn load(v: Value, _: &mut Loader) -> Result<Self, Error> {
         match v {
             Value::Uint(n) => Ok(n as u128),
-            Value::Tag(2, b) => bignum(&b).ok_or_else(|| Error::ty("", "u128", "a bignum out of range")),
+            Value::Tag(2, b) => {
+                bignum(&b).ok_or_else(|| Error::ty("", "u128", "a bignum out of range"))
+            }
             other => Err(bad_int(&other, "u128")),
         }
     }
@@ -293,8 +306,13 @@ impl State for i128 {
         match v {
             Value::Uint(n) => Ok(n as i128),
             Value::Nint(n) => Ok(-1 - n as i128),
-            Value::Tag(2, b) => bignum(&b).and_then(|n| i128::try_from(n).ok()).ok_or_else(err),
-            Value::Tag(3, b) => bignum(&b).and_then(|n| i128::try_from(n).ok()).map(|n| -1 - n).ok_or_else(err),
+            Value::Tag(2, b) => bignum(&b)
+                .and_then(|n| i128::try_from(n).ok())
+                .ok_or_else(err),
+            Value::Tag(3, b) => bignum(&b)
+                .and_then(|n| i128::try_from(n).ok())
+                .map(|n| -1 - n)
+                .ok_or_else(err),
             other => Err(bad_int(&other, "i128")),
         }
     }

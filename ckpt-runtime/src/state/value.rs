@@ -141,7 +141,9 @@ impl Value {
     pub fn take_field(&mut self, key: &str) -> Option<Value> {
         match self {
             Value::Map(entries) => {
-                let i = entries.iter().position(|(k, _)| matches!(k, Value::Text(t) if t == key))?;
+                let i = entries
+                    .iter()
+                    .position(|(k, _)| matches!(k, Value::Text(t) if t == key))?;
                 Some(entries.remove(i).1)
             }
             _ => None,
@@ -168,8 +170,16 @@ impl Value {
     #[doc(hidden)]
     pub fn into_fields(self, ty: &'static str) -> Result<Fields, Error> {
         match self {
-            Value::Map(entries) => Ok(Fields { entries, next: 0, ty }),
-            other => Err(Error::ty("", format!("{ty} (a map of fields)"), other.kind())),
+            Value::Map(entries) => Ok(Fields {
+                entries,
+                next: 0,
+                ty,
+            }),
+            other => Err(Error::ty(
+                "",
+                format!("{ty} (a map of fields)"),
+                other.kind(),
+            )),
         }
     }
 
@@ -177,11 +187,20 @@ impl Value {
     #[doc(hidden)]
     pub fn into_elements(self, ty: &'static str, n: usize) -> Result<Elements, Error> {
         match self {
-            Value::Array(items) if items.len() == n => Ok(Elements { items: items.into_iter(), index: 0 }),
-            Value::Array(items) => {
-                Err(Error::ty("", format!("{ty} (an array of {n})"), format!("an array of {}", items.len())))
-            }
-            other => Err(Error::ty("", format!("{ty} (an array of {n})"), other.kind())),
+            Value::Array(items) if items.len() == n => Ok(Elements {
+                items: items.into_iter(),
+                index: 0,
+            }),
+            Value::Array(items) => Err(Error::ty(
+                "",
+                format!("{ty} (an array of {n})"),
+                format!("an array of {}", items.len()),
+            )),
+            other => Err(Error::ty(
+                "",
+                format!("{ty} (an array of {n})"),
+                other.kind(),
+            )),
         }
     }
 
@@ -192,7 +211,11 @@ impl Value {
             Value::Text(name) => Ok((name, Value::Null)),
             Value::Map(mut entries) if entries.len() == 1 => match entries.pop() {
                 Some((Value::Text(name), payload)) => Ok((name, payload)),
-                _ => Err(Error::ty("", format!("{ty} (a variant name)"), "a map with a non-text key")),
+                _ => Err(Error::ty(
+                    "",
+                    format!("{ty} (a variant name)"),
+                    "a map with a non-text key",
+                )),
             },
             other => Err(Error::ty("", format!("{ty} (a variant)"), other.kind())),
         }
@@ -217,7 +240,13 @@ impl Fields {
         } else {
             match self.entries.iter().position(hit) {
                 Some(i) => i,
-                None => return Err(Error::ty(name, format!("field `{name}` of {}", self.ty), "no such field")),
+                None => {
+                    return Err(Error::ty(
+                        name,
+                        format!("field `{name}` of {}", self.ty),
+                        "no such field",
+                    ))
+                }
             }
         };
         self.next = i + 1;
@@ -251,7 +280,11 @@ impl Error {
     #[doc(hidden)]
     pub fn within(self, field: &str) -> Error {
         match self {
-            Error::Type { at, expected, found } => {
+            Error::Type {
+                at,
+                expected,
+                found,
+            } => {
                 let at = if at.is_empty() {
                     field.to_string()
                 } else if at.starts_with('[') {
@@ -259,7 +292,11 @@ impl Error {
                 } else {
                     format!("{field}.{at}")
                 };
-                Error::Type { at, expected, found }
+                Error::Type {
+                    at,
+                    expected,
+                    found,
+                }
             }
             other => other,
         }
@@ -269,13 +306,21 @@ impl Error {
     #[doc(hidden)]
     pub fn within_index(self, i: usize) -> Error {
         match self {
-            Error::Type { at, expected, found } => {
+            Error::Type {
+                at,
+                expected,
+                found,
+            } => {
                 let at = if at.is_empty() || at.starts_with('[') {
                     format!("[{i}]{at}")
                 } else {
                     format!("[{i}].{at}")
                 };
-                Error::Type { at, expected, found }
+                Error::Type {
+                    at,
+                    expected,
+                    found,
+                }
             }
             other => other,
         }
