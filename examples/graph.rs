@@ -101,12 +101,13 @@ fn pagerank_step(g: &mut Graph) {
         node.borrow_mut().next_rank = 0.15 / n;
     }
     for i in 0..g.nodes.len() {
-        let from = g.nodes[i].borrow();
-        let share = 0.85 * from.rank / from.out.len() as f64;
-        for (w, _) in &from.out {
-            if let Some(to) = w.upgrade() {
-                to.borrow_mut().next_rank += share;
-            }
+        let (share, targets) = {
+            let from = g.nodes[i].borrow();
+            let targets: Vec<Rc<RefCell<Node>>> = from.out.iter().filter_map(|(w, _)| w.upgrade()).collect();
+            (0.85 * from.rank / from.out.len() as f64, targets)
+        };
+        for to in targets {
+            to.borrow_mut().next_rank += share;
         }
     }
     for node in &g.nodes {

@@ -351,7 +351,7 @@ fn body_of(
     ctx.arg_slots = slots;
     ctx.mut_refs = mut_refs;
     ctx.shared_refs = shared_refs;
-    let split = ctx.block(&body.stmts, &[]);
+    let split = ctx.block(&body.stmts, &[], &Default::default());
     errors.append(&mut ctx.errors);
     let _ = twin;
     quote! {{

@@ -151,6 +151,13 @@ impl VisitMut for Norm {
     fn visit_block_mut(&mut self, b: &mut syn::Block) {
         let mut out = Vec::with_capacity(b.stmts.len());
         for mut s in std::mem::take(&mut b.stmts) {
+            // A marker alone in a statement re-parses as a statement macro: keep it an expression.
+            if let syn::Stmt::Macro(m) = &s {
+                if m.mac.path.is_ident(super::points::MARKER) {
+                    let semi = m.semi_token;
+                    s = syn::Stmt::Expr(syn::Expr::Macro(syn::ExprMacro { attrs: m.attrs.clone(), mac: m.mac.clone() }), semi);
+                }
+            }
             self.visit_stmt_mut(&mut s);
             if has_point_stmt(&s) {
                 let all = units_stmt(&s) >= 2;

@@ -61,14 +61,17 @@ impl<'a> Ctx<'a> {
     }
 
     /// The statements of a block, split at its points.
-    pub fn block(&mut self, stmts: &[syn::Stmt], saved: &[Saved]) -> TokenStream {
+    /// `after`: names the code after these statements needs from them (the tuple of
+    /// the split whose prefix they are).
+    pub fn block(&mut self, stmts: &[syn::Stmt], saved: &[Saved], after: &BTreeSet<String>) -> TokenStream {
         let Some(k) = stmts.iter().rposition(has_point_stmt) else {
             return quote!(#(#stmts)*);
         };
         let (prefix, s, suffix) = (&stmts[..k], &stmts[k], &stmts[k + 1..]);
         let ids = ids_in_stmt(s);
         let (lo, hi) = (ids[0], ids[ids.len() - 1]);
-        let used = self.uses_after(&stmts[k..]);
+        let mut used = self.uses_after(&stmts[k..]);
+        used.extend(after.iter().cloned());
         let mut declared: Vec<Binding> = Vec::new();
         for st in prefix {
             if let syn::Stmt::Local(l) = st {
@@ -86,7 +89,8 @@ impl<'a> Ctx<'a> {
             self.check_shadow(&b.name, saved);
             inner.push(Saved { name: b.name.clone(), iter: self.iter_of(&b.name).is_some() });
         }
-        let prefix_ts = self.block(prefix, saved);
+        let names: BTreeSet<String> = tuple.iter().map(|b| b.name.to_string()).collect();
+        let prefix_ts = self.block(prefix, saved, &names);
         let s_ts = self.stmt(s, &inner);
         let head = if tuple.is_empty() {
             if prefix.is_empty() {
@@ -338,7 +342,7 @@ impl Expand<'_, '_> {
         if !has_point_block(b) {
             return;
         }
-        let ts = self.ctx.block(&b.stmts, &self.saved);
+        let ts = self.ctx.block(&b.stmts, &self.saved, &BTreeSet::new());
         *b = syn::parse2(quote!({ #ts })).expect("generated block parses");
     }
 }
