@@ -10,7 +10,9 @@ use std::process::Command;
 
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::analysis::{analyze, FingerprintParts, ANALYSIS_FILE_NAME};
+use ckpt::image::Fingerprint;
+
+use crate::analysis::{analyze, ANALYSIS_FILE_NAME};
 
 /// Analyses the package being built and exports the analysis to its crates.
 ///
@@ -136,8 +138,8 @@ fn run(rustc: &Path, flag: &str) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// The fingerprint parts of crate `crate_name` of the package at `package_root`, as a
-/// build of it with the current toolchain would record them.
+/// The build fingerprint of crate `crate_name` of the package at `package_root`, as a
+/// build of it with the current toolchain would record it in an image.
 ///
 /// For tests that compare an image header with the build: uses `$RUSTC` (or `rustc`)
 /// and `$TARGET` (or the host triple).
@@ -146,7 +148,7 @@ pub fn fingerprint_of(
     package_name: &str,
     version: &str,
     crate_name: &str,
-) -> Result<FingerprintParts, String> {
+) -> Result<Fingerprint, String> {
     let rustc = PathBuf::from(env::var_os("RUSTC").unwrap_or_else(|| "rustc".into()));
     let rustc_v = rustc_version(&rustc)?;
     let target = match env::var("TARGET") {

@@ -17,6 +17,6 @@ pub mod analysis;
 pub mod inspect;
 mod instrument;
 
-pub use analysis::{analyze, Analysis, AnalysisError, CrateAnalysis, FingerprintParts};
-pub use inspect::{inspect, verify, InspectOptions};
+pub use analysis::{analyze, Analysis, AnalysisError, CrateAnalysis};
+pub use inspect::{inspect, verify, verify_build, InspectOptions};
 pub use instrument::{fingerprint_of, host_target, instrument, rustc_version};

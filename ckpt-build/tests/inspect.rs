@@ -9,7 +9,7 @@ use std::rc::Rc;
 use ckpt::image::{Fingerprint, Header, FORMAT_VERSION};
 use ckpt::state::{Encoder, Limits};
 use ckpt::Error;
-use ckpt_build::{inspect, verify, InspectOptions};
+use ckpt_build::{inspect, verify, verify_build, InspectOptions};
 use common::TempDir;
 
 fn header() -> Header {
@@ -264,6 +264,33 @@ fn verify_summarises_a_good_image() {
             path.display()
         )
     );
+}
+
+#[test]
+fn verify_build_names_the_differing_fingerprint_parts() {
+    let dir = TempDir::new("verify-build");
+    let path = dir.path().join("walker.ckpt");
+    write_image(&path);
+    let same = header().fingerprint;
+    let out = verify_build(&path, &Limits::default(), &same).expect("same build");
+    assert!(out.ends_with("; written by this build"), "{out}");
+    let mut other = same.clone();
+    other.sources = "ffffffffffffffff".into();
+    let err = verify_build(&path, &Limits::default(), &other).expect_err("other build");
+    match &err {
+        Error::BuildMismatch {
+            differences,
+            program,
+            ..
+        } => {
+            assert_eq!(program, "walker");
+            assert_eq!(
+                differences,
+                &["sources: 0123456789abcdef (image) vs ffffffffffffffff (this build)"]
+            );
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

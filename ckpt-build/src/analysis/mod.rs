@@ -64,6 +64,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use ckpt::image::Fingerprint;
+
 pub use format::{ANALYSIS_FILE_NAME, FORMAT_HEADER, FORMAT_VERSION};
 pub use targets::TargetKind;
 
@@ -95,21 +97,6 @@ pub struct CrateAnalysis {
     pub functions: BTreeSet<String>,
     /// `(self type, method name)` of the checkpointable methods.
     pub methods: BTreeSet<(String, String)>,
-}
-
-/// The build fingerprint parts of one crate, as an image header records them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FingerprintParts {
-    /// The crate name.
-    pub crate_name: String,
-    /// The package version.
-    pub crate_version: String,
-    /// The sources hash as 16 hex digits.
-    pub sources: String,
-    /// The output of `rustc -V`, trimmed.
-    pub rustc: String,
-    /// The target triple.
-    pub target: String,
 }
 
 /// A file the analysis had to skip.
@@ -212,15 +199,16 @@ impl Analysis {
         self.crates.iter().find(|c| c.crate_name == crate_name)
     }
 
-    /// The fingerprint parts of `crate_name` under the given compiler and target.
+    /// The build fingerprint of `crate_name` under the given compiler (`rustc -V`
+    /// output) and target, as an image written by that build records it.
     pub fn fingerprint_of(
         &self,
         crate_name: &str,
         rustc: &str,
         target: &str,
-    ) -> Option<FingerprintParts> {
+    ) -> Option<Fingerprint> {
         let krate = self.crate_named(crate_name)?;
-        Some(FingerprintParts {
+        Some(Fingerprint {
             crate_name: krate.crate_name.clone(),
             crate_version: self.version.clone(),
             sources: format::hex16(krate.sources_hash),

@@ -9,7 +9,7 @@ mod text;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use ckpt::image::Image;
+use ckpt::image::{Fingerprint, Image};
 use ckpt::state::Limits;
 
 use text::{utc, ValueText};
@@ -73,7 +73,11 @@ pub fn render(image: &Image, opts: &InspectOptions) -> String {
 /// `app.ckpt: OK (format 1, 4096 bytes, program app, 2 frames, 3 components)`.
 pub fn verify(path: &Path, limits: &Limits) -> Result<String, ckpt::Error> {
     let image = ckpt::image::read(path, limits)?;
-    Ok(format!(
+    Ok(summary(path, &image))
+}
+
+fn summary(path: &Path, image: &Image) -> String {
+    format!(
         "{}: OK (format {}, {} bytes, program {}, {} frame{}, {} component{})",
         path.display(),
         image.header.format,
@@ -83,7 +87,29 @@ pub fn verify(path: &Path, limits: &Limits) -> Result<String, ckpt::Error> {
         plural(image.frames.len()),
         image.components.len(),
         plural(image.components.len()),
-    ))
+    )
+}
+
+/// Like [`verify`], and also checks that the image was written by the build whose
+/// fingerprint is `this_build` (see [`fingerprint_of`](crate::fingerprint_of)): a
+/// mismatch is [`ckpt::Error::BuildMismatch`] naming each differing part, as a restore
+/// would report it.
+pub fn verify_build(
+    path: &Path,
+    limits: &Limits,
+    this_build: &Fingerprint,
+) -> Result<String, ckpt::Error> {
+    let image = ckpt::image::read(path, limits)?;
+    let differences = image.header.fingerprint.differences(this_build);
+    if differences.is_empty() {
+        Ok(format!("{}; written by this build", summary(path, &image)))
+    } else {
+        Err(ckpt::Error::BuildMismatch {
+            path: path.to_path_buf(),
+            program: image.header.program,
+            differences,
+        })
+    }
 }
 
 fn plural(n: usize) -> &'static str {
