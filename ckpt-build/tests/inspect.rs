@@ -321,3 +321,42 @@ fn corrupt_and_foreign_files_give_the_typed_errors() {
     let err = inspect(&missing, &InspectOptions::default()).expect_err("missing");
     assert!(matches!(err, Error::Io { .. }), "{err:?}");
 }
+
+#[test]
+fn cargo_ckpt_binary_prints_reports_and_fails_with_exit_code_1() {
+    let bin = env!("CARGO_BIN_EXE_cargo-ckpt");
+    let dir = TempDir::new("bin");
+    let path = dir.path().join("walker.ckpt");
+    write_image(&path);
+
+    let out = std::process::Command::new(bin)
+        .args(["ckpt", "verify"])
+        .arg(&path)
+        .output()
+        .expect("run cargo-ckpt");
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(": OK (format 1,"), "{stdout}");
+
+    let out = std::process::Command::new(bin)
+        .args(["ckpt", "inspect", "--json"])
+        .arg(&path)
+        .output()
+        .expect("run cargo-ckpt");
+    assert!(out.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(doc["program"], "walker");
+
+    let bad = dir.path().join("bad.ckpt");
+    fs::write(&bad, b"CKPT").expect("write");
+    let out = std::process::Command::new(bin)
+        .args(["ckpt", "inspect"])
+        .arg(&bad)
+        .output()
+        .expect("run cargo-ckpt");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(stderr.contains("bad.ckpt"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
