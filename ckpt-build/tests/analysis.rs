@@ -270,3 +270,36 @@ fn fingerprint_parts() {
     assert_eq!(f.target, "aarch64-apple-darwin");
     assert!(a.fingerprint_of("nope", "r", "t").is_none());
 }
+
+#[test]
+fn items_inside_function_bodies_and_cfg_attr() {
+    let dir = TempDir::new("nested");
+    dir.write(
+        "src/main.rs",
+        r#"
+        #[checkpointable]
+        fn main() {
+            #[checkpointable]
+            fn helper() {}
+            fn not_inherited() {}
+            struct S;
+            impl S {
+                #[checkpointable]
+                fn run(&self) {}
+            }
+        }
+        #[cfg_attr(feature = "ckpt", ckpt::checkpointable)]
+        fn maybe() {}
+        "#,
+    );
+    let a = analyze(dir.path(), "nest", "0.1.0").expect("analyze");
+    let krate = a.crate_named("nest").expect("bin");
+    assert_eq!(
+        krate.functions.iter().collect::<Vec<_>>(),
+        ["helper", "main", "maybe"]
+    );
+    assert_eq!(
+        krate.methods.iter().collect::<Vec<_>>(),
+        [&("S".to_owned(), "run".to_owned())]
+    );
+}

@@ -360,3 +360,47 @@ fn cargo_ckpt_binary_prints_reports_and_fails_with_exit_code_1() {
     assert!(stderr.contains("bad.ckpt"), "{stderr}");
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn deep_values_stay_readable() {
+    let dir = TempDir::new("deep");
+    let path = dir.path().join("deep.ckpt");
+    ckpt::image::write(
+        &path,
+        &header(),
+        &mut |e| {
+            e.array(1);
+            frame(
+                e,
+                "deep",
+                0,
+                &[],
+                |e| {
+                    e.map(1);
+                    e.text("list");
+                    for _ in 0..200 {
+                        e.array(1);
+                    }
+                    e.uint(1);
+                    Ok(())
+                },
+                &[],
+            )
+        },
+        &mut |e| {
+            e.map(0);
+            Ok(())
+        },
+    )
+    .expect("write");
+    let human = inspect(&path, &InspectOptions::default()).expect("inspect");
+    assert!(human.contains("list = [[[["), "{human}");
+    let opts = InspectOptions {
+        json: true,
+        ..InspectOptions::default()
+    };
+    let out = inspect(&path, &opts).expect("inspect --json");
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("parses with serde_json");
+    assert_eq!(doc["truncated"], true);
+    assert!(out.contains("\"$deep\": true"));
+}

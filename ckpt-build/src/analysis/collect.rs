@@ -120,8 +120,11 @@ impl Walker<'_> {
     fn walk_items(&mut self, items: &[syn::Item], scope: &Scope) {
         for item in items {
             match item {
-                syn::Item::Fn(f) if scope.annotated || is_marked(&f.attrs) => {
-                    self.out.functions.insert(f.sig.ident.to_string());
+                syn::Item::Fn(f) => {
+                    if scope.annotated || is_marked(&f.attrs) {
+                        self.out.functions.insert(f.sig.ident.to_string());
+                    }
+                    self.walk_block(&f.block, scope);
                 }
                 syn::Item::Impl(imp) => {
                     let all = scope.annotated || is_marked(&imp.attrs);
@@ -133,6 +136,7 @@ impl Walker<'_> {
                                     .methods
                                     .insert((self_name.clone(), m.sig.ident.to_string()));
                             }
+                            self.walk_block(&m.block, scope);
                         }
                     }
                 }
@@ -140,10 +144,13 @@ impl Walker<'_> {
                     let all = scope.annotated || is_marked(&tr.attrs);
                     for it in &tr.items {
                         if let syn::TraitItem::Fn(m) = it {
-                            if m.default.is_some() && (all || is_marked(&m.attrs)) {
-                                self.out
-                                    .methods
-                                    .insert((tr.ident.to_string(), m.sig.ident.to_string()));
+                            if let Some(body) = &m.default {
+                                if all || is_marked(&m.attrs) {
+                                    self.out
+                                        .methods
+                                        .insert((tr.ident.to_string(), m.sig.ident.to_string()));
+                                }
+                                self.walk_block(body, scope);
                             }
                         }
                     }
@@ -151,6 +158,26 @@ impl Walker<'_> {
                 syn::Item::Mod(m) => self.walk_mod(m, scope),
                 _ => {}
             }
+        }
+    }
+
+    /// Items declared inside a function body (`fn main() { #[checkpointable] fn f() {} }`).
+    /// They do not inherit an enclosing annotation: the macro does not rewrite them.
+    fn walk_block(&mut self, block: &syn::Block, scope: &Scope) {
+        let items: Vec<syn::Item> = block
+            .stmts
+            .iter()
+            .filter_map(|s| match s {
+                syn::Stmt::Item(item) => Some(item.clone()),
+                _ => None,
+            })
+            .collect();
+        if !items.is_empty() {
+            let inner = Scope {
+                annotated: false,
+                ..scope.clone()
+            };
+            self.walk_items(&items, &inner);
         }
     }
 
@@ -197,14 +224,38 @@ impl Walker<'_> {
     }
 }
 
-/// Whether an attribute list holds `#[checkpointable]` under any path.
+/// Whether an attribute list holds `#[checkpointable]` under any path, also inside
+/// `#[cfg_attr(..., checkpointable)]` (whatever the condition: over-approximating is cheap).
 pub(crate) fn is_marked(attrs: &[syn::Attribute]) -> bool {
     attrs.iter().any(|a| {
-        a.path()
-            .segments
-            .last()
-            .is_some_and(|s| s.ident == "checkpointable")
+        if a.path().is_ident("cfg_attr") {
+            let mut hit = false;
+            // `cfg_attr(pred, attr, attr...)`: the predicate is never a bare path ending in
+            // `checkpointable`, so scanning every top-level path is enough.
+            let _ = a.parse_nested_meta(|meta| {
+                if ends_in_marker(&meta.path) {
+                    hit = true;
+                }
+                // Skip whatever follows (`(...)` or `= ...`) without failing.
+                if meta.input.peek(syn::token::Paren) {
+                    let _content;
+                    syn::parenthesized!(_content in meta.input);
+                } else if meta.input.peek(syn::Token![=]) {
+                    let _: syn::Expr = meta.value()?.parse()?;
+                }
+                Ok(())
+            });
+            hit
+        } else {
+            ends_in_marker(a.path())
+        }
     })
+}
+
+fn ends_in_marker(path: &syn::Path) -> bool {
+    path.segments
+        .last()
+        .is_some_and(|s| s.ident == "checkpointable")
 }
 
 /// The `"..."` of a `#[path = "..."]` attribute.
@@ -295,6 +346,16 @@ mod tests {
         let f: syn::ItemFn = syn::parse_quote! { #[checkpointable] fn a() {} };
         assert!(is_marked(&f.attrs));
         let f: syn::ItemFn = syn::parse_quote! { #[inline] fn a() {} };
+        assert!(!is_marked(&f.attrs));
+        let f: syn::ItemFn = syn::parse_quote! {
+            #[cfg_attr(all(feature = "x", not(test)), inline, ckpt::checkpointable)]
+            fn a() {}
+        };
+        assert!(is_marked(&f.attrs));
+        let f: syn::ItemFn = syn::parse_quote! {
+            #[cfg_attr(feature = "checkpointable", doc = "x")]
+            fn a() {}
+        };
         assert!(!is_marked(&f.attrs));
     }
 

@@ -50,9 +50,10 @@
 //!
 //! # What is checkpointable
 //!
-//! A `fn` item with the attribute; every function of an `impl` block, `trait` block or
-//! inline `mod` with the attribute (nested modules too); and the functions of a module
-//! file whose `mod foo;` declaration carries it. syn has no types and no macro
+//! A `fn` item with the attribute (also `#[cfg_attr(<any predicate>, checkpointable)]`,
+//! and items declared inside function bodies); every function of an `impl` block, `trait`
+//! block (default methods) or inline `mod` with the attribute, nested modules included;
+//! and the functions of a module file whose `mod foo;` declaration carries it. syn has no types and no macro
 //! expansion, so this is a name-based over-approximation: items made by macros are not
 //! seen, and a call whose name matches is treated as a possible call point.
 

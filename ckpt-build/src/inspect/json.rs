@@ -14,6 +14,8 @@
 //! | tagged item | `{"$tag": 1, "value": …}` |
 //! | shared object | `{"$shared": 0, "value": …}`; a later reference `{"$ref": 0}` |
 //! | float NaN / ±inf | `{"$float": "NaN"}` |
+//! | integer below `i64::MIN` | `{"$int": "-18446744073709551616"}` |
+//! | nesting deeper than 60 values | `{"$deep": true, "truncated": true}` |
 //!
 //! The top-level `"truncated"` is true when any value was abbreviated.
 
@@ -30,6 +32,10 @@ use super::InspectOptions;
 const JSON_MIN_ITEMS: usize = 64;
 /// Strings longer than this many characters (or `max_text` if larger) are cut.
 const JSON_MIN_TEXT: usize = 4096;
+/// Deeper values become `{"$deep": true, "truncated": true}`, so the document stays
+/// within the nesting limit of common JSON readers (serde_json: 128). The decoder bounds depth
+/// too, but more loosely.
+const MAX_JSON_DEPTH: usize = 60;
 
 struct Conv<'a> {
     shared: &'a [Option<Value>],
@@ -37,6 +43,7 @@ struct Conv<'a> {
     typed_items: usize,
     text: usize,
     truncated: Cell<bool>,
+    depth: Cell<usize>,
 }
 
 pub(crate) fn render(image: &Image, opts: &InspectOptions) -> String {
@@ -46,6 +53,7 @@ pub(crate) fn render(image: &Image, opts: &InspectOptions) -> String {
         typed_items: opts.max_items,
         text: opts.max_text.max(JSON_MIN_TEXT),
         truncated: Cell::new(false),
+        depth: Cell::new(0),
     };
     let h = &image.header;
     let fp = &h.fingerprint;
@@ -105,6 +113,17 @@ impl Conv<'_> {
     }
 
     fn value(&self, v: &Value) -> Json {
+        if self.depth.get() >= MAX_JSON_DEPTH {
+            self.cut();
+            return json!({ "$deep": true, "truncated": true });
+        }
+        self.depth.set(self.depth.get() + 1);
+        let out = self.value_inner(v);
+        self.depth.set(self.depth.get() - 1);
+        out
+    }
+
+    fn value_inner(&self, v: &Value) -> Json {
         match v {
             Value::Uint(n) => json!(n),
             Value::Nint(n) => match i64::try_from(*n) {
