@@ -199,6 +199,10 @@ impl Marker<'_> {
     fn reject(&mut self, span: Span, msg: &str) {
         self.errors.push(syn::Error::new(span, msg));
     }
+
+    fn reject_at<T: quote::ToTokens>(&mut self, node: T, msg: &str) {
+        self.errors.push(syn::Error::new_spanned(node, msg));
+    }
 }
 
 impl VisitMut for Marker<'_> {
@@ -220,8 +224,9 @@ impl VisitMut for Marker<'_> {
             syn::Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_) | syn::BinOp::Or(_)) => {
                 syn::visit_mut::visit_expr_binary_mut(self, b);
                 if has_point_expr(&b.right) {
-                    self.reject(
-                        b.right.span(),
+                    let right = b.right.clone();
+                    self.reject_at(
+                        right,
                         "ckpt: a save point cannot sit in the right operand of `&&` or `||` (it may not run, \
                          and a restore could not tell); evaluate it into a `let` before the condition",
                     );
@@ -229,13 +234,7 @@ impl VisitMut for Marker<'_> {
                 return;
             }
             syn::Expr::Macro(m) => {
-                if let Some(span) = tokens_mention_save(&m.mac.tokens) {
-                    self.reject(
-                        span,
-                        "ckpt: a save point cannot sit inside a macro call (ckpt cannot see into macro \
-                         arguments); call `ckpt::save()` in a statement of its own before the macro",
-                    );
-                }
+                self.visit_macro_mut(&mut m.mac);
                 return;
             }
             _ => syn::visit_mut::visit_expr_mut(self, e),
@@ -246,8 +245,9 @@ impl VisitMut for Marker<'_> {
                 Some(to) => {
                     if self.closure > 0 || self.async_ > 0 {
                         let what = if self.closure > 0 { "a closure" } else { "an async block" };
-                        self.reject(
-                            span,
+                        let node = c.clone();
+                        self.reject_at(
+                            node,
                             &format!(
                                 "ckpt: a save point cannot sit inside {what}: a restore cannot re-enter it; \
                                  move `ckpt::save()` into the #[checkpointable] function's own body"
@@ -299,13 +299,24 @@ impl VisitMut for Marker<'_> {
         }
     }
 
+    fn visit_macro_mut(&mut self, m: &mut syn::Macro) {
+        if let Some(span) = tokens_mention_save(&m.tokens) {
+            self.reject(
+                span,
+                "ckpt: a save point cannot sit inside a macro call (ckpt cannot see into macro \
+                 arguments); call `ckpt::save()` in a statement of its own before the macro",
+            );
+        }
+    }
+
     fn visit_local_mut(&mut self, l: &mut syn::Local) {
         syn::visit_mut::visit_local_mut(self, l);
         if let Some(init) = &l.init {
             if let Some((_, diverge)) = &init.diverge {
                 if has_point_expr(diverge) {
-                    self.reject(
-                        diverge.span(),
+                    let node = diverge.clone();
+                    self.reject_at(
+                        node,
                         "ckpt: a save point cannot sit in the `else` block of `let ... else` (its bindings \
                          do not exist there); use a `match` instead",
                     );
@@ -318,7 +329,8 @@ impl VisitMut for Marker<'_> {
         syn::visit_mut::visit_arm_mut(self, arm);
         if let Some((_, g)) = &arm.guard {
             if has_point_expr(g) {
-                self.reject(g.span(), "ckpt: a save point cannot sit in a match guard; move it into the arm");
+                let node = g.clone();
+                self.reject_at(node, "ckpt: a save point cannot sit in a match guard; move it into the arm");
             }
         }
     }

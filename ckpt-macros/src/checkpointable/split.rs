@@ -78,6 +78,17 @@ impl<'a> Ctx<'a> {
                 let mut b = Vec::new();
                 bindings(&l.pat, false, &mut b);
                 for b in b {
+                    let n = b.name.to_string();
+                    if n.starts_with('_') && n.len() > 1 && !n.starts_with("__ckpt_") {
+                        self.errors.push(syn::Error::new(
+                            b.name.span(),
+                            format!(
+                                "ckpt: `{n}` looks kept only for its Drop, and its scope spans a save point; \
+                                 ckpt drops unused bindings before a save point, so the drop would move; \
+                                 end its scope before the save point (put it in a block) or drop it explicitly"
+                            ),
+                        ));
+                    }
                     declared.retain(|d| d.name != b.name);
                     declared.push(b);
                 }
@@ -158,7 +169,7 @@ impl<'a> Ctx<'a> {
                         .__ckpt_load(&__ck, #lit)
                 }}
             }
-            None => quote! { __ck.take(#lit) },
+            None => quote_spanned! {name.span()=> __ck.take(#lit) },
         }
     }
 
@@ -264,8 +275,8 @@ impl<'a> Ctx<'a> {
                 };
                 match whole {
                     Some(x) => lent.push((x, pos)),
-                    None => self.errors.push(syn::Error::new(
-                        a.span(),
+                    None => self.errors.push(syn::Error::new_spanned(
+                        a,
                         "ckpt: a checkpointable call can only borrow a whole local mutably (`&mut x`): \
                          ckpt must know which local owns the value to restore it; bind the part to a local, \
                          pass the whole owner, or make the callee take the field's owner",
@@ -274,8 +285,8 @@ impl<'a> Ctx<'a> {
                 return quote! { ::core::option::Option::Some(#a) };
             }
             if root.is_none() {
-                self.errors.push(syn::Error::new(
-                    a.span(),
+                self.errors.push(syn::Error::new_spanned(
+                    a,
                     "ckpt: a reference argument of a checkpointable call must borrow a local (`&x`, `&x.f`, \
                      `&x[..]`) so it can be re-created on restore; bind the value to a local first",
                 ));

@@ -1,0 +1,6 @@
+#[ckpt::checkpointable]
+async fn work() {
+    ckpt::save().unwrap();
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[ckpt::checkpointable(fast)]
+fn main() {
+    ckpt::save().unwrap();
+}

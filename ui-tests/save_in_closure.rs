@@ -1,0 +1,5 @@
+#[ckpt::checkpointable]
+fn main() {
+    let f = || ckpt::save();
+    f().unwrap();
+}

@@ -1,0 +1,4 @@
+#[ckpt::checkpointable]
+fn main() {
+    println!("{:?}", ckpt::save());
+}
