@@ -58,20 +58,47 @@ pub fn write(
             path.display()
         ))
     })?;
-    let tmp = dir.join(format!(
-        ".{}.tmp.{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
+    let name = name.to_string_lossy();
+    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
+    let old = dir.join(format!(".{name}.old.{}", std::process::id()));
     let result = write_tmp(&tmp, header, frames, components).and_then(|n| {
+        // Keep the previous image alive under another name across the rename: unlinking a
+        // large file is slow (it frees every extent) and need not delay the save.
+        let _ = fs::remove_file(&old);
+        let kept = fs::hard_link(path, &old).is_ok();
         fs::rename(&tmp, path).map_err(|e| Error::io("renaming image into place", path, e))?;
         sync_dir(&dir)?;
+        if kept {
+            release_old(dir.clone(), name.to_string(), old.clone());
+        }
         Ok(n)
     });
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
+        let _ = fs::remove_file(&old);
     }
     result
+}
+
+/// Removes the previous image in the background, with any `.{file}.old.*` left by a
+/// process killed before its own removal ran (the image path has one writer at a time, so
+/// no such file is in use).
+fn release_old(dir: PathBuf, name: String, old: PathBuf) {
+    let cleanup = move || {
+        let _ = fs::remove_file(&old);
+        let prefix = format!(".{name}.old.");
+        if let Ok(entries) = fs::read_dir(&dir) {
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy().starts_with(&prefix) {
+                    let _ = fs::remove_file(e.path());
+                }
+            }
+        }
+    };
+    // If no thread can be started, the files stay until the next save removes them.
+    let _ = std::thread::Builder::new()
+        .name("ckpt-unlink".into())
+        .spawn(cleanup);
 }
 
 fn write_tmp(
