@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 /// Everything that can go wrong while saving or restoring.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Debug` prints the same message as `Display`, so `ckpt::save().expect("...")` reads well.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// An operating-system call on an image or lock file failed.
@@ -128,6 +130,12 @@ pub enum Error {
     /// A command-line option of ckpt was misused.
     #[error("{0}")]
     Usage(String),
+}
+
+impl std::fmt::Debug for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 impl Error {

@@ -1,0 +1,166 @@
+//! Bad input never panics and never restores half an image: every kind of broken,
+//! foreign or misused image gives a clear error naming the file and the problem.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use support::*;
+
+/// A valid image of `montecarlo` (its last save point) in `dir`.
+fn valid_image(dir: &Path) -> PathBuf {
+    let out = run(&example("montecarlo"), &["--steps", "20000"], dir);
+    assert!(out.status.success(), "{}", stderr(&out));
+    dir.join("montecarlo.ckpt")
+}
+
+/// Restores `image` into montecarlo and returns stderr, asserting a clean failure.
+fn restore_fails(dir: &Path, image: &Path) -> String {
+    let out = run(&example("montecarlo"), &["--restore", image.to_str().unwrap()], dir);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "expected exit status 2, got {:?}; stderr:\n{err}", out.status);
+    assert!(!err.contains("panicked"), "panic instead of an error:\n{err}");
+    assert!(err.starts_with("ckpt: error: "), "unexpected stderr:\n{err}");
+    assert!(stdout(&out).is_empty(), "a failed restore ran user code: {}", stdout(&out));
+    err
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+#[test]
+fn empty_and_foreign_files_are_not_images() {
+    let d = TempDir::new("bad-foreign");
+    for (name, bytes) in [("empty.ckpt", &b""[..]), ("notes.ckpt", b"just some text, not an image\n"), ("short.ckpt", b"CK")] {
+        let p = write(d.path(), name, bytes);
+        let err = restore_fails(d.path(), &p);
+        assert!(err.contains(name), "error does not name the file: {err}");
+        assert!(err.contains("not a ckpt image") || err.contains("truncated"), "{err}");
+    }
+}
+
+#[test]
+fn truncated_images_are_refused() {
+    let d = TempDir::new("bad-truncated");
+    let good = std::fs::read(valid_image(d.path())).unwrap();
+    for cut in [9, good.len() / 2, good.len() - 1, good.len() - 24] {
+        let p = write(d.path(), &format!("cut{cut}.ckpt"), &good[..cut]);
+        let err = restore_fails(d.path(), &p);
+        assert!(err.contains(&format!("cut{cut}.ckpt")), "{err}");
+        assert!(err.contains("truncated") || err.contains("corrupt"), "cut at {cut}: {err}");
+    }
+}
+
+#[test]
+fn flipped_bits_are_caught_by_the_checksum() {
+    let d = TempDir::new("bad-flipped");
+    let good = std::fs::read(valid_image(d.path())).unwrap();
+    for pos in [12, good.len() / 3, good.len() / 2, good.len() - 30] {
+        let mut bad = good.clone();
+        bad[pos] ^= 0x10;
+        let p = write(d.path(), &format!("flip{pos}.ckpt"), &bad);
+        let err = restore_fails(d.path(), &p);
+        assert!(err.contains("corrupt") || err.contains("truncated"), "flip at {pos}: {err}");
+    }
+}
+
+#[test]
+fn future_format_versions_are_refused() {
+    let d = TempDir::new("bad-version");
+    let mut img = std::fs::read(valid_image(d.path())).unwrap();
+    img[4..8].copy_from_slice(&99u32.to_le_bytes());
+    let p = write(d.path(), "future.ckpt", &img);
+    let err = restore_fails(d.path(), &p);
+    assert!(err.contains("version 99"), "{err}");
+}
+
+#[test]
+fn an_image_of_another_program_is_refused_naming_the_difference() {
+    let d = TempDir::new("bad-other-build");
+    let out = run(&example("graph"), &["--nodes", "50", "--iterations", "2"], d.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = restore_fails(d.path(), &d.path().join("graph.ckpt"));
+    assert!(err.contains("different build"), "{err}");
+    assert!(err.contains("graph") && err.contains("montecarlo"), "the differing part is not named: {err}");
+}
+
+#[test]
+fn wrong_arguments_give_usage_errors() {
+    let d = TempDir::new("bad-args");
+    let bin = example("montecarlo");
+    for args in [&["--restore"][..], &["--restore="], &["--ckpt-resume", "--restore", "x.ckpt"]] {
+        let out = run(&bin, args, d.path());
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.starts_with("ckpt: error: ") && !err.contains("panicked"), "{args:?}: {err}");
+    }
+    let err = restore_fails(d.path(), &d.path().join("missing.ckpt"));
+    assert!(err.contains("missing.ckpt") && err.contains("no such image"), "{err}");
+}
+
+#[test]
+fn ckpt_resume_starts_fresh_without_an_image_and_restores_with_one() {
+    let d = TempDir::new("resume");
+    let bin = example("montecarlo");
+    let fresh = run(&bin, &["--steps", "20000", "--ckpt-resume"], d.path());
+    assert!(fresh.status.success(), "{}", stderr(&fresh));
+    assert!(stdout(&fresh).contains("round  1/20"), "did not start fresh");
+    let again = run(&bin, &["--steps", "20000", "--ckpt-resume"], d.path());
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(result_line(&stdout(&again)), result_line(&stdout(&fresh)));
+    assert!(!stdout(&again).contains("round  1/20"), "restored run started over");
+}
+
+#[test]
+fn ckpt_file_option_and_env_choose_the_image_path() {
+    let d = TempDir::new("ckpt-file");
+    let bin = example("montecarlo");
+    let out = run(&bin, &["--steps", "20000", "--ckpt-file", "elsewhere.ckpt"], d.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(d.path().join("elsewhere.ckpt").exists());
+    assert!(!d.path().join("montecarlo.ckpt").exists());
+    // The program never sees ckpt's options.
+    assert!(!stdout(&out).contains("ckpt-file"));
+    let out = std::process::Command::new(&bin)
+        .args(["--steps", "20000"])
+        .env("CKPT_FILE", "from-env.ckpt")
+        .current_dir(d.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(d.path().join("from-env.ckpt").exists());
+    // Image files are private to the user.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(d.path().join("from-env.ckpt")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn a_second_writer_of_the_same_image_gets_a_clear_error() {
+    let d = TempDir::new("lock");
+    let bin = example("montecarlo");
+    let mut first = Running(Some(
+        std::process::Command::new(&bin)
+            .args(["--steps", "400000000"])
+            .current_dir(d.path())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    ));
+    let t0 = std::time::Instant::now();
+    while !d.path().join("montecarlo.ckpt").exists() {
+        assert!(t0.elapsed().as_secs() < 60, "first writer never saved");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let second = run(&bin, &["--steps", "400000000"], d.path());
+    let err = stderr(&second);
+    assert!(!second.status.success());
+    assert!(err.contains("locked by another process"), "{err}");
+    drop(first.0.take().map(|mut c| {
+        let _ = c.kill();
+        c.wait()
+    }));
+}
