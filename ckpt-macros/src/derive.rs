@@ -203,3 +203,58 @@ fn field_attrs(f: &syn::Field, cx: &mut Ctxt) -> Rebuild {
         None => Rebuild::Saved,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::expand;
+    use quote::quote;
+
+    fn errors(item: proc_macro2::TokenStream) -> String {
+        let out = expand(item).to_string();
+        assert!(out.contains("compile_error"), "{out}");
+        out
+    }
+
+    #[test]
+    fn bad_attributes_are_all_reported() {
+        let out = errors(quote! {
+            struct S {
+                #[ckpt(skipp)]
+                a: u8,
+                #[ckpt(serde)]
+                b: u8,
+                #[ckpt(skip, skip)]
+                c: u8,
+            }
+        });
+        assert!(out.contains("unknown ckpt attribute"), "{out}");
+        assert!(out.contains("requires the `serde` feature"), "{out}");
+        assert!(out.contains("duplicate `skip`"), "{out}");
+    }
+
+    #[test]
+    fn unions_and_type_level_attributes_are_refused() {
+        assert!(errors(quote!(union U { a: u8 })).contains("union"));
+        assert!(errors(quote!(
+            #[ckpt(skip)]
+            struct S;
+        ))
+        .contains("goes on fields"));
+    }
+
+    #[test]
+    fn generics_get_bounds_and_the_impl_is_wrapped() {
+        let out = expand(quote!(
+            struct G<T: Clone, 'a>
+            where
+                T: Copy,
+            {
+                x: &'a T,
+            }
+        ))
+        .to_string();
+        assert!(out.starts_with("# [allow"), "{out}");
+        assert!(out.contains("const _ : () ="), "{out}");
+        assert!(out.contains("T : :: ckpt :: __private :: State"), "{out}");
+    }
+}

@@ -25,9 +25,12 @@ impl Write for BodyWriter<'_> {
         Ok(n)
     }
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        self.file.write_all(buf)?;
-        self.hasher.update(buf);
-        self.len += buf.len() as u64;
+        // In 1 MiB pieces, each hashed right after the write while it is still in cache.
+        for chunk in buf.chunks(1 << 20) {
+            self.file.write_all(chunk)?;
+            self.hasher.update(chunk);
+            self.len += chunk.len() as u64;
+        }
         Ok(())
     }
     fn flush(&mut self) -> io::Result<()> {
