@@ -3,7 +3,7 @@
 //! - [`instrument()`], called from a package's `build.rs`, analyses every target of the
 //!   package (see [`analysis`]) and hands the result to `#[checkpointable]` through the
 //!   `CKPT_ANALYSIS` environment variable.
-//! - [`inspect()`] and [`verify()`] read checkpoint images for the `cargo ckpt` tool
+//! - [`inspect()`], [`diff()`] and [`verify()`] read checkpoint images for the `cargo ckpt` tool
 //!   (`cargo install --path ckpt-build`), and are plain library functions for tests.
 //!
 //! The whole `build.rs` of a checkpointable package is one call, in its `fn main()`:
@@ -18,5 +18,5 @@ pub mod inspect;
 mod instrument;
 
 pub use analysis::{analyze, Analysis, AnalysisError, CrateAnalysis};
-pub use inspect::{inspect, verify, verify_build, InspectOptions};
+pub use inspect::{diff, inspect, verify, verify_build, InspectOptions};
 pub use instrument::{fingerprint_of, host_target, instrument, rustc_version};

@@ -404,3 +404,66 @@ fn deep_values_stay_readable() {
     assert_eq!(doc["truncated"], true);
     assert!(out.contains("\"$deep\": true"));
 }
+
+/// One frame `main` with `i` and `text` live (and `extra` when given), one component.
+fn write_small(path: &Path, i: u64, text: &str, extra: Option<u64>, seed: u64) {
+    let shared = Rc::new(text.to_owned());
+    ckpt::image::write(
+        path,
+        &header(),
+        &mut |e| {
+            e.array(1);
+            frame(
+                e,
+                "main",
+                2,
+                &[],
+                |e| {
+                    e.map(2 + u64::from(extra.is_some()));
+                    e.text("i");
+                    e.uint(i);
+                    e.text("text");
+                    e.put(&shared)?;
+                    if let Some(x) = extra {
+                        e.text("extra");
+                        e.uint(x);
+                    }
+                    Ok(())
+                },
+                &[],
+            )
+        },
+        &mut |e| {
+            e.map(1);
+            e.text("rand");
+            e.map(1);
+            e.text("seed");
+            e.uint(seed);
+            Ok(())
+        },
+    )
+    .expect("write");
+}
+
+#[test]
+fn diff_reports_changed_added_and_removed_values() {
+    let dir = TempDir::new("diff");
+    let (a, b) = (dir.path().join("a.ckpt"), dir.path().join("b.ckpt"));
+    write_small(&a, 1, "one", Some(5), 7);
+    write_small(&b, 2, "two", None, 7);
+    let out = ckpt_build::diff(&a, &b, &InspectOptions::default()).expect("diff");
+    assert!(out.contains("frame #0 main:\n    live:\n"), "{out}");
+    assert!(out.contains("        i: 1 → 2\n"), "{out}");
+    assert!(out.contains("        text: \"one\" → \"two\"\n"), "{out}");
+    assert!(out.contains("      - extra = 5\n"), "{out}");
+    assert!(
+        !out.contains("rand"),
+        "unchanged component not shown: {out}"
+    );
+
+    let same = ckpt_build::diff(&a, &a, &InspectOptions::default()).expect("diff");
+    assert!(
+        same.ends_with("same build, same frames, same values\n"),
+        "{same}"
+    );
+}

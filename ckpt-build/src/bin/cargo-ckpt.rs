@@ -1,6 +1,7 @@
-//! `cargo ckpt`: inspect and verify checkpoint images.
+//! `cargo ckpt`: inspect, diff and verify checkpoint images.
 //!
-//! A thin shell over [`ckpt_build::inspect()`] and [`ckpt_build::verify()`]; install with
+//! A thin shell over [`ckpt_build::inspect()`], [`ckpt_build::diff()`] and
+//! [`ckpt_build::verify()`]; install with
 //! `cargo install --path ckpt-build`.
 
 use std::path::PathBuf;
@@ -31,6 +32,17 @@ enum Ckpt {
         #[arg(long)]
         full: bool,
     },
+    /// Show what differs between two images: header, fingerprint, frames, variables,
+    /// components, sizes.
+    Diff {
+        /// The older image.
+        a: PathBuf,
+        /// The newer image.
+        b: PathBuf,
+        /// Do not abbreviate long strings, arrays and maps.
+        #[arg(long)]
+        full: bool,
+    },
     /// Check an image completely (magic, version, checksum, structure) without restoring.
     Verify {
         /// The image file.
@@ -48,6 +60,14 @@ fn run(cmd: Ckpt) -> Result<String, ckpt::Error> {
             };
             let opts = InspectOptions { json, ..base };
             ckpt_build::inspect(&file, &opts)
+        }
+        Ckpt::Diff { a, b, full } => {
+            let opts = if full {
+                InspectOptions::full()
+            } else {
+                InspectOptions::default()
+            };
+            ckpt_build::diff(&a, &b, &opts)
         }
         Ckpt::Verify { file } => ckpt_build::verify(&file, &Default::default()),
     }

@@ -1,8 +1,9 @@
-//! `cargo ckpt inspect` and `cargo ckpt verify`: what an image holds, for people and tools.
+//! `cargo ckpt inspect`, `diff` and `verify`: what an image holds, for people and tools.
 //!
 //! Images are read with [`ckpt::image::read`], the decoder a restore uses, so every
 //! failure is the same typed [`ckpt::Error`] a restore would report.
 
+mod diff;
 mod json;
 mod text;
 
@@ -12,6 +13,7 @@ use std::path::Path;
 use ckpt::image::{Fingerprint, Image};
 use ckpt::state::Limits;
 
+pub use diff::diff;
 use text::{utc, ValueText};
 
 /// How [`inspect`] renders an image.
