@@ -12,7 +12,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use ckpt::image::Fingerprint;
 
-use crate::analysis::{analyze, ANALYSIS_FILE_NAME};
+use crate::analysis::{analyze, AnalysisError, ANALYSIS_FILE_NAME};
 
 /// Analyses the package being built and exports the analysis to its crates.
 ///
@@ -33,7 +33,7 @@ struct BuildEnv {
     name: String,
     version: String,
     /// `rustc -V`, or why it could not be run.
-    rustc: Result<String, String>,
+    rustc: Result<String, AnalysisError>,
     target: String,
 }
 
@@ -108,32 +108,33 @@ fn env_path(key: &str) -> Option<PathBuf> {
 }
 
 /// The trimmed output of `<rustc> -V` (`"rustc 1.82.0 (f6e511eec 2024-10-15)"`).
-pub fn rustc_version(rustc: &Path) -> Result<String, String> {
+pub fn rustc_version(rustc: &Path) -> Result<String, AnalysisError> {
     let out = run(rustc, "-V")?;
     Ok(out.trim().to_owned())
 }
 
 /// The host triple of `<rustc>` (from `rustc -vV`), for computing a fingerprint outside a
 /// build script, where `TARGET` is not set.
-pub fn host_target(rustc: &Path) -> Result<String, String> {
+pub fn host_target(rustc: &Path) -> Result<String, AnalysisError> {
     let out = run(rustc, "-vV")?;
     out.lines()
         .find_map(|l| l.strip_prefix("host: "))
         .map(|h| h.trim().to_owned())
-        .ok_or_else(|| format!("`{} -vV` printed no `host:` line", rustc.display()))
+        .ok_or_else(|| {
+            AnalysisError::Toolchain(format!("`{} -vV` printed no `host:` line", rustc.display()))
+        })
 }
 
-fn run(rustc: &Path, flag: &str) -> Result<String, String> {
-    let out = Command::new(rustc)
-        .arg(flag)
-        .output()
-        .map_err(|e| format!("cannot run `{} {flag}`: {e}", rustc.display()))?;
+fn run(rustc: &Path, flag: &str) -> Result<String, AnalysisError> {
+    let out = Command::new(rustc).arg(flag).output().map_err(|e| {
+        AnalysisError::Toolchain(format!("cannot run `{} {flag}`: {e}", rustc.display()))
+    })?;
     if !out.status.success() {
-        return Err(format!(
+        return Err(AnalysisError::Toolchain(format!(
             "`{} {flag}` failed: {}",
             rustc.display(),
             String::from_utf8_lossy(&out.stderr).trim()
-        ));
+        )));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -148,21 +149,19 @@ pub fn fingerprint_of(
     package_name: &str,
     version: &str,
     crate_name: &str,
-) -> Result<Fingerprint, String> {
+) -> Result<Fingerprint, AnalysisError> {
     let rustc = PathBuf::from(env::var_os("RUSTC").unwrap_or_else(|| "rustc".into()));
     let rustc_v = rustc_version(&rustc)?;
     let target = match env::var("TARGET") {
         Ok(t) => t,
         Err(_) => host_target(&rustc)?,
     };
-    let analysis = analyze(package_root, package_name, version).map_err(|e| e.to_string())?;
+    let analysis = analyze(package_root, package_name, version)?;
     analysis
         .fingerprint_of(crate_name, &rustc_v, &target)
-        .ok_or_else(|| {
-            format!(
-                "package `{package_name}` at {} has no target with crate name `{crate_name}`",
-                package_root.display()
-            )
+        .ok_or_else(|| AnalysisError::NoSuchCrate {
+            package: package_name.to_owned(),
+            crate_name: crate_name.to_owned(),
         })
 }
 
@@ -178,7 +177,7 @@ mod tests {
         dir
     }
 
-    fn build(root: &Path, rustc: Result<String, String>) -> BuildEnv {
+    fn build(root: &Path, rustc: Result<String, AnalysisError>) -> BuildEnv {
         BuildEnv {
             root: root.to_path_buf(),
             out_dir: root.join("out"),
@@ -222,7 +221,10 @@ mod tests {
     fn problems_become_warnings_not_panics() {
         let root = temp("warn");
         fs::write(root.join("src/lib.rs"), "mod bad; fn (").expect("write");
-        let lines = directives_for(&build(&root, Err("cannot run `rustc -V`".to_owned())));
+        let lines = directives_for(&build(
+            &root,
+            Err(AnalysisError::Toolchain("cannot run `rustc -V`".to_owned())),
+        ));
         assert_eq!(lines[0], "cargo:warning=ckpt: cannot run `rustc -V`");
         assert!(
             lines[2].starts_with("cargo:warning=ckpt: cannot parse src/lib.rs: "),

@@ -303,3 +303,20 @@ fn items_inside_function_bodies_and_cfg_attr() {
         [&("S".to_owned(), "run".to_owned())]
     );
 }
+
+#[test]
+fn fingerprint_of_uses_the_installed_toolchain() {
+    let dir = full_package();
+    let fp =
+        ckpt_build::fingerprint_of(dir.path(), "my-app", "0.3.1", "walk_er").expect("fingerprint");
+    let analysis = analyze(dir.path(), "my-app", "0.3.1").expect("analyze");
+    let expected = analysis
+        .fingerprint_of("walk_er", &fp.rustc, &fp.target)
+        .expect("crate");
+    assert_eq!(fp, expected);
+    assert!(fp.rustc.starts_with("rustc "), "{}", fp.rustc);
+    assert!(fp.target.contains('-'), "{}", fp.target);
+    let err =
+        ckpt_build::fingerprint_of(dir.path(), "my-app", "0.3.1", "nope").expect_err("no crate");
+    assert!(err.to_string().contains("`nope`"), "{err}");
+}

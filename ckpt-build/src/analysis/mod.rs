@@ -119,7 +119,8 @@ impl fmt::Display for Warning {
     }
 }
 
-/// Why a package could not be analysed at all (single files only produce [`Warning`]s).
+/// Why a package could not be analysed (single files only produce [`Warning`]s), or a
+/// fingerprint not computed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AnalysisError {
@@ -131,6 +132,17 @@ pub enum AnalysisError {
         /// The underlying error.
         #[source]
         source: std::io::Error,
+    },
+    /// `rustc -V` or `rustc -vV` could not be run or printed something unexpected.
+    #[error("{0}")]
+    Toolchain(String),
+    /// The package has no target with that crate name.
+    #[error("package `{package}` has no target with crate name `{crate_name}`")]
+    NoSuchCrate {
+        /// The package name.
+        package: String,
+        /// The crate name asked for.
+        crate_name: String,
     },
 }
 
