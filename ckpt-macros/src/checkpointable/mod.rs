@@ -170,7 +170,7 @@ fn main_fn(f: syn::ItemFn, a: &Analysis, errors: &mut Vec<syn::Error>) -> TokenS
             #twin_ident()
         }
         #[doc(hidden)]
-        #[allow(unused_mut, unused_variables, unused_parens, unreachable_code, unused_braces, clippy::all)]
+        #[allow(unused_mut, unused_variables, unused_parens, unreachable_code, unused_braces, unused_assignments, clippy::all)]
         #twin_sig #body
     }
 }
@@ -206,8 +206,12 @@ fn transform(
     let mut impl_trait = false;
     for (i, (w, t)) in wrapper_sig.inputs.iter_mut().zip(twin_sig.inputs.iter_mut()).enumerate() {
         match (w, t) {
-            (syn::FnArg::Receiver(_), _) => {
+            (syn::FnArg::Receiver(r), _) => {
                 receiver = true;
+                // `mut self` matters to the body, which lives in the twin.
+                if r.reference.is_none() {
+                    r.mutability = None;
+                }
                 call_args.push(quote!(self));
             }
             (syn::FnArg::Typed(w), syn::FnArg::Typed(t)) => {
@@ -219,8 +223,14 @@ fn transform(
                 let ty = &t.ty;
                 let p = format_ident!("__ckpt_p{}", i);
                 t.pat = Box::new(parse_quote!(#p));
-                t.ty = Box::new(parse_quote!(::core::option::Option<#ty>));
-                call_args.push(quote!(::core::option::Option::Some(#a)));
+                // References are passed again on the resume path (so they stay plain and
+                // coerce as usual); by-value arguments become slots left empty then.
+                if is_ref(ty).is_some() {
+                    call_args.push(quote!(#a));
+                } else {
+                    t.ty = Box::new(parse_quote!(::core::option::Option<#ty>));
+                    call_args.push(quote!(::core::option::Option::Some(#a)));
+                }
             }
             _ => {}
         }
@@ -253,7 +263,7 @@ fn transform(
     };
     let twin = quote! {
         #[doc(hidden)]
-        #[allow(unused_mut, unused_variables, unused_parens, unreachable_code, unused_braces, clippy::all)]
+        #[allow(unused_mut, unused_variables, unused_parens, unreachable_code, unused_braces, unused_assignments, clippy::all)]
         #vis #twin_sig #body
     };
     (wrapper, twin)
@@ -315,8 +325,7 @@ fn body_of(
                     param_names.push(pname.as_ref().map(|n| n.to_string()).unwrap_or_else(|| format!("#{i}")));
                     match is_ref(&t.ty) {
                         Some(mutable) => {
-                            let lit = pname.as_ref().map(|n| n.to_string()).unwrap_or_default();
-                            prologue.push(quote! { let #pat = ::ckpt::__private::arg_ref(#p, #name, #lit); });
+                            prologue.push(quote! { let #pat = #p; });
                             if let Some(n) = pname {
                                 if mutable {
                                     slots.push(ArgSlot { name: n.to_string(), read: quote!(&*#n) });

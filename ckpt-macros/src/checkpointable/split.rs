@@ -9,7 +9,6 @@ use std::collections::BTreeSet;
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
-use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
 
 use super::normalize::LoopIter;
@@ -282,7 +281,7 @@ impl<'a> Ctx<'a> {
                          pass the whole owner, or make the callee take the field's owner",
                     )),
                 }
-                return quote! { ::core::option::Option::Some(#a) };
+                return quote! { #a };
             }
             if root.is_none() {
                 self.errors.push(syn::Error::new_spanned(
@@ -291,15 +290,15 @@ impl<'a> Ctx<'a> {
                      `&x[..]`) so it can be re-created on restore; bind the value to a local first",
                 ));
             }
-            return quote! { ::core::option::Option::Some(#a) };
+            return quote! { #a };
         }
         if let Some(name) = ident_of(a) {
             if self.mut_refs.contains(&name) {
                 lent.push((name, pos));
-                return quote! { ::core::option::Option::Some(&mut *#a) };
+                return quote! { &mut *#a };
             }
             if self.shared_refs.contains(&name) {
-                return quote! { ::core::option::Option::Some(#a) };
+                return quote! { #a };
             }
         }
         quote! {
@@ -358,6 +357,80 @@ impl Expand<'_, '_> {
     }
 }
 
+impl Expand<'_, '_> {
+    /// A `match` whose arms hold points. The scrutinee is evaluated only on the normal
+    /// path; an arm with points hands its bindings out through an `Option` (which also
+    /// gives the resume path their types) and runs after the match, where its body is
+    /// split like any block, the bindings being its first statement:
+    ///
+    /// ```text
+    /// 'm: {
+    ///     let mut b1 = None;
+    ///     let sel = if resume_in(arm 1) { 1 } else {
+    ///         match scrut { PAT1 => { b1 = Some((x, y)); 1 }, PAT2 => break 'm BODY2 }
+    ///     };
+    ///     match sel { 1 => { let (x, y) = arg(b1); BODY1 }, _ => unreachable }
+    /// }
+    /// ```
+    fn split_match(&mut self, m: &syn::ExprMatch) -> syn::Expr {
+        self.ctx.next_block += 1;
+        let n = self.ctx.next_block;
+        let label = syn::Lifetime::new(&format!("'__ckpt_m{n}"), Span::call_site());
+        let mut slots = Vec::new();
+        let mut resumes = Vec::new();
+        let mut arms = Vec::new();
+        let mut bodies = Vec::new();
+        for (k, arm) in m.arms.iter().enumerate() {
+            let (attrs, pat) = (&arm.attrs, &arm.pat);
+            let guard = arm.guard.as_ref().map(|(_, g)| quote!(if #g));
+            if !has_point_expr(&arm.body) {
+                let body = &arm.body;
+                arms.push(quote! { #(#attrs)* #pat #guard => break #label #body, });
+                continue;
+            }
+            let sel = k as u32;
+            let slot = format_ident!("__ckpt_b{}_{}", n, k);
+            let mut binds = Vec::new();
+            bindings(pat, true, &mut binds);
+            let names: Vec<_> = binds.iter().map(|b| &b.name).collect();
+            let pats = binds.iter().map(|b| {
+                let n = &b.name;
+                if b.mutable { quote!(mut #n) } else { quote!(#n) }
+            });
+            slots.push(quote! { let mut #slot = ::core::option::Option::None; });
+            arms.push(quote! { #(#attrs)* #pat #guard => { #slot = ::core::option::Option::Some((#(#names,)*)); #sel } });
+            let mut stmts: Vec<syn::Stmt> = vec![syn::parse_quote! { let (#(#pats,)*) = ::ckpt::__private::arg(#slot); }];
+            match &*arm.body {
+                syn::Expr::Block(b) if b.label.is_none() && b.attrs.is_empty() => stmts.extend(b.block.stmts.iter().cloned()),
+                other => stmts.push(syn::Stmt::Expr(other.clone(), None)),
+            }
+            let ids = ids_in_block(&syn::Block { brace_token: Default::default(), stmts: stmts.clone() });
+            let (lo, hi) = (ids[0], ids[ids.len() - 1]);
+            resumes.push(quote! { if __ck.resume_in(#lo, #hi) { #sel } else });
+            for b in &binds {
+                self.ctx.check_shadow(&b.name, &self.saved);
+            }
+            let body = self.ctx.block(&stmts, &self.saved, &BTreeSet::new());
+            bodies.push(quote! { #sel => { #body } });
+        }
+        let (attrs, scrut) = (&m.attrs, &m.expr);
+        let ts = quote! {
+            #label: {
+                #(#slots)*
+                let __ckpt_sel: u32 = #(#resumes)* {
+                    #(#attrs)*
+                    match #scrut { #(#arms)* }
+                };
+                match __ckpt_sel {
+                    #(#bodies)*
+                    _ => ::core::unreachable!(),
+                }
+            }
+        };
+        syn::parse2(ts).expect("generated match parses")
+    }
+}
+
 impl VisitMut for Expand<'_, '_> {
     fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
         if let Some(id) = marker_id(e) {
@@ -388,49 +461,7 @@ impl VisitMut for Expand<'_, '_> {
                 }
             }
             syn::Expr::Match(m) if m.arms.iter().any(|a| has_point_expr(&a.body)) => {
-                self.ctx.next_block += 1;
-                let label = syn::Lifetime::new(&format!("'__ckpt_m{}", self.ctx.next_block), Span::call_site());
-                let mut resumes = Vec::new();
-                for arm in &mut m.arms {
-                    if !has_point_expr(&arm.body) {
-                        continue;
-                    }
-                    let mut binds = Vec::new();
-                    bindings(&arm.pat, true, &mut binds);
-                    let used = Uses::of_expr(&arm.body);
-                    binds.retain(|b| used.contains(&b.name.to_string()));
-                    let outer = std::mem::take(&mut self.saved);
-                    let mut inner = outer.clone();
-                    for b in &binds {
-                        self.ctx.check_shadow(&b.name, &outer);
-                        inner.push(Saved { name: b.name.clone(), iter: false });
-                    }
-                    let ids = {
-                        let mut c = Vec::new();
-                        let tmp: syn::Stmt = syn::Stmt::Expr((*arm.body).clone(), None);
-                        c.extend(ids_in_stmt(&tmp));
-                        c
-                    };
-                    self.saved = inner;
-                    self.visit_expr_mut(&mut arm.body);
-                    self.saved = outer;
-                    let (lo, hi) = (ids[0], ids[ids.len() - 1]);
-                    let pats = binds.iter().map(|b| {
-                        let n = &b.name;
-                        if b.mutable { quote!(mut #n) } else { quote!(#n) }
-                    });
-                    let takes = binds.iter().map(|b| self.ctx.take(&b.name));
-                    let body = &arm.body;
-                    resumes.push(quote! {
-                        if __ck.resume_in(#lo, #hi) {
-                            #[allow(unused_mut, unused_variables)]
-                            let (#(#pats,)*) = (#(#takes,)*);
-                            break #label #body;
-                        }
-                    });
-                }
-                let m = &*m;
-                *e = syn::parse2(quote! { #label: { #(#resumes)* #m } }).expect("generated match parses");
+                *e = self.split_match(m);
             }
             _ => syn::visit_mut::visit_expr_mut(self, e),
         }

@@ -12,26 +12,12 @@ pub struct Uses(pub BTreeSet<String>, BTreeSet<String>);
 
 
 impl Uses {
-    pub fn of_stmts(stmts: &[syn::Stmt]) -> BTreeSet<String> {
-        let mut u = Uses::default();
-        for s in stmts {
-            u.visit_stmt(s);
-        }
-        u.0
-    }
-
     /// Like `of_stmts`, but the initializers of the locals named in `skip` do not count.
     pub fn of_stmts_skipping(stmts: &[syn::Stmt], skip: &BTreeSet<String>) -> BTreeSet<String> {
         let mut u = Uses(BTreeSet::new(), skip.clone());
         for s in stmts {
             u.visit_stmt(s);
         }
-        u.0
-    }
-
-    pub fn of_expr(e: &syn::Expr) -> BTreeSet<String> {
-        let mut u = Uses::default();
-        u.visit_expr(e);
         u.0
     }
 
