@@ -103,15 +103,25 @@ fn main() {
 // Options, data, clocks
 
 fn parse_opts() -> Opts {
-    let mut opts = Opts { gib: 1.0, dir: None, reps: 3, cache: vec!["cold".into(), "warm".into()] };
+    let mut opts = Opts {
+        gib: 1.0,
+        dir: None,
+        reps: 3,
+        cache: vec!["cold".into(), "warm".into()],
+    };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
-        let mut value = || it.next().unwrap_or_else(|| usage(&format!("{a} needs a value")));
+        let mut value = || {
+            it.next()
+                .unwrap_or_else(|| usage(&format!("{a} needs a value")))
+        };
         match a.as_str() {
             PROBE_FLAG => exec_probe(),
             "--gib" => {
                 let v = value();
-                opts.gib = v.parse().unwrap_or_else(|_| usage(&format!("--gib {v}: not a number")));
+                opts.gib = v
+                    .parse()
+                    .unwrap_or_else(|_| usage(&format!("--gib {v}: not a number")));
                 if !(opts.gib > 0.0 && opts.gib <= 64.0) {
                     usage("--gib must be in (0, 64]");
                 }
@@ -119,7 +129,11 @@ fn parse_opts() -> Opts {
             "--dir" => opts.dir = Some(value()),
             "--reps" => {
                 let v = value();
-                opts.reps = v.parse().ok().filter(|&n| n > 0).unwrap_or_else(|| usage("--reps must be ≥ 1"));
+                opts.reps = v
+                    .parse()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .unwrap_or_else(|| usage("--reps must be ≥ 1"));
             }
             "--cache" => {
                 opts.cache = match value().as_str() {
@@ -169,7 +183,10 @@ fn as_bytes(data: &[f64]) -> &[u8] {
 
 /// CLOCK_MONOTONIC in ns: one clock for this process and the children it spawns.
 fn now_ns() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: clock_gettime writes into the timespec we own.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
@@ -184,10 +201,15 @@ fn since(t0: u64) -> f64 {
 }
 
 fn parent_t0() -> u64 {
-    std::env::var(ENV_T0).ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| {
-        eprintln!("bulk_bench: {ENV_T0} is not set: this mode is started by the benchmark itself");
-        std::process::exit(2)
-    })
+    std::env::var(ENV_T0)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            eprintln!(
+                "bulk_bench: {ENV_T0} is not set: this mode is started by the benchmark itself"
+            );
+            std::process::exit(2)
+        })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -197,7 +219,11 @@ fn parent_t0() -> u64 {
 fn restored_child(data: &[f64]) -> ! {
     let elapsed = now_ns().saturating_sub(parent_t0());
     let ok = data_ok(data, data.len()) && !data.is_empty();
-    println!("{CHILD_TAG} kind=restore elapsed_ns={elapsed} len={} ok={}", data.len(), ok as u8);
+    println!(
+        "{CHILD_TAG} kind=restore elapsed_ns={elapsed} len={} ok={}",
+        data.len(),
+        ok as u8
+    );
     std::process::exit(if ok { 0 } else { 3 })
 }
 
@@ -214,13 +240,21 @@ fn exec_probe() -> ! {
 fn spawn_child(args: &[&str], kind: &str) -> Result<(f64, u64), String> {
     let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
     let mut cmd = Command::new(exe);
-    cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit());
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
     cmd.env(ENV_T0, now_ns().to_string());
-    let out = cmd.output().map_err(|e| format!("spawning the {kind} child: {e}"))?;
+    let out = cmd
+        .output()
+        .map_err(|e| format!("spawning the {kind} child: {e}"))?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let line = stdout.lines().find(|l| l.starts_with(CHILD_TAG));
     let (Some(line), true) = (line, out.status.success()) else {
-        return Err(format!("the {kind} child failed ({}); its stdout: {stdout:?}", out.status));
+        return Err(format!(
+            "the {kind} child failed ({}); its stdout: {stdout:?}",
+            out.status
+        ));
     };
     let field = |k: &str| {
         line.split_whitespace()
@@ -275,7 +309,9 @@ fn set_cache(path: &str, mode: &str) -> std::io::Result<()> {
 
 /// Fraction of `path`'s pages in the page cache (mincore), to check `set_cache`.
 fn resident(path: &str) -> f64 {
-    let Ok(f) = File::open(path) else { return f64::NAN };
+    let Ok(f) = File::open(path) else {
+        return f64::NAN;
+    };
     let len = f.metadata().map(|m| m.len() as usize).unwrap_or(0);
     if len == 0 {
         return f64::NAN;
@@ -283,7 +319,14 @@ fn resident(path: &str) -> f64 {
     // SAFETY: a read-only shared mapping of a file we opened, unmapped below; mincore
     // writes one byte per page into a vector of exactly that many bytes.
     unsafe {
-        let p = libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ, libc::MAP_SHARED, f.as_raw_fd(), 0);
+        let p = libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ,
+            libc::MAP_SHARED,
+            f.as_raw_fd(),
+            0,
+        );
         if p == libc::MAP_FAILED {
             return f64::NAN;
         }
@@ -300,7 +343,9 @@ fn resident(path: &str) -> f64 {
 
 /// The file system type of `dir`, from statfs.
 fn fs_type(dir: &str) -> String {
-    let Ok(c) = std::ffi::CString::new(dir) else { return "?".into() };
+    let Ok(c) = std::ffi::CString::new(dir) else {
+        return "?".into();
+    };
     // SAFETY: statfs writes into the zeroed struct we own.
     let mut s: libc::statfs = unsafe { std::mem::zeroed() };
     if unsafe { libc::statfs(c.as_ptr(), &mut s) } != 0 {
@@ -324,7 +369,8 @@ impl Bench {
     /// Creates a fresh directory for all files of the run.
     fn create(opts: &Opts) -> Bench {
         let parent = opts.dir.clone().unwrap_or_else(|| ".".into());
-        let parent = fs::canonicalize(&parent).unwrap_or_else(|e| usage(&format!("--dir {parent}: {e}")));
+        let parent =
+            fs::canonicalize(&parent).unwrap_or_else(|e| usage(&format!("--dir {parent}: {e}")));
         let dir = parent.join(format!("bulk_bench.tmp.{}", std::process::id()));
         if let Err(e) = fs::create_dir(&dir) {
             usage(&format!("creating {}: {e}", dir.display()));
@@ -378,7 +424,10 @@ impl Bench {
         settle(&self.dir);
         let t0 = now_ns();
         let r = (|| -> std::io::Result<WriteSample> {
-            let mut f = OpenOptions::new().write(true).create_new(true).open(&self.raw)?;
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&self.raw)?;
             let t1 = now_ns();
             f.write_all(bytes)?;
             let t2 = now_ns();
@@ -451,7 +500,10 @@ impl Bench {
         let t = since(t0);
         match r {
             Ok(img) if img.file_len > (n * 8) as u64 => t,
-            Ok(img) => self.die(&format!("{}: image of {} bytes is too small", self.image, img.file_len)),
+            Ok(img) => self.die(&format!(
+                "{}: image of {} bytes is too small",
+                self.image, img.file_len
+            )),
             Err(e) => self.die(&format!("ckpt::image::read: {e}")),
         }
     }
@@ -463,7 +515,10 @@ impl Bench {
         let r = resident(path);
         let bad = if mode == "cold" { r > 0.01 } else { r < 0.99 };
         if bad {
-            eprintln!("bulk_bench: warning: {path} is {:.1} % in the page cache after making it {mode}", r * 100.0);
+            eprintln!(
+                "bulk_bench: warning: {path} is {:.1} % in the page cache after making it {mode}",
+                r * 100.0
+            );
         }
     }
 
@@ -494,7 +549,12 @@ impl Bench {
                  (exec-only {exec:.4} s; agent read in-process {agent_read:.3} s)",
                 rep + 1
             );
-            out.push(ReadSample { read, restore, exec, agent_read });
+            out.push(ReadSample {
+                read,
+                restore,
+                exec,
+                agent_read,
+            });
         }
         out
     }
@@ -516,7 +576,10 @@ impl Bench {
         let write = median(self.writes.iter().map(|w| w.total));
         let save = median(self.saves.iter().copied());
         let size_ratio = image_len / bytes;
-        println!("\nresults (median of {}; MB = 10^6 bytes; rates are data bytes / time):", self.reps);
+        println!(
+            "\nresults (median of {}; MB = 10^6 bytes; rates are data bytes / time):",
+            self.reps
+        );
         println!("  data bytes                  {bytes:.0}");
         println!(
             "  image size                  {image_len:.0}  ratio {size_ratio:.6}  (target <= 1.01: {})",
@@ -530,8 +593,15 @@ impl Bench {
             median(self.writes.iter().map(|w| w.fsync)),
             median(self.writes.iter().map(|w| w.dir_fsync)),
         );
-        println!("  ckpt save (pause)           {save:.3} s  {:8.1} MB/s", mbs(save));
-        println!("  ratio save/write            {:.3}  (target >= 0.8: {})", write / save, verdict(write / save >= 0.8));
+        println!(
+            "  ckpt save (pause)           {save:.3} s  {:8.1} MB/s",
+            mbs(save)
+        );
+        println!(
+            "  ratio save/write            {:.3}  (target >= 0.8: {})",
+            write / save,
+            verdict(write / save >= 0.8)
+        );
         let mut summary = format!(
             "RESULT bytes={bytes:.0} image={image_len:.0} size_ratio={size_ratio:.6} write_s={write:.4} \
              save_s={save:.4} save_pause_s={save:.4} write_mbs={:.1} save_mbs={:.1} save_write_ratio={:.3}",
@@ -544,8 +614,14 @@ impl Bench {
             let restore = median(r.iter().map(|s| s.restore));
             let exec = median(r.iter().map(|s| s.exec));
             let agent = median(r.iter().map(|s| s.agent_read));
-            println!("  {mode}: plain read              {read:.3} s  {:8.1} MB/s", mbs(read));
-            println!("  {mode}: ckpt restore            {restore:.3} s  {:8.1} MB/s", mbs(restore));
+            println!(
+                "  {mode}: plain read              {read:.3} s  {:8.1} MB/s",
+                mbs(read)
+            );
+            println!(
+                "  {mode}: ckpt restore            {restore:.3} s  {:8.1} MB/s",
+                mbs(restore)
+            );
             println!(
                 "  {mode}: ratio restore/read      {:.3}  (target >= 0.8: {})",
                 read / restore,

@@ -54,10 +54,14 @@ fn build(n: u32, seed: u64) -> Graph {
     for (i, node) in nodes.iter().enumerate() {
         // A ring (so every node is reachable and there are cycles) plus random chords.
         let ring = &nodes[(i + 1) % nodes.len()];
-        node.borrow_mut().out.push((Rc::downgrade(ring), 1 + rnd() % 9));
+        node.borrow_mut()
+            .out
+            .push((Rc::downgrade(ring), 1 + rnd() % 9));
         for _ in 0..3 {
             let to = &nodes[(rnd() % n as u64) as usize];
-            node.borrow_mut().out.push((Rc::downgrade(to), 1 + rnd() % 100));
+            node.borrow_mut()
+                .out
+                .push((Rc::downgrade(to), 1 + rnd() % 100));
         }
     }
     let start = nodes[0].clone();
@@ -75,8 +79,12 @@ fn relax(g: &mut Graph, round: u32) -> bool {
         if d == u64::MAX {
             continue;
         }
-        let out: Vec<(Rc<RefCell<Node>>, u64)> =
-            from.borrow().out.iter().filter_map(|(w, c)| w.upgrade().map(|n| (n, *c))).collect();
+        let out: Vec<(Rc<RefCell<Node>>, u64)> = from
+            .borrow()
+            .out
+            .iter()
+            .filter_map(|(w, c)| w.upgrade().map(|n| (n, *c)))
+            .collect();
         for (to, cost) in out {
             let mut t = to.borrow_mut();
             if d + cost < t.dist {
@@ -103,7 +111,8 @@ fn pagerank_step(g: &mut Graph) {
     for i in 0..g.nodes.len() {
         let (share, targets) = {
             let from = g.nodes[i].borrow();
-            let targets: Vec<Rc<RefCell<Node>>> = from.out.iter().filter_map(|(w, _)| w.upgrade()).collect();
+            let targets: Vec<Rc<RefCell<Node>>> =
+                from.out.iter().filter_map(|(w, _)| w.upgrade()).collect();
             (0.85 * from.rank / from.out.len() as f64, targets)
         };
         for to in targets {
@@ -120,10 +129,13 @@ fn pagerank_step(g: &mut Graph) {
 fn nodes_from_args() -> u32 {
     let args: Vec<String> = std::env::args().collect();
     match args.iter().position(|a| a == "--nodes") {
-        Some(i) => args.get(i + 1).and_then(|s| s.parse().ok()).unwrap_or_else(|| {
-            eprintln!("usage: graph [--nodes N] [--iterations K]");
-            std::process::exit(2)
-        }),
+        Some(i) => args
+            .get(i + 1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                eprintln!("usage: graph [--nodes N] [--iterations K]");
+                std::process::exit(2)
+            }),
         None => 3000,
     }
 }
@@ -156,7 +168,11 @@ fn main() {
     let dist_sum: u64 = g.nodes.iter().map(|n| n.borrow().dist).sum();
     // Walk the shortest-path tree back from the farthest node through `parent`.
     let mut hops = 0;
-    let mut cur = g.nodes.iter().max_by_key(|n| (n.borrow().dist, n.borrow().id)).cloned();
+    let mut cur = g
+        .nodes
+        .iter()
+        .max_by_key(|n| (n.borrow().dist, n.borrow().id))
+        .cloned();
     while let Some(c) = cur {
         let p = c.borrow().parent.upgrade();
         if p.is_some() {

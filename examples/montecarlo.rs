@@ -18,7 +18,9 @@ struct Rng {
 
 impl Rng {
     fn new(seed: u64) -> Self {
-        Rng { s: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1 }
+        Rng {
+            s: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
+        }
     }
     fn next_u64(&mut self) -> u64 {
         self.s ^= self.s >> 12;
@@ -54,7 +56,10 @@ fn batch(rng: &mut Rng, stats: &mut Stats, n: u64, save_every: u64) -> Result<()
         stats.total += 1;
         let bin = ((d2.sqrt() / std::f64::consts::SQRT_2) * 64.0) as usize;
         stats.hist[bin.min(63)] += 1.0;
-        *stats.cells.entry(((x * 4.0) as u32) * 4 + (y * 4.0) as u32).or_insert(0) += 1;
+        *stats
+            .cells
+            .entry(((x * 4.0) as u32) * 4 + (y * 4.0) as u32)
+            .or_insert(0) += 1;
         i += 1;
         if i % save_every == 0 {
             ckpt::save()?;
@@ -83,15 +88,29 @@ fn main() {
     let rounds = 20u64;
     let per_round = (steps / rounds).max(1);
     let mut rng = Rng::new(2024);
-    let mut stats = Stats { inside: 0, total: 0, hist: vec![0.0; 64], cells: HashMap::new() };
+    let mut stats = Stats {
+        inside: 0,
+        total: 0,
+        hist: vec![0.0; 64],
+        cells: HashMap::new(),
+    };
     for round in 0..rounds {
         batch(&mut rng, &mut stats, per_round, (per_round / 4).max(1)).expect("checkpoint");
         let pi = 4.0 * stats.inside as f64 / stats.total as f64;
-        println!("round {:>2}/{rounds}: {} samples, pi ~ {pi:.6}", round + 1, stats.total);
+        println!(
+            "round {:>2}/{rounds}: {} samples, pi ~ {pi:.6}",
+            round + 1,
+            stats.total
+        );
     }
     let mut cells: Vec<(u32, u64)> = stats.cells.iter().map(|(k, v)| (*k, *v)).collect();
     cells.sort();
-    let hist_sum: f64 = stats.hist.iter().enumerate().map(|(i, c)| i as f64 * c).sum();
+    let hist_sum: f64 = stats
+        .hist
+        .iter()
+        .enumerate()
+        .map(|(i, c)| i as f64 * c)
+        .sum();
     println!(
         "result: pi = {:.10} from {} samples; histogram moment {hist_sum}; cells {cells:?}",
         4.0 * stats.inside as f64 / stats.total as f64,

@@ -13,7 +13,10 @@ fn mark(saves: &mut u64) -> Result<(), ckpt::Error> {
     *saves += 1;
     let path = format!("shape-{saves}.ckpt");
     ckpt::save_to(&path)?;
-    println!("@{saves}{}", if ckpt::restored() { " (restored)" } else { "" });
+    println!(
+        "@{saves}{}",
+        if ckpt::restored() { " (restored)" } else { "" }
+    );
     Ok(())
 }
 
@@ -38,7 +41,12 @@ impl Sim {
 
     /// `&self` method: reads only.
     fn checksum(&self, saves: &mut u64) -> i64 {
-        let s: i64 = self.cells.iter().enumerate().map(|(i, c)| (i as i64 + 1) * c).sum();
+        let s: i64 = self
+            .cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (i as i64 + 1) * c)
+            .sum();
         mark(saves).expect("save");
         s ^ self.t as i64
     }
@@ -144,7 +152,12 @@ fn fib(n: u64, saves: &mut u64) -> u64 {
 
 /// A generic function with a bound; by-value, `&` and `&mut` arguments.
 #[checkpointable]
-fn fold_all<T: Copy + Into<i64> + ckpt::State>(xs: &[T], scale: i64, out: &mut BTreeMap<String, i64>, saves: &mut u64) -> i64 {
+fn fold_all<T: Copy + Into<i64> + ckpt::State>(
+    xs: &[T],
+    scale: i64,
+    out: &mut BTreeMap<String, i64>,
+    saves: &mut u64,
+) -> i64 {
     let mut total = 0i64;
     for (i, x) in xs.iter().enumerate() {
         total += (*x).into() * scale;
@@ -174,7 +187,10 @@ fn main() {
     let f = fib(6, &mut saves);
     println!("fib {f}");
 
-    let mut sim = Sim { t: 0, cells: vec![0; 5] };
+    let mut sim = Sim {
+        t: 0,
+        cells: vec![0; 5],
+    };
     while sim.step(&mut saves) {
         println!("t={} cells={:?}", sim.t, sim.cells);
     }

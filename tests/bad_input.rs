@@ -16,12 +16,31 @@ fn valid_image(dir: &Path) -> PathBuf {
 
 /// Restores `image` into montecarlo and returns stderr, asserting a clean failure.
 fn restore_fails(dir: &Path, image: &Path) -> String {
-    let out = run(&example("montecarlo"), &["--restore", image.to_str().unwrap()], dir);
+    let out = run(
+        &example("montecarlo"),
+        &["--restore", image.to_str().unwrap()],
+        dir,
+    );
     let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "expected exit status 2, got {:?}; stderr:\n{err}", out.status);
-    assert!(!err.contains("panicked"), "panic instead of an error:\n{err}");
-    assert!(err.starts_with("ckpt: error: "), "unexpected stderr:\n{err}");
-    assert!(stdout(&out).is_empty(), "a failed restore ran user code: {}", stdout(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "expected exit status 2, got {:?}; stderr:\n{err}",
+        out.status
+    );
+    assert!(
+        !err.contains("panicked"),
+        "panic instead of an error:\n{err}"
+    );
+    assert!(
+        err.starts_with("ckpt: error: "),
+        "unexpected stderr:\n{err}"
+    );
+    assert!(
+        stdout(&out).is_empty(),
+        "a failed restore ran user code: {}",
+        stdout(&out)
+    );
     err
 }
 
@@ -34,11 +53,18 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 #[test]
 fn empty_and_foreign_files_are_not_images() {
     let d = TempDir::new("bad-foreign");
-    for (name, bytes) in [("empty.ckpt", &b""[..]), ("notes.ckpt", b"just some text, not an image\n"), ("short.ckpt", b"CK")] {
+    for (name, bytes) in [
+        ("empty.ckpt", &b""[..]),
+        ("notes.ckpt", b"just some text, not an image\n"),
+        ("short.ckpt", b"CK"),
+    ] {
         let p = write(d.path(), name, bytes);
         let err = restore_fails(d.path(), &p);
         assert!(err.contains(name), "error does not name the file: {err}");
-        assert!(err.contains("not a ckpt image") || err.contains("truncated"), "{err}");
+        assert!(
+            err.contains("not a ckpt image") || err.contains("truncated"),
+            "{err}"
+        );
     }
 }
 
@@ -50,7 +76,10 @@ fn truncated_images_are_refused() {
         let p = write(d.path(), &format!("cut{cut}.ckpt"), &good[..cut]);
         let err = restore_fails(d.path(), &p);
         assert!(err.contains(&format!("cut{cut}.ckpt")), "{err}");
-        assert!(err.contains("truncated") || err.contains("corrupt"), "cut at {cut}: {err}");
+        assert!(
+            err.contains("truncated") || err.contains("corrupt"),
+            "cut at {cut}: {err}"
+        );
     }
 }
 
@@ -63,7 +92,10 @@ fn flipped_bits_are_caught_by_the_checksum() {
         bad[pos] ^= 0x10;
         let p = write(d.path(), &format!("flip{pos}.ckpt"), &bad);
         let err = restore_fails(d.path(), &p);
-        assert!(err.contains("corrupt") || err.contains("truncated"), "flip at {pos}: {err}");
+        assert!(
+            err.contains("corrupt") || err.contains("truncated"),
+            "flip at {pos}: {err}"
+        );
     }
 }
 
@@ -80,25 +112,42 @@ fn future_format_versions_are_refused() {
 #[test]
 fn an_image_of_another_program_is_refused_naming_the_difference() {
     let d = TempDir::new("bad-other-build");
-    let out = run(&example("graph"), &["--nodes", "50", "--iterations", "2"], d.path());
+    let out = run(
+        &example("graph"),
+        &["--nodes", "50", "--iterations", "2"],
+        d.path(),
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let err = restore_fails(d.path(), &d.path().join("graph.ckpt"));
     assert!(err.contains("different build"), "{err}");
-    assert!(err.contains("graph") && err.contains("montecarlo"), "the differing part is not named: {err}");
+    assert!(
+        err.contains("graph") && err.contains("montecarlo"),
+        "the differing part is not named: {err}"
+    );
 }
 
 #[test]
 fn wrong_arguments_give_usage_errors() {
     let d = TempDir::new("bad-args");
     let bin = example("montecarlo");
-    for args in [&["--restore"][..], &["--restore="], &["--ckpt-resume", "--restore", "x.ckpt"]] {
+    for args in [
+        &["--restore"][..],
+        &["--restore="],
+        &["--ckpt-resume", "--restore", "x.ckpt"],
+    ] {
         let out = run(&bin, args, d.path());
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.starts_with("ckpt: error: ") && !err.contains("panicked"), "{args:?}: {err}");
+        assert!(
+            err.starts_with("ckpt: error: ") && !err.contains("panicked"),
+            "{args:?}: {err}"
+        );
     }
     let err = restore_fails(d.path(), &d.path().join("missing.ckpt"));
-    assert!(err.contains("missing.ckpt") && err.contains("no such image"), "{err}");
+    assert!(
+        err.contains("missing.ckpt") && err.contains("no such image"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -107,18 +156,28 @@ fn ckpt_resume_starts_fresh_without_an_image_and_restores_with_one() {
     let bin = example("montecarlo");
     let fresh = run(&bin, &["--steps", "20000", "--ckpt-resume"], d.path());
     assert!(fresh.status.success(), "{}", stderr(&fresh));
-    assert!(stdout(&fresh).contains("round  1/20"), "did not start fresh");
+    assert!(
+        stdout(&fresh).contains("round  1/20"),
+        "did not start fresh"
+    );
     let again = run(&bin, &["--steps", "20000", "--ckpt-resume"], d.path());
     assert!(again.status.success(), "{}", stderr(&again));
     assert_eq!(result_line(&stdout(&again)), result_line(&stdout(&fresh)));
-    assert!(!stdout(&again).contains("round  1/20"), "restored run started over");
+    assert!(
+        !stdout(&again).contains("round  1/20"),
+        "restored run started over"
+    );
 }
 
 #[test]
 fn ckpt_file_option_and_env_choose_the_image_path() {
     let d = TempDir::new("ckpt-file");
     let bin = example("montecarlo");
-    let out = run(&bin, &["--steps", "20000", "--ckpt-file", "elsewhere.ckpt"], d.path());
+    let out = run(
+        &bin,
+        &["--steps", "20000", "--ckpt-file", "elsewhere.ckpt"],
+        d.path(),
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(d.path().join("elsewhere.ckpt").exists());
     assert!(!d.path().join("montecarlo.ckpt").exists());
@@ -134,7 +193,10 @@ fn ckpt_file_option_and_env_choose_the_image_path() {
     assert!(d.path().join("from-env.ckpt").exists());
     // Image files are private to the user.
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(d.path().join("from-env.ckpt")).unwrap().permissions().mode();
+    let mode = std::fs::metadata(d.path().join("from-env.ckpt"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
 }
 

@@ -14,26 +14,49 @@ fn equivalence(name: &str, args: &[&str]) {
     let base = run(&bin, args, clean.path());
     let ms = t0.elapsed().as_millis() as u64;
     let (lo, hi) = ((ms / 20).max(20), (ms / 6).max(40));
-    assert!(base.status.success(), "uninterrupted run failed: {}", stderr(&base));
+    assert!(
+        base.status.success(),
+        "uninterrupted run failed: {}",
+        stderr(&base)
+    );
     let base_out = stdout(&base);
     let expected = result_line(&base_out);
 
     let dir = TempDir::new(&format!("{name}-killed"));
     let image = format!("{name}.ckpt");
     let r = run_killed(&bin, args, dir.path(), &image, 5, lo, hi);
-    assert!(r.kills >= 5, "only {} kills landed after an image existed", r.kills);
-    assert!(r.final_output.status.success(), "final restore failed: {}", stderr(&r.final_output));
+    assert!(
+        r.kills >= 5,
+        "only {} kills landed after an image existed",
+        r.kills
+    );
+    assert!(
+        r.final_output.status.success(),
+        "final restore failed: {}",
+        stderr(&r.final_output)
+    );
     let last = stdout(&r.final_output);
-    assert_eq!(result_line(&last), expected, "result after {} kills differs", r.kills);
+    assert_eq!(
+        result_line(&last),
+        expected,
+        "result after {} kills differs",
+        r.kills
+    );
     // Progress printed by any run is progress the uninterrupted run printed too
     // (lines after the last save may repeat; nothing else may appear).
     for out in &r.outputs {
         for line in out.lines() {
-            assert!(base_out.lines().any(|b| b == line), "unexpected line {line:?}");
+            assert!(
+                base_out.lines().any(|b| b == line),
+                "unexpected line {line:?}"
+            );
         }
     }
     // The restored run's output ends exactly like the uninterrupted one.
-    assert!(base_out.ends_with(&last), "final run's output is not a suffix of the uninterrupted output:\n{last}");
+    assert!(
+        base_out.ends_with(&last),
+        "final run's output is not a suffix of the uninterrupted output:\n{last}"
+    );
 }
 
 #[test]

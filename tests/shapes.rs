@@ -11,7 +11,10 @@ use support::*;
 /// Lines from `@n` on, with the restored marker normalised.
 fn from_mark(out: &str, n: usize) -> Vec<String> {
     let lines: Vec<String> = out.lines().map(|l| l.replace(" (restored)", "")).collect();
-    let start = lines.iter().position(|l| *l == format!("@{n}")).unwrap_or_else(|| panic!("no @{n} in:\n{out}"));
+    let start = lines
+        .iter()
+        .position(|l| *l == format!("@{n}"))
+        .unwrap_or_else(|| panic!("no @{n} in:\n{out}"));
     lines[start..].to_vec()
 }
 
@@ -36,15 +39,35 @@ fn every_save_point_restores_to_the_same_end() {
         std::fs::copy(&img, dir.path().join("start.ckpt")).unwrap();
         let out = run(&bin, &["--restore", "start.ckpt"], dir.path());
         let text = stdout(&out);
-        assert!(out.status.success(), "restore of save point {n} failed: {}", stderr(&out));
-        assert_eq!(text.lines().next(), Some(format!("@{n} (restored)").as_str()), "restore {n} did not resume at its point");
-        assert_eq!(from_mark(&text, n), from_mark(&base_out, n), "restore of save point {n} diverged");
+        assert!(
+            out.status.success(),
+            "restore of save point {n} failed: {}",
+            stderr(&out)
+        );
+        assert_eq!(
+            text.lines().next(),
+            Some(format!("@{n} (restored)").as_str()),
+            "restore {n} did not resume at its point"
+        );
+        assert_eq!(
+            from_mark(&text, n),
+            from_mark(&base_out, n),
+            "restore of save point {n} diverged"
+        );
         // A restore of a restore: from the restored run's next image.
         if n + 1 < saves {
             let next = format!("shape-{}.ckpt", n + 1);
             let again = run(&bin, &["--restore", &next], dir.path());
-            assert!(again.status.success(), "second restore from {n}: {}", stderr(&again));
-            assert_eq!(from_mark(&stdout(&again), n + 1), from_mark(&base_out, n + 1), "restore of restore {n}+1 diverged");
+            assert!(
+                again.status.success(),
+                "second restore from {n}: {}",
+                stderr(&again)
+            );
+            assert_eq!(
+                from_mark(&stdout(&again), n + 1),
+                from_mark(&base_out, n + 1),
+                "restore of restore {n}+1 diverged"
+            );
         }
     }
 }

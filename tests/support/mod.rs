@@ -11,7 +11,11 @@ pub fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let dir = exe.parent().and_then(Path::parent).expect("target dir");
     let p = dir.join("examples").join(name);
-    assert!(p.exists(), "{} is missing: run the tests with `cargo test`, which builds the examples", p.display());
+    assert!(
+        p.exists(),
+        "{} is missing: run the tests with `cargo test`, which builds the examples",
+        p.display()
+    );
     p
 }
 
@@ -20,8 +24,12 @@ pub struct TempDir(pub PathBuf);
 
 impl TempDir {
     pub fn new(tag: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-        let p = std::env::temp_dir().join(format!("ckpt-test-{tag}-{}-{nanos}", std::process::id()));
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let p =
+            std::env::temp_dir().join(format!("ckpt-test-{tag}-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&p).unwrap();
         TempDir(p)
     }
@@ -49,7 +57,12 @@ impl Drop for Running {
 }
 
 pub fn run(bin: &Path, args: &[&str], dir: &Path) -> Output {
-    let out = Command::new(bin).args(args).current_dir(dir).stdin(Stdio::null()).output().expect("spawn");
+    let out = Command::new(bin)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("spawn");
     out
 }
 
@@ -66,9 +79,15 @@ pub struct Moments(u64);
 
 impl Moments {
     pub fn new() -> Moments {
-        let seed = std::env::var("CKPT_TEST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
-        });
+        let seed = std::env::var("CKPT_TEST_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos() as u64
+            });
         eprintln!("kill moments seed: {seed} (set CKPT_TEST_SEED to repeat)");
         Moments(seed | 1)
     }
@@ -92,7 +111,15 @@ pub struct Interrupted {
 /// Runs `bin` with `args` in `dir`, kills it `kills` times at random moments in
 /// `lo..=hi` ms after each start, restoring from `image` after every kill, then lets
 /// the last restore finish. Bounded by `limit` in total.
-pub fn run_killed(bin: &Path, args: &[&str], dir: &Path, image: &str, kills: usize, lo: u64, hi: u64) -> Interrupted {
+pub fn run_killed(
+    bin: &Path,
+    args: &[&str],
+    dir: &Path,
+    image: &str,
+    kills: usize,
+    lo: u64,
+    hi: u64,
+) -> Interrupted {
     let limit = Duration::from_secs(240);
     let started = Instant::now();
     let mut m = Moments::new();
@@ -110,11 +137,18 @@ pub fn run_killed(bin: &Path, args: &[&str], dir: &Path, image: &str, kills: usi
         } else {
             cmd.args(args);
         }
-        cmd.current_dir(dir).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         if done_kills >= kills {
             let out = cmd.output().expect("spawn");
             outputs.push(stdout(&out));
-            return Interrupted { outputs, kills: done_kills, final_output: out };
+            return Interrupted {
+                outputs,
+                kills: done_kills,
+                final_output: out,
+            };
         }
         let mut child = Running(Some(cmd.spawn().expect("spawn")));
         let wait = Duration::from_millis(m.next_ms(lo, hi));
@@ -142,7 +176,11 @@ pub fn run_killed(bin: &Path, args: &[&str], dir: &Path, image: &str, kills: usi
                 let _ = std::fs::remove_file(dir.join(image));
                 continue;
             }
-            return Interrupted { outputs, kills: done_kills, final_output: out };
+            return Interrupted {
+                outputs,
+                kills: done_kills,
+                final_output: out,
+            };
         }
         if dir.join(image).exists() {
             done_kills += 1;
@@ -152,5 +190,8 @@ pub fn run_killed(bin: &Path, args: &[&str], dir: &Path, image: &str, kills: usi
 
 /// The line starting with `result:`.
 pub fn result_line(s: &str) -> String {
-    s.lines().find(|l| l.starts_with("result:")).unwrap_or_else(|| panic!("no result line in:\n{s}")).to_string()
+    s.lines()
+        .find(|l| l.starts_with("result:"))
+        .unwrap_or_else(|| panic!("no result line in:\n{s}"))
+        .to_string()
 }

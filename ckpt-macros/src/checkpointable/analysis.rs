@@ -28,10 +28,15 @@ pub struct Analysis {
 impl Analysis {
     pub fn load() -> Analysis {
         let mut a = Analysis::default();
-        let (Ok(path), Ok(krate)) = (std::env::var("CKPT_ANALYSIS"), std::env::var("CARGO_CRATE_NAME")) else {
+        let (Ok(path), Ok(krate)) = (
+            std::env::var("CKPT_ANALYSIS"),
+            std::env::var("CARGO_CRATE_NAME"),
+        ) else {
             return a;
         };
-        let Ok(text) = std::fs::read_to_string(&path) else { return a };
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            return a;
+        };
         if text.lines().next() != Some("ckpt-analysis 1") {
             return a;
         }

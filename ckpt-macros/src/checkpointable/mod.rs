@@ -25,7 +25,10 @@ use split::{ArgSlot, Ctx};
 pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Vec::new();
     if !attr.is_empty() {
-        errors.push(syn::Error::new(attr.span(), "ckpt: #[checkpointable] takes no arguments"));
+        errors.push(syn::Error::new(
+            attr.span(),
+            "ckpt: #[checkpointable] takes no arguments",
+        ));
     }
     let parsed: syn::Item = match syn::parse2(item.clone()) {
         Ok(i) => i,
@@ -79,7 +82,12 @@ fn collect_names(item: &syn::Item, _in: Option<&str>, a: &mut Analysis) {
 
 fn type_name(t: &syn::Type) -> String {
     match t {
-        syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default(),
+        syn::Type::Path(p) => p
+            .path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default(),
         other => other.to_token_stream().to_string(),
     }
 }
@@ -120,7 +128,8 @@ fn item_impl(mut i: syn::ItemImpl, a: &Analysis, errors: &mut Vec<syn::Error>) -
     for it in std::mem::take(&mut i.items) {
         match it {
             syn::ImplItem::Fn(f) => {
-                let (wrapper, twin) = transform(&f.attrs, &f.vis, &f.sig, &f.block, Some(&ty), a, errors);
+                let (wrapper, twin) =
+                    transform(&f.attrs, &f.vis, &f.sig, &f.block, Some(&ty), a, errors);
                 items.push(syn::ImplItem::Verbatim(wrapper));
                 items.push(syn::ImplItem::Verbatim(twin));
             }
@@ -204,7 +213,12 @@ fn transform(
     let mut call_args = Vec::new();
     let mut receiver = false;
     let mut impl_trait = false;
-    for (i, (w, t)) in wrapper_sig.inputs.iter_mut().zip(twin_sig.inputs.iter_mut()).enumerate() {
+    for (i, (w, t)) in wrapper_sig
+        .inputs
+        .iter_mut()
+        .zip(twin_sig.inputs.iter_mut())
+        .enumerate()
+    {
         match (w, t) {
             (syn::FnArg::Receiver(r), _) => {
                 receiver = true;
@@ -219,16 +233,16 @@ fn transform(
                 if matches!(&*w.ty, syn::Type::ImplTrait(_)) {
                     impl_trait = true;
                 }
-                w.pat = Box::new(parse_quote!(#a));
+                *w.pat = parse_quote!(#a);
                 let ty = &t.ty;
                 let p = format_ident!("__ckpt_p{}", i);
-                t.pat = Box::new(parse_quote!(#p));
+                *t.pat = parse_quote!(#p);
                 // References are passed again on the resume path (so they stay plain and
                 // coerce as usual); by-value arguments become slots left empty then.
                 if is_ref(ty).is_some() {
                     call_args.push(quote!(#a));
                 } else {
-                    t.ty = Box::new(parse_quote!(::core::option::Option<#ty>));
+                    *t.ty = parse_quote!(::core::option::Option<#ty>);
                     call_args.push(quote!(::core::option::Option::Some(#a)));
                 }
             }
@@ -237,7 +251,10 @@ fn transform(
     }
     let body = body_of(&twin_sig, &name, Some(sig), block, hash, a, errors);
     let (_, ty_generics, _) = sig.generics.split_for_impl();
-    let turbofish = if impl_trait || sig.generics.type_params().next().is_none() && sig.generics.const_params().next().is_none() {
+    let turbofish = if impl_trait
+        || sig.generics.type_params().next().is_none()
+            && sig.generics.const_params().next().is_none()
+    {
         quote!()
     } else {
         let tf = ty_generics.as_turbofish();
@@ -306,8 +323,15 @@ fn body_of(
         for (i, arg) in orig.inputs.iter().enumerate() {
             match arg {
                 syn::FnArg::Receiver(r) => {
-                    let read = if r.reference.is_some() { quote!(&*self) } else { quote!(&self) };
-                    slots.push(ArgSlot { name: "self".into(), read });
+                    let read = if r.reference.is_some() {
+                        quote!(&*self)
+                    } else {
+                        quote!(&self)
+                    };
+                    slots.push(ArgSlot {
+                        name: "self".into(),
+                        read,
+                    });
                     match (&r.reference, &r.mutability) {
                         (Some(_), Some(_)) => {
                             mut_refs.insert("self".to_string());
@@ -322,13 +346,21 @@ fn body_of(
                     let p = format_ident!("__ckpt_p{}", i);
                     let pat = &t.pat;
                     let pname = pat_name(pat);
-                    param_names.push(pname.as_ref().map(|n| n.to_string()).unwrap_or_else(|| format!("#{i}")));
+                    param_names.push(
+                        pname
+                            .as_ref()
+                            .map(|n| n.to_string())
+                            .unwrap_or_else(|| format!("#{i}")),
+                    );
                     match is_ref(&t.ty) {
                         Some(mutable) => {
                             prologue.push(quote! { let #pat = #p; });
                             if let Some(n) = pname {
                                 if mutable {
-                                    slots.push(ArgSlot { name: n.to_string(), read: quote!(&*#n) });
+                                    slots.push(ArgSlot {
+                                        name: n.to_string(),
+                                        read: quote!(&*#n),
+                                    });
                                     mut_refs.insert(n.to_string());
                                 } else {
                                     shared_refs.insert(n.to_string());

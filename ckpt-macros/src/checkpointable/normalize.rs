@@ -68,8 +68,6 @@ impl VisitMut for Relabel<'_> {
     fn visit_item_mut(&mut self, _: &mut syn::Item) {}
 }
 
-
-
 impl VisitMut for Norm {
     fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
         match e {
@@ -83,7 +81,10 @@ impl VisitMut for Norm {
                 let mut body = f.body.clone();
                 Relabel(&label).visit_block_mut(&mut body);
                 let stmts = &body.stmts;
-                self.iters.push(LoopIter { var: var.clone(), iterable: iterable.clone() });
+                self.iters.push(LoopIter {
+                    var: var.clone(),
+                    iterable: iterable.clone(),
+                });
                 *e = parse_quote! {{
                     let mut #var = ::ckpt::__private::Counted::new(::core::iter::IntoIterator::into_iter(#iterable));
                     #label: loop {
@@ -109,12 +110,21 @@ impl VisitMut for Norm {
             syn::Expr::Loop(l) if has_point_block(&l.body) => {
                 let label = self.label(&l.label);
                 Relabel(&label).visit_block_mut(&mut l.body);
-                l.label = Some(syn::Label { name: label, colon_token: Default::default() });
+                l.label = Some(syn::Label {
+                    name: label,
+                    colon_token: Default::default(),
+                });
             }
-            syn::Expr::If(i) if matches!(&*i.cond, syn::Expr::Let(_))
-                && (has_point_block(&i.then_branch) || i.else_branch.as_ref().is_some_and(|(_, b)| has_point_expr(b))) =>
+            syn::Expr::If(i)
+                if matches!(&*i.cond, syn::Expr::Let(_))
+                    && (has_point_block(&i.then_branch)
+                        || i.else_branch
+                            .as_ref()
+                            .is_some_and(|(_, b)| has_point_expr(b))) =>
             {
-                let syn::Expr::Let(l) = &*i.cond else { unreachable!() };
+                let syn::Expr::Let(l) = &*i.cond else {
+                    unreachable!()
+                };
                 let (pat, scrut, then) = (&l.pat, &l.expr, &i.then_branch);
                 let otherwise: syn::Expr = match &i.else_branch {
                     Some((_, b)) => (**b).clone(),
@@ -140,7 +150,7 @@ impl VisitMut for Norm {
             for arm in &mut m.arms {
                 if has_point_expr(&arm.body) && !matches!(&*arm.body, syn::Expr::Block(_)) {
                     let b = &arm.body;
-                    arm.body = Box::new(parse_quote!({ #b }));
+                    *arm.body = parse_quote!({ #b });
                     arm.comma = Some(Default::default());
                 }
             }
@@ -155,13 +165,23 @@ impl VisitMut for Norm {
             if let syn::Stmt::Macro(m) = &s {
                 if m.mac.path.is_ident(super::points::MARKER) {
                     let semi = m.semi_token;
-                    s = syn::Stmt::Expr(syn::Expr::Macro(syn::ExprMacro { attrs: m.attrs.clone(), mac: m.mac.clone() }), semi);
+                    s = syn::Stmt::Expr(
+                        syn::Expr::Macro(syn::ExprMacro {
+                            attrs: m.attrs.clone(),
+                            mac: m.mac.clone(),
+                        }),
+                        semi,
+                    );
                 }
             }
             self.visit_stmt_mut(&mut s);
             if has_point_stmt(&s) {
                 let all = units_stmt(&s) >= 2;
-                let mut h = Hoist { norm: self, pre: Vec::new(), all };
+                let mut h = Hoist {
+                    norm: self,
+                    pre: Vec::new(),
+                    all,
+                };
                 h.visit_stmt_mut(&mut s);
                 out.extend(h.pre);
             }
@@ -190,13 +210,20 @@ fn units(e: &syn::Expr) -> usize {
     match e {
         syn::Expr::Closure(_) | syn::Expr::Async(_) => 0,
         syn::Expr::If(i) => {
-            let branches = has_point_block(&i.then_branch) || i.else_branch.as_ref().is_some_and(|(_, b)| has_point_expr(b));
+            let branches = has_point_block(&i.then_branch)
+                || i.else_branch
+                    .as_ref()
+                    .is_some_and(|(_, b)| has_point_expr(b));
             units(&i.cond) + branches as usize
         }
-        syn::Expr::Match(m) => units(&m.expr) + m.arms.iter().any(|a| has_point_expr(&a.body)) as usize,
-        syn::Expr::Loop(_) | syn::Expr::Block(_) | syn::Expr::Unsafe(_) | syn::Expr::While(_) | syn::Expr::ForLoop(_) => {
-            has_point_expr(e) as usize
+        syn::Expr::Match(m) => {
+            units(&m.expr) + m.arms.iter().any(|a| has_point_expr(&a.body)) as usize
         }
+        syn::Expr::Loop(_)
+        | syn::Expr::Block(_)
+        | syn::Expr::Unsafe(_)
+        | syn::Expr::While(_)
+        | syn::Expr::ForLoop(_) => has_point_expr(e) as usize,
         _ => {
             let mut n = Counter(0);
             syn::visit::visit_expr(&mut n, e);
@@ -258,7 +285,11 @@ impl VisitMut for Hoist<'_> {
                     self.take(e);
                 }
             }
-            syn::Expr::Loop(_) | syn::Expr::Block(_) | syn::Expr::Unsafe(_) | syn::Expr::While(_) | syn::Expr::ForLoop(_) => {
+            syn::Expr::Loop(_)
+            | syn::Expr::Block(_)
+            | syn::Expr::Unsafe(_)
+            | syn::Expr::While(_)
+            | syn::Expr::ForLoop(_) => {
                 if self.all && has_point_expr(e) {
                     self.take(e);
                 }
@@ -268,4 +299,3 @@ impl VisitMut for Hoist<'_> {
     }
     fn visit_item_mut(&mut self, _: &mut syn::Item) {}
 }
-

@@ -14,12 +14,22 @@ pub enum Target {
     /// `path::__ckpt_f::<G>`.
     Path(syn::ExprPath),
     /// `recv.__ckpt_m::<G>`; the receiver is a local or `self`.
-    Method { recv: syn::Ident, method: syn::Ident, turbofish: Option<syn::AngleBracketedGenericArguments> },
+    Method {
+        recv: syn::Ident,
+        method: syn::Ident,
+        turbofish: Option<syn::AngleBracketedGenericArguments>,
+    },
 }
 
 pub enum Kind {
-    Save { to: Option<syn::Expr> },
-    Call { callee: String, target: Target, args: Vec<syn::Expr> },
+    Save {
+        to: Option<syn::Expr>,
+    },
+    Call {
+        callee: String,
+        target: Target,
+        args: Vec<syn::Expr>,
+    },
 }
 
 pub struct Point {
@@ -122,8 +132,20 @@ impl<'a> Visit<'a> for Collect {
 }
 
 /// Marks the points of `body`.
-pub fn mark(body: &mut syn::Block, analysis: &Analysis, self_ty: Option<&str>, errors: &mut Vec<syn::Error>) -> Points {
-    let mut m = Marker { analysis, self_ty, points: Points::default(), errors, closure: 0, async_: 0 };
+pub fn mark(
+    body: &mut syn::Block,
+    analysis: &Analysis,
+    self_ty: Option<&str>,
+    errors: &mut Vec<syn::Error>,
+) -> Points {
+    let mut m = Marker {
+        analysis,
+        self_ty,
+        points: Points::default(),
+        errors,
+        closure: 0,
+        async_: 0,
+    };
     m.visit_block_mut(body);
     m.points
 }
@@ -143,8 +165,14 @@ fn path_idents(p: &syn::Path) -> Vec<String> {
 
 /// `ckpt::save` / `ckpt::save_to` (with or without a leading `::`).
 fn save_kind(func: &syn::Expr) -> Option<bool> {
-    let syn::Expr::Path(p) = func else { return None };
-    match path_idents(&p.path).iter().map(String::as_str).collect::<Vec<_>>()[..] {
+    let syn::Expr::Path(p) = func else {
+        return None;
+    };
+    match path_idents(&p.path)
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()[..]
+    {
         ["ckpt", "save"] => Some(false),
         ["ckpt", "save_to"] => Some(true),
         _ => None,
@@ -162,7 +190,8 @@ fn tokens_mention_save(ts: &TokenStream) -> Option<Span> {
         }
         if let TokenTree::Ident(id) = t {
             if id == "ckpt" && toks.len() > i + 3 {
-                let is_colon = |t: &TokenTree| matches!(t, TokenTree::Punct(p) if p.as_char() == ':');
+                let is_colon =
+                    |t: &TokenTree| matches!(t, TokenTree::Punct(p) if p.as_char() == ':');
                 if is_colon(&toks[i + 1]) && is_colon(&toks[i + 2]) {
                     if let TokenTree::Ident(f) = &toks[i + 3] {
                         if f == "save" || f == "save_to" {
@@ -190,7 +219,11 @@ impl Marker<'_> {
         }
         let ty = &ids[ids.len() - 2];
         if ty == "Self" {
-            return self.self_ty.is_some_and(|t| self.analysis.methods.contains(&(t.to_string(), name.clone())));
+            return self.self_ty.is_some_and(|t| {
+                self.analysis
+                    .methods
+                    .contains(&(t.to_string(), name.clone()))
+            });
         }
         self.analysis.fns.contains(name) && !ty.starts_with(|c: char| c.is_uppercase())
             || self.analysis.methods.contains(&(ty.clone(), name.clone()))
@@ -244,7 +277,11 @@ impl VisitMut for Marker<'_> {
             syn::Expr::Call(c) => match save_kind(&c.func) {
                 Some(to) => {
                     if self.closure > 0 || self.async_ > 0 {
-                        let what = if self.closure > 0 { "a closure" } else { "an async block" };
+                        let what = if self.closure > 0 {
+                            "a closure"
+                        } else {
+                            "an async block"
+                        };
                         let node = c.clone();
                         self.reject_at(
                             node,
@@ -257,29 +294,49 @@ impl VisitMut for Marker<'_> {
                     }
                     let n = if to { 1 } else { 0 };
                     if c.args.len() != n {
-                        self.reject(span, &format!("ckpt: this save point takes {n} argument(s)"));
+                        self.reject(
+                            span,
+                            &format!("ckpt: this save point takes {n} argument(s)"),
+                        );
                         return;
                     }
-                    Some(Kind::Save { to: c.args.first().cloned() })
+                    Some(Kind::Save {
+                        to: c.args.first().cloned(),
+                    })
                 }
                 None => {
                     let syn::Expr::Path(p) = &*c.func else { return };
-                    if self.closure > 0 || self.async_ > 0 || p.qself.is_some() || !self.is_checkpointable_path(&p.path) {
+                    if self.closure > 0
+                        || self.async_ > 0
+                        || p.qself.is_some()
+                        || !self.is_checkpointable_path(&p.path)
+                    {
                         return;
                     }
                     let mut target = p.clone();
                     let last = target.path.segments.last_mut().expect("non-empty path");
                     let callee = last.ident.to_string();
                     last.ident = syn::Ident::new(&format!("__ckpt_{callee}"), last.ident.span());
-                    Some(Kind::Call { callee, target: Target::Path(target), args: c.args.iter().cloned().collect() })
+                    Some(Kind::Call {
+                        callee,
+                        target: Target::Path(target),
+                        args: c.args.iter().cloned().collect(),
+                    })
                 }
             },
             syn::Expr::MethodCall(mc) => {
-                if self.closure > 0 || self.async_ > 0 || !self.analysis.method_names.contains(&mc.method.to_string()) {
+                if self.closure > 0
+                    || self.async_ > 0
+                    || !self.analysis.method_names.contains(&mc.method.to_string())
+                {
                     return;
                 }
                 let recv = match &*mc.receiver {
-                    syn::Expr::Path(p) if p.qself.is_none() && p.path.segments.len() == 1 && p.path.leading_colon.is_none() => {
+                    syn::Expr::Path(p)
+                        if p.qself.is_none()
+                            && p.path.segments.len() == 1
+                            && p.path.leading_colon.is_none() =>
+                    {
                         p.path.segments[0].ident.clone()
                     }
                     _ => return, // not resumable; a save inside reports the call at run time
@@ -288,7 +345,11 @@ impl VisitMut for Marker<'_> {
                 let method = syn::Ident::new(&format!("__ckpt_{callee}"), mc.method.span());
                 Some(Kind::Call {
                     callee,
-                    target: Target::Method { recv, method, turbofish: mc.turbofish.clone() },
+                    target: Target::Method {
+                        recv,
+                        method,
+                        turbofish: mc.turbofish.clone(),
+                    },
                     args: mc.args.iter().cloned().collect(),
                 })
             }
@@ -330,7 +391,10 @@ impl VisitMut for Marker<'_> {
         if let Some((_, g)) = &arm.guard {
             if has_point_expr(g) {
                 let node = g.clone();
-                self.reject_at(node, "ckpt: a save point cannot sit in a match guard; move it into the arm");
+                self.reject_at(
+                    node,
+                    "ckpt: a save point cannot sit in a match guard; move it into the arm",
+                );
             }
         }
     }

@@ -12,7 +12,10 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::visit_mut::VisitMut;
 
 use super::normalize::LoopIter;
-use super::points::{has_point_block, has_point_expr, has_point_stmt, ids_in_block, ids_in_stmt, marker_id, Kind, Points, Target};
+use super::points::{
+    has_point_block, has_point_expr, has_point_stmt, ids_in_block, ids_in_stmt, marker_id, Kind,
+    Points, Target,
+};
 use super::vars::{bindings, Binding, Uses};
 
 /// A local saved at the points below a split.
@@ -62,7 +65,12 @@ impl<'a> Ctx<'a> {
     /// The statements of a block, split at its points.
     /// `after`: names the code after these statements needs from them (the tuple of
     /// the split whose prefix they are).
-    pub fn block(&mut self, stmts: &[syn::Stmt], saved: &[Saved], after: &BTreeSet<String>) -> TokenStream {
+    pub fn block(
+        &mut self,
+        stmts: &[syn::Stmt],
+        saved: &[Saved],
+        after: &BTreeSet<String>,
+    ) -> TokenStream {
         let Some(k) = stmts.iter().rposition(has_point_stmt) else {
             return quote!(#(#stmts)*);
         };
@@ -93,11 +101,17 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
-        let tuple: Vec<Binding> = declared.into_iter().filter(|b| used.contains(&b.name.to_string())).collect();
+        let tuple: Vec<Binding> = declared
+            .into_iter()
+            .filter(|b| used.contains(&b.name.to_string()))
+            .collect();
         let mut inner = saved.to_vec();
         for b in &tuple {
             self.check_shadow(&b.name, saved);
-            inner.push(Saved { name: b.name.clone(), iter: self.iter_of(&b.name).is_some() });
+            inner.push(Saved {
+                name: b.name.clone(),
+                iter: self.iter_of(&b.name).is_some(),
+            });
         }
         let names: BTreeSet<String> = tuple.iter().map(|b| b.name.to_string()).collect();
         let prefix_ts = self.block(prefix, saved, &names);
@@ -111,7 +125,11 @@ impl<'a> Ctx<'a> {
         } else {
             let pats = tuple.iter().map(|b| {
                 let n = &b.name;
-                if b.mutable { quote!(mut #n) } else { quote!(#n) }
+                if b.mutable {
+                    quote!(mut #n)
+                } else {
+                    quote!(#n)
+                }
             });
             let names: Vec<_> = tuple.iter().map(|b| &b.name).collect();
             let takes = tuple.iter().map(|b| self.take(&b.name));
@@ -175,7 +193,10 @@ impl<'a> Ctx<'a> {
     /// One statement holding points, with its points expanded and inner blocks split.
     fn stmt(&mut self, s: &syn::Stmt, saved: &[Saved]) -> TokenStream {
         let mut s = s.clone();
-        let mut x = Expand { ctx: self, saved: saved.to_vec() };
+        let mut x = Expand {
+            ctx: self,
+            saved: saved.to_vec(),
+        };
         x.visit_stmt_mut(&mut s);
         quote!(#s)
     }
@@ -228,7 +249,11 @@ impl<'a> Ctx<'a> {
                 };
                 quote_spanned! {span=> __ck.save_point(#id, #dest, &#cap) }
             }
-            Kind::Call { callee, target, args } => {
+            Kind::Call {
+                callee,
+                target,
+                args,
+            } => {
                 let mut lent: Vec<(String, String)> = Vec::new();
                 let mut slots = Vec::new();
                 let mut names = Vec::new();
@@ -240,7 +265,11 @@ impl<'a> Ctx<'a> {
                 }
                 let call = match target {
                     Target::Path(p) => quote! { #p(#(#names),*) },
-                    Target::Method { recv, method, turbofish } => {
+                    Target::Method {
+                        recv,
+                        method,
+                        turbofish,
+                    } => {
                         lent.push((recv.to_string(), "self".into()));
                         quote! { #recv.#method #turbofish(#(#names),*) }
                     }
@@ -262,14 +291,21 @@ impl<'a> Ctx<'a> {
     }
 
     /// How one argument of a checkpointable call is passed (DESIGN §4.5).
-    fn arg_slot(&mut self, a: &syn::Expr, i: usize, lent: &mut Vec<(String, String)>) -> TokenStream {
+    fn arg_slot(
+        &mut self,
+        a: &syn::Expr,
+        i: usize,
+        lent: &mut Vec<(String, String)>,
+    ) -> TokenStream {
         let pos = format!("#{i}");
         if let syn::Expr::Reference(r) = a {
             let root = place_root(&r.expr);
             if r.mutability.is_some() {
                 let whole = match &*r.expr {
                     syn::Expr::Path(_) => root.clone(),
-                    syn::Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => place_root(&u.expr).filter(|_| is_ident(&u.expr)),
+                    syn::Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => {
+                        place_root(&u.expr).filter(|_| is_ident(&u.expr))
+                    }
                     _ => None,
                 };
                 match whole {
@@ -313,7 +349,11 @@ fn is_ident(e: &syn::Expr) -> bool {
 
 fn ident_of(e: &syn::Expr) -> Option<String> {
     match e {
-        syn::Expr::Path(p) if p.qself.is_none() && p.path.leading_colon.is_none() && p.path.segments.len() == 1 => {
+        syn::Expr::Path(p)
+            if p.qself.is_none()
+                && p.path.leading_colon.is_none()
+                && p.path.segments.len() == 1 =>
+        {
             Some(p.path.segments[0].ident.to_string())
         }
         _ => None,
@@ -336,7 +376,9 @@ fn place_root(e: &syn::Expr) -> Option<String> {
 pub fn moved_local(iterable: &syn::Expr) -> Option<String> {
     match iterable {
         syn::Expr::Path(_) => ident_of(iterable),
-        syn::Expr::MethodCall(m) if m.method == "into_iter" && m.args.is_empty() => ident_of(&m.receiver),
+        syn::Expr::MethodCall(m) if m.method == "into_iter" && m.args.is_empty() => {
+            ident_of(&m.receiver)
+        }
         _ => None,
     }
 }
@@ -395,16 +437,26 @@ impl Expand<'_, '_> {
             let names: Vec<_> = binds.iter().map(|b| &b.name).collect();
             let pats = binds.iter().map(|b| {
                 let n = &b.name;
-                if b.mutable { quote!(mut #n) } else { quote!(#n) }
+                if b.mutable {
+                    quote!(mut #n)
+                } else {
+                    quote!(#n)
+                }
             });
             slots.push(quote! { let mut #slot = ::core::option::Option::None; });
             arms.push(quote! { #(#attrs)* #pat #guard => { #slot = ::core::option::Option::Some((#(#names,)*)); #sel } });
-            let mut stmts: Vec<syn::Stmt> = vec![syn::parse_quote! { let (#(#pats,)*) = ::ckpt::__private::arg(#slot); }];
+            let mut stmts: Vec<syn::Stmt> =
+                vec![syn::parse_quote! { let (#(#pats,)*) = ::ckpt::__private::arg(#slot); }];
             match &*arm.body {
-                syn::Expr::Block(b) if b.label.is_none() && b.attrs.is_empty() => stmts.extend(b.block.stmts.iter().cloned()),
+                syn::Expr::Block(b) if b.label.is_none() && b.attrs.is_empty() => {
+                    stmts.extend(b.block.stmts.iter().cloned())
+                }
                 other => stmts.push(syn::Stmt::Expr(other.clone(), None)),
             }
-            let ids = ids_in_block(&syn::Block { brace_token: Default::default(), stmts: stmts.clone() });
+            let ids = ids_in_block(&syn::Block {
+                brace_token: Default::default(),
+                stmts: stmts.clone(),
+            });
             let (lo, hi) = (ids[0], ids[ids.len() - 1]);
             resumes.push(quote! { if __ck.resume_in(#lo, #hi) { #sel } else });
             for b in &binds {
@@ -444,12 +496,17 @@ impl VisitMut for Expand<'_, '_> {
             syn::Expr::Loop(l) => self.split_block(&mut l.body),
             syn::Expr::If(i) => {
                 let then_ids = ids_in_block(&i.then_branch);
-                let else_has = i.else_branch.as_ref().is_some_and(|(_, b)| has_point_expr(b));
+                let else_has = i
+                    .else_branch
+                    .as_ref()
+                    .is_some_and(|(_, b)| has_point_expr(b));
                 if then_ids.is_empty() && !else_has {
                     return;
                 }
                 let cond = &i.cond;
-                let guard: syn::Expr = if let (Some(lo), Some(hi)) = (then_ids.first(), then_ids.last()) {
+                let guard: syn::Expr = if let (Some(lo), Some(hi)) =
+                    (then_ids.first(), then_ids.last())
+                {
                     syn::parse_quote! { __ck.resume_in(#lo, #hi) || (!__ck.resuming() && (#cond)) }
                 } else {
                     syn::parse_quote! { !__ck.resuming() && (#cond) }

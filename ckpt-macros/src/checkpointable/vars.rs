@@ -10,7 +10,6 @@ use syn::visit::Visit;
 #[derive(Default)]
 pub struct Uses(pub BTreeSet<String>, BTreeSet<String>);
 
-
 impl Uses {
     /// Like `of_stmts`, but the initializers of the locals named in `skip` do not count.
     pub fn of_stmts_skipping(stmts: &[syn::Stmt], skip: &BTreeSet<String>) -> BTreeSet<String> {
@@ -100,9 +99,13 @@ pub fn bindings(p: &syn::Pat, in_match: bool, out: &mut Vec<Binding>) {
     match p {
         Pat::Ident(i) => {
             let s = i.ident.to_string();
-            let constant = in_match && i.subpat.is_none() && s.starts_with(|c: char| c.is_uppercase());
+            let constant =
+                in_match && i.subpat.is_none() && s.starts_with(|c: char| c.is_uppercase());
             if !constant && i.by_ref.is_none() {
-                out.push(Binding { name: i.ident.clone(), mutable: i.mutability.is_some() });
+                out.push(Binding {
+                    name: i.ident.clone(),
+                    mutable: i.mutability.is_some(),
+                });
             }
             if let Some((_, sub)) = &i.subpat {
                 bindings(sub, in_match, out);
@@ -110,7 +113,10 @@ pub fn bindings(p: &syn::Pat, in_match: bool, out: &mut Vec<Binding>) {
         }
         Pat::Tuple(t) => t.elems.iter().for_each(|e| bindings(e, in_match, out)),
         Pat::TupleStruct(t) => t.elems.iter().for_each(|e| bindings(e, in_match, out)),
-        Pat::Struct(s) => s.fields.iter().for_each(|f| bindings(&f.pat, in_match, out)),
+        Pat::Struct(s) => s
+            .fields
+            .iter()
+            .for_each(|f| bindings(&f.pat, in_match, out)),
         Pat::Slice(s) => s.elems.iter().for_each(|e| bindings(e, in_match, out)),
         Pat::Reference(r) => bindings(&r.pat, in_match, out),
         Pat::Type(t) => bindings(&t.pat, in_match, out),

@@ -94,7 +94,9 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<CkptArgs> {
             if s == name {
                 match it.next() {
                     Some(v) => Ok(Some(PathBuf::from(v))),
-                    None => Err(Error::Usage(format!("{name} needs a file argument: {name} FILE"))),
+                    None => Err(Error::Usage(format!(
+                        "{name} needs a file argument: {name} FILE"
+                    ))),
                 }
             } else if let Some(v) = s.strip_prefix(&format!("{name}=")) {
                 if v.is_empty() {
@@ -121,7 +123,9 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<CkptArgs> {
         }
     }
     if out.restore.is_some() && out.resume {
-        return Err(Error::Usage("--restore and --ckpt-resume exclude each other".into()));
+        return Err(Error::Usage(
+            "--restore and --ckpt-resume exclude each other".into(),
+        ));
     }
     Ok(out)
 }
@@ -130,7 +134,9 @@ fn absolute(p: &Path) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
     } else {
-        std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
+        std::env::current_dir()
+            .map(|d| d.join(p))
+            .unwrap_or_else(|_| p.to_path_buf())
     }
 }
 
@@ -172,7 +178,7 @@ fn reexec(argv: &[OsString], env: &[(&str, OsString)]) -> Error {
 /// What the prologue decided: run fresh, or restore this image.
 pub(crate) enum Start {
     Fresh,
-    Restore(Image),
+    Restore(Box<Image>),
 }
 
 /// The prologue. Returns only in the process that runs the program.
@@ -183,7 +189,9 @@ pub(crate) fn start(program: &'static Program) -> Result<Start> {
         let file = parsed.file.as_deref().map(absolute);
         let mut restore = parsed.restore.as_deref().map(absolute);
         if parsed.resume {
-            let target = file.clone().or_else(|| std::env::var_os(ENV_FILE).map(|f| absolute(Path::new(&f))));
+            let target = file
+                .clone()
+                .or_else(|| std::env::var_os(ENV_FILE).map(|f| absolute(Path::new(&f))));
             let target = target.unwrap_or_else(default_image_path);
             if target.exists() {
                 restore = Some(target);
@@ -244,11 +252,19 @@ fn finish_setup(
                 differences,
             });
         }
-        start = Start::Restore(img);
+        start = Start::Restore(Box::new(img));
     }
-    let cfg = Config { program, fingerprint, args: lossy(&args), image_path, locks: Mutex::new(Vec::new()) };
+    let cfg = Config {
+        program,
+        fingerprint,
+        args: lossy(&args),
+        image_path,
+        locks: Mutex::new(Vec::new()),
+    };
     if CONFIG.set(cfg).is_err() {
-        return Err(Error::Usage("the ckpt agent was started twice (two #[checkpointable] mains?)".into()));
+        return Err(Error::Usage(
+            "the ckpt agent was started twice (two #[checkpointable] mains?)".into(),
+        ));
     }
     Ok(start)
 }
@@ -277,7 +293,10 @@ impl Config {
         if locks.iter().any(|(p, _)| p == path) {
             return Ok(());
         }
-        let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+        let mut name = path
+            .file_name()
+            .map(|n| n.to_os_string())
+            .unwrap_or_default();
         name.push(".lock");
         let lock = path.with_file_name(name);
         let f = OpenOptions::new()
@@ -291,7 +310,10 @@ impl Config {
         if rc != 0 {
             let e = std::io::Error::last_os_error();
             if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
-                return Err(Error::Locked { path: path.to_path_buf(), lock });
+                return Err(Error::Locked {
+                    path: path.to_path_buf(),
+                    lock,
+                });
             }
             return Err(Error::io("locking", lock, e));
         }
@@ -310,7 +332,16 @@ mod tests {
 
     #[test]
     fn options_are_removed_and_the_rest_kept_in_order() {
-        let p = parse_args(os(&["app", "--steps", "5", "--restore", "a.ckpt", "--ckpt-file=b.ckpt", "x"])).unwrap();
+        let p = parse_args(os(&[
+            "app",
+            "--steps",
+            "5",
+            "--restore",
+            "a.ckpt",
+            "--ckpt-file=b.ckpt",
+            "x",
+        ]))
+        .unwrap();
         assert_eq!(p.restore, Some(PathBuf::from("a.ckpt")));
         assert_eq!(p.file, Some(PathBuf::from("b.ckpt")));
         assert_eq!(p.rest, os(&["app", "--steps", "5", "x"]));
@@ -325,7 +356,11 @@ mod tests {
 
     #[test]
     fn wrong_options_are_usage_errors() {
-        for bad in [&["app", "--restore"][..], &["app", "--restore="], &["app", "--restore", "a", "--ckpt-resume"]] {
+        for bad in [
+            &["app", "--restore"][..],
+            &["app", "--restore="],
+            &["app", "--restore", "a", "--ckpt-resume"],
+        ] {
             let e = parse_args(os(bad)).unwrap_err();
             assert!(matches!(e, Error::Usage(_)), "{bad:?}: {e}");
         }

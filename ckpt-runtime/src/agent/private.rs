@@ -4,8 +4,8 @@ use std::cell::Cell;
 use std::marker::PhantomData;
 use std::path::Path;
 
-use super::options::{self, Start};
 pub use super::options::Program;
+use super::options::{self, Start};
 use super::stack::{Active, CallReg, AGENT};
 pub use super::stack::{Capture, FnInfo, Writer};
 use crate::error::{Error, Result};
@@ -32,6 +32,7 @@ pub fn start(program: &'static Program) {
     match options::start(program) {
         Ok(Start::Fresh) => {}
         Ok(Start::Restore(img)) => AGENT.with(|a| {
+            let img = *img;
             let mut a = a.borrow_mut();
             a.loader = Some(Loader::new(img.shared));
             a.records = img.frames.into_iter().map(Some).collect();
@@ -128,8 +129,18 @@ pub fn frame(info: &'static FnInfo) -> Frame {
                 }),
             }
         }
-        a.stack.push(Active { info, call: None, unregistered, record });
-        Frame { depth, resuming: Cell::new(resuming), target, _not_send: PhantomData }
+        a.stack.push(Active {
+            info,
+            call: None,
+            unregistered,
+            record,
+        });
+        Frame {
+            depth,
+            resuming: Cell::new(resuming),
+            target,
+            _not_send: PhantomData,
+        }
     })
 }
 
@@ -169,7 +180,9 @@ impl Frame {
     fn load<T: State>(&self, v: Value, name: &str) -> T {
         let r = AGENT.with(|a| {
             let mut a = a.borrow_mut();
-            let Some(loader) = a.loader.as_mut() else { internal("take without a loader") };
+            let Some(loader) = a.loader.as_mut() else {
+                internal("take without a loader")
+            };
             loader.load::<T>(v)
         });
         r.unwrap_or_else(|e| self.mismatch(&None, format!("local `{name}`: {e}")))
@@ -178,10 +191,17 @@ impl Frame {
     fn mismatch(&self, path: &Option<std::path::PathBuf>, detail: String) -> ! {
         let (function, restore) = AGENT.with(|a| {
             let a = a.borrow();
-            (a.stack.get(self.depth).map(|f| f.info.name).unwrap_or("?"), a.restore_path.clone())
+            (
+                a.stack.get(self.depth).map(|f| f.info.name).unwrap_or("?"),
+                a.restore_path.clone(),
+            )
         });
         let path = path.clone().or(restore).unwrap_or_default();
-        fatal(&Error::FrameMismatch { path, function: function.into(), detail })
+        fatal(&Error::FrameMismatch {
+            path,
+            function: function.into(),
+            detail,
+        })
     }
 
     /// Leaves resume mode: the frame has reached its point.
@@ -223,22 +243,36 @@ impl Frame {
                 if p.is_absolute() {
                     p.to_path_buf()
                 } else {
-                    std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
+                    std::env::current_dir()
+                        .map(|d| d.join(p))
+                        .unwrap_or_else(|_| p.to_path_buf())
                 }
             }
         };
         AGENT.with(|a| {
             let a = a.borrow();
-            if let Some(bad) = a.stack[..=self.depth].iter().find(|f| f.unregistered.is_some()) {
+            if let Some(bad) = a.stack[..=self.depth]
+                .iter()
+                .find(|f| f.unregistered.is_some())
+            {
                 let (caller, detail) = bad.unregistered.clone().unwrap_or_default();
-                return Err(Error::UnregisteredCall { function: bad.info.name.into(), caller, detail });
+                return Err(Error::UnregisteredCall {
+                    function: bad.info.name.into(),
+                    caller,
+                    detail,
+                });
             }
             cfg.lock(&path)?;
             let header = cfg.header(&path);
-            image::write(&path, &header, &mut |enc| a.write_frames(enc, id, capture), &mut |enc| {
-                enc.map(0);
-                Ok(())
-            })?;
+            image::write(
+                &path,
+                &header,
+                &mut |enc| a.write_frames(enc, id, capture),
+                &mut |enc| {
+                    enc.map(0);
+                    Ok(())
+                },
+            )?;
             Ok(())
         })
     }
@@ -263,14 +297,24 @@ impl Frame {
         // `CallGuard::drop`, and the guard borrows `capture` for 'a, so the pointer is
         // never used after the capture dies. The guard is only created by
         // macro-generated code, which drops it (never leaks it) at the end of the call.
-        let erased: *const Capture<'static> = unsafe { std::mem::transmute(capture as *const Capture<'a>) };
+        let erased: *const Capture<'static> =
+            unsafe { std::mem::transmute(capture as *const Capture<'a>) };
         AGENT.with(|a| {
             let mut a = a.borrow_mut();
             if let Some(f) = a.stack.get_mut(self.depth) {
-                f.call = Some(CallReg { id, callee, lent, capture: erased, consumed: false });
+                f.call = Some(CallReg {
+                    id,
+                    callee,
+                    lent,
+                    capture: erased,
+                    consumed: false,
+                });
             }
         });
-        CallGuard { depth: self.depth, _capture: PhantomData }
+        CallGuard {
+            depth: self.depth,
+            _capture: PhantomData,
+        }
     }
 }
 
@@ -308,7 +352,9 @@ impl Drop for CallGuard<'_> {
 #[track_caller]
 pub fn save() -> Result<()> {
     let l = std::panic::Location::caller();
-    Err(Error::NoFrame { location: format!("{}:{}", l.file(), l.line()) })
+    Err(Error::NoFrame {
+        location: format!("{}:{}", l.file(), l.line()),
+    })
 }
 
 /// Like [`save`], to the given path instead of the run's image path.
@@ -400,7 +446,10 @@ pub trait IterLoadState<I> {
 impl<F: FnOnce() -> I, I: State> IterLoadState<I> for &IterLoad<F> {
     fn __ckpt_load(&self, f: &Frame, name: &str) -> Counted<I> {
         match f.take_iter(name) {
-            (Some(v), _) => Counted { it: f.load(v, name), n: 0 },
+            (Some(v), _) => Counted {
+                it: f.load(v, name),
+                n: 0,
+            },
             _ => f.mismatch(&None, format!("loop iterator `{name}` was saved by count")),
         }
     }
@@ -416,7 +465,9 @@ impl<F: FnOnce() -> I, I: StableOrder + Iterator> IterLoadCount<I> for IterLoad<
         let (_, Some(n)) = f.take_iter(name) else {
             f.mismatch(&None, format!("loop iterator `{name}` was saved whole"))
         };
-        let Some(make) = self.0.take() else { internal("iterator rebuilt twice") };
+        let Some(make) = self.0.take() else {
+            internal("iterator rebuilt twice")
+        };
         let mut it = make();
         if n > 0 {
             let _ = it.nth((n - 1) as usize);
@@ -438,6 +489,9 @@ impl Frame {
                 }
             }
         }
-        self.mismatch(&None, format!("loop iterator `{name}` is neither {{state}} nor {{count}}"))
+        self.mismatch(
+            &None,
+            format!("loop iterator `{name}` is neither {{state}} nor {{count}}"),
+        )
     }
 }

@@ -116,11 +116,18 @@ impl Agent {
         if let Some(i) = rec.live.iter().position(|(n, _)| n == name) {
             return Ok(rec.live.swap_remove(i).1);
         }
-        let Some(mut param) = rec.lent.iter().find(|(l, _)| l == name).map(|(_, p)| p.clone()) else {
+        let Some(mut param) = rec
+            .lent
+            .iter()
+            .find(|(l, _)| l == name)
+            .map(|(_, p)| p.clone())
+        else {
             return Err(format!("`{}` holds no value for `{name}`", rec.function));
         };
         for d in depth + 1..self.records.len() {
-            let Some(callee) = self.records[d].as_mut() else { break };
+            let Some(callee) = self.records[d].as_mut() else {
+                break;
+            };
             if let Some(i) = callee.args.iter().position(|(n, _)| *n == param) {
                 return Ok(callee.args.swap_remove(i).1);
             }
@@ -181,8 +188,15 @@ impl Agent {
 
     /// `#i` → the callee's parameter name.
     fn resolve_param(&self, callee_depth: usize, target: &str) -> String {
-        if let Some(i) = target.strip_prefix('#').and_then(|i| i.parse::<usize>().ok()) {
-            if let Some(p) = self.stack.get(callee_depth).and_then(|a| a.info.params.get(i)) {
+        if let Some(i) = target
+            .strip_prefix('#')
+            .and_then(|i| i.parse::<usize>().ok())
+        {
+            if let Some(p) = self
+                .stack
+                .get(callee_depth)
+                .and_then(|a| a.info.params.get(i))
+            {
                 return (*p).to_string();
             }
         }
