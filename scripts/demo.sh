@@ -3,7 +3,7 @@
 # result with an uninterrupted run. Usage: scripts/demo.sh [steps]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-steps="${1:-60000000}"
+steps="${1:-300000000}"
 cargo build --release --example montecarlo
 bin="$PWD/target/release/examples/montecarlo"
 work="$(mktemp -d)"
@@ -11,14 +11,16 @@ trap 'rm -rf "$work"' EXIT
 cd "$work"
 
 echo "== uninterrupted run"
+t0=$(date +%s%N)
 "$bin" --steps "$steps" > clean.txt
+half_ms=$(( ($(date +%s%N) - t0) / 2000000 ))
 tail -n 1 clean.txt | cut -c1-120
 rm -f montecarlo.ckpt
 
-echo "== run, killed with SIGKILL after 1.5 s"
+echo "== run again, killed with SIGKILL halfway (after ${half_ms} ms)"
 "$bin" --steps "$steps" > killed.txt &
 pid=$!
-sleep 1.5
+sleep "$(awk "BEGIN { print $half_ms / 1000 }")"
 kill -9 "$pid" 2>/dev/null || true
 wait "$pid" 2>/dev/null || true
 tail -n 2 killed.txt
