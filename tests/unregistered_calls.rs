@@ -1,0 +1,54 @@
+//! A save point reached through a call ckpt cannot resume (a function that is not
+//! `#[checkpointable]`, a closure) returns an error naming the function instead of
+//! writing an image that could not be restored; `save()` outside any checkpointable
+//! frame says where it was called. Runs as a plain program (harness = false) because
+//! its `main` carries the agent.
+
+#[ckpt::checkpointable]
+fn inner(image: &std::path::Path) -> Result<u32, ckpt::Error> {
+    ckpt::save_to(image)?;
+    Ok(1)
+}
+
+/// Not checkpointable: calls through it cannot be resumed.
+fn plain(image: &std::path::Path) -> Result<u32, ckpt::Error> {
+    inner(image)
+}
+
+fn outside() -> Result<(), ckpt::Error> {
+    ckpt::save()
+}
+
+fn check(cond: bool, what: &str) {
+    if !cond {
+        eprintln!("FAILED: {what}");
+        std::process::exit(1);
+    }
+    println!("ok: {what}");
+}
+
+#[ckpt::checkpointable]
+fn main() {
+    let dir = std::env::temp_dir().join(format!("ckpt-unregistered-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let image = dir.join("never.ckpt");
+
+    let e = plain(&image).expect_err("save through a plain function must fail");
+    let msg = e.to_string();
+    check(msg.contains("`inner`") && msg.contains("not #[checkpointable]"), &format!("plain caller named: {msg}"));
+
+    let via_closure = || inner(&image);
+    let e = via_closure().expect_err("save through a closure must fail");
+    check(e.to_string().contains("`inner`"), &format!("closure caller named: {e}"));
+
+    let e = outside().expect_err("save outside a frame must fail");
+    let msg = e.to_string();
+    check(msg.contains("unregistered_calls.rs") && msg.contains("annotate"), &format!("location named: {msg}"));
+
+    check(!image.exists(), "no image written");
+    // A direct call is registered and saves fine.
+    let r = inner(&image);
+    check(r.is_ok() && image.exists(), "a registered call saves");
+    let _ = std::fs::remove_dir_all(&dir);
+    println!("1 passed, 0 failed");
+}
