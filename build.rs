@@ -1,1 +1,3 @@
-fn main() { ckpt_build::instrument(); }
+fn main() {
+    ckpt_build::instrument();
+}

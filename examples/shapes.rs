@@ -136,18 +136,22 @@ fn branches(x: i64, saves: &mut u64) -> Result<i64, ckpt::Error> {
     Ok(v * 3)
 }
 
-/// Recursion through a checkpointable function.
-#[checkpointable]
-fn fib(n: u64, saves: &mut u64) -> u64 {
-    if n < 2 {
-        return n;
+mod math {
+    use super::mark;
+
+    /// Recursion through a checkpointable function, in another module.
+    #[ckpt::checkpointable]
+    pub fn fib(n: u64, saves: &mut u64) -> u64 {
+        if n < 2 {
+            return n;
+        }
+        let a = fib(n - 1, saves);
+        if n == 4 {
+            mark(saves).expect("save");
+        }
+        let b = fib(n - 2, saves);
+        a + b
     }
-    let a = fib(n - 1, saves);
-    if n == 4 {
-        mark(saves).expect("save");
-    }
-    let b = fib(n - 2, saves);
-    a + b
 }
 
 /// A generic function with a bound; by-value, `&` and `&mut` arguments.
@@ -184,7 +188,7 @@ fn main() {
         log.push(format!("b{b}"));
     }
 
-    let f = fib(6, &mut saves);
+    let f = math::fib(6, &mut saves);
     println!("fib {f}");
 
     let mut sim = Sim {

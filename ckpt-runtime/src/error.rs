@@ -36,7 +36,9 @@ pub enum Error {
         detail: String,
     },
     /// The body does not match its checksum, or its structure is invalid.
-    #[error("{path}: corrupt image in section `{section}`: {detail}; restore from an earlier image")]
+    #[error(
+        "{path}: corrupt image in section `{section}`: {detail}; restore from an earlier image"
+    )]
     Corrupt {
         /// The file.
         path: PathBuf,
@@ -120,7 +122,9 @@ pub enum Error {
         detail: String,
     },
     /// Another process holds the image lock.
-    #[error("{path} is locked by another process (lock file {lock}); use --ckpt-file to save elsewhere")]
+    #[error(
+        "{path} is locked by another process (lock file {lock}); use --ckpt-file to save elsewhere"
+    )]
     Locked {
         /// The image.
         path: PathBuf,
@@ -141,12 +145,24 @@ impl std::fmt::Debug for Error {
 impl Error {
     /// Builds an [`Error::Io`].
     pub fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { op, path: path.into(), source }
+        Error::Io {
+            op,
+            path: path.into(),
+            source,
+        }
     }
 
     /// Builds an [`Error::Type`].
-    pub fn ty(at: impl Into<String>, expected: impl Into<String>, found: impl Into<String>) -> Self {
-        Error::Type { at: at.into(), expected: expected.into(), found: found.into() }
+    pub fn ty(
+        at: impl Into<String>,
+        expected: impl Into<String>,
+        found: impl Into<String>,
+    ) -> Self {
+        Error::Type {
+            at: at.into(),
+            expected: expected.into(),
+            found: found.into(),
+        }
     }
 }
 

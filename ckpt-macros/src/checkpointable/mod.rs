@@ -250,40 +250,95 @@ fn transform(
         }
     }
     let body = body_of(&twin_sig, &name, Some(sig), block, hash, a, errors);
-    let (_, ty_generics, _) = sig.generics.split_for_impl();
     let turbofish = if impl_trait
         || sig.generics.type_params().next().is_none()
             && sig.generics.const_params().next().is_none()
     {
         quote!()
     } else {
-        let tf = ty_generics.as_turbofish();
         // Lifetimes cannot be given explicitly when late-bound; pass types and consts only.
         let params = sig.generics.params.iter().filter_map(|p| match p {
             syn::GenericParam::Type(t) => Some(t.ident.to_token_stream()),
             syn::GenericParam::Const(c) => Some(c.ident.to_token_stream()),
             syn::GenericParam::Lifetime(_) => None,
         });
-        let _ = tf;
         quote!(::<#(#params),*>)
     };
-    let call = if self_ty.is_some() {
-        quote! { Self::#twin_ident #turbofish(#(#call_args),*) }
-    } else {
-        let _ = receiver;
-        quote! { #twin_ident #turbofish(#(#call_args),*) }
+    let allow = quote! {
+        #[allow(unused_mut, unused_variables, unused_parens, unreachable_code, unused_braces, unused_assignments, clippy::all)]
     };
-    let wrapper = quote! {
-        #(#attrs)*
-        #[allow(clippy::all)]
-        #vis #wrapper_sig { #call }
+    let wrapper_attrs = quote! { #(#attrs)* #[allow(clippy::all)] };
+    if self_ty.is_some() {
+        let wrapper = quote! { #wrapper_attrs #vis #wrapper_sig { Self::#twin_ident #turbofish(#(#call_args),*) } };
+        let twin = quote! { #[doc(hidden)] #allow #vis #twin_sig #body };
+        return (wrapper, twin);
+    }
+    // A free function's twin is `f::__ckpt` in a module named like the function, so
+    // that `use path::f` imports both. The module sees its parent's names through a
+    // glob import; `self::`/`super::` paths of the body move one level up.
+    let _ = receiver;
+    let fn_ident = &sig.ident;
+    let wrapper = quote! { #wrapper_attrs #vis #wrapper_sig { #fn_ident::__ckpt #turbofish(#(#call_args),*) } };
+    let mut twin_fn: syn::ItemFn = match syn::parse2(quote! { #allow pub #twin_sig #body }) {
+        Ok(f) => f,
+        Err(e) => {
+            errors.push(e);
+            return (wrapper, quote!());
+        }
     };
+    twin_fn.sig.ident = format_ident!("__ckpt");
+    syn::visit_mut::VisitMut::visit_item_fn_mut(&mut LevelDown, &mut twin_fn);
     let twin = quote! {
         #[doc(hidden)]
-        #[allow(unused_mut, unused_variables, unused_parens, unreachable_code, unused_braces, unused_assignments, clippy::all)]
-        #vis #twin_sig #body
+        #[allow(non_snake_case, unused_imports)]
+        #vis mod #fn_ident {
+            use super::*;
+            #twin_fn
+        }
     };
     (wrapper, twin)
+}
+
+/// Rewrites `self::x` to `super::x` and `super::x` to `super::super::x`: code moved
+/// one module down keeps naming the same items.
+struct LevelDown;
+
+impl syn::visit_mut::VisitMut for LevelDown {
+    fn visit_path_mut(&mut self, p: &mut syn::Path) {
+        if p.leading_colon.is_none() && p.segments.len() > 1 {
+            let first = p.segments[0].ident.to_string();
+            let span = p.segments[0].ident.span();
+            if first == "self" {
+                p.segments[0].ident = syn::Ident::new("super", span);
+            } else if first == "super" {
+                p.segments.insert(0, syn::PathSegment::from(syn::Ident::new("super", span)));
+            }
+        }
+        syn::visit_mut::visit_path_mut(self, p);
+    }
+
+    fn visit_use_tree_mut(&mut self, t: &mut syn::UseTree) {
+        if let syn::UseTree::Path(up) = t {
+            let span = up.ident.span();
+            if up.ident == "self" {
+                up.ident = syn::Ident::new("super", span);
+            } else if up.ident == "super" {
+                let inner = syn::UseTree::Path(up.clone());
+                *t = syn::UseTree::Path(syn::UsePath {
+                    ident: syn::Ident::new("super", span),
+                    colon2_token: Default::default(),
+                    tree: Box::new(inner),
+                });
+                return;
+            }
+        }
+        syn::visit_mut::visit_use_tree_mut(self, t);
+    }
+
+    fn visit_item_mut(&mut self, i: &mut syn::Item) {
+        // Nested items are written relative to their own position; still one level down.
+        syn::visit_mut::visit_item_mut(self, i);
+    }
 }
 
 fn is_ref(t: &syn::Type) -> Option<bool> {

@@ -211,22 +211,23 @@ impl Marker<'_> {
         marker(self.points.list.len() as u32, span, original)
     }
 
-    fn is_checkpointable_path(&self, p: &syn::Path) -> bool {
+    /// `Some(false)` for a checkpointable free function, `Some(true)` for an associated
+    /// function called by path (`Type::f`, `Self::f`), `None` otherwise.
+    fn classify_path(&self, p: &syn::Path) -> Option<bool> {
         let ids = path_idents(p);
-        let Some(name) = ids.last() else { return false };
+        let name = ids.last()?;
         if ids.len() == 1 {
-            return self.analysis.fns.contains(name);
+            return self.analysis.fns.contains(name).then_some(false);
         }
         let ty = &ids[ids.len() - 2];
         if ty == "Self" {
-            return self.self_ty.is_some_and(|t| {
-                self.analysis
-                    .methods
-                    .contains(&(t.to_string(), name.clone()))
-            });
+            let t = self.self_ty?;
+            return self.analysis.methods.contains(&(t.to_string(), name.clone())).then_some(true);
         }
-        self.analysis.fns.contains(name) && !ty.starts_with(|c: char| c.is_uppercase())
-            || self.analysis.methods.contains(&(ty.clone(), name.clone()))
+        if self.analysis.methods.contains(&(ty.clone(), name.clone())) {
+            return Some(true);
+        }
+        (self.analysis.fns.contains(name) && !ty.starts_with(|c: char| c.is_uppercase())).then_some(false)
     }
 
     fn reject(&mut self, span: Span, msg: &str) {
@@ -309,14 +310,25 @@ impl VisitMut for Marker<'_> {
                     if self.closure > 0
                         || self.async_ > 0
                         || p.qself.is_some()
-                        || !self.is_checkpointable_path(&p.path)
                     {
                         return;
                     }
+                    let Some(method) = self.classify_path(&p.path) else { return };
                     let mut target = p.clone();
                     let last = target.path.segments.last_mut().expect("non-empty path");
                     let callee = last.ident.to_string();
-                    last.ident = syn::Ident::new(&format!("__ckpt_{callee}"), last.ident.span());
+                    if method {
+                        last.ident = syn::Ident::new(&format!("__ckpt_{callee}"), last.ident.span());
+                    } else {
+                        // A free function's twin lives in a module of the same name, so
+                        // `use path::f` brings it along.
+                        let generics = std::mem::take(&mut last.arguments);
+                        let span = last.ident.span();
+                        target.path.segments.push(syn::PathSegment {
+                            ident: syn::Ident::new("__ckpt", span),
+                            arguments: generics,
+                        });
+                    }
                     Some(Kind::Call {
                         callee,
                         target: Target::Path(target),
