@@ -32,6 +32,7 @@ pub use agent::{restored, save, save_to};
 
 pub use ckpt_macros::{checkpointable, State};
 pub use error::{Error, Result};
+pub use state::State;
 
 /// Items used by the code that `#[checkpointable]` and `#[derive(State)]` generate.
 /// Not a public API: names and signatures change without notice.
