@@ -35,15 +35,33 @@ fn main() {
 
     let e = plain(&image).expect_err("save through a plain function must fail");
     let msg = e.to_string();
-    check(msg.contains("`inner`") && msg.contains("not #[checkpointable]"), &format!("plain caller named: {msg}"));
+    check(
+        msg.contains("`inner`") && msg.contains("not #[checkpointable]"),
+        &format!("plain caller named: {msg}"),
+    );
 
     let via_closure = || inner(&image);
     let e = via_closure().expect_err("save through a closure must fail");
-    check(e.to_string().contains("`inner`"), &format!("closure caller named: {e}"));
+    check(
+        e.to_string().contains("`inner`"),
+        &format!("closure caller named: {e}"),
+    );
 
-    let e = outside().expect_err("save outside a frame must fail");
+    let e = outside().expect_err("a save the macro did not see must fail");
     let msg = e.to_string();
-    check(msg.contains("unregistered_calls.rs") && msg.contains("annotate"), &format!("location named: {msg}"));
+    check(
+        msg.contains("unregistered_calls.rs:") && msg.contains("annotate"),
+        &format!("location named: {msg}"),
+    );
+    let e = std::thread::spawn(outside)
+        .join()
+        .expect("thread")
+        .expect_err("save outside any frame must fail");
+    let msg = e.to_string();
+    check(
+        msg.contains("outside a #[checkpointable] function"),
+        &format!("no frame: {msg}"),
+    );
 
     check(!image.exists(), "no image written");
     // A direct call is registered and saves fine.

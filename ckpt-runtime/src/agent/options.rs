@@ -326,10 +326,14 @@ impl Config {
 /// Removes temporary and previous-image files of `path` left by processes that were
 /// killed while saving. Only called with the image's lock held, so none is in use.
 fn sweep_stale(path: &Path) {
-    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else { return };
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
     let name = name.to_string_lossy();
     let (tmp, old) = (format!(".{name}.tmp."), format!(".{name}.old."));
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let n = e.file_name();
         let n = n.to_string_lossy();

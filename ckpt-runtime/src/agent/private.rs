@@ -52,18 +52,6 @@ pub fn arg<T>(slot: Option<T>) -> T {
     }
 }
 
-/// Unwraps a reference argument, which callers re-create on the resume path too.
-#[inline]
-pub fn arg_ref<T>(slot: Option<T>, function: &str, param: &str) -> T {
-    match slot {
-        Some(v) => v,
-        None => fatal(&Error::Usage(format!(
-            "cannot resume `{function}`: its reference argument `{param}` was not re-created by the \
-             caller; pass `&x` or `&mut x` of a local directly in the call"
-        ))),
-    }
-}
-
 fn internal(what: &str) -> ! {
     eprintln!("ckpt: internal error: {what}; please report this with the program's source");
     std::process::abort()
@@ -352,9 +340,22 @@ impl Drop for CallGuard<'_> {
 #[track_caller]
 pub fn save() -> Result<()> {
     let l = std::panic::Location::caller();
-    Err(Error::NoFrame {
-        location: format!("{}:{}", l.file(), l.line()),
-    })
+    let location = format!("{}:{}", l.file(), l.line());
+    let inside = AGENT.with(|a| a.borrow().stack.last().map(|f| f.info.name));
+    match inside {
+        // Reached at run time although a checkpointable frame is active: the macro did
+        // not see this call as a save point.
+        Some(function) => Err(Error::UnregisteredCall {
+            function: "ckpt::save".into(),
+            caller: function.into(),
+            detail: format!(
+                "the call at {location} was not seen by #[checkpointable]; write it as \
+                 `ckpt::save()` (an imported `save` is not recognised) in a #[checkpointable] \
+                 function, and annotate the functions between it and main"
+            ),
+        }),
+        None => Err(Error::NoFrame { location }),
+    }
 }
 
 /// Like [`save`], to the given path instead of the run's image path.
