@@ -66,62 +66,30 @@ pub struct Frame {
     _not_send: PhantomData<*const ()>,
 }
 
-/// Opens the frame of a checkpointable function.
+/// Opens the frame of a checkpointable function. This is the hot path of every
+/// checkpointable call: it only links the frame to its caller's registered call; whether
+/// the call really was to this function is checked when a save needs it.
+#[inline]
 pub fn frame(info: &'static FnInfo) -> Frame {
     AGENT.with(|a| {
         let mut a = a.borrow_mut();
         let depth = a.stack.len();
-        let unregistered = match a.stack.last_mut() {
-            None if info.name == "main" => None,
-            None => Some((
-                "(not checkpointable)".to_string(),
-                "it was not reached from a #[checkpointable] main".to_string(),
-            )),
+        let opened_by = match a.stack.last_mut() {
+            None => Some("main"),
             Some(parent) => match &mut parent.call {
-                Some(c) if !c.consumed && super::stack::same_fn(c.callee, info.name) => {
+                Some(c) if !c.consumed => {
                     c.consumed = true;
-                    None
+                    Some(c.callee)
                 }
-                _ => Some((
-                    parent.info.name.to_string(),
-                    "it was called through a function that is not #[checkpointable], or a call \
-                     ckpt did not recognise (a closure, a method on a field or temporary)"
-                        .to_string(),
-                )),
+                _ => None,
             },
         };
         let resuming = std::mem::take(&mut a.resume_next);
-        let mut record = None;
-        let mut target = 0;
-        if resuming {
-            let rec = a.records.get_mut(depth).and_then(Option::take);
-            let path = a.restore_path.clone().unwrap_or_default();
-            match rec {
-                Some(r) if r.function == info.name && r.body_hash == info.hash => {
-                    target = r.at;
-                    record = Some(r);
-                }
-                Some(r) => fatal(&Error::FrameMismatch {
-                    path,
-                    function: info.name.into(),
-                    detail: if r.function == info.name {
-                        "its body changed since the image was written".into()
-                    } else {
-                        format!("the image expects `{}` here", r.function)
-                    },
-                }),
-                None => fatal(&Error::FrameMismatch {
-                    path,
-                    function: info.name.into(),
-                    detail: "the image has no frame for it".into(),
-                }),
-            }
-        }
+        let target = if resuming { claim(&a, depth, info) } else { 0 };
         a.stack.push(Active {
             info,
             call: None,
-            unregistered,
-            record,
+            opened_by,
         });
         Frame {
             depth,
@@ -130,6 +98,29 @@ pub fn frame(info: &'static FnInfo) -> Frame {
             _not_send: PhantomData,
         }
     })
+}
+
+/// Checks that the image's frame at `depth` belongs to `info`; returns its save point.
+#[cold]
+fn claim(a: &super::stack::Agent, depth: usize, info: &'static FnInfo) -> u32 {
+    let path = a.restore_path.clone().unwrap_or_default();
+    match a.records.get(depth).and_then(Option::as_ref) {
+        Some(r) if r.function == info.name && r.body_hash == info.hash => r.at,
+        Some(r) => fatal(&Error::FrameMismatch {
+            path,
+            function: info.name.into(),
+            detail: if r.function == info.name {
+                "its body changed since the image was written".into()
+            } else {
+                format!("the image expects `{}` here", r.function)
+            },
+        }),
+        None => fatal(&Error::FrameMismatch {
+            path,
+            function: info.name.into(),
+            detail: "the image has no frame for it".into(),
+        }),
+    }
 }
 
 impl Drop for Frame {
@@ -197,8 +188,8 @@ impl Frame {
         self.resuming.set(false);
         AGENT.with(|a| {
             let mut a = a.borrow_mut();
-            if let Some(f) = a.stack.get_mut(self.depth) {
-                f.record = None;
+            if let Some(r) = a.records.get_mut(self.depth) {
+                *r = None;
             }
         });
     }
@@ -239,17 +230,7 @@ impl Frame {
         };
         AGENT.with(|a| {
             let a = a.borrow();
-            if let Some(bad) = a.stack[..=self.depth]
-                .iter()
-                .find(|f| f.unregistered.is_some())
-            {
-                let (caller, detail) = bad.unregistered.clone().unwrap_or_default();
-                return Err(Error::UnregisteredCall {
-                    function: bad.info.name.into(),
-                    caller,
-                    detail,
-                });
-            }
+            a.check_registered(self.depth)?;
             cfg.lock(&path)?;
             let header = cfg.header(&path);
             image::write(

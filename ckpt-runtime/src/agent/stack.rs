@@ -78,16 +78,15 @@ pub(crate) struct CallReg {
 pub(crate) struct Active {
     pub info: &'static FnInfo,
     pub call: Option<CallReg>,
-    /// Why this frame cannot be saved, if its caller did not register the call.
-    pub unregistered: Option<(String, String)>,
-    /// While resuming: the image's record of this frame, values not yet taken.
-    pub record: Option<FrameRecord>,
+    /// The callee name of the call point that opened this frame (`"main"` for the
+    /// root); `None` if no call point was registered (a call ckpt did not see).
+    pub opened_by: Option<&'static str>,
 }
 
-#[derive(Default)]
 pub(crate) struct Agent {
     pub stack: Vec<Active>,
-    /// The image's frames by depth, claimed as the program re-enters them.
+    /// The image's frames by depth while resuming; a frame's values are taken from its
+    /// record, and values it lent to callees from theirs.
     pub records: Vec<Option<FrameRecord>>,
     /// The next frame opened resumes (set by `start` and by a resuming call point).
     pub resume_next: bool,
@@ -98,7 +97,20 @@ pub(crate) struct Agent {
 }
 
 thread_local! {
-    pub(crate) static AGENT: RefCell<Agent> = RefCell::new(Agent::default());
+    pub(crate) static AGENT: RefCell<Agent> = const { RefCell::new(Agent::new()) };
+}
+
+impl Agent {
+    const fn new() -> Agent {
+        Agent {
+            stack: Vec::new(),
+            records: Vec::new(),
+            resume_next: false,
+            loader: None,
+            restored: false,
+            restore_path: None,
+        }
+    }
 }
 
 /// `Type::name` and `name` match a call written as `name`.
@@ -107,10 +119,37 @@ pub(crate) fn same_fn(call: &str, info: &str) -> bool {
 }
 
 impl Agent {
+    /// Every frame up to `depth` was opened by a call ckpt registered, to that function.
+    pub fn check_registered(&self, depth: usize) -> Result<()> {
+        for (d, f) in self.stack[..=depth].iter().enumerate() {
+            let caller = if d == 0 {
+                "(not checkpointable)"
+            } else {
+                self.stack[d - 1].info.name
+            };
+            let detail = match f.opened_by {
+                Some(callee) if same_fn(callee, f.info.name) => continue,
+                Some("main") => "it was not reached from a #[checkpointable] main".to_string(),
+                Some(callee) => format!("the call registered there was to `{callee}`"),
+                None => {
+                    "it was called through a function that is not #[checkpointable], or a call \
+                         ckpt did not recognise (a closure, a method on a field or temporary)"
+                        .to_string()
+                }
+            };
+            return Err(Error::UnregisteredCall {
+                function: f.info.name.into(),
+                caller: caller.into(),
+                detail,
+            });
+        }
+        Ok(())
+    }
+
     /// Removes the value of `name` for the frame at `depth`, following the lent map
     /// down to the frame that saved it.
     pub fn take_value(&mut self, depth: usize, name: &str) -> Result<Value, String> {
-        let Some(rec) = self.stack.get_mut(depth).and_then(|a| a.record.as_mut()) else {
+        let Some(rec) = self.records.get_mut(depth).and_then(Option::as_mut) else {
             return Err(format!("frame {depth} is not resuming"));
         };
         if let Some(i) = rec.live.iter().position(|(n, _)| n == name) {
