@@ -11,6 +11,8 @@
 mod analysis;
 mod normalize;
 mod points;
+#[cfg(test)]
+mod snapshot_tests;
 mod split;
 mod vars;
 
@@ -311,7 +313,8 @@ impl syn::visit_mut::VisitMut for LevelDown {
             if first == "self" {
                 p.segments[0].ident = syn::Ident::new("super", span);
             } else if first == "super" {
-                p.segments.insert(0, syn::PathSegment::from(syn::Ident::new("super", span)));
+                p.segments
+                    .insert(0, syn::PathSegment::from(syn::Ident::new("super", span)));
             }
         }
         syn::visit_mut::visit_path_mut(self, p);

@@ -222,12 +222,17 @@ impl Marker<'_> {
         let ty = &ids[ids.len() - 2];
         if ty == "Self" {
             let t = self.self_ty?;
-            return self.analysis.methods.contains(&(t.to_string(), name.clone())).then_some(true);
+            return self
+                .analysis
+                .methods
+                .contains(&(t.to_string(), name.clone()))
+                .then_some(true);
         }
         if self.analysis.methods.contains(&(ty.clone(), name.clone())) {
             return Some(true);
         }
-        (self.analysis.fns.contains(name) && !ty.starts_with(|c: char| c.is_uppercase())).then_some(false)
+        (self.analysis.fns.contains(name) && !ty.starts_with(|c: char| c.is_uppercase()))
+            .then_some(false)
     }
 
     fn reject(&mut self, span: Span, msg: &str) {
@@ -307,18 +312,18 @@ impl VisitMut for Marker<'_> {
                 }
                 None => {
                     let syn::Expr::Path(p) = &*c.func else { return };
-                    if self.closure > 0
-                        || self.async_ > 0
-                        || p.qself.is_some()
-                    {
+                    if self.closure > 0 || self.async_ > 0 || p.qself.is_some() {
                         return;
                     }
-                    let Some(method) = self.classify_path(&p.path) else { return };
+                    let Some(method) = self.classify_path(&p.path) else {
+                        return;
+                    };
                     let mut target = p.clone();
                     let last = target.path.segments.last_mut().expect("non-empty path");
                     let callee = last.ident.to_string();
                     if method {
-                        last.ident = syn::Ident::new(&format!("__ckpt_{callee}"), last.ident.span());
+                        last.ident =
+                            syn::Ident::new(&format!("__ckpt_{callee}"), last.ident.span());
                     } else {
                         // A free function's twin lives in a module of the same name, so
                         // `use path::f` brings it along.
