@@ -43,9 +43,9 @@ struct Opts {
     cache: Vec<String>,
 }
 
-/// The temp directory, its files and the samples gathered before the save point.
-/// Saved in the image (so the restored process has it); `armed` is not saved, so the
-/// restored process never removes the parent's files.
+/// The temp directory, its files and the samples gathered so far. Saved in the image
+/// (so the restored process has it); `armed` is not saved, so the restored process never
+/// removes the parent's files.
 #[derive(ckpt::State)]
 struct Bench {
     dir: String,
@@ -53,29 +53,16 @@ struct Bench {
     raw: String,
     reps: u64,
     cache: Vec<String>,
-    writes: Vec<WriteSample>,
-    saves: Vec<f64>,
+    /// The current repetition; 0 is the warm-up, whose samples are printed, not kept.
+    rep: u64,
+    /// Samples in seconds, by series name, in the order the series first appeared.
+    samples: Vec<(String, Vec<f64>)>,
     #[ckpt(skip)]
     armed: bool,
 }
 
-/// One plain write: total and its phases, in seconds.
-#[derive(ckpt::State, Clone)]
-struct WriteSample {
-    total: f64,
-    create: f64,
-    write: f64,
-    fsync: f64,
-    dir_fsync: f64,
-}
-
-/// One repetition of the read side for one cache state, in seconds.
-struct ReadSample {
-    read: f64,
-    restore: f64,
-    exec: f64,
-    agent_read: f64,
-}
+/// Size of the pieces of the piecewise baselines (what ckpt's image code uses).
+const PIECE: usize = 1 << 20;
 
 #[checkpointable]
 fn main() {
@@ -83,9 +70,12 @@ fn main() {
     let mut bench = Bench::create(&opts);
     let data = make_data(elements(opts.gib));
     bench.start(&data);
+    // Repetition 0 is a warm-up: every timed write then replaces a file of its own kind.
     let mut rep = 0u64;
-    while rep < bench.reps {
-        bench.plain_write(&data);
+    while rep <= bench.reps {
+        bench.rep = rep;
+        bench.plain_write(&data, None);
+        bench.plain_write(&data, Some(PIECE));
         bench.before_save();
         let t0 = now_ns();
         let saved = ckpt::save_to(&bench.image);
@@ -382,8 +372,8 @@ impl Bench {
             dir,
             reps: opts.reps,
             cache: opts.cache.clone(),
-            writes: Vec::new(),
-            saves: Vec::new(),
+            rep: 0,
+            samples: Vec::new(),
             armed: true,
         }
     }
@@ -415,38 +405,82 @@ impl Bench {
         );
     }
 
-    /// One timed plain write of the data's bytes: create, write_all, sync_all, dir fsync.
-    fn plain_write(&mut self, data: &[f64]) {
+    /// Keeps a sample of series `key` (not during the warm-up).
+    fn record(&mut self, key: &str, secs: f64) {
+        if self.rep == 0 {
+            return;
+        }
+        match self.samples.iter_mut().find(|(k, _)| k == key) {
+            Some((_, v)) => v.push(secs),
+            None => self.samples.push((key.to_string(), vec![secs])),
+        }
+    }
+
+    fn series(&self, key: &str) -> &[f64] {
+        self.samples
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or(&[][..], |(_, v)| v.as_slice())
+    }
+
+    fn median_of(&self, key: &str) -> f64 {
+        median(self.series(key).iter().copied())
+    }
+
+    fn rep_label(&self) -> String {
+        if self.rep == 0 {
+            "warm-up".into()
+        } else {
+            format!("rep {}", self.rep)
+        }
+    }
+
+    /// One timed plain write of the data's bytes into a new file: create, `write_all`
+    /// (in one call, or in `piece`-byte calls), `sync_all`, directory fsync.
+    fn plain_write(&mut self, data: &[f64], piece: Option<usize>) {
         let bytes = as_bytes(data);
         if let Err(e) = remove_if_exists(&self.raw) {
             self.die(&format!("removing {}: {e}", self.raw));
         }
         settle(&self.dir);
         let t0 = now_ns();
-        let r = (|| -> std::io::Result<WriteSample> {
+        let r = (|| -> std::io::Result<[u64; 4]> {
             let mut f = OpenOptions::new()
                 .write(true)
                 .create_new(true)
                 .open(&self.raw)?;
+            match piece {
+                None => f.write_all(bytes)?,
+                Some(p) => bytes.chunks(p).try_for_each(|c| f.write_all(c))?,
+            }
             let t1 = now_ns();
-            f.write_all(bytes)?;
-            let t2 = now_ns();
             f.sync_all()?;
-            let t3 = now_ns();
+            let t2 = now_ns();
             drop(f);
             fsync_dir(&self.dir)?;
-            let t4 = now_ns();
-            Ok(WriteSample {
-                total: secs(t4 - t0),
-                create: secs(t1 - t0),
-                write: secs(t2 - t1),
-                fsync: secs(t3 - t2),
-                dir_fsync: secs(t4 - t3),
-            })
+            let t3 = now_ns();
+            Ok([t1 - t0, t2 - t1, t3 - t2, t3 - t0])
         })();
-        match r {
-            Ok(s) => self.writes.push(s),
+        let [write, fsync, dir_fsync, total] = match r {
+            Ok(t) => t.map(secs),
             Err(e) => self.die(&format!("plain write of {}: {e}", self.raw)),
+        };
+        let key = if piece.is_some() {
+            "write_pieces"
+        } else {
+            "write"
+        };
+        self.record(key, total);
+        self.record(&format!("{key}.write"), write);
+        self.record(&format!("{key}.fsync"), fsync);
+        self.record(&format!("{key}.dir_fsync"), dir_fsync);
+        print!(
+            "  {}: plain write{} {total:.3} s (write {write:.3}, fsync {fsync:.3}, dir fsync {dir_fsync:.4});",
+            self.rep_label(),
+            if piece.is_some() { " in 1 MiB pieces" } else { "" }
+        );
+        if piece.is_none() {
+            println!();
         }
     }
 
@@ -462,27 +496,22 @@ impl Bench {
         if let Err(e) = saved {
             self.die(&format!("ckpt::save_to({}): {e}", self.image));
         }
-        let w = self.writes.last().map_or(f64::NAN, |w| w.total);
-        println!(
-            "  rep {}: plain write+fsync {:.3} s (write {:.3}, fsync {:.3}, dir fsync {:.4}); ckpt save {:.3} s",
-            self.saves.len() + 1,
-            w,
-            self.writes.last().map_or(f64::NAN, |w| w.write),
-            self.writes.last().map_or(f64::NAN, |w| w.fsync),
-            self.writes.last().map_or(f64::NAN, |w| w.dir_fsync),
-            pause
-        );
-        self.saves.push(pause);
+        println!(" ckpt save {pause:.3} s");
+        self.record("save", pause);
     }
 
-    /// One timed plain read of the raw file into a pre-sized vector; checks the bytes.
-    fn plain_read(&mut self, data: &[f64]) -> f64 {
+    /// One timed plain read of the raw file into a pre-sized vector (in one `read_exact`,
+    /// or in `piece`-byte calls); checks the bytes outside the timing.
+    fn plain_read(&mut self, data: &[f64], piece: Option<usize>) -> f64 {
         let t0 = now_ns();
         let r = (|| -> std::io::Result<Vec<u8>> {
             let mut f = File::open(&self.raw)?;
             let len = f.metadata()?.len() as usize;
             let mut buf = vec![0u8; len];
-            f.read_exact(&mut buf)?;
+            match piece {
+                None => f.read_exact(&mut buf)?,
+                Some(p) => buf.chunks_mut(p).try_for_each(|c| f.read_exact(c))?,
+            }
             Ok(buf)
         })();
         let t = since(t0);
@@ -508,6 +537,7 @@ impl Bench {
         }
     }
 
+    /// Prepares a timed read of `path`: puts it in the page-cache state `mode`.
     fn cache(&mut self, path: &str, mode: &str) {
         if let Err(e) = set_cache(path, mode) {
             self.die(&format!("setting the page cache of {path} to {mode}: {e}"));
@@ -530,33 +560,34 @@ impl Bench {
         }
     }
 
-    /// The read side for one cache state; interleaves the measurements of each repetition.
-    fn reads(&mut self, data: &[f64], mode: &str) -> Vec<ReadSample> {
+    /// The read side for one cache state: a warm-up, then `reps` repetitions, each
+    /// measuring every variant once with the same cache state.
+    fn reads(&mut self, data: &[f64], mode: &str) {
         let n = data.len();
         let (raw, image) = (self.raw.clone(), self.image.clone());
         let probe_file = format!("{}/probe.ckpt", self.dir);
-        let mut out = Vec::new();
-        for rep in 0..self.reps {
+        for rep in 0..=self.reps {
+            self.rep = rep;
             self.cache(&raw, mode);
-            let read = self.plain_read(data);
+            let read = self.plain_read(data, None);
+            self.cache(&raw, mode);
+            let pieces = self.plain_read(data, Some(PIECE));
             self.cache(&image, mode);
             let restore = self.child(&["--restore", &image], "restore", n);
             let exec = self.child(&["--ckpt-file", &probe_file, PROBE_FLAG], "probe", n);
             self.cache(&image, mode);
-            let agent_read = self.agent_read(n);
+            let agent = self.agent_read(n);
             println!(
-                "  {mode} rep {}: plain read {read:.3} s; ckpt restore {restore:.3} s \
-                 (exec-only {exec:.4} s; agent read in-process {agent_read:.3} s)",
-                rep + 1
+                "  {mode} {}: plain read {read:.3} s (in 1 MiB pieces {pieces:.3}); ckpt restore \
+                 {restore:.3} s (exec-only {exec:.4}; agent image::read in-process {agent:.3})",
+                self.rep_label()
             );
-            out.push(ReadSample {
-                read,
-                restore,
-                exec,
-                agent_read,
-            });
+            self.record(&format!("{mode}.read"), read);
+            self.record(&format!("{mode}.read_pieces"), pieces);
+            self.record(&format!("{mode}.restore"), restore);
+            self.record(&format!("{mode}.exec"), exec);
+            self.record(&format!("{mode}.agent_read"), agent);
         }
-        out
     }
 
     /// The read side, the report, the cleanup.
@@ -566,82 +597,105 @@ impl Bench {
             Ok(m) => m.len() as f64,
             Err(e) => self.die(&format!("{}: {e}", self.image)),
         };
-        let mut reads = Vec::new();
         for mode in self.cache.clone() {
-            let r = self.reads(data, &mode);
-            reads.push((mode, r));
+            self.reads(data, &mode);
         }
         let mbs = |t: f64| bytes / t / 1e6;
         let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
-        let write = median(self.writes.iter().map(|w| w.total));
-        let save = median(self.saves.iter().copied());
-        let size_ratio = image_len / bytes;
+        let mut summary = format!("RESULT bytes={bytes:.0} image={image_len:.0}");
         println!(
-            "\nresults (median of {}; MB = 10^6 bytes; rates are data bytes / time):",
+            "\nresults: median of {} (range min..max), after one warm-up; MB = 10^6 bytes; \
+             MB/s = data bytes / time",
             self.reps
         );
-        println!("  data bytes                  {bytes:.0}");
+        let row = |label: &str, key: &str, summary: &mut String| {
+            let t = self.median_of(key);
+            let v = self.series(key);
+            let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = v.iter().copied().fold(0.0, f64::max);
+            println!(
+                "  {label:<44} {t:7.3} s {:8.1} MB/s   ({lo:.3}..{hi:.3})",
+                mbs(t)
+            );
+            *summary += &format!(" {key}_s={t:.4}");
+        };
+        let size_ratio = image_len / bytes;
+        println!("  data bytes {bytes:.0}, image bytes {image_len:.0}");
+        row(
+            "plain create+write_all+fsync+dir fsync",
+            "write",
+            &mut summary,
+        );
+        row("  of which write_all", "write.write", &mut summary);
+        row("  of which fsync", "write.fsync", &mut summary);
+        row(
+            "plain write in 1 MiB pieces (diagnostic)",
+            "write_pieces",
+            &mut summary,
+        );
+        row("ckpt save (the pause)", "save", &mut summary);
+        for mode in self.cache.clone() {
+            row(
+                &format!("{mode}: plain read (one read_exact)"),
+                &format!("{mode}.read"),
+                &mut summary,
+            );
+            row(
+                &format!("{mode}: plain read in 1 MiB pieces (diagnostic)"),
+                &format!("{mode}.read_pieces"),
+                &mut summary,
+            );
+            row(
+                &format!("{mode}: ckpt restore (exec to save point)"),
+                &format!("{mode}.restore"),
+                &mut summary,
+            );
+            row(
+                &format!("{mode}:   exec-only"),
+                &format!("{mode}.exec"),
+                &mut summary,
+            );
+            row(
+                &format!("{mode}:   agent image::read in-process"),
+                &format!("{mode}.agent_read"),
+                &mut summary,
+            );
+        }
+        let write = self.median_of("write");
+        let save = self.median_of("save");
+        println!("targets (DESIGN §8):");
         println!(
-            "  image size                  {image_len:.0}  ratio {size_ratio:.6}  (target <= 1.01: {})",
+            "  image size / data bytes  {size_ratio:.6}   (<= 1.01: {})",
             verdict(size_ratio <= 1.01)
         );
         println!(
-            "  plain write+fsync+dir fsync {write:.3} s  {:8.1} MB/s  (create {:.4}, write {:.3}, fsync {:.3}, dir fsync {:.4})",
-            mbs(write),
-            median(self.writes.iter().map(|w| w.create)),
-            median(self.writes.iter().map(|w| w.write)),
-            median(self.writes.iter().map(|w| w.fsync)),
-            median(self.writes.iter().map(|w| w.dir_fsync)),
-        );
-        println!(
-            "  ckpt save (pause)           {save:.3} s  {:8.1} MB/s",
-            mbs(save)
-        );
-        println!(
-            "  ratio save/write            {:.3}  (target >= 0.8: {})",
+            "  save / plain write       {:.3}      (>= 0.8: {})   [vs the 1 MiB-piece write: {:.3}]",
             write / save,
-            verdict(write / save >= 0.8)
+            verdict(write / save >= 0.8),
+            self.median_of("write_pieces") / save
         );
-        let mut summary = format!(
-            "RESULT bytes={bytes:.0} image={image_len:.0} size_ratio={size_ratio:.6} write_s={write:.4} \
-             save_s={save:.4} save_pause_s={save:.4} write_mbs={:.1} save_mbs={:.1} save_write_ratio={:.3}",
-            mbs(write),
-            mbs(save),
+        summary += &format!(
+            " size_ratio={size_ratio:.6} save_write_ratio={:.3}",
             write / save
         );
-        for (mode, r) in &reads {
-            let read = median(r.iter().map(|s| s.read));
-            let restore = median(r.iter().map(|s| s.restore));
-            let exec = median(r.iter().map(|s| s.exec));
-            let agent = median(r.iter().map(|s| s.agent_read));
+        for mode in self.cache.clone() {
+            let read = self.median_of(&format!("{mode}.read"));
+            let restore = self.median_of(&format!("{mode}.restore"));
+            let exec = self.median_of(&format!("{mode}.exec"));
             println!(
-                "  {mode}: plain read              {read:.3} s  {:8.1} MB/s",
-                mbs(read)
-            );
-            println!(
-                "  {mode}: ckpt restore            {restore:.3} s  {:8.1} MB/s",
-                mbs(restore)
-            );
-            println!(
-                "  {mode}: ratio restore/read      {:.3}  (target >= 0.8: {})",
+                "  {mode}: restore / read    {:.3}      (>= 0.8: {})   [without exec-only: {:.3}; \
+                 vs the 1 MiB-piece read: {:.3}]",
                 read / restore,
-                verdict(read / restore >= 0.8)
+                verdict(read / restore >= 0.8),
+                read / (restore - exec),
+                self.median_of(&format!("{mode}.read_pieces")) / restore
             );
-            println!(
-                "  {mode}:   of the restore: exec-only {exec:.4} s; restore - exec {:.3} s ({:.1} MB/s); \
-                 agent image::read in-process {agent:.3} s ({:.1} MB/s)",
-                restore - exec,
-                mbs(restore - exec),
-                mbs(agent)
-            );
-            summary += &format!(
-                " {mode}_read_s={read:.4} {mode}_restore_s={restore:.4} {mode}_read_mbs={:.1} \
-                 {mode}_restore_mbs={:.1} {mode}_restore_read_ratio={:.3} {mode}_exec_s={exec:.4} {mode}_agent_read_s={agent:.4}",
-                mbs(read),
-                mbs(restore),
-                read / restore
-            );
+            summary += &format!(" {mode}_restore_read_ratio={:.3}", read / restore);
         }
+        println!(
+            "  save pause with {:.3} GiB: {save:.3} s",
+            bytes / (1u64 << 30) as f64
+        );
         println!("{summary}");
         self.cleanup();
     }
