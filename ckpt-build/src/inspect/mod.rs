@@ -211,11 +211,36 @@ fn section_vars(
     }
     let _ = writeln!(o, "     {title}:");
     for (name, v) in vars {
-        let _ = writeln!(o, "       {name} = {}", vt.render(v));
+        let _ = writeln!(o, "       {} = {}", display_name(name), vt.render(v));
     }
+}
+
+/// Names the transform generates, told apart from the program's own: the iterator of
+/// the n-th `for` loop, the n-th value evaluated ahead of a condition or statement.
+pub fn display_name(name: &str) -> String {
+    if let Some(n) = name.strip_prefix("__ckpt_it").filter(|n| n.parse::<u32>().is_ok()) {
+        return format!("(for loop {n}: iterator)");
+    }
+    if let Some(n) = name.strip_prefix("__ckpt_t").filter(|n| n.parse::<u32>().is_ok()) {
+        return format!("(temporary {n})");
+    }
+    name.to_string()
 }
 
 fn quoted_list(items: &[String]) -> String {
     let q: Vec<String> = items.iter().map(|a| format!("{a:?}")).collect();
     format!("[{}]", q.join(", "))
+}
+
+#[cfg(test)]
+mod display_name_tests {
+    use super::display_name;
+
+    #[test]
+    fn generated_names_are_explained() {
+        assert_eq!(display_name("__ckpt_it2"), "(for loop 2: iterator)");
+        assert_eq!(display_name("__ckpt_t1"), "(temporary 1)");
+        assert_eq!(display_name("acc"), "acc");
+        assert_eq!(display_name("__ckpt_item"), "__ckpt_item");
+    }
 }
