@@ -3,7 +3,7 @@
 
 mod generate;
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, Ident, Member, Type};
 
@@ -65,6 +65,8 @@ pub(crate) struct Field {
     pub member: Member,
     pub ty: Type,
     pub rebuild: Rebuild,
+    /// `#[ckpt(serde)]`: saved and loaded through serde instead of `State`.
+    pub serde: bool,
 }
 
 impl Field {
@@ -138,16 +140,20 @@ impl Shape {
             fields
                 .iter()
                 .enumerate()
-                .map(|(i, f)| Field {
-                    member: match &f.ident {
-                        Some(id) => Member::Named(id.clone()),
-                        None => Member::Unnamed(syn::Index {
-                            index: i as u32,
-                            span: f.ty.span(),
-                        }),
-                    },
-                    ty: f.ty.clone(),
-                    rebuild: field_attrs(f, cx),
+                .map(|(i, f)| {
+                    let (rebuild, serde) = field_attrs(f, cx);
+                    Field {
+                        member: match &f.ident {
+                            Some(id) => Member::Named(id.clone()),
+                            None => Member::Unnamed(syn::Index {
+                                index: i as u32,
+                                span: f.ty.span(),
+                            }),
+                        },
+                        ty: f.ty.clone(),
+                        rebuild,
+                        serde,
+                    }
                 })
                 .collect()
         };
@@ -159,10 +165,12 @@ impl Shape {
     }
 }
 
-/// Reads the `#[ckpt(...)]` attributes of one field.
-fn field_attrs(f: &syn::Field, cx: &mut Ctxt) -> Rebuild {
+/// Reads the `#[ckpt(...)]` attributes of one field: how it is rebuilt, and whether it
+/// goes through serde.
+fn field_attrs(f: &syn::Field, cx: &mut Ctxt) -> (Rebuild, bool) {
     let mut skip = false;
     let mut init: Option<syn::Path> = None;
+    let mut serde: Option<Span> = None;
     for attr in f.attrs.iter().filter(|a| a.path().is_ident("ckpt")) {
         let r = attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("skip") {
@@ -183,25 +191,34 @@ fn field_attrs(f: &syn::Field, cx: &mut Ctxt) -> Rebuild {
                 });
                 Ok(())
             } else if meta.path.is_ident("serde") {
-                Err(meta.error(
-                    "`#[ckpt(serde)]` requires the `serde` feature of ckpt, which this version does not provide yet; \
-                     implement `ckpt::state::State` for the field's type, or mark the field `#[ckpt(skip)]`",
-                ))
+                if serde.is_some() {
+                    return Err(meta.error("duplicate `serde`"));
+                }
+                serde = Some(meta.path.span());
+                Ok(())
             } else {
-                Err(meta.error(
-                    "unknown ckpt attribute; expected `skip`, `init = path` or `serde`",
-                ))
+                Err(meta.error("unknown ckpt attribute; expected `skip`, `init = path` or `serde`"))
             }
         });
         if let Err(e) = r {
             cx.error(e);
         }
     }
-    match init {
+    if let Some(span) = serde {
+        if skip || init.is_some() {
+            cx.error(syn::Error::new(
+                span,
+                "`serde` saves the field through serde; it cannot be combined with `skip` or `init`, which do not save it",
+            ));
+        }
+    }
+    let rebuild = match init {
         Some(p) => Rebuild::Init(p),
         None if skip => Rebuild::Default,
         None => Rebuild::Saved,
-    }
+    };
+    let serde = serde.is_some() && matches!(rebuild, Rebuild::Saved);
+    (rebuild, serde)
 }
 
 #[cfg(test)]
@@ -221,15 +238,22 @@ mod tests {
             struct S {
                 #[ckpt(skipp)]
                 a: u8,
-                #[ckpt(serde)]
+                #[ckpt(serde, skip)]
                 b: u8,
                 #[ckpt(skip, skip)]
                 c: u8,
+                #[ckpt(serde)]
+                #[ckpt(serde)]
+                d: u8,
             }
         });
         assert!(out.contains("unknown ckpt attribute"), "{out}");
-        assert!(out.contains("requires the `serde` feature"), "{out}");
+        assert!(
+            out.contains("cannot be combined with `skip` or `init`"),
+            "{out}"
+        );
         assert!(out.contains("duplicate `skip`"), "{out}");
+        assert!(out.contains("duplicate `serde`"), "{out}");
     }
 
     #[test]
@@ -240,6 +264,39 @@ mod tests {
             struct S;
         ))
         .contains("goes on fields"));
+    }
+
+    #[test]
+    fn serde_fields_go_through_the_bridge_and_bound_their_types() {
+        let out = expand(quote!(
+            struct G<T, U, V> {
+                #[ckpt(serde)]
+                only_serde: Vec<T>,
+                #[ckpt(serde)]
+                both: U,
+                plain: U,
+                #[ckpt(serde)]
+                fixed: Foreign,
+                #[ckpt(skip)]
+                skipped: V,
+            }
+        ))
+        .to_string();
+        let norm = out.replace(' ', "");
+        assert!(!norm.contains("T:::ckpt::__private::State"), "{out}");
+        assert!(
+            norm.contains("Vec<T>:::ckpt::__private::SerdeBridge"),
+            "{out}"
+        );
+        assert!(norm.contains("U:::ckpt::__private::State"), "{out}");
+        assert!(norm.contains("U:::ckpt::__private::SerdeBridge"), "{out}");
+        assert!(norm.contains("V:::ckpt::__private::State"), "{out}");
+        assert!(!norm.contains("Foreign:::ckpt"), "{out}");
+        assert!(norm.contains("save_serde::<Foreign>(&self.fixed"), "{out}");
+        assert!(
+            norm.contains("take::<::ckpt::__private::Serde<Foreign>>(\"fixed\""),
+            "{out}"
+        );
     }
 
     #[test]

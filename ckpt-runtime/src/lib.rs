@@ -40,5 +40,6 @@ pub use state::State;
 pub mod __private {
     #[cfg(feature = "agent")]
     pub use crate::agent::private::*;
+    pub use crate::state::{load_serde, save_serde, Serde, SerdeBridge};
     pub use crate::state::{Encoder, Loader, State, Value};
 }

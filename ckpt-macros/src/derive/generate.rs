@@ -1,7 +1,7 @@
 //! Code generation of `#[derive(State)]`: the `save` and `load` bodies for the model.
 
-use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{DeriveInput, Ident};
 
@@ -13,12 +13,9 @@ pub(crate) fn generate(input: &DeriveInput, model: &Model) -> TokenStream {
     let name = ident.to_string();
     let mut generics = input.generics.clone();
     let params: Vec<Ident> = generics.type_params().map(|p| p.ident.clone()).collect();
-    if !params.is_empty() {
-        let wc = generics.make_where_clause();
-        for p in &params {
-            wc.predicates
-                .push(syn::parse_quote!(#p: ::ckpt::__private::State));
-        }
+    let bounds = bounds(model, &params);
+    if !bounds.is_empty() {
+        generics.make_where_clause().predicates.extend(bounds);
     }
     let (impl_g, ty_g, where_c) = generics.split_for_impl();
     let (save, load) = match model {
@@ -44,6 +41,92 @@ pub(crate) fn generate(input: &DeriveInput, model: &Model) -> TokenStream {
     }
 }
 
+/// Every field of the item.
+fn all_fields(model: &Model) -> Vec<&Field> {
+    fn of(shape: &Shape) -> Vec<&Field> {
+        match shape {
+            Shape::Named(f) | Shape::Tuple(f) => f.iter().collect(),
+            Shape::Unit => Vec::new(),
+        }
+    }
+    match model {
+        Model::Struct(shape) => of(shape),
+        Model::Enum(variants) => variants.iter().flat_map(|v| of(&v.shape)).collect(),
+    }
+}
+
+/// True if `tokens` name the identifier `id` anywhere (a type parameter in a field type).
+fn mentions(tokens: TokenStream, id: &Ident) -> bool {
+    tokens.into_iter().any(|t| match t {
+        TokenTree::Ident(i) => &i == id,
+        TokenTree::Group(g) => mentions(g.stream(), id),
+        _ => false,
+    })
+}
+
+/// The where-predicates of the impl: `P: State` for each type parameter, except those used
+/// only in `#[ckpt(serde)]` fields; `Ty: SerdeBridge` (Serialize + DeserializeOwned) for
+/// each `#[ckpt(serde)]` field type that uses a type parameter.
+fn bounds(model: &Model, params: &[Ident]) -> Vec<syn::WherePredicate> {
+    let fields = all_fields(model);
+    let mut out: Vec<syn::WherePredicate> = Vec::new();
+    for p in params {
+        let mut in_serde = false;
+        let mut in_state = false;
+        for f in &fields {
+            if mentions(f.ty.to_token_stream(), p) {
+                if f.serde {
+                    in_serde = true;
+                } else {
+                    in_state = true;
+                }
+            }
+        }
+        if in_state || !in_serde {
+            out.push(syn::parse_quote!(#p: ::ckpt::__private::State));
+        }
+    }
+    let mut seen = Vec::new();
+    for f in fields.iter().filter(|f| f.serde) {
+        let ty = &f.ty;
+        let key = ty.to_token_stream().to_string();
+        if params.iter().any(|p| mentions(ty.to_token_stream(), p)) && !seen.contains(&key) {
+            seen.push(key);
+            out.push(syn::parse_quote_spanned!(ty.span()=> #ty: ::ckpt::__private::SerdeBridge));
+        }
+    }
+    out
+}
+
+/// Saves one field reached through `x` (a reference).
+fn save_one(f: &Field, x: TokenStream) -> TokenStream {
+    let ty = &f.ty;
+    if f.serde {
+        quote_spanned!(ty.span()=> ::ckpt::__private::save_serde::<#ty>(#x, __ckpt_e)?;)
+    } else {
+        quote_spanned!(ty.span()=> ::ckpt::__private::State::save(#x, __ckpt_e)?;)
+    }
+}
+
+/// The type a saved field is loaded as: the field's own, or its serde wrapper.
+fn load_as(f: &Field) -> TokenStream {
+    let ty = &f.ty;
+    if f.serde {
+        quote_spanned!(ty.span()=> ::ckpt::__private::Serde<#ty>)
+    } else {
+        quote!(#ty)
+    }
+}
+
+/// `.0` after loading a serde field (unwraps the wrapper).
+fn unwrap_loaded(f: &Field) -> TokenStream {
+    if f.serde {
+        quote!(.0)
+    } else {
+        TokenStream::new()
+    }
+}
+
 /// The expression that rebuilds a field that is not saved.
 fn rebuilt(f: &Field) -> TokenStream {
     match &f.rebuild {
@@ -58,15 +141,18 @@ fn save_fields(shape: &Shape, access: impl Fn(usize, &Field) -> TokenStream) -> 
         Shape::Unit => quote!(__ckpt_e.null();),
         Shape::Named(fields) => {
             let n = fields.iter().filter(|f| f.saved()).count() as u64;
-            let puts = fields.iter().enumerate().filter(|(_, f)| f.saved()).map(|(i, f)| {
-                let key = f.name();
-                let x = access(i, f);
-                let save = quote_spanned!(f.ty.span()=> ::ckpt::__private::State::save(#x, __ckpt_e)?;);
-                quote! {
-                    __ckpt_e.text(#key);
-                    #save
-                }
-            });
+            let puts = fields
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.saved())
+                .map(|(i, f)| {
+                    let key = f.name();
+                    let save = save_one(f, access(i, f));
+                    quote! {
+                        __ckpt_e.text(#key);
+                        #save
+                    }
+                });
             quote!(__ckpt_e.map(#n); #(#puts)*)
         }
         Shape::Tuple(fields) => {
@@ -75,10 +161,7 @@ fn save_fields(shape: &Shape, access: impl Fn(usize, &Field) -> TokenStream) -> 
                 .iter()
                 .enumerate()
                 .filter(|(_, f)| f.saved())
-                .map(|(i, f)| {
-                    let x = access(i, f);
-                    quote_spanned!(f.ty.span()=> ::ckpt::__private::State::save(#x, __ckpt_e)?;)
-                });
+                .map(|(i, f)| save_one(f, access(i, f)));
             quote!(__ckpt_e.array(#n); #(#puts)*)
         }
     }
@@ -97,9 +180,9 @@ fn load_fields(shape: &Shape, ty: &str, ctor: TokenStream) -> TokenStream {
             let inits = fields.iter().map(|f| {
                 let m = &f.member;
                 let key = f.name();
-                let ty = &f.ty;
+                let (ty, un) = (load_as(f), unwrap_loaded(f));
                 let x = if f.saved() {
-                    quote_spanned!(ty.span()=> __ckpt_f.take::<#ty>(#key, __ckpt_l)?)
+                    quote_spanned!(f.ty.span()=> __ckpt_f.take::<#ty>(#key, __ckpt_l)?#un)
                 } else {
                     rebuilt(f)
                 };
@@ -114,9 +197,9 @@ fn load_fields(shape: &Shape, ty: &str, ctor: TokenStream) -> TokenStream {
             let n = fields.iter().filter(|f| f.saved()).count();
             let inits = fields.iter().map(|f| {
                 let m = &f.member;
-                let ty = &f.ty;
+                let (ty, un) = (load_as(f), unwrap_loaded(f));
                 let x = if f.saved() {
-                    quote_spanned!(ty.span()=> __ckpt_f.next::<#ty>(__ckpt_l)?)
+                    quote_spanned!(f.ty.span()=> __ckpt_f.next::<#ty>(__ckpt_l)?#un)
                 } else {
                     rebuilt(f)
                 };

@@ -20,6 +20,7 @@ mod encode;
 mod impls;
 mod iter;
 mod loader;
+mod serde_bridge;
 mod shared;
 mod typed;
 mod value;
@@ -33,6 +34,9 @@ pub use encode::Encoder;
 pub use encode::Shared as ShareOutcome;
 pub use iter::StableOrder;
 pub use loader::Loader;
+pub use serde_bridge::{load_serde, save_serde};
+#[doc(hidden)]
+pub use serde_bridge::{Serde, SerdeBridge};
 #[doc(hidden)]
 pub use value::{Elements, Fields};
 pub use value::{TypedArray, Value};
