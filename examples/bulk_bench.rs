@@ -1,24 +1,36 @@
 //! Bulk save and restore benchmark (DESIGN.md §8, issue item 9).
 //!
-//! Measures in one run, on the same machine and in the same directory:
-//! a plain `write_all` + `sync_all` + directory fsync of the bytes of a `Vec<f64>`, a
-//! durable `ckpt::save_to` of the same vector, a plain read of the raw file, and a full
-//! restore (`--restore` in a new process: exec + the agent reading and validating the
-//! image + resuming to the save point). Every measurement is repeated (`--reps`, 3) and
-//! the median is reported, with the DESIGN §8 ratios.
+//! Measures in one run, on the same machine and in the same directory, for a `Vec<f64>`
+//! of `--gib` GiB (filled before any timing):
+//! - plain write: create + one `write_all` of the vector's bytes + `sync_all` + fsync of
+//!   the directory (ckpt fsyncs the directory too);
+//! - ckpt save: `ckpt::save_to` of the program holding the vector, timed around the call
+//!   (the pause the program sees: temp file, fsync, rename, directory fsync);
+//! - plain read: open + one `read_exact` of the raw file into a pre-sized vector;
+//! - ckpt restore: this program started with `--restore IMAGE`; the restored process,
+//!   right after the save point returns with `ckpt::restored() == true`, measures the
+//!   time since its parent spawned it (CLOCK_MONOTONIC, passed in an environment
+//!   variable), checks every element, and prints one line the parent parses. That time
+//!   includes the exec, the agent's re-exec, and reading and validating the image; the
+//!   exec-only part is measured with the same binary and the same re-exec, no image.
+//!
+//! Diagnostics beside them: the plain write and read in 1 MiB pieces (the piece size of
+//! ckpt's image code), and `ckpt::image::read` timed in this process (no exec).
+//! Each step runs once as a warm-up and then `--reps` times (3); medians are reported,
+//! with the DESIGN §8 ratios. Repetitions interleave the plain and ckpt steps.
 //!
 //! ```text
 //! cargo run --release --example bulk_bench -- [--gib 1] [--dir D] [--reps 3] [--cache both|cold|warm]
 //! ```
 //!
-//! Reads are measured with the same page-cache state on both sides: `cold` drops the
-//! file's pages with `posix_fadvise(DONTNEED)` before each timed read or restore, `warm`
-//! reads the whole file once before each. All files live in a fresh directory under the
-//! working directory (or `--dir D`), removed at the end, on error and on panic.
+//! Reads see the same page-cache state on both sides: `cold` drops the file's pages with
+//! `posix_fadvise(DONTNEED)` before each timed read or restore (the file is fsynced, so
+//! all its pages are clean and go), `warm` reads the whole file once before each; mincore
+//! checks the state. Every timed write creates a new file after the previous one of its
+//! kind was removed and the file system synced (`syncfs`), outside the timing.
 //!
-//! The restored process is this program itself: the save point in `main` returns with
-//! `ckpt::restored() == true`, and the process reports how long ago its parent started
-//! it (a CLOCK_MONOTONIC timestamp in an environment variable) on one line of stdout.
+//! All files live in a fresh directory under the working directory (or under `--dir D`),
+//! removed at the end, on error and on panic (not when the process is killed).
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::unix::io::AsRawFd;
