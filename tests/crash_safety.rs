@@ -35,7 +35,10 @@ fn child(exe: &Path, dir: &Path, restore: bool) -> Command {
     if restore {
         c.args(["--restore", "state.ckpt"]);
     }
-    c.arg("--child").current_dir(dir).stdout(Stdio::piped()).stderr(Stdio::piped());
+    c.arg("--child")
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     c.env("CKPT_FILE", dir.join("state.ckpt"));
     c
 }
@@ -46,17 +49,27 @@ fn parent() {
     std::fs::create_dir_all(&dir).expect("dir");
     let image = dir.join("state.ckpt");
     let clean = child(&exe, &dir, false).output().expect("clean run");
-    check(clean.status.success(), &String::from_utf8_lossy(&clean.stderr));
+    check(
+        clean.status.success(),
+        &String::from_utf8_lossy(&clean.stderr),
+    );
     let expected = String::from_utf8_lossy(&clean.stdout).into_owned();
     std::fs::remove_file(&image).expect("remove");
 
-    let mut seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
     println!("seed {seed}");
     let started = Instant::now();
     let mut kills = 0;
     let mut finished = None;
     for _ in 0..60 {
-        check(started.elapsed() < Duration::from_secs(240), "bounded in time");
+        check(
+            started.elapsed() < Duration::from_secs(240),
+            "bounded in time",
+        );
         let mut c = child(&exe, &dir, image.exists()).spawn().expect("spawn");
         seed ^= seed << 13;
         seed ^= seed >> 7;
@@ -73,7 +86,10 @@ fn parent() {
         kills += 1;
         if image.exists() {
             let r = ckpt::image::read(&image, &ckpt::image::Limits::default());
-            check(r.is_ok(), &format!("image valid after kill {kills}: {:?}", r.err()));
+            check(
+                r.is_ok(),
+                &format!("image valid after kill {kills}: {:?}", r.err()),
+            );
         }
         let tmp = std::fs::read_dir(&dir).unwrap().filter(|e| {
             let n = e.as_ref().unwrap().file_name();
@@ -83,11 +99,16 @@ fn parent() {
     }
     let out = match finished {
         Some(o) => o,
-        None => child(&exe, &dir, image.exists()).output().expect("final run"),
+        None => child(&exe, &dir, image.exists())
+            .output()
+            .expect("final run"),
     };
     check(out.status.success(), &String::from_utf8_lossy(&out.stderr));
     let got = String::from_utf8_lossy(&out.stdout).into_owned();
-    check(got.lines().last() == expected.lines().last(), &format!("same result after {kills} kills: {got} vs {expected}"));
+    check(
+        got.lines().last() == expected.lines().last(),
+        &format!("same result after {kills} kills: {got} vs {expected}"),
+    );
     check(kills >= 5, "enough kills landed");
     let _ = std::fs::remove_dir_all(&dir);
     println!("1 passed, 0 failed ({kills} kills)");

@@ -27,22 +27,42 @@ fn inspect_shows_the_frame_stack_of_a_montecarlo_image() {
     }
     // Long values are abbreviated.
     assert!(text.contains('…'), "{text}");
-    let json = inspect(&img, &InspectOptions { json: true, ..InspectOptions::default() }).expect("inspect --json");
+    let json = inspect(
+        &img,
+        &InspectOptions {
+            json: true,
+            ..InspectOptions::default()
+        },
+    )
+    .expect("inspect --json");
     let v: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
     let frames = v["frames"].as_array().expect("frames array");
     assert_eq!(frames.len(), 2);
-    assert!(json.contains("\"main\"") && json.contains("\"batch\""), "{json}");
+    assert!(
+        json.contains("\"main\"") && json.contains("\"batch\""),
+        "{json}"
+    );
     assert!(verify(&img, &Default::default()).is_ok());
 }
 
 #[test]
 fn inspect_of_a_graph_image_shows_shared_objects() {
     let d = TempDir::new("inspect-graph");
-    let out = run(&example("graph"), &["--nodes", "20", "--iterations", "2"], d.path());
+    let out = run(
+        &example("graph"),
+        &["--nodes", "20", "--iterations", "2"],
+        d.path(),
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let text = inspect(&d.path().join("graph.ckpt"), &InspectOptions::default()).expect("inspect");
-    assert!(text.contains("#0 main") && text.contains("pagerank_step"), "{text}");
-    assert!(text.contains('@') || text.contains('&'), "shared objects are not marked:\n{text}");
+    assert!(
+        text.contains("#0 main") && text.contains("pagerank_step"),
+        "{text}"
+    );
+    assert!(
+        text.contains('@') || text.contains('&'),
+        "shared objects are not marked:\n{text}"
+    );
 }
 
 #[test]

@@ -218,10 +218,16 @@ fn section_vars(
 /// Names the transform generates, told apart from the program's own: the iterator of
 /// the n-th `for` loop, the n-th value evaluated ahead of a condition or statement.
 pub fn display_name(name: &str) -> String {
-    if let Some(n) = name.strip_prefix("__ckpt_it").filter(|n| n.parse::<u32>().is_ok()) {
+    if let Some(n) = name
+        .strip_prefix("__ckpt_it")
+        .filter(|n| n.parse::<u32>().is_ok())
+    {
         return format!("(for loop {n}: iterator)");
     }
-    if let Some(n) = name.strip_prefix("__ckpt_t").filter(|n| n.parse::<u32>().is_ok()) {
+    if let Some(n) = name
+        .strip_prefix("__ckpt_t")
+        .filter(|n| n.parse::<u32>().is_ok())
+    {
         return format!("(temporary {n})");
     }
     name.to_string()
