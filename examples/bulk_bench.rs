@@ -625,10 +625,13 @@ impl Bench {
             let v = self.series(key);
             let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
             let hi = v.iter().copied().fold(0.0, f64::max);
-            println!(
-                "  {label:<44} {t:7.3} s {:8.1} MB/s   ({lo:.3}..{hi:.3})",
-                mbs(t)
-            );
+            // A rate only where the step moves the data's bytes.
+            let rate = if key.ends_with("exec") {
+                "        -    ".to_string()
+            } else {
+                format!("{:8.1} MB/s", mbs(t))
+            };
+            println!("  {label:<46} {t:7.3} s {rate}   ({lo:.3}..{hi:.3})");
             *summary += &format!(" {key}_s={t:.4}");
         };
         let size_ratio = image_len / bytes;
