@@ -84,9 +84,16 @@ impl<'a> Ctx<'a> {
             if let syn::Stmt::Local(l) = st {
                 let mut b = Vec::new();
                 bindings(&l.pat, false, &mut b);
+                // `let _guard = ...;` alone: a binding kept for its Drop (a destructuring
+                // pattern's `_x` only silences a warning).
+                let whole = match &l.pat {
+                    syn::Pat::Ident(_) => true,
+                    syn::Pat::Type(t) => matches!(&*t.pat, syn::Pat::Ident(_)),
+                    _ => false,
+                };
                 for b in b {
                     let n = b.name.to_string();
-                    if n.starts_with('_') && n.len() > 1 && !n.starts_with("__ckpt_") {
+                    if whole && n.starts_with('_') && n.len() > 1 && !n.starts_with("__ckpt_") {
                         self.errors.push(syn::Error::new(
                             b.name.span(),
                             format!(
@@ -179,10 +186,11 @@ impl<'a> Ctx<'a> {
             }
             Some(it) => {
                 let iterable = &it.iterable;
-                quote! {{
+                let span = syn::spanned::Spanned::span(iterable);
+                quote_spanned! {span=> {
                     #[allow(unused_imports)]
-                    use ::ckpt::__private::{IterLoadCount as _, IterLoadState as _};
-                    (&&::ckpt::__private::IterLoad::new(|| ::core::iter::IntoIterator::into_iter(#iterable)))
+                    use ::ckpt::__private::{IterLoadCount as _, IterLoadFallback as _, IterLoadState as _};
+                    (&&&::ckpt::__private::IterLoad::new(|| ::core::iter::IntoIterator::into_iter(#iterable)))
                         .__ckpt_load(&__ck, #lit)
                 }}
             }
@@ -211,10 +219,13 @@ impl<'a> Ctx<'a> {
                 continue;
             }
             if s.iter {
-                puts.push(quote! {{
+                let span = self
+                    .iter_of(n)
+                    .map_or(span, |it| syn::spanned::Spanned::span(&it.iterable));
+                puts.push(quote_spanned! {span=> {
                     #[allow(unused_imports)]
-                    use ::ckpt::__private::{IterSaveCount as _, IterSaveState as _};
-                    (&&::ckpt::__private::IterSave(&#n)).__ckpt_save(__w, #lit)?;
+                    use ::ckpt::__private::{IterSaveCount as _, IterSaveFallback as _, IterSaveState as _};
+                    (&&&::ckpt::__private::IterSave(&#n)).__ckpt_save(__w, #lit)?;
                 }});
             } else {
                 puts.push(quote_spanned! {n.span()=> __w.put(#lit, &#n)?; });

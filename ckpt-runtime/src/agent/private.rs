@@ -383,7 +383,7 @@ pub trait IterSaveState {
     /// Writes the iterator under `name`.
     fn __ckpt_save(&self, w: &mut Writer<'_, '_>, name: &str) -> Result<()>;
 }
-impl<I: State> IterSaveState for &IterSave<'_, I> {
+impl<I: State> IterSaveState for &&IterSave<'_, I> {
     fn __ckpt_save(&self, w: &mut Writer<'_, '_>, name: &str) -> Result<()> {
         if let Some(enc) = w.live_encoder(name) {
             enc.map(1);
@@ -399,7 +399,7 @@ pub trait IterSaveCount {
     /// Writes the count under `name`.
     fn __ckpt_save(&self, w: &mut Writer<'_, '_>, name: &str) -> Result<()>;
 }
-impl<I: StableOrder> IterSaveCount for IterSave<'_, I> {
+impl<I: StableOrder> IterSaveCount for &IterSave<'_, I> {
     fn __ckpt_save(&self, w: &mut Writer<'_, '_>, name: &str) -> Result<()> {
         if let Some(enc) = w.live_encoder(name) {
             enc.map(1);
@@ -407,6 +407,50 @@ impl<I: StableOrder> IterSaveCount for IterSave<'_, I> {
             enc.uint(self.0.n);
         }
         Ok(())
+    }
+}
+
+/// Why a loop iterator could be neither saved whole nor by position. Implemented for
+/// nothing: the fallbacks below require it only to turn a missing impl into this message.
+#[diagnostic::on_unimplemented(
+    message = "the iterator of this `for` loop cannot be saved at the save point inside the loop",
+    label = "`{Self}` is neither `ckpt::State` nor iterated in a stable order",
+    note = "ckpt saves a loop iterator whole when it implements `ckpt::State` (ranges, `vec.into_iter()`), \
+            or by position when its order depends only on the collection (slices, `Vec`, `BTreeMap`, strings, \
+            and adapters such as `enumerate()`); std's `HashMap`/`HashSet` iterate in a random order. \
+            Loop over sorted keys, a `BTreeMap`, or indices (`for i in 0..v.len()`)"
+)]
+pub trait ResumableLoop {}
+
+/// Last resort of the iterator save: reports [`ResumableLoop`].
+pub trait IterSaveFallback<I> {
+    /// Never compiles when called: `I` is not `ResumableLoop`.
+    fn __ckpt_save(&self, w: &mut Writer<'_, '_>, name: &str) -> Result<()>
+    where
+        I: ResumableLoop;
+}
+impl<I> IterSaveFallback<I> for IterSave<'_, I> {
+    fn __ckpt_save(&self, _: &mut Writer<'_, '_>, _: &str) -> Result<()>
+    where
+        I: ResumableLoop,
+    {
+        internal("ResumableLoop has no impls")
+    }
+}
+
+/// Last resort of the iterator load: reports [`ResumableLoop`].
+pub trait IterLoadFallback<I> {
+    /// Never compiles when called: `I` is not `ResumableLoop`.
+    fn __ckpt_load(&self, f: &Frame, name: &str) -> Counted<I>
+    where
+        I: ResumableLoop;
+}
+impl<F: FnOnce() -> I, I> IterLoadFallback<I> for IterLoad<F> {
+    fn __ckpt_load(&self, _: &Frame, _: &str) -> Counted<I>
+    where
+        I: ResumableLoop,
+    {
+        internal("ResumableLoop has no impls")
     }
 }
 
@@ -425,7 +469,7 @@ pub trait IterLoadState<I> {
     /// Takes the iterator `name` back.
     fn __ckpt_load(&self, f: &Frame, name: &str) -> Counted<I>;
 }
-impl<F: FnOnce() -> I, I: State> IterLoadState<I> for &IterLoad<F> {
+impl<F: FnOnce() -> I, I: State> IterLoadState<I> for &&IterLoad<F> {
     fn __ckpt_load(&self, f: &Frame, name: &str) -> Counted<I> {
         match f.take_iter(name) {
             (Some(v), _) => Counted {
@@ -442,7 +486,7 @@ pub trait IterLoadCount<I> {
     /// Re-creates the iterator `name`.
     fn __ckpt_load(&self, f: &Frame, name: &str) -> Counted<I>;
 }
-impl<F: FnOnce() -> I, I: StableOrder + Iterator> IterLoadCount<I> for IterLoad<F> {
+impl<F: FnOnce() -> I, I: StableOrder + Iterator> IterLoadCount<I> for &IterLoad<F> {
     fn __ckpt_load(&self, f: &Frame, name: &str) -> Counted<I> {
         let (_, Some(n)) = f.take_iter(name) else {
             f.mismatch(&None, format!("loop iterator `{name}` was saved whole"))
