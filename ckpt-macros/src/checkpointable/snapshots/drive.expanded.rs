@@ -36,8 +36,10 @@ mod drive {
             let (mut __ckpt_it1,) = if __ck.resume_in(1u32, 1u32) {
                 ({
                     #[allow(unused_imports)]
-                    use ::ckpt::__private::{IterLoadCount as _, IterLoadState as _};
-                    (&&::ckpt::__private::IterLoad::new(|| {
+                    use ::ckpt::__private::{
+                        IterLoadCount as _, IterLoadFallback as _, IterLoadState as _,
+                    };
+                    (&&&::ckpt::__private::IterLoad::new(|| {
                         ::core::iter::IntoIterator::into_iter(0..rounds)
                     }))
                         .__ckpt_load(&__ck, "__ckpt_it1")
@@ -71,8 +73,10 @@ mod drive {
                             __w.put("acc", &acc)?;
                             {
                                 #[allow(unused_imports)]
-                                use ::ckpt::__private::{IterSaveCount as _, IterSaveState as _};
-                                (&&::ckpt::__private::IterSave(&__ckpt_it1))
+                                use ::ckpt::__private::{
+                                    IterSaveCount as _, IterSaveFallback as _, IterSaveState as _,
+                                };
+                                (&&&::ckpt::__private::IterSave(&__ckpt_it1))
                                     .__ckpt_save(__w, "__ckpt_it1")?;
                             }
                             __w.put("round", &round)?;
