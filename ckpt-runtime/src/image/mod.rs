@@ -1,9 +1,19 @@
 //! The image file: `b"CKPT"` + format version (u32 LE) + CBOR body + 24-byte trailer
 //! (body length u64 LE, xxh3-64 of the body u64 LE, `b"CKPTEND\0"`).
 //!
-//! The body is the map `{"header": {...}, "frames": [...], "components": {...}}`, always
-//! in that order (so [`read_header`] can stop after the header). One [`Encoder`] writes
-//! the whole body, so an `Rc` seen in a frame and in a component is one object.
+//! The body is the map `{"header": {...}, "frames": [...], "components": {...},
+//! "heap": {...}}`, always in that order (so [`read_header`] can stop after the header).
+//! One [`Encoder`] writes the whole body, so an `Rc` seen in a frame and in a component is
+//! one object.
+//!
+//! Shared objects (`Rc`/`Arc`, tag 28 definition, tag 29 + index reference, indices in
+//! order of first occurrence): one met outside any other shared object is defined where it
+//! is met; one first met inside another's definition is only referenced there (tag 29 with
+//! the next index: a forward reference) and defined in `heap`, an indefinite-length map
+//! index → definition written after everything else. So the nesting depth of the body is
+//! that of the deepest single object, never that of a chain of objects. (Images written
+//! before the heap existed have no `heap` section and no forward reference; they read the
+//! same.)
 //!
 //! A frame record is the map `{"fn": text, "hash": uint, "at": uint, "live": {name: value},
 //! "args": {name: value}, "lent": {local: callee parameter}}`; `live` and `args` may be
@@ -122,9 +132,10 @@ pub struct Image {
     pub frames: Vec<FrameRecord>,
     /// Component states: name → value.
     pub components: Vec<(String, Value)>,
-    /// Shared objects (tag 28), for [`Loader::new`](crate::state::Loader::new).
+    /// Shared objects (defined in place by tag 28, or in the `heap` section), for
+    /// [`Loader::new`](crate::state::Loader::new).
     pub shared: Vec<Option<Value>>,
-    /// Encoded size in bytes of `header`, `frames` and `components`.
+    /// Encoded size in bytes of each section (`header`, `frames`, `components`, `heap`).
     pub sections: Vec<(String, u64)>,
     /// Size of the file.
     pub file_len: u64,

@@ -215,6 +215,7 @@ fn parse_body(
         sections: Vec::new(),
     };
     let mut d = Decoder::new(src, limits, shared);
+    d.allow_forward();
     let n = match d.head().map_err(|e| corrupt(path, "body", e))? {
         Head::Map(n) => n,
         other => {
@@ -243,6 +244,12 @@ fn parse_body(
             });
         };
         let start = d.src.consumed(body_len);
+        if section == "heap" && !header_only {
+            d.heap().map_err(|e| corrupt(path, &section, e))?;
+            body.sections
+                .push((section, d.src.consumed(body_len) - start));
+            continue;
+        }
         let v = d.item().map_err(|e| corrupt(path, &section, e))?;
         body.sections
             .push((section.clone(), d.src.consumed(body_len) - start));
@@ -265,6 +272,13 @@ fn parse_body(
         if header_only {
             return Err(bad("the body does not start with the header".into()));
         }
+    }
+    if let Some(n) = d.undefined() {
+        return Err(Error::Corrupt {
+            path: path.into(),
+            section: "heap".into(),
+            detail: format!("shared value {n} is referenced but never defined"),
+        });
     }
     Ok(body)
 }

@@ -44,7 +44,8 @@ impl Write for BodyWriter<'_> {
 /// the previous image at `path` is untouched. Returns the bytes written.
 ///
 /// `frames` must write exactly one CBOR item (the frames array) and `components` one
-/// item (a map name → component state).
+/// item (a map name → component state). Shared objects first met inside another shared
+/// object are written after them, in the `heap` section.
 pub fn write(
     path: &Path,
     header: &Header,
@@ -142,13 +143,16 @@ fn write_tmp(
         len: 0,
     };
     let mut e = Encoder::new(&mut body);
-    e.map(3);
+    e.defer_shared();
+    e.map(4);
     e.text("header");
     write_header(&mut e, header);
     e.text("frames");
     frames(&mut e).map_err(fix)?;
     e.text("components");
     components(&mut e).map_err(fix)?;
+    e.text("heap");
+    e.write_heap().map_err(fix)?;
     e.finish().map_err(fix)?;
     let (len, hash) = (body.len, body.hasher.digest());
 
@@ -164,7 +168,7 @@ fn write_tmp(
 
 /// The header map. Keys: `format`, `fingerprint` (a map), `created`, `program`, `args`,
 /// `ckpt_file` (text or null), `options` (a map text → text).
-fn write_header(e: &mut Encoder<'_>, h: &Header) {
+pub(super) fn write_header(e: &mut Encoder<'_>, h: &Header) {
     e.map(7);
     e.text("format");
     e.uint(h.format as u64);

@@ -1,6 +1,11 @@
 //! The CBOR decoder: reads one item into a [`Value`] tree under [`Limits`], never trusting
 //! a length before it has been checked against the limits and the bytes that remain.
+//!
+//! Shared objects: tag 28 defines the next index in place; tag 29 + index refers to a
+//! defined one. In an image, tag 29 with exactly the next index is a *forward reference*:
+//! the object is defined later, in the `heap` section (see [`Decoder::heap`]).
 
+use std::collections::HashSet;
 use std::io::{self, Read};
 use std::path::PathBuf;
 
@@ -175,6 +180,9 @@ pub(crate) struct Decoder<'a, S: Source> {
     limits: Limits,
     shared: &'a mut Vec<Option<Value>>,
     depth: u32,
+    /// Forward references allowed (image reading): the indices referenced ahead of their
+    /// definition and not defined yet. `None`: a reference must follow its definition.
+    forward: Option<HashSet<u64>>,
 }
 
 impl<'a, S: Source> Decoder<'a, S> {
@@ -184,7 +192,60 @@ impl<'a, S: Source> Decoder<'a, S> {
             limits: *limits,
             shared,
             depth: 0,
+            forward: None,
         }
+    }
+
+    /// Accepts forward references, to be defined by a [`heap`](Self::heap) section.
+    pub(crate) fn allow_forward(&mut self) {
+        self.forward.get_or_insert_with(HashSet::new);
+    }
+
+    /// The lowest index referenced ahead of its definition and still not defined.
+    pub(crate) fn undefined(&self) -> Option<u64> {
+        self.forward.as_ref()?.iter().min().copied()
+    }
+
+    /// Decodes a heap section: a map index → definition, each index one forward-referenced
+    /// earlier and not defined yet. The definitions go into the shared table; each is
+    /// decoded at the depth of the map, whatever the chains between the objects.
+    pub(crate) fn heap(&mut self) -> Result<(), DecodeError> {
+        let len = match self.head()? {
+            Head::Map(len) => len,
+            other => {
+                return Err(DecodeError::Malformed(format!(
+                    "expected a map of shared values, found {other:?}"
+                )))
+            }
+        };
+        self.count(len, 2)?;
+        self.enter()?;
+        let mut i = 0u64;
+        loop {
+            if len == Some(i) {
+                break;
+            }
+            let n = match self.head()? {
+                Head::Break if len.is_none() => break,
+                Head::Uint(n) => n,
+                other => {
+                    return Err(DecodeError::Malformed(format!(
+                        "a heap key is {other:?}, not a shared value index"
+                    )))
+                }
+            };
+            i += 1;
+            self.check_len(i)?;
+            if !self.forward.as_mut().is_some_and(|f| f.remove(&n)) {
+                return Err(DecodeError::Malformed(format!(
+                    "the heap defines shared value {n}, which is not awaiting a definition"
+                )));
+            }
+            let v = self.item()?;
+            self.shared[n as usize] = Some(v);
+        }
+        self.depth -= 1;
+        Ok(())
     }
 
     fn arg(&mut self, ai: u8) -> Result<Option<u64>, DecodeError> {
@@ -417,6 +478,13 @@ impl<'a, S: Source> Decoder<'a, S> {
             }
             29 => match self.item()? {
                 Value::Uint(n) if n < self.shared.len() as u64 => Ok(Value::Ref(n)),
+                Value::Uint(n) if n == self.shared.len() as u64 && self.forward.is_some() => {
+                    self.shared.push(None);
+                    if let Some(f) = &mut self.forward {
+                        f.insert(n);
+                    }
+                    Ok(Value::Ref(n))
+                }
                 Value::Uint(n) => Err(DecodeError::Malformed(format!(
                     "reference to shared value {n}, which is not defined before it"
                 ))),

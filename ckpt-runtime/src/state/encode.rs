@@ -1,8 +1,17 @@
 //! The CBOR encoder: a buffered writer of CBOR heads with a bulk path for typed arrays
 //! and the identity table of shared objects.
+//!
+//! Shared objects (`Rc`/`Arc`) are written once, by identity. A standalone encoder
+//! ([`Encoder::new`]) writes each definition inline at its first occurrence (tag 28), which
+//! nests as deep as the objects point to each other. The image writer instead turns on the
+//! *heap*: an object first met inside the definition of another one is not written there
+//! but gets its index (tag 29 + index, a forward reference) and is queued; the image writer
+//! then drains the queue into the `heap` section after the frames and components, one
+//! definition after the other (writing one may queue more). The nesting of the output is
+//! then that of one object, however long the chains of shared objects are.
 
 use std::any::{Any, TypeId};
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::{self, Write};
 
 use super::typed::Pod;
@@ -13,6 +22,19 @@ use crate::Error;
 const BUF: usize = 1 << 20;
 /// Slices at least this long skip the buffer and go to the writer in one call.
 const DIRECT: usize = 64 << 10;
+
+/// Writes the content of a queued shared object (a closure holding a clone of it).
+pub(crate) type HeapWriter = Box<dyn FnOnce(&mut Encoder<'_>) -> Result<(), Error>>;
+
+/// The deferred definitions of an image's `heap` section.
+#[derive(Default)]
+struct Heap {
+    /// Objects given an index but not written yet, in the order met.
+    queue: VecDeque<(u64, HeapWriter)>,
+    /// Strong references between shared objects (owner, target): checked for cycles once
+    /// every definition is written.
+    edges: Vec<(u64, u64)>,
+}
 
 /// Streams CBOR into a writer through a ~1 MiB buffer.
 ///
@@ -33,6 +55,10 @@ pub struct Encoder<'w> {
     next_id: u64,
     /// Clones of the shared objects seen, so no address is reused during the save.
     keep: Vec<Box<dyn Any>>,
+    /// The shared objects whose definitions are being written, innermost last.
+    defining: Vec<u64>,
+    /// Deferred definitions (image writing only); `None`: every definition is inline.
+    heap: Option<Heap>,
 }
 
 impl std::fmt::Debug for Encoder<'_> {
@@ -66,7 +92,34 @@ impl<'w> Encoder<'w> {
             outer: Vec::new(),
             next_id: 0,
             keep: Vec::new(),
+            defining: Vec::new(),
+            heap: None,
         }
+    }
+
+    /// From now on, defer the definition of a shared object met inside another one to the
+    /// heap section, written by [`write_heap`](Self::write_heap).
+    pub(crate) fn defer_shared(&mut self) {
+        self.heap.get_or_insert_with(Heap::default);
+    }
+
+    /// Writes the heap section: an indefinite-length map index → definition, draining the
+    /// queue of deferred objects (writing one may queue others), then refuses strong cycles.
+    pub(crate) fn write_heap(&mut self) -> Result<(), Error> {
+        self.map_indef();
+        while let Some((n, write)) = self.heap.as_mut().and_then(|h| h.queue.pop_front()) {
+            self.uint(n);
+            self.defining.push(n);
+            let r = write(self);
+            self.defining.pop();
+            r?;
+            self.check()?;
+        }
+        self.end();
+        if let Some(h) = &mut self.heap {
+            check_strong_cycles(self.next_id, &mut h.edges)?;
+        }
+        self.check()
     }
 
     /// Saves one value.
@@ -346,15 +399,37 @@ impl<'w> Encoder<'w> {
         weak: bool,
         keep: impl FnOnce() -> Box<dyn Any>,
     ) -> Result<Shared, Error> {
-        if let Some(&n) = self.ids.get(&(addr, ty)) {
-            if !weak && self.open.contains(&n) {
-                return Err(Error::Unsaveable {
-                    at: String::new(),
-                    detail: "a strong Rc/Arc cycle (an object owns itself through Rc/Arc); \
-                             make the back edge a Weak"
-                        .into(),
-                });
+        self.share_or_defer(addr, ty, weak, keep, None::<fn() -> HeapWriter>)
+    }
+
+    /// [`share`](Self::share), but with the heap on, an object met for the first time inside
+    /// the definition of another one is queued (`writer` makes its writer) and only its
+    /// forward reference (tag 29 + its new index) is written: the result is then
+    /// [`Shared::Referenced`] too.
+    pub(crate) fn share_or_defer(
+        &mut self,
+        addr: usize,
+        ty: TypeId,
+        weak: bool,
+        keep: impl FnOnce() -> Box<dyn Any>,
+        writer: Option<impl FnOnce() -> HeapWriter>,
+    ) -> Result<Shared, Error> {
+        let known = self.ids.get(&(addr, ty)).copied();
+        if let Some(heap) = &mut self.heap {
+            // A strong reference inside a definition is an ownership edge; cycles of them
+            // are refused once the whole graph is written (a self-reference right away).
+            if let (false, Some(&owner)) = (weak, self.defining.last()) {
+                if known == Some(owner) {
+                    return Err(strong_cycle());
+                }
+                heap.edges.push((owner, known.unwrap_or(self.next_id)));
             }
+        } else if let Some(n) = known {
+            if !weak && self.open.contains(&n) {
+                return Err(strong_cycle());
+            }
+        }
+        if let Some(n) = known {
             self.tag(29);
             self.uint(n);
             return Ok(Shared::Referenced);
@@ -362,11 +437,22 @@ impl<'w> Encoder<'w> {
         let n = self.next_id;
         self.next_id += 1;
         self.ids.insert((addr, ty), n);
-        if weak {
-            self.outer.push(std::mem::take(&mut self.open));
-        }
-        self.open.insert(n);
         self.keep.push(keep());
+        if let (Some(heap), Some(writer), false) =
+            (&mut self.heap, writer, self.defining.is_empty())
+        {
+            heap.queue.push_back((n, writer()));
+            self.tag(29);
+            self.uint(n);
+            return Ok(Shared::Referenced);
+        }
+        if self.heap.is_none() {
+            if weak {
+                self.outer.push(std::mem::take(&mut self.open));
+            }
+            self.open.insert(n);
+        }
+        self.defining.push(n);
         self.tag(28);
         Ok(Shared::Define(n))
     }
@@ -374,9 +460,73 @@ impl<'w> Encoder<'w> {
     /// Closes the definition of shared object `n` (`weak` as passed to [`share`](Self::share)).
     #[doc(hidden)]
     pub fn end_share(&mut self, n: u64, weak: bool) {
-        self.open.remove(&n);
-        if weak {
-            self.open = self.outer.pop().unwrap_or_default();
+        if let Some(i) = self.defining.iter().rposition(|&d| d == n) {
+            self.defining.truncate(i);
+        }
+        if self.heap.is_none() {
+            self.open.remove(&n);
+            if weak {
+                self.open = self.outer.pop().unwrap_or_default();
+            }
         }
     }
+}
+
+fn strong_cycle() -> Error {
+    Error::Unsaveable {
+        at: String::new(),
+        detail: "a strong Rc/Arc cycle (an object owns itself through Rc/Arc); \
+                 make the back edge a Weak"
+            .into(),
+    }
+}
+
+/// Refuses a cycle among the strong references between shared objects `0..n` (an
+/// iterative depth-first search: the graph may be a chain of millions of objects).
+fn check_strong_cycles(n: u64, edges: &mut Vec<(u64, u64)>) -> Result<(), Error> {
+    if edges.is_empty() {
+        return Ok(());
+    }
+    edges.sort_unstable();
+    edges.dedup();
+    let n = n as usize;
+    // Compressed adjacency: the targets of `v` are `to[first[v]..first[v + 1]]`.
+    let mut first = vec![0usize; n + 1];
+    for &(a, _) in edges.iter() {
+        first[a as usize + 1] += 1;
+    }
+    for v in 0..n {
+        first[v + 1] += first[v];
+    }
+    let to: Vec<usize> = edges.iter().map(|&(_, b)| b as usize).collect();
+    const NEW: u8 = 0;
+    const OPEN: u8 = 1;
+    const DONE: u8 = 2;
+    let mut state = vec![NEW; n];
+    let mut stack: Vec<(usize, usize)> = Vec::new();
+    for root in 0..n {
+        if state[root] != NEW || first[root] == first[root + 1] {
+            continue;
+        }
+        state[root] = OPEN;
+        stack.push((root, first[root]));
+        while let Some((v, i)) = stack.last_mut() {
+            if *i == first[*v + 1] {
+                state[*v] = DONE;
+                stack.pop();
+                continue;
+            }
+            let w = to[*i];
+            *i += 1;
+            match state[w] {
+                NEW => {
+                    state[w] = OPEN;
+                    stack.push((w, first[w]));
+                }
+                OPEN => return Err(strong_cycle()),
+                _ => {}
+            }
+        }
+    }
+    Ok(())
 }

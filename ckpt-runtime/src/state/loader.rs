@@ -1,38 +1,77 @@
 //! The loader: turns values into Rust values and rebuilds shared objects exactly once.
+//!
+//! How shared objects are rebuilt (the pointer-specific parts are in `shared.rs`):
+//!
+//! - Every object has one allocation for its whole life in the loader, made before or when
+//!   its build starts, so a `Weak` handed out at any time points at the final object.
+//! - Builds nest (an object's `load` builds the objects it points to) only while they use
+//!   less than [`NESTING_STACK`] bytes of stack below the point where the loader started
+//!   driving them. Beyond that, an object reached through a `Weak` is *reserved*
+//!   (allocated, uninitialised) and queued; an object needed through a strong pointer stops
+//!   the build that needs it, and the nearest enclosing strong request ([`Loader::drive`])
+//!   builds it and retries the stopped build, from a loop over an explicit work stack. So the
+//!   call stack stays bounded however the objects point to each other, and a stop only undoes
+//!   the one build that could not go deeper.
+//! - Outside any build, a needed shared object is built by [`Loader::run`], which also
+//!   drains the queue: the `Rc`, `Arc` or `Weak` handed back is complete, and so is every
+//!   object reachable from it. No reserved object is left when control goes back to the
+//!   caller of [`Loader::load`].
+//! - A build that fails leaves its object *failed*: its allocation is released without
+//!   ever being read or dropped as a value, and the `Weak` pointers to it dangle.
 
 use std::any::Any;
+use std::collections::HashSet;
+use std::panic::{self, AssertUnwindSafe};
 
 use super::{State, Value};
 use crate::Error;
 
+/// Stack that nested builds may use below the point where the loader started driving
+/// them (plus what one object's own `load` needs).
+pub(crate) const NESTING_STACK: usize = 64 << 10;
+/// And at most this many nested builds, whatever their frames weigh.
+const MAX_NESTED: u32 = 256;
+
+/// Builds shared object `n` (the monomorphised builder of its type).
+pub(crate) type BuildFn = fn(&mut Loader, u64) -> Result<(), Error>;
+
 /// What the loader knows about the n-th shared object.
 pub(crate) enum Slot {
-    /// Not built yet (its content is still in the table).
+    /// Not built and not allocated yet (its content is still in the table).
     Empty,
-    /// Being built: holds the `Weak` handed to back-references meanwhile.
-    Pending(Box<dyn Any>),
+    /// Allocated, not built yet (`Rc<Cell<T>>`, see `shared.rs`), with its builder.
+    Reserved(Box<dyn Any>, BuildFn),
+    /// Being built: the `Weak` handed to references meanwhile (`Weak<Cell<T>>`).
+    Building(Box<dyn Any>),
     /// Built: holds one strong `Rc`/`Arc`, cloned for every later reference.
     Built(Box<dyn Any>),
+    /// Its build failed; the allocation is gone.
+    Failed,
 }
 
-/// A deferred build that must run before the object it names can be built.
-pub(crate) type Builder = Box<dyn FnOnce(&mut Loader) -> Result<(), Error>>;
-
-/// Loads values of one image. Owns the table of shared objects (tag 28 definitions) and
+/// Loads values of one image. Owns the table of shared objects (their definitions) and
 /// the objects already rebuilt from it, so every `Rc`/`Arc` of the image is built once,
 /// whatever the order in which values are loaded.
 pub struct Loader {
     table: Vec<Option<Value>>,
     pub(crate) slots: Vec<Slot>,
-    /// A strong reference met an object under construction (index).
-    pub(crate) blocked: Option<u64>,
-    /// Build this first, then retry the object under construction (index, builder).
-    pub(crate) restart: Option<(u64, Builder)>,
-    /// Objects with shared links built inside the builds in progress: undone if an
-    /// enclosing build fails (they may point at its abandoned allocation).
-    log: Vec<u64>,
-    /// Builds in progress.
-    depth: u32,
+    /// Builds in progress on the call stack.
+    pub(crate) depth: u32,
+    /// [`run`](Self::run) is active: builds are driven by its loop.
+    pub(crate) driving: bool,
+    /// Reserved objects waiting for their build (may hold objects built meanwhile).
+    pub(crate) queue: Vec<u64>,
+    /// The build in progress stops: this object (too deep to build now) is needed first.
+    pub(crate) need: Option<(u64, BuildFn)>,
+    /// The builds in progress stop: a strong pointer to an object under construction was
+    /// requested. Either a reference through a `Weak` further out started that build too
+    /// early (its target is then reserved instead, see `get_weak`), or this is a strong
+    /// cycle.
+    pub(crate) blocked: bool,
+    /// Build retries in the current [`run`](Self::run), against runaway inputs.
+    attempts: u64,
+    /// Where the stack was when [`run`](Self::run) started.
+    stack_base: usize,
 }
 
 impl std::fmt::Debug for Loader {
@@ -56,10 +95,13 @@ impl Loader {
         Loader {
             table: shared,
             slots,
-            blocked: None,
-            restart: None,
-            log: Vec::new(),
             depth: 0,
+            driving: false,
+            queue: Vec::new(),
+            need: None,
+            blocked: false,
+            attempts: 0,
+            stack_base: 0,
         }
     }
 
@@ -95,45 +137,144 @@ impl Loader {
         self.slots[n as usize] = s;
     }
 
-    /// Starts building object `n`: returns its content and the rollback mark. The content
-    /// is taken from the table when it holds no shared links (such a build cannot depend on
-    /// the order of loading); cloned otherwise, so a restarted build still finds it.
-    pub(crate) fn begin_build(&mut self, n: u64) -> Result<(Value, usize), Error> {
-        let entry = &mut self.table[n as usize];
-        let v = match entry {
-            Some(v) if has_links(v) => v.clone(),
-            Some(_) => entry.take().unwrap_or(Value::Null),
-            None => {
-                return Err(Error::ty(
-                    "",
-                    "a shared value",
-                    format!("shared value {n} used again after it was consumed"),
-                ))
-            }
-        };
-        self.depth += 1;
-        Ok((v, self.log.len()))
+    /// Whether the builds in progress are stopping (to be retried).
+    pub(crate) fn stopping(&self) -> bool {
+        self.need.is_some() || self.blocked
     }
 
-    /// Ends the build of object `n`. On failure, undoes the objects with links built
-    /// since `mark`; when the outermost build succeeds, frees the retained contents.
-    pub(crate) fn end_build(&mut self, n: u64, mark: usize, ok: bool) {
-        self.depth -= 1;
-        if ok {
-            if self.table[n as usize].is_some() {
-                self.log.push(n);
-            }
-            if self.depth == 0 {
-                for i in self.log.drain(..) {
-                    self.table[i as usize] = None;
+    /// The content of object `n` for one build attempt. Taken from the table when it holds
+    /// no shared links (such a build is never stopped); cloned otherwise, for a retry.
+    pub(crate) fn content(&mut self, n: u64) -> Result<Value, Error> {
+        let entry = &mut self.table[n as usize];
+        match entry {
+            Some(v) if has_links(v) => Ok(v.clone()),
+            Some(_) => Ok(entry.take().unwrap_or(Value::Null)),
+            None => Err(Error::ty(
+                "",
+                "a shared value",
+                format!("shared value {n}, which has no definition"),
+            )),
+        }
+    }
+
+    /// Records object `n` as built (`p`: its strong pointer) and frees its content.
+    pub(crate) fn built(&mut self, n: u64, p: Box<dyn Any>) {
+        self.slots[n as usize] = Slot::Built(p);
+        self.table[n as usize] = None;
+    }
+
+    /// Builds retried in the last [`run`](Self::run).
+    #[cfg(test)]
+    pub(crate) fn retries(&self) -> u64 {
+        self.attempts
+    }
+
+    /// Whether a build started now would nest too deep: it must not be started here.
+    pub(crate) fn too_deep(&self) -> bool {
+        self.depth >= MAX_NESTED || stack_pos().abs_diff(self.stack_base) > NESTING_STACK
+    }
+
+    /// Builds object `n` with `build`, and everything reserved meanwhile: the entry point
+    /// outside any build. On failure, every object not built is failed.
+    pub(crate) fn run(&mut self, n: u64, build: BuildFn) -> Result<(), Error> {
+        debug_assert!(!self.driving && self.depth == 0);
+        self.driving = true;
+        self.attempts = 0;
+        self.stack_base = stack_pos();
+        let r = panic::catch_unwind(AssertUnwindSafe(|| {
+            self.drive(n, build)?;
+            while let Some(m) = self.queue.pop() {
+                if let Slot::Reserved(_, b) = self.slots[m as usize] {
+                    self.drive(m, b)?;
                 }
             }
-        } else {
-            for i in self.log.drain(mark..) {
-                self.slots[i as usize] = Slot::Empty;
+            Ok(())
+        }));
+        self.driving = false;
+        self.depth = 0;
+        self.need = None;
+        self.blocked = false;
+        if !matches!(r, Ok(Ok(()))) {
+            self.fail_unbuilt();
+        }
+        match r {
+            Ok(r) => r,
+            Err(p) => panic::resume_unwind(p),
+        }
+    }
+
+    /// Builds object `n` with `build` at the current depth. When the build stops because it
+    /// needs an object it could not build deeper, builds that one first (here, so at most
+    /// one build is undone per stop), then retries; over an explicit work stack, so a chain
+    /// of such needs costs no call stack. A stop on an object under construction (`blocked`)
+    /// and failures are passed on.
+    pub(crate) fn drive(&mut self, n: u64, build: BuildFn) -> Result<(), Error> {
+        match build(self, n) {
+            Ok(()) => return Ok(()),
+            Err(e) if self.need.is_none() => return Err(e),
+            Err(_) => {}
+        }
+        let mut work: Vec<(u64, BuildFn)> = vec![(n, build)];
+        let mut waiting: HashSet<u64> = HashSet::from([n]);
+        let limit = 64 * self.slots.len() as u64 + 1024;
+        while let Some(&(m, build)) = work.last() {
+            if let Some((k, b)) = self.need.take() {
+                if !waiting.insert(k) {
+                    // Needed again by what it needs: a cycle of strong pointers.
+                    return Err(cycle_error(k));
+                }
+                work.push((k, b));
+                continue;
+            }
+            if matches!(self.slots[m as usize], Slot::Built(_)) {
+                work.pop();
+                continue;
+            }
+            self.attempts += 1;
+            if self.attempts > limit {
+                return Err(Error::ty(
+                    "",
+                    "shared objects that can be rebuilt in some order",
+                    "a load order that does not converge",
+                ));
+            }
+            match build(self, m) {
+                Ok(()) => {
+                    work.pop();
+                }
+                Err(e) if self.need.is_none() => return Err(e),
+                Err(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Fails every object allocated but not built (after a failed load): releases the
+    /// allocations, never read nor dropped as values, so the `Weak` pointers to them dangle.
+    fn fail_unbuilt(&mut self) {
+        self.queue.clear();
+        for s in &mut self.slots {
+            if matches!(s, Slot::Reserved(..) | Slot::Building(_)) {
+                *s = Slot::Failed;
             }
         }
     }
+}
+
+/// Where the stack is (an address in the current frame).
+#[inline(never)]
+fn stack_pos() -> usize {
+    let marker = 0u8;
+    std::hint::black_box(&marker) as *const u8 as usize
+}
+
+/// A strong pointer met an object under construction: a strong cycle.
+pub(crate) fn cycle_error(n: u64) -> Error {
+    Error::ty(
+        "",
+        "a shared object that is complete",
+        format!("shared object {n} is still being rebuilt (a strong Rc/Arc cycle)"),
+    )
 }
 
 /// Whether a value refers to other shared objects (not descending into them).

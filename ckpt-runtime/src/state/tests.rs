@@ -517,3 +517,165 @@ fn random_bytes_never_panic() {
         }
     }
 }
+
+/// Owns the next one through `Rc` (a strong cycle when the last owns the first).
+struct Link(Option<Rc<Link>>);
+
+impl State for Link {
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        self.0.save(e)
+    }
+    fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
+        Ok(Link(l.load(v)?))
+    }
+}
+
+#[test]
+fn strong_cycles_in_a_table_fail_to_load() {
+    // A table no encoder writes: object i owns object (i + 1) % n, strongly.
+    for n in [1u64, 2, 3, 5_000] {
+        let table = (0..n)
+            .map(|i| Some(Value::Array(vec![Value::Ref((i + 1) % n)])))
+            .collect();
+        let r = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                let mut l = Loader::new(table);
+                l.load::<Rc<Link>>(Value::Ref(0)).map(|_| ())
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        match r {
+            Err(Error::Type { found, .. }) => assert!(found.contains("cycle"), "{found}"),
+            other => panic!("{n}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_long_strong_chain_in_a_table_loads_on_a_small_stack() {
+    let n = 50_000u64;
+    let table = (0..n)
+        .map(|i| {
+            Some(if i + 1 < n {
+                Value::Array(vec![Value::Ref(i + 1)])
+            } else {
+                Value::Null
+            })
+        })
+        .collect();
+    let len = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            let mut l = Loader::new(table);
+            let mut cur: Option<Rc<Link>> = Some(l.load(Value::Ref(0)).unwrap());
+            drop(l);
+            let mut len = 0;
+            // Taken apart link by link: dropping the chain at once would recurse.
+            while let Some(link) = cur {
+                len += 1;
+                cur = Rc::try_unwrap(link).ok().unwrap().0;
+            }
+            len
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(len, n);
+}
+
+/// A table of `n` `Node`s: node i has the weak parent `parent(i)` and the strong children
+/// `children(i)`; node `bad` has a name of the wrong type.
+fn node_table(
+    n: u64,
+    parent: impl Fn(u64) -> Option<u64>,
+    children: impl Fn(u64) -> Vec<u64>,
+    bad: Option<u64>,
+) -> Vec<Option<Value>> {
+    (0..n)
+        .map(|i| {
+            Some(Value::Array(vec![
+                if bad == Some(i) {
+                    Value::Uint(i)
+                } else {
+                    Value::Text(format!("n{i}"))
+                },
+                parent(i).map_or(Value::Null, Value::Ref),
+                Value::Array(children(i).into_iter().map(Value::Ref).collect()),
+            ]))
+        })
+        .collect()
+}
+
+/// Small enough for Miri (`cargo +nightly miri test -p ckpt-runtime --lib
+/// state::tests::every_loader_path`), deep enough to go past the nesting budget: nested
+/// `new_cyclic` builds, reserved objects, stopped and retried builds, failures.
+#[test]
+fn every_loader_path_on_small_graphs() {
+    let n = if cfg!(miri) { 150 } else { 2_000 };
+    // A weak ring, owned by a vector.
+    let table = node_table(n, |i| Some((i + 1) % n), |_| vec![], None);
+    let mut l = Loader::new(table);
+    let all: Vec<Rc<Node>> = l
+        .load(Value::Array((0..n).map(Value::Ref).collect()))
+        .unwrap();
+    drop(l);
+    for (i, x) in all.iter().enumerate() {
+        let next = x.parent.borrow().upgrade().unwrap();
+        assert!(Rc::ptr_eq(&next, &all[(i + 1) % n as usize]));
+        assert_eq!(Rc::strong_count(x), 1);
+    }
+    // A strong chain with weak parents, loaded from the deep end, then from the root.
+    let chain = |bad| {
+        node_table(
+            n,
+            |i| i.checked_sub(1),
+            |i| if i + 1 < n { vec![i + 1] } else { vec![] },
+            bad,
+        )
+    };
+    let mut l = Loader::new(chain(None));
+    let last: Rc<Node> = l.load(Value::Ref(n - 1)).unwrap();
+    let root: Rc<Node> = l.load(Value::Ref(0)).unwrap();
+    drop(l);
+    assert!(root.parent.borrow().upgrade().is_none());
+    let mut cur = root;
+    for i in 1..n {
+        let next = cur.children.borrow()[0].clone();
+        assert!(Rc::ptr_eq(&next.parent.borrow().upgrade().unwrap(), &cur));
+        assert_eq!(next.name, format!("n{i}"));
+        cur.children.borrow_mut().clear(); // no recursive drop of the whole chain
+        cur = next;
+    }
+    assert!(Rc::ptr_eq(&cur, &last));
+    // From the root: deeper than builds may nest, so builds stop and are retried.
+    let mut l = Loader::new(chain(None));
+    let root: Rc<Node> = l.load(Value::Ref(0)).unwrap();
+    assert!(l.retries() > 0);
+    drop(l);
+    let mut cur = root;
+    for _ in 1..n {
+        let next = cur.children.borrow_mut().pop().unwrap();
+        assert!(Rc::ptr_eq(&next.parent.borrow().upgrade().unwrap(), &cur));
+        cur = next;
+    }
+    // A failure in the middle: nothing half-built escapes, nothing uninitialised is dropped.
+    for first in [0, n - 1] {
+        let mut l = Loader::new(chain(Some(n / 2)));
+        assert!(l.load::<Rc<Node>>(Value::Ref(first)).is_err());
+        assert!(l.load::<Rc<Node>>(Value::Ref(n / 2)).is_err());
+        // Objects built before the failure hold dangling weak pointers, never bad ones.
+        if let Ok(x) = l.load::<Weak<Node>>(Value::Ref(n - 1)) {
+            if let Some(x) = x.upgrade() {
+                assert!(x
+                    .parent
+                    .borrow()
+                    .upgrade()
+                    .is_none_or(|p| p.name.starts_with('n')));
+            }
+        }
+        // Leave the built part to the loader's drop, link by link.
+        drop(l);
+    }
+}
