@@ -75,5 +75,5 @@ fn montecarlo_survives_repeated_sigkill() {
 
 #[test]
 fn graph_survives_repeated_sigkill() {
-    equivalence("graph", &["--nodes", "1000", "--iterations", "150"]);
+    equivalence("graph", &["--nodes", "3000", "--iterations", "100"]);
 }
