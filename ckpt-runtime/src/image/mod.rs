@@ -21,6 +21,7 @@
 //!
 //! [`Encoder`]: crate::state::Encoder
 
+mod checksum;
 mod read;
 mod write;
 

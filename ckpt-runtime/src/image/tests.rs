@@ -936,3 +936,98 @@ mod heap {
         fs::remove_dir_all(&d).unwrap();
     }
 }
+
+mod alignment {
+    use crate::image::{self, Header, Limits};
+    use crate::state::{Loader, Value};
+
+    /// The data of a large typed array starts on a file page (see `Encoder::typed`) and
+    /// reads back exactly.
+    #[test]
+    fn large_typed_arrays_start_on_a_page() {
+        let dir = std::env::temp_dir().join(format!("ckpt-align-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("a.ckpt");
+        let data: Vec<f64> = (0..300_000).map(|i| i as f64 * 0.25).collect();
+        let small: Vec<u32> = (0..10).collect();
+        let header = Header {
+            format: image::FORMAT_VERSION,
+            fingerprint: Default::default(),
+            created_unix: 0,
+            program: "t".into(),
+            args: Vec::new(),
+            ckpt_file: None,
+            options: Vec::new(),
+        };
+        image::write(
+            &path,
+            &header,
+            &mut |e| {
+                e.array(1);
+                e.map(6);
+                e.text("fn");
+                e.text("main");
+                e.text("hash");
+                e.uint(0);
+                e.text("at");
+                e.uint(1);
+                e.text("live");
+                e.map(2);
+                e.text("small");
+                e.put(&small)?;
+                e.text("data");
+                e.put(&data)?;
+                e.text("args");
+                e.map(0);
+                e.text("lent");
+                e.map(0);
+                Ok(())
+            },
+            &mut |e| {
+                e.map(0);
+                Ok(())
+            },
+        )
+        .unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let first = data[1].to_le_bytes();
+        let second = data[2].to_le_bytes();
+        let needle: Vec<u8> = first.iter().chain(second.iter()).copied().collect();
+        let at = bytes
+            .windows(16)
+            .position(|w| w == needle.as_slice())
+            .unwrap()
+            - 8;
+        assert_eq!(at % 4096, 0, "data at file offset {at}");
+        assert!(
+            bytes.len() < data.len() * 8 + 4096 + 1024,
+            "padding stays under a page"
+        );
+        let mut img = image::read(&path, &Limits::default()).unwrap();
+        let mut live = std::mem::take(&mut img.frames[0].live);
+        let mut l = Loader::new(std::mem::take(&mut img.shared));
+        let (_, d) = live.pop().unwrap();
+        assert!(matches!(d, Value::Typed(_)));
+        let back: Vec<f64> = l.load(d).unwrap();
+        assert_eq!(back, data);
+        let (_, s) = live.pop().unwrap();
+        let back: Vec<u32> = l.load(s).unwrap();
+        assert_eq!(back, small);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A typed array split over several chunks (not written by ckpt) still decodes.
+    #[test]
+    fn typed_arrays_in_several_chunks_decode() {
+        // tag 70 (u32 LE), indefinite byte string: empty chunk, 4 bytes, 4 bytes, break.
+        let bytes = [
+            0xd8, 70, 0x5f, 0x40, 0x44, 1, 0, 0, 0, 0x44, 2, 0, 0, 0, 0xff,
+        ];
+        let (v, shared) = crate::state::decode_slice(&bytes).unwrap();
+        let back: Vec<u32> = Loader::new(shared).load(v).unwrap();
+        assert_eq!(back, vec![1, 2]);
+        // A chunk of a partial element is refused.
+        let bad = [0xd8, 70, 0x5f, 0x43, 1, 0, 0, 0xff];
+        assert!(crate::state::decode_slice(&bad).is_err());
+    }
+}

@@ -4,32 +4,74 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use xxhash_rust::xxh3::Xxh3;
+use super::checksum::Checksum;
 
 use super::{Header, END_MAGIC, FORMAT_VERSION, MAGIC};
 use crate::state::Encoder;
 use crate::Error;
 
+/// Bulk data is written and hashed in pieces this large: small enough that a piece is
+/// still in the CPU cache when it is hashed right after its write (1 MiB pieces made the
+/// hash re-read memory; see BENCHMARKS.md).
+const PIECE: usize = 256 << 10;
+
+/// Dirty data is handed to the disk in windows this large while the image is still being
+/// written, so the final fsync only waits for the last window instead of the whole file.
+const WRITEBACK_WINDOW: u64 = 16 << 20;
+
 /// Counts and hashes the body on its way to the file.
 struct BodyWriter<'f> {
     file: &'f mut File,
-    hasher: Xxh3,
+    hasher: Checksum,
     len: u64,
+    /// Body bytes already handed to writeback.
+    kicked: u64,
 }
+
+impl BodyWriter<'_> {
+    fn wrote(&mut self, piece: &[u8]) {
+        self.hasher.update(piece);
+        self.len += piece.len() as u64;
+        if self.len - self.kicked >= WRITEBACK_WINDOW {
+            start_writeback(
+                self.file,
+                super::PREFIX_LEN + self.kicked,
+                self.len - self.kicked,
+            );
+            self.kicked = self.len;
+        }
+    }
+}
+
+/// Starts (does not wait for) writeback of a byte range; the final fsync makes it durable.
+#[cfg(target_os = "linux")]
+fn start_writeback(file: &File, offset: u64, len: u64) {
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: sync_file_range on a file descriptor we own, with plain integer arguments;
+    // it only schedules I/O. Failure is harmless: the fsync at the end still runs.
+    unsafe {
+        libc::sync_file_range(
+            file.as_raw_fd(),
+            offset as i64,
+            len as i64,
+            libc::SYNC_FILE_RANGE_WRITE,
+        );
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_writeback(_: &File, _: u64, _: u64) {}
 
 impl Write for BodyWriter<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.file.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.len += n as u64;
+        let n = self.file.write(&buf[..buf.len().min(PIECE)])?;
+        self.wrote(&buf[..n]);
         Ok(n)
     }
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        // In 1 MiB pieces, each hashed right after the write while it is still in cache.
-        for chunk in buf.chunks(1 << 20) {
-            self.file.write_all(chunk)?;
-            self.hasher.update(chunk);
-            self.len += chunk.len() as u64;
+        for piece in buf.chunks(PIECE) {
+            self.file.write_all(piece)?;
+            self.wrote(piece);
         }
         Ok(())
     }
@@ -139,10 +181,12 @@ fn write_tmp(
 
     let mut body = BodyWriter {
         file: &mut file,
-        hasher: Xxh3::new(),
+        hasher: Checksum::new(),
         len: 0,
+        kicked: 0,
     };
     let mut e = Encoder::new(&mut body);
+    e.set_file_offset(super::PREFIX_LEN);
     e.defer_shared();
     e.map(4);
     e.text("header");

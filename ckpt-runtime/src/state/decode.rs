@@ -467,6 +467,72 @@ impl<'a, S: Source> Decoder<'a, S> {
         }
     }
 
+    /// A typed array in an indefinite-length byte string: empty chunks (alignment padding,
+    /// see `Encoder::typed`), then the data in one chunk. Data in several chunks is
+    /// accepted too, through a copy.
+    fn padded_typed(&mut self, t: u64, size: usize) -> Result<Value, DecodeError> {
+        let mut padding = 0u32;
+        loop {
+            match self.head()? {
+                Head::Bytes(Some(0)) => {
+                    padding += 1;
+                    if padding > 1 << 16 {
+                        return Err(DecodeError::Malformed(
+                            "over 65536 empty chunks in a typed array".into(),
+                        ));
+                    }
+                }
+                Head::Bytes(Some(n)) => {
+                    if n % size as u64 != 0 {
+                        return Err(DecodeError::Malformed(format!(
+                            "typed array chunk of {n} bytes, not a multiple of {size}"
+                        )));
+                    }
+                    let n = self.count(Some(n), 1)?;
+                    let n = usize::try_from(n)
+                        .map_err(|_| DecodeError::Limit(format!("a typed array of {n} bytes")))?;
+                    let src = &mut *self.src;
+                    let first = read_typed(t, n, |dst| src.fill(dst))?;
+                    match self.head()? {
+                        Head::Break => return Ok(Value::Typed(first)),
+                        Head::Bytes(Some(m)) => {
+                            // Rare (not written by ckpt): gather the rest and copy.
+                            let mut all = first.to_le_bytes();
+                            all.extend(self.definite_bytes(m)?);
+                            loop {
+                                match self.head()? {
+                                    Head::Break => break,
+                                    Head::Bytes(Some(m)) => all.extend(self.definite_bytes(m)?),
+                                    _ => {
+                                        return Err(DecodeError::Malformed(
+                                            "bad chunk in a typed array".into(),
+                                        ))
+                                    }
+                                }
+                                self.check_len(all.len() as u64)?;
+                            }
+                            if all.len() % size != 0 {
+                                return Err(DecodeError::Malformed(
+                                    "typed array chunks of a partial element".into(),
+                                ));
+                            }
+                            return read_typed(t, all.len(), |dst| {
+                                dst.copy_from_slice(&all);
+                                Ok(())
+                            })
+                            .map(Value::Typed);
+                        }
+                        _ => {
+                            return Err(DecodeError::Malformed("bad chunk in a typed array".into()))
+                        }
+                    }
+                }
+                Head::Break => return read_typed(t, 0, |_: &mut [u8]| Ok(())).map(Value::Typed),
+                _ => return Err(DecodeError::Malformed("bad chunk in a typed array".into())),
+            }
+        }
+    }
+
     fn tagged(&mut self, t: u64) -> Result<Value, DecodeError> {
         match t {
             28 => {
@@ -518,6 +584,7 @@ impl<'a, S: Source> Decoder<'a, S> {
                         let src = &mut *self.src;
                         read_typed(t, n, |dst| src.fill(dst)).map(Value::Typed)
                     }
+                    (Some(size), Head::Bytes(None)) => self.padded_typed(t, size),
                     _ => Ok(Value::Tag(t, Box::new(self.item_after(h)?))),
                 }
             }

@@ -52,6 +52,27 @@ pub enum TypedArray {
 }
 
 impl TypedArray {
+    /// The elements as little-endian bytes (a copy).
+    pub(crate) fn to_le_bytes(&self) -> Vec<u8> {
+        macro_rules! le {
+            ($v:expr) => {
+                $v.iter().flat_map(|x| x.to_le_bytes()).collect()
+            };
+        }
+        match self {
+            TypedArray::U8(v) => v.clone(),
+            TypedArray::U16(v) => le!(v),
+            TypedArray::U32(v) => le!(v),
+            TypedArray::U64(v) => le!(v),
+            TypedArray::I8(v) => le!(v),
+            TypedArray::I16(v) => le!(v),
+            TypedArray::I32(v) => le!(v),
+            TypedArray::I64(v) => le!(v),
+            TypedArray::F32(v) => le!(v),
+            TypedArray::F64(v) => le!(v),
+        }
+    }
+
     /// Number of elements.
     pub fn len(&self) -> usize {
         match self {
