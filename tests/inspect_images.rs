@@ -63,6 +63,11 @@ fn inspect_of_a_graph_image_shows_shared_objects() {
         text.contains('@') || text.contains('&'),
         "shared objects are not marked:\n{text}"
     );
+    // Nodes first met through another node's edges live in the heap section, shown too.
+    assert!(
+        text.contains("heap (") && text.contains("@1 = { id:"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -183,6 +183,23 @@ fn human(image: &Image, opts: &InspectOptions) -> String {
     let defined = image.shared.iter().filter(|s| s.is_some()).count();
     if defined > 0 {
         let _ = writeln!(o, "\nshared objects: {defined}");
+        // Objects written in the heap section (first met inside another shared object)
+        // appear above only as `&n`: show them here.
+        let inline = inline_shared(image);
+        let heap: Vec<usize> = (0..image.shared.len())
+            .filter(|i| image.shared[*i].is_some() && !inline.contains(i))
+            .collect();
+        if !heap.is_empty() {
+            let _ = writeln!(o, "heap ({} objects):", heap.len());
+            for i in heap.iter().take(opts.max_items) {
+                if let Some(Some(v)) = image.shared.get(*i) {
+                    let _ = writeln!(o, "  @{i} = {}", vt.render(v));
+                }
+            }
+            if heap.len() > opts.max_items {
+                let _ = writeln!(o, "  … {} more", heap.len() - opts.max_items);
+            }
+        }
     }
 
     let _ = writeln!(o, "\nsections:");
@@ -231,6 +248,35 @@ pub fn display_name(name: &str) -> String {
         return format!("(temporary {n})");
     }
     name.to_string()
+}
+
+/// Ids of the shared objects defined in place (`@n` inside frames, components or other
+/// inline definitions), found without recursion.
+fn inline_shared(image: &Image) -> std::collections::BTreeSet<usize> {
+    use ckpt::state::Value;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut todo: Vec<&Value> = Vec::new();
+    for f in &image.frames {
+        todo.extend(f.live.iter().chain(&f.args).map(|(_, v)| v));
+    }
+    todo.extend(image.components.iter().map(|(_, v)| v));
+    while let Some(v) = todo.pop() {
+        match v {
+            Value::Shared(n) => {
+                let n = *n as usize;
+                if seen.insert(n) {
+                    if let Some(Some(inner)) = image.shared.get(n) {
+                        todo.push(inner);
+                    }
+                }
+            }
+            Value::Array(items) => todo.extend(items),
+            Value::Map(entries) => todo.extend(entries.iter().flat_map(|(k, v)| [k, v])),
+            Value::Tag(_, inner) => todo.push(inner),
+            _ => {}
+        }
+    }
+    seen
 }
 
 fn quoted_list(items: &[String]) -> String {
