@@ -78,6 +78,16 @@ pub(crate) fn render(image: &Image, opts: &InspectOptions) -> String {
         .collect();
     let components = vars(&image.components);
     let shared = image.shared.iter().filter(|s| s.is_some()).count();
+    // Objects of the heap section: referenced above only as `{"$ref": n}`.
+    let inline = super::inline_shared(image);
+    let heap: Vec<serde_json::Value> = (0..image.shared.len())
+        .filter(|i| !inline.contains(i))
+        .filter_map(|i| {
+            image.shared[i]
+                .as_ref()
+                .map(|v| json!({ "id": i, "value": c.value(v) }))
+        })
+        .collect();
     let doc = json!({
         "file": image.path.display().to_string(),
         "size": image.file_len,
@@ -98,6 +108,7 @@ pub(crate) fn render(image: &Image, opts: &InspectOptions) -> String {
         "frames": frames,
         "components": components,
         "shared_objects": shared,
+        "heap": heap,
         "sections": image.sections.iter().map(|(n, s)| json!({"name": n, "bytes": s})).collect::<Vec<_>>(),
         "truncated": c.truncated.get(),
     });

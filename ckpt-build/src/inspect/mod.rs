@@ -252,7 +252,7 @@ pub fn display_name(name: &str) -> String {
 
 /// Ids of the shared objects defined in place (`@n` inside frames, components or other
 /// inline definitions), found without recursion.
-fn inline_shared(image: &Image) -> std::collections::BTreeSet<usize> {
+pub(crate) fn inline_shared(image: &Image) -> std::collections::BTreeSet<usize> {
     use ckpt::state::Value;
     let mut seen = std::collections::BTreeSet::new();
     let mut todo: Vec<&Value> = Vec::new();
