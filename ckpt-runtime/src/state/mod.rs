@@ -47,6 +47,27 @@ use crate::Error;
 ///
 /// Derive it with `#[derive(ckpt::State)]`; it is implemented for the std types a
 /// program usually holds (numbers, strings, collections, `Rc`/`Arc`, cells, locks...).
+///
+/// ```
+/// #[derive(ckpt::State, Debug, PartialEq)]
+/// struct Particle { pos: (f64, f64), hits: Vec<u32> }
+///
+/// let p = Particle { pos: (1.0, -2.5), hits: vec![3, 4] };
+/// let mut bytes = Vec::new();
+/// let mut e = ckpt::state::Encoder::new(&mut bytes);
+/// e.put(&p).unwrap();
+/// e.finish().unwrap();
+/// let (v, shared) = ckpt::state::decode_slice(&bytes).unwrap();
+/// let back: Particle = ckpt::state::Loader::new(shared).load(v).unwrap();
+/// assert_eq!(back, p);
+/// ```
+///
+/// # Implementing it by hand
+///
+/// `load` must not upgrade a `Weak` it was just given, nor drop a value that does so:
+/// while a graph of shared objects is being rebuilt, an object reached through a `Weak`
+/// may not be complete yet (derived impls and the built-in ones never upgrade). Strong
+/// `Rc`/`Arc` cycles cannot be saved; make the back edge a `Weak`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be saved in a checkpoint",
     label = "`{Self}` does not implement `ckpt::State`",
