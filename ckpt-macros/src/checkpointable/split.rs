@@ -130,14 +130,7 @@ impl<'a> Ctx<'a> {
                 quote! { if !__ck.resume_in(#lo, #hi) { #prefix_ts } }
             }
         } else {
-            let pats = tuple.iter().map(|b| {
-                let n = &b.name;
-                if b.mutable {
-                    quote!(mut #n)
-                } else {
-                    quote!(#n)
-                }
-            });
+            let pats = tuple.iter().map(Binding::pattern);
             let names: Vec<_> = tuple.iter().map(|b| &b.name).collect();
             let takes = tuple.iter().map(|b| self.take(&b.name));
             quote! {
@@ -446,14 +439,7 @@ impl Expand<'_, '_> {
             let mut binds = Vec::new();
             bindings(pat, true, &mut binds);
             let names: Vec<_> = binds.iter().map(|b| &b.name).collect();
-            let pats = binds.iter().map(|b| {
-                let n = &b.name;
-                if b.mutable {
-                    quote!(mut #n)
-                } else {
-                    quote!(#n)
-                }
-            });
+            let pats = binds.iter().map(Binding::pattern);
             slots.push(quote! { let mut #slot = ::core::option::Option::None; });
             arms.push(quote! { #(#attrs)* #pat #guard => { #slot = ::core::option::Option::Some((#(#names,)*)); #sel } });
             let mut stmts: Vec<syn::Stmt> =

@@ -130,7 +130,8 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<CkptArgs> {
     Ok(out)
 }
 
-fn absolute(p: &Path) -> PathBuf {
+/// `p` relative to the working directory at the time of the call.
+pub(crate) fn absolute(p: &Path) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
     } else {

@@ -218,15 +218,7 @@ impl Frame {
         };
         let path = match dest {
             Dest::Default => cfg.image_path.clone(),
-            Dest::Path(p) => {
-                if p.is_absolute() {
-                    p.to_path_buf()
-                } else {
-                    std::env::current_dir()
-                        .map(|d| d.join(p))
-                        .unwrap_or_else(|_| p.to_path_buf())
-                }
-            }
+            Dest::Path(p) => options::absolute(p),
         };
         AGENT.with(|a| {
             let a = a.borrow();
