@@ -21,8 +21,10 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod collections;
 pub mod error;
 pub mod image;
+pub mod rand;
 pub mod state;
 
 #[cfg(feature = "agent")]

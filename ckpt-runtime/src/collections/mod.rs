@@ -1,0 +1,1 @@
+//! Hash maps and sets whose iteration order survives a checkpoint and restore.

@@ -1,0 +1,1 @@
+//! User-space randomness whose stream continues identically after a restore.
