@@ -22,8 +22,10 @@ impl<T: State> State for vec::IntoIter<T> {
 /// (not of addresses, hashes or history). The resume transform relies on it to resume a
 /// `for` loop over a borrowed collection by skipping the items already seen.
 ///
-/// Not implemented for `HashMap`/`HashSet` iterators: their order depends on the hasher
-/// keys and the insertion history.
+/// Not implemented for std's `HashMap`/`HashSet` iterators: their order depends on the
+/// hasher keys and the insertion history, and a rebuilt map does not reproduce it. The
+/// maps of [`crate::collections`] iterate in the program's own insertion order and do
+/// implement it.
 pub trait StableOrder: Iterator {}
 
 impl<T> StableOrder for slice::Iter<'_, T> {}
