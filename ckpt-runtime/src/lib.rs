@@ -26,6 +26,7 @@ pub mod error;
 pub mod image;
 pub mod rand;
 pub mod state;
+pub mod time;
 
 #[cfg(feature = "agent")]
 mod agent;

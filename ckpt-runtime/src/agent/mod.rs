@@ -9,6 +9,7 @@
 //!
 //! See DESIGN.md §4 and RESUME.md for the transform that emits the calls into this module.
 
+mod components;
 mod options;
 pub mod private;
 mod stack;

@@ -4,6 +4,7 @@ use std::cell::Cell;
 use std::marker::PhantomData;
 use std::path::Path;
 
+use super::components;
 pub use super::options::Program;
 use super::options::{self, Start};
 use super::stack::{Active, CallReg, AGENT};
@@ -31,14 +32,21 @@ pub fn fatal(e: &Error) -> ! {
 pub fn start(program: &'static Program) {
     match options::start(program) {
         Ok(Start::Fresh) => {}
-        Ok(Start::Restore(img)) => AGENT.with(|a| {
+        Ok(Start::Restore(img)) => {
             let img = *img;
-            let mut a = a.borrow_mut();
-            a.loader = Some(Loader::new(img.shared));
-            a.records = img.frames.into_iter().map(Some).collect();
-            a.resume_next = true;
-            a.restore_path = Some(img.path);
-        }),
+            // Components first: their state is back before any user code runs.
+            let mut loader = Loader::new(img.shared);
+            if let Err(e) = components::restore_all(&img.path, img.components, &mut loader) {
+                fatal(&e);
+            }
+            AGENT.with(|a| {
+                let mut a = a.borrow_mut();
+                a.loader = Some(loader);
+                a.records = img.frames.into_iter().map(Some).collect();
+                a.resume_next = true;
+                a.restore_path = Some(img.path);
+            })
+        }
         Err(e) => fatal(&e),
     }
 }
@@ -229,10 +237,7 @@ impl Frame {
                 &path,
                 &header,
                 &mut |enc| a.write_frames(enc, id, capture),
-                &mut |enc| {
-                    enc.map(0);
-                    Ok(())
-                },
+                &mut components::save_all,
             )?;
             Ok(())
         })

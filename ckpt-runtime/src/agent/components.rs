@@ -1,0 +1,119 @@
+//! The one place where the user-space components meet the agent.
+//!
+//! A component is process-global state with a name (DESIGN.md §7). At every save the
+//! agent writes each component's state into the image's `components` map; at a restore,
+//! before any user code runs, each component found in the image is restored from its
+//! entry. A component of this build that the image lacks starts fresh; an entry this
+//! build does not know is a corrupt image.
+//!
+//! The list is fixed: adding a component means adding a row to [`COMPONENTS`].
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::state::{Encoder, Loader, Value};
+
+/// A built-in component.
+struct Component {
+    /// Its key in the `components` map.
+    name: &'static str,
+    /// Writes its state as exactly one CBOR item.
+    save: fn(&mut Encoder<'_>) -> Result<()>,
+    /// Restores its state from what `save` wrote.
+    restore: fn(Value, &mut Loader) -> Result<()>,
+}
+
+/// Every component of this build, in the order they are written.
+const COMPONENTS: &[Component] = &[Component {
+    name: "time",
+    save: crate::time::save_component,
+    restore: restore_time,
+}];
+
+fn restore_time(v: Value, _: &mut Loader) -> Result<()> {
+    let policy = crate::time::Policy::from_env()?;
+    crate::time::restore_component(&v, policy)
+}
+
+/// Writes the `components` map: one entry per component.
+pub(crate) fn save_all(e: &mut Encoder<'_>) -> Result<()> {
+    e.map(COMPONENTS.len() as u64);
+    for c in COMPONENTS {
+        e.text(c.name);
+        (c.save)(e)?;
+    }
+    Ok(())
+}
+
+/// Restores every component found in the image read from `path`. Unknown names and
+/// malformed entries are [`Error::Corrupt`] in section `components`; a usage error (a bad
+/// policy in the environment, say) is returned as is.
+pub(crate) fn restore_all(
+    path: &Path,
+    entries: Vec<(String, Value)>,
+    loader: &mut Loader,
+) -> Result<()> {
+    let corrupt = |detail: String| Error::Corrupt {
+        path: path.to_path_buf(),
+        section: "components".into(),
+        detail,
+    };
+    if let Some((name, _)) = entries
+        .iter()
+        .find(|(n, _)| !COMPONENTS.iter().any(|c| c.name == n))
+    {
+        let known: Vec<&str> = COMPONENTS.iter().map(|c| c.name).collect();
+        return Err(corrupt(format!(
+            "unknown component `{name}` (this build has: {})",
+            known.join(", ")
+        )));
+    }
+    for (name, v) in entries {
+        let Some(c) = COMPONENTS.iter().find(|c| c.name == name) else {
+            continue;
+        };
+        (c.restore)(v, loader).map_err(|e| match e {
+            Error::Usage(_) => e,
+            e => corrupt(format!("component `{name}`: {e}")),
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_components_are_corrupt_and_missing_ones_start_fresh() {
+        let mut l = Loader::default();
+        let p = Path::new("/x.ckpt");
+        let e = restore_all(p, vec![("gfx9".into(), Value::Null)], &mut l).unwrap_err();
+        assert!(
+            matches!(&e, Error::Corrupt { section, .. } if section == "components"),
+            "{e}"
+        );
+        let e = restore_all(p, vec![("time".into(), Value::Null)], &mut l).unwrap_err();
+        assert!(matches!(&e, Error::Corrupt { .. }), "{e}");
+        restore_all(p, Vec::new(), &mut l).unwrap();
+    }
+
+    #[test]
+    fn save_all_writes_one_entry_per_component() {
+        let mut bytes = Vec::new();
+        let mut e = Encoder::new(&mut bytes);
+        save_all(&mut e).unwrap();
+        e.finish().unwrap();
+        let (v, shared) = crate::state::decode_slice(&bytes).unwrap();
+        let Value::Map(entries) = v else {
+            panic!("{v:?}")
+        };
+        let entries: Vec<(String, Value)> = entries
+            .into_iter()
+            .map(|(k, v)| (k.as_str().unwrap().to_string(), v))
+            .collect();
+        assert_eq!(entries.len(), COMPONENTS.len());
+        assert!(entries[0].1.get("now_ns").is_some());
+        restore_all(Path::new("/x.ckpt"), entries, &mut Loader::new(shared)).unwrap();
+    }
+}
