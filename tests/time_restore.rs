@@ -66,8 +66,14 @@ fn killed_and_restored(tag: &str, policy: Option<&str>) -> (String, Duration) {
         .current_dir(d.path())
         .stdin(Stdio::null())
         .env_remove("CKPT_TIME");
-    if let Some(p) = policy {
-        cmd.env("CKPT_TIME", p);
+    match policy {
+        Some(opt) if opt.starts_with("--") => {
+            cmd.arg(opt);
+        }
+        Some(p) => {
+            cmd.env("CKPT_TIME", p);
+        }
+        None => {}
     }
     let out = Running(Some(
         cmd.stdout(Stdio::piped())
@@ -119,6 +125,20 @@ fn wall_policy_includes_the_downtime() {
         "elapsed {ms} ms excludes the downtime with CKPT_TIME=wall\n{out}"
     );
     assert!(ms <= total.as_millis() as u64 + 100, "{ms} ms > {total:?}");
+}
+
+#[test]
+fn wall_policy_as_a_command_line_option() {
+    let (out, total) = killed_and_restored("time-wall-opt", Some("--ckpt-time=wall"));
+    let ms = elapsed_ms(&out);
+    assert!(
+        ms >= 1500,
+        "elapsed {ms} ms excludes the downtime with --ckpt-time=wall\n{out}"
+    );
+    assert!(
+        ms as u128 <= total.as_millis() + 100,
+        "elapsed {ms} ms > real {total:?}"
+    );
 }
 
 #[test]

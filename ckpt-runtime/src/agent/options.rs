@@ -77,6 +77,8 @@ pub(crate) struct CkptArgs {
     pub restore: Option<PathBuf>,
     pub file: Option<PathBuf>,
     pub resume: bool,
+    /// `--ckpt-time=monotonic|wall`: the time policy of a restore (DESIGN §7).
+    pub time: Option<String>,
     /// The program's own arguments, argv[0] first.
     pub rest: Vec<OsString>,
 }
@@ -115,6 +117,9 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<CkptArgs> {
             out.file = Some(p);
         } else if s == "--ckpt-resume" {
             out.resume = true;
+        } else if let Some(v) = s.strip_prefix("--ckpt-time=") {
+            crate::time::Policy::parse(v)?;
+            out.time = Some(v.to_string());
         } else if s == "--" {
             out.rest.push(a);
             out.rest.extend(it.by_ref());
@@ -198,7 +203,11 @@ pub(crate) fn start(program: &'static Program) -> Result<Start> {
                 restore = Some(target);
             }
         }
-        if restore.is_none() && file.is_none() && !parsed.resume {
+        if let Some(t) = &parsed.time {
+            // Read by the time component when the restore starts.
+            std::env::set_var(crate::time::ENV_POLICY, t);
+        }
+        if restore.is_none() && file.is_none() && !parsed.resume && parsed.time.is_none() {
             return finish_setup(program, parsed.rest, None, None);
         }
         let mut env: Vec<(&str, OsString)> = vec![(ENV_REEXEC, "1".into())];
@@ -374,6 +383,14 @@ mod tests {
         let p = parse_args(os(&["app", "--", "--restore", "x"])).unwrap();
         assert_eq!(p.restore, None);
         assert_eq!(p.rest, os(&["app", "--", "--restore", "x"]));
+    }
+
+    #[test]
+    fn time_policy_option_is_taken_out_and_checked() {
+        let p = parse_args(os(&["app", "--ckpt-time=wall", "x"])).unwrap();
+        assert_eq!(p.time.as_deref(), Some("wall"));
+        assert_eq!(p.rest, os(&["app", "x"]));
+        assert!(parse_args(os(&["app", "--ckpt-time=sideways"])).is_err());
     }
 
     #[test]
