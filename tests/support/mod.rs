@@ -195,3 +195,76 @@ pub fn result_line(s: &str) -> String {
         .unwrap_or_else(|| panic!("no result line in:\n{s}"))
         .to_string()
 }
+
+/// The central test shape: runs example `name` uninterrupted, then in rounds of runs
+/// killed with SIGKILL at random moments (1/20 to 1/6 of the uninterrupted duration after
+/// each start) and restored from `image`, until at least five kills landed and `enough`
+/// accepts the rounds so far. Every round must end with the uninterrupted `result:` line;
+/// every line any run printed must be one the uninterrupted run printed, and the last
+/// run's output must be a suffix of it. Returns the uninterrupted output and the rounds.
+pub fn kill_restore_equivalence(
+    name: &str,
+    args: &[&str],
+    image: &str,
+    mut enough: impl FnMut(&[Interrupted]) -> bool,
+) -> (String, Vec<Interrupted>) {
+    let bin = example(name);
+    let clean = TempDir::new(&format!("{name}-clean"));
+    let t0 = Instant::now();
+    let base = run(&bin, args, clean.path());
+    let ms = t0.elapsed().as_millis() as u64;
+    assert!(
+        base.status.success(),
+        "uninterrupted run failed: {}",
+        stderr(&base)
+    );
+    let base_out = stdout(&base);
+    let expected = result_line(&base_out);
+    let (lo, hi) = ((ms / 20).max(20), (ms / 6).max(40));
+    let mut rounds: Vec<Interrupted> = Vec::new();
+    let mut kills = 0;
+    while kills < 5 || !enough(&rounds) {
+        assert!(
+            rounds.len() < 8,
+            "only {kills} kills landed in {} rounds",
+            rounds.len()
+        );
+        let dir = TempDir::new(&format!("{name}-killed-{}", rounds.len()));
+        let r = run_killed(
+            &bin,
+            args,
+            dir.path(),
+            image,
+            5usize.saturating_sub(kills).max(1),
+            lo,
+            hi,
+        );
+        kills += r.kills;
+        assert!(
+            r.final_output.status.success(),
+            "final restore failed: {}",
+            stderr(&r.final_output)
+        );
+        let last = stdout(&r.final_output);
+        assert_eq!(
+            result_line(&last),
+            expected,
+            "result after {} kills differs",
+            r.kills
+        );
+        for out in &r.outputs {
+            for line in out.lines() {
+                assert!(
+                    base_out.lines().any(|b| b == line),
+                    "unexpected line {line:?}"
+                );
+            }
+        }
+        assert!(
+            base_out.ends_with(&last),
+            "final run's output is not a suffix of the uninterrupted output:\n{last}"
+        );
+        rounds.push(r);
+    }
+    (base_out, rounds)
+}
