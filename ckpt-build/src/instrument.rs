@@ -20,6 +20,11 @@ use crate::analysis::{analyze, AnalysisError, ANALYSIS_FILE_NAME};
 /// `cargo:rustc-env=CKPT_ANALYSIS=<path>`, `cargo:rustc-env=CKPT_ANALYSIS_HASH=<hash>`
 /// and `cargo:rerun-if-changed` for the source directories. It never panics: a problem
 /// becomes a `cargo:warning`, and the macro then falls back to what it sees locally.
+///
+/// It also prints the checkpointability [report](crate::report) as
+/// ``cargo:warning=ckpt: FILE:LINE:COL: in `fn`: REASON`` lines, one per OS call in
+/// checkpointable code that ckpt cannot virtualize. These never fail the build (also not
+/// with `CKPT_REPORT=deny`, whose deny mode is planned on the macro side).
 pub fn instrument() {
     for line in directives() {
         println!("{line}");
@@ -84,6 +89,10 @@ fn directives_for(build: &BuildEnv) -> Vec<String> {
             "cargo:warning={}",
             w.to_string().replace('\n', " ")
         ));
+    }
+    // The checkpointability report: warnings only, never a failed build.
+    for finding in &crate::report::report_for(&build.root, &analysis).findings {
+        out.push(format!("cargo:warning=ckpt: {finding}"));
     }
     let text = analysis.render(&rustc_v, &build.target);
     let path = build.out_dir.join(ANALYSIS_FILE_NAME);

@@ -1,10 +1,12 @@
-//! `cargo ckpt`: inspect, diff and verify checkpoint images.
+//! `cargo ckpt`: inspect, diff and verify checkpoint images, and print the
+//! checkpointability report of a package.
 //!
-//! A thin shell over [`ckpt_build::inspect()`], [`ckpt_build::diff()`] and
-//! [`ckpt_build::verify()`]; install with
+//! A thin shell over [`ckpt_build::inspect()`], [`ckpt_build::diff()`],
+//! [`ckpt_build::verify()`] and [`ckpt_build::report()`]; install with
 //! `cargo install --path ckpt-build`.
 
-use std::path::PathBuf;
+use std::error::Error;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use ckpt_build::InspectOptions;
@@ -48,9 +50,24 @@ enum Ckpt {
         /// The image file.
         file: PathBuf,
     },
+    /// List the OS calls in checkpointable code that ckpt cannot virtualize (libc, FFI,
+    /// processes, threads, raw fds, std::os, memory maps), with file:line and a reason.
+    /// Findings are warnings: the exit code is 0 unless the package cannot be read.
+    Report {
+        /// The package's Cargo.toml (default: the nearest one at or above the current
+        /// directory that has a [package] section).
+        #[arg(long, value_name = "PATH", conflicts_with = "dir")]
+        manifest_path: Option<PathBuf>,
+        /// Look for the package at or above this directory instead of the current one.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Print one JSON document instead of the text report.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
-fn run(cmd: Ckpt) -> Result<String, ckpt::Error> {
+fn run(cmd: Ckpt) -> Result<String, Box<dyn Error>> {
     match cmd {
         Ckpt::Inspect { file, json, full } => {
             let base = if full {
@@ -59,7 +76,7 @@ fn run(cmd: Ckpt) -> Result<String, ckpt::Error> {
                 InspectOptions::default()
             };
             let opts = InspectOptions { json, ..base };
-            ckpt_build::inspect(&file, &opts)
+            Ok(ckpt_build::inspect(&file, &opts)?)
         }
         Ckpt::Diff { a, b, full } => {
             let opts = if full {
@@ -67,9 +84,33 @@ fn run(cmd: Ckpt) -> Result<String, ckpt::Error> {
             } else {
                 InspectOptions::default()
             };
-            ckpt_build::diff(&a, &b, &opts)
+            Ok(ckpt_build::diff(&a, &b, &opts)?)
         }
-        Ckpt::Verify { file } => ckpt_build::verify(&file, &Default::default()),
+        Ckpt::Verify { file } => Ok(ckpt_build::verify(&file, &Default::default())?),
+        Ckpt::Report {
+            manifest_path,
+            dir,
+            json,
+        } => {
+            let root = match manifest_path {
+                Some(m) => {
+                    if !m.is_file() {
+                        return Err(format!("no such manifest: {}", m.display()).into());
+                    }
+                    match m.parent() {
+                        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                        _ => PathBuf::from("."),
+                    }
+                }
+                None => ckpt_build::find_package(dir.as_deref().unwrap_or(Path::new(".")))?,
+            };
+            let report = ckpt_build::report(&root)?;
+            Ok(if json {
+                report.render_json()
+            } else {
+                report.render_text()
+            })
+        }
     }
 }
 

@@ -1,0 +1,608 @@
+//! The checkpointability report: OS calls inside checkpointable code that ckpt cannot
+//! virtualize.
+//!
+//! [`report`] walks the files the [analysis](crate::analysis) reads, starting from the same
+//! target roots and following the same `mod` declarations, and looks inside the
+//! checkpointable items (functions annotated `#[checkpointable]`, every function of an
+//! annotated `impl`, `trait` or `mod`) for the constructs listed in the rule table
+//! (`report/rules.rs`): `libc::*`, functions declared in the package's `extern` blocks,
+//! `std::process`, `std::thread::spawn` / `Builder` / `scope`, raw file descriptors
+//! (`FromRawFd`, `as_raw_fd`, ...), `std::os::*` and memory maps (`mmap`, `memmap2::`).
+//!
+//! Like the analysis it is name based: no types, no macro expansion (the arguments of
+//! function-like macros such as `println!` are looked into when they parse as
+//! expressions). Findings are warnings: [`instrument()`](crate::instrument) prints them as
+//! `cargo:warning`s and `cargo ckpt report` lists them; neither fails. A `CKPT_REPORT=deny`
+//! mode that turns them into errors is planned on the macro side; today it only warns.
+
+mod rules;
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::fs;
+use std::path::{Component, Path, PathBuf};
+
+use serde_json::{json, Value};
+use syn::spanned::Spanned;
+use syn::visit::{self, Visit};
+
+use crate::analysis::{analyze, Analysis, AnalysisError};
+
+/// Deeper `mod` nesting than this is almost certainly a `#[path]` loop.
+const MAX_MODULE_DEPTH: usize = 64;
+
+/// One construct ckpt cannot virtualize, inside checkpointable code.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Finding {
+    /// The file, relative to the package root, `/`-separated.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column (in characters).
+    pub column: usize,
+    /// The checkpointable function it is in: `name`, or `Type::name` for methods.
+    pub function: String,
+    /// The construct as written (`std::process::Command::new`, `.as_raw_fd()`).
+    pub construct: String,
+    /// Why ckpt cannot virtualize it, and what to do.
+    pub reason: String,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: in `{}`: {}",
+            self.file, self.line, self.column, self.function, self.reason
+        )
+    }
+}
+
+/// The checkpointability report of a package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// The package name (empty when unknown).
+    pub package_name: String,
+    /// The findings, sorted by file, line, column; at most one per position.
+    pub findings: Vec<Finding>,
+    /// Files that could not be read or parsed (they are not in the report).
+    pub warnings: Vec<String>,
+}
+
+/// Why no report could be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReportError {
+    /// No `Cargo.toml` with a `[package]` section where one was looked for.
+    #[error("no package found: {0}")]
+    NoPackage(String),
+    /// A `Cargo.toml` could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The package could not be analysed.
+    #[error(transparent)]
+    Analysis(#[from] AnalysisError),
+}
+
+/// The checkpointability report of the package at `package_root` (the directory holding
+/// its `Cargo.toml`).
+pub fn report(package_root: &Path) -> Result<Report, ReportError> {
+    let manifest = package_root.join("Cargo.toml");
+    let text = fs::read_to_string(&manifest).map_err(|source| ReportError::Read {
+        path: manifest.clone(),
+        source,
+    })?;
+    let name = package_name(&text).ok_or_else(|| {
+        ReportError::NoPackage(format!(
+            "{} has no [package] name (a virtual workspace?)",
+            manifest.display()
+        ))
+    })?;
+    let analysis = analyze(package_root, &name, "")?;
+    let mut out = report_for(package_root, &analysis);
+    out.warnings = analysis.warnings.iter().map(|w| w.to_string()).collect();
+    Ok(out)
+}
+
+/// The package directory for `start`: the nearest directory at or above it holding a
+/// `Cargo.toml` with a `[package]` section (workspace-only manifests are skipped).
+pub fn find_package(start: &Path) -> Result<PathBuf, ReportError> {
+    let start = fs::canonicalize(start).map_err(|source| ReportError::Read {
+        path: start.to_path_buf(),
+        source,
+    })?;
+    for dir in start.ancestors() {
+        let manifest = dir.join("Cargo.toml");
+        if !manifest.is_file() {
+            continue;
+        }
+        let text = fs::read_to_string(&manifest).map_err(|source| ReportError::Read {
+            path: manifest.clone(),
+            source,
+        })?;
+        if package_name(&text).is_some() {
+            return Ok(dir.to_path_buf());
+        }
+    }
+    Err(ReportError::NoPackage(format!(
+        "no Cargo.toml with a [package] section in {} or above",
+        start.display()
+    )))
+}
+
+/// `name = "..."` of the `[package]` section, with a tiny line parser.
+pub(crate) fn package_name(manifest: &str) -> Option<String> {
+    let mut in_package = false;
+    for line in manifest.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_package = line.trim_end_matches(|c: char| c != ']') == "[package]";
+            continue;
+        }
+        if !in_package {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        if key.trim() == "name" {
+            let v = value.trim();
+            let v = v.strip_prefix('"')?;
+            return v.split('"').next().map(str::to_owned);
+        }
+    }
+    None
+}
+
+/// The report over the files of an existing analysis (no warnings: the analysis has them).
+pub(crate) fn report_for(package_root: &Path, analysis: &Analysis) -> Report {
+    let files: BTreeSet<&String> = analysis.crates.iter().flat_map(|c| &c.files).collect();
+    let parsed: Vec<(String, syn::File)> = files
+        .iter()
+        .filter_map(|f| {
+            let text = fs::read_to_string(package_root.join(f)).ok()?;
+            Some(((*f).clone(), syn::parse_file(&text).ok()?))
+        })
+        .collect();
+    let mut foreign = BTreeSet::new();
+    for (_, file) in &parsed {
+        ForeignNames(&mut foreign).visit_file(file);
+    }
+    let mut walker = Walker {
+        parsed: &parsed,
+        foreign: &foreign,
+        seen: BTreeSet::new(),
+        findings: Vec::new(),
+    };
+    for (file, _) in &parsed {
+        if is_target_root(file) {
+            let dir = Path::new(file)
+                .parent()
+                .unwrap_or(Path::new(""))
+                .to_path_buf();
+            walker.load(file, &dir, false, 0);
+        }
+    }
+    let mut findings = walker.findings;
+    findings.sort();
+    findings.dedup_by(|b, a| (&a.file, a.line, a.column) == (&b.file, b.line, b.column));
+    Report {
+        package_name: analysis.package_name.clone(),
+        findings,
+        warnings: Vec::new(),
+    }
+}
+
+/// `src/lib.rs`, `src/main.rs`, and `<dir>/x.rs` or `<dir>/x/main.rs` for the target
+/// directories: the roots [`analyze`] starts from.
+fn is_target_root(file: &str) -> bool {
+    if file == "src/lib.rs" || file == "src/main.rs" {
+        return true;
+    }
+    ["src/bin/", "examples/", "tests/", "benches/"]
+        .iter()
+        .any(|dir| match file.strip_prefix(dir) {
+            Some(rest) => match rest.split_once('/') {
+                None => rest.ends_with(".rs"),
+                Some((_, tail)) => tail == "main.rs",
+            },
+            None => false,
+        })
+}
+
+impl Report {
+    /// One line per finding (`FILE:LINE:COL: in `fn`: REASON`), then a summary line.
+    pub fn render_text(&self) -> String {
+        let mut out = String::new();
+        for w in &self.warnings {
+            out.push_str(&format!("warning: {w}\n"));
+        }
+        for f in &self.findings {
+            out.push_str(&format!("{f}\n"));
+        }
+        let n = self.findings.len();
+        let name = if self.package_name.is_empty() {
+            "the package".to_owned()
+        } else {
+            format!("`{}`", self.package_name)
+        };
+        out.push_str(&match n {
+            0 => format!("{name}: no OS calls ckpt cannot virtualize in checkpointable code\n"),
+            1 => format!("{name}: 1 OS call ckpt cannot virtualize in checkpointable code\n"),
+            _ => format!("{name}: {n} OS calls ckpt cannot virtualize in checkpointable code\n"),
+        });
+        out
+    }
+
+    /// `{"package": ..., "findings": [{file, line, column, function, construct, reason}],
+    /// "warnings": [...]}`, pretty-printed.
+    pub fn render_json(&self) -> String {
+        let findings: Vec<Value> = self
+            .findings
+            .iter()
+            .map(|f| {
+                json!({
+                    "file": f.file,
+                    "line": f.line,
+                    "column": f.column,
+                    "function": f.function,
+                    "construct": f.construct,
+                    "reason": f.reason,
+                })
+            })
+            .collect();
+        let doc = json!({
+            "package": self.package_name,
+            "findings": findings,
+            "warnings": self.warnings,
+        });
+        let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+}
+
+/// Collects the names of the functions declared in `extern { }` blocks.
+struct ForeignNames<'a>(&'a mut BTreeSet<String>);
+
+impl<'ast> Visit<'ast> for ForeignNames<'_> {
+    fn visit_item_foreign_mod(&mut self, m: &'ast syn::ItemForeignMod) {
+        for item in &m.items {
+            if let syn::ForeignItem::Fn(f) = item {
+                self.0.insert(f.sig.ident.to_string());
+            }
+        }
+    }
+}
+
+/// Follows the module tree of one target, as the analysis does.
+struct Walker<'a> {
+    parsed: &'a [(String, syn::File)],
+    foreign: &'a BTreeSet<String>,
+    /// `(file, annotated)` already walked.
+    seen: BTreeSet<(String, bool)>,
+    findings: Vec<Finding>,
+}
+
+impl Walker<'_> {
+    fn load(&mut self, rel: &str, mod_dir: &Path, annotated: bool, depth: usize) {
+        if depth > MAX_MODULE_DEPTH || !self.seen.insert((rel.to_owned(), annotated)) {
+            return;
+        }
+        let Some((_, file)) = self.parsed.iter().find(|(f, _)| f == rel) else {
+            return;
+        };
+        let mut scan = Scan {
+            file: rel,
+            foreign: self.foreign,
+            function: None,
+            annotated,
+            mod_dir: mod_dir.to_path_buf(),
+            path_base: Path::new(rel)
+                .parent()
+                .unwrap_or(Path::new(""))
+                .to_path_buf(),
+            children: Vec::new(),
+            findings: Vec::new(),
+        };
+        scan.visit_file(file);
+        self.findings.append(&mut scan.findings);
+        for (child, dir, annotated) in scan.children {
+            self.load(&child, &dir, annotated, depth + 1);
+        }
+    }
+}
+
+/// The visitor over one file.
+struct Scan<'a> {
+    file: &'a str,
+    foreign: &'a BTreeSet<String>,
+    /// The checkpointable function being walked, if any.
+    function: Option<String>,
+    /// Every function of the current module / impl is checkpointable.
+    annotated: bool,
+    mod_dir: PathBuf,
+    path_base: PathBuf,
+    /// `mod foo;` files to walk next: (file, its mod dir, annotated).
+    children: Vec<(String, PathBuf, bool)>,
+    findings: Vec<Finding>,
+}
+
+impl Scan<'_> {
+    fn record(&mut self, span: proc_macro2::Span, construct: String, reason: &str) {
+        let Some(function) = &self.function else {
+            return;
+        };
+        let at = span.start();
+        self.findings.push(Finding {
+            file: self.file.to_owned(),
+            line: at.line,
+            column: at.column + 1,
+            function: function.clone(),
+            reason: rules::explain(reason, &construct),
+            construct,
+        });
+    }
+
+    /// Walks a function body as checkpointable function `name` (or not, with `None`).
+    /// Items declared inside do not inherit the annotation (the macro leaves them alone).
+    fn in_function(&mut self, name: Option<String>, f: impl FnOnce(&mut Self)) {
+        let saved = (self.function.take(), self.annotated);
+        self.function = name;
+        self.annotated = false;
+        f(self);
+        (self.function, self.annotated) = saved;
+    }
+
+    fn check_segments(&mut self, span: proc_macro2::Span, segments: Vec<String>) {
+        if let Some(reason) = rules::classify_path(&segments) {
+            self.record(span, segments.join("::"), reason);
+        }
+    }
+
+    fn use_tree(&mut self, prefix: &mut Vec<String>, tree: &syn::UseTree) {
+        match tree {
+            syn::UseTree::Path(p) => {
+                prefix.push(p.ident.to_string());
+                self.use_tree(prefix, &p.tree);
+                prefix.pop();
+            }
+            syn::UseTree::Name(n) => {
+                let mut segs = prefix.clone();
+                segs.push(n.ident.to_string());
+                self.check_segments(n.ident.span(), segs);
+            }
+            syn::UseTree::Rename(r) => {
+                let mut segs = prefix.clone();
+                segs.push(r.ident.to_string());
+                self.check_segments(r.ident.span(), segs);
+            }
+            syn::UseTree::Glob(g) => {
+                self.check_segments(g.star_token.span(), prefix.clone());
+            }
+            syn::UseTree::Group(g) => {
+                for t in &g.items {
+                    self.use_tree(prefix, t);
+                }
+            }
+        }
+    }
+}
+
+fn method_name(self_ty: &syn::Type, method: &syn::Ident) -> String {
+    format!("{}::{method}", self_type_name(self_ty))
+}
+
+fn self_type_name(ty: &syn::Type) -> String {
+    match ty {
+        syn::Type::Path(p) => p
+            .path
+            .segments
+            .last()
+            .map_or_else(|| "_".to_owned(), |s| s.ident.to_string()),
+        syn::Type::Reference(r) => self_type_name(&r.elem),
+        syn::Type::Paren(p) => self_type_name(&p.elem),
+        syn::Type::Group(g) => self_type_name(&g.elem),
+        _ => "_".to_owned(),
+    }
+}
+
+impl<'ast> Visit<'ast> for Scan<'_> {
+    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+        let marked = self.annotated || rules::is_marked(&f.attrs);
+        let name = marked.then(|| f.sig.ident.to_string());
+        self.in_function(name, |s| s.visit_block(&f.block));
+    }
+
+    fn visit_item_impl(&mut self, imp: &'ast syn::ItemImpl) {
+        let all = self.annotated || rules::is_marked(&imp.attrs);
+        for item in &imp.items {
+            if let syn::ImplItem::Fn(m) = item {
+                let marked = all || rules::is_marked(&m.attrs);
+                let name = marked.then(|| method_name(&imp.self_ty, &m.sig.ident));
+                self.in_function(name, |s| s.visit_block(&m.block));
+            }
+        }
+    }
+
+    fn visit_item_trait(&mut self, tr: &'ast syn::ItemTrait) {
+        let all = self.annotated || rules::is_marked(&tr.attrs);
+        for item in &tr.items {
+            if let syn::TraitItem::Fn(m) = item {
+                if let Some(body) = &m.default {
+                    let marked = all || rules::is_marked(&m.attrs);
+                    let name = marked.then(|| format!("{}::{}", tr.ident, m.sig.ident));
+                    self.in_function(name, |s| s.visit_block(body));
+                }
+            }
+        }
+    }
+
+    fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
+        let annotated = self.annotated || rules::is_marked(&m.attrs);
+        let path_attr = path_attr(&m.attrs);
+        match &m.content {
+            Some((_, items)) => {
+                let dir = match &path_attr {
+                    Some(p) => normalize(&self.path_base.join(p)),
+                    None => self.mod_dir.join(m.ident.to_string()),
+                };
+                let saved = (
+                    std::mem::replace(&mut self.mod_dir, dir.clone()),
+                    std::mem::replace(&mut self.path_base, dir),
+                    std::mem::replace(&mut self.annotated, annotated),
+                );
+                for item in items {
+                    self.visit_item(item);
+                }
+                (self.mod_dir, self.path_base, self.annotated) = saved;
+            }
+            None => {
+                if let Some(p) = path_attr {
+                    let file = normalize(&self.path_base.join(p));
+                    let dir = file.parent().unwrap_or(Path::new("")).to_path_buf();
+                    self.children.push((slash(&file), dir, annotated));
+                    return;
+                }
+                let name = m.ident.to_string();
+                let name = name.strip_prefix("r#").unwrap_or(&name);
+                let dir = self.mod_dir.join(name);
+                // Both candidates: only the one the analysis read is in the file list.
+                for file in [self.mod_dir.join(format!("{name}.rs")), dir.join("mod.rs")] {
+                    self.children.push((slash(&file), dir.clone(), annotated));
+                }
+            }
+        }
+    }
+
+    fn visit_item_foreign_mod(&mut self, _: &'ast syn::ItemForeignMod) {}
+
+    fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
+        if self.function.is_some() {
+            let mut prefix = Vec::new();
+            self.use_tree(&mut prefix, &u.tree);
+        }
+    }
+
+    fn visit_path(&mut self, p: &'ast syn::Path) {
+        if self.function.is_some() {
+            let segs = p.segments.iter().map(|s| s.ident.to_string()).collect();
+            self.check_segments(p.span(), segs);
+        }
+        visit::visit_path(self, p);
+    }
+
+    fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+        if let syn::Expr::Path(p) = &*c.func {
+            if let Some(last) = p.path.segments.last() {
+                let name = last.ident.to_string();
+                let segs: Vec<String> = p
+                    .path
+                    .segments
+                    .iter()
+                    .map(|s| s.ident.to_string())
+                    .collect();
+                if self.foreign.contains(&name) && rules::classify_path(&segs).is_none() {
+                    self.record(p.path.span(), segs.join("::"), rules::FOREIGN);
+                }
+            }
+        }
+        visit::visit_expr_call(self, c);
+    }
+
+    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+        if let Some(reason) = rules::classify_method(&m.method.to_string()) {
+            self.record(m.method.span(), format!(".{}()", m.method), reason);
+        }
+        visit::visit_expr_method_call(self, m);
+    }
+
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        visit::visit_macro(self, mac);
+        if self.function.is_none() {
+            return;
+        }
+        // `println!("{}", libc::getpid())`: look into arguments that parse as expressions.
+        let args = mac.parse_body_with(
+            syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated,
+        );
+        if let Ok(args) = args {
+            for e in &args {
+                self.visit_expr(e);
+            }
+        }
+    }
+}
+
+/// The `"..."` of a `#[path = "..."]` attribute.
+fn path_attr(attrs: &[syn::Attribute]) -> Option<String> {
+    attrs.iter().find_map(|a| match &a.meta {
+        syn::Meta::NameValue(nv) if nv.path.is_ident("path") => match &nv.value {
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) => Some(s.value()),
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
+/// `a/b/../c` → `a/c`, lexically.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// A relative path with `/` separators, as the analysis lists files.
+fn slash(path: &Path) -> String {
+    let parts: Vec<String> = normalize(path)
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    parts.join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_name_reads_the_package_section_only() {
+        let toml = "[workspace]\nname = \"no\"\n\n[package]\n# c\nname = \"my-app\" # x\n";
+        assert_eq!(package_name(toml).as_deref(), Some("my-app"));
+        assert_eq!(package_name("[workspace]\nmembers = []\n"), None);
+    }
+
+    #[test]
+    fn target_roots() {
+        for yes in [
+            "src/lib.rs",
+            "src/bin/a.rs",
+            "examples/x/main.rs",
+            "tests/t.rs",
+        ] {
+            assert!(is_target_root(yes), "{yes}");
+        }
+        for no in ["src/util.rs", "tests/common/mod.rs", "examples/x/y.rs"] {
+            assert!(!is_target_root(no), "{no}");
+        }
+    }
+}
