@@ -19,6 +19,16 @@ fn outside() -> Result<(), ckpt::Error> {
     ckpt::save()
 }
 
+/// OS calls stay outside checkpointable code (the build's checkpointability report
+/// would warn about them there).
+fn scratch_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("ckpt-unregistered-{}", std::process::id()))
+}
+
+fn in_another_thread<T: Send + 'static>(f: fn() -> T) -> std::thread::JoinHandle<T> {
+    std::thread::spawn(f)
+}
+
 fn check(cond: bool, what: &str) {
     if !cond {
         eprintln!("FAILED: {what}");
@@ -29,7 +39,7 @@ fn check(cond: bool, what: &str) {
 
 #[ckpt::checkpointable]
 fn main() {
-    let dir = std::env::temp_dir().join(format!("ckpt-unregistered-{}", std::process::id()));
+    let dir = scratch_dir();
     std::fs::create_dir_all(&dir).expect("temp dir");
     let image = dir.join("never.ckpt");
 
@@ -53,7 +63,7 @@ fn main() {
         msg.contains("unregistered_calls.rs:") && msg.contains("annotate"),
         &format!("location named: {msg}"),
     );
-    let e = std::thread::spawn(outside)
+    let e = in_another_thread(outside)
         .join()
         .expect("thread")
         .expect_err("save outside any frame must fail");

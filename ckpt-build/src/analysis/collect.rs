@@ -259,7 +259,7 @@ fn ends_in_marker(path: &syn::Path) -> bool {
 }
 
 /// The `"..."` of a `#[path = "..."]` attribute.
-fn path_attr(attrs: &[syn::Attribute]) -> Option<String> {
+pub(crate) fn path_attr(attrs: &[syn::Attribute]) -> Option<String> {
     attrs.iter().find_map(|a| match &a.meta {
         syn::Meta::NameValue(nv) if nv.path.is_ident("path") => match &nv.value {
             syn::Expr::Lit(syn::ExprLit {
@@ -297,7 +297,7 @@ pub(crate) fn self_type_name(ty: &syn::Type) -> String {
 }
 
 /// `a/b/../c` → `a/c`, lexically (the `#[path]` file may not exist yet).
-fn normalize(path: &Path) -> PathBuf {
+pub(crate) fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in path.components() {
         match c {
@@ -314,7 +314,7 @@ fn normalize(path: &Path) -> PathBuf {
 }
 
 /// A relative path with `/` separators on every host, for stable hashing.
-fn slash_path(path: &Path) -> String {
+pub(crate) fn slash_path(path: &Path) -> String {
     let parts: Vec<String> = normalize(path)
         .components()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())

@@ -57,7 +57,7 @@
 //! expansion, so this is a name-based over-approximation: items made by macros are not
 //! seen, and a call whose name matches is treated as a possible call point.
 
-mod collect;
+pub(crate) mod collect;
 mod format;
 mod targets;
 

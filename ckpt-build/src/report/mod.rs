@@ -20,12 +20,13 @@ mod rules;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::fs;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 
+use crate::analysis::collect::{normalize, path_attr, self_type_name, slash_path};
 use crate::analysis::{analyze, Analysis, AnalysisError};
 
 /// Deeper `mod` nesting than this is almost certainly a `#[path]` loop.
@@ -399,20 +400,6 @@ fn method_name(self_ty: &syn::Type, method: &syn::Ident) -> String {
     format!("{}::{method}", self_type_name(self_ty))
 }
 
-fn self_type_name(ty: &syn::Type) -> String {
-    match ty {
-        syn::Type::Path(p) => p
-            .path
-            .segments
-            .last()
-            .map_or_else(|| "_".to_owned(), |s| s.ident.to_string()),
-        syn::Type::Reference(r) => self_type_name(&r.elem),
-        syn::Type::Paren(p) => self_type_name(&p.elem),
-        syn::Type::Group(g) => self_type_name(&g.elem),
-        _ => "_".to_owned(),
-    }
-}
-
 impl<'ast> Visit<'ast> for Scan<'_> {
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
         let marked = self.annotated || rules::is_marked(&f.attrs);
@@ -467,7 +454,7 @@ impl<'ast> Visit<'ast> for Scan<'_> {
                 if let Some(p) = path_attr {
                     let file = normalize(&self.path_base.join(p));
                     let dir = file.parent().unwrap_or(Path::new("")).to_path_buf();
-                    self.children.push((slash(&file), dir, annotated));
+                    self.children.push((slash_path(&file), dir, annotated));
                     return;
                 }
                 let name = m.ident.to_string();
@@ -475,7 +462,8 @@ impl<'ast> Visit<'ast> for Scan<'_> {
                 let dir = self.mod_dir.join(name);
                 // Both candidates: only the one the analysis read is in the file list.
                 for file in [self.mod_dir.join(format!("{name}.rs")), dir.join("mod.rs")] {
-                    self.children.push((slash(&file), dir.clone(), annotated));
+                    self.children
+                        .push((slash_path(&file), dir.clone(), annotated));
                 }
             }
         }
@@ -538,46 +526,6 @@ impl<'ast> Visit<'ast> for Scan<'_> {
             }
         }
     }
-}
-
-/// The `"..."` of a `#[path = "..."]` attribute.
-fn path_attr(attrs: &[syn::Attribute]) -> Option<String> {
-    attrs.iter().find_map(|a| match &a.meta {
-        syn::Meta::NameValue(nv) if nv.path.is_ident("path") => match &nv.value {
-            syn::Expr::Lit(syn::ExprLit {
-                lit: syn::Lit::Str(s),
-                ..
-            }) => Some(s.value()),
-            _ => None,
-        },
-        _ => None,
-    })
-}
-
-/// `a/b/../c` → `a/c`, lexically.
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
-                }
-            }
-            other => out.push(other),
-        }
-    }
-    out
-}
-
-/// A relative path with `/` separators, as the analysis lists files.
-fn slash(path: &Path) -> String {
-    let parts: Vec<String> = normalize(path)
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect();
-    parts.join("/")
 }
 
 #[cfg(test)]

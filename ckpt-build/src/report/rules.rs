@@ -192,36 +192,7 @@ fn matches_path(pattern: Pattern, segments: &[String]) -> bool {
     }
 }
 
-/// Whether an attribute list holds `#[checkpointable]` under any path, also inside
-/// `#[cfg_attr(..., checkpointable)]`: the analysis's notion (`analysis/collect.rs`).
-pub(crate) fn is_marked(attrs: &[syn::Attribute]) -> bool {
-    attrs.iter().any(|a| {
-        if a.path().is_ident("cfg_attr") {
-            let mut hit = false;
-            let _ = a.parse_nested_meta(|meta| {
-                if ends_in_marker(&meta.path) {
-                    hit = true;
-                }
-                if meta.input.peek(syn::token::Paren) {
-                    let _content;
-                    syn::parenthesized!(_content in meta.input);
-                } else if meta.input.peek(syn::Token![=]) {
-                    let _: syn::Expr = meta.value()?.parse()?;
-                }
-                Ok(())
-            });
-            hit
-        } else {
-            ends_in_marker(a.path())
-        }
-    })
-}
-
-fn ends_in_marker(path: &syn::Path) -> bool {
-    path.segments
-        .last()
-        .is_some_and(|s| s.ident == "checkpointable")
-}
+pub(crate) use crate::analysis::collect::is_marked;
 
 #[cfg(test)]
 mod tests {
