@@ -6,21 +6,16 @@ use std::collections::HashMap;
 use std::fmt::Debug;
 use std::rc::{Rc, Weak};
 
-use ckpt::__private::{Encoder, Loader, State, Value};
-use ckpt::state::decode_slice;
+use ckpt::__private::{Encoder, State, Value};
+use ckpt::state::{decode_slice, from_slice, to_vec};
 use ckpt::Error;
 
 fn enc<T: State>(v: &T) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut e = Encoder::new(&mut out);
-    e.put(v).unwrap();
-    e.finish().unwrap();
-    out
+    to_vec(v).unwrap()
 }
 
 fn load<T: State>(bytes: &[u8]) -> Result<T, Error> {
-    let (v, shared) = decode_slice(bytes)?;
-    Loader::new(shared).load(v)
+    from_slice(bytes)
 }
 
 fn rt<T: State>(v: &T) -> T {

@@ -43,6 +43,22 @@ pub use value::{TypedArray, Value};
 
 use crate::Error;
 
+/// Encodes one value into CBOR bytes, as an image holds it (for tests of `State` impls
+/// and for tools).
+pub fn to_vec<T: State>(v: &T) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::new();
+    let mut e = Encoder::new(&mut out);
+    e.put(v)?;
+    e.finish()?;
+    Ok(out)
+}
+
+/// Decodes and loads one value written by [`to_vec`] (or any single CBOR item).
+pub fn from_slice<T: State>(bytes: &[u8]) -> Result<T, Error> {
+    let (v, shared) = decode_slice(bytes)?;
+    Loader::new(shared).load(v)
+}
+
 /// A value that can be saved in a checkpoint image and loaded back.
 ///
 /// Derive it with `#[derive(ckpt::State)]`; it is implemented for the std types a
@@ -53,12 +69,8 @@ use crate::Error;
 /// struct Particle { pos: (f64, f64), hits: Vec<u32> }
 ///
 /// let p = Particle { pos: (1.0, -2.5), hits: vec![3, 4] };
-/// let mut bytes = Vec::new();
-/// let mut e = ckpt::state::Encoder::new(&mut bytes);
-/// e.put(&p).unwrap();
-/// e.finish().unwrap();
-/// let (v, shared) = ckpt::state::decode_slice(&bytes).unwrap();
-/// let back: Particle = ckpt::state::Loader::new(shared).load(v).unwrap();
+/// let bytes = ckpt::state::to_vec(&p).unwrap();
+/// let back: Particle = ckpt::state::from_slice(&bytes).unwrap();
 /// assert_eq!(back, p);
 /// ```
 ///

@@ -12,16 +12,11 @@ use std::time::Duration;
 use super::*;
 
 fn enc<T: State>(v: &T) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut e = Encoder::new(&mut out);
-    e.put(v).unwrap();
-    e.finish().unwrap();
-    out
+    to_vec(v).unwrap()
 }
 
 fn load<T: State>(bytes: &[u8]) -> Result<T, Error> {
-    let (v, shared) = decode_slice(bytes)?;
-    Loader::new(shared).load(v)
+    from_slice(bytes)
 }
 
 fn rt<T: State>(v: &T) -> T {
