@@ -4,12 +4,7 @@ use super::{Entry, HashMap, HashSet};
 use crate::state::{decode_slice, Encoder, Loader, StableOrder, State};
 
 fn round_trip<T: State>(x: &T) -> T {
-    let mut bytes = Vec::new();
-    let mut e = Encoder::new(&mut bytes);
-    e.put(x).unwrap();
-    e.finish().unwrap();
-    let (v, shared) = decode_slice(&bytes).unwrap();
-    Loader::new(shared).load::<T>(v).unwrap()
+    crate::state::from_slice(&crate::state::to_vec(x).unwrap()).unwrap()
 }
 
 /// xorshift64*: small, seeded, reproducible.

@@ -1,20 +1,15 @@
 //! Known answers, reproducibility, save/load continuity, range sampling.
 
 use super::Rng;
-use crate::state::{decode_slice, Encoder, Loader, Value};
+use crate::state::{decode_slice, Encoder, Value};
 use crate::Error;
 
 fn save(rng: &Rng) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    let mut e = Encoder::new(&mut bytes);
-    e.put(rng).unwrap();
-    e.finish().unwrap();
-    bytes
+    crate::state::to_vec(rng).unwrap()
 }
 
 fn load(bytes: &[u8]) -> Result<Rng, Error> {
-    let (v, shared) = decode_slice(bytes).unwrap();
-    Loader::new(shared).load::<Rng>(v)
+    crate::state::from_slice(bytes)
 }
 
 fn load_value(v: Value) -> Result<Rng, Error> {
