@@ -12,9 +12,14 @@
 //! Like the analysis it is name based: no types, no macro expansion (the arguments of
 //! function-like macros such as `println!` are looked into when they parse as
 //! expressions). Findings are warnings: [`instrument()`](crate::instrument) prints them as
-//! `cargo:warning`s and `cargo ckpt report` lists them; neither fails. A `CKPT_REPORT=deny`
-//! mode that turns them into errors is planned on the macro side; today it only warns.
+//! `cargo:warning`s and `cargo ckpt report` lists them. In deny mode
+//! (`#[checkpointable(deny)]`, `CKPT_REPORT=deny`, [`Config::deny`](crate::Config::deny))
+//! they are errors: `#[checkpointable]` reports those inside the item it annotates, with the
+//! same table and the same reasons, and the build script fails for the rest.
 
+// The table and the body scan are shared with `#[checkpointable(deny)]`: ckpt-macros
+// cannot depend on this crate (this crate depends on it through the runtime).
+#[path = "../../../ckpt-macros/src/checkpointable/os_rules.rs"]
 mod rules;
 
 use std::collections::BTreeSet;
@@ -23,10 +28,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
-use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 
-use crate::analysis::collect::{normalize, path_attr, self_type_name, slash_path};
+use crate::analysis::collect::{is_marked, normalize, path_attr, self_type_name, slash_path};
 use crate::analysis::{analyze, Analysis, AnalysisError};
 
 /// Deeper `mod` nesting than this is almost certainly a `#[path]` loop.
@@ -163,6 +167,17 @@ pub(crate) fn package_name(manifest: &str) -> Option<String> {
 
 /// The report over the files of an existing analysis (no warnings: the analysis has them).
 pub(crate) fn report_for(package_root: &Path, analysis: &Analysis) -> Report {
+    report_and_unseen(package_root, analysis).0
+}
+
+/// The report, and its findings that `#[checkpointable]` cannot see in deny mode: calls of
+/// functions declared in `extern` blocks (the macro knows only the item it annotates), and
+/// code made checkpointable by an annotated `mod foo;` declaration (the macro never sees
+/// the file). The build script fails for those.
+pub(crate) fn report_and_unseen(
+    package_root: &Path,
+    analysis: &Analysis,
+) -> (Report, Vec<Finding>) {
     let files: BTreeSet<&String> = analysis.crates.iter().flat_map(|c| &c.files).collect();
     let parsed: Vec<(String, syn::File)> = files
         .iter()
@@ -173,7 +188,7 @@ pub(crate) fn report_for(package_root: &Path, analysis: &Analysis) -> Report {
         .collect();
     let mut foreign = BTreeSet::new();
     for (_, file) in &parsed {
-        ForeignNames(&mut foreign).visit_file(file);
+        rules::ForeignNames(&mut foreign).visit_file(file);
     }
     let mut walker = Walker {
         parsed: &parsed,
@@ -192,12 +207,24 @@ pub(crate) fn report_for(package_root: &Path, analysis: &Analysis) -> Report {
     }
     let mut findings = walker.findings;
     findings.sort();
-    findings.dedup_by(|b, a| (&a.file, a.line, a.column) == (&b.file, b.line, b.column));
-    Report {
+    findings.dedup_by(|(b, b_seen), (a, a_seen)| {
+        let same = (&a.file, a.line, a.column) == (&b.file, b.line, b.column);
+        if same {
+            *a_seen &= *b_seen;
+        }
+        same
+    });
+    let unseen = findings
+        .iter()
+        .filter(|(_, seen)| !seen)
+        .map(|(f, _)| f.clone())
+        .collect();
+    let report = Report {
         package_name: analysis.package_name.clone(),
-        findings,
+        findings: findings.into_iter().map(|(f, _)| f).collect(),
         warnings: Vec::new(),
-    }
+    };
+    (report, unseen)
 }
 
 /// `src/lib.rs`, `src/main.rs`, and `<dir>/x.rs` or `<dir>/x/main.rs` for the target
@@ -269,26 +296,14 @@ impl Report {
     }
 }
 
-/// Collects the names of the functions declared in `extern { }` blocks.
-struct ForeignNames<'a>(&'a mut BTreeSet<String>);
-
-impl<'ast> Visit<'ast> for ForeignNames<'_> {
-    fn visit_item_foreign_mod(&mut self, m: &'ast syn::ItemForeignMod) {
-        for item in &m.items {
-            if let syn::ForeignItem::Fn(f) = item {
-                self.0.insert(f.sig.ident.to_string());
-            }
-        }
-    }
-}
-
 /// Follows the module tree of one target, as the analysis does.
 struct Walker<'a> {
     parsed: &'a [(String, syn::File)],
     foreign: &'a BTreeSet<String>,
     /// `(file, annotated)` already walked.
     seen: BTreeSet<(String, bool)>,
-    findings: Vec<Finding>,
+    /// Each with whether `#[checkpointable]` sees it.
+    findings: Vec<(Finding, bool)>,
 }
 
 impl Walker<'_> {
@@ -302,8 +317,8 @@ impl Walker<'_> {
         let mut scan = Scan {
             file: rel,
             foreign: self.foreign,
-            function: None,
             annotated,
+            from_file: annotated,
             mod_dir: mod_dir.to_path_buf(),
             path_base: Path::new(rel)
                 .parent()
@@ -324,75 +339,55 @@ impl Walker<'_> {
 struct Scan<'a> {
     file: &'a str,
     foreign: &'a BTreeSet<String>,
-    /// The checkpointable function being walked, if any.
-    function: Option<String>,
     /// Every function of the current module / impl is checkpointable.
     annotated: bool,
+    /// ... only because the `mod foo;` declaration of this file is annotated: the macro
+    /// never sees these functions.
+    from_file: bool,
     mod_dir: PathBuf,
     path_base: PathBuf,
     /// `mod foo;` files to walk next: (file, its mod dir, annotated).
     children: Vec<(String, PathBuf, bool)>,
-    findings: Vec<Finding>,
+    /// Each with whether `#[checkpointable]` sees it.
+    findings: Vec<(Finding, bool)>,
 }
 
 impl Scan<'_> {
-    fn record(&mut self, span: proc_macro2::Span, construct: String, reason: &str) {
-        let Some(function) = &self.function else {
+    /// Scans the body of checkpointable function `name` (or skips it, with `None`).
+    /// `attr_here`: its annotation is in this file, so the macro sees the body. Items
+    /// declared inside do not inherit the annotation (the macro leaves them alone).
+    fn function(&mut self, name: Option<String>, attr_here: bool, body: &syn::Block) {
+        let Some(function) = name else {
+            // Still look for annotated items declared inside.
+            let saved = std::mem::replace(&mut self.annotated, false);
+            visit::visit_block(self, body);
+            self.annotated = saved;
             return;
         };
-        let at = span.start();
-        self.findings.push(Finding {
-            file: self.file.to_owned(),
-            line: at.line,
-            column: at.column + 1,
-            function: function.clone(),
-            reason: rules::explain(reason, &construct),
-            construct,
-        });
-    }
-
-    /// Walks a function body as checkpointable function `name` (or not, with `None`).
-    /// Items declared inside do not inherit the annotation (the macro leaves them alone).
-    fn in_function(&mut self, name: Option<String>, f: impl FnOnce(&mut Self)) {
-        let saved = (self.function.take(), self.annotated);
-        self.function = name;
-        self.annotated = false;
-        f(self);
-        (self.function, self.annotated) = saved;
-    }
-
-    fn check_segments(&mut self, span: proc_macro2::Span, segments: Vec<String>) {
-        if let Some(reason) = rules::classify_path(&segments) {
-            self.record(span, segments.join("::"), reason);
+        let scanned = rules::scan_block(body, self.foreign);
+        for hit in scanned.hits {
+            let at = hit.start().start();
+            let finding = Finding {
+                file: self.file.to_owned(),
+                line: at.line,
+                column: at.column + 1,
+                function: function.clone(),
+                construct: hit.construct,
+                reason: hit.reason,
+            };
+            self.findings.push((finding, attr_here && !hit.foreign));
         }
+        let saved = std::mem::replace(&mut self.annotated, false);
+        for item in &scanned.nested {
+            self.visit_item(item);
+        }
+        self.annotated = saved;
     }
 
-    fn use_tree(&mut self, prefix: &mut Vec<String>, tree: &syn::UseTree) {
-        match tree {
-            syn::UseTree::Path(p) => {
-                prefix.push(p.ident.to_string());
-                self.use_tree(prefix, &p.tree);
-                prefix.pop();
-            }
-            syn::UseTree::Name(n) => {
-                let mut segs = prefix.clone();
-                segs.push(n.ident.to_string());
-                self.check_segments(n.ident.span(), segs);
-            }
-            syn::UseTree::Rename(r) => {
-                let mut segs = prefix.clone();
-                segs.push(r.ident.to_string());
-                self.check_segments(r.ident.span(), segs);
-            }
-            syn::UseTree::Glob(g) => {
-                self.check_segments(g.star_token.span(), prefix.clone());
-            }
-            syn::UseTree::Group(g) => {
-                for t in &g.items {
-                    self.use_tree(prefix, t);
-                }
-            }
-        }
+    /// Whether a function marked `own` (or through its container, `container`) is seen
+    /// by the macro: unless its only annotation is on a `mod foo;` declaration.
+    fn attr_here(&self, own: bool, container: bool) -> bool {
+        own || container || !self.from_file
     }
 }
 
@@ -402,37 +397,43 @@ fn method_name(self_ty: &syn::Type, method: &syn::Ident) -> String {
 
 impl<'ast> Visit<'ast> for Scan<'_> {
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
-        let marked = self.annotated || rules::is_marked(&f.attrs);
-        let name = marked.then(|| f.sig.ident.to_string());
-        self.in_function(name, |s| s.visit_block(&f.block));
+        let own = is_marked(&f.attrs);
+        let name = (self.annotated || own).then(|| f.sig.ident.to_string());
+        let here = self.attr_here(own, false);
+        self.function(name, here, &f.block);
     }
 
     fn visit_item_impl(&mut self, imp: &'ast syn::ItemImpl) {
-        let all = self.annotated || rules::is_marked(&imp.attrs);
+        let container = is_marked(&imp.attrs);
+        let all = self.annotated || container;
         for item in &imp.items {
             if let syn::ImplItem::Fn(m) = item {
-                let marked = all || rules::is_marked(&m.attrs);
-                let name = marked.then(|| method_name(&imp.self_ty, &m.sig.ident));
-                self.in_function(name, |s| s.visit_block(&m.block));
+                let own = is_marked(&m.attrs);
+                let name = (all || own).then(|| method_name(&imp.self_ty, &m.sig.ident));
+                let here = self.attr_here(own, container);
+                self.function(name, here, &m.block);
             }
         }
     }
 
     fn visit_item_trait(&mut self, tr: &'ast syn::ItemTrait) {
-        let all = self.annotated || rules::is_marked(&tr.attrs);
+        let container = is_marked(&tr.attrs);
+        let all = self.annotated || container;
         for item in &tr.items {
             if let syn::TraitItem::Fn(m) = item {
                 if let Some(body) = &m.default {
-                    let marked = all || rules::is_marked(&m.attrs);
-                    let name = marked.then(|| format!("{}::{}", tr.ident, m.sig.ident));
-                    self.in_function(name, |s| s.visit_block(body));
+                    let own = is_marked(&m.attrs);
+                    let name = (all || own).then(|| format!("{}::{}", tr.ident, m.sig.ident));
+                    let here = self.attr_here(own, container);
+                    self.function(name, here, body);
                 }
             }
         }
     }
 
     fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
-        let annotated = self.annotated || rules::is_marked(&m.attrs);
+        let own = is_marked(&m.attrs);
+        let annotated = self.annotated || own;
         let path_attr = path_attr(&m.attrs);
         match &m.content {
             Some((_, items)) => {
@@ -440,15 +441,17 @@ impl<'ast> Visit<'ast> for Scan<'_> {
                     Some(p) => normalize(&self.path_base.join(p)),
                     None => self.mod_dir.join(m.ident.to_string()),
                 };
+                let from_file = self.from_file && !own;
                 let saved = (
                     std::mem::replace(&mut self.mod_dir, dir.clone()),
                     std::mem::replace(&mut self.path_base, dir),
                     std::mem::replace(&mut self.annotated, annotated),
+                    std::mem::replace(&mut self.from_file, from_file),
                 );
                 for item in items {
                     self.visit_item(item);
                 }
-                (self.mod_dir, self.path_base, self.annotated) = saved;
+                (self.mod_dir, self.path_base, self.annotated, self.from_file) = saved;
             }
             None => {
                 if let Some(p) = path_attr {
@@ -470,62 +473,6 @@ impl<'ast> Visit<'ast> for Scan<'_> {
     }
 
     fn visit_item_foreign_mod(&mut self, _: &'ast syn::ItemForeignMod) {}
-
-    fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
-        if self.function.is_some() {
-            let mut prefix = Vec::new();
-            self.use_tree(&mut prefix, &u.tree);
-        }
-    }
-
-    fn visit_path(&mut self, p: &'ast syn::Path) {
-        if self.function.is_some() {
-            let segs = p.segments.iter().map(|s| s.ident.to_string()).collect();
-            self.check_segments(p.span(), segs);
-        }
-        visit::visit_path(self, p);
-    }
-
-    fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
-        if let syn::Expr::Path(p) = &*c.func {
-            if let Some(last) = p.path.segments.last() {
-                let name = last.ident.to_string();
-                let segs: Vec<String> = p
-                    .path
-                    .segments
-                    .iter()
-                    .map(|s| s.ident.to_string())
-                    .collect();
-                if self.foreign.contains(&name) && rules::classify_path(&segs).is_none() {
-                    self.record(p.path.span(), segs.join("::"), rules::FOREIGN);
-                }
-            }
-        }
-        visit::visit_expr_call(self, c);
-    }
-
-    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
-        if let Some(reason) = rules::classify_method(&m.method.to_string()) {
-            self.record(m.method.span(), format!(".{}()", m.method), reason);
-        }
-        visit::visit_expr_method_call(self, m);
-    }
-
-    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
-        visit::visit_macro(self, mac);
-        if self.function.is_none() {
-            return;
-        }
-        // `println!("{}", libc::getpid())`: look into arguments that parse as expressions.
-        let args = mac.parse_body_with(
-            syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated,
-        );
-        if let Ok(args) = args {
-            for e in &args {
-                self.visit_expr(e);
-            }
-        }
-    }
 }
 
 #[cfg(test)]
