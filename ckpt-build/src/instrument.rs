@@ -23,11 +23,78 @@ use crate::analysis::{analyze, AnalysisError, ANALYSIS_FILE_NAME};
 ///
 /// It also prints the checkpointability [report](crate::report) as
 /// ``cargo:warning=ckpt: FILE:LINE:COL: in `fn`: REASON`` lines, one per OS call in
-/// checkpointable code that ckpt cannot virtualize. These never fail the build (also not
-/// with `CKPT_REPORT=deny`, whose deny mode is planned on the macro side).
+/// checkpointable code that ckpt cannot virtualize. These do not fail the build unless
+/// deny mode is on: `CKPT_REPORT=deny` in the environment, or [`Config::deny`].
+///
+/// The same as `Config::new().instrument()`.
 pub fn instrument() {
-    for line in directives() {
-        println!("{line}");
+    Config::new().instrument();
+}
+
+/// Options of [`instrument`](Config::instrument), for a `build.rs` that wants more than
+/// [`instrument()`].
+///
+/// ```no_run
+/// // build.rs: OS calls ckpt cannot virtualize in checkpointable code fail the build.
+/// fn main() {
+///     ckpt_build::Config::new().deny().instrument();
+/// }
+/// ```
+#[derive(Debug, Clone, Default)]
+#[must_use = "a Config does nothing until `.instrument()` is called"]
+pub struct Config {
+    deny: bool,
+}
+
+impl Config {
+    /// The defaults: the report only warns (unless `CKPT_REPORT=deny` is set).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Deny mode: every OS call in checkpointable code that ckpt cannot virtualize (the
+    /// [report](crate::report)'s findings) is a compile error, as if `CKPT_REPORT=deny`
+    /// were set.
+    ///
+    /// It exports `CKPT_REPORT=deny` to the package's crates, so every `#[checkpointable]`
+    /// item behaves like `#[checkpointable(deny)]` and reports the calls inside it with
+    /// their spans; and the build script itself fails, with the findings as warnings and
+    /// an error, for those the macro cannot see: calls of functions declared in `extern`
+    /// blocks elsewhere in the package, and code made checkpointable by an annotated
+    /// `mod foo;` declaration.
+    pub fn deny(mut self) -> Self {
+        self.deny = true;
+        self
+    }
+
+    /// Runs the build-script side of ckpt: see [`instrument()`]. In deny mode it exits
+    /// the build script with status 1 when a finding is beyond the macro's reach.
+    pub fn instrument(&self) {
+        let out = directives(self.deny);
+        for line in &out.lines {
+            println!("{line}");
+        }
+        if let Some(error) = out.error {
+            eprintln!("error: {error}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// What the build script prints, and the error that fails it (deny mode only).
+struct Directives {
+    lines: Vec<String>,
+    error: Option<String>,
+}
+
+/// How `CKPT_REPORT` reads: `Some(true)` for `deny`, `Some(false)` for `warn` or unset,
+/// `None` for anything else.
+fn env_denies(value: Option<&str>) -> Option<bool> {
+    match value.map(str::trim) {
+        None | Some("") => Some(false),
+        Some(v) if v.eq_ignore_ascii_case("deny") => Some(true),
+        Some(v) if v.eq_ignore_ascii_case("warn") => Some(false),
+        Some(_) => None,
     }
 }
 
@@ -40,18 +107,27 @@ struct BuildEnv {
     /// `rustc -V`, or why it could not be run.
     rustc: Result<String, AnalysisError>,
     target: String,
+    /// Deny mode ([`Config::deny`] or `CKPT_REPORT=deny`).
+    deny: bool,
+    /// `CKPT_REPORT` when it is neither `deny` nor `warn`.
+    bad_report_var: Option<String>,
 }
 
-/// The cargo directives [`instrument`] prints, one per line.
-fn directives() -> Vec<String> {
+/// The cargo directives [`Config::instrument`] prints, one per line.
+fn directives(deny: bool) -> Directives {
     let (Some(root), Some(out_dir)) = (env_path("CARGO_MANIFEST_DIR"), env_path("OUT_DIR")) else {
-        return vec![
-            "cargo:warning=ckpt: ckpt_build::instrument() must run from a build script \
-             (CARGO_MANIFEST_DIR or OUT_DIR is not set)"
-                .to_owned(),
-        ];
+        return Directives {
+            lines: vec![
+                "cargo:warning=ckpt: ckpt_build::instrument() must run from a build script \
+                 (CARGO_MANIFEST_DIR or OUT_DIR is not set)"
+                    .to_owned(),
+            ],
+            error: None,
+        };
     };
     let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let var = env::var("CKPT_REPORT").ok();
+    let from_env = env_denies(var.as_deref());
     directives_for(&BuildEnv {
         root,
         out_dir,
@@ -59,12 +135,20 @@ fn directives() -> Vec<String> {
         version: env::var("CARGO_PKG_VERSION").unwrap_or_default(),
         rustc: rustc_version(Path::new(&rustc)),
         target: env::var("TARGET").unwrap_or_else(|_| "unknown".to_owned()),
+        deny: deny || from_env == Some(true),
+        bad_report_var: var.filter(|_| from_env.is_none()),
     })
 }
 
 /// Analyses, writes the file and returns the directives; no environment access.
-fn directives_for(build: &BuildEnv) -> Vec<String> {
+fn directives_for(build: &BuildEnv) -> Directives {
     let mut out = Vec::new();
+    let error = analyze_into(build, &mut out);
+    Directives { lines: out, error }
+}
+
+/// Appends the directives to `out`; returns the error that fails the build, if any.
+fn analyze_into(build: &BuildEnv, out: &mut Vec<String>) -> Option<String> {
     let rustc_v = match &build.rustc {
         Ok(v) => v.clone(),
         Err(e) => {
@@ -77,11 +161,21 @@ fn directives_for(build: &BuildEnv) -> Vec<String> {
             out.push(format!("cargo:rerun-if-changed={dir}"));
         }
     }
+    out.push("cargo:rerun-if-env-changed=CKPT_REPORT".to_owned());
+    if let Some(v) = &build.bad_report_var {
+        out.push(format!(
+            "cargo:warning=ckpt: CKPT_REPORT={v:?} is neither `deny` nor `warn`; the report only warns"
+        ));
+    }
+    if build.deny {
+        // Read by `#[checkpointable]`, which runs inside rustc.
+        out.push("cargo:rustc-env=CKPT_REPORT=deny".to_owned());
+    }
     let analysis = match analyze(&build.root, &build.name, &build.version) {
         Ok(a) => a,
         Err(e) => {
             out.push(format!("cargo:warning=ckpt: {e}"));
-            return out;
+            return None;
         }
     };
     for w in &analysis.warnings {
@@ -90,10 +184,13 @@ fn directives_for(build: &BuildEnv) -> Vec<String> {
             w.to_string().replace('\n', " ")
         ));
     }
-    // The checkpointability report: warnings only, never a failed build.
-    for finding in &crate::report::report_for(&build.root, &analysis).findings {
+    // The checkpointability report: warnings; in deny mode the macro makes those it sees
+    // errors, and the build fails here for the others.
+    let (report, unseen) = crate::report::report_and_unseen(&build.root, &analysis);
+    for finding in &report.findings {
         out.push(format!("cargo:warning=ckpt: {finding}"));
     }
+    let error = (build.deny && !unseen.is_empty()).then(|| deny_error(&unseen));
     let text = analysis.render(&rustc_v, &build.target);
     let path = build.out_dir.join(ANALYSIS_FILE_NAME);
     if let Err(e) = fs::write(&path, &text) {
@@ -101,7 +198,7 @@ fn directives_for(build: &BuildEnv) -> Vec<String> {
             "cargo:warning=ckpt: cannot write {}: {e}",
             path.display()
         ));
-        return out;
+        return error;
     }
     let path = fs::canonicalize(&path).unwrap_or(path);
     out.push(format!("cargo:rustc-env=CKPT_ANALYSIS={}", path.display()));
@@ -109,7 +206,22 @@ fn directives_for(build: &BuildEnv) -> Vec<String> {
         "cargo:rustc-env=CKPT_ANALYSIS_HASH={:016x}",
         xxh3_64(text.as_bytes())
     ));
-    out
+    error
+}
+
+/// The error of deny mode for the findings `#[checkpointable]` cannot report itself.
+fn deny_error(unseen: &[crate::Finding]) -> String {
+    let mut msg = format!(
+        "ckpt: deny mode (CKPT_REPORT=deny): {} OS call{} in checkpointable code that ckpt \
+         cannot virtualize, out of #[checkpointable]'s sight (declared in an `extern` block, \
+         or in the file of an annotated `mod` declaration):",
+        unseen.len(),
+        if unseen.len() == 1 { "" } else { "s" },
+    );
+    for f in unseen {
+        msg.push_str(&format!("\n  {f}"));
+    }
+    msg
 }
 
 fn env_path(key: &str) -> Option<PathBuf> {
@@ -194,6 +306,8 @@ mod tests {
             version: "0.1.0".to_owned(),
             rustc,
             target: "x86_64-unknown-linux-gnu".to_owned(),
+            deny: false,
+            bad_report_var: None,
         }
     }
 
@@ -201,7 +315,9 @@ mod tests {
     fn writes_the_file_and_exports_its_path_and_hash() {
         let root = temp("ok");
         fs::write(root.join("src/lib.rs"), "#[checkpointable] fn f() {}").expect("write");
-        let lines = directives_for(&build(&root, Ok("rustc 1.95.0".to_owned())));
+        let out = directives_for(&build(&root, Ok("rustc 1.95.0".to_owned())));
+        assert_eq!(out.error, None);
+        let lines = out.lines;
         let file = fs::canonicalize(root.join("out").join(ANALYSIS_FILE_NAME)).expect("file");
         let text = fs::read_to_string(&file).expect("read");
         assert!(
@@ -216,6 +332,7 @@ mod tests {
             lines,
             [
                 "cargo:rerun-if-changed=src".to_owned(),
+                "cargo:rerun-if-env-changed=CKPT_REPORT".to_owned(),
                 format!("cargo:rustc-env=CKPT_ANALYSIS={}", file.display()),
                 format!(
                     "cargo:rustc-env=CKPT_ANALYSIS_HASH={:016x}",
@@ -233,10 +350,11 @@ mod tests {
         let lines = directives_for(&build(
             &root,
             Err(AnalysisError::Toolchain("cannot run `rustc -V`".to_owned())),
-        ));
+        ))
+        .lines;
         assert_eq!(lines[0], "cargo:warning=ckpt: cannot run `rustc -V`");
         assert!(
-            lines[2].starts_with("cargo:warning=ckpt: cannot parse src/lib.rs: "),
+            lines[3].starts_with("cargo:warning=ckpt: cannot parse src/lib.rs: "),
             "{lines:?}"
         );
         assert!(lines
@@ -245,9 +363,99 @@ mod tests {
 
         let mut gone = build(&root, Ok("r".to_owned()));
         gone.out_dir = root.join("no/such/dir");
-        let lines = directives_for(&gone);
+        let lines = directives_for(&gone).lines;
         assert!(
             lines.last().is_some_and(|l| l.contains("cannot write")),
+            "{lines:?}"
+        );
+        let _ = fs::remove_dir_all(&root);
+    }
+
+    /// A checkpointable function (the macro sees it), a call of an `extern` function and
+    /// a file made checkpointable by its `mod` declaration (the macro sees neither).
+    fn os_calls(tag: &str) -> PathBuf {
+        let root = temp(tag);
+        fs::write(
+            root.join("src/lib.rs"),
+            "extern \"C\" { fn c_twice(x: i32) -> i32; }\n\
+             #[checkpointable] fn f() { let _ = unsafe { c_twice(libc::getpid()) }; }\n\
+             #[checkpointable] mod inner;\n",
+        )
+        .expect("write");
+        fs::write(
+            root.join("src/inner.rs"),
+            "pub fn g() { std::process::abort() }\n",
+        )
+        .expect("write");
+        root
+    }
+
+    #[test]
+    fn without_deny_mode_findings_only_warn() {
+        let root = os_calls("warn-only");
+        let out = directives_for(&build(&root, Ok("r".to_owned())));
+        assert_eq!(out.error, None);
+        let warnings = out
+            .lines
+            .iter()
+            .filter(|l| l.starts_with("cargo:warning=ckpt: src/"));
+        assert_eq!(warnings.count(), 3, "{:?}", out.lines);
+        assert!(!out.lines.iter().any(|l| l.contains("CKPT_REPORT=deny")));
+        let _ = fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn deny_mode_exports_the_mode_and_fails_for_what_the_macro_cannot_see() {
+        let root = os_calls("deny");
+        let mut env = build(&root, Ok("r".to_owned()));
+        env.deny = true;
+        let out = directives_for(&env);
+        assert!(out
+            .lines
+            .contains(&"cargo:rustc-env=CKPT_REPORT=deny".to_owned()));
+        let warnings = out
+            .lines
+            .iter()
+            .filter(|l| l.starts_with("cargo:warning=ckpt: src/"));
+        assert_eq!(warnings.count(), 3, "{:?}", out.lines);
+        let error = out.error.expect("deny mode fails");
+        assert!(error.contains("2 OS calls"), "{error}");
+        assert!(
+            error.contains("\n  src/inner.rs:1:14: in `g`: `std::process::abort` ends the process"),
+            "{error}"
+        );
+        assert!(
+            error.contains(
+                "\n  src/lib.rs:2:45: in `f`: `c_twice` is declared in an `extern` block"
+            ),
+            "{error}"
+        );
+        // `libc::getpid` is the macro's to report, with its span.
+        assert!(!error.contains("libc::getpid"), "{error}");
+
+        fs::write(
+            root.join("src/lib.rs"),
+            "#[checkpointable] fn f() { unsafe { libc::getpid() }; }\n",
+        )
+        .expect("write");
+        assert_eq!(directives_for(&env).error, None);
+        let _ = fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn the_report_variable() {
+        assert_eq!(env_denies(None), Some(false));
+        assert_eq!(env_denies(Some("warn")), Some(false));
+        assert_eq!(env_denies(Some(" DENY ")), Some(true));
+        assert_eq!(env_denies(Some("error")), None);
+        let root = temp("bad-var");
+        let mut env = build(&root, Ok("r".to_owned()));
+        env.bad_report_var = Some("error".to_owned());
+        let lines = directives_for(&env).lines;
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("CKPT_REPORT=\"error\" is neither")),
             "{lines:?}"
         );
         let _ = fs::remove_dir_all(&root);

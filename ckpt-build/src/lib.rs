@@ -3,7 +3,8 @@
 //! - [`instrument()`], called from a package's `build.rs`, analyses every target of the
 //!   package (see [`analysis`]) and hands the result to `#[checkpointable]` through the
 //!   `CKPT_ANALYSIS` environment variable, and prints the checkpointability [`report()`]
-//!   (OS calls in checkpointable code that ckpt cannot virtualize) as cargo warnings.
+//!   (OS calls in checkpointable code that ckpt cannot virtualize) as cargo warnings;
+//!   [`Config::deny`] (or `CKPT_REPORT=deny`) makes them errors.
 //! - [`inspect()`], [`diff()`] and [`verify()`] read checkpoint images for the `cargo ckpt` tool
 //!   (`cargo install --path ckpt-build`), and are plain library functions for tests.
 //!
@@ -21,5 +22,5 @@ pub mod report;
 
 pub use analysis::{analyze, Analysis, AnalysisError, CrateAnalysis};
 pub use inspect::{diff, inspect, verify, verify_build, InspectOptions};
-pub use instrument::{fingerprint_of, host_target, instrument, rustc_version};
+pub use instrument::{fingerprint_of, host_target, instrument, rustc_version, Config};
 pub use report::{find_package, report, Finding, Report, ReportError};
