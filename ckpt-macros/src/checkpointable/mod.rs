@@ -9,7 +9,9 @@
 //! Set `CKPT_EXPAND=1` while building to print each rewritten function.
 
 mod analysis;
+mod deny;
 mod normalize;
+mod os_rules;
 mod points;
 #[cfg(test)]
 mod snapshot_tests;
@@ -26,16 +28,14 @@ use split::{ArgSlot, Ctx};
 
 pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Vec::new();
-    if !attr.is_empty() {
-        errors.push(syn::Error::new(
-            attr.span(),
-            "ckpt: #[checkpointable] takes no arguments",
-        ));
-    }
+    let deny = deny::mode(attr, &mut errors);
     let parsed: syn::Item = match syn::parse2(item.clone()) {
         Ok(i) => i,
         Err(e) => return e.to_compile_error(),
     };
+    if let Some(why) = deny {
+        deny::check(&parsed, why, &mut errors);
+    }
     let mut analysis = Analysis::load();
     collect_names(&parsed, None, &mut analysis);
     let out = match parsed {
