@@ -34,11 +34,11 @@ pub fn instrument() {
 /// Options of [`instrument`](Config::instrument), for a `build.rs` that wants more than
 /// [`instrument()`].
 ///
+/// In `fn main()` of `build.rs`, to make OS calls ckpt cannot virtualize in checkpointable
+/// code fail the build:
+///
 /// ```no_run
-/// // build.rs: OS calls ckpt cannot virtualize in checkpointable code fail the build.
-/// fn main() {
-///     ckpt_build::Config::new().deny().instrument();
-/// }
+/// ckpt_build::Config::new().deny().instrument();
 /// ```
 #[derive(Debug, Clone, Default)]
 #[must_use = "a Config does nothing until `.instrument()` is called"]
