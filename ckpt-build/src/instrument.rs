@@ -213,8 +213,8 @@ fn analyze_into(build: &BuildEnv, out: &mut Vec<String>) -> Option<String> {
 fn deny_error(unseen: &[crate::Finding]) -> String {
     let mut msg = format!(
         "ckpt: deny mode (CKPT_REPORT=deny): {} OS call{} in checkpointable code that ckpt \
-         cannot virtualize, out of #[checkpointable]'s sight (declared in an `extern` block, \
-         or in the file of an annotated `mod` declaration):",
+         cannot virtualize and #[checkpointable] cannot report itself (calls of functions \
+         declared in `extern` blocks, code in the file of an annotated `mod` declaration):",
         unseen.len(),
         if unseen.len() == 1 { "" } else { "s" },
     );
