@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 pub mod collections;
+pub mod env;
 pub mod error;
 pub mod image;
 pub mod rand;

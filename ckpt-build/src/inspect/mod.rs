@@ -177,7 +177,11 @@ fn human(image: &Image, opts: &InspectOptions) -> String {
 
     let _ = writeln!(o, "\ncomponents ({}):", image.components.len());
     for (name, v) in &image.components {
-        let _ = writeln!(o, "  {name} = {}", vt.render(v));
+        let shown = match name.as_str() {
+            "env" => vt.env_component(v),
+            _ => None,
+        };
+        let _ = writeln!(o, "  {name} = {}", shown.unwrap_or_else(|| vt.render(v)));
     }
 
     let defined = image.shared.iter().filter(|s| s.is_some()).count();

@@ -84,6 +84,41 @@ impl ValueText<'_> {
         }
     }
 
+    /// The `env` component without the values of its variables, which may be secrets
+    /// (the JSON report has them): `args ["app", "-n", "3"]; 2 variables: HOME, LANG`.
+    /// `None` if `v` is not shaped like one.
+    pub(crate) fn env_component(&self, v: &Value) -> Option<String> {
+        let (Some(Value::Array(args)), Some(Value::Map(vars))) = (v.get("args"), v.get("vars"))
+        else {
+            return None;
+        };
+        let mut out = String::from("args [");
+        self.seq(args.iter(), args.len(), &mut out, 0, |s, a, out, d| {
+            s.value(a, out, d)
+        });
+        let _ = write!(
+            out,
+            "]; {} variable{}",
+            vars.len(),
+            if vars.len() == 1 { "" } else { "s" }
+        );
+        if !vars.is_empty() {
+            out.push_str(": ");
+            self.seq(
+                vars.iter(),
+                vars.len(),
+                &mut out,
+                0,
+                |s, (k, _), out, d| match k {
+                    Value::Text(t) => out.push_str(t),
+                    other => s.value(other, out, d),
+                },
+            );
+            out.push_str(" (values: --json)");
+        }
+        Some(out)
+    }
+
     /// `first, second, …, N more` for the first `max_items` items.
     fn seq<'v, T: 'v>(
         &self,

@@ -24,15 +24,27 @@ struct Component {
 }
 
 /// Every component of this build, in the order they are written.
-const COMPONENTS: &[Component] = &[Component {
-    name: "time",
-    save: crate::time::save_component,
-    restore: restore_time,
-}];
+const COMPONENTS: &[Component] = &[
+    Component {
+        name: "time",
+        save: crate::time::save_component,
+        restore: restore_time,
+    },
+    Component {
+        name: "env",
+        save: crate::env::save_component,
+        restore: restore_env,
+    },
+];
 
 fn restore_time(v: Value, _: &mut Loader) -> Result<()> {
     let policy = crate::time::Policy::from_env()?;
     crate::time::restore_component(&v, policy)
+}
+
+fn restore_env(v: Value, _: &mut Loader) -> Result<()> {
+    let policy = crate::env::Policy::from_env()?;
+    crate::env::restore_component(&v, policy)
 }
 
 /// Writes the `components` map: one entry per component.
@@ -95,11 +107,42 @@ mod tests {
         );
         let e = restore_all(p, vec![("time".into(), Value::Null)], &mut l).unwrap_err();
         assert!(matches!(&e, Error::Corrupt { .. }), "{e}");
+        let e = restore_all(p, vec![("env".into(), Value::Null)], &mut l).unwrap_err();
+        assert!(matches!(&e, Error::Corrupt { .. }), "{e}");
         restore_all(p, Vec::new(), &mut l).unwrap();
     }
 
     #[test]
+    fn a_bad_env_policy_is_a_usage_error_not_a_corrupt_image() {
+        let _g = crate::env::TEST_LOCK
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let mut bytes = Vec::new();
+        let mut e = Encoder::new(&mut bytes);
+        crate::env::save_component(&mut e).unwrap();
+        e.finish().unwrap();
+        let (v, _) = crate::state::decode_slice(&bytes).unwrap();
+        std::env::set_var(crate::env::ENV_POLICY, "bogus");
+        let r = restore_all(
+            Path::new("/x.ckpt"),
+            vec![("env".into(), v)],
+            &mut Loader::default(),
+        );
+        std::env::remove_var(crate::env::ENV_POLICY);
+        crate::env::reset();
+        let e = r.unwrap_err();
+        assert!(
+            matches!(&e, Error::Usage(m) if m.contains("saved") && m.contains("current")),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn save_all_writes_one_entry_per_component() {
+        // Restoring `env` changes what `ckpt::env` shows this whole test process.
+        let _g = crate::env::TEST_LOCK
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let mut bytes = Vec::new();
         let mut e = Encoder::new(&mut bytes);
         save_all(&mut e).unwrap();
@@ -114,6 +157,13 @@ mod tests {
             .collect();
         assert_eq!(entries.len(), COMPONENTS.len());
         assert!(entries[0].1.get("now_ns").is_some());
-        restore_all(Path::new("/x.ckpt"), entries, &mut Loader::new(shared)).unwrap();
+        let env = entries.iter().find(|(n, _)| n == "env").map(|(_, v)| v);
+        assert!(
+            matches!(env.and_then(|v| v.get("args")), Some(Value::Array(a)) if !a.is_empty()),
+            "{env:?}"
+        );
+        let r = restore_all(Path::new("/x.ckpt"), entries, &mut Loader::new(shared));
+        crate::env::reset();
+        r.unwrap();
     }
 }

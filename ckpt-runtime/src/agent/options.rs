@@ -79,6 +79,8 @@ pub(crate) struct CkptArgs {
     pub resume: bool,
     /// `--ckpt-time=monotonic|wall`: the time policy of a restore (DESIGN §7).
     pub time: Option<String>,
+    /// `--ckpt-env=saved|current`: the environment policy of a restore (DESIGN §7).
+    pub env: Option<String>,
     /// The program's own arguments, argv[0] first.
     pub rest: Vec<OsString>,
 }
@@ -120,6 +122,9 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<CkptArgs> {
         } else if let Some(v) = s.strip_prefix("--ckpt-time=") {
             crate::time::Policy::parse(v)?;
             out.time = Some(v.to_string());
+        } else if let Some(v) = s.strip_prefix("--ckpt-env=") {
+            crate::env::Policy::parse(v)?;
+            out.env = Some(v.to_string());
         } else if s == "--" {
             out.rest.push(a);
             out.rest.extend(it.by_ref());
@@ -207,7 +212,16 @@ pub(crate) fn start(program: &'static Program) -> Result<Start> {
             // Read by the time component when the restore starts.
             std::env::set_var(crate::time::ENV_POLICY, t);
         }
-        if restore.is_none() && file.is_none() && !parsed.resume && parsed.time.is_none() {
+        if let Some(p) = &parsed.env {
+            // Read by the env component when the restore starts.
+            std::env::set_var(crate::env::ENV_POLICY, p);
+        }
+        if restore.is_none()
+            && file.is_none()
+            && !parsed.resume
+            && parsed.time.is_none()
+            && parsed.env.is_none()
+        {
             return finish_setup(program, parsed.rest, None, None);
         }
         let mut env: Vec<(&str, OsString)> = vec![(ENV_REEXEC, "1".into())];
@@ -391,6 +405,18 @@ mod tests {
         assert_eq!(p.time.as_deref(), Some("wall"));
         assert_eq!(p.rest, os(&["app", "x"]));
         assert!(parse_args(os(&["app", "--ckpt-time=sideways"])).is_err());
+    }
+
+    #[test]
+    fn env_policy_option_is_taken_out_and_checked() {
+        let p = parse_args(os(&["app", "x", "--ckpt-env=current"])).unwrap();
+        assert_eq!(p.env.as_deref(), Some("current"));
+        assert_eq!(p.rest, os(&["app", "x"]));
+        let e = parse_args(os(&["app", "--ckpt-env=live"])).unwrap_err();
+        assert!(
+            matches!(&e, Error::Usage(m) if m.contains("saved") && m.contains("current")),
+            "{e}"
+        );
     }
 
     #[test]

@@ -1,0 +1,175 @@
+//! Arguments and environment for checkpointed programs: a restore sees the saved ones.
+//!
+//! `ckpt::env` is [`std::env`] plus drop-ins for the items that read the arguments and
+//! the environment: [`args`], [`args_os`], [`var`], [`var_os`], [`vars`], [`vars_os`],
+//! [`set_var`] and [`remove_var`], with std's signatures. Everything else
+//! ([`current_dir`], [`temp_dir`], [`consts`], …) is std's, re-exported.
+//!
+//! In a fresh run they behave like std's: the arguments are the program's minus ckpt's
+//! own options (the agent takes those out before `main` runs), and the variables are the
+//! process's. Every save records both in the image's `env` component (values that are
+//! not UTF-8 are kept as bytes). After `--restore`:
+//!
+//! - the program sees the **saved arguments**, always;
+//! - it sees the **saved environment** by default (`CKPT_ENV=saved`): `var("HOME")`
+//!   returns what it returned before the kill, even when the restore runs with another
+//!   environment. `CKPT_ENV=current` (or `--ckpt-env=current`) shows the restoring
+//!   process's real environment instead.
+//!
+//! Names starting with `CKPT_` are ckpt's namespace: they configure the run and its
+//! restore (`CKPT_FILE`, `CKPT_TIME`, `CKPT_ENV`, …), so they are never saved, and
+//! whatever the policy the program reads them from the real environment of the current
+//! process. Give the program's own variables other names.
+//!
+//! The restore does not change the process's real environment: child processes, and
+//! code that reads the environment other than through `ckpt::env` (`std::env`, libc),
+//! see the real one. [`set_var`] and [`remove_var`] change both the real environment and
+//! the one a restore put in place, so a restored program that sets a variable for a
+//! child process still passes it on.
+//!
+//! ```no_run
+//! #[ckpt::checkpointable]
+//! fn main() {
+//!     ckpt::save().expect("checkpoint");
+//!     // The same after `--restore`, whatever the restoring shell had in `USER`.
+//!     let user = ckpt::env::var("USER").unwrap_or_default();
+//!     let args: Vec<String> = ckpt::env::args().skip(1).collect();
+//!     println!("{user}: {args:?}");
+//! }
+//! ```
+//!
+//! Outside a restore the functions are std's:
+//!
+//! ```
+//! ckpt::env::set_var("CKPT_DOC_GREETING", "hello");
+//! assert_eq!(ckpt::env::var("CKPT_DOC_GREETING").as_deref(), Ok("hello"));
+//! assert_eq!(std::env::var("CKPT_DOC_GREETING").as_deref(), Ok("hello"));
+//! assert_eq!(ckpt::env::args().count(), std::env::args().count());
+//! ```
+
+mod component;
+mod iter;
+mod sys;
+mod view;
+
+#[cfg(test)]
+mod tests;
+
+pub use std::env::*;
+
+use std::ffi::{OsStr, OsString};
+
+#[cfg_attr(not(feature = "agent"), allow(unused_imports))]
+pub(crate) use component::{restore_component, save_component};
+pub use component::{Policy, ENV_POLICY};
+pub use iter::{Args, ArgsOs, Vars, VarsOs};
+use view::is_ckpt_var;
+
+/// The program's arguments, argv[0] first: a restore's are the saved ones. Like
+/// [`std::env::args`].
+///
+/// # Panics
+///
+/// The iterator panics on an argument that is not valid Unicode, as std's does; use
+/// [`args_os`] for those.
+pub fn args() -> Args {
+    Args::new(ArgsOs::now())
+}
+
+/// The program's arguments as [`OsString`]s, argv[0] first: a restore's are the saved
+/// ones. Like [`std::env::args_os`].
+pub fn args_os() -> ArgsOs {
+    ArgsOs::now()
+}
+
+/// The variable `key` as the program sees it (the saved value after a restore under the
+/// default policy). Like [`std::env::var`].
+///
+/// # Errors
+///
+/// [`VarError::NotPresent`] if it is not set, [`VarError::NotUnicode`] if its value is not
+/// valid Unicode.
+pub fn var<K: AsRef<OsStr>>(key: K) -> Result<String, VarError> {
+    match var_os(key) {
+        Some(v) => v.into_string().map_err(VarError::NotUnicode),
+        None => Err(VarError::NotPresent),
+    }
+}
+
+/// The variable `key` as the program sees it, `None` if it is not set. Like
+/// [`std::env::var_os`].
+pub fn var_os<K: AsRef<OsStr>>(key: K) -> Option<OsString> {
+    let key = key.as_ref();
+    if is_ckpt_var(key) {
+        return sys::var_os(key);
+    }
+    // `None`: no environment in place of the real one. One allocation either way: the
+    // returned value.
+    view::with_saved_env(|saved| saved.map(|s| s.get(key).map(OsStr::to_os_string)))
+        .unwrap_or_else(|| sys::var_os(key))
+}
+
+/// The variables the program sees, as `(name, value)` strings. Like [`std::env::vars`].
+///
+/// # Panics
+///
+/// The iterator panics on a name or value that is not valid Unicode, as std's does; use
+/// [`vars_os`] for those.
+pub fn vars() -> Vars {
+    Vars::new(vars_os())
+}
+
+/// The variables the program sees, as `(name, value)` [`OsString`]s. Like
+/// [`std::env::vars_os`]. After a restore under the default policy: the saved variables
+/// sorted by name, then the real `CKPT_*` ones.
+pub fn vars_os() -> VarsOs {
+    let saved = view::with_saved_env(|saved| saved.cloned());
+    let all = match saved {
+        None => sys::vars_os(),
+        Some(s) => {
+            let mut all = s.into_vec();
+            all.extend(sys::vars_os().into_iter().filter(|(k, _)| is_ckpt_var(k)));
+            all
+        }
+    };
+    VarsOs::new(all)
+}
+
+/// Sets the variable `key` to `value`, in the real environment and in the one a restore
+/// put in its place. Like [`std::env::set_var`].
+///
+/// std declares its `set_var` `unsafe` from edition 2024 on, because another thread may
+/// read the environment through libc at the same time; this one is a safe function so
+/// that code of either edition compiles against it, and the same caution applies.
+///
+/// # Panics
+///
+/// If `key` is empty or contains `=` or NUL, or `value` contains NUL, as std's does.
+pub fn set_var<K: AsRef<OsStr>, V: AsRef<OsStr>>(key: K, value: V) {
+    let (key, value) = (key.as_ref(), value.as_ref());
+    sys::set_var(key, value);
+    view::update_saved_env(|s| s.set(key, value));
+}
+
+/// Removes the variable `key` from the real environment and from the one a restore put
+/// in its place. Like [`std::env::remove_var`] (see [`set_var`] on safety).
+///
+/// # Panics
+///
+/// If `key` is empty or contains `=` or NUL, as std's does.
+pub fn remove_var<K: AsRef<OsStr>>(key: K) {
+    let key = key.as_ref();
+    sys::remove_var(key);
+    view::update_saved_env(|s| s.remove(key));
+}
+
+/// Serializes the tests that change the process-global state of this module.
+#[cfg(test)]
+pub(crate) static TEST_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Back to the real arguments and environment (tests only).
+#[cfg(test)]
+pub(crate) fn reset() {
+    view::set_saved_args(None);
+    view::set_saved_env(None);
+}
