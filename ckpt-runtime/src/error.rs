@@ -131,6 +131,15 @@ pub enum Error {
         /// The lock file.
         lock: PathBuf,
     },
+    /// The outside world does not match the checkpoint (a file the program was using
+    /// changed, is missing or was replaced), so a restore would not continue correctly.
+    #[error("cannot restore: {path}: {detail}")]
+    Restore {
+        /// The file.
+        path: PathBuf,
+        /// What differs, and what to do.
+        detail: String,
+    },
     /// A command-line option of ckpt was misused.
     #[error("{0}")]
     Usage(String),

@@ -24,7 +24,9 @@
 pub mod collections;
 pub mod env;
 pub mod error;
+pub mod fs;
 pub mod image;
+pub mod io;
 pub mod rand;
 pub mod state;
 pub mod time;

@@ -18,6 +18,8 @@ pub(crate) struct Collected {
     pub(crate) sources: BTreeMap<String, Vec<u8>>,
     pub(crate) functions: BTreeSet<String>,
     pub(crate) methods: BTreeSet<(String, String)>,
+    /// Module-level std imports around each checkpointable function (see `format.rs`).
+    pub(crate) imports: BTreeMap<String, BTreeSet<(String, String)>>,
     pub(crate) warnings: Vec<Warning>,
 }
 
@@ -31,6 +33,56 @@ pub(crate) fn collect_target(package_root: &Path, target_root: &Path) -> Collect
     let dir = target_root.parent().unwrap_or(Path::new("")).to_path_buf();
     walker.load_file(target_root, &dir, false, 0);
     walker.out
+}
+
+/// The `(alias, path)` pairs a `use` tree binds for paths that start with `std`
+/// (`use std::io::{self, BufRead as B}` → `io std::io`, `B std::io::BufRead`; a glob
+/// binds `*`).
+fn std_uses(tree: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<(String, String)>) {
+    let bind = |prefix: &[String], last: Option<&str>| {
+        let mut p = prefix.to_vec();
+        if let Some(l) = last {
+            p.push(l.to_string());
+        }
+        p.join("::")
+    };
+    match tree {
+        syn::UseTree::Path(p) => {
+            if prefix.is_empty() && p.ident != "std" {
+                return;
+            }
+            prefix.push(p.ident.to_string());
+            std_uses(&p.tree, prefix, out);
+            prefix.pop();
+        }
+        syn::UseTree::Name(n) if !prefix.is_empty() => {
+            if n.ident == "self" {
+                if let Some(last) = prefix.last() {
+                    out.push((last.clone(), bind(prefix, None)));
+                }
+            } else {
+                out.push((
+                    n.ident.to_string(),
+                    bind(prefix, Some(&n.ident.to_string())),
+                ));
+            }
+        }
+        syn::UseTree::Rename(r) if !prefix.is_empty() && r.rename != "_" => {
+            let target = if r.ident == "self" {
+                bind(prefix, None)
+            } else {
+                bind(prefix, Some(&r.ident.to_string()))
+            };
+            out.push((r.rename.to_string(), target));
+        }
+        syn::UseTree::Glob(_) if !prefix.is_empty() => out.push(("*".into(), bind(prefix, None))),
+        syn::UseTree::Group(g) => {
+            for t in &g.items {
+                std_uses(t, prefix, out);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// xxh3-64 over the files in key order: path, 0 byte, length (u64 LE), content.
@@ -117,12 +169,30 @@ impl Walker<'_> {
         });
     }
 
+    /// Records the module's std imports for a checkpointable function.
+    fn note_imports(&mut self, key: String, uses: &[(String, String)]) {
+        if !uses.is_empty() {
+            self.out
+                .imports
+                .entry(key)
+                .or_default()
+                .extend(uses.iter().cloned());
+        }
+    }
+
     fn walk_items(&mut self, items: &[syn::Item], scope: &Scope) {
+        let mut uses = Vec::new();
+        for item in items {
+            if let syn::Item::Use(u) = item {
+                std_uses(&u.tree, &mut Vec::new(), &mut uses);
+            }
+        }
         for item in items {
             match item {
                 syn::Item::Fn(f) => {
                     if scope.annotated || is_marked(&f.attrs) {
                         self.out.functions.insert(f.sig.ident.to_string());
+                        self.note_imports(f.sig.ident.to_string(), &uses);
                     }
                     self.walk_block(&f.block, scope);
                 }
@@ -135,6 +205,7 @@ impl Walker<'_> {
                                 self.out
                                     .methods
                                     .insert((self_name.clone(), m.sig.ident.to_string()));
+                                self.note_imports(format!("{self_name}::{}", m.sig.ident), &uses);
                             }
                             self.walk_block(&m.block, scope);
                         }

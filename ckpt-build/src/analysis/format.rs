@@ -46,6 +46,11 @@ pub(crate) fn render(analysis: &Analysis, rustc: &str, target: &str) -> String {
         for (ty, m) in &krate.methods {
             let _ = writeln!(out, "method {ty} {m}");
         }
+        for (key, uses) in &krate.imports {
+            for (alias, path) in uses {
+                let _ = writeln!(out, "use {key} {alias} {path}");
+            }
+        }
     }
     out
 }

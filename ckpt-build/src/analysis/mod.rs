@@ -39,6 +39,9 @@
 //! - `method <Self> <name>`: a checkpointable function inside an `impl` block; `<Self>` is
 //!   the last path segment of the self type (`Sim` for `impl<T> crate::sim::Sim<T>`), or the
 //!   trait name for a default method in a `trait` block.
+//! - `use <key> <alias> <path>`: a module-level `use` of a `std::` path in the module of
+//!   the checkpointable function `<key>` (`name`, or `Self::name` for methods); `<alias>`
+//!   is the name it binds (`*` for a glob). The macro shadows the ones it reroutes.
 //! - Within a block, all `fn` lines come first, then all `method` lines, each group
 //!   sorted (byte order) and free of duplicates.
 //! - Unknown line kinds must be ignored by readers, so a later version may add lines.
@@ -98,6 +101,10 @@ pub struct CrateAnalysis {
     pub functions: BTreeSet<String>,
     /// `(self type, method name)` of the checkpointable methods.
     pub methods: BTreeSet<(String, String)>,
+    /// The module-level `use` declarations of std paths around each checkpointable
+    /// function (`"f"` or `"Type::m"` → `(alias, path)`, alias `*` for a glob): the macro
+    /// routes the ones naming OS interfaces to ckpt's components.
+    pub imports: BTreeMap<String, BTreeSet<(String, String)>>,
 }
 
 /// A file the analysis had to skip.
@@ -173,6 +180,9 @@ pub fn analyze(
             Some((existing, sources)) => {
                 existing.functions.append(&mut out.functions);
                 existing.methods.append(&mut out.methods);
+                for (k, mut v) in std::mem::take(&mut out.imports) {
+                    existing.imports.entry(k).or_default().append(&mut v);
+                }
                 sources.append(&mut out.sources);
             }
             None => crates.push((
@@ -183,6 +193,7 @@ pub fn analyze(
                     sources_hash: 0,
                     functions: out.functions,
                     methods: out.methods,
+                    imports: out.imports,
                 },
                 out.sources,
             )),

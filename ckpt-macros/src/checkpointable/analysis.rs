@@ -6,6 +6,7 @@
 //! fingerprint <crate>\t<version>\t<sources>\t<rustc>\t<target>
 //! fn <name>
 //! method <SelfType> <name>
+//! use <fn name or SelfType::name> <alias> <std path>
 //! ```
 //!
 //! Without the file (trybuild, doctests) the macro knows only the items annotated
@@ -21,6 +22,9 @@ pub struct Analysis {
     pub methods: BTreeSet<(String, String)>,
     pub method_names: BTreeSet<String>,
     pub fingerprint: String,
+    /// The std imports of the module around each function (`"f"` or `"Type::m"` →
+    /// `(alias, path)`), for the std-to-ckpt rewrite.
+    pub imports: std::collections::BTreeMap<String, Vec<(String, String)>>,
     /// The analysis file, so the compiler tracks it.
     pub path: Option<String>,
 }
@@ -50,6 +54,16 @@ impl Analysis {
                 "fingerprint" => a.fingerprint = rest.to_string(),
                 "fn" => {
                     a.fns.insert(rest.to_string());
+                }
+                "use" => {
+                    let mut it = rest.splitn(3, ' ');
+                    if let (Some(key), Some(alias), Some(path)) = (it.next(), it.next(), it.next())
+                    {
+                        a.imports
+                            .entry(key.to_string())
+                            .or_default()
+                            .push((alias.to_string(), path.to_string()));
+                    }
                 }
                 "method" => {
                     if let Some((ty, name)) = rest.split_once(' ') {

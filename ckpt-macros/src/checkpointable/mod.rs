@@ -13,6 +13,7 @@ mod deny;
 mod normalize;
 mod os_rules;
 mod points;
+mod rewrite;
 #[cfg(test)]
 mod snapshot_tests;
 mod split;
@@ -102,7 +103,11 @@ fn item_mod(mut m: syn::ItemMod, a: &Analysis, errors: &mut Vec<syn::Error>) -> 
                 syn::Item::Fn(f) => item_fn(f, a, errors),
                 syn::Item::Impl(i) => item_impl(i, a, errors),
                 syn::Item::Mod(m) => item_mod(m, a, errors),
-                other => other.into_token_stream(),
+                mut other => {
+                    // `use std::io::BufRead;` in an annotated module means ckpt's.
+                    syn::visit_mut::VisitMut::visit_item_mut(&mut rewrite::StdPaths, &mut other);
+                    other.into_token_stream()
+                }
             };
             out.push(syn::Item::Verbatim(ts));
         }
@@ -167,6 +172,7 @@ fn main_fn(f: syn::ItemFn, a: &Analysis, errors: &mut Vec<syn::Error>) -> TokenS
     let mut twin_sig = sig.clone();
     twin_sig.ident = twin_ident.clone();
     let body = body_of(&twin_sig, "main", None, &f.block, hash, a, errors);
+    let body = with_std_rewritten(body, "main", a);
     let fp = &a.fingerprint;
     quote! {
         #(#attrs)*
@@ -252,6 +258,7 @@ fn transform(
         }
     }
     let body = body_of(&twin_sig, &name, Some(sig), block, hash, a, errors);
+    let body = with_std_rewritten(body, &name, a);
     let turbofish = if impl_trait
         || sig.generics.type_params().next().is_none()
             && sig.generics.const_params().next().is_none()
@@ -299,6 +306,21 @@ fn transform(
         }
     };
     (wrapper, twin)
+}
+
+/// The twin's body with std's OS interfaces routed to ckpt's components (see
+/// [`rewrite`]): full paths and inner `use`s rewritten, the module's imports shadowed.
+fn with_std_rewritten(body: TokenStream, name: &str, a: &Analysis) -> TokenStream {
+    let mut block: syn::Block = match syn::parse2(body.clone()) {
+        Ok(b) => b,
+        Err(_) => return body,
+    };
+    syn::visit_mut::VisitMut::visit_block_mut(&mut rewrite::StdPaths, &mut block);
+    let shadows = rewrite::shadowing_uses(a.imports.get(name).map_or(&[][..], |v| v));
+    if shadows.is_empty() {
+        return quote!(#block);
+    }
+    quote! { { #shadows #block } }
 }
 
 /// Rewrites `self::x` to `super::x` and `super::x` to `super::super::x`: code moved
@@ -446,6 +468,21 @@ fn body_of(
     let pts = points::mark(&mut body, a, self_ty, errors);
     let mut norm = normalize::Norm::default();
     norm.run(&mut body);
+    let params: Vec<(String, String)> = orig
+        .map(|o| {
+            o.inputs
+                .iter()
+                .filter_map(|a| match a {
+                    syn::FnArg::Typed(t) => Some((
+                        pat_name(&t.pat)?.to_string(),
+                        t.ty.to_token_stream().to_string(),
+                    )),
+                    syn::FnArg::Receiver(_) => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    normalize::mark_consumed(&mut norm.iters, &body, &params);
     let mut ctx = Ctx::new(&pts, &norm.iters);
     ctx.arg_slots = slots;
     ctx.mut_refs = mut_refs;

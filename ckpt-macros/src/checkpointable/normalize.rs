@@ -7,6 +7,8 @@
 
 use proc_macro2::Span;
 use quote::format_ident;
+use quote::ToTokens;
+use std::collections::BTreeSet;
 use syn::parse_quote;
 use syn::visit_mut::VisitMut;
 
@@ -17,6 +19,9 @@ use super::points::{has_point_block, has_point_expr, has_point_stmt, marker_id};
 pub struct LoopIter {
     pub var: syn::Ident,
     pub iterable: syn::Expr,
+    /// The local the loop consumes (`v` in `for x in v`, `for l in reader.lines()`): not
+    /// saved, the iterator is saved whole instead. Set by [`mark_consumed`].
+    pub consumes: Option<String>,
 }
 
 #[derive(Default)]
@@ -84,6 +89,7 @@ impl VisitMut for Norm {
                 self.iters.push(LoopIter {
                     var: var.clone(),
                     iterable: iterable.clone(),
+                    consumes: None,
                 });
                 *e = parse_quote! {{
                     let mut #var = ::ckpt::__private::Counted::new(::core::iter::IntoIterator::into_iter(#iterable));
@@ -298,4 +304,76 @@ impl VisitMut for Hoist<'_> {
         }
     }
     fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+}
+
+/// Words in a local's type or initializer that make it a reader (`BufReader::new(..)`,
+/// `File::open(..)`, `stdin().lock()`, `r: impl BufRead`): `BufRead::lines`,
+/// `BufRead::split` and `Read::bytes` consume such a local.
+const READER_WORDS: &[&str] = &[
+    "BufReader",
+    "File",
+    "stdin",
+    "Stdin",
+    "StdinLock",
+    "BufRead",
+    "Read",
+    "Cursor",
+    "TcpStream",
+    "UnixStream",
+    "ChildStdout",
+    "Chain",
+    "Take",
+];
+
+/// Decides which loops consume a local: `for x in v` and `for x in v.into_iter()`
+/// always; `for l in r.lines()` (also `bytes()`, `split(b)`) when `r` is a reader by
+/// its declaration (`readers`, from the parameters and `let`s of the body).
+pub fn mark_consumed(iters: &mut [LoopIter], body: &syn::Block, params: &[(String, String)]) {
+    let mut readers = BTreeSet::new();
+    let is_reader = |tokens: &str| {
+        tokens
+            .split(|c: char| !c.is_alphanumeric() && c != '_')
+            .any(|w| READER_WORDS.contains(&w))
+    };
+    for (name, ty) in params {
+        if is_reader(ty) {
+            readers.insert(name.clone());
+        }
+    }
+    struct Lets<'a>(&'a mut Vec<(String, String)>);
+    impl<'ast> syn::visit::Visit<'ast> for Lets<'_> {
+        fn visit_local(&mut self, l: &'ast syn::Local) {
+            let tokens = format!(
+                "{} {}",
+                l.pat.to_token_stream(),
+                l.init
+                    .as_ref()
+                    .map(|i| i.expr.to_token_stream())
+                    .unwrap_or_default()
+            );
+            let mut names = Vec::new();
+            super::vars::bindings(&l.pat, false, &mut names);
+            for b in names {
+                self.0.push((b.name.to_string(), tokens.clone()));
+            }
+            syn::visit::visit_local(self, l);
+        }
+    }
+    let mut lets = Vec::new();
+    syn::visit::Visit::visit_block(&mut Lets(&mut lets), body);
+    for (name, tokens) in lets {
+        if is_reader(&tokens) {
+            readers.insert(name);
+        }
+    }
+    for it in iters {
+        it.consumes = super::split::moved_local(&it.iterable).or_else(|| match &it.iterable {
+            syn::Expr::MethodCall(m)
+                if matches!(m.method.to_string().as_str(), "lines" | "bytes" | "split") =>
+            {
+                super::split::ident_of(&m.receiver).filter(|r| readers.contains(r))
+            }
+            _ => None,
+        });
+    }
 }

@@ -43,6 +43,8 @@ pub struct Ctx<'a> {
     pub shared_refs: BTreeSet<String>,
     pub errors: Vec<syn::Error>,
     next_block: u32,
+    /// Locals consumed by a loop below, bound as `Option`s by an enclosing split.
+    consumed: BTreeSet<String>,
 }
 
 impl<'a> Ctx<'a> {
@@ -55,6 +57,7 @@ impl<'a> Ctx<'a> {
             shared_refs: BTreeSet::new(),
             errors: Vec::new(),
             next_block: 0,
+            consumed: BTreeSet::new(),
         }
     }
 
@@ -108,6 +111,26 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
+        // Locals a loop below consumes (`for x in v`): not saved (the loop's iterator is),
+        // but the normal path must still hand them to the loop. They pass as `Option`s,
+        // `None` on the resume path, unwrapped where the loop's iterator is made.
+        let passthrough: Vec<syn::Ident> = {
+            let after = self.uses_after(&stmts[k..]);
+            let consumed: BTreeSet<String> = self
+                .iters
+                .iter()
+                .filter(|i| after.contains(&i.var.to_string()))
+                .filter_map(|i| i.consumes.clone())
+                .collect();
+            declared
+                .iter()
+                .filter(|b| {
+                    let n = b.name.to_string();
+                    consumed.contains(&n) && !used.contains(&n)
+                })
+                .map(|b| b.name.clone())
+                .collect()
+        };
         let tuple: Vec<Binding> = declared
             .into_iter()
             .filter(|b| used.contains(&b.name.to_string()))
@@ -120,10 +143,37 @@ impl<'a> Ctx<'a> {
                 iter: self.iter_of(&b.name).is_some(),
             });
         }
-        let names: BTreeSet<String> = tuple.iter().map(|b| b.name.to_string()).collect();
+        let mut names: BTreeSet<String> = tuple.iter().map(|b| b.name.to_string()).collect();
+        names.extend(passthrough.iter().map(|n| n.to_string()));
         let prefix_ts = self.block(prefix, saved, &names);
+        let added: Vec<String> = passthrough
+            .iter()
+            .map(|n| n.to_string())
+            .filter(|n| self.consumed.insert(n.clone()))
+            .collect();
         let s_ts = self.stmt(s, &inner);
-        let head = if tuple.is_empty() {
+        for n in &added {
+            self.consumed.remove(n);
+        }
+        // The loop of a consumed local starts here: unwrap it on the normal path.
+        let unwrap: Vec<TokenStream> = tuple
+            .iter()
+            .filter_map(|b| self.iter_of(&b.name))
+            .filter_map(|it| it.consumes.clone())
+            .filter(|n| self.consumed.contains(n))
+            .map(|n| {
+                let n = syn::Ident::new(&n, Span::call_site());
+                quote! { let #n = ::ckpt::__private::arg(#n); }
+            })
+            .collect();
+        let pass_pats = passthrough.iter().map(|n| quote!(#n));
+        let pass_none = passthrough
+            .iter()
+            .map(|_| quote!(::core::option::Option::None));
+        let pass_some = passthrough
+            .iter()
+            .map(|n| quote!(::core::option::Option::Some(#n)));
+        let head = if tuple.is_empty() && passthrough.is_empty() {
             if prefix.is_empty() {
                 quote!()
             } else {
@@ -132,14 +182,15 @@ impl<'a> Ctx<'a> {
         } else {
             let pats = tuple.iter().map(Binding::pattern);
             let names: Vec<_> = tuple.iter().map(|b| &b.name).collect();
-            let takes = tuple.iter().map(|b| self.take(&b.name));
+            let takes: Vec<TokenStream> = tuple.iter().map(|b| self.take(&b.name)).collect();
             quote! {
                 #[allow(unused_mut, unused_variables)]
-                let (#(#pats,)*) = if __ck.resume_in(#lo, #hi) {
-                    (#(#takes,)*)
+                let (#(#pats,)* #(#pass_pats,)*) = if __ck.resume_in(#lo, #hi) {
+                    (#(#takes,)* #(#pass_none,)*)
                 } else {
+                    #(#unwrap)*
                     #prefix_ts
-                    (#(#names,)*)
+                    (#(#names,)* #(#pass_some,)*)
                 };
             }
         };
@@ -153,7 +204,7 @@ impl<'a> Ctx<'a> {
         let skip: BTreeSet<String> = self
             .iters
             .iter()
-            .filter(|i| moved_local(&i.iterable).is_some())
+            .filter(|i| i.consumes.is_some())
             .map(|i| i.var.to_string())
             .collect();
         Uses::of_stmts_skipping(stmts, &skip)
@@ -174,7 +225,7 @@ impl<'a> Ctx<'a> {
     fn take(&self, name: &syn::Ident) -> TokenStream {
         let lit = name.to_string();
         match self.iter_of(name) {
-            Some(it) if moved_local(&it.iterable).is_some() => {
+            Some(it) if it.consumes.is_some() => {
                 quote! { ::ckpt::__private::iter_take(&__ck, #lit) }
             }
             Some(it) => {
@@ -351,7 +402,7 @@ fn is_ident(e: &syn::Expr) -> bool {
     ident_of(e).is_some()
 }
 
-fn ident_of(e: &syn::Expr) -> Option<String> {
+pub fn ident_of(e: &syn::Expr) -> Option<String> {
     match e {
         syn::Expr::Path(p)
             if p.qself.is_none()

@@ -31,11 +31,30 @@ const COMPONENTS: &[Component] = &[
         restore: restore_time,
     },
     Component {
+        name: "fs",
+        save: crate::fs::table::save_component,
+        restore: restore_fs,
+    },
+    Component {
+        name: "io",
+        save: crate::io::stdio::save_component,
+        restore: restore_io,
+    },
+    Component {
         name: "env",
         save: crate::env::save_component,
         restore: restore_env,
     },
 ];
+
+fn restore_fs(v: Value, _: &mut Loader) -> Result<()> {
+    let policy = crate::fs::Policy::from_env()?;
+    crate::fs::table::restore_component(&v, policy)
+}
+
+fn restore_io(v: Value, _: &mut Loader) -> Result<()> {
+    crate::io::stdio::restore_component(&v)
+}
 
 fn restore_time(v: Value, _: &mut Loader) -> Result<()> {
     let policy = crate::time::Policy::from_env()?;
@@ -85,7 +104,7 @@ pub(crate) fn restore_all(
             continue;
         };
         (c.restore)(v, loader).map_err(|e| match e {
-            Error::Usage(_) => e,
+            Error::Usage(_) | Error::Restore { .. } | Error::Io { .. } => e,
             e => corrupt(format!("component `{name}`: {e}")),
         })?;
     }

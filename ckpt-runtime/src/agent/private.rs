@@ -172,7 +172,11 @@ impl Frame {
             };
             loader.load::<T>(v)
         });
-        r.unwrap_or_else(|e| self.mismatch(&None, format!("local `{name}`: {e}")))
+        r.unwrap_or_else(|e| match e {
+            // The outside world differs from the checkpoint (a file changed): say so as is.
+            Error::Restore { .. } | Error::Usage(_) | Error::Io { .. } => fatal(&e),
+            e => self.mismatch(&None, format!("local `{name}`: {e}")),
+        })
     }
 
     fn mismatch(&self, path: &Option<std::path::PathBuf>, detail: String) -> ! {
@@ -496,6 +500,18 @@ impl<F: FnOnce() -> I, I: StableOrder + Iterator> IterLoadCount<I> for &IterLoad
             let _ = it.nth((n - 1) as usize);
         }
         Counted { it, n }
+    }
+}
+
+/// Takes back the iterator of a loop over a moved local (`for x in v`): the local is gone,
+/// so the iterator was saved whole.
+pub fn iter_take<I: State>(f: &Frame, name: &str) -> Counted<I> {
+    match f.take_iter(name) {
+        (Some(v), _) => Counted {
+            it: f.load(v, name),
+            n: 0,
+        },
+        _ => f.mismatch(&None, format!("loop iterator `{name}` was saved by count")),
     }
 }
 

@@ -13,8 +13,23 @@
 pub mod map;
 pub mod set;
 
+// A superset of `std::collections`: inside checkpointable code `std::collections` means
+// this module, so everything else std has is here too.
+pub use std::collections::*;
+
 pub use map::{Entry, HashMap, OccupiedEntry, VacantEntry};
 pub use set::HashSet;
+
+/// `std::collections::hash_map` inside checkpointable code: ckpt's map and its types.
+pub mod hash_map {
+    pub use super::map::*;
+    pub use std::collections::hash_map::{DefaultHasher, RandomState};
+}
+
+/// `std::collections::hash_set` inside checkpointable code: ckpt's set and its types.
+pub mod hash_set {
+    pub use super::set::*;
+}
 
 #[cfg(test)]
 mod tests;

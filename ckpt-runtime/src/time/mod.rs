@@ -46,7 +46,8 @@ use std::ops::{Add, AddAssign, Sub, SubAssign};
 #[cfg_attr(not(feature = "agent"), allow(unused_imports))]
 pub(crate) use clock::{restore_component, save_component};
 pub use clock::{Policy, ENV_POLICY};
-pub use std::time::{Duration, SystemTime, UNIX_EPOCH};
+// A superset of `std::time`: inside checkpointable code `std::time` means this module.
+pub use std::time::*;
 
 use crate::error::Error;
 use crate::state::{Encoder, Loader, State, Value};

@@ -1,0 +1,261 @@
+//! Routes std's OS interfaces to ckpt's components (DESIGN §7): inside a checkpointable
+//! function, `std::fs`, `std::io`, `std::env`, `std::time` and `std::collections` mean
+//! `ckpt::fs`, `ckpt::io`, `ckpt::env`, `ckpt::time` and `ckpt::collections` (supersets of
+//! std's modules with the same signatures), and `std::thread::sleep` is `ckpt::time::sleep`.
+//!
+//! Three ways a body reaches those items, three rewrites:
+//! - a full path (`std::fs::File::open`): rewritten in place;
+//! - a `use` inside the annotated item (`use std::io::BufRead;` in the body or in an
+//!   annotated `mod`): the use tree is rewritten;
+//! - a `use` of the enclosing module, which the macro cannot see: ckpt-build's analysis
+//!   lists them per function (`use <fn> <alias> <path>`), and the body gets a block-level
+//!   `use ::ckpt::… as alias;` that shadows the module's import. It also re-imports the
+//!   module's alias as `_`, so an import used only by rewritten bodies does not become an
+//!   "unused import".
+//!
+//! Signatures are left alone: values crossing them convert with `From`/`Into`.
+
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
+use syn::visit_mut::VisitMut;
+
+/// std modules that have a ckpt superset.
+const MODULES: &[&str] = &["fs", "io", "env", "time", "collections"];
+
+/// The ckpt path for a std path given as segments after `std`, or `None` if it stays.
+/// `["collections", "HashMap"]` → `["collections", "HashMap"]` under `::ckpt`.
+fn ckpt_path(rest: &[String]) -> Option<Vec<String>> {
+    match rest {
+        [m, ..] if MODULES.contains(&m.as_str()) => Some(rest.to_vec()),
+        [t, s, tail @ ..] if t == "thread" && s == "sleep" => {
+            let mut v = vec!["time".to_string(), "sleep".to_string()];
+            v.extend(tail.iter().cloned());
+            Some(v)
+        }
+        _ => None,
+    }
+}
+
+/// Rewrites full std paths and `use` trees inside a function body.
+pub struct StdPaths;
+
+impl VisitMut for StdPaths {
+    fn visit_path_mut(&mut self, p: &mut syn::Path) {
+        syn::visit_mut::visit_path_mut(self, p);
+        if p.segments.len() < 2 || p.segments[0].ident != "std" {
+            return;
+        }
+        let rest: Vec<String> = p
+            .segments
+            .iter()
+            .skip(1)
+            .map(|s| s.ident.to_string())
+            .collect();
+        let Some(new) = ckpt_path(&rest) else {
+            return;
+        };
+        let span = p.segments[0].ident.span();
+        // Keep the original segments' arguments (`HashMap::<K, V>::new`) where names match.
+        let old: Vec<syn::PathSegment> = p.segments.iter().skip(1).cloned().collect();
+        let mut segs = syn::punctuated::Punctuated::new();
+        segs.push(syn::PathSegment::from(syn::Ident::new("ckpt", span)));
+        let shift = new.len() as isize - rest.len() as isize;
+        for (i, name) in new.iter().enumerate() {
+            let oi = i as isize - shift;
+            let seg = if oi >= 0 && (oi as usize) < old.len() && old[oi as usize].ident == name {
+                old[oi as usize].clone()
+            } else {
+                syn::PathSegment::from(syn::Ident::new(name, span))
+            };
+            segs.push(seg);
+        }
+        p.segments = segs;
+        p.leading_colon = Some(Default::default());
+    }
+
+    fn visit_item_use_mut(&mut self, u: &mut syn::ItemUse) {
+        rewrite_use_tree(&mut u.tree, &mut Vec::new());
+    }
+
+    fn visit_macro_mut(&mut self, _: &mut syn::Macro) {}
+}
+
+/// Rewrites `std::<module>…` prefixes of a use tree to `ckpt::<module>…`.
+fn rewrite_use_tree(t: &mut syn::UseTree, prefix: &mut Vec<String>) {
+    match t {
+        syn::UseTree::Path(up) => {
+            if prefix.is_empty() && up.ident == "std" {
+                if let syn::UseTree::Path(next) = &*up.tree {
+                    let m = next.ident.to_string();
+                    if MODULES.contains(&m.as_str()) {
+                        up.ident = syn::Ident::new("ckpt", up.ident.span());
+                        return;
+                    }
+                }
+                if let syn::UseTree::Group(g) = &mut *up.tree {
+                    // `use std::{fs, io::Write, thread}`: rewrite the members one by one.
+                    let span = up.ident.span();
+                    let items: Vec<syn::UseTree> = g.items.iter().cloned().collect();
+                    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+                    for it in items {
+                        let first = match &it {
+                            syn::UseTree::Path(p) => Some(p.ident.to_string()),
+                            syn::UseTree::Name(n) => Some(n.ident.to_string()),
+                            syn::UseTree::Rename(r) => Some(r.ident.to_string()),
+                            _ => None,
+                        };
+                        if first.is_some_and(|f| MODULES.contains(&f.as_str())) {
+                            ours.push(it);
+                        } else {
+                            theirs.push(it);
+                        }
+                    }
+                    if !ours.is_empty() {
+                        let ckpt = syn::Ident::new("ckpt", span);
+                        let std = syn::Ident::new("std", span);
+                        *t = syn::parse_quote!({ #ckpt::{ #(#ours),* }, #std::{ #(#theirs),* } });
+                    }
+                    return;
+                }
+            }
+            prefix.push(up.ident.to_string());
+            rewrite_use_tree(&mut up.tree, prefix);
+            prefix.pop();
+        }
+        syn::UseTree::Group(g) => {
+            for it in g.items.iter_mut() {
+                rewrite_use_tree(it, prefix);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The block-level imports that shadow the enclosing module's std imports. `imports`
+/// are `(alias, path)` from the analysis (`path` like `std::fs::File`, alias `*` for a
+/// glob of `path`).
+pub fn shadowing_uses(imports: &[(String, String)]) -> TokenStream {
+    let mut out = TokenStream::new();
+    for (alias, path) in imports {
+        let segs: Vec<&str> = path.split("::").collect();
+        if segs.first() != Some(&"std") {
+            continue;
+        }
+        let rest: Vec<String> = segs[1..].iter().map(|s| s.to_string()).collect();
+        if alias == "*" {
+            // `use std::collections::*;` in the module: the names ckpt replaces there.
+            let names: &[&str] = match rest.as_slice() {
+                [m] if m == "collections" => &["HashMap", "HashSet", "hash_map", "hash_set"],
+                [m] if m == "io" => &[
+                    "BufReader",
+                    "BufWriter",
+                    "Lines",
+                    "Split",
+                    "Bytes",
+                    "stdin",
+                    "Stdin",
+                    "StdinLock",
+                ],
+                [m] if m == "fs" => &["File", "OpenOptions", "write", "remove_file", "rename"],
+                [m] if m == "time" => &["Instant"],
+                [m] if m == "env" => &[
+                    "args", "args_os", "var", "var_os", "vars", "vars_os", "Args", "ArgsOs",
+                    "Vars", "VarsOs",
+                ],
+                _ => &[],
+            };
+            let module = ident(&rest[0]);
+            for n in names {
+                let n = ident(n);
+                out.extend(quote! {
+                    #[allow(unused_imports)]
+                    use ::ckpt::#module::#n;
+                });
+            }
+            continue;
+        }
+        let Some(new) = ckpt_path(&rest) else {
+            continue;
+        };
+        if !is_ident(alias) {
+            continue;
+        }
+        let a = ident(alias);
+        let new = new.iter().map(|s| ident(s));
+        out.extend(quote! {
+            #[allow(unused_imports)]
+            use ::ckpt #(:: #new)* as #a;
+            #[allow(unused_imports)]
+            use self::#a as _;
+        });
+    }
+    out
+}
+
+fn is_ident(s: &str) -> bool {
+    syn::parse_str::<syn::Ident>(s).is_ok()
+}
+
+fn ident(s: &str) -> syn::Ident {
+    syn::Ident::new(s, Span::call_site())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rewrite(src: &str) -> String {
+        let mut b: syn::Block = syn::parse_str(src).unwrap();
+        StdPaths.visit_block_mut(&mut b);
+        quote!(#b).to_string()
+    }
+
+    #[test]
+    fn full_paths_move_to_ckpt() {
+        assert_eq!(
+            rewrite("{ let f = std::fs::File::open(p); }"),
+            "{ let f = :: ckpt :: fs :: File :: open (p) ; }"
+        );
+        assert_eq!(
+            rewrite("{ let m = std::collections::HashMap::<u8, u8>::new(); }"),
+            "{ let m = :: ckpt :: collections :: HashMap :: < u8 , u8 > :: new () ; }"
+        );
+        assert_eq!(
+            rewrite("{ std::thread::sleep(d); std::thread::spawn(f); }"),
+            "{ :: ckpt :: time :: sleep (d) ; std :: thread :: spawn (f) ; }"
+        );
+        assert_eq!(
+            rewrite("{ let x = std::f64::consts::PI; }"),
+            "{ let x = std :: f64 :: consts :: PI ; }"
+        );
+    }
+
+    #[test]
+    fn use_trees_move_to_ckpt() {
+        assert_eq!(
+            rewrite("{ use std::io::{self, BufRead}; }"),
+            "{ use ckpt :: io :: { self , BufRead } ; }"
+        );
+        assert_eq!(
+            rewrite("{ use std::{fs, rc::Rc}; }"),
+            "{ use { ckpt :: { fs } , std :: { rc :: Rc } } ; }"
+        );
+    }
+
+    #[test]
+    fn module_imports_are_shadowed() {
+        let ts = shadowing_uses(&[
+            ("HashMap".into(), "std::collections::HashMap".into()),
+            ("Rc".into(), "std::rc::Rc".into()),
+            ("io".into(), "std::io".into()),
+        ])
+        .to_string();
+        assert!(
+            ts.contains("use :: ckpt :: collections :: HashMap as HashMap"),
+            "{ts}"
+        );
+        assert!(ts.contains("use self :: io as _"), "{ts}");
+        assert!(ts.contains(":: ckpt :: io as io"), "{ts}");
+        assert!(!ts.contains("Rc"), "{ts}");
+    }
+}

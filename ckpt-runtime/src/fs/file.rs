@@ -1,0 +1,424 @@
+//! `File` and `OpenOptions`: std's, plus a record in the fs table and [`State`].
+
+use std::fmt;
+use std::io::{self, IoSlice, IoSliceMut, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::io::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::path::{Path, PathBuf};
+
+use super::table::{self, Identity, Mode};
+use crate::error::Error;
+use crate::state::{Encoder, Loader, State, Value};
+
+/// An open file whose path, mode and offset are saved in a checkpoint: a drop-in for
+/// [`std::fs::File`].
+///
+/// Inside checkpointable code `std::fs::File` means this type. A `File` (or a
+/// [`BufReader`](crate::io::BufReader) / [`BufWriter`](crate::io::BufWriter) over one) may
+/// be live across a save point: the restore reopens the same file by absolute path,
+/// checks it is the same file (device and inode), and seeks back. Reads, writes and seeks
+/// go straight to the OS; the only extra work is at open, close and save.
+///
+/// ```no_run
+/// use std::io::{BufRead, Write};
+///
+/// #[ckpt::checkpointable]
+/// fn main() -> std::io::Result<()> {
+///     let input = ckpt::io::BufReader::new(ckpt::fs::File::open("in.txt")?);
+///     let mut out = ckpt::fs::File::create("out.txt")?;
+///     for line in input.lines() {
+///         writeln!(out, "{}", line?.len())?;
+///         ckpt::save().expect("checkpoint");
+///     }
+///     Ok(())
+/// }
+/// ```
+pub struct File {
+    inner: std::fs::File,
+    handle: u64,
+}
+
+impl File {
+    /// Opens a file read-only, like [`std::fs::File::open`].
+    pub fn open<P: AsRef<Path>>(path: P) -> io::Result<File> {
+        OpenOptions::new().read(true).open(path)
+    }
+
+    /// Creates or truncates a file for writing, like [`std::fs::File::create`].
+    pub fn create<P: AsRef<Path>>(path: P) -> io::Result<File> {
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)
+    }
+
+    /// Creates a new file for reading and writing; fails if it exists.
+    pub fn create_new<P: AsRef<Path>>(path: P) -> io::Result<File> {
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(path)
+    }
+
+    /// A blank [`OpenOptions`].
+    #[must_use]
+    pub fn options() -> OpenOptions {
+        OpenOptions::new()
+    }
+
+    /// Wraps a std file. Its path is read back from the OS (`/proc/self/fd`), so it can
+    /// be saved like a file ckpt opened.
+    pub fn from_std(inner: std::fs::File) -> File {
+        let fd = inner.as_raw_fd();
+        let path = std::fs::read_link(format!("/proc/self/fd/{fd}")).unwrap_or_default();
+        // SAFETY: fcntl(F_GETFL) reads flags of a descriptor we own.
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+        let acc = flags & libc::O_ACCMODE;
+        let mode = Mode {
+            read: acc == libc::O_RDONLY || acc == libc::O_RDWR,
+            write: acc == libc::O_WRONLY || acc == libc::O_RDWR,
+            append: flags >= 0 && flags & libc::O_APPEND != 0,
+        };
+        let handle = table::register(&path, &inner, fd, mode);
+        File { inner, handle }
+    }
+
+    /// The std file, for APIs that need one. The file leaves ckpt's table: a checkpoint
+    /// no longer knows it.
+    pub fn into_std(self) -> std::fs::File {
+        let this = std::mem::ManuallyDrop::new(self);
+        table::unregister(this.handle);
+        // SAFETY: `this` is never used or dropped again; `inner` is moved out once.
+        unsafe { std::ptr::read(&this.inner) }
+    }
+
+    /// The std file, borrowed.
+    pub fn as_std(&self) -> &std::fs::File {
+        &self.inner
+    }
+
+    /// The path this file was opened with, made absolute.
+    pub fn path(&self) -> Option<PathBuf> {
+        table::path_of(self.handle)
+    }
+
+    /// See [`std::fs::File::metadata`].
+    pub fn metadata(&self) -> io::Result<std::fs::Metadata> {
+        self.inner.metadata()
+    }
+
+    /// See [`std::fs::File::set_len`].
+    pub fn set_len(&self, size: u64) -> io::Result<()> {
+        self.inner.set_len(size)
+    }
+
+    /// See [`std::fs::File::sync_all`].
+    pub fn sync_all(&self) -> io::Result<()> {
+        self.inner.sync_all()
+    }
+
+    /// See [`std::fs::File::sync_data`].
+    pub fn sync_data(&self) -> io::Result<()> {
+        self.inner.sync_data()
+    }
+
+    /// See [`std::fs::File::set_permissions`].
+    pub fn set_permissions(&self, perm: std::fs::Permissions) -> io::Result<()> {
+        self.inner.set_permissions(perm)
+    }
+
+    /// A second handle to the same open file (shared offset), tracked like the first.
+    pub fn try_clone(&self) -> io::Result<File> {
+        let inner = self.inner.try_clone()?;
+        let path = self.path().unwrap_or_default();
+        let mode = self.mode();
+        let handle = table::register(&path, &inner, inner.as_raw_fd(), mode);
+        Ok(File { inner, handle })
+    }
+
+    /// Reads the file's bytes one by one (`Read::bytes`, resumable: the iterator is
+    /// [`State`]).
+    pub fn bytes(self) -> crate::io::Bytes<File> {
+        crate::io::Bytes::new(self)
+    }
+
+    fn mode(&self) -> Mode {
+        // SAFETY: fcntl(F_GETFL) reads flags of a descriptor we own.
+        let flags = unsafe { libc::fcntl(self.inner.as_raw_fd(), libc::F_GETFL) };
+        let acc = flags & libc::O_ACCMODE;
+        Mode {
+            read: acc == libc::O_RDONLY || acc == libc::O_RDWR,
+            write: acc == libc::O_WRONLY || acc == libc::O_RDWR,
+            append: flags >= 0 && flags & libc::O_APPEND != 0,
+        }
+    }
+}
+
+impl Drop for File {
+    fn drop(&mut self) {
+        table::unregister(self.handle);
+    }
+}
+
+impl From<std::fs::File> for File {
+    fn from(f: std::fs::File) -> File {
+        File::from_std(f)
+    }
+}
+
+impl From<File> for std::fs::File {
+    fn from(f: File) -> std::fs::File {
+        f.into_std()
+    }
+}
+
+impl fmt::Debug for File {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("File")
+            .field("fd", &self.inner.as_raw_fd())
+            .field("path", &self.path())
+            .finish()
+    }
+}
+
+impl AsRawFd for File {
+    fn as_raw_fd(&self) -> RawFd {
+        self.inner.as_raw_fd()
+    }
+}
+
+impl AsFd for File {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.inner.as_fd()
+    }
+}
+
+macro_rules! forward_io {
+    ($t:ty) => {
+        impl Read for $t {
+            #[inline]
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                (&self.inner).read(buf)
+            }
+            #[inline]
+            fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+                (&self.inner).read_vectored(bufs)
+            }
+            fn read_to_end(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
+                (&self.inner).read_to_end(buf)
+            }
+            fn read_to_string(&mut self, buf: &mut String) -> io::Result<usize> {
+                (&self.inner).read_to_string(buf)
+            }
+        }
+        impl Write for $t {
+            #[inline]
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                (&self.inner).write(buf)
+            }
+            #[inline]
+            fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+                (&self.inner).write_vectored(bufs)
+            }
+            #[inline]
+            fn flush(&mut self) -> io::Result<()> {
+                (&self.inner).flush()
+            }
+        }
+        impl Seek for $t {
+            #[inline]
+            fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+                (&self.inner).seek(pos)
+            }
+        }
+    };
+}
+forward_io!(File);
+forward_io!(&File);
+
+/// Options for opening a [`File`]: a drop-in for [`std::fs::OpenOptions`].
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    inner: std::fs::OpenOptions,
+    read: bool,
+    write: bool,
+    append: bool,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions::new()
+    }
+}
+
+impl OpenOptions {
+    /// All options off.
+    #[must_use]
+    pub fn new() -> OpenOptions {
+        OpenOptions {
+            inner: std::fs::OpenOptions::new(),
+            read: false,
+            write: false,
+            append: false,
+        }
+    }
+
+    /// See [`std::fs::OpenOptions::read`].
+    pub fn read(&mut self, read: bool) -> &mut Self {
+        self.inner.read(read);
+        self.read = read;
+        self
+    }
+
+    /// See [`std::fs::OpenOptions::write`].
+    pub fn write(&mut self, write: bool) -> &mut Self {
+        self.inner.write(write);
+        self.write = write;
+        self
+    }
+
+    /// See [`std::fs::OpenOptions::append`].
+    pub fn append(&mut self, append: bool) -> &mut Self {
+        self.inner.append(append);
+        self.append = append;
+        self
+    }
+
+    /// See [`std::fs::OpenOptions::truncate`].
+    pub fn truncate(&mut self, truncate: bool) -> &mut Self {
+        self.inner.truncate(truncate);
+        self
+    }
+
+    /// See [`std::fs::OpenOptions::create`].
+    pub fn create(&mut self, create: bool) -> &mut Self {
+        self.inner.create(create);
+        self
+    }
+
+    /// See [`std::fs::OpenOptions::create_new`].
+    pub fn create_new(&mut self, create_new: bool) -> &mut Self {
+        self.inner.create_new(create_new);
+        self
+    }
+
+    /// Unix permission bits for a created file (`OpenOptionsExt::mode`).
+    pub fn mode(&mut self, mode: u32) -> &mut Self {
+        self.inner.mode(mode);
+        self
+    }
+
+    /// Opens `path` with these options; the file is recorded by its absolute path.
+    pub fn open<P: AsRef<Path>>(&self, path: P) -> io::Result<File> {
+        let path = path.as_ref();
+        let inner = self.inner.open(path)?;
+        let abs = absolute(path);
+        let mode = Mode {
+            read: self.read,
+            write: self.write,
+            append: self.append,
+        };
+        let handle = table::register(&abs, &inner, inner.as_raw_fd(), mode);
+        Ok(File { inner, handle })
+    }
+}
+
+/// `path` made absolute against the current directory (not canonicalised: a symlink in
+/// the path is followed again on restore, as it was at open).
+pub(crate) fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// `{"path", "mode", "offset", "dev", "ino"}`.
+impl State for File {
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        let path = self.path().unwrap_or_default();
+        if path.as_os_str().is_empty() {
+            return Err(Error::Unsaveable {
+                at: String::new(),
+                detail: "a file whose path the OS does not report (a pipe or socket?) cannot \
+                         be reopened on restore; keep it outside checkpointable code"
+                    .into(),
+            });
+        }
+        let meta = self
+            .inner
+            .metadata()
+            .map_err(|e| Error::io("reading metadata of", &path, e))?;
+        let offset = (&self.inner)
+            .stream_position()
+            .map_err(|e| Error::io("reading the offset of", &path, e))?;
+        let id = Identity::of(&meta);
+        e.map(5);
+        e.text("path");
+        e.text(&path.to_string_lossy());
+        e.text("mode");
+        e.text(self.mode().code());
+        e.text("offset");
+        e.uint(offset);
+        e.text("dev");
+        e.uint(id.dev);
+        e.text("ino");
+        e.uint(id.ino);
+        Ok(())
+    }
+
+    fn load(v: Value, _: &mut Loader) -> Result<Self, Error> {
+        let text = |k: &str| {
+            v.get(k)
+                .and_then(Value::as_str)
+                .ok_or_else(|| Error::ty(k, "text", "something else"))
+        };
+        let uint = |k: &str| {
+            v.get(k)
+                .and_then(Value::as_u64)
+                .ok_or_else(|| Error::ty(k, "an unsigned integer", "something else"))
+        };
+        let path = PathBuf::from(text("path")?);
+        let mode = Mode::parse(text("mode")?)
+            .ok_or_else(|| Error::ty("mode", "r, w, rw, a or ra", "something else"))?;
+        let offset = uint("offset")?;
+        let saved = Identity {
+            dev: uint("dev")?,
+            ino: uint("ino")?,
+        };
+        let restore_err = |detail: String| Error::Restore {
+            path: path.clone(),
+            detail,
+        };
+        let inner = std::fs::OpenOptions::new()
+            .read(mode.read)
+            .write(mode.write)
+            .append(mode.append)
+            .open(&path)
+            .map_err(|e| {
+                restore_err(format!(
+                    "the program had it open at the checkpoint, and it cannot be opened now \
+                     ({e}); put the file back to restore"
+                ))
+            })?;
+        let now = inner
+            .metadata()
+            .map_err(|e| Error::io("reading metadata of", &path, e))?;
+        if Identity::of(&now) != saved
+            && (mode.writes() || super::Policy::from_env()? != super::Policy::AcceptChanged)
+        {
+            return Err(restore_err(format!(
+                "the path now names a different file than the one open at the checkpoint \
+                 (device/inode changed: replaced or recreated){}",
+                if mode.writes() {
+                    "; restore refuses to write into it"
+                } else {
+                    "; set CKPT_FILES=accept-changed to read it as it is now"
+                }
+            )));
+        }
+        (&inner)
+            .seek(SeekFrom::Start(offset))
+            .map_err(|e| Error::io("seeking", &path, e))?;
+        let handle = table::register(&path, &inner, inner.as_raw_fd(), mode);
+        Ok(File { inner, handle })
+    }
+}

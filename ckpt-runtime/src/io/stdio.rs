@@ -1,0 +1,304 @@
+//! The `io` component: standard output and error at a save, and what a restore does to
+//! them; and [`Stdin`], a standard input whose buffered bytes are saved.
+
+use std::io::{self, BufRead, Read, Write};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::sync::{Mutex, MutexGuard, TryLockError};
+
+use crate::error::Result;
+use crate::state::{Encoder, Loader, State, Value};
+
+/// What a save records about fd 1 or 2: the identity and length of the regular file it
+/// writes to, or nothing (a pipe, a terminal, closed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Output {
+    dev: u64,
+    ino: u64,
+    len: u64,
+}
+
+fn describe(fd: i32) -> Option<(Output, std::fs::Metadata)> {
+    let f = std::mem::ManuallyDrop::new(unsafe {
+        // SAFETY: fd 1/2 belong to the process; ManuallyDrop keeps them open.
+        <std::fs::File as std::os::unix::io::FromRawFd>::from_raw_fd(fd)
+    });
+    let m = f.metadata().ok()?;
+    if !m.file_type().is_file() || m.file_type().is_fifo() {
+        return None;
+    }
+    Some((
+        Output {
+            dev: m.dev(),
+            ino: m.ino(),
+            len: m.len(),
+        },
+        m,
+    ))
+}
+
+fn sync(fd: i32) {
+    // SAFETY: fdatasync on a descriptor of the process.
+    unsafe { libc::fdatasync(fd) };
+}
+
+/// `{"stdout": null | {dev, ino, len}, "stderr": …, "stdin": bytes | null}`.
+///
+/// Standard output and error are flushed first, so the recorded length is everything the
+/// program printed before the save.
+pub(crate) fn save_component(e: &mut Encoder<'_>) -> Result<()> {
+    let _ = io::stdout().flush();
+    let _ = io::stderr().flush();
+    e.map(3);
+    for (name, fd) in [("stdout", 1), ("stderr", 2)] {
+        e.text(name);
+        match describe(fd) {
+            Some((o, _)) => {
+                sync(fd);
+                e.map(3);
+                e.text("dev");
+                e.uint(o.dev);
+                e.text("ino");
+                e.uint(o.ino);
+                e.text("len");
+                e.uint(o.len);
+            }
+            None => e.null(),
+        }
+    }
+    e.text("stdin");
+    match STDIN.try_lock() {
+        Ok(b) => e.bytes(b.unread()),
+        Err(TryLockError::Poisoned(p)) => e.bytes(p.into_inner().unread()),
+        // A live `StdinLock` of this thread holds the buffer: it saves the bytes itself.
+        Err(TryLockError::WouldBlock) => e.null(),
+    }
+    Ok(())
+}
+
+/// Cuts standard output and error back to their length at the save when they are the same
+/// regular file; restores buffered standard input.
+pub(crate) fn restore_component(v: &Value) -> Result<()> {
+    for (name, fd) in [("stdout", 1), ("stderr", 2)] {
+        let Some(saved) = v.get(name).filter(|s| !matches!(s, Value::Null)) else {
+            continue;
+        };
+        let field = |k: &str| saved.get(k).and_then(Value::as_u64);
+        let (Some(dev), Some(ino), Some(len)) = (field("dev"), field("ino"), field("len")) else {
+            return Err(crate::Error::ty(name, "{dev, ino, len}", saved.kind()));
+        };
+        let Some((now, _)) = describe(fd) else {
+            continue;
+        };
+        if now.dev != dev || now.ino != ino {
+            continue;
+        }
+        if now.len < len {
+            eprintln!(
+                "ckpt: warning: {name} is the file it was at the checkpoint, but shorter \
+                 ({} < {len} bytes): output from before the checkpoint is missing; redirect \
+                 with `>>` when restoring to keep it",
+                now.len
+            );
+            continue;
+        }
+        // SAFETY: ftruncate/lseek on a descriptor of the process.
+        unsafe {
+            if now.len > len {
+                libc::ftruncate(fd, len as libc::off_t);
+            }
+            libc::lseek(fd, len as libc::off_t, libc::SEEK_SET);
+        }
+    }
+    if let Some(Value::Bytes(b)) = v.get("stdin") {
+        lock_buf().set(b);
+    }
+    Ok(())
+}
+
+/// The process-wide standard input buffer.
+struct Buf {
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl Buf {
+    fn unread(&self) -> &[u8] {
+        &self.buf[self.pos..]
+    }
+
+    fn set(&mut self, bytes: &[u8]) {
+        self.buf.clear();
+        self.buf.extend_from_slice(bytes);
+        self.pos = 0;
+    }
+
+    fn fill(&mut self) -> io::Result<&[u8]> {
+        if self.pos >= self.buf.len() {
+            self.buf.resize(8 * 1024, 0);
+            let n = loop {
+                // SAFETY: reads into our own buffer of the given length.
+                let r = unsafe { libc::read(0, self.buf.as_mut_ptr().cast(), self.buf.len()) };
+                if r >= 0 {
+                    break r as usize;
+                }
+                let e = io::Error::last_os_error();
+                match e.kind() {
+                    io::ErrorKind::Interrupted => continue,
+                    // A closed standard input reads as empty, as std's does.
+                    _ if e.raw_os_error() == Some(libc::EBADF) => break 0,
+                    _ => return Err(e),
+                }
+            };
+            self.buf.truncate(n);
+            self.pos = 0;
+        }
+        Ok(&self.buf[self.pos..])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.buf.len());
+    }
+}
+
+static STDIN: Mutex<Buf> = Mutex::new(Buf {
+    buf: Vec::new(),
+    pos: 0,
+});
+
+fn lock_buf() -> MutexGuard<'static, Buf> {
+    STDIN.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Standard input whose buffered bytes are saved: a drop-in for [`std::io::Stdin`].
+///
+/// Bytes read from the OS but not yet consumed by the program are part of the image (or
+/// of a saved [`StdinLock`]), so a restore continues with them. Standard input itself is
+/// whatever the restored process is given; a restore does not replay what was consumed.
+/// Do not mix it with std's own `stdin()` (outside checkpointable code): each buffers.
+///
+/// ```no_run
+/// let mut name = String::new();
+/// ckpt::io::stdin().read_line(&mut name).unwrap();
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Stdin {
+    _private: (),
+}
+
+/// The standard input of the process (see [`Stdin`]).
+pub fn stdin() -> Stdin {
+    Stdin { _private: () }
+}
+
+impl Stdin {
+    /// Locks standard input for buffered reading.
+    pub fn lock(&self) -> StdinLock<'static> {
+        StdinLock { buf: lock_buf() }
+    }
+
+    /// Reads a line into `buf` (see [`BufRead::read_line`]).
+    pub fn read_line(&self, buf: &mut String) -> io::Result<usize> {
+        self.lock().read_line(buf)
+    }
+
+    /// The lines of standard input; the iterator is [`State`].
+    pub fn lines(self) -> super::Lines<StdinLock<'static>> {
+        super::Lines::new(self.lock())
+    }
+}
+
+impl Read for Stdin {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        self.lock().read(out)
+    }
+}
+
+impl State for Stdin {
+    fn save(&self, e: &mut Encoder<'_>) -> Result<()> {
+        e.null();
+        Ok(())
+    }
+
+    fn load(_: Value, _: &mut Loader) -> Result<Self> {
+        Ok(stdin())
+    }
+}
+
+/// Standard input, locked (see [`Stdin::lock`]).
+pub struct StdinLock<'a> {
+    buf: MutexGuard<'a, Buf>,
+}
+
+impl std::fmt::Debug for StdinLock<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StdinLock").finish_non_exhaustive()
+    }
+}
+
+impl StdinLock<'static> {
+    /// The lines of standard input; the iterator is [`State`].
+    pub fn lines(self) -> super::Lines<Self> {
+        super::Lines::new(self)
+    }
+}
+
+impl Read for StdinLock<'_> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = {
+            let mut rem = self.buf.fill()?;
+            rem.read(out)?
+        };
+        self.buf.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for StdinLock<'_> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.buf.fill()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.buf.consume(amt)
+    }
+}
+
+/// The buffered, unconsumed bytes.
+impl State for StdinLock<'static> {
+    fn save(&self, e: &mut Encoder<'_>) -> Result<()> {
+        e.bytes(self.buf.unread());
+        Ok(())
+    }
+
+    fn load(v: Value, _: &mut Loader) -> Result<Self> {
+        let mut lock = stdin().lock();
+        if let Value::Bytes(b) = v {
+            lock.buf.set(&b);
+        }
+        Ok(lock)
+    }
+}
+
+/// Standard output reconnects on restore (its bytes are in the file, see the module docs).
+impl State for io::Stdout {
+    fn save(&self, e: &mut Encoder<'_>) -> Result<()> {
+        e.null();
+        Ok(())
+    }
+
+    fn load(_: Value, _: &mut Loader) -> Result<Self> {
+        Ok(io::stdout())
+    }
+}
+
+/// Standard error reconnects on restore.
+impl State for io::Stderr {
+    fn save(&self, e: &mut Encoder<'_>) -> Result<()> {
+        e.null();
+        Ok(())
+    }
+
+    fn load(_: Value, _: &mut Loader) -> Result<Self> {
+        Ok(io::stderr())
+    }
+}
