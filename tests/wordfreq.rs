@@ -1,0 +1,387 @@
+//! The fs and io components end to end: `wordfreq` (std APIs only, plus `ckpt::save()`)
+//! reads a 52 MB file line by line and writes a report, killed with SIGKILL at random
+//! moments and restored with its standard output appended to the same file. The report
+//! and the progress file must be byte-identical to an uninterrupted run's: the restore
+//! reopens and seeks the input, restores the BufWriter's unflushed bytes, and cuts both
+//! the report and standard output back to their length at the save.
+//!
+//! Also: every policy and error of a restore (input changed, accepted with
+//! `CKPT_FILES=accept-changed`, input missing, report replaced) and standard output as a
+//! pipe (output after the last save repeats, as documented).
+//!
+//! Needs the examples built into the same target directory (`cargo test` does that;
+//! `cargo build --examples` first when running `cargo test --test wordfreq` alone).
+
+mod support;
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use support::*;
+
+/// Writes `bytes` (at least) of English-like text: words from a fixed vocabulary with a
+/// Zipf-like distribution, ten per line. Deterministic.
+fn generate_input(path: &Path, bytes: u64) {
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let vocab: Vec<String> = (0..20_000)
+        .map(|_| {
+            let len = 2 + next() % 8;
+            (0..len)
+                .map(|_| (b'a' + (next() % 26) as u8) as char)
+                .collect()
+        })
+        .collect();
+    let mut w = BufWriter::with_capacity(1 << 20, File::create(path).unwrap());
+    let mut written = 0u64;
+    let mut line = String::new();
+    while written < bytes {
+        line.clear();
+        for k in 0..10 {
+            // Zipf-ish: small indices much more often.
+            let r = next() % 1_000_000;
+            let i = ((r * r) / 1_000_000 * r / 1_000_000) as usize % vocab.len();
+            if k > 0 {
+                line.push(' ');
+            }
+            line.push_str(&vocab[vocab.len() - 1 - i]);
+        }
+        line.push_str(".\n");
+        w.write_all(line.as_bytes()).unwrap();
+        written += line.len() as u64;
+    }
+    w.flush().unwrap();
+}
+
+/// Starts wordfreq in `dir` with standard output going to `stdout_file` (appended to
+/// when `append`), standard error captured.
+fn start(
+    dir: &Path,
+    args: &[&str],
+    stdout_file: &str,
+    append: bool,
+    env: &[(&str, &str)],
+) -> Running {
+    let out = OpenOptions::new()
+        .create(true)
+        .append(append)
+        .write(true)
+        .truncate(!append)
+        .open(dir.join(stdout_file))
+        .unwrap();
+    let mut cmd = Command::new(example("wordfreq"));
+    cmd.args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(out))
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    Running(Some(cmd.spawn().expect("spawn wordfreq")))
+}
+
+/// Waits for the run to end by itself (bounded).
+fn finish(mut r: Running, limit: Duration) -> Output {
+    let t0 = Instant::now();
+    loop {
+        let c = r.0.as_mut().unwrap();
+        if c.try_wait().unwrap().is_some() {
+            return r.0.take().unwrap().wait_with_output().unwrap();
+        }
+        assert!(
+            t0.elapsed() < limit,
+            "wordfreq did not finish within {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Kills the run with SIGKILL; true if it was still running.
+fn kill(mut r: Running) -> bool {
+    let mut c = r.0.take().unwrap();
+    let alive = c.try_wait().unwrap().is_none();
+    if alive {
+        unsafe { libc::kill(c.id() as i32, libc::SIGKILL) };
+    }
+    let out = c.wait_with_output().unwrap();
+    assert!(
+        alive || out.status.success(),
+        "run failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    alive
+}
+
+/// Waits until `file` in `dir` contains `needle` (bounded), or the run ends.
+fn wait_for(r: &mut Running, dir: &Path, file: &str, needle: &str) {
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(60) {
+        if fs::read_to_string(dir.join(file)).is_ok_and(|s| s.contains(needle)) {
+            return;
+        }
+        if r.0.as_mut().unwrap().try_wait().unwrap().is_some() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    panic!("{file} never contained {needle:?}");
+}
+
+const IMAGE: &str = "wordfreq.ckpt";
+
+#[test]
+fn wordfreq_survives_repeated_sigkill_byte_for_byte() {
+    let work = TempDir::new("wordfreq-input");
+    let input = work.path().join("big.txt");
+    generate_input(&input, 52_000_000);
+    let input = input.to_str().unwrap().to_string();
+    let args = [input.as_str(), "out.tsv", "--save-every", "20000"];
+
+    let clean = TempDir::new("wordfreq-clean");
+    let t0 = Instant::now();
+    let base = finish(
+        start(clean.path(), &args, "progress.txt", false, &[]),
+        Duration::from_secs(300),
+    );
+    let ms = t0.elapsed().as_millis() as u64;
+    assert!(
+        base.status.success(),
+        "{}",
+        String::from_utf8_lossy(&base.stderr)
+    );
+    let base_tsv = fs::read(clean.path().join("out.tsv")).unwrap();
+    let base_progress = fs::read(clean.path().join("progress.txt")).unwrap();
+    assert!(base_tsv.len() > 10_000);
+
+    let mut m = Moments::new();
+    for round in 0..2 {
+        let dir = TempDir::new(&format!("wordfreq-killed-{round}"));
+        let (mut kills, mut attempts) = (0, 0);
+        // Random moments, then one kill inside the writing phase (after "wrote" shows).
+        while kills < 6 {
+            attempts += 1;
+            assert!(attempts < 40, "kills keep missing the run");
+            let restoring = dir.path().join(IMAGE).exists();
+            let mut r = if restoring {
+                start(dir.path(), &["--restore", IMAGE], "progress.txt", true, &[])
+            } else {
+                start(dir.path(), &args, "progress.txt", false, &[])
+            };
+            if kills == 5 {
+                wait_for(&mut r, dir.path(), "progress.txt", "wrote 3000 rows");
+            } else {
+                std::thread::sleep(Duration::from_millis(m.next_ms(ms / 12, ms / 4)));
+            }
+            if !kill(r) {
+                // It finished: start over unless it was already killed enough.
+                break;
+            }
+            if dir.path().join(IMAGE).exists() {
+                kills += 1;
+            }
+        }
+        if dir.path().join(IMAGE).exists() {
+            let last = finish(
+                start(dir.path(), &["--restore", IMAGE], "progress.txt", true, &[]),
+                Duration::from_secs(300),
+            );
+            assert!(
+                last.status.success(),
+                "{}",
+                String::from_utf8_lossy(&last.stderr)
+            );
+        }
+        assert!(
+            kills >= 5,
+            "only {kills} kills landed after an image existed"
+        );
+        let tsv = fs::read(dir.path().join("out.tsv")).unwrap();
+        let progress = fs::read(dir.path().join("progress.txt")).unwrap();
+        assert!(
+            tsv == base_tsv,
+            "out.tsv differs after {kills} kills (round {round})"
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&progress),
+            String::from_utf8_lossy(&base_progress),
+            "standard output differs after {kills} kills (round {round})"
+        );
+    }
+}
+
+/// A small run for the policy and error tests: returns the dir, input path and args.
+fn small_run_killed_after_first_save(tag: &str) -> (TempDir, String) {
+    let dir = TempDir::new(tag);
+    let input = dir.path().join("in.txt");
+    generate_input(&input, 3_000_000);
+    let input = input.to_str().unwrap().to_string();
+    let mut r = start(
+        dir.path(),
+        &[&input, "out.tsv", "--save-every", "500"],
+        "progress.txt",
+        false,
+        &[],
+    );
+    wait_for(&mut r, dir.path(), "progress.txt", "1000 lines");
+    assert!(kill(r), "the run ended before it could be killed");
+    assert!(dir.path().join(IMAGE).exists());
+    (dir, input)
+}
+
+fn restore(dir: &Path, env: &[(&str, &str)]) -> Output {
+    finish(
+        start(dir, &["--restore", IMAGE], "progress.txt", true, env),
+        Duration::from_secs(120),
+    )
+}
+
+#[test]
+fn changed_input_is_refused_by_default_and_accepted_by_policy() {
+    let (dir, input) = small_run_killed_after_first_save("wordfreq-changed");
+    let mut f = OpenOptions::new().append(true).open(&input).unwrap();
+    f.write_all(b"one more line at the end.\n").unwrap();
+    drop(f);
+    let out = restore(dir.path(), &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("cannot restore"), "{err}");
+    assert!(err.contains(&input), "{err}");
+    assert!(err.contains("changed since"), "{err}");
+    assert!(err.contains("CKPT_FILES=accept-changed"), "{err}");
+    // Nothing was truncated or written by the refused restore: a second try with the
+    // policy goes through.
+    let out = restore(dir.path(), &[("CKPT_FILES", "accept-changed")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let progress = fs::read_to_string(dir.path().join("progress.txt")).unwrap();
+    assert!(progress.contains("result:"), "{progress}");
+}
+
+#[test]
+fn missing_input_is_a_clear_error() {
+    let (dir, input) = small_run_killed_after_first_save("wordfreq-missing");
+    fs::remove_file(&input).unwrap();
+    let out = restore(dir.path(), &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("cannot restore") && err.contains(&input),
+        "{err}"
+    );
+    assert!(err.contains("put the file back"), "{err}");
+}
+
+#[test]
+fn bad_policy_is_a_usage_error() {
+    let (dir, _) = small_run_killed_after_first_save("wordfreq-policy");
+    let out = restore(dir.path(), &[("CKPT_FILES", "sometimes")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("CKPT_FILES") && err.contains("accept-changed"),
+        "{err}"
+    );
+}
+
+#[test]
+fn replaced_report_is_refused_never_truncated() {
+    let dir = TempDir::new("wordfreq-replaced");
+    let input = dir.path().join("in.txt");
+    generate_input(&input, 3_000_000);
+    let input = input.to_str().unwrap().to_string();
+    let mut r = start(
+        dir.path(),
+        &[&input, "out.tsv", "--save-every", "500"],
+        "progress.txt",
+        false,
+        &[],
+    );
+    // Inside the writing phase the report is open in a live BufWriter.
+    wait_for(&mut r, dir.path(), "progress.txt", "wrote 2000 rows");
+    assert!(kill(r), "the run ended before it could be killed");
+    let report = dir.path().join("out.tsv");
+    fs::remove_file(&report).unwrap();
+    let foreign =
+        "someone else's file, longer than the checkpointed report would be\n".repeat(5000);
+    fs::write(&report, &foreign).unwrap();
+    let out = restore(dir.path(), &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("cannot restore") && err.contains("out.tsv"),
+        "{err}"
+    );
+    assert!(err.contains("different file"), "{err}");
+    assert_eq!(
+        fs::read_to_string(&report).unwrap(),
+        foreign,
+        "the replaced file was touched"
+    );
+}
+
+/// Standard output to a pipe cannot be taken back: the restored run prints again what
+/// was printed after the last save. Every line still comes from the uninterrupted
+/// output, the report is still identical, and the restored output starts right after the
+/// last save's progress line.
+#[test]
+fn stdout_as_pipe_repeats_only_output_after_the_last_save() {
+    let dir = TempDir::new("wordfreq-pipe");
+    let input = dir.path().join("in.txt");
+    generate_input(&input, 3_000_000);
+    let input = input.to_str().unwrap().to_string();
+    let args = [input.as_str(), "out.tsv", "--save-every", "500"];
+    let bin = example("wordfreq");
+    let clean = TempDir::new("wordfreq-pipe-clean");
+    let base = run(&bin, &args, clean.path());
+    assert!(base.status.success());
+    let base_out = stdout(&base);
+
+    let mut child = Running(Some(
+        Command::new(&bin)
+            .args(args)
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    ));
+    let t0 = Instant::now();
+    while !dir.path().join(IMAGE).exists() {
+        assert!(t0.elapsed() < Duration::from_secs(60), "no image written");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let c = child.0.take().unwrap();
+    unsafe { libc::kill(c.id() as i32, libc::SIGKILL) };
+    let before = stdout(&c.wait_with_output().unwrap());
+    let after = run(&bin, &["--restore", IMAGE], dir.path());
+    assert!(after.status.success(), "{}", stderr(&after));
+    let after = stdout(&after);
+    for line in before.lines().chain(after.lines()) {
+        assert!(
+            base_out.lines().any(|b| b == line),
+            "unexpected line {line:?}"
+        );
+    }
+    assert!(
+        base_out.ends_with(&after),
+        "restored output is not a suffix of the full output"
+    );
+    assert_eq!(
+        fs::read(dir.path().join("out.tsv")).unwrap(),
+        fs::read(clean.path().join("out.tsv")).unwrap()
+    );
+}
