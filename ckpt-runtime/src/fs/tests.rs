@@ -1,1 +1,184 @@
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::PathBuf;
+use std::sync::Mutex;
 
+use super::table::{self, Mode};
+use super::*;
+use crate::state::{decode_slice, from_slice, to_vec, Encoder, Value};
+
+/// The file table is process-wide: tests that save or restore it run one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(tag: &str) -> Dir {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let p = std::env::temp_dir().join(format!("ckpt-fs-{tag}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&p).unwrap();
+        Dir(p)
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn component() -> Value {
+    let mut bytes = Vec::new();
+    let mut e = Encoder::new(&mut bytes);
+    table::save_component(&mut e).unwrap();
+    e.finish().unwrap();
+    decode_slice(&bytes).unwrap().0
+}
+
+#[test]
+fn modes_round_trip() {
+    for code in ["r", "w", "rw", "a", "ra"] {
+        assert_eq!(Mode::parse(code).unwrap().code(), code);
+    }
+    assert!(Mode::parse("x").is_none());
+}
+
+#[test]
+fn policy_parses_and_explains() {
+    assert_eq!(Policy::parse("").unwrap(), Policy::Strict);
+    assert_eq!(Policy::parse("strict").unwrap(), Policy::Strict);
+    assert_eq!(
+        Policy::parse("accept-changed").unwrap(),
+        Policy::AcceptChanged
+    );
+    let e = Policy::parse("yes").unwrap_err().to_string();
+    assert!(
+        e.contains("CKPT_FILES") && e.contains("accept-changed"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_saved_file_reopens_at_its_offset() {
+    let _g = serial();
+    let d = Dir::new("reopen");
+    let p = d.0.join("data.bin");
+    std::fs::write(&p, b"0123456789").unwrap();
+    let mut f = File::open(&p).unwrap();
+    let mut head = [0u8; 4];
+    f.read_exact(&mut head).unwrap();
+    let bytes = to_vec(&f).unwrap();
+    let mut g: File = from_slice(&bytes).unwrap();
+    let mut rest = String::new();
+    g.read_to_string(&mut rest).unwrap();
+    assert_eq!(rest, "456789");
+    assert_eq!(g.path().unwrap(), p);
+}
+
+#[test]
+fn a_replaced_file_is_refused_on_load() {
+    let _g = serial();
+    let d = Dir::new("replaced");
+    let p = d.0.join("out.txt");
+    let f = File::create(&p).unwrap();
+    let bytes = to_vec(&f).unwrap();
+    drop(f);
+    std::fs::remove_file(&p).unwrap();
+    // Keep the old inode number from being reused at once.
+    let _hold = std::fs::File::create(d.0.join("hold")).unwrap();
+    std::fs::write(&p, b"other").unwrap();
+    let e = from_slice::<File>(&bytes).unwrap_err().to_string();
+    assert!(
+        e.contains("cannot restore") && e.contains("different file"),
+        "{e}"
+    );
+    assert_eq!(std::fs::read(&p).unwrap(), b"other");
+}
+
+#[test]
+fn restore_cuts_written_files_back_and_checks_inputs_first() {
+    let _g = serial();
+    let d = Dir::new("truncate");
+    let out = d.0.join("out.log");
+    let input = d.0.join("in.txt");
+    std::fs::write(&input, b"input data\n").unwrap();
+    let reader = File::open(&input).unwrap();
+    let mut w = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&out)
+        .unwrap();
+    w.write_all(b"before the save\n").unwrap();
+    let saved = component();
+    // After the save: more output, then a kill (nothing dropped cleanly).
+    w.write_all(b"after the save\n").unwrap();
+    let later = d.0.join("later.txt");
+    write(&later, b"written after the save").unwrap();
+
+    // An input that changed blocks the restore, and nothing is truncated.
+    std::fs::write(&input, b"input data, edited\n").unwrap();
+    let e = table::restore_component(&saved, Policy::Strict)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("changed since") && e.contains("in.txt"), "{e}");
+    assert_eq!(std::fs::read(&out).unwrap().len(), 31);
+
+    // Accepted by policy: the log is cut back to its length at the save.
+    table::restore_component(&saved, Policy::AcceptChanged).unwrap();
+    assert_eq!(std::fs::read(&out).unwrap(), b"before the save\n");
+    // A file first written after the save is not the checkpoint's: left alone.
+    assert_eq!(std::fs::read(&later).unwrap(), b"written after the save");
+    drop((reader, w));
+}
+
+#[test]
+fn component_lists_open_handles_with_offsets() {
+    let _g = serial();
+    let d = Dir::new("handles");
+    let p = d.0.join("h.txt");
+    std::fs::write(&p, b"abcdef").unwrap();
+    let mut f = OpenOptions::new().read(true).write(true).open(&p).unwrap();
+    f.seek(SeekFrom::Start(3)).unwrap();
+    let v = component();
+    let files = match v.get("files") {
+        Some(Value::Array(files)) => files.clone(),
+        other => panic!("{other:?}"),
+    };
+    let me = files
+        .iter()
+        .find(|f| f.get("path").and_then(Value::as_str) == Some(p.to_str().unwrap()))
+        .expect("the open file is listed");
+    assert_eq!(me.get("len").and_then(Value::as_u64), Some(6));
+    assert!(matches!(me.get("written"), Some(Value::Bool(true))));
+    let open = match me.get("open") {
+        Some(Value::Array(o)) => o.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].get("offset").and_then(Value::as_u64), Some(3));
+    assert_eq!(open[0].get("mode").and_then(Value::as_str), Some("rw"));
+    drop(f);
+}
+
+#[test]
+fn rename_and_remove_follow_the_file() {
+    let _g = serial();
+    let d = Dir::new("rename");
+    let a = d.0.join("a.txt");
+    let b = d.0.join("b.txt");
+    write(&a, b"x").unwrap();
+    rename(&a, &b).unwrap();
+    let listed = |p: &std::path::Path| {
+        let v = component();
+        matches!(v.get("files"), Some(Value::Array(fs)) if fs.iter().any(|f| f.get("path").and_then(Value::as_str) == p.to_str()))
+    };
+    assert!(listed(&b) && !listed(&a));
+    remove_file(&b).unwrap();
+    assert!(!listed(&b));
+}
