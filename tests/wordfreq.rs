@@ -247,6 +247,15 @@ fn restore(dir: &Path, env: &[(&str, &str)]) -> Output {
 #[test]
 fn changed_input_is_refused_by_default_and_accepted_by_policy() {
     let (dir, input) = small_run_killed_after_first_save("wordfreq-changed");
+    // `cargo ckpt inspect` shows the open input with its mode and offset.
+    let text = ckpt_build::inspect(
+        &dir.path().join(IMAGE),
+        &ckpt_build::InspectOptions::default(),
+    )
+    .unwrap();
+    assert!(text.contains(&format!("{input}  read,")), "{text}");
+    assert!(text.contains("open r at offset "), "{text}");
+    assert!(text.contains("stdout: file (dev "), "{text}");
     let mut f = OpenOptions::new().append(true).open(&input).unwrap();
     f.write_all(b"one more line at the end.\n").unwrap();
     drop(f);

@@ -3,6 +3,7 @@
 //! Images are read with [`ckpt::image::read`], the decoder a restore uses, so every
 //! failure is the same typed [`ckpt::Error`] a restore would report.
 
+mod components;
 mod diff;
 mod json;
 mod text;
@@ -179,6 +180,9 @@ fn human(image: &Image, opts: &InspectOptions) -> String {
     for (name, v) in &image.components {
         let shown = match name.as_str() {
             "env" => vt.env_component(v),
+            "time" => components::time(v),
+            "fs" => components::fs(v, "      "),
+            "io" => components::io(v),
             _ => None,
         };
         let _ = writeln!(o, "  {name} = {}", shown.unwrap_or_else(|| vt.render(v)));
