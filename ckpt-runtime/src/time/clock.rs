@@ -85,30 +85,63 @@ pub(crate) fn offset_for(target: Duration, since_base: Duration) -> Duration {
     target.saturating_sub(since_base)
 }
 
-static BASE: OnceLock<std::time::Instant> = OnceLock::new();
+// The clock keeps two values: the real monotonic reading at the base (the first use),
+// and the offset, the virtual time at the base. `now()` is on the hot path (programs
+// read the clock in loops; DESIGN §8 allows 1.10× std's `Instant::now`), so it adds one
+// cached difference, `offset - base`, to the raw nanoseconds of the real clock: one
+// atomic load, one addition, no `Duration` arithmetic beyond building the result.
+
+/// The real monotonic time at the base, in nanoseconds; set once.
+static BASE_NS: OnceLock<u64> = OnceLock::new();
 /// The offset in nanoseconds; `u64::MAX` means "not set yet" ([`ORIGIN`]).
 static OFFSET_NS: AtomicU64 = AtomicU64::new(u64::MAX);
+/// `offset - base` (wrapping), so that `virtual = real + DELTA_NS`; [`UNSET`] until the
+/// first reading (or when the difference happens to be `UNSET`: then the slow path runs
+/// every time, still correct).
+static DELTA_NS: AtomicU64 = AtomicU64::new(UNSET);
+const UNSET: u64 = u64::MAX;
 
-fn base() -> std::time::Instant {
-    *BASE.get_or_init(sys::monotonic)
+fn base_ns() -> u64 {
+    *BASE_NS.get_or_init(sys::monotonic_ns)
 }
 
-fn offset() -> Duration {
+fn offset_ns() -> u64 {
     match OFFSET_NS.load(Ordering::Acquire) {
-        u64::MAX => ORIGIN,
-        ns => Duration::from_nanos(ns),
+        u64::MAX => nanos(ORIGIN),
+        ns => ns,
     }
 }
 
-/// The real time since the base, and the base.
-fn since_base() -> (Duration, std::time::Instant) {
-    let b = base();
-    (sys::monotonic().saturating_duration_since(b), b)
+fn offset() -> Duration {
+    Duration::from_nanos(offset_ns())
+}
+
+/// The real time since the base.
+fn since_base() -> Duration {
+    let b = base_ns();
+    Duration::from_nanos(sys::monotonic_ns().saturating_sub(b))
 }
 
 /// The virtual monotonic time now.
+#[inline]
 pub(crate) fn now() -> Duration {
-    offset().saturating_add(since_base().0)
+    let delta = DELTA_NS.load(Ordering::Acquire);
+    if delta == UNSET {
+        return now_slow();
+    }
+    // The sum is `offset + (real - base)`, which fits: wrapping is exact here.
+    Duration::from_nanos(sys::monotonic_ns().wrapping_add(delta))
+}
+
+/// The first reading: fixes the base and caches `offset - base`.
+#[cold]
+#[inline(never)]
+fn now_slow() -> Duration {
+    let b = base_ns();
+    let delta = offset_ns().wrapping_sub(b);
+    // A restore may have stored a newer value meanwhile: never replace it.
+    let _ = DELTA_NS.compare_exchange(UNSET, delta, Ordering::AcqRel, Ordering::Acquire);
+    offset().saturating_add(since_base())
 }
 
 /// A std `Instant` at about the virtual time `t` (in this process's mapping).
@@ -165,9 +198,12 @@ pub(crate) fn parse_component(v: &Value) -> Result<Saved> {
 #[cfg_attr(not(feature = "agent"), allow(dead_code))]
 pub(crate) fn restore_component(v: &Value, policy: Policy) -> Result<()> {
     let saved = parse_component(v)?;
-    let (since, _) = since_base();
+    let b = base_ns();
+    let since = since_base();
     let current = offset().saturating_add(since);
     let target = restored_now(saved, wall_since_epoch(), policy, current);
-    OFFSET_NS.store(nanos(offset_for(target, since)), Ordering::Release);
+    let offset = nanos(offset_for(target, since));
+    OFFSET_NS.store(offset, Ordering::Release);
+    DELTA_NS.store(offset.wrapping_sub(b), Ordering::Release);
     Ok(())
 }

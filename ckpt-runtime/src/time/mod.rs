@@ -74,40 +74,47 @@ pub struct Instant(Duration);
 impl Instant {
     /// The virtual monotonic time now.
     #[must_use]
+    #[inline]
     pub fn now() -> Instant {
         Instant(clock::now())
     }
 
     /// The time elapsed from `earlier` to `self`, zero if `earlier` is later.
     #[must_use]
+    #[inline]
     pub fn duration_since(&self, earlier: Instant) -> Duration {
         self.saturating_duration_since(earlier)
     }
 
     /// The time elapsed from `earlier` to `self`, `None` if `earlier` is later.
     #[must_use]
+    #[inline]
     pub fn checked_duration_since(&self, earlier: Instant) -> Option<Duration> {
         self.0.checked_sub(earlier.0)
     }
 
     /// The time elapsed from `earlier` to `self`, zero if `earlier` is later.
     #[must_use]
+    #[inline]
     pub fn saturating_duration_since(&self, earlier: Instant) -> Duration {
         self.0.saturating_sub(earlier.0)
     }
 
     /// The time elapsed since `self` (zero if `self` is in the future).
     #[must_use]
+    #[inline]
     pub fn elapsed(&self) -> Duration {
         Instant::now().saturating_duration_since(*self)
     }
 
     /// `self + d`, `None` on overflow.
+    #[inline]
     pub fn checked_add(&self, d: Duration) -> Option<Instant> {
         self.0.checked_add(d).map(Instant)
     }
 
     /// `self - d`, `None` if that is before the start of the virtual clock.
+    #[inline]
     pub fn checked_sub(&self, d: Duration) -> Option<Instant> {
         self.0.checked_sub(d).map(Instant)
     }
