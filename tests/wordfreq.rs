@@ -70,70 +70,14 @@ fn start(
     append: bool,
     env: &[(&str, &str)],
 ) -> Running {
-    let out = OpenOptions::new()
-        .create(true)
-        .append(append)
-        .write(true)
-        .truncate(!append)
-        .open(dir.join(stdout_file))
-        .unwrap();
-    let mut cmd = Command::new(example("wordfreq"));
-    cmd.args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(out))
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    Running(Some(cmd.spawn().expect("spawn wordfreq")))
-}
-
-/// Waits for the run to end by itself (bounded).
-fn finish(mut r: Running, limit: Duration) -> Output {
-    let t0 = Instant::now();
-    loop {
-        let c = r.0.as_mut().unwrap();
-        if c.try_wait().unwrap().is_some() {
-            return r.0.take().unwrap().wait_with_output().unwrap();
-        }
-        assert!(
-            t0.elapsed() < limit,
-            "wordfreq did not finish within {limit:?}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// Kills the run with SIGKILL; true if it was still running.
-fn kill(mut r: Running) -> bool {
-    let mut c = r.0.take().unwrap();
-    let alive = c.try_wait().unwrap().is_none();
-    if alive {
-        unsafe { libc::kill(c.id() as i32, libc::SIGKILL) };
-    }
-    let out = c.wait_with_output().unwrap();
-    assert!(
-        alive || out.status.success(),
-        "run failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    alive
-}
-
-/// Waits until `file` in `dir` contains `needle` (bounded), or the run ends.
-fn wait_for(r: &mut Running, dir: &Path, file: &str, needle: &str) {
-    let t0 = Instant::now();
-    while t0.elapsed() < Duration::from_secs(60) {
-        if fs::read_to_string(dir.join(file)).is_ok_and(|s| s.contains(needle)) {
-            return;
-        }
-        if r.0.as_mut().unwrap().try_wait().unwrap().is_some() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    panic!("{file} never contained {needle:?}");
+    let bin = example("wordfreq");
+    let run = FileRun {
+        bin: &bin,
+        dir,
+        stdout_file,
+        stdin_file: None,
+    };
+    run.start(args, append, env)
 }
 
 const IMAGE: &str = "wordfreq.ckpt";
@@ -145,75 +89,25 @@ fn wordfreq_survives_repeated_sigkill_byte_for_byte() {
     generate_input(&input, 52_000_000);
     let input = input.to_str().unwrap().to_string();
     let args = [input.as_str(), "out.tsv", "--save-every", "20000"];
-
-    let clean = TempDir::new("wordfreq-clean");
-    let t0 = Instant::now();
-    let base = finish(
-        start(clean.path(), &args, "progress.txt", false, &[]),
-        Duration::from_secs(300),
-    );
-    let ms = t0.elapsed().as_millis() as u64;
-    assert!(
-        base.status.success(),
-        "{}",
-        String::from_utf8_lossy(&base.stderr)
-    );
+    let bin = example("wordfreq");
+    let run = FileRun {
+        bin: &bin,
+        dir: work.path(),
+        stdout_file: "progress.txt",
+        stdin_file: None,
+    };
+    // Random moments, and the last kill of each round inside the writing phase.
+    let (clean, rounds) = kill_restore_files(&run, &args, IMAGE, 2, Some("wrote 3000 rows"));
     let base_tsv = fs::read(clean.path().join("out.tsv")).unwrap();
-    let base_progress = fs::read(clean.path().join("progress.txt")).unwrap();
+    let base_progress = fs::read_to_string(clean.path().join("progress.txt")).unwrap();
     assert!(base_tsv.len() > 10_000);
-
-    let mut m = Moments::new();
-    for round in 0..2 {
-        let dir = TempDir::new(&format!("wordfreq-killed-{round}"));
-        let (mut kills, mut attempts) = (0, 0);
-        // Random moments, then one kill inside the writing phase (after "wrote" shows).
-        while kills < 6 {
-            attempts += 1;
-            assert!(attempts < 40, "kills keep missing the run");
-            let restoring = dir.path().join(IMAGE).exists();
-            let mut r = if restoring {
-                start(dir.path(), &["--restore", IMAGE], "progress.txt", true, &[])
-            } else {
-                start(dir.path(), &args, "progress.txt", false, &[])
-            };
-            if kills == 5 {
-                wait_for(&mut r, dir.path(), "progress.txt", "wrote 3000 rows");
-            } else {
-                std::thread::sleep(Duration::from_millis(m.next_ms(ms / 12, ms / 4)));
-            }
-            if !kill(r) {
-                // It finished: start over unless it was already killed enough.
-                break;
-            }
-            if dir.path().join(IMAGE).exists() {
-                kills += 1;
-            }
-        }
-        if dir.path().join(IMAGE).exists() {
-            let last = finish(
-                start(dir.path(), &["--restore", IMAGE], "progress.txt", true, &[]),
-                Duration::from_secs(300),
-            );
-            assert!(
-                last.status.success(),
-                "{}",
-                String::from_utf8_lossy(&last.stderr)
-            );
-        }
-        assert!(
-            kills >= 5,
-            "only {kills} kills landed after an image existed"
-        );
+    for (i, dir) in rounds.iter().enumerate() {
         let tsv = fs::read(dir.path().join("out.tsv")).unwrap();
-        let progress = fs::read(dir.path().join("progress.txt")).unwrap();
-        assert!(
-            tsv == base_tsv,
-            "out.tsv differs after {kills} kills (round {round})"
-        );
+        assert!(tsv == base_tsv, "out.tsv differs (round {i})");
+        let progress = fs::read_to_string(dir.path().join("progress.txt")).unwrap();
         assert_eq!(
-            String::from_utf8_lossy(&progress),
-            String::from_utf8_lossy(&base_progress),
-            "standard output differs after {kills} kills (round {round})"
+            progress, base_progress,
+            "standard output differs (round {i})"
         );
     }
 }

@@ -268,3 +268,167 @@ pub fn kill_restore_equivalence(
     }
     (base_out, rounds)
 }
+
+/// How to start an example whose standard output goes to a file in its directory.
+pub struct FileRun<'a> {
+    pub bin: &'a Path,
+    pub dir: &'a Path,
+    /// Standard output file (relative to `dir`): truncated, or appended to (restores).
+    pub stdout_file: &'a str,
+    /// Standard input from this file, else none.
+    pub stdin_file: Option<&'a Path>,
+}
+
+impl FileRun<'_> {
+    /// Spawns with `args`; standard error is captured.
+    pub fn start(&self, args: &[&str], append: bool, env: &[(&str, &str)]) -> Running {
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(append)
+            .write(true)
+            .truncate(!append)
+            .open(self.dir.join(self.stdout_file))
+            .unwrap();
+        let stdin = match self.stdin_file {
+            Some(p) => Stdio::from(std::fs::File::open(p).unwrap()),
+            None => Stdio::null(),
+        };
+        let mut cmd = Command::new(self.bin);
+        cmd.args(args)
+            .current_dir(self.dir)
+            .stdin(stdin)
+            .stdout(Stdio::from(out))
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Running(Some(cmd.spawn().expect("spawn")))
+    }
+}
+
+/// Waits for the run to end by itself (bounded).
+pub fn finish(mut r: Running, limit: Duration) -> Output {
+    let t0 = Instant::now();
+    loop {
+        let c = r.0.as_mut().unwrap();
+        if c.try_wait().unwrap().is_some() {
+            return r.0.take().unwrap().wait_with_output().unwrap();
+        }
+        assert!(
+            t0.elapsed() < limit,
+            "the run did not finish within {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Kills the run with SIGKILL; true if it was still running (a run that had ended must
+/// have succeeded).
+pub fn kill(mut r: Running) -> bool {
+    let mut c = r.0.take().unwrap();
+    let alive = c.try_wait().unwrap().is_none();
+    if alive {
+        unsafe { libc::kill(c.id() as i32, libc::SIGKILL) };
+    }
+    let out = c.wait_with_output().unwrap();
+    assert!(
+        alive || out.status.success(),
+        "run failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    alive
+}
+
+/// Waits (bounded) until `file` in `dir` contains `needle`, or the run ends.
+pub fn wait_for(r: &mut Running, dir: &Path, file: &str, needle: &str) {
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(60) {
+        if std::fs::read_to_string(dir.join(file)).is_ok_and(|s| s.contains(needle)) {
+            return;
+        }
+        if r.0.as_mut().unwrap().try_wait().unwrap().is_some() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    panic!("{file} never contained {needle:?}");
+}
+
+/// The file-output form of the central test: runs `fresh` args to completion, then in
+/// `rounds` rounds starts over, kills with SIGKILL `kills` times (at random moments in
+/// `1/12..1/4` of the uninterrupted duration, or when `kill_when` text shows up in the
+/// output for the last kill), restores with `--restore image` appending to the same
+/// output file after each kill, and lets the last restore finish. Returns the
+/// uninterrupted directory's and every round's directory for comparisons.
+pub fn kill_restore_files(
+    run: &FileRun<'_>,
+    fresh: &[&str],
+    image: &str,
+    rounds: usize,
+    kill_when: Option<&str>,
+) -> (TempDir, Vec<TempDir>) {
+    let clean = TempDir::new("clean");
+    let base = FileRun {
+        dir: clean.path(),
+        ..*run
+    };
+    let t0 = Instant::now();
+    let out = finish(base.start(fresh, false, &[]), Duration::from_secs(300));
+    let ms = t0.elapsed().as_millis() as u64;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut m = Moments::new();
+    let mut dirs = Vec::new();
+    for round in 0..rounds {
+        let dir = TempDir::new(&format!("killed-{round}"));
+        let r = FileRun {
+            dir: dir.path(),
+            ..*run
+        };
+        let (mut kills, mut attempts) = (0, 0);
+        while kills < 6 {
+            attempts += 1;
+            assert!(attempts < 40, "kills keep missing the run");
+            let restoring = dir.path().join(image).exists();
+            let mut child = if restoring {
+                r.start(&["--restore", image], true, &[])
+            } else {
+                r.start(fresh, false, &[])
+            };
+            match kill_when {
+                Some(needle) if kills == 5 => {
+                    wait_for(&mut child, dir.path(), run.stdout_file, needle)
+                }
+                _ => std::thread::sleep(Duration::from_millis(m.next_ms(ms / 12, ms / 4 + 1))),
+            }
+            if !kill(child) {
+                if kills >= 5 {
+                    break;
+                }
+                // Finished before enough kills landed: start the round over.
+                let _ = std::fs::remove_file(dir.path().join(image));
+                kills = 0;
+                continue;
+            }
+            if dir.path().join(image).exists() {
+                kills += 1;
+            }
+        }
+        if dir.path().join(image).exists() {
+            let last = finish(
+                r.start(&["--restore", image], true, &[]),
+                Duration::from_secs(300),
+            );
+            assert!(
+                last.status.success(),
+                "{}",
+                String::from_utf8_lossy(&last.stderr)
+            );
+        }
+        dirs.push(dir);
+    }
+    (clean, dirs)
+}

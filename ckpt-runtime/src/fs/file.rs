@@ -331,7 +331,7 @@ pub(crate) fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
-/// `{"path", "mode", "offset", "dev", "ino"}`.
+/// `{"path", "mode", "offset", "dev", "ino", "born_ns"}`.
 impl State for File {
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         let path = self.path().unwrap_or_default();
@@ -351,17 +351,14 @@ impl State for File {
             .stream_position()
             .map_err(|e| Error::io("reading the offset of", &path, e))?;
         let id = Identity::of(&meta);
-        e.map(5);
+        e.map(6);
         e.text("path");
         e.text(&path.to_string_lossy());
         e.text("mode");
         e.text(self.mode().code());
         e.text("offset");
         e.uint(offset);
-        e.text("dev");
-        e.uint(id.dev);
-        e.text("ino");
-        e.uint(id.ino);
+        id.save(e);
         Ok(())
     }
 
@@ -380,10 +377,7 @@ impl State for File {
         let mode = Mode::parse(text("mode")?)
             .ok_or_else(|| Error::ty("mode", "r, w, rw, a or ra", "something else"))?;
         let offset = uint("offset")?;
-        let saved = Identity {
-            dev: uint("dev")?,
-            ino: uint("ino")?,
-        };
+        let saved = Identity::load(&v)?;
         let restore_err = |detail: String| Error::Restore {
             path: path.clone(),
             detail,
@@ -407,7 +401,7 @@ impl State for File {
         {
             return Err(restore_err(format!(
                 "the path now names a different file than the one open at the checkpoint \
-                 (device/inode changed: replaced or recreated){}",
+                 (device, inode or creation time changed: replaced or recreated){}",
                 if mode.writes() {
                     "; restore refuses to write into it"
                 } else {

@@ -59,19 +59,60 @@ impl Mode {
     }
 }
 
-/// Device and inode: which file a path named when it was opened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which file a path named when it was opened: device, inode and the inode's birth time.
+/// File systems reuse a freed inode number at once, so a file deleted and recreated under
+/// the same path often has the old `(dev, ino)`; its birth time tells them apart (`0`
+/// where the file system does not report one).
+#[derive(Debug, Clone, Copy, Eq)]
 pub(crate) struct Identity {
     pub(crate) dev: u64,
     pub(crate) ino: u64,
+    pub(crate) born_ns: u64,
+}
+
+impl PartialEq for Identity {
+    fn eq(&self, o: &Identity) -> bool {
+        self.dev == o.dev
+            && self.ino == o.ino
+            && (self.born_ns == 0 || o.born_ns == 0 || self.born_ns == o.born_ns)
+    }
 }
 
 impl Identity {
     pub(crate) fn of(m: &std::fs::Metadata) -> Identity {
+        let born_ns = m
+            .created()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
         Identity {
             dev: m.dev(),
             ino: m.ino(),
+            born_ns,
         }
+    }
+
+    pub(crate) fn save(&self, e: &mut Encoder<'_>) {
+        e.text("dev");
+        e.uint(self.dev);
+        e.text("ino");
+        e.uint(self.ino);
+        e.text("born_ns");
+        e.uint(self.born_ns);
+    }
+
+    /// Reads what [`save`](Identity::save) wrote into a map (`born_ns` optional).
+    pub(crate) fn load(v: &Value) -> Result<Identity> {
+        let uint = |k: &str| {
+            v.get(k)
+                .and_then(Value::as_u64)
+                .ok_or_else(|| Error::ty(k, "an unsigned integer", "something else"))
+        };
+        Ok(Identity {
+            dev: uint("dev")?,
+            ino: uint("ino")?,
+            born_ns: v.get("born_ns").and_then(Value::as_u64).unwrap_or(0),
+        })
     }
 }
 
@@ -112,7 +153,11 @@ fn table() -> MutexGuard<'static, Table> {
 pub(crate) fn register(path: &Path, file: &std::fs::File, fd: RawFd, mode: Mode) -> u64 {
     let id = match file.metadata() {
         Ok(m) => Identity::of(&m),
-        Err(_) => Identity { dev: 0, ino: 0 },
+        Err(_) => Identity {
+            dev: 0,
+            ino: 0,
+            born_ns: 0,
+        },
     };
     let mut t = table();
     let handle = t.next_handle;
@@ -221,8 +266,8 @@ fn mtime_ns(m: &std::fs::Metadata) -> i128 {
 
 /// The `fs` component: writes every record after making written data durable.
 ///
-/// `{"files": [{"path", "dev", "ino", "written", "len", "mtime_ns", "open": [{"offset",
-/// "mode"}]}]}`. Written files are `fdatasync`ed here, before the image is committed, so
+/// `{"files": [{"path", "dev", "ino", "born_ns", "written", "len", "mtime_ns", "open":
+/// [{"offset", "mode"}]}]}`. Written files are `fdatasync`ed here, before the image is committed, so
 /// the lengths it records are on disk when the image is.
 pub(crate) fn save_component(e: &mut Encoder<'_>) -> Result<()> {
     let saved = snapshot()?;
@@ -230,13 +275,10 @@ pub(crate) fn save_component(e: &mut Encoder<'_>) -> Result<()> {
     e.text("files");
     e.array(saved.len() as u64);
     for f in &saved {
-        e.map(7);
+        e.map(8);
         e.text("path");
         e.text(&f.path.to_string_lossy());
-        e.text("dev");
-        e.uint(f.id.dev);
-        e.text("ino");
-        e.uint(f.id.ino);
+        f.id.save(e);
         e.text("written");
         e.bool(f.written);
         e.text("len");
@@ -334,10 +376,7 @@ pub(crate) fn parse_component(v: &Value) -> Result<Vec<SavedFile>> {
         }
         out.push(SavedFile {
             path: PathBuf::from(path),
-            id: Identity {
-                dev: uint("dev")?,
-                ino: uint("ino")?,
-            },
+            id: Identity::load(f).map_err(|e| e.within(&format!("files[{i}]")))?,
             written,
             len: uint("len")?,
             mtime_ns,
@@ -411,7 +450,7 @@ fn check(f: &SavedFile, policy: Policy) -> Result<Plan> {
             if open {
                 return Err(refuse(
                     "the program was writing it at the checkpoint, and the path now names a \
-                     different file (device/inode changed: replaced or recreated); restore \
+                     different file (device, inode or creation time changed: replaced or recreated); restore \
                      refuses to write into it — put the original back or start fresh"
                         .into(),
                 ));
@@ -443,7 +482,7 @@ fn check(f: &SavedFile, policy: Policy) -> Result<Plan> {
     if !same {
         return Err(refuse(format!(
             "the program was reading it at the checkpoint, and the path now names a \
-             different file (device/inode changed); {}",
+             different file (device, inode or creation time changed); {}",
             Policy::HINT
         )));
     }

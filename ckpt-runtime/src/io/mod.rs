@@ -12,7 +12,10 @@
 //! same file. When they are pipes or terminals nothing can be taken back: output printed
 //! after the last save and before the kill is printed again by the restored run.
 //!
-//! **Standard input.** Bytes read from the OS but not yet consumed are saved.
+//! **Standard input.** Bytes read from the OS but not yet consumed are saved. When standard
+//! input is a regular file, its offset is saved too, and a restore given the *same* file
+//! (`prog --restore img < same-file`) continues reading where the saved run stopped; from a
+//! pipe or terminal, the restored run reads whatever comes next.
 //!
 //! ```no_run
 //! use std::io::BufRead;

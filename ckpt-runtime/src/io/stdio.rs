@@ -2,18 +2,18 @@
 //! them; and [`Stdin`], a standard input whose buffered bytes are saved.
 
 use std::io::{self, BufRead, Read, Write};
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::unix::fs::FileTypeExt;
 use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use crate::error::Result;
+use crate::fs::table::Identity;
 use crate::state::{Encoder, Loader, State, Value};
 
 /// What a save records about fd 1 or 2: the identity and length of the regular file it
 /// writes to, or nothing (a pipe, a terminal, closed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Output {
-    dev: u64,
-    ino: u64,
+    id: Identity,
     len: u64,
 }
 
@@ -28,8 +28,7 @@ fn describe(fd: i32) -> Option<(Output, std::fs::Metadata)> {
     }
     Some((
         Output {
-            dev: m.dev(),
-            ino: m.ino(),
+            id: Identity::of(&m),
             len: m.len(),
         },
         m,
@@ -41,29 +40,41 @@ fn sync(fd: i32) {
     unsafe { libc::fdatasync(fd) };
 }
 
-/// `{"stdout": null | {dev, ino, len}, "stderr": …, "stdin": bytes | null}`.
+/// `{"stdout": null | {dev, ino, len}, "stderr": …, "stdin_file": null | {dev, ino,
+/// offset}, "stdin": bytes | null}`.
 ///
 /// Standard output and error are flushed first, so the recorded length is everything the
 /// program printed before the save.
 pub(crate) fn save_component(e: &mut Encoder<'_>) -> Result<()> {
     let _ = io::stdout().flush();
     let _ = io::stderr().flush();
-    e.map(3);
+    e.map(4);
     for (name, fd) in [("stdout", 1), ("stderr", 2)] {
         e.text(name);
         match describe(fd) {
             Some((o, _)) => {
                 sync(fd);
-                e.map(3);
-                e.text("dev");
-                e.uint(o.dev);
-                e.text("ino");
-                e.uint(o.ino);
+                e.map(4);
+                o.id.save(e);
                 e.text("len");
                 e.uint(o.len);
             }
             None => e.null(),
         }
+    }
+    // Standard input from a regular file: where the OS offset was, so a restore reading
+    // the same file continues there (the buffered bytes come back with it).
+    e.text("stdin_file");
+    match describe(0) {
+        Some((o, _)) => {
+            e.map(4);
+            o.id.save(e);
+            e.text("offset");
+            // SAFETY: lseek on a descriptor of the process.
+            let off = unsafe { libc::lseek(0, 0, libc::SEEK_CUR) };
+            e.uint(off.max(0) as u64);
+        }
+        None => e.null(),
     }
     e.text("stdin");
     match STDIN.try_lock() {
@@ -82,14 +93,14 @@ pub(crate) fn restore_component(v: &Value) -> Result<()> {
         let Some(saved) = v.get(name).filter(|s| !matches!(s, Value::Null)) else {
             continue;
         };
-        let field = |k: &str| saved.get(k).and_then(Value::as_u64);
-        let (Some(dev), Some(ino), Some(len)) = (field("dev"), field("ino"), field("len")) else {
+        let id = Identity::load(saved).map_err(|e| e.within(name))?;
+        let Some(len) = saved.get("len").and_then(Value::as_u64) else {
             return Err(crate::Error::ty(name, "{dev, ino, len}", saved.kind()));
         };
         let Some((now, _)) = describe(fd) else {
             continue;
         };
-        if now.dev != dev || now.ino != ino {
+        if now.id != id {
             continue;
         }
         if now.len < len {
@@ -107,6 +118,19 @@ pub(crate) fn restore_component(v: &Value) -> Result<()> {
                 libc::ftruncate(fd, len as libc::off_t);
             }
             libc::lseek(fd, len as libc::off_t, libc::SEEK_SET);
+        }
+    }
+    if let Some(saved) = v.get("stdin_file").filter(|s| !matches!(s, Value::Null)) {
+        let id = Identity::load(saved).map_err(|e| e.within("stdin_file"))?;
+        if let Some(offset) = saved.get("offset").and_then(Value::as_u64) {
+            match describe(0) {
+                Some((now, _)) if now.id == id => {
+                    // SAFETY: lseek on a descriptor of the process.
+                    unsafe { libc::lseek(0, offset as libc::off_t, libc::SEEK_SET) };
+                }
+                // Another input: the program reads it from where it is.
+                _ => {}
+            }
         }
     }
     if let Some(Value::Bytes(b)) = v.get("stdin") {
