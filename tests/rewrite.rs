@@ -1,0 +1,104 @@
+//! `#[checkpointable]` routes std's OS interfaces to ckpt's components, whether the body
+//! names them by full path, through the module's `use` declarations (listed by
+//! ckpt-build's analysis), or through a `use` inside the body; other std items and code
+//! outside checkpointable functions are left alone.
+
+use std::any::type_name_of_val as type_of;
+use std::collections::{HashMap, HashSet};
+use std::env;
+use std::fs::{self, File};
+use std::io::{self, BufRead, BufReader, BufWriter};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+#[ckpt::checkpointable]
+fn through_module_imports() -> Vec<String> {
+    let m: HashMap<u8, u8> = HashMap::new();
+    let s: HashSet<u8> = HashSet::new();
+    let f = File::open("Cargo.toml").expect("open");
+    let r = BufReader::new(f);
+    let first = r.lines().next().expect("a line").expect("read");
+    assert!(first.starts_with('['));
+    let w = BufWriter::new(io::sink());
+    let t = Instant::now();
+    let args = env::args();
+    let opts = fs::OpenOptions::new();
+    let rc = Rc::new(Duration::from_millis(1));
+    [
+        type_of(&m),
+        type_of(&s),
+        type_of(&w),
+        type_of(&t),
+        type_of(&args),
+        type_of(&opts),
+        type_of(&io::stdin()),
+        type_of(&rc),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+#[ckpt::checkpointable]
+fn through_full_paths_and_inner_uses() -> Vec<String> {
+    use std::io::BufReader as Reader;
+    let m = std::collections::HashMap::<u8, u8>::new();
+    let f = std::fs::File::open("Cargo.toml").expect("open");
+    let r = Reader::new(f);
+    let t = std::time::Instant::now();
+    std::thread::sleep(std::time::Duration::from_millis(1));
+    [type_of(&m), type_of(&r), type_of(&t)]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+fn outside() -> Vec<String> {
+    let m: HashMap<u8, u8> = HashMap::new();
+    let t = Instant::now();
+    [type_of(&m), type_of(&t)]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+#[test]
+fn module_imports_are_rerouted() {
+    let names = through_module_imports();
+    for (got, want) in names.iter().zip([
+        "ckpt::collections::map::HashMap<u8, u8>",
+        "ckpt::collections::set::HashSet<u8>",
+        "ckpt::io::buffered::BufWriter<std::io::util::Sink>",
+        "ckpt::time::Instant",
+        "ckpt::env::",
+        "ckpt::fs::file::OpenOptions",
+        "ckpt::io::stdio::Stdin",
+        "alloc::rc::Rc<core::time::Duration>",
+    ]) {
+        assert!(got.starts_with(want), "{got} is not {want}");
+    }
+}
+
+#[test]
+fn full_paths_and_inner_uses_are_rerouted() {
+    let names = through_full_paths_and_inner_uses();
+    assert_eq!(
+        names,
+        [
+            "ckpt::collections::map::HashMap<u8, u8>",
+            "ckpt::io::buffered::BufReader<ckpt::fs::file::File>",
+            "ckpt::time::Instant",
+        ]
+    );
+}
+
+#[test]
+fn code_outside_checkpointable_functions_keeps_std() {
+    assert_eq!(
+        outside(),
+        [
+            "std::collections::hash::map::HashMap<u8, u8>",
+            "std::time::Instant"
+        ]
+    );
+}
