@@ -19,22 +19,26 @@
 //! `std::env::temp_dir()`, removed at the end (and on panic).
 //!
 //! ```text
-//! cargo run --release --example io_overhead -- [--n 200000] [--mb 20] [--reps 11]
+//! cargo run --release --example io_overhead -- [--n 200000] [--mb 20] [--reps 11] [--only KEY,...]
 //! ```
 //!
 //! `--n` scales the operation counts (reads and writes: n, formatted lines, clock and
-//! variable reads: 10 n). The last line, `RESULT row=ratio ...`, is for scripts.
+//! variable reads: 10 n). `--only` runs some rows (keys: `read`, `write`, `lines`,
+//! `bufwriter`, `instant`, `env_var`). The last line, `RESULT key=ratio ...`, is for
+//! scripts.
 use std::fmt::Write as _;
 use std::hint::black_box;
 use std::io::{self, BufRead, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// Options: `--n`, `--mb`, `--reps`.
+/// Options: `--n`, `--mb`, `--reps`, `--only`.
 struct Opts {
     n: u64,
     mb: u64,
     reps: u32,
+    /// Row keys to run (`--only read,lines`); empty: all.
+    only: Vec<String>,
 }
 
 fn opts() -> Opts {
@@ -50,6 +54,12 @@ fn opts() -> Opts {
         n: get("--n", 200_000).max(1),
         mb: get("--mb", 20).max(1),
         reps: get("--reps", 11).max(1) as u32,
+        only: args
+            .iter()
+            .position(|a| a == "--only")
+            .and_then(|i| args.get(i + 1))
+            .map(|s| s.split(',').map(str::to_owned).collect())
+            .unwrap_or_default(),
     }
 }
 
@@ -76,6 +86,7 @@ impl Drop for TempDir {
 
 /// One row: the best time of each side, over the operations of one measurement.
 struct Row {
+    key: &'static str,
     name: &'static str,
     ops: u64,
     best: [f64; 2],
@@ -95,6 +106,8 @@ impl Row {
 type Side<'a> = Box<dyn FnMut() -> io::Result<u64> + 'a>;
 
 struct Bench<'a> {
+    /// Short name for `--only` and the `RESULT` line.
+    key: &'static str,
     name: &'static str,
     ops: u64,
     sides: [Side<'a>; 2],
@@ -112,6 +125,7 @@ fn run(benches: &mut [Bench<'_>], reps: u32) -> io::Result<Vec<Row>> {
     let mut rows: Vec<Row> = benches
         .iter()
         .map(|b| Row {
+            key: b.key,
             name: b.name,
             ops: b.ops,
             best: [f64::MAX; 2],
@@ -229,8 +243,9 @@ fn main() -> io::Result<()> {
         o.reps,
         dir.0.display()
     );
-    let mut benches = [
+    let benches = [
         Bench {
+            key: "read",
             name: "read 64 B (File::read)",
             ops: n,
             sides: [
@@ -239,6 +254,7 @@ fn main() -> io::Result<()> {
             ],
         },
         Bench {
+            key: "write",
             name: "write 64 B (File::write_all)",
             ops: n,
             sides: [
@@ -247,6 +263,7 @@ fn main() -> io::Result<()> {
             ],
         },
         Bench {
+            key: "lines",
             name: "BufReader::lines (per line)",
             ops: n_lines,
             sides: [
@@ -257,6 +274,7 @@ fn main() -> io::Result<()> {
             ],
         },
         Bench {
+            key: "bufwriter",
             name: "BufWriter writeln! (per line)",
             ops: n10,
             sides: [
@@ -272,6 +290,7 @@ fn main() -> io::Result<()> {
             ],
         },
         Bench {
+            key: "instant",
             name: "Instant::now",
             ops: n10,
             sides: [
@@ -298,6 +317,7 @@ fn main() -> io::Result<()> {
             ],
         },
         Bench {
+            key: "env_var",
             name: "env::var",
             ops: n10,
             sides: [
@@ -314,6 +334,10 @@ fn main() -> io::Result<()> {
             ],
         },
     ];
+    let mut benches: Vec<Bench<'_>> = benches
+        .into_iter()
+        .filter(|b| o.only.is_empty() || o.only.iter().any(|k| k == b.key))
+        .collect();
     let rows = run(&mut benches, o.reps)?;
     drop(benches);
 
@@ -331,11 +355,9 @@ fn main() -> io::Result<()> {
             if r.ratio() > 1.10 { "  over 1.10" } else { "" }
         );
     }
-    let keys = ["read", "write", "lines", "bufwriter", "instant", "env_var"];
-    let result: Vec<String> = keys
+    let result: Vec<String> = rows
         .iter()
-        .zip(&rows)
-        .map(|(k, r)| format!("{k}={:.3}", r.ratio()))
+        .map(|r| format!("{}={:.3}", r.key, r.ratio()))
         .collect();
     println!("RESULT {}", result.join(" "));
     drop(dir);

@@ -328,9 +328,21 @@ impl<W: Write> BufWriter<W> {
     }
 }
 
-impl<W: Write> Write for BufWriter<W> {
+impl<W: Write> BufWriter<W> {
+    /// Whether `len` more bytes go into the buffer without a flush and without reaching
+    /// its size (strict, as std's fast path: a write that fills the buffer exactly takes
+    /// the general path).
     #[inline]
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+    fn fits(&self, len: usize) -> bool {
+        len < self.capacity.saturating_sub(self.buf.len())
+    }
+
+    /// [`Write::write`] past the fast path: flush if `data` does not fit, then buffer it,
+    /// or write it straight through when it is as large as the buffer or larger. Out of
+    /// line so the buffered path inlines small.
+    #[cold]
+    #[inline(never)]
+    fn write_cold(&mut self, data: &[u8]) -> io::Result<usize> {
         if self.buf.len() + data.len() > self.capacity {
             self.flush_buf()?;
         }
@@ -345,8 +357,10 @@ impl<W: Write> Write for BufWriter<W> {
         }
     }
 
-    #[inline]
-    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+    /// [`Write::write_all`] past the fast path (see `write_cold`).
+    #[cold]
+    #[inline(never)]
+    fn write_all_cold(&mut self, data: &[u8]) -> io::Result<()> {
         if self.buf.len() + data.len() <= self.capacity {
             self.buf.extend_from_slice(data);
             return Ok(());
@@ -360,6 +374,28 @@ impl<W: Write> Write for BufWriter<W> {
         } else {
             self.buf.extend_from_slice(data);
             Ok(())
+        }
+    }
+}
+
+impl<W: Write> Write for BufWriter<W> {
+    #[inline]
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if self.fits(data.len()) {
+            self.buf.extend_from_slice(data);
+            Ok(data.len())
+        } else {
+            self.write_cold(data)
+        }
+    }
+
+    #[inline]
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        if self.fits(data.len()) {
+            self.buf.extend_from_slice(data);
+            Ok(())
+        } else {
+            self.write_all_cold(data)
         }
     }
 
