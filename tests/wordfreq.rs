@@ -159,10 +159,20 @@ fn changed_input_is_refused_by_default_and_accepted_by_policy() {
     assert!(err.contains("cannot restore"), "{err}");
     assert!(err.contains(&input), "{err}");
     assert!(err.contains("changed since"), "{err}");
-    assert!(err.contains("CKPT_FILES=accept-changed"), "{err}");
+    assert!(err.contains("--ckpt-files=accept-changed"), "{err}");
     // Nothing was truncated or written by the refused restore: a second try with the
-    // policy goes through.
-    let out = restore(dir.path(), &[("CKPT_FILES", "accept-changed")]);
+    // policy goes through (the option does what the variable does; the variable is
+    // checked by `bad_policy_is_a_usage_error`).
+    let out = finish(
+        start(
+            dir.path(),
+            &["--restore", IMAGE, "--ckpt-files=accept-changed"],
+            "progress.txt",
+            true,
+            &[],
+        ),
+        Duration::from_secs(120),
+    );
     assert!(
         out.status.success(),
         "{}",

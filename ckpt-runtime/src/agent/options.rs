@@ -77,13 +77,41 @@ pub(crate) struct CkptArgs {
     pub restore: Option<PathBuf>,
     pub file: Option<PathBuf>,
     pub resume: bool,
-    /// `--ckpt-time=monotonic|wall`: the time policy of a restore (DESIGN §7).
-    pub time: Option<String>,
-    /// `--ckpt-env=saved|current`: the environment policy of a restore (DESIGN §7).
-    pub env: Option<String>,
+    /// Policy options given (`--ckpt-time=wall` → `("CKPT_TIME", "wall")`), see
+    /// [`POLICIES`].
+    pub policies: Vec<(&'static str, String)>,
     /// The program's own arguments, argv[0] first.
     pub rest: Vec<OsString>,
 }
+
+/// A restore policy: its option, the environment variable the component reads, and the
+/// parser that checks a value (DESIGN §7).
+struct PolicyOption {
+    option: &'static str,
+    env: &'static str,
+    check: fn(&str) -> Result<()>,
+}
+
+/// `--ckpt-time=monotonic|wall`, `--ckpt-env=saved|current`,
+/// `--ckpt-files=strict|accept-changed`: each sets its environment variable for the
+/// restore (an option beats the variable).
+const POLICIES: &[PolicyOption] = &[
+    PolicyOption {
+        option: "--ckpt-time=",
+        env: crate::time::ENV_POLICY,
+        check: |v| crate::time::Policy::parse(v).map(drop),
+    },
+    PolicyOption {
+        option: "--ckpt-env=",
+        env: crate::env::ENV_POLICY,
+        check: |v| crate::env::Policy::parse(v).map(drop),
+    },
+    PolicyOption {
+        option: "--ckpt-files=",
+        env: crate::fs::ENV_POLICY,
+        check: |v| crate::fs::Policy::parse(v).map(drop),
+    },
+];
 
 /// Splits ckpt's options from the program's. `--` ends ckpt's options.
 pub(crate) fn parse_args(args: Vec<OsString>) -> Result<CkptArgs> {
@@ -119,12 +147,13 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<CkptArgs> {
             out.file = Some(p);
         } else if s == "--ckpt-resume" {
             out.resume = true;
-        } else if let Some(v) = s.strip_prefix("--ckpt-time=") {
-            crate::time::Policy::parse(v)?;
-            out.time = Some(v.to_string());
-        } else if let Some(v) = s.strip_prefix("--ckpt-env=") {
-            crate::env::Policy::parse(v)?;
-            out.env = Some(v.to_string());
+        } else if let Some((p, v)) = POLICIES
+            .iter()
+            .find_map(|p| s.strip_prefix(p.option).map(|v| (p, v)))
+        {
+            (p.check)(v)?;
+            out.policies.retain(|(env, _)| *env != p.env);
+            out.policies.push((p.env, v.to_string()));
         } else if s == "--" {
             out.rest.push(a);
             out.rest.extend(it.by_ref());
@@ -208,20 +237,11 @@ pub(crate) fn start(program: &'static Program) -> Result<Start> {
                 restore = Some(target);
             }
         }
-        if let Some(t) = &parsed.time {
-            // Read by the time component when the restore starts.
-            std::env::set_var(crate::time::ENV_POLICY, t);
+        for (env, value) in &parsed.policies {
+            // Read by the component when the restore starts.
+            std::env::set_var(env, value);
         }
-        if let Some(p) = &parsed.env {
-            // Read by the env component when the restore starts.
-            std::env::set_var(crate::env::ENV_POLICY, p);
-        }
-        if restore.is_none()
-            && file.is_none()
-            && !parsed.resume
-            && parsed.time.is_none()
-            && parsed.env.is_none()
-        {
+        if restore.is_none() && file.is_none() && !parsed.resume && parsed.policies.is_empty() {
             return finish_setup(program, parsed.rest, None, None);
         }
         let mut env: Vec<(&str, OsString)> = vec![(ENV_REEXEC, "1".into())];
@@ -402,7 +422,7 @@ mod tests {
     #[test]
     fn time_policy_option_is_taken_out_and_checked() {
         let p = parse_args(os(&["app", "--ckpt-time=wall", "x"])).unwrap();
-        assert_eq!(p.time.as_deref(), Some("wall"));
+        assert_eq!(p.policies, [("CKPT_TIME", "wall".to_string())]);
         assert_eq!(p.rest, os(&["app", "x"]));
         assert!(parse_args(os(&["app", "--ckpt-time=sideways"])).is_err());
     }
@@ -410,11 +430,28 @@ mod tests {
     #[test]
     fn env_policy_option_is_taken_out_and_checked() {
         let p = parse_args(os(&["app", "x", "--ckpt-env=current"])).unwrap();
-        assert_eq!(p.env.as_deref(), Some("current"));
+        assert_eq!(p.policies, [("CKPT_ENV", "current".to_string())]);
         assert_eq!(p.rest, os(&["app", "x"]));
         let e = parse_args(os(&["app", "--ckpt-env=live"])).unwrap_err();
         assert!(
             matches!(&e, Error::Usage(m) if m.contains("saved") && m.contains("current")),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn files_policy_option_is_taken_out_and_checked() {
+        let p = parse_args(os(&[
+            "app",
+            "--ckpt-files=accept-changed",
+            "--ckpt-files=strict",
+        ]))
+        .unwrap();
+        assert_eq!(p.policies, [("CKPT_FILES", "strict".to_string())]);
+        assert_eq!(p.rest, os(&["app"]));
+        let e = parse_args(os(&["app", "--ckpt-files=maybe"])).unwrap_err();
+        assert!(
+            matches!(&e, Error::Usage(m) if m.contains("accept-changed")),
             "{e}"
         );
     }

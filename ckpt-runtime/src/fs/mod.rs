@@ -14,8 +14,9 @@
 //!   nothing is written twice), then open files are reopened by path and seeked.
 //! - A written file whose identity changed is refused, never truncated. A file the program
 //!   was reading that changed since the save (size or modification time), was replaced, or
-//!   is missing is an error by default: the program's state depends on what it read. Set
-//!   `CKPT_FILES=accept-changed` to restore anyway with the file as it is now.
+//!   is missing is an error by default: the program's state depends on what it read. Restore
+//!   with `--ckpt-files=accept-changed` (or `CKPT_FILES=accept-changed`) to continue with
+//!   the file as it is now.
 //!
 //! ```no_run
 //! use std::io::{BufRead, Write};
@@ -65,7 +66,7 @@ pub enum Policy {
 
 impl Policy {
     pub(crate) const HINT: &'static str =
-        "restore with CKPT_FILES=accept-changed to continue with the file as it is now";
+        "restore with --ckpt-files=accept-changed (or CKPT_FILES=accept-changed) to continue with the file as it is now";
 
     /// Parses a `CKPT_FILES` value.
     pub fn parse(s: &str) -> Result<Policy> {
