@@ -161,17 +161,8 @@ fn spawn_restore(dir: &Path, time_policy: Option<&str>) -> Running {
     spawn(dir, &["--restore", IMAGE], time_policy)
 }
 
-/// Waits for the child to exit (its output is small: the pipes cannot fill up).
-fn finish(mut r: Running, limit: Duration) -> Output {
-    let t0 = Instant::now();
-    while r.0.as_mut().unwrap().try_wait().unwrap().is_none() {
-        assert!(t0.elapsed() < limit, "the run did not finish in {limit:?}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    r.0.take().unwrap().wait_with_output().expect("wait")
-}
-
-/// SIGKILL: the process gets no chance to clean up.
+/// SIGKILL: the process gets no chance to clean up. Returns what it printed (unlike
+/// `support::kill`, which reports whether it was still running).
 fn kill(mut r: Running) -> Output {
     let c = r.0.take().unwrap();
     unsafe { libc::kill(c.id() as i32, libc::SIGKILL) };

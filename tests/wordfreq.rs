@@ -112,8 +112,14 @@ fn wordfreq_survives_repeated_sigkill_byte_for_byte() {
     }
 }
 
-/// A small run for the policy and error tests: returns the dir, input path and args.
+/// A small run for the policy and error tests, killed once an image exists: returns the
+/// dir and the input path.
 fn small_run_killed_after_first_save(tag: &str) -> (TempDir, String) {
+    small_run_killed_after(tag, "1000 lines")
+}
+
+/// A small run killed when `progress` shows in its standard output.
+fn small_run_killed_after(tag: &str, progress: &str) -> (TempDir, String) {
     let dir = TempDir::new(tag);
     let input = dir.path().join("in.txt");
     generate_input(&input, 3_000_000);
@@ -125,7 +131,7 @@ fn small_run_killed_after_first_save(tag: &str) -> (TempDir, String) {
         false,
         &[],
     );
-    wait_for(&mut r, dir.path(), "progress.txt", "1000 lines");
+    wait_for(&mut r, dir.path(), "progress.txt", progress);
     assert!(kill(r), "the run ended before it could be killed");
     assert!(dir.path().join(IMAGE).exists());
     (dir, input)
@@ -210,20 +216,8 @@ fn bad_policy_is_a_usage_error() {
 
 #[test]
 fn replaced_report_is_refused_never_truncated() {
-    let dir = TempDir::new("wordfreq-replaced");
-    let input = dir.path().join("in.txt");
-    generate_input(&input, 3_000_000);
-    let input = input.to_str().unwrap().to_string();
-    let mut r = start(
-        dir.path(),
-        &[&input, "out.tsv", "--save-every", "500"],
-        "progress.txt",
-        false,
-        &[],
-    );
     // Inside the writing phase the report is open in a live BufWriter.
-    wait_for(&mut r, dir.path(), "progress.txt", "wrote 2000 rows");
-    assert!(kill(r), "the run ended before it could be killed");
+    let (dir, _) = small_run_killed_after("wordfreq-replaced", "wrote 2000 rows");
     let report = dir.path().join("out.tsv");
     fs::remove_file(&report).unwrap();
     let foreign =

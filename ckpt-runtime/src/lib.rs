@@ -27,6 +27,7 @@ pub mod error;
 pub mod fs;
 pub mod image;
 pub mod io;
+mod policy;
 pub mod rand;
 pub mod state;
 pub mod time;

@@ -37,13 +37,7 @@ impl Policy {
 
     /// The policy of this process, from `CKPT_ENV` in its real environment.
     pub fn from_env() -> Result<Policy> {
-        match sys::var_os(ENV_POLICY.as_ref()) {
-            None => Ok(Policy::Saved),
-            Some(v) => match v.into_string() {
-                Ok(s) => Policy::parse(&s),
-                Err(v) => Err(bad_policy(&format!("{v:?}"))),
-            },
-        }
+        crate::policy::from_env(ENV_POLICY, Policy::parse)
     }
 }
 

@@ -81,13 +81,7 @@ impl Policy {
 
     /// The policy of this process, from `CKPT_FILES`.
     pub fn from_env() -> Result<Policy> {
-        match std::env::var(ENV_POLICY) {
-            Ok(v) => Policy::parse(&v),
-            Err(std::env::VarError::NotPresent) => Ok(Policy::Strict),
-            Err(std::env::VarError::NotUnicode(v)) => Err(Error::Usage(format!(
-                "{ENV_POLICY}={v:?}: expected `strict` or `accept-changed`"
-            ))),
-        }
+        crate::policy::from_env(ENV_POLICY, Policy::parse)
     }
 }
 

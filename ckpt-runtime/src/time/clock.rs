@@ -42,13 +42,7 @@ impl Policy {
 
     /// The policy of this process, from `CKPT_TIME`.
     pub fn from_env() -> Result<Policy> {
-        match std::env::var(ENV_POLICY) {
-            Ok(v) => Policy::parse(&v),
-            Err(std::env::VarError::NotPresent) => Ok(Policy::Monotonic),
-            Err(std::env::VarError::NotUnicode(v)) => Err(Error::Usage(format!(
-                "{ENV_POLICY}={v:?}: expected `monotonic` or `wall`"
-            ))),
-        }
+        crate::policy::from_env(ENV_POLICY, Policy::parse)
     }
 }
 
