@@ -419,7 +419,9 @@ impl<I: StableOrder> IterSaveCount for &IterSave<'_, I> {
     note = "ckpt saves a loop iterator whole when it implements `ckpt::State` (ranges, `vec.into_iter()`), \
             or by position when its order depends only on the collection (slices, `Vec`, `BTreeMap`, strings, \
             and adapters such as `enumerate()`); std's `HashMap`/`HashSet` iterate in a random order. \
-            Loop over sorted keys, a `BTreeMap`, or indices (`for i in 0..v.len()`)"
+            Use `ckpt::collections::HashMap` (what `HashMap` means inside checkpointable code; a std map \
+            arrives through a signature or a struct field), or loop over sorted keys, a `BTreeMap`, or \
+            indices (`for i in 0..v.len()`)"
 )]
 pub trait ResumableLoop {}
 

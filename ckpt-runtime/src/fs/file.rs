@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::os::unix::io::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::path::{Path, PathBuf};
 
@@ -347,6 +347,17 @@ impl State for File {
             .inner
             .metadata()
             .map_err(|e| Error::io("reading metadata of", &path, e))?;
+        let ft = meta.file_type();
+        if ft.is_fifo() || ft.is_socket() {
+            return Err(Error::Unsaveable {
+                at: String::new(),
+                detail: format!(
+                    "{} is a pipe or socket: ckpt cannot reopen it on restore; keep it outside \
+                     checkpointable code",
+                    path.display()
+                ),
+            });
+        }
         let offset = (&self.inner)
             .stream_position()
             .map_err(|e| Error::io("reading the offset of", &path, e))?;

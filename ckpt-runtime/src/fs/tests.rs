@@ -182,3 +182,23 @@ fn rename_and_remove_follow_the_file() {
     remove_file(&b).unwrap();
     assert!(!listed(&b));
 }
+
+#[test]
+fn pipes_are_refused_at_save() {
+    let _g = serial();
+    let mut fds = [0; 2];
+    // SAFETY: pipe(2) fills the two descriptors, owned by the Files below.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    use std::os::unix::io::FromRawFd;
+    // SAFETY: fresh descriptors from pipe(2), each owned once.
+    let (r, w) = unsafe {
+        (
+            std::fs::File::from_raw_fd(fds[0]),
+            std::fs::File::from_raw_fd(fds[1]),
+        )
+    };
+    let f = File::from_std(r);
+    let e = to_vec(&f).unwrap_err().to_string();
+    assert!(e.contains("pipe or socket"), "{e}");
+    drop((f, w));
+}

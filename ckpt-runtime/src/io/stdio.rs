@@ -199,6 +199,8 @@ fn lock_buf() -> MutexGuard<'static, Buf> {
 /// of a saved [`StdinLock`]), so a restore continues with them. Standard input itself is
 /// whatever the restored process is given; a restore does not replay what was consumed.
 /// Do not mix it with std's own `stdin()` (outside checkpointable code): each buffers.
+/// Unlike std's, its lock is not reentrant: while a [`StdinLock`] is alive, read through
+/// it, not through another `stdin()` call on the same thread.
 ///
 /// ```no_run
 /// let mut name = String::new();
