@@ -292,3 +292,24 @@ fn stdout_as_pipe_repeats_only_output_after_the_last_save() {
         fs::read(clean.path().join("out.tsv")).unwrap()
     );
 }
+
+/// A restore whose standard output was truncated by `>` cannot give back the output from
+/// before the save: it says so and how to keep it, and still runs to the end.
+#[test]
+fn truncating_redirect_on_restore_warns() {
+    let (dir, _) = small_run_killed_after_first_save("wordfreq-truncating");
+    let out = finish(
+        start(
+            dir.path(),
+            &["--restore", IMAGE],
+            "progress.txt",
+            false,
+            &[],
+        ),
+        Duration::from_secs(120),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("stdout") && err.contains("shorter"), "{err}");
+    assert!(err.contains("`>>`"), "{err}");
+}

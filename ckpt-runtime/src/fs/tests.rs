@@ -202,3 +202,27 @@ fn pipes_are_refused_at_save() {
     assert!(e.contains("pipe or socket"), "{e}");
     drop((f, w));
 }
+
+#[test]
+fn an_open_written_file_cut_short_behind_the_program_is_refused() {
+    let _g = serial();
+    let d = Dir::new("short");
+    let p = d.0.join("log");
+    let mut w = File::create(&p).unwrap();
+    w.write_all(b"0123456789").unwrap();
+    let saved = component();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&p)
+        .unwrap()
+        .set_len(4)
+        .unwrap();
+    let e = table::restore_component(&saved, Policy::AcceptChanged)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("shorter than at the checkpoint (4 < 10 bytes)"),
+        "{e}"
+    );
+    drop(w);
+}
