@@ -1,4 +1,5 @@
-//! Every control-flow shape the resume transform supports, with a save point in each.
+//! Every control-flow shape the resume transform supports, with a save point in each
+//! (and loops over a consumed local and over a file's lines).
 //! The test `tests/shapes.rs` restores from the image of EVERY save point and checks
 //! that the run continues exactly like the uninterrupted one.
 //!
@@ -173,6 +174,36 @@ fn fold_all<T: Copy + Into<i64> + ckpt::State>(
     total
 }
 
+/// Loops that consume a local: `for x in v` (the iterator is saved whole, the local is
+/// not), one inside an `if` a block away from the local, and `for line in reader.lines()`
+/// over a file the program wrote (the reader reopens at its offset on restore).
+#[checkpointable]
+fn consumed(saves: &mut u64) -> String {
+    use std::io::BufRead;
+    let words = vec!["a".to_string(), "bb".into(), "ccc".into()];
+    let mut out = String::new();
+    for w in words {
+        out.push_str(&w);
+        mark(saves).expect("save");
+    }
+    let nums = vec![1u32, 2, 3];
+    if out.len() > 2 {
+        for n in nums.into_iter() {
+            out.push_str(&n.to_string());
+            if n == 2 {
+                mark(saves).expect("save");
+            }
+        }
+    }
+    std::fs::write("shape-lines.txt", "x\ny\nz\n").expect("write");
+    let reader = std::io::BufReader::new(std::fs::File::open("shape-lines.txt").expect("open"));
+    for line in reader.lines() {
+        out.push_str(&line.expect("line"));
+        mark(saves).expect("save");
+    }
+    out
+}
+
 #[checkpointable]
 fn main() {
     let mut saves = 0u64;
@@ -187,6 +218,10 @@ fn main() {
         println!("branches({x}) = {b}");
         log.push(format!("b{b}"));
     }
+
+    let s = consumed(&mut saves);
+    println!("consumed {s}");
+    log.push(s);
 
     let f = math::fib(6, &mut saves);
     println!("fib {f}");
