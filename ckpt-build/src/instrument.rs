@@ -21,7 +21,7 @@ use crate::analysis::{analyze, AnalysisError, ANALYSIS_FILE_NAME};
 /// and `cargo:rerun-if-changed` for the source directories. It never panics: a problem
 /// becomes a `cargo:warning`, and the macro then falls back to what it sees locally.
 ///
-/// It also prints the checkpointability [report](crate::report) as
+/// It also prints the checkpointability [report](mod@crate::report) as
 /// ``cargo:warning=ckpt: FILE:LINE:COL: in `fn`: REASON`` lines, one per OS call in
 /// checkpointable code that ckpt cannot virtualize. These do not fail the build unless
 /// deny mode is on: `CKPT_REPORT=deny` in the environment, or [`Config::deny`].
@@ -53,7 +53,7 @@ impl Config {
     }
 
     /// Deny mode: every OS call in checkpointable code that ckpt cannot virtualize (the
-    /// [report](crate::report)'s findings) is a compile error, as if `CKPT_REPORT=deny`
+    /// [report](mod@crate::report)'s findings) is a compile error, as if `CKPT_REPORT=deny`
     /// were set.
     ///
     /// It exports `CKPT_REPORT=deny` to the package's crates, so every `#[checkpointable]`

@@ -55,7 +55,7 @@ enum Ckpt {
     /// Findings are warnings: the exit code is 0 unless the package cannot be read.
     Report {
         /// The package's Cargo.toml (default: the nearest one at or above the current
-        /// directory that has a [package] section).
+        /// directory that has a `[package]` section).
         #[arg(long, value_name = "PATH", conflicts_with = "dir")]
         manifest_path: Option<PathBuf>,
         /// Look for the package at or above this directory instead of the current one.

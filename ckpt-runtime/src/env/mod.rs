@@ -1,6 +1,6 @@
 //! Arguments and environment for checkpointed programs: a restore sees the saved ones.
 //!
-//! `ckpt::env` is [`std::env`] plus drop-ins for the items that read the arguments and
+//! `ckpt::env` is [`std::env`](mod@std::env) plus drop-ins for the items that read the arguments and
 //! the environment: [`args`], [`args_os`], [`var`], [`var_os`], [`vars`], [`vars_os`],
 //! [`set_var`] and [`remove_var`], with std's signatures. Everything else
 //! ([`current_dir`], [`temp_dir`], [`consts`], …) is std's, re-exported.
@@ -65,7 +65,7 @@ pub use component::{Policy, ENV_POLICY};
 pub use iter::{Args, ArgsOs, Vars, VarsOs};
 use view::is_ckpt_var;
 
-/// The program's arguments, argv[0] first: a restore's are the saved ones. Like
+/// The program's arguments, `argv[0]` first: a restore's are the saved ones. Like
 /// [`std::env::args`].
 ///
 /// # Panics
@@ -76,7 +76,7 @@ pub fn args() -> Args {
     Args::new(ArgsOs::now())
 }
 
-/// The program's arguments as [`OsString`]s, argv[0] first: a restore's are the saved
+/// The program's arguments as [`OsString`]s, `argv[0]` first: a restore's are the saved
 /// ones. Like [`std::env::args_os`].
 pub fn args_os() -> ArgsOs {
     ArgsOs::now()

@@ -6,7 +6,7 @@
 //! measures `start.elapsed()` across a kill and a restore therefore sees the time it
 //! actually ran, not the hours the process was down, and an `Instant` saved in a frame
 //! stays comparable with [`Instant::now`] after the restore (it implements
-//! [`State`](crate::State)).
+//! [`State`]).
 //!
 //! The time between a save and its restore is excluded by default. Set the environment
 //! variable `CKPT_TIME=wall` for the restore to include it instead (the clock then jumps
