@@ -100,3 +100,50 @@ fn another_stdin_file_is_read_from_its_start() {
         .unwrap();
     assert!(n > 5_000 && n < 200_000, "{last}");
 }
+
+/// Standard input is the file the saved run was reading, changed in place since: refused
+/// by default like any changed input, accepted with `--ckpt-files=accept-changed`.
+#[test]
+fn a_changed_stdin_file_is_refused_unless_accepted() {
+    let work = TempDir::new("linestats-changed");
+    let inp = input(work.path(), 200_000);
+    let bin = example("linestats");
+    let run = FileRun {
+        bin: &bin,
+        dir: work.path(),
+        stdout_file: "out.txt",
+        stdin_file: Some(&inp),
+    };
+    let mut child = run.start(&["--save-every", "5000"], false, &[]);
+    wait_for(&mut child, work.path(), "out.txt", "10000 lines");
+    assert!(kill(child), "the run ended before it could be killed");
+    let mut f = fs::OpenOptions::new().append(true).open(&inp).unwrap();
+    f.write_all(b"a line added after the save\n").unwrap();
+    drop(f);
+    let out = finish(
+        run.start(&["--restore", IMAGE], true, &[]),
+        Duration::from_secs(60),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("standard input") && err.contains("changed since"),
+        "{err}"
+    );
+    assert!(err.contains("--ckpt-files=accept-changed"), "{err}");
+    let out = finish(
+        run.start(
+            &["--restore", IMAGE, "--ckpt-files=accept-changed"],
+            true,
+            &[],
+        ),
+        Duration::from_secs(60),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = fs::read_to_string(work.path().join("out.txt")).unwrap();
+    assert!(text.contains("result: 200001 lines"), "{text}");
+}

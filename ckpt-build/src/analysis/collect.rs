@@ -35,6 +35,23 @@ pub(crate) fn collect_target(package_root: &Path, target_root: &Path) -> Collect
     walker.out
 }
 
+/// Adds `uses` under `key`, intersecting with what another module recorded for it.
+pub(crate) fn note_imports(
+    imports: &mut BTreeMap<String, BTreeSet<(String, String)>>,
+    key: String,
+    uses: BTreeSet<(String, String)>,
+) {
+    match imports.entry(key) {
+        std::collections::btree_map::Entry::Vacant(v) => {
+            v.insert(uses);
+        }
+        std::collections::btree_map::Entry::Occupied(mut o) => {
+            let both = o.get().intersection(&uses).cloned().collect();
+            o.insert(both);
+        }
+    }
+}
+
 /// The `(alias, path)` pairs a `use` tree binds for paths that start with `std`
 /// (`use std::io::{self, BufRead as B}` → `io std::io`, `B std::io::BufRead`; a glob
 /// binds `*`).
@@ -169,15 +186,11 @@ impl Walker<'_> {
         });
     }
 
-    /// Records the module's std imports for a checkpointable function.
+    /// Records the module's std imports for a checkpointable function. A name that
+    /// appears in several modules keeps only the imports all of them have: the macro
+    /// sees only the name, and an import missing from one module breaks that one.
     fn note_imports(&mut self, key: String, uses: &[(String, String)]) {
-        if !uses.is_empty() {
-            self.out
-                .imports
-                .entry(key)
-                .or_default()
-                .extend(uses.iter().cloned());
-        }
+        note_imports(&mut self.out.imports, key, uses.iter().cloned().collect());
     }
 
     fn walk_items(&mut self, items: &[syn::Item], scope: &Scope) {
@@ -399,6 +412,50 @@ mod tests {
 
     fn ty(src: &str) -> String {
         self_type_name(&syn::parse_str(src).expect("type"))
+    }
+
+    fn uses(src: &str) -> Vec<(String, String)> {
+        let u: syn::ItemUse = syn::parse_str(src).expect("use");
+        let mut out = Vec::new();
+        std_uses(&u.tree, &mut Vec::new(), &mut out);
+        out
+    }
+
+    fn pair(a: &str, p: &str) -> (String, String) {
+        (a.to_string(), p.to_string())
+    }
+
+    #[test]
+    fn std_uses_bind_aliases_to_paths() {
+        assert_eq!(
+            uses("use std::io::{self, BufRead as B, prelude::*};"),
+            [
+                pair("io", "std::io"),
+                pair("B", "std::io::BufRead"),
+                pair("*", "std::io::prelude")
+            ]
+        );
+        assert_eq!(
+            uses("use std::{fs, collections::HashMap};"),
+            [
+                pair("fs", "std::fs"),
+                pair("HashMap", "std::collections::HashMap")
+            ]
+        );
+        assert!(uses("use crate::fs::File;").is_empty());
+        assert!(uses("use std::io::Write as _;").is_empty());
+    }
+
+    #[test]
+    fn a_name_in_several_modules_keeps_the_common_imports() {
+        let mut m = BTreeMap::new();
+        let file = pair("File", "std::fs::File");
+        let map = pair("HashMap", "std::collections::HashMap");
+        note_imports(&mut m, "run".into(), [file.clone(), map.clone()].into());
+        note_imports(&mut m, "run".into(), [map.clone()].into());
+        assert_eq!(m["run"], [map].into());
+        note_imports(&mut m, "run".into(), BTreeSet::new());
+        assert!(m["run"].is_empty());
     }
 
     #[test]

@@ -180,8 +180,8 @@ pub fn analyze(
             Some((existing, sources)) => {
                 existing.functions.append(&mut out.functions);
                 existing.methods.append(&mut out.methods);
-                for (k, mut v) in std::mem::take(&mut out.imports) {
-                    existing.imports.entry(k).or_default().append(&mut v);
+                for (k, v) in std::mem::take(&mut out.imports) {
+                    collect::note_imports(&mut existing.imports, k, v);
                 }
                 sources.append(&mut out.sources);
             }

@@ -330,10 +330,22 @@ const READER_WORDS: &[&str] = &[
 /// its declaration (`readers`, from the parameters and `let`s of the body).
 pub fn mark_consumed(iters: &mut [LoopIter], body: &syn::Block, params: &[(String, String)]) {
     let mut readers = BTreeSet::new();
+    // Identifiers only: a word inside a string literal ("Read failed") does not count.
+    fn idents(ts: proc_macro2::TokenStream, out: &mut Vec<String>) {
+        for tt in ts {
+            match tt {
+                proc_macro2::TokenTree::Ident(i) => out.push(i.to_string()),
+                proc_macro2::TokenTree::Group(g) => idents(g.stream(), out),
+                _ => {}
+            }
+        }
+    }
     let is_reader = |tokens: &str| {
-        tokens
-            .split(|c: char| !c.is_alphanumeric() && c != '_')
-            .any(|w| READER_WORDS.contains(&w))
+        let mut words = Vec::new();
+        if let Ok(ts) = tokens.parse::<proc_macro2::TokenStream>() {
+            idents(ts, &mut words);
+        }
+        words.iter().any(|w| READER_WORDS.contains(&w.as_str()))
     };
     for (name, ty) in params {
         if is_reader(ty) {

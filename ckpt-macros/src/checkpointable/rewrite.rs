@@ -74,10 +74,27 @@ impl VisitMut for StdPaths {
     }
 
     fn visit_item_use_mut(&mut self, u: &mut syn::ItemUse) {
+        let before = u.tree.clone();
         rewrite_use_tree(&mut u.tree, &mut Vec::new());
+        if u.tree != before {
+            // `use std::io::BufRead;` for `.lines()` is unused once `lines` is ckpt's own
+            // method: not the user's doing, so not their warning.
+            u.attrs.push(syn::parse_quote!(#[allow(unused_imports)]));
+        }
     }
 
-    fn visit_macro_mut(&mut self, _: &mut syn::Macro) {}
+    /// Macro arguments that are expressions separated by commas (`println!`, `format!`,
+    /// `write!`, `assert_eq!`, `vec![a, b]`...) are rewritten like any expression.
+    fn visit_macro_mut(&mut self, m: &mut syn::Macro) {
+        use syn::punctuated::Punctuated;
+        let parser = Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated;
+        if let Ok(mut args) = syn::parse::Parser::parse2(parser, m.tokens.clone()) {
+            for a in args.iter_mut() {
+                self.visit_expr_mut(a);
+            }
+            m.tokens = quote!(#args);
+        }
+    }
 }
 
 /// Rewrites `std::<module>…` prefixes of a use tree to `ckpt::<module>…`.
@@ -159,11 +176,32 @@ pub fn shadowing_uses(imports: &[(String, String)]) -> TokenStream {
                 [m] if m == "fs" => &["File", "OpenOptions", "write", "remove_file", "rename"],
                 [m] if m == "time" => &["Instant"],
                 [m] if m == "env" => &[
-                    "args", "args_os", "var", "var_os", "vars", "vars_os", "Args", "ArgsOs",
-                    "Vars", "VarsOs",
+                    "args",
+                    "args_os",
+                    "var",
+                    "var_os",
+                    "vars",
+                    "vars_os",
+                    "set_var",
+                    "remove_var",
+                    "Args",
+                    "ArgsOs",
+                    "Vars",
+                    "VarsOs",
                 ],
                 _ => &[],
             };
+            if rest.first().is_some_and(|m| m == "io") {
+                // `use std::io::prelude::*;` (or `std::io::*`) may serve only `BufRead`
+                // methods that are ckpt's own now: keep the glob from looking unused.
+                out.extend(quote! {
+                    #[allow(unused_imports)]
+                    use self::BufRead as _;
+                });
+            }
+            if names.is_empty() {
+                continue;
+            }
             let module = ident(&rest[0]);
             for n in names {
                 let n = ident(n);
@@ -231,15 +269,29 @@ mod tests {
     }
 
     #[test]
+    fn macro_arguments_are_rewritten() {
+        assert_eq!(
+            rewrite(r#"{ println!("{:?}", std::time::Instant::now()); }"#),
+            r#"{ println ! ("{:?}" , :: ckpt :: time :: Instant :: now ()) ; }"#
+        );
+        // Not a comma-separated expression list: left as written.
+        assert_eq!(
+            rewrite("{ let v = vec![std::time::Instant::now(); 2]; }"),
+            "{ let v = vec ! [std :: time :: Instant :: now () ; 2] ; }"
+        );
+    }
+
+    #[test]
     fn use_trees_move_to_ckpt() {
         assert_eq!(
             rewrite("{ use std::io::{self, BufRead}; }"),
-            "{ use ckpt :: io :: { self , BufRead } ; }"
+            "{ # [allow (unused_imports)] use ckpt :: io :: { self , BufRead } ; }"
         );
         assert_eq!(
             rewrite("{ use std::{fs, rc::Rc}; }"),
-            "{ use { ckpt :: { fs } , std :: { rc :: Rc } } ; }"
+            "{ # [allow (unused_imports)] use { ckpt :: { fs } , std :: { rc :: Rc } } ; }"
         );
+        assert_eq!(rewrite("{ use std::rc::Rc; }"), "{ use std :: rc :: Rc ; }");
     }
 
     #[test]

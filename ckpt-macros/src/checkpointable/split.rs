@@ -353,6 +353,15 @@ impl<'a> Ctx<'a> {
         lent: &mut Vec<(String, String)>,
     ) -> TokenStream {
         let pos = format!("#{i}");
+        // A string literal is a `&'static str` (`&[u8; N]`): a reference parameter, passed
+        // again on the resume path like `&x`.
+        if let syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(_) | syn::Lit::ByteStr(_) | syn::Lit::CStr(_),
+            ..
+        }) = a
+        {
+            return quote! { #a };
+        }
         if let syn::Expr::Reference(r) = a {
             let root = place_root(&r.expr);
             if r.mutability.is_some() {

@@ -19,37 +19,64 @@ struct Component {
     name: &'static str,
     /// Writes its state as exactly one CBOR item.
     save: fn(&mut Encoder<'_>) -> Result<()>,
+    /// Checks, before any component is restored, that a restore can go through (an
+    /// error here leaves every file as it was).
+    check: fn(&Value) -> Result<()>,
     /// Restores its state from what `save` wrote.
     restore: fn(Value, &mut Loader) -> Result<()>,
 }
 
-/// Every component of this build, in the order they are written.
+fn no_check(_: &Value) -> Result<()> {
+    Ok(())
+}
+
+/// Every component of this build, in the order they are written and restored. The ones
+/// that change files (fs, io) come last, and every policy is read before the first
+/// restore: a restore refused for any reason has not cut back a file.
 const COMPONENTS: &[Component] = &[
     Component {
         name: "time",
         save: crate::time::save_component,
+        check: no_check,
         restore: restore_time,
+    },
+    Component {
+        name: "env",
+        save: crate::env::save_component,
+        check: no_check,
+        restore: restore_env,
     },
     Component {
         name: "fs",
         save: crate::fs::table::save_component,
+        // Checks all its files itself before cutting any back; it is the first to change
+        // anything.
+        check: no_check,
         restore: restore_fs,
     },
     Component {
         name: "io",
         save: crate::io::stdio::save_component,
+        check: check_io,
         restore: restore_io,
     },
-    Component {
-        name: "env",
-        save: crate::env::save_component,
-        restore: restore_env,
-    },
 ];
+
+/// Checks every restore policy in the environment (usage errors before any change).
+fn check_policies() -> Result<()> {
+    crate::time::Policy::from_env()?;
+    crate::env::Policy::from_env()?;
+    crate::fs::Policy::from_env()?;
+    Ok(())
+}
 
 fn restore_fs(v: Value, _: &mut Loader) -> Result<()> {
     let policy = crate::fs::Policy::from_env()?;
     crate::fs::table::restore_component(&v, policy)
+}
+
+fn check_io(v: &Value) -> Result<()> {
+    crate::io::stdio::check_component(v, crate::fs::Policy::from_env()?)
 }
 
 fn restore_io(v: Value, _: &mut Loader) -> Result<()> {
@@ -99,10 +126,21 @@ pub(crate) fn restore_all(
             known.join(", ")
         )));
     }
-    for (name, v) in entries {
-        let Some(c) = COMPONENTS.iter().find(|c| c.name == name) else {
+    check_policies()?;
+    for c in COMPONENTS {
+        if let Some((name, v)) = entries.iter().find(|(n, _)| n == c.name) {
+            (c.check)(v).map_err(|e| match e {
+                Error::Usage(_) | Error::Restore { .. } | Error::Io { .. } => e,
+                e => corrupt(format!("component `{name}`: {e}")),
+            })?;
+        }
+    }
+    let mut entries = entries;
+    for c in COMPONENTS {
+        let Some(i) = entries.iter().position(|(n, _)| n == c.name) else {
             continue;
         };
+        let (name, v) = entries.swap_remove(i);
         (c.restore)(v, loader).map_err(|e| match e {
             Error::Usage(_) | Error::Restore { .. } | Error::Io { .. } => e,
             e => corrupt(format!("component `{name}`: {e}")),
@@ -154,6 +192,50 @@ mod tests {
             matches!(&e, Error::Usage(m) if m.contains("saved") && m.contains("current")),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_refused_restore_cuts_nothing_back() {
+        let _e = crate::env::TEST_LOCK
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let _f = crate::fs::tests::SERIAL
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let dir = std::env::temp_dir().join(format!("ckpt-refused-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("log");
+        let mut f = crate::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&log)
+            .unwrap();
+        std::io::Write::write_all(&mut f, b"before the save\n").unwrap();
+        let mut bytes = Vec::new();
+        let mut e = Encoder::new(&mut bytes);
+        save_all(&mut e).unwrap();
+        e.finish().unwrap();
+        std::io::Write::write_all(&mut f, b"after the save\n").unwrap();
+        let (v, shared) = crate::state::decode_slice(&bytes).unwrap();
+        let Value::Map(entries) = v else {
+            panic!("{v:?}")
+        };
+        let entries: Vec<(String, Value)> = entries
+            .into_iter()
+            .map(|(k, v)| (k.as_str().unwrap().to_string(), v))
+            .collect();
+        // A bad policy (of any component) refuses the restore before the log is cut back.
+        std::env::set_var(crate::env::ENV_POLICY, "bogus");
+        let r = restore_all(Path::new("/x.ckpt"), entries, &mut Loader::new(shared));
+        std::env::remove_var(crate::env::ENV_POLICY);
+        crate::env::reset();
+        assert!(matches!(r, Err(Error::Usage(_))), "{r:?}");
+        assert_eq!(
+            std::fs::read_to_string(&log).unwrap(),
+            "before the save\nafter the save\n"
+        );
+        drop(f);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

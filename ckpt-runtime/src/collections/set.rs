@@ -248,6 +248,45 @@ impl<T: Hash + Eq, S: BuildHasher> PartialEq for HashSet<T, S> {
 
 impl<T: Hash + Eq, S: BuildHasher> Eq for HashSet<T, S> {}
 
+macro_rules! set_operator {
+    ($trait:ident, $method:ident, $inner:ident, $doc:literal) => {
+        #[doc = $doc]
+        impl<T: Hash + Eq + Clone, S: BuildHasher + Default> std::ops::$trait<&HashSet<T, S>>
+            for &HashSet<T, S>
+        {
+            type Output = HashSet<T, S>;
+
+            fn $method(self, rhs: &HashSet<T, S>) -> HashSet<T, S> {
+                self.$inner(rhs).cloned().collect()
+            }
+        }
+    };
+}
+set_operator!(
+    BitOr,
+    bitor,
+    union,
+    "`&a | &b`: the union, as a new set (`a`'s order first)."
+);
+set_operator!(
+    BitAnd,
+    bitand,
+    intersection,
+    "`&a & &b`: the intersection, as a new set (in `a`'s order)."
+);
+set_operator!(
+    BitXor,
+    bitxor,
+    symmetric_difference,
+    "`&a ^ &b`: the items in exactly one of the sets, as a new set."
+);
+set_operator!(
+    Sub,
+    sub,
+    difference,
+    "`&a - &b`: the items of `a` not in `b`, as a new set."
+);
+
 impl<T: Hash + Eq, S: BuildHasher> Extend<T> for HashSet<T, S> {
     fn extend<I: IntoIterator<Item = T>>(&mut self, it: I) {
         self.inner.extend(it)

@@ -468,3 +468,18 @@ fn std_code_compiles_and_agrees_with_ckpt_types() {
     let text = "the quick brown fox jumps over the lazy dog the fox dog end";
     assert_eq!(with_std::run(text), with_ckpt::run(text));
 }
+
+#[test]
+fn set_operators_match_std() {
+    let a: HashSet<u32> = [1, 2, 3].into_iter().collect();
+    let b: HashSet<u32> = [2, 3, 4].into_iter().collect();
+    let sorted = |s: HashSet<u32>| {
+        let mut v: Vec<u32> = s.into_iter().collect();
+        v.sort();
+        v
+    };
+    assert_eq!(sorted(&a | &b), [1, 2, 3, 4]);
+    assert_eq!(sorted(&a & &b), [2, 3]);
+    assert_eq!(sorted(&a - &b), [1]);
+    assert_eq!(sorted(&a ^ &b), [1, 4]);
+}

@@ -155,9 +155,26 @@ pub(crate) fn save_component(e: &mut Encoder<'_>) -> Result<()> {
 pub(crate) fn restore_component(v: &Value, policy: Policy) -> Result<()> {
     let saved = parse(v)?;
     view::set_saved_args(Some(saved.args));
-    view::set_saved_env(match policy {
-        Policy::Saved => Some(saved.vars),
-        Policy::Current => None,
-    });
+    if policy == Policy::Saved {
+        // The whole process sees the saved environment: ckpt's `var`, std's (code outside
+        // checkpointable functions) and child processes alike. This runs before any of
+        // the program's code, on its only thread.
+        apply_to_process(&saved.vars);
+    }
+    view::set_saved_env(None);
     Ok(())
+}
+
+/// Makes the real environment equal to `vars` (ckpt's own `CKPT_*` variables stay).
+fn apply_to_process(vars: &view::Snapshot) {
+    for (k, _) in sys::vars_os() {
+        if !view::is_ckpt_var(&k) && vars.get(&k).is_none() {
+            sys::remove_var(&k);
+        }
+    }
+    for (k, v) in vars.iter() {
+        if sys::var_os(k).as_deref() != Some(v) {
+            sys::set_var(k, v);
+        }
+    }
 }

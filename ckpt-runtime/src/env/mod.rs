@@ -21,11 +21,10 @@
 //! whatever the policy the program reads them from the real environment of the current
 //! process. Give the program's own variables other names.
 //!
-//! The restore does not change the process's real environment: child processes, and
-//! code that reads the environment other than through `ckpt::env` (`std::env`, libc),
-//! see the real one. [`set_var`] and [`remove_var`] change both the real environment and
-//! the one a restore put in place, so a restored program that sets a variable for a
-//! child process still passes it on.
+//! With the saved policy the restore makes the process's real environment the saved one
+//! (before any of the program's code runs), so code outside checkpointable functions
+//! (`std::env`, libc) and child processes see what `ckpt::env` sees, and a variable set
+//! through std after the restore is visible to checkpointable code as in a fresh run.
 //!
 //! ```no_run
 //! #[ckpt::checkpointable]

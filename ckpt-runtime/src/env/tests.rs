@@ -22,19 +22,30 @@ fn not_utf8() -> OsString {
 }
 
 /// Holds the module's global state for one test and puts it back afterwards.
-struct Global(#[allow(dead_code)] MutexGuard<'static, ()>);
+/// The env component's global state, taken for one test; the process's real environment
+/// (which a restore replaces) is put back on drop.
+struct Global(
+    #[allow(dead_code)] MutexGuard<'static, ()>,
+    Vec<(std::ffi::OsString, std::ffi::OsString)>,
+);
 
 impl Global {
     fn take() -> Global {
         let g = TEST_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         reset();
-        Global(g)
+        Global(g, std::env::vars_os().collect())
     }
 }
 
 impl Drop for Global {
     fn drop(&mut self) {
         reset();
+        for (k, _) in std::env::vars_os() {
+            std::env::remove_var(k);
+        }
+        for (k, v) in &self.1 {
+            std::env::set_var(k, v);
+        }
     }
 }
 
@@ -183,19 +194,21 @@ fn restore_shows_the_saved_arguments_and_environment_by_default() {
         var("CKPT_TEST_ENV_OWN").as_deref(),
         Ok("from the restoring process")
     );
-    let all: Vec<(String, String)> = vars().collect();
+    let mut all: Vec<(String, String)> = vars().collect();
+    all.sort();
+    let (ours, ckpt): (Vec<_>, Vec<_>) =
+        all.into_iter().partition(|(k, _)| !k.starts_with("CKPT_"));
     assert_eq!(
-        &all[..2],
-        &[
+        ours,
+        [
             ("ENV_TEST_DEMO".to_string(), "saved".to_string()),
             ("ENV_TEST_ONLY_SAVED".to_string(), "1".to_string()),
         ]
     );
-    assert!(
-        all[2..].iter().all(|(k, _)| k.starts_with("CKPT_")),
-        "{all:?}"
-    );
-    assert!(all.iter().any(|(k, _)| k == "CKPT_TEST_ENV_OWN"));
+    assert!(ckpt.iter().any(|(k, _)| k == "CKPT_TEST_ENV_OWN"));
+    // The process as a whole sees it: std's reads and child processes too.
+    assert_eq!(std::env::var("ENV_TEST_DEMO").as_deref(), Ok("saved"));
+    assert!(std::env::var_os("PATH").is_none());
 
     // Changes reach both the restored view and the real environment.
     set_var("ENV_TEST_DEMO", "set after the restore");

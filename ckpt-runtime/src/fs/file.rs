@@ -2,9 +2,10 @@
 
 use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::os::unix::fs::FileTypeExt;
 use std::os::unix::io::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::table::{self, Identity, Mode};
 use crate::error::Error;
@@ -34,8 +35,37 @@ use crate::state::{Encoder, Loader, State, Value};
 /// }
 /// ```
 pub struct File {
-    inner: std::fs::File,
-    handle: u64,
+    /// Shared by `try_clone`s, like a duplicated descriptor: one open file, one offset.
+    /// Saved by identity, so clones are still one open file after a restore.
+    shared: Arc<Handle>,
+}
+
+/// One open file in the fs table.
+struct Handle {
+    file: std::fs::File,
+    id: u64,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        table::unregister(self.id);
+    }
+}
+
+impl Handle {
+    fn new(path: &Path, file: std::fs::File, mode: Mode) -> Handle {
+        let id = table::register(path, &file, file.as_raw_fd(), mode);
+        Handle { file, id }
+    }
+}
+
+impl std::ops::Deref for File {
+    type Target = std::fs::File;
+
+    /// std's file, for the methods ckpt does not wrap (`set_modified`, `lock`, ...).
+    fn deref(&self) -> &std::fs::File {
+        &self.shared.file
+    }
 }
 
 impl File {
@@ -73,69 +103,76 @@ impl File {
     pub fn from_std(inner: std::fs::File) -> File {
         let fd = inner.as_raw_fd();
         let path = std::fs::read_link(format!("/proc/self/fd/{fd}")).unwrap_or_default();
-        // SAFETY: fcntl(F_GETFL) reads flags of a descriptor we own.
-        let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-        let acc = flags & libc::O_ACCMODE;
-        let mode = Mode {
-            read: acc == libc::O_RDONLY || acc == libc::O_RDWR,
-            write: acc == libc::O_WRONLY || acc == libc::O_RDWR,
-            append: flags >= 0 && flags & libc::O_APPEND != 0,
-        };
-        let handle = table::register(&path, &inner, fd, mode);
-        File { inner, handle }
+        let mode = mode_of(&inner);
+        File::from_handle(Handle::new(&path, inner, mode))
+    }
+
+    fn from_handle(h: Handle) -> File {
+        File {
+            shared: Arc::new(h),
+        }
     }
 
     /// The std file, for APIs that need one. The file leaves ckpt's table: a checkpoint
     /// no longer knows it.
     pub fn into_std(self) -> std::fs::File {
-        let this = std::mem::ManuallyDrop::new(self);
-        table::unregister(this.handle);
-        // SAFETY: `this` is never used or dropped again; `inner` is moved out once.
-        unsafe { std::ptr::read(&this.inner) }
+        match Arc::try_unwrap(self.shared) {
+            Ok(h) => {
+                let h = std::mem::ManuallyDrop::new(h);
+                table::unregister(h.id);
+                // SAFETY: `h` is never used or dropped again; `file` is moved out once.
+                unsafe { std::ptr::read(&h.file) }
+            }
+            // Still shared with a clone: a new descriptor for the same open file.
+            Err(shared) => shared
+                .file
+                .try_clone()
+                .expect("duplicating a file descriptor (out of descriptors?)"),
+        }
     }
 
     /// The std file, borrowed.
     pub fn as_std(&self) -> &std::fs::File {
-        &self.inner
+        &self.shared.file
     }
 
     /// The path this file was opened with, made absolute.
     pub fn path(&self) -> Option<PathBuf> {
-        table::path_of(self.handle)
+        table::path_of(self.shared.id)
     }
 
     /// See [`std::fs::File::metadata`].
     pub fn metadata(&self) -> io::Result<std::fs::Metadata> {
-        self.inner.metadata()
+        self.shared.file.metadata()
     }
 
     /// See [`std::fs::File::set_len`].
     pub fn set_len(&self, size: u64) -> io::Result<()> {
-        self.inner.set_len(size)
+        self.shared.file.set_len(size)
     }
 
     /// See [`std::fs::File::sync_all`].
     pub fn sync_all(&self) -> io::Result<()> {
-        self.inner.sync_all()
+        self.shared.file.sync_all()
     }
 
     /// See [`std::fs::File::sync_data`].
     pub fn sync_data(&self) -> io::Result<()> {
-        self.inner.sync_data()
+        self.shared.file.sync_data()
     }
 
     /// See [`std::fs::File::set_permissions`].
     pub fn set_permissions(&self, perm: std::fs::Permissions) -> io::Result<()> {
-        self.inner.set_permissions(perm)
+        self.shared.file.set_permissions(perm)
     }
 
-    /// A second handle to the same open file (shared offset), tracked like the first.
+    /// A second handle to the same open file (shared offset). Unlike std's, it shares the
+    /// descriptor too (it is closed when the last handle is dropped), which is what lets a
+    /// restore give clones one offset again.
     pub fn try_clone(&self) -> io::Result<File> {
-        let inner = self.inner.try_clone()?;
-        let path = self.path().unwrap_or_default();
-        let mode = self.mode();
-        let handle = table::register(&path, &inner, inner.as_raw_fd(), mode);
-        Ok(File { inner, handle })
+        Ok(File {
+            shared: Arc::clone(&self.shared),
+        })
     }
 
     /// Reads the file's bytes one by one (`Read::bytes`, resumable: the iterator is
@@ -143,22 +180,17 @@ impl File {
     pub fn bytes(self) -> crate::io::Bytes<File> {
         crate::io::Bytes::new(self)
     }
-
-    fn mode(&self) -> Mode {
-        // SAFETY: fcntl(F_GETFL) reads flags of a descriptor we own.
-        let flags = unsafe { libc::fcntl(self.inner.as_raw_fd(), libc::F_GETFL) };
-        let acc = flags & libc::O_ACCMODE;
-        Mode {
-            read: acc == libc::O_RDONLY || acc == libc::O_RDWR,
-            write: acc == libc::O_WRONLY || acc == libc::O_RDWR,
-            append: flags >= 0 && flags & libc::O_APPEND != 0,
-        }
-    }
 }
 
-impl Drop for File {
-    fn drop(&mut self) {
-        table::unregister(self.handle);
+/// How `file`'s descriptor was opened, from the OS.
+fn mode_of(file: &std::fs::File) -> Mode {
+    // SAFETY: fcntl(F_GETFL) reads flags of a descriptor we own.
+    let flags = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETFL) };
+    let acc = flags & libc::O_ACCMODE;
+    Mode {
+        read: acc == libc::O_RDONLY || acc == libc::O_RDWR,
+        write: acc == libc::O_WRONLY || acc == libc::O_RDWR,
+        append: flags >= 0 && flags & libc::O_APPEND != 0,
     }
 }
 
@@ -177,7 +209,7 @@ impl From<File> for std::fs::File {
 impl fmt::Debug for File {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("File")
-            .field("fd", &self.inner.as_raw_fd())
+            .field("fd", &self.shared.file.as_raw_fd())
             .field("path", &self.path())
             .finish()
     }
@@ -185,13 +217,13 @@ impl fmt::Debug for File {
 
 impl AsRawFd for File {
     fn as_raw_fd(&self) -> RawFd {
-        self.inner.as_raw_fd()
+        self.shared.file.as_raw_fd()
     }
 }
 
 impl AsFd for File {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.inner.as_fd()
+        self.shared.file.as_fd()
     }
 }
 
@@ -200,37 +232,37 @@ macro_rules! forward_io {
         impl Read for $t {
             #[inline]
             fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-                (&self.inner).read(buf)
+                (&self.shared.file).read(buf)
             }
             #[inline]
             fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-                (&self.inner).read_vectored(bufs)
+                (&self.shared.file).read_vectored(bufs)
             }
             fn read_to_end(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
-                (&self.inner).read_to_end(buf)
+                (&self.shared.file).read_to_end(buf)
             }
             fn read_to_string(&mut self, buf: &mut String) -> io::Result<usize> {
-                (&self.inner).read_to_string(buf)
+                (&self.shared.file).read_to_string(buf)
             }
         }
         impl Write for $t {
             #[inline]
             fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-                (&self.inner).write(buf)
+                (&self.shared.file).write(buf)
             }
             #[inline]
             fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-                (&self.inner).write_vectored(bufs)
+                (&self.shared.file).write_vectored(bufs)
             }
             #[inline]
             fn flush(&mut self) -> io::Result<()> {
-                (&self.inner).flush()
+                (&self.shared.file).flush()
             }
         }
         impl Seek for $t {
             #[inline]
             fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-                (&self.inner).seek(pos)
+                (&self.shared.file).seek(pos)
             }
         }
     };
@@ -304,24 +336,47 @@ impl OpenOptions {
         self
     }
 
-    /// Unix permission bits for a created file (`OpenOptionsExt::mode`).
-    pub fn mode(&mut self, mode: u32) -> &mut Self {
-        self.inner.mode(mode);
-        self
-    }
-
     /// Opens `path` with these options; the file is recorded by its absolute path.
     pub fn open<P: AsRef<Path>>(&self, path: P) -> io::Result<File> {
         let path = path.as_ref();
         let inner = self.inner.open(path)?;
-        let abs = absolute(path);
         let mode = Mode {
             read: self.read,
             write: self.write,
             append: self.append,
         };
-        let handle = table::register(&abs, &inner, inner.as_raw_fd(), mode);
-        Ok(File { inner, handle })
+        Ok(File::from_handle(Handle::new(&absolute(path), inner, mode)))
+    }
+}
+
+/// `mode` and `custom_flags`, as on std's options (import the trait, as with std).
+impl std::os::unix::fs::OpenOptionsExt for OpenOptions {
+    fn mode(&mut self, mode: u32) -> &mut Self {
+        self.inner.mode(mode);
+        self
+    }
+
+    fn custom_flags(&mut self, flags: i32) -> &mut Self {
+        self.inner.custom_flags(flags);
+        self
+    }
+}
+
+/// Positioned reads and writes, as on std's file (they leave the offset alone).
+impl std::os::unix::fs::FileExt for File {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        self.shared.file.read_at(buf, offset)
+    }
+
+    fn write_at(&self, buf: &[u8], offset: u64) -> io::Result<usize> {
+        self.shared.file.write_at(buf, offset)
+    }
+}
+
+/// A file as a child process's standard input or output.
+impl From<File> for std::process::Stdio {
+    fn from(f: File) -> std::process::Stdio {
+        std::process::Stdio::from(f.into_std())
     }
 }
 
@@ -331,10 +386,23 @@ pub(crate) fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
-/// `{"path", "mode", "offset", "dev", "ino", "born_ns"}`.
+/// The shared handle, saved by identity: clones come back as one open file.
 impl State for File {
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
-        let path = self.path().unwrap_or_default();
+        self.shared.save(e)
+    }
+
+    fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
+        Ok(File {
+            shared: Arc::load(v, l)?,
+        })
+    }
+}
+
+/// `{"path", "mode", "offset", "dev", "ino", "born_ns"}`.
+impl State for Handle {
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        let path = table::path_of(self.id).unwrap_or_default();
         if path.as_os_str().is_empty() {
             return Err(Error::Unsaveable {
                 at: String::new(),
@@ -344,7 +412,7 @@ impl State for File {
             });
         }
         let meta = self
-            .inner
+            .file
             .metadata()
             .map_err(|e| Error::io("reading metadata of", &path, e))?;
         let ft = meta.file_type();
@@ -358,7 +426,7 @@ impl State for File {
                 ),
             });
         }
-        let offset = (&self.inner)
+        let offset = (&self.file)
             .stream_position()
             .map_err(|e| Error::io("reading the offset of", &path, e))?;
         let id = Identity::of(&meta);
@@ -366,7 +434,7 @@ impl State for File {
         e.text("path");
         e.text(&path.to_string_lossy());
         e.text("mode");
-        e.text(self.mode().code());
+        e.text(mode_of(&self.file).code());
         e.text("offset");
         e.uint(offset);
         id.save(e);
@@ -423,7 +491,6 @@ impl State for File {
         (&inner)
             .seek(SeekFrom::Start(offset))
             .map_err(|e| Error::io("seeking", &path, e))?;
-        let handle = table::register(&path, &inner, inner.as_raw_fd(), mode);
-        Ok(File { inner, handle })
+        Ok(Handle::new(&path, inner, mode))
     }
 }

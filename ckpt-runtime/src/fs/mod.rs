@@ -39,7 +39,7 @@ mod sys;
 pub(crate) mod table;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use std::fs::*;
 
@@ -119,7 +119,14 @@ pub fn rename<P: AsRef<Path>, Q: AsRef<Path>>(from: P, to: Q) -> io::Result<()> 
     let id = std::fs::symlink_metadata(from)
         .ok()
         .map(|m| table::Identity::of(&m));
+    let replaced = std::fs::symlink_metadata(to)
+        .ok()
+        .map(|m| table::Identity::of(&m));
     std::fs::rename(from, to)?;
+    if let Some(old) = replaced.filter(|r| Some(*r) != id) {
+        // The file `to` named is gone (unless still open): nothing to cut back there.
+        table::note_removed(old);
+    }
     if let Some(id) = id {
         table::note_renamed(id, &file::absolute(to));
     }

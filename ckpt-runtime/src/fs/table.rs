@@ -151,13 +151,16 @@ fn table() -> MutexGuard<'static, Table> {
 
 /// Registers an open file; returns the handle id its `File` keeps.
 pub(crate) fn register(path: &Path, file: &std::fs::File, fd: RawFd, mode: Mode) -> u64 {
-    let id = match file.metadata() {
-        Ok(m) => Identity::of(&m),
-        Err(_) => Identity {
-            dev: 0,
-            ino: 0,
-            born_ns: 0,
-        },
+    let (id, regular) = match file.metadata() {
+        Ok(m) => (Identity::of(&m), m.is_file()),
+        Err(_) => (
+            Identity {
+                dev: 0,
+                ino: 0,
+                born_ns: 0,
+            },
+            false,
+        ),
     };
     let mut t = table();
     let handle = t.next_handle;
@@ -180,7 +183,8 @@ pub(crate) fn register(path: &Path, file: &std::fs::File, fd: RawFd, mode: Mode)
             &mut t.records[last]
         }
     };
-    if mode.writes() {
+    // Only regular files have a length to cut back to (and can be fdatasync'd).
+    if mode.writes() && regular {
         rec.written = true;
         rec.dirty = true;
     }
@@ -215,6 +219,9 @@ pub(crate) fn note_written(path: &Path) {
     let Ok(m) = std::fs::metadata(path) else {
         return;
     };
+    if !m.is_file() {
+        return;
+    }
     let id = Identity::of(&m);
     let mut t = table();
     match t.records.iter_mut().find(|r| r.id == id) {
@@ -444,6 +451,10 @@ fn check(f: &SavedFile, policy: Policy) -> Result<Plan> {
         // Closed at the save and gone now: nothing to cut back, nothing to reopen.
         Err(_) => return Ok(Plan::Keep),
     };
+    if !meta.is_file() && Identity::of(&meta) == f.id {
+        // A device or other special file (`/dev/null`, a terminal): nothing to compare.
+        return Ok(Plan::Keep);
+    }
     let same = Identity::of(&meta) == f.id;
     if f.written {
         if !same {

@@ -7,7 +7,7 @@ use super::*;
 use crate::state::{decode_slice, from_slice, to_vec, Encoder, Value};
 
 /// The file table is process-wide: tests that save or restore it run one at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
+pub(crate) static SERIAL: Mutex<()> = Mutex::new(());
 
 fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|p| p.into_inner())
@@ -225,4 +225,58 @@ fn an_open_written_file_cut_short_behind_the_program_is_refused() {
         "{e}"
     );
     drop(w);
+}
+
+#[test]
+fn clones_stay_one_open_file_after_a_restore() {
+    let _g = serial();
+    let d = Dir::new("clones");
+    let p = d.0.join("out.txt");
+    let mut a = File::create(&p).unwrap();
+    let mut b = a.try_clone().unwrap();
+    a.write_all(b"a0 ").unwrap();
+    b.write_all(b"b0 ").unwrap();
+    let bytes = to_vec(&(a, b)).unwrap();
+    let (mut a, mut b): (File, File) = from_slice(&bytes).unwrap();
+    a.write_all(b"a1 ").unwrap();
+    b.write_all(b"b1").unwrap();
+    drop((a, b));
+    assert_eq!(std::fs::read_to_string(&p).unwrap(), "a0 b0 a1 b1");
+}
+
+#[test]
+fn devices_are_written_and_saved_without_a_length_to_cut_back() {
+    let _g = serial();
+    let mut f = File::create("/dev/null").unwrap();
+    f.write_all(b"gone").unwrap();
+    let v = component();
+    drop(f);
+    let v2 = component();
+    table::restore_component(&v, Policy::Strict).unwrap();
+    table::restore_component(&v2, Policy::Strict).unwrap();
+}
+
+#[test]
+fn a_file_renamed_over_is_forgotten() {
+    let _g = serial();
+    let d = Dir::new("rename-over");
+    let tmp = d.0.join("state.tmp");
+    let fin = d.0.join("state");
+    for i in 0..3 {
+        write(&tmp, format!("v{i}")).unwrap();
+        rename(&tmp, &fin).unwrap();
+    }
+    let v = component();
+    let n = match v.get("files") {
+        Some(Value::Array(fs)) => fs
+            .iter()
+            .filter(|f| {
+                f.get("path")
+                    .and_then(Value::as_str)
+                    .is_some_and(|p| p.starts_with(d.0.to_str().unwrap()))
+            })
+            .count(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(n, 1, "{v:?}");
 }

@@ -286,12 +286,12 @@ impl<W: Write> BufWriter<W> {
         self.capacity
     }
 
-    /// Flushes the buffer and returns the inner writer.
-    ///
-    /// Unlike std's, a failed flush returns the error alone (the writer and its unwritten
-    /// bytes are dropped without another write attempt).
-    pub fn into_inner(mut self) -> io::Result<W> {
-        self.flush_buf()?;
+    /// Flushes the buffer and returns the inner writer; if the flush fails, the error and
+    /// the writer (with its unwritten bytes) come back in an [`IntoInnerError`], as std's.
+    pub fn into_inner(mut self) -> Result<W, IntoInnerError<BufWriter<W>>> {
+        if let Err(e) = self.flush_buf() {
+            return Err(IntoInnerError(self, e));
+        }
         let this = std::mem::ManuallyDrop::new(self);
         // SAFETY: `this` is never used or dropped again; each field is moved out once.
         let inner = unsafe { std::ptr::read(&this.inner) };
@@ -460,6 +460,52 @@ impl<W: Write + State> State for BufWriter<W> {
             capacity,
             panicked: false,
         })
+    }
+}
+
+/// The error of [`BufWriter::into_inner`]: the flush error and the writer, like std's
+/// `IntoInnerError`.
+pub struct IntoInnerError<W>(W, io::Error);
+
+impl<W> IntoInnerError<W> {
+    /// The error of the flush.
+    pub fn error(&self) -> &io::Error {
+        &self.1
+    }
+
+    /// The writer, with the bytes it could not write still buffered.
+    pub fn into_inner(self) -> W {
+        self.0
+    }
+
+    /// The error of the flush.
+    pub fn into_error(self) -> io::Error {
+        self.1
+    }
+
+    /// The error and the writer.
+    pub fn into_parts(self) -> (io::Error, W) {
+        (self.1, self.0)
+    }
+}
+
+impl<W> fmt::Debug for IntoInnerError<W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.1, f)
+    }
+}
+
+impl<W> fmt::Display for IntoInnerError<W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.1, f)
+    }
+}
+
+impl<W> std::error::Error for IntoInnerError<W> {}
+
+impl<W> From<IntoInnerError<W>> for io::Error {
+    fn from(e: IntoInnerError<W>) -> io::Error {
+        e.1
     }
 }
 

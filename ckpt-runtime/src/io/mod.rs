@@ -40,5 +40,5 @@ mod tests;
 
 pub use std::io::*;
 
-pub use buffered::{BufReader, BufWriter, Bytes, Lines, Split};
+pub use buffered::{BufReader, BufWriter, Bytes, IntoInnerError, Lines, Split};
 pub use stdio::{stdin, Stdin, StdinLock};

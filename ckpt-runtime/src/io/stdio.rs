@@ -40,8 +40,8 @@ fn sync(fd: i32) {
     unsafe { libc::fdatasync(fd) };
 }
 
-/// `{"stdout": null | {dev, ino, len}, "stderr": …, "stdin_file": null | {dev, ino,
-/// offset}, "stdin": bytes | null}`.
+/// `{"stdout": null | {dev, ino, born_ns, len}, "stderr": …, "stdin_file": null | {dev,
+/// ino, born_ns, len, mtime_ns, offset}, "stdin": bytes | null}`.
 ///
 /// Standard output and error are flushed first, so the recorded length is everything the
 /// program printed before the save.
@@ -66,9 +66,13 @@ pub(crate) fn save_component(e: &mut Encoder<'_>) -> Result<()> {
     // the same file continues there (the buffered bytes come back with it).
     e.text("stdin_file");
     match describe(0) {
-        Some((o, _)) => {
-            e.map(4);
+        Some((o, m)) => {
+            e.map(6);
             o.id.save(e);
+            e.text("len");
+            e.uint(o.len);
+            e.text("mtime_ns");
+            e.uint(mtime_ns(&m));
             e.text("offset");
             // SAFETY: lseek on a descriptor of the process.
             let off = unsafe { libc::lseek(0, 0, libc::SEEK_CUR) };
@@ -82,6 +86,46 @@ pub(crate) fn save_component(e: &mut Encoder<'_>) -> Result<()> {
         Err(TryLockError::Poisoned(p)) => e.bytes(p.into_inner().unread()),
         // A live `StdinLock` of this thread holds the buffer: it saves the bytes itself.
         Err(TryLockError::WouldBlock) => e.null(),
+    }
+    Ok(())
+}
+
+fn mtime_ns(m: &std::fs::Metadata) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    (m.mtime().max(0) as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(m.mtime_nsec().max(0) as u64)
+}
+
+/// Refuses a restore whose standard input is the file it read from at the save but
+/// changed since (size or modification time), unless `policy` accepts changed files:
+/// the program's state depends on what it read, as for files it opened itself.
+pub(crate) fn check_component(v: &Value, policy: crate::fs::Policy) -> Result<()> {
+    let Some(saved) = v.get("stdin_file").filter(|s| !matches!(s, Value::Null)) else {
+        return Ok(());
+    };
+    let id = Identity::load(saved).map_err(|e| e.within("stdin_file"))?;
+    let (Some((now, m)), Some(len), Some(mtime)) = (
+        describe(0),
+        saved.get("len").and_then(Value::as_u64),
+        saved.get("mtime_ns").and_then(Value::as_u64),
+    ) else {
+        return Ok(());
+    };
+    if now.id == id
+        && (now.len != len || mtime_ns(&m) != mtime)
+        && policy != crate::fs::Policy::AcceptChanged
+    {
+        let path = std::fs::read_link("/proc/self/fd/0").unwrap_or_default();
+        return Err(crate::Error::Restore {
+            path,
+            detail: format!(
+                "standard input is the file the program was reading at the checkpoint, and it \
+                 changed since (size {len} → {} bytes); {}",
+                now.len,
+                crate::fs::Policy::HINT
+            ),
+        });
     }
     Ok(())
 }

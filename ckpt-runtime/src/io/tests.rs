@@ -116,3 +116,24 @@ fn bufreader_reads_like_std() {
         .unwrap();
     assert_eq!(all, text);
 }
+
+#[test]
+fn into_inner_gives_the_writer_back_with_the_error() {
+    struct Full;
+    impl Write for Full {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("disk full"))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut w = BufWriter::new(Full);
+    w.write_all(b"pending").unwrap();
+    let e = w.into_inner().err().expect("the flush fails");
+    assert_eq!(e.error().to_string(), "disk full");
+    let (err, w) = e.into_parts();
+    assert_eq!(err.kind(), std::io::ErrorKind::Other);
+    assert_eq!(w.buffer(), b"pending");
+    std::mem::forget(w);
+}
