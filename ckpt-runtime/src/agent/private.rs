@@ -30,10 +30,16 @@ pub fn fatal(e: &Error) -> ! {
 
 /// The agent prologue of a `#[checkpointable] fn main`.
 pub fn start(program: &'static Program) {
+    let journal = |restoring: Option<&Path>| {
+        if let Some(cfg) = options::config() {
+            crate::fs::journal::configure(&cfg.image_path, restoring);
+        }
+    };
     match options::start(program) {
-        Ok(Start::Fresh) => {}
+        Ok(Start::Fresh) => journal(None),
         Ok(Start::Restore(img)) => {
             let img = *img;
+            journal(Some(&img.path));
             // Components first: their state is back before any user code runs.
             let mut loader = Loader::new(img.shared);
             if let Err(e) = components::restore_all(&img.path, img.components, &mut loader) {
@@ -243,6 +249,10 @@ impl Frame {
                 &mut |enc| a.write_frames(enc, id, capture),
                 &mut components::save_all,
             )?;
+            if matches!(dest, Dest::Default) {
+                // The image knows every written file now.
+                crate::fs::journal::reset();
+            }
             Ok(())
         })
     }

@@ -12,6 +12,10 @@
 //! - **At a restore**, every file is checked first, and only if all checks pass: files the
 //!   program created, wrote or appended to are cut back to their length at the save (so
 //!   nothing is written twice), then open files are reopened by path and seeked.
+//! - A file the program starts writing between a save and a kill is not in that save's
+//!   image: its length when first opened is appended (and synced) to a small journal next
+//!   to the image (`IMAGE.opens`) before the open returns, and a restore cuts it back to
+//!   that length too. A save empties the journal.
 //! - A written file whose identity changed is refused, never truncated. A file the program
 //!   was reading that changed since the save (size or modification time), was replaced, or
 //!   is missing is an error by default: the program's state depends on what it read. Restore
@@ -34,6 +38,8 @@
 //! ```
 
 mod file;
+#[cfg_attr(not(feature = "agent"), allow(dead_code))]
+pub(crate) mod journal;
 mod sys;
 #[cfg_attr(not(feature = "agent"), allow(dead_code))]
 pub(crate) mod table;

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use super::sys;
-use super::Policy;
+use super::{journal, Policy};
 use crate::error::{Error, Result};
 use crate::state::{Encoder, Value};
 
@@ -184,15 +184,21 @@ pub(crate) fn register(path: &Path, file: &std::fs::File, fd: RawFd, mode: Mode)
         }
     };
     // Only regular files have a length to cut back to (and can be fdatasync'd).
+    let first_write = mode.writes() && regular && !rec.written;
     if mode.writes() && regular {
         rec.written = true;
         rec.dirty = true;
     }
+    let journaled = first_write.then(|| (rec.path.clone(), rec.id));
     rec.handles.push(Handle {
         id: handle,
         fd,
         mode,
     });
+    drop(t);
+    if let Some((path, id)) = journaled {
+        journal::note_open(&path, id, file);
+    }
     handle
 }
 
@@ -419,6 +425,7 @@ pub(crate) fn restore_component(v: &Value, policy: Policy) -> Result<()> {
                 .map_err(|e| Error::io("truncating", &path, e))?;
         }
     }
+    journal::roll_back(&saved);
     let mut t = table();
     t.records = saved
         .into_iter()

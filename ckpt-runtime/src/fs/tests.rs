@@ -280,3 +280,76 @@ fn a_file_renamed_over_is_forgotten() {
     };
     assert_eq!(n, 1, "{v:?}");
 }
+
+#[test]
+fn files_first_written_after_the_save_are_cut_back_through_the_journal() {
+    let _g = serial();
+    let d = Dir::new("journal");
+    let image = d.0.join("app.ckpt");
+    super::journal::configure(&image, None);
+    let old = d.0.join("old.log");
+    std::fs::write(&old, b"from before\n").unwrap();
+    let saved = component();
+    super::journal::reset();
+
+    // After the save: a new log and an existing file appended to for the first time.
+    let new = d.0.join("new.log");
+    let mut a = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&new)
+        .unwrap();
+    a.write_all(b"written by the killed run\n").unwrap();
+    let mut b = OpenOptions::new().append(true).open(&old).unwrap();
+    b.write_all(b"appended by the killed run\n").unwrap();
+    let journal = std::fs::read_to_string(super::journal::path_for(&image)).unwrap();
+    assert_eq!(journal.lines().count(), 2, "{journal}");
+    drop((a, b));
+
+    // The restore of that image cuts both back; the image's own files are its business.
+    super::journal::configure(&image, Some(&image));
+    table::restore_component(&saved, Policy::Strict).unwrap();
+    super::journal::unconfigure();
+    assert_eq!(std::fs::read(&new).unwrap(), b"");
+    assert_eq!(std::fs::read(&old).unwrap(), b"from before\n");
+}
+
+#[test]
+fn a_save_empties_the_journal_and_a_torn_line_is_ignored() {
+    let _g = serial();
+    let d = Dir::new("journal-reset");
+    let image = d.0.join("app.ckpt");
+    super::journal::configure(&image, Some(&image));
+    let p = d.0.join("x.log");
+    let mut f = File::create(&p).unwrap();
+    f.write_all(b"abc").unwrap();
+    let jp = super::journal::path_for(&image);
+    assert!(jp.exists());
+    // A crash in the middle of the next journal line.
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&jp)
+        .unwrap()
+        .write_all(b"open 0 1 2")
+        .unwrap();
+    table::restore_component(&component_without(&p), Policy::Strict).unwrap();
+    assert_eq!(std::fs::read(&p).unwrap(), b"");
+    super::journal::reset();
+    assert!(!jp.exists());
+    super::journal::unconfigure();
+    drop(f);
+}
+
+/// A component image that does not know `p` (as one saved before it was opened).
+fn component_without(p: &std::path::Path) -> Value {
+    let v = component();
+    let Some(Value::Array(files)) = v.get("files") else {
+        panic!("{v:?}")
+    };
+    let kept: Vec<Value> = files
+        .iter()
+        .filter(|f| f.get("path").and_then(Value::as_str) != p.to_str())
+        .cloned()
+        .collect();
+    Value::Map(vec![(Value::Text("files".into()), Value::Array(kept))])
+}
