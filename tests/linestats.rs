@@ -56,6 +56,25 @@ fn linestats_from_a_file_survives_repeated_sigkill() {
     }
 }
 
+/// Runs linestats on `inp` in `dir` and kills it once it printed 10000 lines (an image
+/// exists); returns how it was started, for the restore.
+fn killed_after_10000_lines<'a>(
+    bin: &'a std::path::Path,
+    dir: &'a std::path::Path,
+    inp: &'a std::path::Path,
+) -> FileRun<'a> {
+    let run = FileRun {
+        bin,
+        dir,
+        stdout_file: "out.txt",
+        stdin_file: Some(inp),
+    };
+    let mut child = run.start(&["--save-every", "5000"], false, &[]);
+    wait_for(&mut child, dir, "out.txt", "10000 lines");
+    assert!(kill(child), "the run ended before it could be killed");
+    run
+}
+
 /// Given another file as standard input, the restored run reads it from where it is (its
 /// beginning): the io component seeks only the same file.
 #[test]
@@ -65,15 +84,7 @@ fn another_stdin_file_is_read_from_its_start() {
     let other = work.path().join("other.txt");
     fs::write(&other, "one two\nthree\n").unwrap();
     let bin = example("linestats");
-    let run = FileRun {
-        bin: &bin,
-        dir: work.path(),
-        stdout_file: "out.txt",
-        stdin_file: Some(&inp),
-    };
-    let mut child = run.start(&["--save-every", "5000"], false, &[]);
-    wait_for(&mut child, work.path(), "out.txt", "10000 lines");
-    assert!(kill(child), "the run ended before it could be killed");
+    let run = killed_after_10000_lines(&bin, work.path(), &inp);
     let restored = FileRun {
         stdin_file: Some(&other),
         ..run
@@ -108,15 +119,7 @@ fn a_changed_stdin_file_is_refused_unless_accepted() {
     let work = TempDir::new("linestats-changed");
     let inp = input(work.path(), 200_000);
     let bin = example("linestats");
-    let run = FileRun {
-        bin: &bin,
-        dir: work.path(),
-        stdout_file: "out.txt",
-        stdin_file: Some(&inp),
-    };
-    let mut child = run.start(&["--save-every", "5000"], false, &[]);
-    wait_for(&mut child, work.path(), "out.txt", "10000 lines");
-    assert!(kill(child), "the run ended before it could be killed");
+    let run = killed_after_10000_lines(&bin, work.path(), &inp);
     let mut f = fs::OpenOptions::new().append(true).open(&inp).unwrap();
     f.write_all(b"a line added after the save\n").unwrap();
     drop(f);

@@ -153,6 +153,23 @@ pub(crate) fn restore_all(
 mod tests {
     use super::*;
 
+    /// What `save_all` writes, decoded as a restore reads it: entries and shared objects.
+    fn saved_entries() -> (Vec<(String, Value)>, Vec<Option<Value>>) {
+        let mut bytes = Vec::new();
+        let mut e = Encoder::new(&mut bytes);
+        save_all(&mut e).unwrap();
+        e.finish().unwrap();
+        let (v, shared) = crate::state::decode_slice(&bytes).unwrap();
+        let Value::Map(entries) = v else {
+            panic!("{v:?}")
+        };
+        let entries = entries
+            .into_iter()
+            .map(|(k, v)| (k.as_str().unwrap().to_string(), v))
+            .collect();
+        (entries, shared)
+    }
+
     #[test]
     fn unknown_components_are_corrupt_and_missing_ones_start_fresh() {
         let mut l = Loader::default();
@@ -211,19 +228,8 @@ mod tests {
             .open(&log)
             .unwrap();
         std::io::Write::write_all(&mut f, b"before the save\n").unwrap();
-        let mut bytes = Vec::new();
-        let mut e = Encoder::new(&mut bytes);
-        save_all(&mut e).unwrap();
-        e.finish().unwrap();
+        let (entries, shared) = saved_entries();
         std::io::Write::write_all(&mut f, b"after the save\n").unwrap();
-        let (v, shared) = crate::state::decode_slice(&bytes).unwrap();
-        let Value::Map(entries) = v else {
-            panic!("{v:?}")
-        };
-        let entries: Vec<(String, Value)> = entries
-            .into_iter()
-            .map(|(k, v)| (k.as_str().unwrap().to_string(), v))
-            .collect();
         // A bad policy (of any component) refuses the restore before the log is cut back.
         std::env::set_var(crate::env::ENV_POLICY, "bogus");
         let r = restore_all(Path::new("/x.ckpt"), entries, &mut Loader::new(shared));
@@ -244,18 +250,7 @@ mod tests {
         let _g = crate::env::TEST_LOCK
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        let mut bytes = Vec::new();
-        let mut e = Encoder::new(&mut bytes);
-        save_all(&mut e).unwrap();
-        e.finish().unwrap();
-        let (v, shared) = crate::state::decode_slice(&bytes).unwrap();
-        let Value::Map(entries) = v else {
-            panic!("{v:?}")
-        };
-        let entries: Vec<(String, Value)> = entries
-            .into_iter()
-            .map(|(k, v)| (k.as_str().unwrap().to_string(), v))
-            .collect();
+        let (entries, shared) = saved_entries();
         assert_eq!(entries.len(), COMPONENTS.len());
         assert!(entries[0].1.get("now_ns").is_some());
         let env = entries.iter().find(|(n, _)| n == "env").map(|(_, v)| v);
