@@ -247,6 +247,9 @@ fn spawn_child(args: &[&str], kind: &str) -> Result<(f64, u64), String> {
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     cmd.env(ENV_T0, now_ns().to_string());
+    // A restore shows the program the environment of the run that saved, where the start
+    // timestamp is not: this child reads the restoring process's own.
+    cmd.env("CKPT_ENV", "current");
     let out = cmd
         .output()
         .map_err(|e| format!("spawning the {kind} child: {e}"))?;
