@@ -61,8 +61,7 @@ impl Saved {
     /// The arguments and environment the program sees now.
     pub(crate) fn now() -> Saved {
         let args: Vec<OsString> = ArgsOs::now().collect();
-        let vars = view::with_saved_env(|saved| saved.cloned())
-            .unwrap_or_else(|| Snapshot::new(sys::vars_os()));
+        let vars = Snapshot::new(sys::vars_os());
         Saved { args, vars }
     }
 }
@@ -161,7 +160,6 @@ pub(crate) fn restore_component(v: &Value, policy: Policy) -> Result<()> {
         // the program's code, on its only thread.
         apply_to_process(&saved.vars);
     }
-    view::set_saved_env(None);
     Ok(())
 }
 

@@ -62,7 +62,6 @@ use std::ffi::{OsStr, OsString};
 pub(crate) use component::{restore_component, save_component};
 pub use component::{Policy, ENV_POLICY};
 pub use iter::{Args, ArgsOs, Vars, VarsOs};
-use view::is_ckpt_var;
 
 /// The program's arguments, `argv[0]` first: a restore's are the saved ones. Like
 /// [`std::env::args`].
@@ -98,14 +97,7 @@ pub fn var<K: AsRef<OsStr>>(key: K) -> Result<String, VarError> {
 /// The variable `key` as the program sees it, `None` if it is not set. Like
 /// [`std::env::var_os`].
 pub fn var_os<K: AsRef<OsStr>>(key: K) -> Option<OsString> {
-    let key = key.as_ref();
-    if is_ckpt_var(key) {
-        return sys::var_os(key);
-    }
-    // `None`: no environment in place of the real one. One allocation either way: the
-    // returned value.
-    view::with_saved_env(|saved| saved.map(|s| s.get(key).map(OsStr::to_os_string)))
-        .unwrap_or_else(|| sys::var_os(key))
+    sys::var_os(key.as_ref())
 }
 
 /// The variables the program sees, as `(name, value)` strings. Like [`std::env::vars`].
@@ -122,20 +114,11 @@ pub fn vars() -> Vars {
 /// [`std::env::vars_os`]. After a restore under the default policy: the saved variables
 /// sorted by name, then the real `CKPT_*` ones.
 pub fn vars_os() -> VarsOs {
-    let saved = view::with_saved_env(|saved| saved.cloned());
-    let all = match saved {
-        None => sys::vars_os(),
-        Some(s) => {
-            let mut all = s.into_vec();
-            all.extend(sys::vars_os().into_iter().filter(|(k, _)| is_ckpt_var(k)));
-            all
-        }
-    };
-    VarsOs::new(all)
+    VarsOs::new(sys::vars_os())
 }
 
-/// Sets the variable `key` to `value`, in the real environment and in the one a restore
-/// put in its place. Like [`std::env::set_var`].
+/// Sets the variable `key` to `value` in the process's environment (the saved one after
+/// a restore; the next save records it). Like [`std::env::set_var`].
 ///
 /// std declares its `set_var` `unsafe` from edition 2024 on, because another thread may
 /// read the environment through libc at the same time; this one is a safe function so
@@ -147,11 +130,10 @@ pub fn vars_os() -> VarsOs {
 pub fn set_var<K: AsRef<OsStr>, V: AsRef<OsStr>>(key: K, value: V) {
     let (key, value) = (key.as_ref(), value.as_ref());
     sys::set_var(key, value);
-    view::update_saved_env(|s| s.set(key, value));
 }
 
-/// Removes the variable `key` from the real environment and from the one a restore put
-/// in its place. Like [`std::env::remove_var`] (see [`set_var`] on safety).
+/// Removes the variable `key` from the process's environment. Like
+/// [`std::env::remove_var`] (see [`set_var`] on safety).
 ///
 /// # Panics
 ///
@@ -159,7 +141,6 @@ pub fn set_var<K: AsRef<OsStr>, V: AsRef<OsStr>>(key: K, value: V) {
 pub fn remove_var<K: AsRef<OsStr>>(key: K) {
     let key = key.as_ref();
     sys::remove_var(key);
-    view::update_saved_env(|s| s.remove(key));
 }
 
 /// Serializes the tests that change the process-global state of this module.
@@ -170,5 +151,4 @@ pub(crate) static TEST_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 #[cfg(test)]
 pub(crate) fn reset() {
     view::set_saved_args(None);
-    view::set_saved_env(None);
 }

@@ -80,18 +80,6 @@ fn snapshot_is_sorted_keeps_the_last_of_a_name_and_drops_ckpt_variables() {
 }
 
 #[test]
-fn snapshot_set_and_remove_keep_it_sorted() {
-    let mut s = Snapshot::new(pairs(&[("M", "1")]));
-    s.set(OsStr::new("Z"), OsStr::new("26"));
-    s.set(OsStr::new("A"), OsStr::new("1"));
-    s.set(OsStr::new("M"), OsStr::new("13"));
-    s.set(OsStr::new("CKPT_ENV"), OsStr::new("current"));
-    s.remove(OsStr::new("Z"));
-    s.remove(OsStr::new("nothing"));
-    assert_eq!(s, Snapshot::new(pairs(&[("A", "1"), ("M", "13")])));
-}
-
-#[test]
 fn policy_parses_and_rejects_with_the_valid_values() {
     assert_eq!(Policy::parse("saved").unwrap(), Policy::Saved);
     assert_eq!(Policy::parse("current").unwrap(), Policy::Current);
