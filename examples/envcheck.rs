@@ -43,6 +43,8 @@ fn main() {
         show("CKPT_DEMO_VAR"),
         ckpt::restored()
     );
+    // ckpt's own variables are consumed at start: a child process never inherits them.
+    println!("internal: {}", show("CKPT_FILE"));
     if hold && !ckpt::restored() {
         // Wait to be killed (at most a minute), so that a restore can continue.
         println!("holding");

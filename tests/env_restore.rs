@@ -116,6 +116,17 @@ fn restore_sees_the_saved_arguments_and_environment_by_default() {
     );
 }
 
+/// The restore re-executes the program with `CKPT_FILE` (and the policy variables of
+/// `--ckpt-*` options) set; the agent consumes them, so a child ckpt program started by
+/// the restored one saves to its own image, not to this one.
+#[test]
+fn ckpt_variables_of_the_restore_are_consumed() {
+    let d = killed_after_the_save("env-consumed", &args(&["x"]), &[]);
+    let o = restore(&d, &["--ckpt-time=wall"], &[]);
+    let text = stdout(&o);
+    assert!(text.contains("internal: CKPT_FILE not set"), "{text}");
+}
+
 #[test]
 fn current_policy_shows_the_restoring_environment_and_the_saved_arguments() {
     let d = killed_after_the_save("env-current", &args(&["one"]), &[("ENVCHECK_VAR", "first")]);

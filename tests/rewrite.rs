@@ -161,3 +161,26 @@ fn same_named_functions_in_different_modules_compile() {
     assert_eq!(a::same_name(), "std::fs::File");
     assert_eq!(b::same_name(), "b");
 }
+
+#[derive(ckpt::State)]
+struct Person {
+    name: String,
+}
+
+/// A field named like a local moved before the save point is not a use of the local
+/// (macro arguments are read as expressions), and `stringify!` shows what was written.
+#[ckpt::checkpointable]
+fn field_named_like_a_moved_local() -> (String, &'static str) {
+    let name = String::from("ada");
+    let p = Person { name };
+    let _ = ckpt::save();
+    (format!("{}", p.name), stringify!(std::fs::File))
+}
+
+#[test]
+fn macro_arguments_are_read_as_expressions() {
+    assert_eq!(
+        field_named_like_a_moved_local(),
+        ("ada".to_string(), "std::fs::File")
+    );
+}

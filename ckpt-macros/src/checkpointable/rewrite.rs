@@ -87,6 +87,14 @@ impl VisitMut for StdPaths {
     /// `write!`, `assert_eq!`, `vec![a, b]`...) are rewritten like any expression.
     fn visit_macro_mut(&mut self, m: &mut syn::Macro) {
         use syn::punctuated::Punctuated;
+        // Macros that look at their tokens, not their values, see what the user wrote.
+        let name = m.path.segments.last().map(|s| s.ident.to_string());
+        if matches!(
+            name.as_deref(),
+            Some("stringify" | "concat" | "include" | "include_str" | "include_bytes" | "env")
+        ) {
+            return;
+        }
         let parser = Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated;
         if let Ok(mut args) = syn::parse::Parser::parse2(parser, m.tokens.clone()) {
             for a in args.iter_mut() {
@@ -278,6 +286,14 @@ mod tests {
         assert_eq!(
             rewrite("{ let v = vec![std::time::Instant::now(); 2]; }"),
             "{ let v = vec ! [std :: time :: Instant :: now () ; 2] ; }"
+        );
+    }
+
+    #[test]
+    fn token_macros_are_left_as_written() {
+        assert_eq!(
+            rewrite("{ let s = stringify!(std::fs::File); }"),
+            "{ let s = stringify ! (std :: fs :: File) ; }"
         );
     }
 

@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 
 use proc_macro2::{TokenStream, TokenTree};
+use quote::ToTokens;
 use syn::visit::Visit;
 
 /// Names used by a piece of syntax: single-segment paths, identifiers inside macro
@@ -69,8 +70,28 @@ impl<'ast> Visit<'ast> for Uses {
         }
         syn::visit::visit_expr_path(self, p);
     }
+    /// Arguments that parse as comma-separated expressions (`println!`, `format!`,
+    /// `assert_eq!`, `vec!`...) are visited as expressions, so a field name (`p.name`) is
+    /// not a use of a local `name`; format strings add their `{name}` captures. Anything
+    /// else counts every identifier (an over-approximation).
     fn visit_macro(&mut self, m: &'ast syn::Macro) {
-        self.tokens(&m.tokens);
+        use syn::punctuated::Punctuated;
+        let parser = Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated;
+        match syn::parse::Parser::parse2(parser, m.tokens.clone()) {
+            Ok(args) => {
+                for a in &args {
+                    if let syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Str(s),
+                        ..
+                    }) = a
+                    {
+                        format_args_of(&s.to_token_stream().to_string(), &mut self.0);
+                    }
+                    self.visit_expr(a);
+                }
+            }
+            Err(_) => self.tokens(&m.tokens),
+        }
     }
     fn visit_item(&mut self, _: &'ast syn::Item) {}
     fn visit_local(&mut self, l: &'ast syn::Local) {

@@ -113,6 +113,14 @@ const POLICIES: &[PolicyOption] = &[
     },
 ];
 
+/// Takes the restore policies out of the environment once the restore has read them,
+/// so child processes do not inherit this restore's choices.
+pub(crate) fn consume_policies() {
+    for p in POLICIES {
+        std::env::remove_var(p.env);
+    }
+}
+
 /// Splits ckpt's options from the program's. `--` ends ckpt's options.
 pub(crate) fn parse_args(args: Vec<OsString>) -> Result<CkptArgs> {
     let mut out = CkptArgs::default();
@@ -284,6 +292,9 @@ fn finish_setup(
     let image_path = file
         .or_else(|| std::env::var_os(ENV_FILE).map(|f| absolute(Path::new(&f))))
         .unwrap_or_else(default_image_path);
+    // Consumed: a child process that is itself a ckpt program must not save to this
+    // process's image.
+    std::env::remove_var(ENV_FILE);
     let fingerprint = program.fingerprint();
     let mut start = Start::Fresh;
     if let Some(path) = restore {

@@ -45,6 +45,7 @@ pub fn start(program: &'static Program) {
             if let Err(e) = components::restore_all(&img.path, img.components, &mut loader) {
                 fatal(&e);
             }
+            options::consume_policies();
             AGENT.with(|a| {
                 let mut a = a.borrow_mut();
                 a.loader = Some(loader);
@@ -249,10 +250,8 @@ impl Frame {
                 &mut |enc| a.write_frames(enc, id, capture),
                 &mut components::save_all,
             )?;
-            if matches!(dest, Dest::Default) {
-                // The image knows every written file now.
-                crate::fs::journal::reset();
-            }
+            // That image knows every written file now.
+            crate::fs::journal::saved(&path);
             Ok(())
         })
     }

@@ -53,8 +53,9 @@ impl Drop for Handle {
 }
 
 impl Handle {
-    fn new(path: &Path, file: std::fs::File, mode: Mode) -> Handle {
-        let id = table::register(path, &file, file.as_raw_fd(), mode);
+    /// `created`: this open made the file.
+    fn new(path: &Path, file: std::fs::File, mode: Mode, created: bool) -> Handle {
+        let id = table::register(path, &file, file.as_raw_fd(), mode, created);
         Handle { file, id }
     }
 }
@@ -104,7 +105,7 @@ impl File {
         let fd = inner.as_raw_fd();
         let path = std::fs::read_link(format!("/proc/self/fd/{fd}")).unwrap_or_default();
         let mode = mode_of(&inner);
-        File::from_handle(Handle::new(&path, inner, mode))
+        File::from_handle(Handle::new(&path, inner, mode, false))
     }
 
     fn from_handle(h: Handle) -> File {
@@ -339,13 +340,20 @@ impl OpenOptions {
     /// Opens `path` with these options; the file is recorded by its absolute path.
     pub fn open<P: AsRef<Path>>(&self, path: P) -> io::Result<File> {
         let path = path.as_ref();
+        let existed = std::fs::symlink_metadata(path).is_ok();
         let inner = self.inner.open(path)?;
         let mode = Mode {
             read: self.read,
             write: self.write,
             append: self.append,
         };
-        Ok(File::from_handle(Handle::new(&absolute(path), inner, mode)))
+        let created = !existed;
+        Ok(File::from_handle(Handle::new(
+            &absolute(path),
+            inner,
+            mode,
+            created,
+        )))
     }
 }
 
@@ -378,6 +386,11 @@ impl From<File> for std::process::Stdio {
     fn from(f: File) -> std::process::Stdio {
         std::process::Stdio::from(f.into_std())
     }
+}
+
+/// `CKPT_FILES=accept-changed` in the environment (a file loaded outside a restore).
+fn accepted_by_env() -> bool {
+    super::Policy::from_env().is_ok_and(|p| p == super::Policy::AcceptChanged)
 }
 
 /// `path` made absolute against the current directory (not canonicalised: a symlink in
@@ -476,7 +489,7 @@ impl State for Handle {
             .metadata()
             .map_err(|e| Error::io("reading metadata of", &path, e))?;
         if Identity::of(&now) != saved
-            && (mode.writes() || super::Policy::from_env()? != super::Policy::AcceptChanged)
+            && (mode.writes() || !(table::accepts_changed() || accepted_by_env()))
         {
             return Err(restore_err(format!(
                 "the path now names a different file than the one open at the checkpoint \
@@ -491,6 +504,6 @@ impl State for Handle {
         (&inner)
             .seek(SeekFrom::Start(offset))
             .map_err(|e| Error::io("seeking", &path, e))?;
-        Ok(Handle::new(&path, inner, mode))
+        Ok(Handle::new(&path, inner, mode, false))
     }
 }

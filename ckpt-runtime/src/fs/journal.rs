@@ -8,8 +8,12 @@
 //! back to that length (if it is still the same file), and a save empties the journal
 //! (the new image knows the files now).
 //!
-//! One line per open: `open <len> <dev> <ino> <born_ns> <path as hex>`. A line cut short
-//! by a crash has no newline and is ignored.
+//! Every image this run saved to (and the image it was restored from) has its own
+//! journal: an open is appended to each, and a save to one image empties only that one.
+//!
+//! One line per open: `open|create <len> <dev> <ino> <born_ns> <path as hex>`; `create`
+//! when the open made the file, which a restore then removes (so `create_new` works
+//! again). A line cut short by a crash has no newline and is ignored.
 
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
@@ -19,14 +23,15 @@ use std::sync::Mutex;
 use super::table::{Identity, SavedFile};
 
 struct Journal {
-    /// Where this run journals its opens (`None`: no agent, nothing journaled).
-    write: Option<PathBuf>,
+    /// The journals this run appends to: one per image it saved to or was restored from
+    /// (empty: no agent, nothing journaled).
+    active: Vec<PathBuf>,
     /// The journal of the image being restored.
     read: Option<PathBuf>,
 }
 
 static JOURNAL: Mutex<Journal> = Mutex::new(Journal {
-    write: None,
+    active: Vec::new(),
     read: None,
 });
 
@@ -41,27 +46,37 @@ pub(crate) fn path_for(image: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
-/// Set by the agent: journal opens next to `image`; `restoring` is the image a restore
-/// starts from.
+/// Set by the agent at start: the run saves to `image`; `restoring` is the image a restore
+/// starts from (its journal is read, and kept up to date for another restore of it).
 pub(crate) fn configure(image: &Path, restoring: Option<&Path>) {
     let mut j = journal();
-    j.write = Some(path_for(image));
+    j.active = vec![path_for(image)];
     j.read = restoring.map(path_for);
+    if let Some(r) = &j.read {
+        if !j.active.contains(r) {
+            let r = r.clone();
+            j.active.push(r);
+        }
+    }
 }
 
-/// A save to the run's image succeeded: the image knows every written file now.
-pub(crate) fn reset() {
-    if let Some(p) = &journal().write {
-        let _ = std::fs::remove_file(p);
+/// A save to `image` succeeded: that image knows every written file now.
+pub(crate) fn saved(image: &Path) {
+    let p = path_for(image);
+    let _ = std::fs::remove_file(&p);
+    let mut j = journal();
+    if !j.active.contains(&p) {
+        j.active.push(p);
     }
 }
 
 /// Records the first write-open of a file in this run (best effort: a journal that
 /// cannot be written only loses this protection, never the program's open).
-pub(crate) fn note_open(path: &Path, id: Identity, file: &std::fs::File) {
-    let Some(jp) = journal().write.clone() else {
+pub(crate) fn note_open(path: &Path, id: Identity, file: &std::fs::File, created: bool) {
+    let active = journal().active.clone();
+    if active.is_empty() {
         return;
-    };
+    }
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let hex: String = path
         .as_os_str()
@@ -69,31 +84,47 @@ pub(crate) fn note_open(path: &Path, id: Identity, file: &std::fs::File) {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let line = format!("open {len} {} {} {} {hex}\n", id.dev, id.ino, id.born_ns);
-    let r = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&jp)
-        .and_then(|mut j| {
-            j.write_all(line.as_bytes())?;
-            j.sync_data()
-        });
-    if let Err(e) = r {
-        eprintln!(
-            "ckpt: warning: cannot journal the open of {} in {} ({e}); a restore will not cut \
-             it back",
-            path.display(),
-            jp.display()
-        );
+    let kind = if created { "create" } else { "open" };
+    let line = format!("{kind} {len} {} {} {} {hex}\n", id.dev, id.ino, id.born_ns);
+    for jp in active {
+        let r = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&jp)
+            .and_then(|mut j| {
+                j.write_all(line.as_bytes())?;
+                j.sync_data()
+            });
+        if let Err(e) = r {
+            eprintln!(
+                "ckpt: warning: cannot journal the open of {} in {} ({e}); a restore will not \
+                 cut it back",
+                path.display(),
+                jp.display()
+            );
+        }
     }
 }
 
-/// `(path, identity, length at open)` of each journaled file, first entry per file.
-fn entries(journal: &Path) -> Vec<(PathBuf, Identity, u64)> {
-    let Ok(text) = std::fs::read(journal) else {
+/// One journaled open.
+pub(crate) struct Entry {
+    path: PathBuf,
+    pub(crate) id: Identity,
+    /// The file's length right after the open.
+    pub(crate) len: u64,
+    /// The open created the file.
+    created: bool,
+}
+
+/// The entries of the journal of the image being restored, first entry per file.
+pub(crate) fn entries() -> Vec<Entry> {
+    let Some(jp) = journal().read.clone() else {
         return Vec::new();
     };
-    let mut out: Vec<(PathBuf, Identity, u64)> = Vec::new();
+    let Ok(text) = std::fs::read(&jp) else {
+        return Vec::new();
+    };
+    let mut out: Vec<Entry> = Vec::new();
     for line in text.split_inclusive(|b| *b == b'\n') {
         let Some(line) = line.strip_suffix(b"\n") else {
             continue; // cut short by a crash
@@ -102,7 +133,7 @@ fn entries(journal: &Path) -> Vec<(PathBuf, Identity, u64)> {
             continue;
         };
         let f: Vec<&str> = line.split(' ').collect();
-        let [_, len, dev, ino, born, hex] = f.as_slice() else {
+        let [kind, len, dev, ino, born, hex] = f.as_slice() else {
             continue;
         };
         let (Ok(len), Ok(dev), Ok(ino), Ok(born_ns)) =
@@ -113,44 +144,53 @@ fn entries(journal: &Path) -> Vec<(PathBuf, Identity, u64)> {
         let bytes: Option<Vec<u8>> = (0..hex.len() / 2)
             .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
             .collect();
-        let Some(bytes) = bytes else {
+        let (Some(bytes), true) = (bytes, matches!(*kind, "open" | "create")) else {
             continue;
         };
         let id = Identity { dev, ino, born_ns };
-        if !out.iter().any(|(_, i, _)| *i == id) {
-            out.push((PathBuf::from(std::ffi::OsStr::from_bytes(&bytes)), id, len));
+        if !out.iter().any(|e| e.id == id) {
+            out.push(Entry {
+                path: PathBuf::from(std::ffi::OsStr::from_bytes(&bytes)),
+                id,
+                len,
+                created: *kind == "create",
+            });
         }
     }
     out
 }
 
-/// Cuts the journaled files the image does not know back to their length at open.
-pub(crate) fn roll_back(saved: &[SavedFile]) {
-    let Some(jp) = journal().read.clone() else {
-        return;
-    };
-    for (path, id, len) in entries(&jp) {
-        if saved.iter().any(|f| f.id == id) {
-            continue; // the image knows it and has already dealt with it
+/// Undoes what the killed run wrote to the journaled files the image does not know as
+/// written: cut back to the length at the open, or removed if the open created them.
+pub(crate) fn roll_back(entries: &[Entry], saved: &[SavedFile]) {
+    for e in entries {
+        if saved.iter().any(|f| f.written && f.id == e.id) {
+            continue; // the image knows it as written and has cut it back
         }
-        let Ok(m) = std::fs::metadata(&path) else {
+        let Ok(m) = std::fs::metadata(&e.path) else {
             continue;
         };
-        if Identity::of(&m) != id || m.len() <= len {
-            continue; // replaced since, or nothing written after the open
+        if Identity::of(&m) != e.id {
+            continue; // replaced since: not ours to touch
         }
-        let r = std::fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .and_then(|f| {
-                f.set_len(len)?;
-                f.sync_data()
-            });
-        if let Err(e) = r {
+        let r = if e.created && !saved.iter().any(|f| f.id == e.id) {
+            std::fs::remove_file(&e.path)
+        } else if m.len() > e.len {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&e.path)
+                .and_then(|f| {
+                    f.set_len(e.len)?;
+                    f.sync_data()
+                })
+        } else {
+            Ok(())
+        };
+        if let Err(err) = r {
             eprintln!(
-                "ckpt: warning: cannot cut {} back to {len} bytes ({e}); output the killed run \
-                 wrote after the save may repeat",
-                path.display()
+                "ckpt: warning: cannot undo the killed run's writes to {} ({err}); its output \
+                 after the save may repeat",
+                e.path.display()
             );
         }
     }
@@ -160,6 +200,6 @@ pub(crate) fn roll_back(saved: &[SavedFile]) {
 #[cfg(test)]
 pub(crate) fn unconfigure() {
     let mut j = journal();
-    j.write = None;
+    j.active.clear();
     j.read = None;
 }

@@ -150,7 +150,14 @@ fn table() -> MutexGuard<'static, Table> {
 }
 
 /// Registers an open file; returns the handle id its `File` keeps.
-pub(crate) fn register(path: &Path, file: &std::fs::File, fd: RawFd, mode: Mode) -> u64 {
+/// `created`: this open made the file (a restore to a save before it removes it again).
+pub(crate) fn register(
+    path: &Path,
+    file: &std::fs::File,
+    fd: RawFd,
+    mode: Mode,
+    created: bool,
+) -> u64 {
     let (id, regular) = match file.metadata() {
         Ok(m) => (Identity::of(&m), m.is_file()),
         Err(_) => (
@@ -197,7 +204,7 @@ pub(crate) fn register(path: &Path, file: &std::fs::File, fd: RawFd, mode: Mode)
     });
     drop(t);
     if let Some((path, id)) = journaled {
-        journal::note_open(&path, id, file);
+        journal::note_open(&path, id, file, created);
     }
     handle
 }
@@ -408,8 +415,29 @@ enum Plan {
 /// Checks every saved file against the disk, then (only if all pass) cuts written files
 /// back to their saved length and rebuilds the table. Nothing is truncated when any check
 /// fails.
+/// The policy of the restore in progress, for files loaded with the frames after the
+/// components (the environment variable is consumed by then).
+static RESTORE_POLICY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether the restore accepts changed input files (set by [`restore_component`]).
+pub(crate) fn accepts_changed() -> bool {
+    RESTORE_POLICY.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 pub(crate) fn restore_component(v: &Value, policy: Policy) -> Result<()> {
-    let saved = parse_component(v)?;
+    RESTORE_POLICY.store(
+        policy == Policy::AcceptChanged,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    let mut saved = parse_component(v)?;
+    let journaled = journal::entries();
+    for f in saved.iter_mut().filter(|f| !f.written) {
+        // Read at the save, first written after it (at the length it had at the save):
+        // the growth is the killed run's own output, to be cut back like a written file's.
+        if journaled.iter().any(|e| e.id == f.id && e.len == f.len) {
+            f.written = true;
+        }
+    }
     let mut plans = Vec::with_capacity(saved.len());
     for f in &saved {
         plans.push(check(f, policy)?);
@@ -425,7 +453,7 @@ pub(crate) fn restore_component(v: &Value, policy: Policy) -> Result<()> {
                 .map_err(|e| Error::io("truncating", &path, e))?;
         }
     }
-    journal::roll_back(&saved);
+    journal::roll_back(&journaled, &saved);
     let mut t = table();
     t.records = saved
         .into_iter()

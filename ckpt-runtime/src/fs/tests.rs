@@ -290,7 +290,7 @@ fn files_first_written_after_the_save_are_cut_back_through_the_journal() {
     let old = d.0.join("old.log");
     std::fs::write(&old, b"from before\n").unwrap();
     let saved = component();
-    super::journal::reset();
+    super::journal::saved(&image);
 
     // After the save: a new log and an existing file appended to for the first time.
     let new = d.0.join("new.log");
@@ -306,11 +306,12 @@ fn files_first_written_after_the_save_are_cut_back_through_the_journal() {
     assert_eq!(journal.lines().count(), 2, "{journal}");
     drop((a, b));
 
-    // The restore of that image cuts both back; the image's own files are its business.
+    // The restore of that image removes the file the killed run created and cuts the
+    // other back; the image's own files are its business.
     super::journal::configure(&image, Some(&image));
     table::restore_component(&saved, Policy::Strict).unwrap();
     super::journal::unconfigure();
-    assert_eq!(std::fs::read(&new).unwrap(), b"");
+    assert!(!new.exists());
     assert_eq!(std::fs::read(&old).unwrap(), b"from before\n");
 }
 
@@ -333,8 +334,8 @@ fn a_save_empties_the_journal_and_a_torn_line_is_ignored() {
         .write_all(b"open 0 1 2")
         .unwrap();
     table::restore_component(&component_without(&p), Policy::Strict).unwrap();
-    assert_eq!(std::fs::read(&p).unwrap(), b"");
-    super::journal::reset();
+    assert!(!p.exists(), "created after the save: removed");
+    super::journal::saved(&image);
     assert!(!jp.exists());
     super::journal::unconfigure();
     drop(f);
@@ -352,4 +353,43 @@ fn component_without(p: &std::path::Path) -> Value {
         .cloned()
         .collect();
     Value::Map(vec![(Value::Text("files".into()), Value::Array(kept))])
+}
+
+#[test]
+fn journal_covers_new_files_read_held_files_and_every_image_saved_to() {
+    let _g = serial();
+    let d = Dir::new("journal-more");
+    let image = d.0.join("app.ckpt");
+    let other = d.0.join("other.ckpt");
+    super::journal::configure(&image, None);
+    let held = d.0.join("held.txt");
+    std::fs::write(&held, b"seed\n").unwrap();
+    let reader = File::open(&held).unwrap();
+    // A save to another image (`save_to`): its journal starts now.
+    let saved = component();
+    super::journal::saved(&other);
+
+    let fresh = d.0.join("fresh.txt");
+    let mut n = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&fresh)
+        .unwrap();
+    n.write_all(b"new").unwrap();
+    let mut a = OpenOptions::new().append(true).open(&held).unwrap();
+    a.write_all(b"appended after the save\n").unwrap();
+    drop((n, a));
+    for j in [&image, &other] {
+        let text = std::fs::read_to_string(super::journal::path_for(j)).unwrap();
+        assert_eq!(text.lines().count(), 2, "{text}");
+    }
+
+    // Restoring the other image: the created file goes (create_new works again), the
+    // file read at the save and appended to after it is cut back, not refused.
+    super::journal::configure(&image, Some(&other));
+    table::restore_component(&saved, Policy::Strict).unwrap();
+    super::journal::unconfigure();
+    assert!(!fresh.exists());
+    assert_eq!(std::fs::read(&held).unwrap(), b"seed\n");
+    drop(reader);
 }
