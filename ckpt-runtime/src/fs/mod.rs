@@ -15,7 +15,8 @@
 //! - A file the program starts writing between a save and a kill is not in that save's
 //!   image: its length when first opened is appended (and synced) to a small journal next
 //!   to the image (`IMAGE.opens`) before the open returns, and a restore cuts it back to
-//!   that length too. A save empties the journal.
+//!   that length too (or removes it, if that open created it). A save empties its image's
+//!   journal.
 //! - A written file whose identity changed is refused, never truncated. A file the program
 //!   was reading that changed since the save (size or modification time), was replaced, or
 //!   is missing is an error by default: the program's state depends on what it read. Restore
