@@ -177,16 +177,7 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<CkptArgs> {
     Ok(out)
 }
 
-/// `p` relative to the working directory at the time of the call.
-pub(crate) fn absolute(p: &Path) -> PathBuf {
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        std::env::current_dir()
-            .map(|d| d.join(p))
-            .unwrap_or_else(|_| p.to_path_buf())
-    }
-}
+pub(crate) use crate::fs::absolute;
 
 fn default_image_path() -> PathBuf {
     let stem = std::env::current_exe()

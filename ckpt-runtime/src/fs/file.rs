@@ -394,7 +394,7 @@ fn accepted_by_env() -> bool {
 }
 
 /// `path` made absolute against the current directory (not canonicalised: a symlink in
-/// the path is followed again on restore, as it was at open).
+/// the path is followed again on restore, as it was at open). Image paths too.
 pub(crate) fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }

@@ -50,6 +50,8 @@ pub(crate) mod tests;
 
 pub use std::fs::*;
 
+#[cfg(feature = "agent")]
+pub(crate) use file::absolute;
 pub use file::{File, OpenOptions};
 
 use std::io;
