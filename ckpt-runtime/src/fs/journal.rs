@@ -4,7 +4,7 @@
 //! writing after it (a log created or appended to for the first time) is not in the
 //! image, so a restore would leave the killed run's bytes in it and the restored run would
 //! write them again. Before such an open returns, its path, identity and length are
-//! appended to `IMAGE.opens` and synced; a restore of `IMAGE` cuts each of those files
+//! appended to `IMAGE.opens`; a restore of `IMAGE` cuts each of those files
 //! back to that length (if it is still the same file), and a save empties the journal
 //! (the new image knows the files now).
 //!
@@ -91,10 +91,10 @@ pub(crate) fn note_open(path: &Path, id: Identity, file: &std::fs::File, created
             .create(true)
             .append(true)
             .open(&jp)
-            .and_then(|mut j| {
-                j.write_all(line.as_bytes())?;
-                j.sync_data()
-            });
+            // Written before the open returns, not synced: the page cache outlives a
+            // SIGKILL, and a sync per new file would slow down programs that write many
+            // files. A machine crash may lose entries (as it may lose the file data).
+            .and_then(|mut j| j.write_all(line.as_bytes()));
         if let Err(e) = r {
             eprintln!(
                 "ckpt: warning: cannot journal the open of {} in {} ({e}); a restore will not \

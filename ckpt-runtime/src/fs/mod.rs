@@ -13,7 +13,7 @@
 //!   program created, wrote or appended to are cut back to their length at the save (so
 //!   nothing is written twice), then open files are reopened by path and seeked.
 //! - A file the program starts writing between a save and a kill is not in that save's
-//!   image: its length when first opened is appended (and synced) to a small journal next
+//!   image: its length when first opened is appended to a small journal next
 //!   to the image (`IMAGE.opens`) before the open returns, and a restore cuts it back to
 //!   that length too (or removes it, if that open created it). A save empties its image's
 //!   journal.
