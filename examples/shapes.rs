@@ -186,14 +186,21 @@ fn consumed(saves: &mut u64) -> String {
         out.push_str(&w);
         mark(saves).expect("save");
     }
-    let nums = vec![1u32, 2, 3];
+    let v = vec![1u32, 2, 3];
     if out.len() > 2 {
-        for n in nums.into_iter() {
+        for n in v.into_iter() {
             out.push_str(&n.to_string());
             if n == 2 {
                 mark(saves).expect("save");
             }
         }
+    }
+    // A name bound again after its loop consumed it, and shadowed inside the loop.
+    let v = vec![5u32];
+    for x in v {
+        let v = x * 3;
+        out.push_str(&v.to_string());
+        mark(saves).expect("save");
     }
     std::fs::write("shape-lines.txt", "x\ny\nz\n").expect("write");
     let reader = std::io::BufReader::new(std::fs::File::open("shape-lines.txt").expect("open"));

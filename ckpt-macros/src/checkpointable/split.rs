@@ -81,7 +81,20 @@ impl<'a> Ctx<'a> {
         let ids = ids_in_stmt(s);
         let (lo, hi) = (ids[0], ids[ids.len() - 1]);
         let mut used = self.uses_after(&stmts[k..]);
-        used.extend(after.iter().cloned());
+        // What the code after these statements needs, unless these statements bind it
+        // again (`let v = …;` below: that `v` is the one needed, not the prefix's).
+        let mut rebound = Vec::new();
+        for st in &stmts[k..] {
+            if let syn::Stmt::Local(l) = st {
+                bindings(&l.pat, false, &mut rebound);
+            }
+        }
+        used.extend(
+            after
+                .iter()
+                .filter(|n| !rebound.iter().any(|b| b.name == n.as_str()))
+                .cloned(),
+        );
         let mut declared: Vec<Binding> = Vec::new();
         for st in prefix {
             if let syn::Stmt::Local(l) = st {
@@ -115,11 +128,13 @@ impl<'a> Ctx<'a> {
         // but the normal path must still hand them to the loop. They pass as `Option`s,
         // `None` on the resume path, unwrapped where the loop's iterator is made.
         let passthrough: Vec<syn::Ident> = {
-            let after = self.uses_after(&stmts[k..]);
+            // The loops whose iterator is made in these statements (iterator names are
+            // unique, so any mention will do).
+            let mentioned = idents_of(&stmts[k..]);
             let consumed: BTreeSet<String> = self
                 .iters
                 .iter()
-                .filter(|i| after.contains(&i.var.to_string()))
+                .filter(|i| mentioned.contains(&i.var.to_string()))
                 .filter_map(|i| i.consumes.clone())
                 .collect();
             declared
@@ -434,6 +449,24 @@ fn place_root(e: &syn::Expr) -> Option<String> {
         syn::Expr::Paren(p) => place_root(&p.expr),
         _ => None,
     }
+}
+
+/// Every identifier in `stmts`, bound or not.
+fn idents_of(stmts: &[syn::Stmt]) -> BTreeSet<String> {
+    fn walk(ts: TokenStream, out: &mut BTreeSet<String>) {
+        for tt in ts {
+            match tt {
+                proc_macro2::TokenTree::Ident(i) => {
+                    out.insert(i.to_string());
+                }
+                proc_macro2::TokenTree::Group(g) => walk(g.stream(), out),
+                _ => {}
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    walk(quote!(#(#stmts)*), &mut out);
+    out
 }
 
 /// `v` in `for x in v` / `for x in v.into_iter()`: a local the loop consumes.
