@@ -78,3 +78,36 @@ fn inspect_of_a_broken_image_is_a_typed_error() {
     let e = inspect(&p, &InspectOptions::default()).unwrap_err();
     assert!(e.to_string().contains("x.ckpt"), "{e}");
 }
+
+/// Files opened for writing after the save (the journal next to the image) are listed
+/// with what a restore will do to them.
+#[test]
+fn inspect_lists_files_opened_after_the_save() {
+    let d = TempDir::new("inspect-journal");
+    let out = run(&example("montecarlo"), &["--steps", "100000"], d.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let img = d.path().join("montecarlo.ckpt");
+    let hex = |p: &str| p.bytes().map(|b| format!("{b:02x}")).collect::<String>();
+    std::fs::write(
+        d.path().join("montecarlo.ckpt.opens"),
+        format!(
+            "open 12 1 2 3 {}\ncreate 0 1 4 5 {}\n",
+            hex("/data/app.log"),
+            hex("/data/new.txt")
+        ),
+    )
+    .unwrap();
+    let text = inspect(&img, &InspectOptions::default()).expect("inspect");
+    assert!(
+        text.contains("opened after this save (montecarlo.ckpt.opens"),
+        "{text}"
+    );
+    assert!(
+        text.contains("/data/app.log  cut back to 12 bytes"),
+        "{text}"
+    );
+    assert!(
+        text.contains("/data/new.txt  created after the save: removed"),
+        "{text}"
+    );
+}

@@ -188,6 +188,27 @@ fn human(image: &Image, opts: &InspectOptions) -> String {
         let _ = writeln!(o, "  {name} = {}", shown.unwrap_or_else(|| vt.render(v)));
     }
 
+    let pending = ckpt::fs::pending_opens(&image.path);
+    if !pending.is_empty() {
+        let _ = writeln!(
+            o,
+            "\nopened after this save ({}; a restore undoes the killed run's writes):",
+            ckpt::fs::pending_opens_journal_name(&image.path)
+        );
+        for p in &pending {
+            if p.created {
+                let _ = writeln!(o, "  {}  created after the save: removed", p.path.display());
+            } else {
+                let _ = writeln!(
+                    o,
+                    "  {}  cut back to {} bytes",
+                    p.path.display(),
+                    p.len_at_open
+                );
+            }
+        }
+    }
+
     let defined = image.shared.iter().filter(|s| s.is_some()).count();
     if defined > 0 {
         let _ = writeln!(o, "\nshared objects: {defined}");

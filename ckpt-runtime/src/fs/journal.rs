@@ -118,10 +118,53 @@ pub(crate) struct Entry {
 
 /// The entries of the journal of the image being restored, first entry per file.
 pub(crate) fn entries() -> Vec<Entry> {
-    let Some(jp) = journal().read.clone() else {
-        return Vec::new();
-    };
-    let Ok(text) = std::fs::read(&jp) else {
+    match journal().read.clone() {
+        Some(jp) => entries_at(&jp),
+        None => Vec::new(),
+    }
+}
+
+/// A file the run that saved an image (or a restore of it) first opened for writing
+/// after that save: a restore of the image cuts it back, or removes it (see
+/// [`crate::fs`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingOpen {
+    /// The file, as opened (absolute).
+    pub path: PathBuf,
+    /// Its length right after the open: what a restore cuts it back to.
+    pub len_at_open: u64,
+    /// The open created it: a restore removes it.
+    pub created: bool,
+}
+
+/// What a restore of `image` will undo in files opened after its save, from the journal
+/// next to it (`IMAGE.opens`); empty when there is none. For tools (`cargo ckpt inspect`).
+///
+/// ```
+/// let none = ckpt::fs::pending_opens(std::path::Path::new("/nonexistent/app.ckpt"));
+/// assert!(none.is_empty());
+/// ```
+pub fn pending_opens(image: &Path) -> Vec<PendingOpen> {
+    entries_at(&path_for(image))
+        .into_iter()
+        .map(|e| PendingOpen {
+            path: e.path,
+            len_at_open: e.len,
+            created: e.created,
+        })
+        .collect()
+}
+
+/// The journal's file name next to `image` (`app.ckpt.opens`), for messages.
+pub fn pending_opens_journal_name(image: &Path) -> String {
+    path_for(image)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn entries_at(jp: &Path) -> Vec<Entry> {
+    let Ok(text) = std::fs::read(jp) else {
         return Vec::new();
     };
     let mut out: Vec<Entry> = Vec::new();

@@ -53,6 +53,7 @@ pub use std::fs::*;
 #[cfg(feature = "agent")]
 pub(crate) use file::absolute;
 pub use file::{File, OpenOptions};
+pub use journal::{pending_opens, pending_opens_journal_name, PendingOpen};
 
 use std::io;
 use std::path::Path;
