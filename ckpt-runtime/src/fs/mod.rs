@@ -41,7 +41,7 @@
 mod file;
 #[cfg_attr(not(feature = "agent"), allow(dead_code))]
 pub(crate) mod journal;
-mod sys;
+pub(crate) mod sys;
 #[cfg_attr(not(feature = "agent"), allow(dead_code))]
 pub(crate) mod table;
 

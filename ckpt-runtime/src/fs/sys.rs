@@ -1,4 +1,5 @@
-//! The few system calls the fs component makes on raw descriptors.
+//! The few system calls the fs and io components make on raw descriptors (their own
+//! files' and the process's standard streams).
 
 use std::io;
 use std::mem::ManuallyDrop;
@@ -28,4 +29,15 @@ pub(crate) fn offset(fd: RawFd) -> io::Result<u64> {
     } else {
         Ok(r as u64)
     }
+}
+
+/// Moves the descriptor's offset to `offset`.
+pub(crate) fn seek_to(fd: RawFd, offset: u64) -> io::Result<u64> {
+    use std::io::Seek;
+    (&*borrowed(fd)).seek(io::SeekFrom::Start(offset))
+}
+
+/// Cuts the file behind the descriptor to `len` bytes.
+pub(crate) fn truncate(fd: RawFd, len: u64) -> io::Result<()> {
+    borrowed(fd).set_len(len)
 }

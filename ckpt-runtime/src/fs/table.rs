@@ -280,7 +280,7 @@ pub(crate) struct SavedFile {
     pub(crate) open: Vec<(u64, Mode)>,
 }
 
-fn mtime_ns(m: &std::fs::Metadata) -> i128 {
+pub(crate) fn mtime_ns(m: &std::fs::Metadata) -> i128 {
     i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec())
 }
 

@@ -6,7 +6,8 @@ use std::os::unix::fs::FileTypeExt;
 use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use crate::error::Result;
-use crate::fs::table::Identity;
+use crate::fs::sys;
+use crate::fs::table::{mtime_ns, Identity};
 use crate::state::{Encoder, Loader, State, Value};
 
 /// What a save records about fd 1 or 2: the identity and length of the regular file it
@@ -18,11 +19,7 @@ struct Output {
 }
 
 fn describe(fd: i32) -> Option<(Output, std::fs::Metadata)> {
-    let f = std::mem::ManuallyDrop::new(unsafe {
-        // SAFETY: fd 1/2 belong to the process; ManuallyDrop keeps them open.
-        <std::fs::File as std::os::unix::io::FromRawFd>::from_raw_fd(fd)
-    });
-    let m = f.metadata().ok()?;
+    let m = sys::fstat(fd).ok()?;
     if !m.file_type().is_file() || m.file_type().is_fifo() {
         return None;
     }
@@ -33,11 +30,6 @@ fn describe(fd: i32) -> Option<(Output, std::fs::Metadata)> {
         },
         m,
     ))
-}
-
-fn sync(fd: i32) {
-    // SAFETY: fdatasync on a descriptor of the process.
-    unsafe { libc::fdatasync(fd) };
 }
 
 /// `{"stdout": null | {dev, ino, born_ns, len}, "stderr": …, "stdin_file": null | {dev,
@@ -53,7 +45,8 @@ pub(crate) fn save_component(e: &mut Encoder<'_>) -> Result<()> {
         e.text(name);
         match describe(fd) {
             Some((o, _)) => {
-                sync(fd);
+                // Best effort: the length recorded is what the kernel has either way.
+                let _ = sys::fdatasync(fd);
                 e.map(4);
                 o.id.save(e);
                 e.text("len");
@@ -72,11 +65,9 @@ pub(crate) fn save_component(e: &mut Encoder<'_>) -> Result<()> {
             e.text("len");
             e.uint(o.len);
             e.text("mtime_ns");
-            e.uint(mtime_ns(&m));
+            e.uint(mtime_u64(&m));
             e.text("offset");
-            // SAFETY: lseek on a descriptor of the process.
-            let off = unsafe { libc::lseek(0, 0, libc::SEEK_CUR) };
-            e.uint(off.max(0) as u64);
+            e.uint(sys::offset(0).unwrap_or(0));
         }
         None => e.null(),
     }
@@ -90,11 +81,9 @@ pub(crate) fn save_component(e: &mut Encoder<'_>) -> Result<()> {
     Ok(())
 }
 
-fn mtime_ns(m: &std::fs::Metadata) -> u64 {
-    use std::os::unix::fs::MetadataExt;
-    (m.mtime().max(0) as u64)
-        .saturating_mul(1_000_000_000)
-        .saturating_add(m.mtime_nsec().max(0) as u64)
+/// The modification time as stdin_file records it (unsigned nanoseconds).
+fn mtime_u64(m: &std::fs::Metadata) -> u64 {
+    u64::try_from(mtime_ns(m).max(0)).unwrap_or(u64::MAX)
 }
 
 /// Refuses a restore whose standard input is the file it read from at the save but
@@ -113,7 +102,7 @@ pub(crate) fn check_component(v: &Value, policy: crate::fs::Policy) -> Result<()
         return Ok(());
     };
     if now.id == id
-        && (now.len != len || mtime_ns(&m) != mtime)
+        && (now.len != len || mtime_u64(&m) != mtime)
         && policy != crate::fs::Policy::AcceptChanged
     {
         let path = std::fs::read_link("/proc/self/fd/0").unwrap_or_default();
@@ -156,12 +145,16 @@ pub(crate) fn restore_component(v: &Value) -> Result<()> {
             );
             continue;
         }
-        // SAFETY: ftruncate/lseek on a descriptor of the process.
-        unsafe {
-            if now.len > len {
-                libc::ftruncate(fd, len as libc::off_t);
-            }
-            libc::lseek(fd, len as libc::off_t, libc::SEEK_SET);
+        let cut = if now.len > len {
+            sys::truncate(fd, len)
+        } else {
+            Ok(())
+        };
+        if let Err(e) = cut.and_then(|()| sys::seek_to(fd, len).map(drop)) {
+            eprintln!(
+                "ckpt: warning: cannot cut {name} back to {len} bytes ({e}): output printed \
+                 after the checkpoint may repeat"
+            );
         }
     }
     if let Some(saved) = v.get("stdin_file").filter(|s| !matches!(s, Value::Null)) {
@@ -169,8 +162,12 @@ pub(crate) fn restore_component(v: &Value) -> Result<()> {
         if let Some(offset) = saved.get("offset").and_then(Value::as_u64) {
             match describe(0) {
                 Some((now, _)) if now.id == id => {
-                    // SAFETY: lseek on a descriptor of the process.
-                    unsafe { libc::lseek(0, offset as libc::off_t, libc::SEEK_SET) };
+                    if let Err(e) = sys::seek_to(0, offset) {
+                        eprintln!(
+                            "ckpt: warning: cannot seek standard input back to byte {offset} \
+                             ({e}): it is read from where it is"
+                        );
+                    }
                 }
                 // Another input: the program reads it from where it is.
                 _ => {}
