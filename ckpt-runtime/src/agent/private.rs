@@ -58,6 +58,31 @@ pub fn start(program: &'static Program) {
     }
 }
 
+/// `CKPT_CRASH_AFTER_SAVES=N`: a testing aid that simulates a crash at a precise moment.
+/// The process kills itself with SIGKILL right after its N-th image is complete, so a
+/// test can restore from every save point of a program without timing luck.
+mod crash_injection {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+
+    /// The variable's name.
+    pub(crate) const ENV: &str = "CKPT_CRASH_AFTER_SAVES";
+
+    static AFTER: OnceLock<Option<u64>> = OnceLock::new();
+    static SAVES: AtomicU64 = AtomicU64::new(0);
+
+    pub(crate) fn after_save() {
+        let after = *AFTER.get_or_init(|| std::env::var(ENV).ok().and_then(|v| v.parse().ok()));
+        let Some(n) = after else { return };
+        if SAVES.fetch_add(1, Ordering::Relaxed) + 1 == n {
+            // SAFETY: plain syscalls on this process; nothing runs after SIGKILL.
+            unsafe {
+                libc::kill(libc::getpid(), libc::SIGKILL);
+            }
+        }
+    }
+}
+
 /// Unwraps a by-value argument slot on the normal path.
 #[inline]
 pub fn arg<T>(slot: Option<T>) -> T {
@@ -252,6 +277,7 @@ impl Frame {
             )?;
             // That image knows every written file now.
             crate::fs::journal::saved(&path);
+            crash_injection::after_save();
             Ok(())
         })
     }
