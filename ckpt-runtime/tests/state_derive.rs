@@ -312,3 +312,67 @@ fn two_rc_clones_in_a_struct_are_one_object() {
     back.a.borrow_mut().push(2);
     assert_eq!(*back.b.borrow(), vec![1, 2]);
 }
+
+/// A struct that keeps the std types a program typically holds across a save.
+#[derive(ckpt::State, Debug)]
+struct StdZoo {
+    id: std::num::NonZeroU64,
+    maybe_id: Option<std::num::NonZeroU32>,
+    ids: Vec<std::num::NonZeroI16>,
+    level: std::num::Saturating<u8>,
+    name: std::borrow::Cow<'static, str>,
+    mode: &'static str,
+    magic: &'static [u8],
+    tags: Rc<str>,
+    weights: std::sync::Arc<[f64]>,
+    order: std::cmp::Ordering,
+    window: std::ops::RangeInclusive<u32>,
+    tail: std::ops::RangeFrom<usize>,
+    upto: std::ops::RangeToInclusive<i8>,
+    lower: std::ops::Bound<String>,
+    queue: std::collections::BinaryHeap<u32>,
+    list: std::collections::LinkedList<char>,
+    peer: std::net::SocketAddr,
+    ip: std::net::IpAddr,
+    config: std::cell::OnceCell<String>,
+}
+
+fn zoo() -> StdZoo {
+    let config = std::cell::OnceCell::new();
+    config.set("on".to_string()).unwrap();
+    StdZoo {
+        id: std::num::NonZeroU64::new(9).unwrap(),
+        maybe_id: std::num::NonZeroU32::new(3),
+        ids: vec![std::num::NonZeroI16::MIN],
+        level: std::num::Saturating(200),
+        name: "cow".into(),
+        mode: "fast",
+        magic: b"\x7fELF",
+        tags: "a,b".into(),
+        weights: vec![0.25, 0.75].into(),
+        order: std::cmp::Ordering::Greater,
+        window: 3..=9,
+        tail: 10..,
+        upto: ..=-1,
+        lower: std::ops::Bound::Excluded("m".into()),
+        queue: [5, 1, 8].into(),
+        list: ['x', 'y'].into(),
+        peer: "[::1]:22".parse().unwrap(),
+        ip: "192.168.1.1".parse().unwrap(),
+        config,
+    }
+}
+
+#[test]
+fn std_types_round_trip_as_derived_fields() {
+    let z = zoo();
+    let back = rt(&z);
+    assert_eq!(back.queue.clone().into_sorted_vec(), vec![1, 5, 8]);
+    assert_eq!(
+        (back.id, back.mode, back.magic, &back.window),
+        (z.id, "fast", &b"\x7fELF"[..], &z.window)
+    );
+    // BinaryHeap has no PartialEq: compare the whole through Debug (same heap layout).
+    assert_eq!(format!("{back:?}"), format!("{z:?}"));
+    same(vec![Some(std::num::NonZeroU8::MAX), None]);
+}

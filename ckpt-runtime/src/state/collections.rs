@@ -1,9 +1,9 @@
 //! `State` for std collections and cells.
 
-use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::cell::{Cell, OnceCell, RefCell};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, LinkedList, VecDeque};
 use std::hash::{BuildHasher, Hash};
-use std::sync::{Mutex, RwLock, TryLockError};
+use std::sync::{Mutex, OnceLock, RwLock, TryLockError};
 
 use super::{Encoder, Loader, State, Value};
 use crate::Error;
@@ -32,6 +32,32 @@ impl<T: State> State for VecDeque<T> {
     }
     fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
         T::load_vec(v, l).map(VecDeque::from)
+    }
+}
+
+impl<T: State + Ord> State for BinaryHeap<T> {
+    /// Its elements in the heap's own order (like a `Vec`), which a valid heap keeps on
+    /// load: elements that compare equal pop in the same order after a restore.
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        e.put_slice(self.as_slice())
+    }
+    fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
+        T::load_vec(v, l).map(BinaryHeap::from)
+    }
+}
+
+impl<T: State> State for LinkedList<T> {
+    /// An array, front first.
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        e.array(self.len() as u64);
+        self.iter().try_for_each(|x| x.save(e))
+    }
+    fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
+        let mut list = LinkedList::new();
+        for (i, x) in items(v, "LinkedList")?.into_iter().enumerate() {
+            list.push_back(T::load(x, l).map_err(|e| e.within_index(i))?);
+        }
+        Ok(list)
     }
 }
 
@@ -160,6 +186,37 @@ impl<T: State + Copy> State for Cell<T> {
         T::load(v, l).map(Cell::new)
     }
 }
+
+/// `OnceCell` and `OnceLock` are saved like an `Option` of their content: `null` when
+/// unset, else a one-item array.
+macro_rules! once_state {
+    ($($Once:ident)*) => {$(
+        impl<T: State> State for $Once<T> {
+            fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+                match self.get() {
+                    None => {
+                        e.null();
+                        Ok(())
+                    }
+                    Some(x) => {
+                        e.array(1);
+                        x.save(e)
+                    }
+                }
+            }
+            fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
+                let cell = $Once::new();
+                if let Some(x) = Option::<T>::load(v, l)? {
+                    // A new cell is unset: `set` cannot fail.
+                    let _ = cell.set(x);
+                }
+                Ok(cell)
+            }
+        }
+    )*};
+}
+
+once_state!(OnceCell OnceLock);
 
 impl<T: State> State for Mutex<T> {
     /// The content. A mutex held at the save point (by this thread or another) is

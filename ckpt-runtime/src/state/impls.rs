@@ -1,9 +1,10 @@
-//! `State` for std scalars, strings, `Option`/`Result`, tuples, arrays, boxes, ranges,
-//! `Duration`, paths and `PhantomData`.
+//! `State` for std scalars, strings, `Option`/`Result`, tuples, arrays, boxes, ranges and
+//! bounds, `Ordering`, `Duration`, paths and `PhantomData`.
 
+use std::cmp::Ordering;
 use std::ffi::OsString;
 use std::marker::PhantomData;
-use std::ops::{Range, RangeInclusive};
+use std::ops::{Bound, Range, RangeFrom, RangeFull, RangeInclusive, RangeTo, RangeToInclusive};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -340,6 +341,146 @@ macro_rules! range_inclusive_state {
 }
 
 range_inclusive_state!(u8 u16 u32 u64 u128 usize i8 i16 i32 i64 i128 isize char);
+
+/// Float ranges are not iterators, so they are never exhausted: `[start, end, false]`.
+macro_rules! float_range_inclusive_state {
+    ($($t:ty)*) => {$(
+        impl State for RangeInclusive<$t> {
+            fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+                e.array(3);
+                self.start().save(e)?;
+                self.end().save(e)?;
+                e.bool(false);
+                Ok(())
+            }
+            fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
+                let mut it = expect_len(v, "RangeInclusive", 3)?;
+                let (start, end): ($t, $t) = (next(&mut it, 0, l)?, next(&mut it, 1, l)?);
+                let _exhausted: bool = next(&mut it, 2, l)?;
+                Ok(start..=end)
+            }
+        }
+    )*};
+}
+
+float_range_inclusive_state!(f32 f64);
+
+/// A map with one field, `{"start": x}` or `{"end": x}`: one-sided ranges.
+fn save_one_field<T: State>(key: &str, x: &T, e: &mut Encoder<'_>) -> Result<(), Error> {
+    e.map(1);
+    e.text(key);
+    x.save(e)
+}
+
+fn load_one_field<T: State>(
+    v: Value,
+    ty: &'static str,
+    key: &'static str,
+    l: &mut Loader,
+) -> Result<T, Error> {
+    let mut fields = v.into_fields(ty)?;
+    fields.take(key, l)
+}
+
+impl<T: State> State for RangeFrom<T> {
+    /// `{"start": x}`.
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        save_one_field("start", &self.start, e)
+    }
+    fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
+        Ok(load_one_field(v, "RangeFrom", "start", l)?..)
+    }
+}
+
+impl<T: State> State for RangeTo<T> {
+    /// `{"end": x}`.
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        save_one_field("end", &self.end, e)
+    }
+    fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
+        Ok(..load_one_field(v, "RangeTo", "end", l)?)
+    }
+}
+
+impl<T: State> State for RangeToInclusive<T> {
+    /// `{"end": x}` (the end is included).
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        save_one_field("end", &self.end, e)
+    }
+    fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
+        Ok(..=load_one_field(v, "RangeToInclusive", "end", l)?)
+    }
+}
+
+impl State for RangeFull {
+    /// `null`.
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        e.null();
+        Ok(())
+    }
+    fn load(v: Value, _: &mut Loader) -> Result<Self, Error> {
+        match v {
+            Value::Null => Ok(..),
+            other => Err(Error::ty("", "RangeFull (null)", other.kind())),
+        }
+    }
+}
+
+impl<T: State> State for Bound<T> {
+    /// Like a derived enum: `{"Included": x}`, `{"Excluded": x}` or `"Unbounded"`.
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        match self {
+            Bound::Included(x) => save_one_field("Included", x, e),
+            Bound::Excluded(x) => save_one_field("Excluded", x, e),
+            Bound::Unbounded => {
+                e.text("Unbounded");
+                Ok(())
+            }
+        }
+    }
+    fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
+        let (name, payload) = v.into_variant("Bound")?;
+        match name.as_str() {
+            "Included" => T::load(payload, l)
+                .map(Bound::Included)
+                .map_err(|e| e.within("Included")),
+            "Excluded" => T::load(payload, l)
+                .map(Bound::Excluded)
+                .map_err(|e| e.within("Excluded")),
+            "Unbounded" => Ok(Bound::Unbounded),
+            _ => Err(Error::ty(
+                "",
+                "Bound (Included, Excluded or Unbounded)",
+                format!("variant `{name}`"),
+            )),
+        }
+    }
+}
+
+impl State for Ordering {
+    /// Like a derived enum: `"Less"`, `"Equal"` or `"Greater"`.
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        e.text(match self {
+            Ordering::Less => "Less",
+            Ordering::Equal => "Equal",
+            Ordering::Greater => "Greater",
+        });
+        Ok(())
+    }
+    fn load(v: Value, _: &mut Loader) -> Result<Self, Error> {
+        match v.as_str() {
+            Some("Less") => Ok(Ordering::Less),
+            Some("Equal") => Ok(Ordering::Equal),
+            Some("Greater") => Ok(Ordering::Greater),
+            Some(other) => Err(Error::ty(
+                "",
+                "Ordering (Less, Equal or Greater)",
+                format!("variant `{other}`"),
+            )),
+            None => Err(Error::ty("", "Ordering", v.kind())),
+        }
+    }
+}
 
 impl<T: State> State for std::num::Wrapping<T> {
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {

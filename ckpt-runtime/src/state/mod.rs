@@ -14,12 +14,15 @@
 //! - `Rc`/`Arc`: tag 28 around the first occurrence of an object, tag 29 + index later
 //!   (the identity table lives in the encoder for the whole image).
 
+mod borrowed;
 mod collections;
 pub(crate) mod decode;
 mod encode;
 mod impls;
 mod iter;
 mod loader;
+mod net;
+mod num;
 mod serde_bridge;
 mod shared;
 mod typed;

@@ -678,3 +678,87 @@ fn every_loader_path_on_small_graphs() {
         drop(l);
     }
 }
+
+#[test]
+fn more_std_types_round_trip() {
+    use std::cmp::Ordering;
+    use std::collections::{BinaryHeap, LinkedList};
+    use std::ops::Bound;
+    same(Ordering::Less);
+    same(vec![Ordering::Equal, Ordering::Greater]);
+    same(LinkedList::from([1u8, 2, 3]));
+    same(LinkedList::<String>::new());
+    same(5u64..);
+    same(..-3i32);
+    same(..=7usize);
+    same(..);
+    same(0.5f64..=1.5);
+    same(Bound::Included(3u8));
+    same(Bound::Excluded("x".to_string()));
+    same(Bound::<u8>::Unbounded);
+    same((Bound::Included(1u32), Bound::<u32>::Unbounded));
+    let once = std::cell::OnceCell::<Vec<u8>>::new();
+    assert_eq!(rt(&once).get(), None);
+    once.set(vec![1u8]).unwrap();
+    assert_eq!(rt(&once).get(), Some(&vec![1u8]));
+    let lock = std::sync::OnceLock::new();
+    lock.set("set".to_string()).unwrap();
+    assert_eq!(rt(&lock).get().map(String::as_str), Some("set"));
+    // A heap restores with the same layout: equal elements pop in the same order.
+    #[derive(Debug, PartialEq, Eq)]
+    struct Job(u8, &'static str);
+    impl PartialOrd for Job {
+        fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+            Some(self.cmp(o))
+        }
+    }
+    impl Ord for Job {
+        fn cmp(&self, o: &Self) -> Ordering {
+            self.0.cmp(&o.0)
+        }
+    }
+    impl State for Job {
+        fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+            (self.0, self.1).save(e)
+        }
+        fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
+            let (p, name) = l.load(v)?;
+            Ok(Job(p, name))
+        }
+    }
+    let mut heap: BinaryHeap<Job> = ["a", "b", "c", "d", "e", "f", "g"]
+        .iter()
+        .enumerate()
+        .map(|(i, n)| Job((i % 3) as u8, n))
+        .collect();
+    heap.pop();
+    let mut back = rt(&heap);
+    while let Some(j) = heap.pop() {
+        assert_eq!(back.pop(), Some(j));
+    }
+    assert!(back.is_empty());
+    let heap = BinaryHeap::from(vec![3u32, 1, 4, 1, 5]);
+    assert_eq!(rt(&heap).into_sorted_vec(), vec![1, 1, 3, 4, 5]);
+}
+
+#[test]
+fn new_encodings_read_like_their_std_shape() {
+    use std::cmp::Ordering;
+    let text = |s: &str| Value::Text(s.into());
+    assert_eq!(
+        decode_slice(&enc(&Ordering::Greater)).unwrap().0,
+        text("Greater")
+    );
+    assert_eq!(
+        decode_slice(&enc(&(4u8..))).unwrap().0,
+        Value::Map(vec![(text("start"), Value::Uint(4))])
+    );
+    assert_eq!(
+        decode_slice(&enc(&std::ops::Bound::<u8>::Unbounded))
+            .unwrap()
+            .0,
+        text("Unbounded")
+    );
+    assert!(load::<Ordering>(&enc(&"Sideways")).is_err());
+    assert!(load::<std::ops::RangeTo<u8>>(&enc(&(1u8..))).is_err());
+}
