@@ -65,8 +65,18 @@ pub(crate) struct Field {
     pub member: Member,
     pub ty: Type,
     pub rebuild: Rebuild,
-    /// `#[ckpt(serde)]`: saved and loaded through serde instead of `State`.
-    pub serde: bool,
+    /// How a saved field is saved and loaded.
+    pub via: Via,
+}
+
+/// Through what a saved field is saved and loaded.
+pub(crate) enum Via {
+    /// Its type's `State` impl.
+    State,
+    /// `#[ckpt(serde)]`: serde (`Serialize` + `Deserialize`).
+    Serde,
+    /// `#[ckpt(with = path)]`: `path::save` and `path::load`.
+    With(syn::Path),
 }
 
 impl Field {
@@ -83,6 +93,11 @@ impl Field {
 
     pub fn saved(&self) -> bool {
         matches!(self.rebuild, Rebuild::Saved)
+    }
+
+    /// Saved through an adapter (serde or a `with` module), not its type's `State`.
+    pub fn adapted(&self) -> bool {
+        self.saved() && !matches!(self.via, Via::State)
     }
 }
 
@@ -101,7 +116,7 @@ impl Model {
         for attr in input.attrs.iter().filter(|a| a.path().is_ident("ckpt")) {
             cx.error(syn::Error::new_spanned(
                 attr,
-                "`#[ckpt(...)]` goes on fields (`skip`, `init = path`, `serde`), not on the type",
+                "`#[ckpt(...)]` goes on fields (`skip`, `init = path`, `serde`, `with = path`), not on the type",
             ));
         }
         match &input.data {
@@ -141,7 +156,7 @@ impl Shape {
                 .iter()
                 .enumerate()
                 .map(|(i, f)| {
-                    let (rebuild, serde) = field_attrs(f, cx);
+                    let (rebuild, via) = field_attrs(f, cx);
                     Field {
                         member: match &f.ident {
                             Some(id) => Member::Named(id.clone()),
@@ -152,7 +167,7 @@ impl Shape {
                         },
                         ty: f.ty.clone(),
                         rebuild,
-                        serde,
+                        via,
                     }
                 })
                 .collect()
@@ -165,12 +180,22 @@ impl Shape {
     }
 }
 
-/// Reads the `#[ckpt(...)]` attributes of one field: how it is rebuilt, and whether it
-/// goes through serde.
-fn field_attrs(f: &syn::Field, cx: &mut Ctxt) -> (Rebuild, bool) {
+/// Reads the `#[ckpt(...)]` attributes of one field: how it is rebuilt, and through what
+/// it is saved.
+fn field_attrs(f: &syn::Field, cx: &mut Ctxt) -> (Rebuild, Via) {
     let mut skip = false;
     let mut init: Option<syn::Path> = None;
     let mut serde: Option<Span> = None;
+    let mut with: Option<(Span, syn::Path)> = None;
+    // `init = path` and `with = path` take a path, bare or in a string literal.
+    let path_value = |meta: &syn::meta::ParseNestedMeta| -> syn::Result<syn::Path> {
+        let value = meta.value()?;
+        if value.peek(syn::LitStr) {
+            value.parse::<syn::LitStr>()?.parse()
+        } else {
+            value.parse()
+        }
+    };
     for attr in f.attrs.iter().filter(|a| a.path().is_ident("ckpt")) {
         let r = attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("skip") {
@@ -183,12 +208,7 @@ fn field_attrs(f: &syn::Field, cx: &mut Ctxt) -> (Rebuild, bool) {
                 if init.is_some() {
                     return Err(meta.error("duplicate `init`"));
                 }
-                let value = meta.value()?;
-                init = Some(if value.peek(syn::LitStr) {
-                    value.parse::<syn::LitStr>()?.parse()?
-                } else {
-                    value.parse()?
-                });
+                init = Some(path_value(&meta)?);
                 Ok(())
             } else if meta.path.is_ident("serde") {
                 if serde.is_some() {
@@ -196,8 +216,16 @@ fn field_attrs(f: &syn::Field, cx: &mut Ctxt) -> (Rebuild, bool) {
                 }
                 serde = Some(meta.path.span());
                 Ok(())
+            } else if meta.path.is_ident("with") {
+                if with.is_some() {
+                    return Err(meta.error("duplicate `with`"));
+                }
+                with = Some((meta.path.span(), path_value(&meta)?));
+                Ok(())
             } else {
-                Err(meta.error("unknown ckpt attribute; expected `skip`, `init = path` or `serde`"))
+                Err(meta.error(
+                    "unknown ckpt attribute; expected `skip`, `init = path`, `serde` or `with = path`",
+                ))
             }
         });
         if let Err(e) = r {
@@ -212,13 +240,31 @@ fn field_attrs(f: &syn::Field, cx: &mut Ctxt) -> (Rebuild, bool) {
             ));
         }
     }
+    if let Some((span, _)) = &with {
+        if skip || init.is_some() {
+            cx.error(syn::Error::new(
+                *span,
+                "`with` saves the field through `path::save` and `path::load`; it cannot be combined with `skip` or `init`, which do not save it",
+            ));
+        }
+        if serde.is_some() {
+            cx.error(syn::Error::new(
+                *span,
+                "a field is saved either through serde or through a `with` module, not both; remove `serde` or `with`",
+            ));
+        }
+    }
     let rebuild = match init {
         Some(p) => Rebuild::Init(p),
         None if skip => Rebuild::Default,
         None => Rebuild::Saved,
     };
-    let serde = serde.is_some() && matches!(rebuild, Rebuild::Saved);
-    (rebuild, serde)
+    let via = match (with, serde) {
+        (Some((_, path)), _) => Via::With(path),
+        (None, Some(_)) => Via::Serde,
+        (None, None) => Via::State,
+    };
+    (rebuild, via)
 }
 
 #[cfg(test)]
@@ -254,6 +300,61 @@ mod tests {
         );
         assert!(out.contains("duplicate `skip`"), "{out}");
         assert!(out.contains("duplicate `serde`"), "{out}");
+    }
+
+    #[test]
+    fn with_is_exclusive_of_skip_init_and_serde() {
+        let out = errors(quote! {
+            struct S {
+                #[ckpt(with = m, skip)]
+                a: u8,
+                #[ckpt(with = m, serde)]
+                b: u8,
+                #[ckpt(with = m, with = n)]
+                c: u8,
+                #[ckpt(with)]
+                d: u8,
+            }
+        });
+        assert!(out.contains("`with` saves the field through"), "{out}");
+        assert!(
+            out.contains("either through serde or through a `with` module"),
+            "{out}"
+        );
+        assert!(out.contains("duplicate `with`"), "{out}");
+        assert!(out.contains("expected `=`"), "{out}");
+    }
+
+    #[test]
+    fn with_fields_call_the_module_and_bound_nothing() {
+        let out = expand(quote!(
+            struct G<T, U> {
+                #[ckpt(with = adapters::foreign)]
+                only_with: Foreign<T>,
+                #[ckpt(with = "adapters::pair")]
+                pair: (U, U),
+                plain: U,
+            }
+        ))
+        .to_string();
+        let norm = out.replace(' ', "");
+        assert!(!norm.contains("T:::ckpt::__private::State"), "{out}");
+        assert!(norm.contains("U:::ckpt::__private::State"), "{out}");
+        assert!(
+            norm.contains("adapters::foreign::save(&self.only_with,__ckpt_e)?"),
+            "{out}"
+        );
+        assert!(
+            norm.contains("take_with(\"only_with\",__ckpt_l,adapters::foreign::load)?"),
+            "{out}"
+        );
+        assert!(norm.contains("adapters::pair::save(&self.pair"), "{out}");
+        let out = expand(quote!(
+            struct H(#[ckpt(with = m)] Foreign, u8);
+        ))
+        .to_string()
+        .replace(' ', "");
+        assert!(out.contains("next_with(__ckpt_l,m::load)?"), "{out}");
     }
 
     #[test]

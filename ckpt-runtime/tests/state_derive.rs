@@ -376,3 +376,116 @@ fn std_types_round_trip_as_derived_fields() {
     assert_eq!(format!("{back:?}"), format!("{z:?}"));
     same(vec![Some(std::num::NonZeroU8::MAX), None]);
 }
+
+/// Stands for a type of another crate: no `State` impl.
+mod foreign {
+    #[derive(Debug, PartialEq, Clone)]
+    pub struct Celsius(pub f64);
+
+    #[derive(Debug, PartialEq)]
+    pub struct Tagged<T> {
+        pub tag: &'static str,
+        pub value: T,
+    }
+}
+
+/// `#[ckpt(with = ...)]` adapters.
+mod adapters {
+    use super::foreign::{Celsius, Tagged};
+    use ckpt::state::{Encoder, Loader, State, Value};
+    use ckpt::Error;
+
+    pub mod celsius {
+        use super::*;
+        pub fn save(c: &Celsius, e: &mut Encoder<'_>) -> Result<(), Error> {
+            e.put(&c.0)
+        }
+        pub fn load(v: Value, l: &mut Loader) -> Result<Celsius, Error> {
+            let t: f64 = l.load(v)?;
+            if t < -273.15 {
+                return Err(Error::ty("", "a temperature", format!("{t} °C")));
+            }
+            Ok(Celsius(t))
+        }
+    }
+
+    /// Generic: the module states its own bounds.
+    pub mod tagged {
+        use super::*;
+        pub fn save<T: State>(t: &Tagged<T>, e: &mut Encoder<'_>) -> Result<(), Error> {
+            e.array(2);
+            e.put(&t.tag)?;
+            e.put(&t.value)
+        }
+        pub fn load<T: State>(v: Value, l: &mut Loader) -> Result<Tagged<T>, Error> {
+            let (tag, value) = l.load(v)?;
+            Ok(Tagged { tag, value })
+        }
+    }
+}
+
+/// `T` is used only in a `with` field: the derive adds no bound for it, the struct does.
+#[derive(ckpt::State, Debug, PartialEq)]
+struct Room<T: State> {
+    #[ckpt(with = adapters::celsius)]
+    temp: foreign::Celsius,
+    #[ckpt(with = "adapters::tagged")]
+    sensor: foreign::Tagged<T>,
+    history: Vec<u8>,
+}
+
+#[derive(ckpt::State, Debug, PartialEq)]
+struct Reading(#[ckpt(with = adapters::celsius)] foreign::Celsius, u32);
+
+#[derive(ckpt::State, Debug, PartialEq)]
+enum Event {
+    Heat {
+        #[ckpt(with = adapters::celsius)]
+        to: foreign::Celsius,
+    },
+    Cool(#[ckpt(with = adapters::celsius)] foreign::Celsius),
+    Off,
+}
+
+#[test]
+fn with_adapters_save_foreign_fields() {
+    let r = Room {
+        temp: foreign::Celsius(21.5),
+        sensor: foreign::Tagged {
+            tag: "hall",
+            value: 7u16,
+        },
+        history: vec![1, 2],
+    };
+    let bytes = enc(&r);
+    let (v, _) = decode_slice(&bytes).unwrap();
+    assert_eq!(v.get("temp"), Some(&Value::Float(21.5)));
+    same(r);
+    same(Reading(foreign::Celsius(-3.0), 9));
+    same(vec![
+        Event::Heat {
+            to: foreign::Celsius(30.0),
+        },
+        Event::Cool(foreign::Celsius(4.0)),
+        Event::Off,
+    ]);
+}
+
+#[test]
+fn with_adapter_errors_name_the_field() {
+    let bytes = enc(&Reading(foreign::Celsius(-300.0), 1));
+    match load::<Reading>(&bytes) {
+        Err(Error::Type { at, found, .. }) => {
+            assert_eq!(at, "0");
+            assert!(found.contains("-300"), "{found}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let bytes = enc(&Event::Heat {
+        to: foreign::Celsius(-500.0),
+    });
+    match load::<Event>(&bytes) {
+        Err(Error::Type { at, .. }) => assert_eq!(at, "Heat.to"),
+        other => panic!("{other:?}"),
+    }
+}

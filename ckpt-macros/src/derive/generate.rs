@@ -5,7 +5,7 @@ use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{DeriveInput, Ident};
 
-use super::{Field, Model, Rebuild, Shape};
+use super::{Field, Model, Rebuild, Shape, Via};
 
 /// The `impl State` for the item, inside `const _: () = { ... };`.
 pub(crate) fn generate(input: &DeriveInput, model: &Model) -> TokenStream {
@@ -65,29 +65,33 @@ fn mentions(tokens: TokenStream, id: &Ident) -> bool {
 }
 
 /// The where-predicates of the impl: `P: State` for each type parameter, except those used
-/// only in `#[ckpt(serde)]` fields; `Ty: SerdeBridge` (Serialize + DeserializeOwned) for
-/// each `#[ckpt(serde)]` field type that uses a type parameter.
+/// only in fields saved through an adapter (`#[ckpt(serde)]`, `#[ckpt(with = path)]`);
+/// `Ty: SerdeBridge` (Serialize + DeserializeOwned) for each `#[ckpt(serde)]` field type
+/// that uses a type parameter. A `with` module states its own bounds.
 fn bounds(model: &Model, params: &[Ident]) -> Vec<syn::WherePredicate> {
     let fields = all_fields(model);
     let mut out: Vec<syn::WherePredicate> = Vec::new();
     for p in params {
-        let mut in_serde = false;
+        let mut in_adapter = false;
         let mut in_state = false;
         for f in &fields {
             if mentions(f.ty.to_token_stream(), p) {
-                if f.serde {
-                    in_serde = true;
+                if f.adapted() {
+                    in_adapter = true;
                 } else {
                     in_state = true;
                 }
             }
         }
-        if in_state || !in_serde {
+        if in_state || !in_adapter {
             out.push(syn::parse_quote!(#p: ::ckpt::__private::State));
         }
     }
     let mut seen = Vec::new();
-    for f in fields.iter().filter(|f| f.serde) {
+    for f in fields
+        .iter()
+        .filter(|f| f.saved() && matches!(f.via, Via::Serde))
+    {
         let ty = &f.ty;
         let key = ty.to_token_stream().to_string();
         if params.iter().any(|p| mentions(ty.to_token_stream(), p)) && !seen.contains(&key) {
@@ -101,29 +105,33 @@ fn bounds(model: &Model, params: &[Ident]) -> Vec<syn::WherePredicate> {
 /// Saves one field reached through `x` (a reference).
 fn save_one(f: &Field, x: TokenStream) -> TokenStream {
     let ty = &f.ty;
-    if f.serde {
-        quote_spanned!(ty.span()=> ::ckpt::__private::save_serde::<#ty>(#x, __ckpt_e)?;)
-    } else {
-        quote_spanned!(ty.span()=> ::ckpt::__private::State::save(#x, __ckpt_e)?;)
+    match &f.via {
+        Via::State => quote_spanned!(ty.span()=> ::ckpt::__private::State::save(#x, __ckpt_e)?;),
+        Via::Serde => {
+            quote_spanned!(ty.span()=> ::ckpt::__private::save_serde::<#ty>(#x, __ckpt_e)?;)
+        }
+        Via::With(path) => quote_spanned!(path.span()=> #path::save(#x, __ckpt_e)?;),
     }
 }
 
-/// The type a saved field is loaded as: the field's own, or its serde wrapper.
-fn load_as(f: &Field) -> TokenStream {
+/// Loads a saved field: `take`/`next` is the `Fields`/`Elements` method for a field of
+/// its own type, `take_with`/`next_with` for one loaded by a function; `key` is the name
+/// argument (empty for tuple fields).
+fn load_one(f: &Field, method: &str, key: TokenStream) -> TokenStream {
     let ty = &f.ty;
-    if f.serde {
-        quote_spanned!(ty.span()=> ::ckpt::__private::Serde<#ty>)
-    } else {
-        quote!(#ty)
-    }
-}
-
-/// `.0` after loading a serde field (unwraps the wrapper).
-fn unwrap_loaded(f: &Field) -> TokenStream {
-    if f.serde {
-        quote!(.0)
-    } else {
-        TokenStream::new()
+    match &f.via {
+        Via::State => {
+            let m = format_ident!("{}", method);
+            quote_spanned!(ty.span()=> __ckpt_f.#m::<#ty>(#key __ckpt_l)?)
+        }
+        Via::Serde => {
+            let m = format_ident!("{}", method);
+            quote_spanned!(ty.span()=> __ckpt_f.#m::<::ckpt::__private::Serde<#ty>>(#key __ckpt_l)?.0)
+        }
+        Via::With(path) => {
+            let m = format_ident!("{}_with", method);
+            quote_spanned!(path.span()=> __ckpt_f.#m(#key __ckpt_l, #path::load)?)
+        }
     }
 }
 
@@ -180,9 +188,8 @@ fn load_fields(shape: &Shape, ty: &str, ctor: TokenStream) -> TokenStream {
             let inits = fields.iter().map(|f| {
                 let m = &f.member;
                 let key = f.name();
-                let (ty, un) = (load_as(f), unwrap_loaded(f));
                 let x = if f.saved() {
-                    quote_spanned!(f.ty.span()=> __ckpt_f.take::<#ty>(#key, __ckpt_l)?#un)
+                    load_one(f, "take", quote!(#key,))
                 } else {
                     rebuilt(f)
                 };
@@ -197,9 +204,8 @@ fn load_fields(shape: &Shape, ty: &str, ctor: TokenStream) -> TokenStream {
             let n = fields.iter().filter(|f| f.saved()).count();
             let inits = fields.iter().map(|f| {
                 let m = &f.member;
-                let (ty, un) = (load_as(f), unwrap_loaded(f));
                 let x = if f.saved() {
-                    quote_spanned!(f.ty.span()=> __ckpt_f.next::<#ty>(__ckpt_l)?#un)
+                    load_one(f, "next", TokenStream::new())
                 } else {
                     rebuilt(f)
                 };

@@ -77,6 +77,52 @@ pub fn from_slice<T: State>(bytes: &[u8]) -> Result<T, Error> {
 /// assert_eq!(back, p);
 /// ```
 ///
+/// # Types of other crates
+///
+/// The orphan rule keeps you from implementing `State` for a type of another crate, so
+/// a field of such a type says how it is saved instead:
+///
+/// - `#[ckpt(with = path)]`: the module (or any path) `path` has
+///   `fn save(v: &T, e: &mut Encoder<'_>) -> Result<(), ckpt::Error>` and
+///   `fn load(v: Value, l: &mut Loader) -> Result<T, ckpt::Error>`, like serde's `with`;
+/// - `#[ckpt(serde)]`: the type implements `Serialize` and `Deserialize` (feature `serde`);
+/// - `#[ckpt(skip)]`: not saved, rebuilt with `Default` or `#[ckpt(init = path)]`.
+///
+/// ```
+/// use ckpt::state::{Encoder, Loader, State, Value};
+///
+/// // Stands for a type of another crate: no `State` impl, fields public.
+/// mod geo {
+///     #[derive(Debug, PartialEq)]
+///     pub struct Point { pub lat: f64, pub lon: f64 }
+/// }
+///
+/// /// Saves a `geo::Point` as the pair `[lat, lon]`.
+/// mod point_as_pair {
+///     use super::*;
+///     pub fn save(p: &geo::Point, e: &mut Encoder<'_>) -> Result<(), ckpt::Error> {
+///         e.put(&(p.lat, p.lon))
+///     }
+///     pub fn load(v: Value, l: &mut Loader) -> Result<geo::Point, ckpt::Error> {
+///         let (lat, lon) = l.load(v)?;
+///         Ok(geo::Point { lat, lon })
+///     }
+/// }
+///
+/// #[derive(ckpt::State, Debug, PartialEq)]
+/// struct Trip {
+///     #[ckpt(with = point_as_pair)]
+///     from: geo::Point,
+///     km: f64,
+/// }
+///
+/// # fn main() {
+/// let t = Trip { from: geo::Point { lat: 48.85, lon: 2.35 }, km: 12.5 };
+/// let back: Trip = ckpt::state::from_slice(&ckpt::state::to_vec(&t).unwrap()).unwrap();
+/// assert_eq!(back, t);
+/// # }
+/// ```
+///
 /// # Implementing it by hand
 ///
 /// `load` must not upgrade a `Weak` it was just given, nor drop a value that does so:
@@ -86,7 +132,7 @@ pub fn from_slice<T: State>(bytes: &[u8]) -> Result<T, Error> {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be saved in a checkpoint",
     label = "`{Self}` does not implement `ckpt::State`",
-    note = "derive `ckpt::State` for it, mark the field `#[ckpt(skip)]` (rebuilt with `Default` or `#[ckpt(init = path)]`), or implement `ckpt::state::State` by hand"
+    note = "derive `ckpt::State` for it or implement `ckpt::state::State` by hand; for a type of another crate, give the field `#[ckpt(with = module)]` (a module with `save` and `load` functions) or `#[ckpt(serde)]` (a Serialize + Deserialize type), or mark it `#[ckpt(skip)]` (rebuilt with `Default` or `#[ckpt(init = path)]`)"
 )]
 pub trait State: Sized {
     /// Writes `self` as exactly one CBOR item.

@@ -255,6 +255,16 @@ pub struct Fields {
 impl Fields {
     /// Takes and loads the field `name`. Fast path: fields come in the order written.
     pub fn take<T: State>(&mut self, name: &'static str, l: &mut Loader) -> Result<T, Error> {
+        self.take_with(name, l, T::load)
+    }
+
+    /// Takes the field `name` and loads it with `load` (a `#[ckpt(with = path)]` field).
+    pub fn take_with<T>(
+        &mut self,
+        name: &'static str,
+        l: &mut Loader,
+        load: impl FnOnce(Value, &mut Loader) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let hit = |e: &(Value, Value)| matches!(&e.0, Value::Text(t) if t == name);
         let i = if self.entries.get(self.next).is_some_and(hit) {
             self.next
@@ -273,7 +283,7 @@ impl Fields {
         self.next = i + 1;
         // Replace rather than remove: keeps the fast path O(1) and the indices stable.
         let v = std::mem::replace(&mut self.entries[i], (Value::Null, Value::Null)).1;
-        T::load(v, l).map_err(|e| e.within(name))
+        load(v, l).map_err(|e| e.within(name))
     }
 }
 
@@ -289,10 +299,19 @@ impl Elements {
     /// Loads the next item.
     #[allow(clippy::should_implement_trait)]
     pub fn next<T: State>(&mut self, l: &mut Loader) -> Result<T, Error> {
+        self.next_with(l, T::load)
+    }
+
+    /// Loads the next item with `load` (a `#[ckpt(with = path)]` field).
+    pub fn next_with<T>(
+        &mut self,
+        l: &mut Loader,
+        load: impl FnOnce(Value, &mut Loader) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let i = self.index;
         self.index += 1;
         let v = self.items.next().unwrap_or(Value::Null);
-        T::load(v, l).map_err(|e| e.within(&i.to_string()))
+        load(v, l).map_err(|e| e.within(&i.to_string()))
     }
 }
 
