@@ -148,7 +148,7 @@ fn human_report_names_everything_and_abbreviates() {
         "  crate:    walker 0.2.0\n",
         "  sources:  0123456789abcdef\n",
         "  rustc:    rustc 1.95.0 (59807616e 2026-04-14)\n",
-        "  target:   x86_64-unknown-linux-gnu\n",
+        "  target:   x86_64-unknown-linux-gnu\nexecutable: ",
         "frames (2, outermost first):\n  #0 walker::main  at save point 3  (body 000000000000feed)\n",
         "       grid = [f64; 1000000] [1.0, 0.5, 0.25, 0.125, 1.0, 0.5, 0.25, 0.125, …]\n",
         "       walker = { pos: [0.5, -1.25], inner: { seen: [u64; 20] [0, 1, 2, 3, 4, 5, 6, 7, …] } }\n",

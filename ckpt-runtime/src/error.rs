@@ -140,6 +140,16 @@ pub enum Error {
         /// What differs, and what to do.
         detail: String,
     },
+    /// The values hold function pointers but were written by another executable (another
+    /// build of the program, or the same sources built differently): code addresses are
+    /// only valid in the binary that saved them.
+    #[error("this image holds function pointers and was written by another executable ({writer}); restore it with the binary that wrote it (this one is {this})")]
+    ForeignCode {
+        /// The identity of the executable that wrote the values (its build-id).
+        writer: String,
+        /// The identity of the running executable.
+        this: String,
+    },
     /// A command-line option of ckpt was misused.
     #[error("{0}")]
     Usage(String),

@@ -109,6 +109,13 @@ fn render(ia: &Image, ib: &Image, opts: &InspectOptions) -> String {
         line(&mut o, what, x.clone(), y.clone());
     }
 
+    line(
+        &mut o,
+        "executable",
+        format!("{:?}", ia.exe),
+        format!("{:?}", ib.exe),
+    );
+
     let (sa, sb) = (&ia.frames, &ib.frames);
     if sa.len() != sb.len() {
         changes += 1;
@@ -436,7 +443,8 @@ mod tests {
             },
             frames: Vec::new(),
             components: Vec::new(),
-            shared,
+            exe: None,
+            shared: shared.into(),
             sections: Vec::new(),
             file_len: 0,
         }

@@ -98,6 +98,7 @@ pub(crate) fn render(image: &Image, opts: &InspectOptions) -> String {
         "args": h.args,
         "ckpt_file": h.ckpt_file,
         "options": h.options.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
+        "exe": image.exe,
         "fingerprint": {
             "crate_name": fp.crate_name,
             "crate_version": fp.crate_version,

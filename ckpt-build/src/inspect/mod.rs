@@ -158,6 +158,11 @@ fn human(image: &Image, opts: &InspectOptions) -> String {
     let _ = writeln!(o, "  sources:  {}", fp.sources);
     let _ = writeln!(o, "  rustc:    {}", fp.rustc);
     let _ = writeln!(o, "  target:   {}", fp.target);
+    let _ = writeln!(
+        o,
+        "executable: {}",
+        image.exe.as_deref().unwrap_or("(not recorded)")
+    );
 
     let _ = writeln!(o, "\nframes ({}, outermost first):", image.frames.len());
     for (i, f) in image.frames.iter().enumerate() {

@@ -65,6 +65,7 @@ impl ValueText<'_> {
                 out.push(']');
             }
             Value::Map(entries) => self.map(entries, out, depth),
+            Value::Tag(ckpt::state::code::TAG, inner) => out.push_str(&code_pointer(inner)),
             Value::Tag(tag, inner) => {
                 let _ = write!(out, "#{tag}(");
                 self.value(inner, out, depth + 1);
@@ -286,6 +287,23 @@ pub(crate) fn utc(unix: u64) -> String {
     )
 }
 
+/// A code pointer (`ckpt::state::code`): `fn@+0x1f40` (its offset from the anchor of the
+/// executable that wrote it), with that executable's identity when the value carries it.
+fn code_pointer(inner: &Value) -> String {
+    let offset = |v: &Value| match *v {
+        Value::Uint(n) => Some(format!("+{n:#x}")),
+        Value::Nint(n) => Some(format!("-{:#x}", u128::from(n) + 1)),
+        _ => None,
+    };
+    match inner {
+        Value::Array(items) if items.len() == 2 => match (offset(&items[0]), items[1].as_str()) {
+            (Some(off), Some(exe)) => format!("fn@{off} ({exe})"),
+            _ => "fn@?".into(),
+        },
+        other => offset(other).map_or_else(|| "fn@?".into(), |off| format!("fn@{off}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,6 +319,18 @@ mod tests {
 
     fn t(s: &str) -> Value {
         Value::Text(s.into())
+    }
+
+    #[test]
+    fn code_pointers_show_their_offset() {
+        let tag = |v: Value| Value::Tag(ckpt::state::code::TAG, Box::new(v));
+        assert_eq!(r(&tag(Value::Uint(0x1f40))), "fn@+0x1f40");
+        assert_eq!(r(&tag(Value::Nint(0xff))), "fn@-0x100");
+        assert_eq!(
+            r(&tag(Value::Array(vec![Value::Uint(16), t("build-id:ab")]))),
+            "fn@+0x10 (build-id:ab)"
+        );
+        assert_eq!(r(&tag(t("x"))), "fn@?");
     }
 
     #[test]

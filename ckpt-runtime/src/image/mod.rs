@@ -15,6 +15,10 @@
 //! before the heap existed have no `heap` section and no forward reference; they read the
 //! same.)
 //!
+//! The header also names the executable that wrote the image (`"exe"`, since images that
+//! may hold code pointers; absent before): a function pointer is only restored by that
+//! executable (see [`code`](crate::state::code)).
+//!
 //! A frame record is the map `{"fn": text, "hash": uint, "at": uint, "live": {name: value},
 //! "args": {name: value}, "lent": {local: callee parameter}}`; `live` and `args` may be
 //! indefinite-length maps.
@@ -30,12 +34,14 @@ mod tests;
 
 use std::path::PathBuf;
 
-use crate::state::Value;
+use crate::state::{SharedTable, Value};
 
 /// Decoder limits of [`read`] (re-exported from [`crate::state`]).
 pub use crate::state::Limits;
 pub use read::{read, read_header};
 pub use write::write;
+#[cfg(test)]
+pub(crate) use write::write_header_as;
 
 /// Version of the image format written by this build; [`read`] refuses newer ones.
 pub const FORMAT_VERSION: u32 = 1;
@@ -133,9 +139,14 @@ pub struct Image {
     pub frames: Vec<FrameRecord>,
     /// Component states: name → value.
     pub components: Vec<(String, Value)>,
+    /// The executable that wrote the image (`"exe"` in the header: see
+    /// [`code::identity`](crate::state::code::identity)); `None` in images written before
+    /// ckpt recorded it.
+    pub exe: Option<String>,
     /// Shared objects (defined in place by tag 28, or in the `heap` section), for
-    /// [`Loader::new`](crate::state::Loader::new).
-    pub shared: Vec<Option<Value>>,
+    /// [`Loader::new`](crate::state::Loader::new), which also learns from it which
+    /// executable wrote the image.
+    pub shared: SharedTable,
     /// Encoded size in bytes of each section (`header`, `frames`, `components`, `heap`).
     pub sections: Vec<(String, u64)>,
     /// Size of the file.

@@ -14,7 +14,7 @@ use super::{
     TRAILER_LEN,
 };
 use crate::state::decode::{DecodeError, Decoder, Head, Source};
-use crate::state::{Limits, Value};
+use crate::state::{Limits, SharedTable, Value};
 use crate::Error;
 
 const BUF: usize = 1 << 20;
@@ -197,6 +197,8 @@ fn corrupt(path: &Path, section: &str, e: DecodeError) -> Error {
 
 struct Body {
     header: Option<Header>,
+    /// The `exe` field of the header.
+    exe: Option<String>,
     frames: Option<Vec<FrameRecord>>,
     components: Option<Vec<(String, Value)>>,
     sections: Vec<(String, u64)>,
@@ -213,6 +215,7 @@ fn parse_body(
 ) -> Result<Body, Error> {
     let mut body = Body {
         header: None,
+        exe: None,
         frames: None,
         components: None,
         sections: Vec::new(),
@@ -263,7 +266,9 @@ fn parse_body(
         };
         match section.as_str() {
             "header" => {
-                body.header = Some(parse_header(v).map_err(bad)?);
+                let (header, exe) = parse_header(v).map_err(bad)?;
+                body.header = Some(header);
+                body.exe = exe;
                 if header_only {
                     return Ok(body);
                 }
@@ -323,7 +328,8 @@ pub fn read(path: &Path, limits: &Limits) -> Result<Image, Error> {
         header: body.header.ok_or_else(|| missing(path, "header"))?,
         frames: body.frames.ok_or_else(|| missing(path, "frames"))?,
         components: body.components.ok_or_else(|| missing(path, "components"))?,
-        shared,
+        exe: body.exe.clone(),
+        shared: SharedTable::of_image(shared, body.exe),
         sections: body.sections,
         file_len,
     })
@@ -379,7 +385,8 @@ fn text_map(v: Value, what: &str) -> Result<Vec<(String, Value)>, String> {
     }
 }
 
-fn parse_header(mut v: Value) -> Result<Header, String> {
+/// The header, and the executable it names (`exe`: absent in older images).
+fn parse_header(mut v: Value) -> Result<(Header, Option<String>), String> {
     if !matches!(v, Value::Map(_)) {
         return Err(format!("expected a map, found {}", v.kind()));
     }
@@ -414,7 +421,11 @@ fn parse_header(mut v: Value) -> Result<Header, String> {
         .into_iter()
         .map(|(k, x)| Ok((k, text(x, "options")?)))
         .collect::<Result<_, String>>()?;
-    Ok(Header {
+    let exe = match v.take_field("exe") {
+        None | Some(Value::Null) => None,
+        Some(other) => Some(text(other, "exe")?),
+    };
+    let header = Header {
         format: u32::try_from(format).map_err(|_| format!("`format`: {format} is out of range"))?,
         fingerprint,
         created_unix: uint(field(&mut v, "created")?, "created")?,
@@ -422,7 +433,8 @@ fn parse_header(mut v: Value) -> Result<Header, String> {
         args,
         ckpt_file,
         options,
-    })
+    };
+    Ok((header, exe))
 }
 
 fn parse_frames(v: Value) -> Result<Vec<FrameRecord>, String> {

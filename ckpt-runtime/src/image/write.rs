@@ -188,6 +188,7 @@ fn write_tmp(
     let mut e = Encoder::new(&mut body);
     e.set_file_offset(super::PREFIX_LEN);
     e.defer_shared();
+    e.set_exe_in_header();
     e.map(4);
     e.text("header");
     write_header(&mut e, header);
@@ -211,9 +212,15 @@ fn write_tmp(
 }
 
 /// The header map. Keys: `format`, `fingerprint` (a map), `created`, `program`, `args`,
-/// `ckpt_file` (text or null), `options` (a map text → text).
+/// `ckpt_file` (text or null), `options` (a map text → text), `exe` (the identity of the
+/// running executable, text or null when it cannot be identified).
 pub(super) fn write_header(e: &mut Encoder<'_>, h: &Header) {
-    e.map(7);
+    write_header_as(e, h, crate::state::code::identity());
+}
+
+/// [`write_header`] naming `exe` as the executable that writes the image (tests fake one).
+pub(crate) fn write_header_as(e: &mut Encoder<'_>, h: &Header, exe: Option<&str>) {
+    e.map(8);
     e.text("format");
     e.uint(h.format as u64);
     e.text("fingerprint");
@@ -248,6 +255,11 @@ pub(super) fn write_header(e: &mut Encoder<'_>, h: &Header) {
     for (k, v) in &h.options {
         e.text(k);
         e.text(v);
+    }
+    e.text("exe");
+    match exe {
+        Some(id) => e.text(id),
+        None => e.null(),
     }
 }
 

@@ -66,6 +66,9 @@ pub struct Encoder<'w> {
     defining: Vec<u64>,
     /// Deferred definitions (image writing only); `None`: every definition is inline.
     heap: Option<Heap>,
+    /// The output is an image body whose header names the executable (code pointers need
+    /// not carry its identity).
+    exe_in_header: bool,
 }
 
 impl std::fmt::Debug for Encoder<'_> {
@@ -102,7 +105,18 @@ impl<'w> Encoder<'w> {
             keep: Vec::new(),
             defining: Vec::new(),
             heap: None,
+            exe_in_header: false,
         }
+    }
+
+    /// The output is an image body whose header names the running executable.
+    pub(crate) fn set_exe_in_header(&mut self) {
+        self.exe_in_header = true;
+    }
+
+    /// Whether the output's header names the running executable (see `code.rs`).
+    pub(crate) fn exe_in_header(&self) -> bool {
+        self.exe_in_header
     }
 
     /// From now on, defer the definition of a shared object met inside another one to the

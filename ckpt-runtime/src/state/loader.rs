@@ -23,6 +23,7 @@ use std::any::Any;
 use std::collections::HashSet;
 use std::panic::{self, AssertUnwindSafe};
 
+use super::code::Origin;
 use super::{State, Value};
 use crate::Error;
 
@@ -49,11 +50,62 @@ pub(crate) enum Slot {
     Failed,
 }
 
+/// The shared objects of decoded values (their definitions, by index, as
+/// [`decode`](super::decode) leaves them), with what a [`Loader`] must know about where
+/// they come from: for an image, the executable that wrote it (code pointers are only
+/// restored by that one; see [`code`](super::code)).
+///
+/// Derefs to the `Vec` of definitions; a plain `Vec` converts into one of unknown origin.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SharedTable {
+    values: Vec<Option<Value>>,
+    origin: Origin,
+}
+
+impl SharedTable {
+    /// The table of an image whose header names the executable `exe` that wrote it.
+    pub(crate) fn of_image(values: Vec<Option<Value>>, exe: Option<String>) -> Self {
+        SharedTable {
+            values,
+            origin: Origin::Image(exe),
+        }
+    }
+
+    /// The definitions.
+    pub fn into_vec(self) -> Vec<Option<Value>> {
+        self.values
+    }
+}
+
+impl From<Vec<Option<Value>>> for SharedTable {
+    fn from(values: Vec<Option<Value>>) -> Self {
+        SharedTable {
+            values,
+            origin: Origin::Unknown,
+        }
+    }
+}
+
+impl std::ops::Deref for SharedTable {
+    type Target = Vec<Option<Value>>;
+    fn deref(&self) -> &Self::Target {
+        &self.values
+    }
+}
+
+impl std::ops::DerefMut for SharedTable {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.values
+    }
+}
+
 /// Loads values of one image. Owns the table of shared objects (their definitions) and
 /// the objects already rebuilt from it, so every `Rc`/`Arc` of the image is built once,
 /// whatever the order in which values are loaded.
 pub struct Loader {
     table: Vec<Option<Value>>,
+    /// Which executable wrote the values (for code pointers).
+    pub(crate) origin: Origin,
     pub(crate) slots: Vec<Slot>,
     /// Builds in progress on the call stack.
     pub(crate) depth: u32,
@@ -89,11 +141,15 @@ impl Default for Loader {
 }
 
 impl Loader {
-    /// A loader over the shared table produced by [`decode`](super::decode).
-    pub fn new(shared: Vec<Option<Value>>) -> Self {
-        let slots = shared.iter().map(|_| Slot::Empty).collect();
+    /// A loader over the shared table produced by [`decode`](super::decode) (a `Vec`), or
+    /// by [`image::read`](crate::image::read) (an [`Image`](crate::image::Image)'s
+    /// `shared`, which also says which executable wrote the image).
+    pub fn new(shared: impl Into<SharedTable>) -> Self {
+        let SharedTable { values, origin } = shared.into();
+        let slots = values.iter().map(|_| Slot::Empty).collect();
         Loader {
-            table: shared,
+            table: values,
+            origin,
             slots,
             depth: 0,
             driving: false,

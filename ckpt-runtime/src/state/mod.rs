@@ -15,6 +15,7 @@
 //!   (the identity table lives in the encoder for the whole image).
 
 mod borrowed;
+pub mod code;
 mod collections;
 pub(crate) mod decode;
 mod encode;
@@ -36,7 +37,7 @@ pub use encode::Encoder;
 #[doc(hidden)]
 pub use encode::Shared as ShareOutcome;
 pub use iter::StableOrder;
-pub use loader::Loader;
+pub use loader::{Loader, SharedTable};
 pub use serde_bridge::{load_serde, save_serde};
 #[doc(hidden)]
 pub use serde_bridge::{Serde, SerdeBridge};

@@ -533,7 +533,7 @@ impl State for Link {
 fn strong_cycles_in_a_table_fail_to_load() {
     // A table no encoder writes: object i owns object (i + 1) % n, strongly.
     for n in [1u64, 2, 3, 5_000] {
-        let table = (0..n)
+        let table: Vec<_> = (0..n)
             .map(|i| Some(Value::Array(vec![Value::Ref((i + 1) % n)])))
             .collect();
         let r = std::thread::Builder::new()
@@ -555,7 +555,7 @@ fn strong_cycles_in_a_table_fail_to_load() {
 #[test]
 fn a_long_strong_chain_in_a_table_loads_on_a_small_stack() {
     let n = 50_000u64;
-    let table = (0..n)
+    let table: Vec<_> = (0..n)
         .map(|i| {
             Some(if i + 1 < n {
                 Value::Array(vec![Value::Ref(i + 1)])
