@@ -1,33 +1,52 @@
 //! `#[checkpointable]`: the resume transform (DESIGN §4, RESUME.md).
 //!
-//! Front end (this file): parse the item, read the analysis, check, then run the passes
-//! on each function: `points` (mark save and call points), `normalize` (control flow),
-//! `split` (blocks, liveness, point expansion). Every function `f` becomes a thin
-//! wrapper over its resumable twin `__ckpt_f`, whose by-value parameters are `Option`
-//! slots that callers leave empty on the resume path.
+//! Front end (this file): parse the item, read the analysis, build the model of each
+//! function, run the passes in order and assemble the function. The passes, one file
+//! each, in the order they run:
 //!
-//! Set `CKPT_EXPAND=1` while building to print each rewritten function.
+//! 1. `points` — mark save points and call points;
+//! 2. `normalize` — loops and `if let` around points;
+//! 3. `hoist` — evaluation order: one unit per statement, conditions free of points;
+//! 4. `rename` — every binding gets a name of its own;
+//! 5. `bindings` — how each binding comes back (taken, made again, …);
+//! 6. `liveness` — what each point's resume path needs;
+//! 7. `split` (with `calls`) — blocks split at their points, points expanded;
+//! 8. `rewrite` — std's OS interfaces routed to ckpt's components.
+//!
+//! A transformed function keeps its signature: callers call it as written, and so does
+//! the resume path. Set `CKPT_EXPAND=1` while building to print each rewritten
+//! function, or `CKPT_EXPAND=<pass>` to print the body after that pass.
 
 mod analysis;
+mod bindings;
+mod calls;
+mod ctxt;
 mod deny;
+mod hoist;
+mod liveness;
+mod model;
 mod normalize;
 mod os_rules;
 mod points;
+mod rename;
 mod rewrite;
 #[cfg(test)]
 mod snapshot_tests;
 mod split;
 mod vars;
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, ToTokens};
-use syn::parse_quote;
 use syn::spanned::Spanned;
 
 use analysis::Analysis;
-use split::{ArgSlot, Ctx};
+use ctxt::Ctxt;
+use model::{FnModel, Passing};
 
 pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let mut cx = Ctxt::default();
     let mut errors = Vec::new();
     let deny = deny::mode(attr, &mut errors);
     let parsed: syn::Item = match syn::parse2(item.clone()) {
@@ -37,37 +56,47 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     if let Some(why) = deny {
         deny::check(&parsed, why, &mut errors);
     }
+    for e in errors {
+        cx.push(e);
+    }
     let mut analysis = Analysis::load();
-    collect_names(&parsed, None, &mut analysis);
+    collect_names(&parsed, &mut analysis);
+    if analysis.path.is_none() && !analysis.missing_is_fine() {
+        cx.error_at(
+            proc_macro2::Span::call_site(),
+            "ckpt: #[checkpointable] needs the crate analysis of ckpt-build: add `ckpt-build` to \
+             [build-dependencies] and a build.rs with `fn main() { ckpt_build::instrument(); }`",
+        );
+    }
     let out = match parsed {
-        syn::Item::Fn(f) => item_fn(f, &analysis, &mut errors),
-        syn::Item::Impl(i) => item_impl(i, &analysis, &mut errors),
-        syn::Item::Mod(m) => item_mod(m, &analysis, &mut errors),
+        syn::Item::Fn(f) => item_fn(f, &analysis, &mut cx),
+        syn::Item::Impl(i) => item_impl(i, &analysis, &mut cx),
+        syn::Item::Mod(m) => item_mod(m, &analysis, &mut cx),
         other => {
-            errors.push(syn::Error::new(
+            cx.error_at(
                 other.span(),
                 "ckpt: #[checkpointable] goes on a function, an `impl` block or an inline `mod`",
-            ));
+            );
             other.into_token_stream()
         }
     };
-    if errors.is_empty() {
-        if std::env::var_os("CKPT_EXPAND").is_some() {
-            eprintln!("{out}");
+    if cx.is_empty() {
+        if std::env::var("CKPT_EXPAND").is_ok_and(|v| v == "1") {
+            eprintln!("{}", pretty(&out));
         }
         return out;
     }
     // Keep the original item next to the errors so the IDE still knows its names.
-    let errs = errors.iter().map(syn::Error::to_compile_error);
-    quote! { #(#errs)* #item }
+    let errs = cx.into_compile_errors();
+    quote! { #errs #item }
 }
 
 /// Names annotated together with this item are checkpointable even without ckpt-build.
-fn collect_names(item: &syn::Item, _in: Option<&str>, a: &mut Analysis) {
+fn collect_names(item: &syn::Item, a: &mut Analysis) {
     match item {
         syn::Item::Fn(f) => a.add_fn(f.sig.ident.to_string()),
         syn::Item::Impl(i) => {
-            let ty = type_name(&i.self_ty);
+            let ty = model::type_name(&i.self_ty);
             for it in &i.items {
                 if let syn::ImplItem::Fn(f) = it {
                     a.add_method(ty.clone(), f.sig.ident.to_string());
@@ -76,33 +105,21 @@ fn collect_names(item: &syn::Item, _in: Option<&str>, a: &mut Analysis) {
         }
         syn::Item::Mod(m) => {
             for it in m.content.iter().flat_map(|c| &c.1) {
-                collect_names(it, None, a);
+                collect_names(it, a);
             }
         }
         _ => {}
     }
 }
 
-fn type_name(t: &syn::Type) -> String {
-    match t {
-        syn::Type::Path(p) => p
-            .path
-            .segments
-            .last()
-            .map(|s| s.ident.to_string())
-            .unwrap_or_default(),
-        other => other.to_token_stream().to_string(),
-    }
-}
-
-fn item_mod(mut m: syn::ItemMod, a: &Analysis, errors: &mut Vec<syn::Error>) -> TokenStream {
+fn item_mod(mut m: syn::ItemMod, a: &Analysis, cx: &mut Ctxt) -> TokenStream {
     if let Some((_, items)) = &mut m.content {
         let mut out = Vec::new();
         for it in std::mem::take(items) {
             let ts = match it {
-                syn::Item::Fn(f) => item_fn(f, a, errors),
-                syn::Item::Impl(i) => item_impl(i, a, errors),
-                syn::Item::Mod(m) => item_mod(m, a, errors),
+                syn::Item::Fn(f) => item_fn(f, a, cx),
+                syn::Item::Impl(i) => item_impl(i, a, cx),
+                syn::Item::Mod(m) => item_mod(m, a, cx),
                 mut other => {
                     // `use std::io::BufRead;` in an annotated module means ckpt's.
                     syn::visit_mut::VisitMut::visit_item_mut(&mut rewrite::StdPaths, &mut other);
@@ -113,66 +130,39 @@ fn item_mod(mut m: syn::ItemMod, a: &Analysis, errors: &mut Vec<syn::Error>) -> 
         }
         *items = out;
     } else {
-        errors.push(syn::Error::new(
+        cx.error_at(
             m.span(),
             "ckpt: #[checkpointable] on a `mod foo;` declaration cannot see its file; annotate the items inside",
-        ));
+        );
     }
     m.into_token_stream()
 }
 
-fn item_impl(mut i: syn::ItemImpl, a: &Analysis, errors: &mut Vec<syn::Error>) -> TokenStream {
-    if let Some((_, path, _)) = &i.trait_ {
-        errors.push(syn::Error::new(
-            path.span(),
-            "ckpt: #[checkpointable] on a trait impl is not supported; move the resumable work into an \
-             inherent method and call it from the trait method",
-        ));
-        return i.into_token_stream();
-    }
-    let ty = type_name(&i.self_ty);
-    let mut items = Vec::new();
-    for it in std::mem::take(&mut i.items) {
-        match it {
-            syn::ImplItem::Fn(f) => {
-                let (wrapper, twin) =
-                    transform(&f.attrs, &f.vis, &f.sig, &f.block, Some(&ty), a, errors);
-                items.push(syn::ImplItem::Verbatim(wrapper));
-                items.push(syn::ImplItem::Verbatim(twin));
-            }
-            other => items.push(other),
+fn item_impl(mut i: syn::ItemImpl, a: &Analysis, cx: &mut Ctxt) -> TokenStream {
+    let ty = model::type_name(&i.self_ty);
+    for it in i.items.iter_mut() {
+        if let syn::ImplItem::Fn(f) = it {
+            let ts = function(&f.attrs, &f.vis, &f.sig, &f.block, Some(&ty), a, cx);
+            *it = syn::ImplItem::Verbatim(ts);
         }
     }
-    i.items = items;
     i.into_token_stream()
 }
 
-fn item_fn(f: syn::ItemFn, a: &Analysis, errors: &mut Vec<syn::Error>) -> TokenStream {
+fn item_fn(f: syn::ItemFn, a: &Analysis, cx: &mut Ctxt) -> TokenStream {
     if f.sig.ident == "main" && f.sig.inputs.is_empty() {
-        return main_fn(f, a, errors);
+        return main_fn(f, a, cx);
     }
-    let (wrapper, twin) = transform(&f.attrs, &f.vis, &f.sig, &f.block, None, a, errors);
-    quote! { #wrapper #twin }
+    function(&f.attrs, &f.vis, &f.sig, &f.block, None, a, cx)
 }
 
-/// FNV-1a of the function's tokens: a restore into a changed body is refused.
-fn body_hash(ts: &TokenStream) -> u64 {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in ts.to_string().bytes() {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x100000001b3);
-    }
-    h
-}
-
-fn main_fn(f: syn::ItemFn, a: &Analysis, errors: &mut Vec<syn::Error>) -> TokenStream {
-    let hash = body_hash(&f.to_token_stream());
+fn main_fn(f: syn::ItemFn, a: &Analysis, cx: &mut Ctxt) -> TokenStream {
+    let hash = model::body_hash(&f.to_token_stream());
     let (attrs, vis, sig) = (&f.attrs, &f.vis, &f.sig);
-    let twin_ident = format_ident!("__ckpt_main");
-    let mut twin_sig = sig.clone();
-    twin_sig.ident = twin_ident.clone();
-    let body = body_of(&twin_sig, "main", None, &f.block, hash, a, errors);
-    let body = with_std_rewritten(body, "main", a);
+    let inner = format_ident!("__ckpt_main");
+    let mut inner_sig = sig.clone();
+    inner_sig.ident = inner.clone();
+    let body = function(&[], &syn::Visibility::Inherited, &inner_sig, &f.block, None, a, cx);
     let fp = &a.fingerprint;
     quote! {
         #(#attrs)*
@@ -184,275 +174,64 @@ fn main_fn(f: syn::ItemFn, a: &Analysis, errors: &mut Vec<syn::Error>) -> TokenS
                 main_hash: #hash,
             };
             ::ckpt::__private::start(&__CKPT_PROGRAM);
-            #twin_ident()
+            #body
+            #inner()
         }
-        #[doc(hidden)]
-        #[allow(unused_mut, unused_variables, unused_parens, unreachable_code, unused_braces, unused_assignments, clippy::all)]
-        #twin_sig #body
     }
 }
 
-/// Returns the wrapper with the original signature and the resumable twin.
-fn transform(
+/// The transformed function, with its signature.
+fn function(
     attrs: &[syn::Attribute],
     vis: &syn::Visibility,
     sig: &syn::Signature,
     block: &syn::Block,
     self_ty: Option<&str>,
     a: &Analysis,
-    errors: &mut Vec<syn::Error>,
-) -> (TokenStream, TokenStream) {
+    cx: &mut Ctxt,
+) -> TokenStream {
     if let Some(asy) = &sig.asyncness {
-        errors.push(syn::Error::new(
+        cx.error_at(
             asy.span(),
             "ckpt: an async fn cannot be #[checkpointable] (its state lives in a future ckpt cannot \
              resume); make it a plain fn",
-        ));
+        );
     }
-    let hash = body_hash(&quote!(#sig #block));
-    let name = match self_ty {
-        Some(t) => format!("{t}::{}", sig.ident),
-        None => sig.ident.to_string(),
-    };
-    let twin_ident = format_ident!("__ckpt_{}", sig.ident);
-    let mut wrapper_sig = sig.clone();
-    let mut twin_sig = sig.clone();
-    twin_sig.ident = twin_ident.clone();
-    let mut call_args = Vec::new();
-    let mut receiver = false;
-    let mut impl_trait = false;
-    for (i, (w, t)) in wrapper_sig
-        .inputs
-        .iter_mut()
-        .zip(twin_sig.inputs.iter_mut())
-        .enumerate()
-    {
-        match (w, t) {
-            (syn::FnArg::Receiver(r), _) => {
-                receiver = true;
-                // `mut self` matters to the body, which lives in the twin.
-                if r.reference.is_none() {
-                    r.mutability = None;
-                }
-                call_args.push(quote!(self));
-            }
-            (syn::FnArg::Typed(w), syn::FnArg::Typed(t)) => {
-                let a = format_ident!("__ckpt_a{}", i);
-                if matches!(&*w.ty, syn::Type::ImplTrait(_)) {
-                    impl_trait = true;
-                }
-                *w.pat = parse_quote!(#a);
-                let ty = &t.ty;
-                let p = format_ident!("__ckpt_p{}", i);
-                *t.pat = parse_quote!(#p);
-                // References are passed again on the resume path (so they stay plain and
-                // coerce as usual); by-value arguments become slots left empty then.
-                if is_ref(ty).is_some() {
-                    call_args.push(quote!(#a));
-                } else {
-                    *t.ty = parse_quote!(::core::option::Option<#ty>);
-                    call_args.push(quote!(::core::option::Option::Some(#a)));
-                }
-            }
-            _ => {}
-        }
+    let mut model = FnModel::new(sig, block, self_ty);
+    if sig.ident == "__ckpt_main" {
+        model.name = "main".into();
     }
-    let body = body_of(&twin_sig, &name, Some(sig), block, hash, a, errors);
+    let body = body(&model, block, self_ty, a, cx);
+    let name = model.name.clone();
     let body = with_std_rewritten(body, &name, a);
-    let turbofish = if impl_trait
-        || sig.generics.type_params().next().is_none()
-            && sig.generics.const_params().next().is_none()
-    {
-        quote!()
-    } else {
-        // Lifetimes cannot be given explicitly when late-bound; pass types and consts only.
-        let params = sig.generics.params.iter().filter_map(|p| match p {
-            syn::GenericParam::Type(t) => Some(t.ident.to_token_stream()),
-            syn::GenericParam::Const(c) => Some(c.ident.to_token_stream()),
-            syn::GenericParam::Lifetime(_) => None,
-        });
-        quote!(::<#(#params),*>)
+    let sig = match &body {
+        Some(_) => model.signature(sig),
+        None => sig.clone(),
     };
+    let body = body.unwrap_or_else(|| {
+        // No point: the function is left as written (std still routed to ckpt).
+        let b = with_std_rewritten(Some(quote!(#block)), &name, a);
+        b.unwrap_or_else(|| quote!(#block))
+    });
+    if std::env::var("CKPT_EXPAND").is_ok_and(|v| v == format!("fn:{name}")) {
+        let sig2 = &sig;
+        eprintln!("{}", pretty(&quote!(#sig2 #body)));
+    }
     let allow = quote! {
         #[allow(unused_mut, unused_variables, unused_parens, unreachable_code, unused_braces, unused_assignments, clippy::all)]
     };
-    let wrapper_attrs = quote! { #(#attrs)* #[allow(clippy::all)] };
-    if self_ty.is_some() {
-        let wrapper = quote! { #wrapper_attrs #vis #wrapper_sig { Self::#twin_ident #turbofish(#(#call_args),*) } };
-        let twin = quote! { #[doc(hidden)] #allow #vis #twin_sig #body };
-        return (wrapper, twin);
-    }
-    // A free function's twin is `f::__ckpt` in a module named like the function, so
-    // that `use path::f` imports both. The module sees its parent's names through a
-    // glob import; `self::`/`super::` paths of the body move one level up.
-    let _ = receiver;
-    let fn_ident = &sig.ident;
-    let wrapper = quote! { #wrapper_attrs #vis #wrapper_sig { #fn_ident::__ckpt #turbofish(#(#call_args),*) } };
-    let mut twin_fn: syn::ItemFn = match syn::parse2(quote! { #allow pub #twin_sig #body }) {
-        Ok(f) => f,
-        Err(e) => {
-            errors.push(e);
-            return (wrapper, quote!());
-        }
-    };
-    twin_fn.sig.ident = format_ident!("__ckpt");
-    syn::visit_mut::VisitMut::visit_item_fn_mut(&mut LevelDown, &mut twin_fn);
-    let twin = quote! {
-        #[doc(hidden)]
-        #[allow(non_snake_case, unused_imports)]
-        #vis mod #fn_ident {
-            use super::*;
-            #twin_fn
-        }
-    };
-    (wrapper, twin)
+    quote! { #(#attrs)* #allow #vis #sig #body }
 }
 
-/// The twin's body with std's OS interfaces routed to ckpt's components (see
-/// [`rewrite`]): full paths and inner `use`s rewritten, the module's imports shadowed.
-fn with_std_rewritten(body: TokenStream, name: &str, a: &Analysis) -> TokenStream {
-    let mut block: syn::Block = match syn::parse2(body.clone()) {
-        Ok(b) => b,
-        Err(_) => return body,
-    };
-    syn::visit_mut::VisitMut::visit_block_mut(&mut rewrite::StdPaths, &mut block);
-    let shadows = rewrite::shadowing_uses(a.imports.get(name).map_or(&[][..], |v| v));
-    if shadows.is_empty() {
-        return quote!(#block);
-    }
-    quote! { { #shadows #block } }
-}
-
-/// Rewrites `self::x` to `super::x` and `super::x` to `super::super::x`: code moved
-/// one module down keeps naming the same items.
-struct LevelDown;
-
-impl syn::visit_mut::VisitMut for LevelDown {
-    fn visit_path_mut(&mut self, p: &mut syn::Path) {
-        if p.leading_colon.is_none() && p.segments.len() > 1 {
-            let first = p.segments[0].ident.to_string();
-            let span = p.segments[0].ident.span();
-            if first == "self" {
-                p.segments[0].ident = syn::Ident::new("super", span);
-            } else if first == "super" {
-                p.segments
-                    .insert(0, syn::PathSegment::from(syn::Ident::new("super", span)));
-            }
-        }
-        syn::visit_mut::visit_path_mut(self, p);
-    }
-
-    fn visit_use_tree_mut(&mut self, t: &mut syn::UseTree) {
-        if let syn::UseTree::Path(up) = t {
-            let span = up.ident.span();
-            if up.ident == "self" {
-                up.ident = syn::Ident::new("super", span);
-            } else if up.ident == "super" {
-                let inner = syn::UseTree::Path(up.clone());
-                *t = syn::UseTree::Path(syn::UsePath {
-                    ident: syn::Ident::new("super", span),
-                    colon2_token: Default::default(),
-                    tree: Box::new(inner),
-                });
-                return;
-            }
-        }
-        syn::visit_mut::visit_use_tree_mut(self, t);
-    }
-
-    fn visit_item_mut(&mut self, i: &mut syn::Item) {
-        // Nested items are written relative to their own position; still one level down.
-        syn::visit_mut::visit_item_mut(self, i);
-    }
-}
-
-fn is_ref(t: &syn::Type) -> Option<bool> {
-    match t {
-        syn::Type::Reference(r) => Some(r.mutability.is_some()),
-        syn::Type::Paren(p) => is_ref(&p.elem),
-        _ => None,
-    }
-}
-
-fn pat_name(p: &syn::Pat) -> Option<syn::Ident> {
-    match p {
-        syn::Pat::Ident(i) if i.subpat.is_none() => Some(i.ident.clone()),
-        _ => None,
-    }
-}
-
-/// The body of the resumable twin. `orig` is the original signature (for parameter
-/// patterns); `None` for `main`.
-fn body_of(
-    twin: &syn::Signature,
-    name: &str,
-    orig: Option<&syn::Signature>,
+/// The body of a function with points, or `None` when it has none.
+fn body(
+    model: &FnModel,
     block: &syn::Block,
-    hash: u64,
+    self_ty: Option<&str>,
     a: &Analysis,
-    errors: &mut Vec<syn::Error>,
-) -> TokenStream {
+    cx: &mut Ctxt,
+) -> Option<TokenStream> {
     let mut body = block.clone();
-    let mut prologue = Vec::new();
-    let mut param_names = Vec::new();
-    let mut slots = Vec::new();
-    let mut mut_refs = std::collections::BTreeSet::new();
-    let mut shared_refs = std::collections::BTreeSet::new();
-    let mut bound = Vec::new();
-    if let Some(orig) = orig {
-        for (i, arg) in orig.inputs.iter().enumerate() {
-            match arg {
-                syn::FnArg::Receiver(r) => {
-                    let read = if r.reference.is_some() {
-                        quote!(&*self)
-                    } else {
-                        quote!(&self)
-                    };
-                    slots.push(ArgSlot {
-                        name: "self".into(),
-                        read,
-                    });
-                    match (&r.reference, &r.mutability) {
-                        (Some(_), Some(_)) => {
-                            mut_refs.insert("self".to_string());
-                        }
-                        (Some(_), None) => {
-                            shared_refs.insert("self".to_string());
-                        }
-                        _ => {}
-                    }
-                }
-                syn::FnArg::Typed(t) => {
-                    let p = format_ident!("__ckpt_p{}", i);
-                    let pat = &t.pat;
-                    let pname = pat_name(pat);
-                    param_names.push(
-                        pname
-                            .as_ref()
-                            .map(|n| n.to_string())
-                            .unwrap_or_else(|| format!("#{i}")),
-                    );
-                    match is_ref(&t.ty) {
-                        Some(mutable) => {
-                            prologue.push(quote! { let #pat = #p; });
-                            if let Some(n) = pname {
-                                if mutable {
-                                    slots.push(ArgSlot {
-                                        name: n.to_string(),
-                                        read: quote!(&*#n),
-                                    });
-                                    mut_refs.insert(n.to_string());
-                                } else {
-                                    shared_refs.insert(n.to_string());
-                                }
-                            }
-                        }
-                        None => bound.push(parse_quote! { let #pat = ::ckpt::__private::arg(#p); }),
-                    }
-                }
-            }
-        }
-    }
     // Items declared in the body stay visible to all of it.
     let mut items = Vec::new();
     body.stmts.retain(|s| match s {
@@ -462,35 +241,88 @@ fn body_of(
         }
         _ => true,
     });
-    bound.append(&mut body.stmts);
-    body.stmts = bound;
-    let self_ty = name.split_once("::").map(|(t, _)| t);
-    let pts = points::mark(&mut body, a, self_ty, errors);
+    // Parameters bound by a pattern are bound by the body's first statements.
+    let mut first = Vec::new();
+    for p in &model.params {
+        if let (Some(pat), None) = (&p.pat, &p.name) {
+            let r = p.received_as();
+            first.push(syn::parse_quote! { let #pat = #r; });
+        }
+    }
+    first.append(&mut body.stmts);
+    body.stmts = first;
+
+    let points = points::mark(&mut body, a, self_ty, cx);
+    if points.list.is_empty() {
+        return None;
+    }
+    show("points", &body);
+    let params: Vec<(String, String)> = model
+        .params
+        .iter()
+        .filter_map(|p| Some((p.name.as_ref()?.to_string(), p.ty.to_token_stream().to_string())))
+        .collect();
+    let ref_params: BTreeSet<String> = model
+        .params
+        .iter()
+        .filter(|p| p.passing != Passing::Value)
+        .filter_map(|p| p.name.as_ref().map(|n| n.to_string()))
+        .collect();
     let mut norm = normalize::Norm::default();
-    norm.run(&mut body);
-    let params: Vec<(String, String)> = orig
-        .map(|o| {
-            o.inputs
-                .iter()
-                .filter_map(|a| match a {
-                    syn::FnArg::Typed(t) => Some((
-                        pat_name(&t.pat)?.to_string(),
-                        t.ty.to_token_stream().to_string(),
-                    )),
-                    syn::FnArg::Receiver(_) => None,
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    normalize::mark_consumed(&mut norm.iters, &body, &params);
-    let mut ctx = Ctx::new(&pts, &norm.iters);
-    ctx.arg_slots = slots;
-    ctx.mut_refs = mut_refs;
-    ctx.shared_refs = shared_refs;
-    let split = ctx.block(&body.stmts, &[], &Default::default());
-    errors.append(&mut ctx.errors);
-    let _ = twin;
-    quote! {{
+    norm.run(&mut body, &params, ref_params);
+    show("normalize", &body);
+    hoist::Hoist::default().run(&mut body);
+    show("hoist", &body);
+    rename::Renamer::new(model.params.iter().filter_map(|p| p.name.as_ref().map(|n| n.to_string())))
+        .run(&mut body);
+    norm.sync_renamed(&body);
+    show("rename", &body);
+    let table = bindings::table(&body, model, &norm);
+    calls::unmark_unsupported(&mut body, &points, model, &table);
+    let needs = NeedsOf {
+        points: &points,
+        model,
+        table: &table,
+    };
+    let mut live: BTreeMap<u32, BTreeSet<String>> = liveness::analyze(&body, &needs);
+    for set in live.values_mut() {
+        table.close(set, &norm);
+    }
+    check_drop_guards(&body, cx);
+    let mut ctx = split::Ctx::new(model, &points, &norm, &table, &live, cx);
+    let split = ctx.body(&body.stmts);
+
+    // The frame, and the parameters bound on both paths.
+    let name = &model.name;
+    let hash = model.hash;
+    let param_names = model.param_names();
+    let mut prologue = Vec::new();
+    for p in &model.params {
+        let r = p.received_as();
+        if p.passing == Passing::Value {
+            let ty = format_ident!("__ckpt_ty{}", p.pos);
+            prologue.push(quote! { let #ty = ::ckpt::__private::type_of(&#r); });
+        }
+    }
+    for p in &model.params {
+        let (Some(n), Some(pat)) = (&p.name, &p.pat) else {
+            continue;
+        };
+        let r = p.received_as();
+        prologue.push(quote! { let #pat = #r; });
+        if p.passing == Passing::Value && p.mutable {
+            // Changed by the function before it saved: its own value wins on restore.
+            let key = p.display();
+            prologue.push(quote! { if __ck.resuming() { __ck.own_arg(#key, &mut #n); } });
+        }
+    }
+    if let Some(recv) = model.params.iter().find(|p| p.is_receiver()) {
+        if recv.passing == Passing::Value && recv.mutable {
+            prologue.push(quote! { if __ck.resuming() { __ck.own_arg("self", &mut self); } });
+        }
+    }
+    show_ts("split", &split);
+    Some(quote! {{
         #(#items)*
         static __CKPT_FN: ::ckpt::__private::FnInfo = ::ckpt::__private::FnInfo {
             name: #name,
@@ -500,5 +332,107 @@ fn body_of(
         let __ck = ::ckpt::__private::frame(&__CKPT_FN);
         #(#prologue)*
         #split
-    }}
+    }})
+}
+
+/// `let _guard = …;` (a binding kept only for its Drop) before a point in its block: a
+/// restore does not run the statements before the point, so the guard would not be held
+/// after it.
+fn check_drop_guards(body: &syn::Block, cx: &mut Ctxt) {
+    struct V<'c>(&'c mut Ctxt);
+    impl<'ast> syn::visit::Visit<'ast> for V<'_> {
+        fn visit_block(&mut self, b: &'ast syn::Block) {
+            if let Some(k) = b.stmts.iter().rposition(points::has_point_stmt) {
+                for s in &b.stmts[..k] {
+                    let syn::Stmt::Local(l) = s else { continue };
+                    let ident = match &l.pat {
+                        syn::Pat::Ident(i) => Some(&i.ident),
+                        syn::Pat::Type(t) => match &*t.pat {
+                            syn::Pat::Ident(i) => Some(&i.ident),
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                    let Some(id) = ident else { continue };
+                    let n = id.to_string();
+                    if n.starts_with('_') && n.len() > 1 && !n.starts_with("__ckpt_") {
+                        self.0.error_at(
+                            id.span(),
+                            format!(
+                                "ckpt: `{n}` looks kept only for its Drop, and its scope spans a save point; \
+                                 a restore continues after the save point without it; end its scope \
+                                 before the save point (put it in a block) or drop it explicitly"
+                            ),
+                        );
+                    }
+                }
+            }
+            syn::visit::visit_block(self, b);
+        }
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    syn::visit::Visit::visit_block(&mut V(cx), body);
+}
+
+struct NeedsOf<'a> {
+    points: &'a points::Points,
+    model: &'a FnModel,
+    table: &'a bindings::Table,
+}
+
+impl liveness::Needs for NeedsOf<'_> {
+    fn needs(&self, _id: u32, marker: &syn::Expr) -> BTreeSet<String> {
+        calls::needs(marker, self.points, self.model, self.table)
+    }
+}
+
+/// Formatted with rustfmt when it is on the PATH.
+fn pretty(ts: &TokenStream) -> String {
+    let code = ts.to_string();
+    let run = || -> std::io::Result<String> {
+        use std::io::Write;
+        let mut c = std::process::Command::new("rustfmt")
+            .args(["--edition", "2021", "--emit", "stdout"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()?;
+        c.stdin.take().expect("stdin").write_all(code.as_bytes())?;
+        let o = c.wait_with_output()?;
+        Ok(String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    match run() {
+        Ok(s) if !s.is_empty() => s,
+        _ => code,
+    }
+}
+
+/// `CKPT_EXPAND=<pass>`: the body after that pass.
+fn show(pass: &str, body: &syn::Block) {
+    if std::env::var("CKPT_EXPAND").is_ok_and(|v| v == pass) {
+        eprintln!("-- after {pass}:\n{}", quote!(#body));
+    }
+}
+
+fn show_ts(pass: &str, ts: &TokenStream) {
+    if std::env::var("CKPT_EXPAND").is_ok_and(|v| v == pass) {
+        eprintln!("-- after {pass}:\n{ts}");
+    }
+}
+
+/// The body with std's OS interfaces routed to ckpt's components (see [`rewrite`]):
+/// full paths and inner `use`s rewritten, the module's imports shadowed.
+fn with_std_rewritten(body: Option<TokenStream>, name: &str, a: &Analysis) -> Option<TokenStream> {
+    let body = body?;
+    let mut block: syn::Block = match syn::parse2(body.clone()) {
+        Ok(b) => b,
+        Err(_) => return Some(body),
+    };
+    syn::visit_mut::VisitMut::visit_block_mut(&mut rewrite::StdPaths, &mut block);
+    let shadows = rewrite::shadowing_uses(a.imports.get(name).map_or(&[][..], |v| v));
+    if shadows.is_empty() {
+        return Some(quote!(#block));
+    }
+    Some(quote! { { #shadows #block } })
 }

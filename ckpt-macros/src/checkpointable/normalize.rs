@@ -1,40 +1,98 @@
-//! Pass 2: normalize control flow around points (DESIGN §4.1).
+//! Pass `normalize`: control flow around points (DESIGN §4.1).
 //!
-//! Loops that hold a point become labelled `loop`s (`for` gets a named, saved iterator;
-//! `while` a `break`); unlabelled `break`/`continue` inside them get the label; `if let`
-//! with points becomes `match`; points in conditions and scrutinees, and statements with
-//! several points, are evaluated into `__ckpt_t` temporaries first, in source order.
+//! Loops that hold a point become labelled `loop`s: `for` gets a named iterator and a
+//! *head* statement that takes the next item, `while` a `break`; unlabelled
+//! `break`/`continue` inside them get the label; `if let` with points becomes `match`;
+//! arm bodies with points become blocks. Each `for` loop's iterator is saved either whole
+//! (ranges, consumed collections, readers' lines, iterables made by a call: it must be
+//! `State`) or by the count of items taken (a re-evaluable iterable over a borrowed
+//! collection: it must iterate in a stable order); see [`LoopIter`].
+
+use std::collections::BTreeSet;
 
 use proc_macro2::Span;
-use quote::format_ident;
-use quote::ToTokens;
-use std::collections::BTreeSet;
+use quote::{format_ident, ToTokens};
 use syn::parse_quote;
 use syn::visit_mut::VisitMut;
 
-use super::points::{has_point_block, has_point_expr, has_point_stmt, marker_id};
+use super::points::{has_point_block, has_point_expr};
 
-/// A `for` loop's iterator: the local that holds it and the iterable expression,
-/// re-evaluated on restore when the iterator is saved by count.
+/// A `for` loop's iterator.
 pub struct LoopIter {
+    /// The local that holds it (`__ckpt_itN`).
     pub var: syn::Ident,
+    /// The iterable expression; evaluated again on restore when saved by count.
     pub iterable: syn::Expr,
-    /// The local the loop consumes (`v` in `for x in v`, `for l in reader.lines()`): not
-    /// saved, the iterator is saved whole instead. Set by [`mark_consumed`].
-    pub consumes: Option<String>,
+    /// Saved whole (it must be `State`); otherwise saved as the count of items taken,
+    /// rebuilt from `iterable` on restore, and the loop's pattern is bound again by the
+    /// head from the rebuilt iterator.
+    pub whole: bool,
+    /// The iterator holds a mutable borrow (`iter_mut()`, `&mut v`, `values_mut()`): it
+    /// and the loop's bindings are made again after each point, so the points' captures
+    /// can read the collection.
+    pub mut_borrow: bool,
+    pub label: syn::Lifetime,
+    /// The loop's pattern (after `rename`, see [`Norm::renamed_pat`]).
+    pub pat: syn::Pat,
 }
 
 #[derive(Default)]
 pub struct Norm {
     pub iters: Vec<LoopIter>,
     next_label: u32,
-    next_temp: u32,
     next_iter: u32,
+    /// Locals that read as readers (`BufReader`, `File`, `stdin()`...), whose
+    /// `lines()`/`bytes()`/`split()` consume them.
+    readers: BTreeSet<String>,
+    /// Parameters passed by reference: `for x in v` with `v: &Vec<T>` borrows.
+    ref_params: BTreeSet<String>,
 }
 
 impl Norm {
-    pub fn run(&mut self, body: &mut syn::Block) {
+    /// `params`: the parameters' names and types; `ref_params`: those passed by
+    /// reference.
+    pub fn run(
+        &mut self,
+        body: &mut syn::Block,
+        params: &[(String, String)],
+        ref_params: BTreeSet<String>,
+    ) {
+        self.readers = readers(body, params);
+        self.ref_params = ref_params;
         self.visit_block_mut(body);
+    }
+
+    pub fn iter(&self, var: &str) -> Option<&LoopIter> {
+        self.iters.iter().find(|i| i.var == var)
+    }
+
+    /// Takes the loops' patterns and iterables from the renamed body (the head
+    /// statements hold them).
+    pub fn sync_renamed(&mut self, body: &syn::Block) {
+        struct Heads<'a>(&'a mut Vec<LoopIter>);
+        impl<'ast> syn::visit::Visit<'ast> for Heads<'_> {
+            fn visit_stmt(&mut self, s: &'ast syn::Stmt) {
+                if let Some((pat, var)) = head_iter(s) {
+                    if let Some(it) = self.0.iter_mut().find(|i| i.var == var) {
+                        it.pat = pat.clone();
+                    }
+                }
+                if let syn::Stmt::Local(l) = s {
+                    if let (syn::Pat::Ident(pi), Some(init)) = (&l.pat, &l.init) {
+                        let var = pi.ident.to_string();
+                        if let Some(it) = self.0.iter_mut().find(|i| i.var == var) {
+                            if let Some(e) = counted_iterable(&init.expr) {
+                                it.iterable = e.clone();
+                            }
+                        }
+                    }
+                }
+                syn::visit::visit_stmt(self, s);
+            }
+            fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+            fn visit_item(&mut self, _: &'ast syn::Item) {}
+        }
+        syn::visit::Visit::visit_block(&mut Heads(&mut self.iters), body);
     }
 
     fn label(&mut self, existing: &Option<syn::Label>) -> syn::Lifetime {
@@ -47,9 +105,115 @@ impl Norm {
         }
     }
 
-    fn temp(&mut self) -> syn::Ident {
-        self.next_temp += 1;
-        format_ident!("__ckpt_t{}", self.next_temp)
+    /// Whether a loop over `iterable` saves its iterator whole.
+    fn whole(&self, iterable: &syn::Expr) -> bool {
+        moved_local(iterable).is_some_and(|v| !self.ref_params.contains(&v))
+            || is_range(iterable)
+            || has_plain_call(iterable)
+            || matches!(iterable, syn::Expr::MethodCall(m)
+                if matches!(m.method.to_string().as_str(), "lines" | "bytes" | "split")
+                    && super::vars::ident_of(&m.receiver).is_some_and(|r| self.readers.contains(&r)))
+            || matches!(iterable, syn::Expr::MethodCall(m)
+                if matches!(m.method.to_string().as_str(), "drain" | "into_values" | "into_keys"))
+    }
+}
+
+/// The name of the local a `for` head statement takes from: `__ckpt_itN` in
+/// `let Some(PAT) = Iterator::next(&mut __ckpt_itN) else { break 'l; };`.
+pub fn head_iter(s: &syn::Stmt) -> Option<(&syn::Pat, String)> {
+    let syn::Stmt::Local(l) = s else { return None };
+    let init = l.init.as_ref()?;
+    init.diverge.as_ref()?;
+    let syn::Expr::Call(c) = &*init.expr else {
+        return None;
+    };
+    let syn::Expr::Path(f) = &*c.func else {
+        return None;
+    };
+    if f.path.segments.last()?.ident != "next" || c.args.len() != 1 {
+        return None;
+    }
+    let syn::Expr::Reference(r) = &c.args[0] else {
+        return None;
+    };
+    let var = super::vars::ident_of(&r.expr)?;
+    if !var.starts_with("__ckpt_it") {
+        return None;
+    }
+    let syn::Pat::TupleStruct(ts) = &l.pat else {
+        return None;
+    };
+    Some((ts.elems.first()?, var))
+}
+
+/// `ITERABLE` in `Counted::new(IntoIterator::into_iter(ITERABLE))`.
+fn counted_iterable(e: &syn::Expr) -> Option<&syn::Expr> {
+    let syn::Expr::Call(c) = e else { return None };
+    let syn::Expr::Call(inner) = c.args.first()? else {
+        return None;
+    };
+    inner.args.first()
+}
+
+fn is_range(e: &syn::Expr) -> bool {
+    match e {
+        syn::Expr::Range(_) => true,
+        syn::Expr::Paren(p) => is_range(&p.expr),
+        _ => false,
+    }
+}
+
+/// A call of a function or a macro (not a method) outside closures: an iterable made by
+/// it cannot be made again without running it again.
+fn has_plain_call(e: &syn::Expr) -> bool {
+    struct F(bool);
+    impl<'a> syn::visit::Visit<'a> for F {
+        fn visit_expr_call(&mut self, _: &'a syn::ExprCall) {
+            self.0 = true;
+        }
+        fn visit_expr_macro(&mut self, _: &'a syn::ExprMacro) {
+            self.0 = true;
+        }
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+    }
+    let mut f = F(false);
+    syn::visit::Visit::visit_expr(&mut f, e);
+    f.0
+}
+
+/// Whether an iterable borrows mutably.
+fn borrows_mut(e: &syn::Expr) -> bool {
+    struct F(bool);
+    impl<'a> syn::visit::Visit<'a> for F {
+        fn visit_expr_reference(&mut self, r: &'a syn::ExprReference) {
+            if r.mutability.is_some() {
+                self.0 = true;
+            }
+            syn::visit::visit_expr_reference(self, r);
+        }
+        fn visit_expr_method_call(&mut self, m: &'a syn::ExprMethodCall) {
+            let n = m.method.to_string();
+            if n.ends_with("_mut") || n == "drain" {
+                self.0 = true;
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+    }
+    let mut f = F(false);
+    syn::visit::Visit::visit_expr(&mut f, e);
+    f.0
+}
+
+/// `v` in `for x in v` / `for x in v.into_iter()`: a local the loop consumes.
+pub fn moved_local(iterable: &syn::Expr) -> Option<String> {
+    use super::vars::ident_of;
+    match iterable {
+        syn::Expr::Path(_) => ident_of(iterable),
+        syn::Expr::MethodCall(m) if m.method == "into_iter" && m.args.is_empty() => {
+            ident_of(&m.receiver)
+        }
+        _ => None,
     }
 }
 
@@ -75,6 +239,18 @@ impl VisitMut for Relabel<'_> {
 
 impl VisitMut for Norm {
     fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
+        // `l && r` / `l || r` with a point in `r`: `r` runs only sometimes, so it becomes
+        // a branch: `if l { r } else { false }` / `if l { true } else { r }`.
+        if let syn::Expr::Binary(b) = e {
+            if has_point_expr(&b.right) {
+                let (l, r) = (&b.left, &b.right);
+                match b.op {
+                    syn::BinOp::And(_) => *e = parse_quote!((if #l { #r } else { false })),
+                    syn::BinOp::Or(_) => *e = parse_quote!((if #l { true } else { #r })),
+                    _ => {}
+                }
+            }
+        }
         match e {
             syn::Expr::Closure(_) | syn::Expr::Async(_) => return,
             syn::Expr::ForLoop(f) if has_point_block(&f.body) => {
@@ -88,8 +264,11 @@ impl VisitMut for Norm {
                 let stmts = &body.stmts;
                 self.iters.push(LoopIter {
                     var: var.clone(),
+                    whole: self.whole(&iterable),
+                    mut_borrow: borrows_mut(&iterable),
                     iterable: iterable.clone(),
-                    consumes: None,
+                    label: label.clone(),
+                    pat: (*f.pat).clone(),
                 });
                 *e = parse_quote! {{
                     let mut #var = ::ckpt::__private::Counted::new(::core::iter::IntoIterator::into_iter(#iterable));
@@ -124,6 +303,7 @@ impl VisitMut for Norm {
             syn::Expr::If(i)
                 if matches!(&*i.cond, syn::Expr::Let(_))
                     && (has_point_block(&i.then_branch)
+                        || has_point_expr(&i.cond)
                         || i.else_branch
                             .as_ref()
                             .is_some_and(|(_, b)| has_point_expr(b))) =>
@@ -140,14 +320,12 @@ impl VisitMut for Norm {
             }
             _ => {}
         }
-        // Points in an `else if` condition need a block to be hoisted into.
+        // An `else if` with points becomes `else { if … }`: a block, split like any.
         if let syn::Expr::If(i) = e {
             if let Some((_, els)) = &mut i.else_branch {
-                if let syn::Expr::If(inner) = &**els {
-                    if has_point_expr(&inner.cond) {
-                        let inner = (**els).clone();
-                        **els = parse_quote!({ #inner });
-                    }
+                if !matches!(&**els, syn::Expr::Block(_)) && has_point_expr(els) {
+                    let inner = (**els).clone();
+                    **els = parse_quote!({ #inner });
                 }
             }
         }
@@ -164,145 +342,6 @@ impl VisitMut for Norm {
         syn::visit_mut::visit_expr_mut(self, e);
     }
 
-    fn visit_block_mut(&mut self, b: &mut syn::Block) {
-        let mut out = Vec::with_capacity(b.stmts.len());
-        for mut s in std::mem::take(&mut b.stmts) {
-            // A marker alone in a statement re-parses as a statement macro: keep it an expression.
-            if let syn::Stmt::Macro(m) = &s {
-                if m.mac.path.is_ident(super::points::MARKER) {
-                    let semi = m.semi_token;
-                    s = syn::Stmt::Expr(
-                        syn::Expr::Macro(syn::ExprMacro {
-                            attrs: m.attrs.clone(),
-                            mac: m.mac.clone(),
-                        }),
-                        semi,
-                    );
-                }
-            }
-            self.visit_stmt_mut(&mut s);
-            if has_point_stmt(&s) {
-                let all = units_stmt(&s) >= 2;
-                let mut h = Hoist {
-                    norm: self,
-                    pre: Vec::new(),
-                    all,
-                };
-                h.visit_stmt_mut(&mut s);
-                out.extend(h.pre);
-            }
-            out.push(s);
-        }
-        b.stmts = out;
-    }
-
-    fn visit_item_mut(&mut self, _: &mut syn::Item) {}
-}
-
-/// How many separately resumable units a statement holds: points, and structured
-/// expressions (`if`, `match`, loops, blocks) with points in their bodies.
-fn units_stmt(s: &syn::Stmt) -> usize {
-    match s {
-        syn::Stmt::Local(l) => l.init.as_ref().map_or(0, |i| units(&i.expr)),
-        syn::Stmt::Expr(e, _) => units(e),
-        _ => 0,
-    }
-}
-
-fn units(e: &syn::Expr) -> usize {
-    if marker_id(e).is_some() {
-        return 1;
-    }
-    match e {
-        syn::Expr::Closure(_) | syn::Expr::Async(_) => 0,
-        syn::Expr::If(i) => {
-            let branches = has_point_block(&i.then_branch)
-                || i.else_branch
-                    .as_ref()
-                    .is_some_and(|(_, b)| has_point_expr(b));
-            units(&i.cond) + branches as usize
-        }
-        syn::Expr::Match(m) => {
-            units(&m.expr) + m.arms.iter().any(|a| has_point_expr(&a.body)) as usize
-        }
-        syn::Expr::Loop(_)
-        | syn::Expr::Block(_)
-        | syn::Expr::Unsafe(_)
-        | syn::Expr::While(_)
-        | syn::Expr::ForLoop(_) => has_point_expr(e) as usize,
-        _ => {
-            let mut n = Counter(0);
-            syn::visit::visit_expr(&mut n, e);
-            n.0
-        }
-    }
-}
-
-/// Sums `units` over the direct sub-expressions of an expression.
-struct Counter(usize);
-impl<'a> syn::visit::Visit<'a> for Counter {
-    fn visit_expr(&mut self, e: &'a syn::Expr) {
-        self.0 += units(e);
-    }
-    fn visit_item(&mut self, _: &'a syn::Item) {}
-}
-
-/// Moves points out of conditions and scrutinees (always) and every unit of a
-/// statement with several (when `all`), into `let __ckpt_tN = ...;` before it.
-struct Hoist<'a> {
-    norm: &'a mut Norm,
-    pre: Vec<syn::Stmt>,
-    all: bool,
-}
-
-impl Hoist<'_> {
-    fn take(&mut self, e: &mut syn::Expr) {
-        let t = self.norm.temp();
-        let value = std::mem::replace(e, parse_quote!(#t));
-        self.pre.push(parse_quote! { let #t = #value; });
-    }
-
-    fn with_all(&mut self, all: bool, e: &mut syn::Expr) {
-        let saved = std::mem::replace(&mut self.all, all);
-        self.visit_expr_mut(e);
-        self.all = saved;
-    }
-}
-
-impl VisitMut for Hoist<'_> {
-    fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
-        if marker_id(e).is_some() {
-            if self.all {
-                self.take(e);
-            }
-            return;
-        }
-        match e {
-            syn::Expr::Closure(_) | syn::Expr::Async(_) => {}
-            syn::Expr::If(i) => {
-                self.with_all(true, &mut i.cond);
-                if self.all && units(e) > 0 {
-                    self.take(e);
-                }
-            }
-            syn::Expr::Match(m) => {
-                self.with_all(true, &mut m.expr);
-                if self.all && m.arms.iter().any(|a| has_point_expr(&a.body)) {
-                    self.take(e);
-                }
-            }
-            syn::Expr::Loop(_)
-            | syn::Expr::Block(_)
-            | syn::Expr::Unsafe(_)
-            | syn::Expr::While(_)
-            | syn::Expr::ForLoop(_) => {
-                if self.all && has_point_expr(e) {
-                    self.take(e);
-                }
-            }
-            _ => syn::visit_mut::visit_expr_mut(self, e),
-        }
-    }
     fn visit_item_mut(&mut self, _: &mut syn::Item) {}
 }
 
@@ -325,10 +364,9 @@ const READER_WORDS: &[&str] = &[
     "Take",
 ];
 
-/// Decides which loops consume a local: `for x in v` and `for x in v.into_iter()`
-/// always; `for l in r.lines()` (also `bytes()`, `split(b)`) when `r` is a reader by
-/// its declaration (`readers`, from the parameters and `let`s of the body).
-pub fn mark_consumed(iters: &mut [LoopIter], body: &syn::Block, params: &[(String, String)]) {
+/// The locals that are readers by their declaration (parameters' types, `let`s'
+/// patterns and initializers).
+fn readers(body: &syn::Block, params: &[(String, String)]) -> BTreeSet<String> {
     let mut readers = BTreeSet::new();
     // Identifiers only: a word inside a string literal ("Read failed") does not count.
     fn idents(ts: proc_macro2::TokenStream, out: &mut Vec<String>) {
@@ -378,14 +416,5 @@ pub fn mark_consumed(iters: &mut [LoopIter], body: &syn::Block, params: &[(Strin
             readers.insert(name);
         }
     }
-    for it in iters {
-        it.consumes = super::split::moved_local(&it.iterable).or_else(|| match &it.iterable {
-            syn::Expr::MethodCall(m)
-                if matches!(m.method.to_string().as_str(), "lines" | "bytes" | "split") =>
-            {
-                super::split::ident_of(&m.receiver).filter(|r| readers.contains(r))
-            }
-            _ => None,
-        });
-    }
+    readers
 }

@@ -1,40 +1,48 @@
-//! Pass 1: find the save points and call points of a body, give them ids in source
-//! order, and replace each by a marker `__ckpt_point!(id)`; reject the places where a
-//! save point cannot be resumed (DESIGN §4.6).
+//! Pass `points`: finds the save points and the call points of a body, gives them ids
+//! in evaluation order, and marks each in place; rejects the places where a save point
+//! cannot be resumed (DESIGN §4.6).
+//!
+//! A marked point stays an ordinary call expression, so every later pass sees its
+//! receiver and arguments as the user's code: `f(a, b)` becomes `__ckpt_point_3(a, b)`,
+//! `x.m(a)` becomes `x.__ckpt_point_4(a)`, `ckpt::save()` becomes `__ckpt_point_5()`.
+//! The table keeps what the marker replaced (the callee's path or method name).
+//!
+//! Call points are chosen by name (syn has no types): any call whose function or method
+//! name is the name of a checkpointable function of the crate. A false match costs a
+//! registration at run time, never a compile error: the generated code calls the very
+//! function the user wrote, and only a callee that opens a checkpointable frame resumes.
 
 use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::format_ident;
 use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::visit_mut::VisitMut;
 
 use super::analysis::Analysis;
-
-/// A call's target after the rewrite to the `__ckpt_` twin.
-pub enum Target {
-    /// `path::__ckpt_f::<G>`.
-    Path(syn::ExprPath),
-    /// `recv.__ckpt_m::<G>`; the receiver is a local or `self`.
-    Method {
-        recv: syn::Ident,
-        method: syn::Ident,
-        turbofish: Option<syn::AngleBracketedGenericArguments>,
-    },
-}
+use super::ctxt::Ctxt;
 
 pub enum Kind {
-    Save {
-        to: Option<syn::Expr>,
-    },
-    Call {
+    /// `ckpt::save()` (`to: false`) or `ckpt::save_to(path)` (`to: true`).
+    Save { to: bool },
+    /// A call by path (`f(..)`, `m::f(..)`, `Type::f(..)`); `func` is the original path.
+    Path { callee: String, func: syn::ExprPath },
+    /// A method call `recv.m(..)`.
+    Method {
         callee: String,
-        target: Target,
-        args: Vec<syn::Expr>,
+        method: syn::Ident,
+        turbofish: Option<syn::AngleBracketedGenericArguments>,
     },
 }
 
 pub struct Point {
     pub kind: Kind,
     pub span: Span,
+}
+
+impl Point {
+    pub fn is_call(&self) -> bool {
+        !matches!(self.kind, Kind::Save { .. })
+    }
 }
 
 /// The points of one function, indexed by id - 1.
@@ -49,26 +57,24 @@ impl Points {
     }
 }
 
-pub const MARKER: &str = "__ckpt_point";
+const PREFIX: &str = "__ckpt_point_";
+
+fn id_of(ident: &syn::Ident) -> Option<u32> {
+    ident.to_string().strip_prefix(PREFIX)?.parse().ok()
+}
 
 /// The id of a marker expression.
 pub fn marker_id(e: &syn::Expr) -> Option<u32> {
-    let syn::Expr::Macro(m) = e else { return None };
-    if !m.mac.path.is_ident(MARKER) {
-        return None;
-    }
-    match m.mac.tokens.clone().into_iter().next() {
-        Some(TokenTree::Literal(l)) => l.to_string().parse().ok(),
+    match e {
+        syn::Expr::Call(c) => match &*c.func {
+            syn::Expr::Path(p) if p.qself.is_none() && p.path.segments.len() == 1 => {
+                id_of(&p.path.segments[0].ident)
+            }
+            _ => None,
+        },
+        syn::Expr::MethodCall(m) => id_of(&m.method),
         _ => None,
     }
-}
-
-/// `__ckpt_point!(id; original tokens)`: the original tokens keep the names the point
-/// uses visible to the liveness scan.
-fn marker(id: u32, span: Span, original: &syn::Expr) -> syn::Expr {
-    let ident = syn::Ident::new(MARKER, span);
-    let lit = proc_macro2::Literal::u32_unsuffixed(id);
-    syn::parse_quote_spanned!(span=> #ident!(#lit; #original))
 }
 
 /// True if the expression is a marker or contains one outside closures and items.
@@ -90,10 +96,16 @@ pub fn has_point_block(b: &syn::Block) -> bool {
     f.0
 }
 
-/// All marker ids inside, in source order.
+/// All marker ids inside, in evaluation order.
 pub fn ids_in_stmt(s: &syn::Stmt) -> Vec<u32> {
     let mut c = Collect(Vec::new());
     c.visit_stmt(s);
+    c.0
+}
+
+pub fn ids_in_expr(e: &syn::Expr) -> Vec<u32> {
+    let mut c = Collect(Vec::new());
+    c.visit_expr(e);
     c.0
 }
 
@@ -122,9 +134,10 @@ impl<'a> Visit<'a> for Finder {
 struct Collect(Vec<u32>);
 impl<'a> Visit<'a> for Collect {
     fn visit_expr(&mut self, e: &'a syn::Expr) {
-        match marker_id(e) {
-            Some(id) => self.0.push(id),
-            None => syn::visit::visit_expr(self, e),
+        // Receiver and arguments run before the point itself.
+        syn::visit::visit_expr(self, e);
+        if let Some(id) = marker_id(e) {
+            self.0.push(id);
         }
     }
     fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
@@ -132,17 +145,12 @@ impl<'a> Visit<'a> for Collect {
 }
 
 /// Marks the points of `body`.
-pub fn mark(
-    body: &mut syn::Block,
-    analysis: &Analysis,
-    self_ty: Option<&str>,
-    errors: &mut Vec<syn::Error>,
-) -> Points {
+pub fn mark(body: &mut syn::Block, analysis: &Analysis, self_ty: Option<&str>, cx: &mut Ctxt) -> Points {
     let mut m = Marker {
         analysis,
         self_ty,
         points: Points::default(),
-        errors,
+        cx,
         closure: 0,
         async_: 0,
     };
@@ -154,7 +162,7 @@ struct Marker<'a> {
     analysis: &'a Analysis,
     self_ty: Option<&'a str>,
     points: Points,
-    errors: &'a mut Vec<syn::Error>,
+    cx: &'a mut Ctxt,
     closure: u32,
     async_: u32,
 }
@@ -206,41 +214,31 @@ fn tokens_mention_save(ts: &TokenStream) -> Option<Span> {
 }
 
 impl Marker<'_> {
-    fn push(&mut self, kind: Kind, span: Span, original: &syn::Expr) -> syn::Expr {
+    fn push(&mut self, kind: Kind, span: Span) -> syn::Ident {
         self.points.list.push(Point { kind, span });
-        marker(self.points.list.len() as u32, span, original)
+        format_ident!("{}{}", PREFIX, self.points.list.len(), span = span)
     }
 
-    /// `Some(false)` for a checkpointable free function, `Some(true)` for an associated
-    /// function called by path (`Type::f`, `Self::f`), `None` otherwise.
-    fn classify_path(&self, p: &syn::Path) -> Option<bool> {
+    /// Whether a call by this path may be a call of a checkpointable function. Generous on
+    /// purpose: a false match only registers the call.
+    fn may_be_checkpointable(&self, p: &syn::Path) -> bool {
         let ids = path_idents(p);
-        let name = ids.last()?;
+        let Some(name) = ids.last() else { return false };
         if ids.len() == 1 {
-            return self.analysis.fns.contains(name).then_some(false);
+            return self.analysis.fns.contains(name);
         }
         let ty = &ids[ids.len() - 2];
         if ty == "Self" {
-            let t = self.self_ty?;
-            return self
-                .analysis
-                .methods
-                .contains(&(t.to_string(), name.clone()))
-                .then_some(true);
+            return self.self_ty.is_some() && self.analysis.method_names.contains(name);
         }
-        if self.analysis.methods.contains(&(ty.clone(), name.clone())) {
-            return Some(true);
+        if ty.starts_with(|c: char| c.is_uppercase()) {
+            return self.analysis.method_names.contains(name);
         }
-        (self.analysis.fns.contains(name) && !ty.starts_with(|c: char| c.is_uppercase()))
-            .then_some(false)
+        self.analysis.fns.contains(name)
     }
 
-    fn reject(&mut self, span: Span, msg: &str) {
-        self.errors.push(syn::Error::new(span, msg));
-    }
-
-    fn reject_at<T: quote::ToTokens>(&mut self, node: T, msg: &str) {
-        self.errors.push(syn::Error::new_spanned(node, msg));
+    fn in_closure(&self) -> bool {
+        self.closure > 0 || self.async_ > 0
     }
 }
 
@@ -260,18 +258,6 @@ impl VisitMut for Marker<'_> {
                 self.async_ -= 1;
                 return;
             }
-            syn::Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_) | syn::BinOp::Or(_)) => {
-                syn::visit_mut::visit_expr_binary_mut(self, b);
-                if has_point_expr(&b.right) {
-                    let right = b.right.clone();
-                    self.reject_at(
-                        right,
-                        "ckpt: a save point cannot sit in the right operand of `&&` or `||` (it may not run, \
-                         and a restore could not tell); evaluate it into a `let` before the condition",
-                    );
-                }
-                return;
-            }
             syn::Expr::Macro(m) => {
                 self.visit_macro_mut(&mut m.mac);
                 return;
@@ -279,107 +265,70 @@ impl VisitMut for Marker<'_> {
             _ => syn::visit_mut::visit_expr_mut(self, e),
         }
         let span = e.span();
-        let point = match e {
-            syn::Expr::Call(c) => match save_kind(&c.func) {
-                Some(to) => {
-                    if self.closure > 0 || self.async_ > 0 {
+        match e {
+            syn::Expr::Call(c) => {
+                if let Some(to) = save_kind(&c.func) {
+                    if self.in_closure() {
                         let what = if self.closure > 0 {
                             "a closure"
                         } else {
                             "an async block"
                         };
                         let node = c.clone();
-                        self.reject_at(
+                        self.cx.error_spanned(
                             node,
-                            &format!(
+                            format!(
                                 "ckpt: a save point cannot sit inside {what}: a restore cannot re-enter it; \
                                  move `ckpt::save()` into the #[checkpointable] function's own body"
                             ),
                         );
                         return;
                     }
-                    let n = if to { 1 } else { 0 };
+                    let n = usize::from(to);
                     if c.args.len() != n {
-                        self.reject(
+                        self.cx.error_at(
                             span,
-                            &format!("ckpt: this save point takes {n} argument(s)"),
+                            format!("ckpt: this save point takes {n} argument(s)"),
                         );
                         return;
                     }
-                    Some(Kind::Save {
-                        to: c.args.first().cloned(),
-                    })
+                    let id = self.push(Kind::Save { to }, span);
+                    *c.func = syn::parse_quote_spanned!(span=> #id);
+                    return;
                 }
-                None => {
-                    let syn::Expr::Path(p) = &*c.func else { return };
-                    if self.closure > 0 || self.async_ > 0 || p.qself.is_some() {
-                        return;
-                    }
-                    let Some(method) = self.classify_path(&p.path) else {
-                        return;
-                    };
-                    let mut target = p.clone();
-                    let last = target.path.segments.last_mut().expect("non-empty path");
-                    let callee = last.ident.to_string();
-                    if method {
-                        last.ident =
-                            syn::Ident::new(&format!("__ckpt_{callee}"), last.ident.span());
-                    } else {
-                        // A free function's twin lives in a module of the same name, so
-                        // `use path::f` brings it along.
-                        let generics = std::mem::take(&mut last.arguments);
-                        let span = last.ident.span();
-                        target.path.segments.push(syn::PathSegment {
-                            ident: syn::Ident::new("__ckpt", span),
-                            arguments: generics,
-                        });
-                    }
-                    Some(Kind::Call {
-                        callee,
-                        target: Target::Path(target),
-                        args: c.args.iter().cloned().collect(),
-                    })
+                let syn::Expr::Path(p) = &*c.func else { return };
+                if self.in_closure() || p.qself.is_some() || !self.may_be_checkpointable(&p.path) {
+                    return;
                 }
-            },
+                let callee = p
+                    .path
+                    .segments
+                    .last()
+                    .map(|s| s.ident.to_string())
+                    .unwrap_or_default();
+                let func = p.clone();
+                let id = self.push(Kind::Path { callee, func }, span);
+                *c.func = syn::parse_quote_spanned!(span=> #id);
+            }
             syn::Expr::MethodCall(mc) => {
-                if self.closure > 0
-                    || self.async_ > 0
-                    || !self.analysis.method_names.contains(&mc.method.to_string())
+                if self.in_closure() || !self.analysis.method_names.contains(&mc.method.to_string())
                 {
                     return;
                 }
-                let recv = match &*mc.receiver {
-                    syn::Expr::Path(p)
-                        if p.qself.is_none()
-                            && p.path.segments.len() == 1
-                            && p.path.leading_colon.is_none() =>
-                    {
-                        p.path.segments[0].ident.clone()
-                    }
-                    _ => return, // not resumable; a save inside reports the call at run time
+                let kind = Kind::Method {
+                    callee: mc.method.to_string(),
+                    method: mc.method.clone(),
+                    turbofish: mc.turbofish.take(),
                 };
-                let callee = mc.method.to_string();
-                let method = syn::Ident::new(&format!("__ckpt_{callee}"), mc.method.span());
-                Some(Kind::Call {
-                    callee,
-                    target: Target::Method {
-                        recv,
-                        method,
-                        turbofish: mc.turbofish.clone(),
-                    },
-                    args: mc.args.iter().cloned().collect(),
-                })
+                mc.method = self.push(kind, span);
             }
-            _ => None,
-        };
-        if let Some(kind) = point {
-            *e = self.push(kind, span, &e.clone());
+            _ => {}
         }
     }
 
     fn visit_macro_mut(&mut self, m: &mut syn::Macro) {
         if let Some(span) = tokens_mention_save(&m.tokens) {
-            self.reject(
+            self.cx.error_at(
                 span,
                 "ckpt: a save point cannot sit inside a macro call (ckpt cannot see into macro \
                  arguments); call `ckpt::save()` in a statement of its own before the macro",
@@ -393,7 +342,7 @@ impl VisitMut for Marker<'_> {
             if let Some((_, diverge)) = &init.diverge {
                 if has_point_expr(diverge) {
                     let node = diverge.clone();
-                    self.reject_at(
+                    self.cx.error_spanned(
                         node,
                         "ckpt: a save point cannot sit in the `else` block of `let ... else` (its bindings \
                          do not exist there); use a `match` instead",
@@ -408,7 +357,7 @@ impl VisitMut for Marker<'_> {
         if let Some((_, g)) = &arm.guard {
             if has_point_expr(g) {
                 let node = g.clone();
-                self.reject_at(
+                self.cx.error_spanned(
                     node,
                     "ckpt: a save point cannot sit in a match guard; move it into the arm",
                 );

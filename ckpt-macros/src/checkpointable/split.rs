@@ -1,617 +1,927 @@
-//! Pass 3: split blocks at their points and expand the points (DESIGN §4.3–4.5).
+//! Pass `split`: the two paths of a function (DESIGN §4.3–4.5).
 //!
-//! A block is split at the last statement holding a point. The statements before it
-//! (the prefix, split again recursively) run only when not resuming into that
-//! statement; on the resume path their live outputs are taken from the image instead.
-//! Every point writes the union of the live tuples of the splits around it.
+//! A transformed body is emitted twice, once per path:
+//!
+//! ```text
+//! let __ck = frame(…);
+//! if __ck.resuming() { RESUME(body) } else { NORMAL(body) }
+//! ```
+//!
+//! **NORMAL** is the body as written, with each point expanded (a save point writes the
+//! image; a call point registers the caller's capture for the duration of the call). It
+//! has no resume logic at all.
+//!
+//! **RESUME** goes straight to the point the image stopped at, then continues as NORMAL.
+//! For a block it splits at the last statement `s` holding a point:
+//!
+//! ```text
+//! let x;                                   // bound before s, used after it
+//! if __ck.resume_in(lo, hi) {              // the target is in s:
+//!     x = __ck.take("x");                  //   its live bindings come back,
+//!     RESUME(s)                            //   s resumes into the target
+//! } else {                                 // the target is before s:
+//!     RESUME(prefix)                       //   resume there (x is bound on the way),
+//!     NORMAL(s)                            //   then s as written
+//! }
+//! NORMAL(suffix)
+//! ```
+//!
+//! `RESUME(s)` evaluates only what runs after the target: an `if` takes the branch holding
+//! it without evaluating its condition, a `match` the arm without its scrutinee (the arm's
+//! bindings come back), a loop runs its first iteration resumed and the next ones as
+//! NORMAL, a call point passes back the arguments its callee saved. So the resume path
+//! never reads a binding that is not restored, and nothing runs twice.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::visit_mut::VisitMut;
 
-use super::normalize::LoopIter;
-use super::points::{
-    has_point_block, has_point_expr, has_point_stmt, ids_in_block, ids_in_stmt, marker_id, Kind,
-    Points, Target,
-};
-use super::vars::{bindings, Binding, Uses};
+use super::bindings::{Mode, Table};
+use super::calls::{self, CaptureSpec};
+use super::ctxt::Ctxt;
+use super::model::FnModel;
+use super::normalize::{head_iter, Norm};
+use super::points::{has_point_block, has_point_expr, has_point_stmt, ids_in_block, ids_in_stmt, marker_id, Kind, Points};
+use super::rename::display;
+use super::vars::{bindings, Uses};
 
-/// A local saved at the points below a split.
-#[derive(Clone)]
-pub struct Saved {
-    pub name: syn::Ident,
-    pub iter: bool,
-}
-
-/// An argument slot this frame writes (its `&mut` parameters and receiver).
-pub struct ArgSlot {
-    pub name: String,
-    /// Expression of type `&T` that reads it.
-    pub read: TokenStream,
-}
-
-/// What the split pass knows about the function.
 pub struct Ctx<'a> {
+    pub model: &'a FnModel,
     pub points: &'a Points,
-    pub iters: &'a [LoopIter],
-    pub arg_slots: Vec<ArgSlot>,
-    /// Parameters of type `&mut T` (and `self` when `&mut self`): re-lent to calls.
-    pub mut_refs: BTreeSet<String>,
-    /// Parameters of type `&T` (and `self` when `&self`): passed again on resume.
-    pub shared_refs: BTreeSet<String>,
-    pub errors: Vec<syn::Error>,
-    next_block: u32,
-    /// Locals consumed by a loop below, bound as `Option`s by an enclosing split.
-    consumed: BTreeSet<String>,
+    pub norm: &'a Norm,
+    pub table: &'a Table,
+    pub live: &'a BTreeMap<u32, BTreeSet<String>>,
+    pub cx: &'a mut Ctxt,
+    /// Names declared before a resume split: their `let`s become assignments.
+    hoisted: Vec<BTreeSet<String>>,
+    next_loop: u32,
+}
+
+/// How a point is expanded.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Path {
+    Normal,
+    Resume,
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(points: &'a Points, iters: &'a [LoopIter]) -> Self {
+    pub fn new(
+        model: &'a FnModel,
+        points: &'a Points,
+        norm: &'a Norm,
+        table: &'a Table,
+        live: &'a BTreeMap<u32, BTreeSet<String>>,
+        cx: &'a mut Ctxt,
+    ) -> Self {
         Ctx {
+            model,
             points,
-            iters,
-            arg_slots: Vec::new(),
-            mut_refs: BTreeSet::new(),
-            shared_refs: BTreeSet::new(),
-            errors: Vec::new(),
-            next_block: 0,
-            consumed: BTreeSet::new(),
+            norm,
+            table,
+            live,
+            cx,
+            hoisted: Vec::new(),
+            next_loop: 0,
         }
     }
 
-    fn iter_of(&self, name: &syn::Ident) -> Option<&LoopIter> {
-        self.iters.iter().find(|i| i.var == *name)
+    /// The function's body: both paths.
+    pub fn body(&mut self, stmts: &[syn::Stmt]) -> TokenStream {
+        let resume = self.resume(stmts, &BTreeSet::new(), &BTreeSet::new());
+        let normal = self.normal(stmts);
+        // The types of the bindings taken back: set by the normal path, read by the resume
+        // path (its own bindings are other variables, whose types nothing else fixes).
+        let markers = self.table.map.iter().filter(|(n, b)| self.needs_marker(n, b)).map(|(n, _)| {
+            let m = marker(n);
+            quote! { #[allow(unused_mut, unused_assignments)] let mut #m = ::ckpt::__private::TypeOf::new(); }
+        });
+        // The normal path first: the compiler learns the markers' types from it before
+        // it reads the resume path.
+        quote! {
+            #(#markers)*
+            if !__ck.resuming() { #normal } else { #resume }
+        }
     }
 
-    /// The statements of a block, split at its points.
-    /// `after`: names the code after these statements needs from them (the tuple of
-    /// the split whose prefix they are).
-    pub fn block(
+    /// `__ckpt_ty_x = type_of(&x);` after a statement that binds marked names.
+    fn mark_types(&self, s: &syn::Stmt) -> TokenStream {
+        let syn::Stmt::Local(l) = s else {
+            return TokenStream::new();
+        };
+        let mut bs = Vec::new();
+        bindings(&l.pat, false, &mut bs);
+        self.mark_names(bs.iter().map(|b| b.name.to_string()))
+    }
+
+    fn mark_names(&self, names: impl Iterator<Item = String>) -> TokenStream {
+        let mut out = Vec::new();
+        for n in names {
+            if let Some(b) = self.table.get(&n) {
+                if self.needs_marker(&n, b) {
+                    let (m, id) = (marker(&n), &b.ident);
+                    out.push(quote! { #m = ::ckpt::__private::type_of(&#id); });
+                }
+            }
+        }
+        quote!(#(#out)*)
+    }
+
+    /// A binding taken back whole needs its type named on the resume path.
+    fn needs_marker(&self, name: &str, b: &super::bindings::Binding) -> bool {
+        matches!(b.mode, Mode::Take | Mode::Iter) && self.live.values().any(|l| l.contains(name))
+    }
+
+    fn is_hoisted(&self, name: &str) -> bool {
+        self.hoisted.iter().any(|h| h.contains(name))
+    }
+
+    fn live_at(&self, id: u32) -> &BTreeSet<String> {
+        static EMPTY: BTreeSet<String> = BTreeSet::new();
+        self.live.get(&id).unwrap_or(&EMPTY)
+    }
+
+    // ---------------------------------------------------------------- NORMAL
+
+    /// The statements as written, their points expanded.
+    fn normal(&mut self, stmts: &[syn::Stmt]) -> TokenStream {
+        let mut out = Vec::new();
+        for s in stmts {
+            out.push(self.normal_stmt(s));
+        }
+        quote!(#(#out)*)
+    }
+
+    fn normal_stmt(&mut self, s: &syn::Stmt) -> TokenStream {
+        let stmts = self.rewrite_let(s);
+        let marks = self.mark_types(s);
+        if !has_point_stmt(s) {
+            return quote!(#(#stmts)* #marks);
+        }
+        let (pre, post, counted) = self.around(s);
+        let mut out = Vec::new();
+        for mut st in stmts {
+            let mut x = Expand {
+                ctx: self,
+                counted: &counted,
+            };
+            x.visit_stmt_mut(&mut st);
+            out.push(st);
+        }
+        quote! { #(#pre)* #(#out)* #marks #(#post)* }
+    }
+
+    // ---------------------------------------------------------------- RESUME
+
+    /// The statements resumed at the target, which is in them.
+    /// `used_after`: the names the code after these statements (in the same scope) reads;
+    /// `restored`: the names the resume path has bound already.
+    fn resume(
         &mut self,
         stmts: &[syn::Stmt],
-        saved: &[Saved],
-        after: &BTreeSet<String>,
+        used_after: &BTreeSet<String>,
+        restored: &BTreeSet<String>,
     ) -> TokenStream {
         let Some(k) = stmts.iter().rposition(has_point_stmt) else {
-            return quote!(#(#stmts)*);
+            // Not reachable: the caller checked the target is here.
+            return quote! { ::ckpt::__private::resume_failed(&__ck, "no point here") };
         };
         let (prefix, s, suffix) = (&stmts[..k], &stmts[k], &stmts[k + 1..]);
         let ids = ids_in_stmt(s);
-        let (lo, hi) = (ids[0], ids[ids.len() - 1]);
-        let mut used = self.uses_after(&stmts[k..]);
-        // What the code after these statements needs, unless these statements bind it
-        // again (`let v = …;` below: that `v` is the one needed, not the prefix's).
-        let mut rebound = Vec::new();
-        for st in &stmts[k..] {
-            if let syn::Stmt::Local(l) = st {
-                bindings(&l.pat, false, &mut rebound);
-            }
-        }
-        used.extend(
-            after
-                .iter()
-                .filter(|n| !rebound.iter().any(|b| b.name == n.as_str()))
-                .cloned(),
+        let (lo, hi) = (
+            *ids.iter().min().expect("a point"),
+            *ids.iter().max().expect("a point"),
         );
-        let mut declared: Vec<Binding> = Vec::new();
-        for st in prefix {
-            if let syn::Stmt::Local(l) = st {
-                let mut b = Vec::new();
-                bindings(&l.pat, false, &mut b);
-                // `let _guard = ...;` alone: a binding kept for its Drop (a destructuring
-                // pattern's `_x` only silences a warning).
-                let whole = match &l.pat {
-                    syn::Pat::Ident(_) => true,
-                    syn::Pat::Type(t) => matches!(&*t.pat, syn::Pat::Ident(_)),
-                    _ => false,
-                };
-                for b in b {
-                    let n = b.name.to_string();
-                    if whole && n.starts_with('_') && n.len() > 1 && !n.starts_with("__ckpt_") {
-                        self.errors.push(syn::Error::new(
-                            b.name.span(),
-                            format!(
-                                "ckpt: `{n}` looks kept only for its Drop, and its scope spans a save point; \
-                                 ckpt drops unused bindings before a save point, so the drop would move; \
-                                 end its scope before the save point (put it in a block) or drop it explicitly"
-                            ),
-                        ));
+        let prefix_has_points = prefix.iter().any(has_point_stmt);
+        // Names bound here (by the prefix or by s) that the code after s reads: declared
+        // before the split when it has two branches.
+        let mut outside: Vec<String> = Vec::new();
+        let mut after: BTreeSet<String> = Uses::of_stmts_skipping(suffix, &BTreeSet::new());
+        after.extend(used_after.iter().cloned());
+        if prefix_has_points {
+            for st in prefix.iter().chain(std::iter::once(s)) {
+                if let syn::Stmt::Local(l) = st {
+                    let mut bs = Vec::new();
+                    bindings(&l.pat, false, &mut bs);
+                    for b in bs {
+                        let n = b.name.to_string();
+                        if after.contains(&n) && !self.is_hoisted(&n) && !outside.contains(&n) {
+                            outside.push(n);
+                        }
                     }
-                    declared.retain(|d| d.name != b.name);
-                    declared.push(b);
                 }
             }
         }
-        // Locals a loop below consumes (`for x in v`): not saved (the loop's iterator is),
-        // but the normal path must still hand them to the loop. They pass as `Option`s,
-        // `None` on the resume path, unwrapped where the loop's iterator is made.
-        let passthrough: Vec<syn::Ident> = {
-            // The loops whose iterator is made in these statements (iterator names are
-            // unique, so any mention will do).
-            let mentioned = idents_of(&stmts[k..]);
-            let consumed: BTreeSet<String> = self
-                .iters
-                .iter()
-                .filter(|i| mentioned.contains(&i.var.to_string()))
-                .filter_map(|i| i.consumes.clone())
-                .collect();
-            declared
-                .iter()
-                .filter(|b| {
-                    let n = b.name.to_string();
-                    consumed.contains(&n) && !used.contains(&n)
-                })
-                .map(|b| b.name.clone())
-                .collect()
-        };
-        let tuple: Vec<Binding> = declared
-            .into_iter()
-            .filter(|b| used.contains(&b.name.to_string()))
-            .collect();
-        let mut inner = saved.to_vec();
-        for b in &tuple {
-            self.check_shadow(&b.name, saved);
-            inner.push(Saved {
-                name: b.name.clone(),
-                iter: self.iter_of(&b.name).is_some(),
-            });
-        }
-        let mut names: BTreeSet<String> = tuple.iter().map(|b| b.name.to_string()).collect();
-        names.extend(passthrough.iter().map(|n| n.to_string()));
-        let prefix_ts = self.block(prefix, saved, &names);
-        let added: Vec<String> = passthrough
-            .iter()
-            .map(|n| n.to_string())
-            .filter(|n| self.consumed.insert(n.clone()))
-            .collect();
-        let s_ts = self.stmt(s, &inner);
-        for n in &added {
-            self.consumed.remove(n);
-        }
-        // The loop of a consumed local starts here: unwrap it on the normal path.
-        let unwrap: Vec<TokenStream> = tuple
-            .iter()
-            .filter_map(|b| self.iter_of(&b.name))
-            .filter_map(|it| it.consumes.clone())
-            .filter(|n| self.consumed.contains(n))
-            .map(|n| {
-                let n = syn::Ident::new(&n, Span::call_site());
-                quote! { let #n = ::ckpt::__private::arg(#n); }
-            })
-            .collect();
-        let pass_pats = passthrough.iter().map(|n| quote!(#n));
-        let pass_none = passthrough
-            .iter()
-            .map(|_| quote!(::core::option::Option::None));
-        let pass_some = passthrough
-            .iter()
-            .map(|n| quote!(::core::option::Option::Some(#n)));
-        let head = if tuple.is_empty() && passthrough.is_empty() {
-            if prefix.is_empty() {
-                quote!()
-            } else {
-                quote! { if !__ck.resume_in(#lo, #hi) { #prefix_ts } }
+        let decls: Vec<TokenStream> = outside.iter().map(|n| self.declaration(n)).collect();
+        self.hoisted.push(outside.iter().cloned().collect());
+        // The target is in s: what every point of s needs, and a count loop's head.
+        let (head, mut bound) = self.rehead_in(prefix, &ids, restored);
+        let (restore, more) = self.restore_names(&self.common(&ids, restored, &bound));
+        bound.extend(more);
+        bound.extend(restored.iter().cloned());
+        let (pre, post, counted) = self.around(s);
+        let s_res = self.resume_stmt(s, &counted, &bound);
+        let branch_then = quote! { #head #restore #(#pre)* #s_res #(#post)* };
+        let head = if prefix_has_points {
+            let mut later = Uses::of_stmt(s);
+            later.extend(after.iter().cloned());
+            let before = self.resume(prefix, &later, restored);
+            let s_norm = self.normal_stmt(s);
+            quote! {
+                #(#decls)*
+                if __ck.resume_in(#lo, #hi) { #branch_then } else { #before #s_norm }
             }
         } else {
-            let pats = tuple.iter().map(Binding::pattern);
-            let names: Vec<_> = tuple.iter().map(|b| &b.name).collect();
-            let takes: Vec<TokenStream> = tuple.iter().map(|b| self.take(&b.name)).collect();
-            quote! {
-                #[allow(unused_mut, unused_variables)]
-                let (#(#pats,)* #(#pass_pats,)*) = if __ck.resume_in(#lo, #hi) {
-                    (#(#takes,)* #(#pass_none,)*)
-                } else {
-                    #(#unwrap)*
-                    #prefix_ts
-                    (#(#names,)* #(#pass_some,)*)
-                };
-            }
+            branch_then
         };
-        quote! { #head #s_ts #(#suffix)* }
+        self.hoisted.pop();
+        let suffix_ts = self.normal(suffix);
+        quote! { #head #suffix_ts }
     }
 
-    /// Names used from `stmts` on, not counting the iterable of a `for` loop that
-    /// consumes a local (`for x in v`): that local is gone once the loop starts, and
-    /// its iterator is saved whole.
-    fn uses_after(&self, stmts: &[syn::Stmt]) -> BTreeSet<String> {
-        let skip: BTreeSet<String> = self
-            .iters
+    /// The names live at every one of `ids` and not bound yet.
+    fn common(
+        &self,
+        ids: &[u32],
+        restored: &BTreeSet<String>,
+        bound: &BTreeSet<String>,
+    ) -> BTreeSet<String> {
+        let mut it = ids.iter();
+        let Some(first) = it.next() else {
+            return BTreeSet::new();
+        };
+        let mut all = self.live_at(*first).clone();
+        for id in it {
+            let l = self.live_at(*id);
+            all.retain(|n| l.contains(n));
+        }
+        all.retain(|n| !restored.contains(n) && !bound.contains(n));
+        all
+    }
+
+    /// The head of a count loop in `prefix`: the iterator was rebuilt one item short;
+    /// take that item again. Binds the head's names live at any of `ids`.
+    fn rehead_in(
+        &self,
+        prefix: &[syn::Stmt],
+        ids: &[u32],
+        restored: &BTreeSet<String>,
+    ) -> (TokenStream, BTreeSet<String>) {
+        let mut any = BTreeSet::new();
+        for id in ids {
+            any.extend(self.live_at(*id).iter().cloned());
+        }
+        for st in prefix {
+            if let Some((pat, it)) = head_iter(st) {
+                if self.norm.iter(&it).is_some_and(|i| !i.whole) {
+                    return self.rehead(pat, &it, &any, restored);
+                }
+            }
+        }
+        (TokenStream::new(), BTreeSet::new())
+    }
+    fn declaration(&self, name: &str) -> TokenStream {
+        let Some(b) = self.table.get(name) else {
+            let id = format_ident!("{}", name);
+            return quote! { let #id; };
+        };
+        let id = &b.ident;
+        let m = if b.mutable || b.mut_borrow || matches!(b.mode, Mode::Iter) {
+            quote!(mut)
+        } else {
+            quote!()
+        };
+        let ty = b.ty.as_ref().map(|t| quote!(: #t));
+        quote! { #[allow(unused_mut)] let #m #id #ty; }
+    }
+
+    /// Binds `names` on the resume path, in the order the function binds them: taken back
+    /// (`Take`), made again (`Rerun`), matched again (`Rematch`), or their loop's iterator
+    /// rebuilt (`Iter`). Returns the code and the names it bound (a loop's head binds its
+    /// own: see [`Self::rehead`]).
+    fn restore_names(&self, names: &BTreeSet<String>) -> (TokenStream, BTreeSet<String>) {
+        let mut list: Vec<(&String, &super::bindings::Binding)> = names
             .iter()
-            .filter(|i| i.consumes.is_some())
-            .map(|i| i.var.to_string())
+            .filter_map(|n| self.table.get(n).map(|b| (n, b)))
             .collect();
-        Uses::of_stmts_skipping(stmts, &skip)
-    }
-
-    fn check_shadow(&mut self, name: &syn::Ident, saved: &[Saved]) {
-        if saved.iter().any(|s| s.name == *name) {
-            self.errors.push(syn::Error::new(
-                name.span(),
-                format!(
-                    "ckpt: `{name}` shadows a binding of the same name that is saved at a save point \
-                     below; rename one of them"
-                ),
-            ));
-        }
-    }
-
-    fn take(&self, name: &syn::Ident) -> TokenStream {
-        let lit = name.to_string();
-        match self.iter_of(name) {
-            Some(it) if it.consumes.is_some() => {
-                quote! { ::ckpt::__private::iter_take(&__ck, #lit) }
+        list.sort_by_key(|(_, b)| b.order);
+        let mut out = Vec::new();
+        let mut bound = BTreeSet::new();
+        for (n, b) in &list {
+            match &b.mode {
+                Mode::Take => {
+                    out.push(self.take(n));
+                    bound.insert((*n).clone());
+                }
+                Mode::Head(_) if b.mutable => {
+                    out.push(self.take(n));
+                    bound.insert((*n).clone());
+                }
+                Mode::Iter => {
+                    out.push(self.iter_load(n));
+                    bound.insert((*n).clone());
+                }
+                Mode::Rerun(st) => {
+                    let syn::Stmt::Local(l) = st else { continue };
+                    let mut bs = Vec::new();
+                    bindings(&l.pat, false, &mut bs);
+                    // One `let` binds all its names: once.
+                    if bs.iter().any(|x| bound.contains(&x.name.to_string())) {
+                        continue;
+                    }
+                    let again = self.rerun_stmt(st);
+                    out.extend(self.rewrite_let(&again).into_iter().map(|s| quote!(#s)));
+                    bound.extend(bs.iter().map(|x| x.name.to_string()));
+                }
+                Mode::Rematch { scrut, pat } => {
+                    if bound.contains(*n) {
+                        continue;
+                    }
+                    let mut bs = Vec::new();
+                    bindings(pat, true, &mut bs);
+                    let group: Vec<String> = bs
+                        .iter()
+                        .map(|x| x.name.to_string())
+                        .filter(|x| names.contains(x))
+                        .collect();
+                    out.push(self.rematch(scrut, pat, &group));
+                    bound.extend(group);
+                }
+                Mode::Head(_) | Mode::Param(_) => {}
             }
-            Some(it) => {
-                let iterable = &it.iterable;
-                let span = syn::spanned::Spanned::span(iterable);
-                quote_spanned! {span=> {
-                    #[allow(unused_imports)]
-                    use ::ckpt::__private::{IterLoadCount as _, IterLoadFallback as _, IterLoadState as _};
-                    (&&&::ckpt::__private::IterLoad::new(|| ::core::iter::IntoIterator::into_iter(#iterable)))
-                        .__ckpt_load(&__ck, #lit)
-                }}
-            }
-            None => quote_spanned! {name.span()=> __ck.take(#lit) },
         }
+        (quote!(#(#out)*), bound)
     }
 
-    /// One statement holding points, with its points expanded and inner blocks split.
-    fn stmt(&mut self, s: &syn::Stmt, saved: &[Saved]) -> TokenStream {
-        let mut s = s.clone();
-        let mut x = Expand {
-            ctx: self,
-            saved: saved.to_vec(),
+    /// A restored binding: assigned when declared before the split, bound otherwise.
+    fn bind(&self, name: &str, value: TokenStream) -> TokenStream {
+        let Some(b) = self.table.get(name) else {
+            return TokenStream::new();
         };
-        x.visit_stmt_mut(&mut s);
-        quote!(#s)
-    }
-
-    /// The capture closure of a point: every saved local and argument slot not lent.
-    fn capture(&self, saved: &[Saved], lent: &[String], span: Span) -> TokenStream {
-        let mut puts = Vec::new();
-        for s in saved {
-            let n = &s.name;
-            let lit = n.to_string();
-            if lent.contains(&lit) {
-                continue;
-            }
-            if s.iter {
-                let span = self
-                    .iter_of(n)
-                    .map_or(span, |it| syn::spanned::Spanned::span(&it.iterable));
-                puts.push(quote_spanned! {span=> {
-                    #[allow(unused_imports)]
-                    use ::ckpt::__private::{IterSaveCount as _, IterSaveFallback as _, IterSaveState as _};
-                    (&&&::ckpt::__private::IterSave(&#n)).__ckpt_save(__w, #lit)?;
-                }});
+        let id = &b.ident;
+        if self.is_hoisted(name) {
+            quote_spanned! {id.span()=> #id = #value; }
+        } else {
+            let m = if b.mutable || b.mut_borrow || matches!(b.mode, Mode::Iter) {
+                quote!(mut)
             } else {
-                puts.push(quote_spanned! {n.span()=> __w.put(#lit, &#n)?; });
-            }
-        }
-        for a in &self.arg_slots {
-            if lent.contains(&a.name) {
-                continue;
-            }
-            let (lit, read) = (&a.name, &a.read);
-            puts.push(quote! { __w.put_arg(#lit, #read)?; });
-        }
-        quote_spanned! {span=>
-            |__w: &mut ::ckpt::__private::Writer<'_, '_>| -> ::ckpt::Result<()> {
-                #(#puts)*
-                ::core::result::Result::Ok(())
-            }
+                quote!()
+            };
+            let ty = b.ty.as_ref().map(|t| quote!(: #t));
+            quote_spanned! {id.span()=> #[allow(unused_mut)] let #m #id #ty = #value; }
         }
     }
 
-    fn expand_point(&mut self, id: u32, saved: &[Saved]) -> syn::Expr {
+    fn take(&self, name: &str) -> TokenStream {
+        let key = display(name);
+        let span = self
+            .table
+            .get(name)
+            .map_or(proc_macro2::Span::call_site(), |b| b.ident.span());
+        let m = marker(name);
+        self.bind(name, quote_spanned! {span=> __ck.take_as(#m, #key) })
+    }
+
+    /// A count loop's head on the resume path: the iterator was rebuilt one item short;
+    /// take that item again (a `mut` binding changed since comes from the image, where it
+    /// is needed).
+    fn rehead(
+        &self,
+        pat: &syn::Pat,
+        it: &str,
+        any: &BTreeSet<String>,
+        restored: &BTreeSet<String>,
+    ) -> (TokenStream, BTreeSet<String>) {
+        let itv = format_ident!("{}", it);
+        let mut bs = Vec::new();
+        bindings(pat, false, &mut bs);
+        let (p2, _) = temp_pattern(pat, |_| true);
+        let mut sets = Vec::new();
+        let mut bound = BTreeSet::new();
+        for b in &bs {
+            let n = b.name.to_string();
+            if !any.contains(&n) || restored.contains(&n) || b.mutable {
+                continue;
+            }
+            let t = format_ident!("__ckpt_h_{}", n);
+            sets.push(self.bind(&n, quote!(#t)));
+            bound.insert(n);
+        }
+        let what = format!("a loop in `{}` ended early", self.model.name);
+        let ts = quote! {
+            #[allow(unused_variables)]
+            let ::core::option::Option::Some(#p2) = ::core::iter::Iterator::next(&mut #itv) else {
+                ::ckpt::__private::resume_failed(&__ck, #what)
+            };
+            #(#sets)*
+        };
+        (ts, bound)
+    }
+
+    fn rematch(&self, scrut: &syn::Expr, pat: &syn::Pat, names: &[String]) -> TokenStream {
+        let (p2, _) = temp_pattern(pat, |_| true);
+        let temps: Vec<syn::Ident> = names.iter().map(|n| format_ident!("__ckpt_h_{}", n)).collect();
+        let what = format!("a `match` in `{}` took another arm", self.model.name);
+        let tuple = format_ident!("__ckpt_rm");
+        let sets: Vec<TokenStream> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let i = syn::Index::from(i);
+                self.bind(n, quote!(#tuple.#i))
+            })
+            .collect();
+        quote! {
+            #[allow(unused_variables)]
+            let #tuple = match #scrut {
+                #p2 => (#(#temps,)*),
+                _ => ::ckpt::__private::resume_failed(&__ck, #what),
+            };
+            #(#sets)*
+        }
+    }
+
+    fn iter_load(&self, name: &str) -> TokenStream {
+        let key = display(name);
+        let Some(it) = self.norm.iter(name) else {
+            return TokenStream::new();
+        };
+        let span = syn::spanned::Spanned::span(&it.iterable);
+        let value = if it.whole {
+            let m = marker(name);
+            quote_spanned! {span=> ::ckpt::__private::iter_take_as(&__ck, #m, #key) }
+        } else {
+            let iterable = &it.iterable;
+            quote_spanned! {span=> {
+                #[allow(unused_imports)]
+                use ::ckpt::__private::{IterLoadCount as _, IterLoadFallback as _};
+                (&&::ckpt::__private::IterLoad::new(::core::iter::IntoIterator::into_iter(#iterable)))
+                    .__ckpt_load(&__ck, #key)
+            }}
+        };
+        self.bind(name, value)
+    }
+
+    /// A `let` made again; `mut` when it is made again after each point too.
+    fn rerun_stmt(&self, st: &syn::Stmt) -> syn::Stmt {
+        let syn::Stmt::Local(l) = st else {
+            return st.clone();
+        };
+        let mut bs = Vec::new();
+        bindings(&l.pat, false, &mut bs);
+        let again = bs
+            .iter()
+            .any(|b| self.table.get(&b.name.to_string()).is_some_and(|t| t.mut_borrow));
+        if !again {
+            return st.clone();
+        }
+        let mut l2 = l.clone();
+        struct M;
+        impl VisitMut for M {
+            fn visit_pat_ident_mut(&mut self, i: &mut syn::PatIdent) {
+                i.mutability = Some(Default::default());
+            }
+        }
+        M.visit_pat_mut(&mut l2.pat);
+        l2.attrs.push(syn::parse_quote!(#[allow(unused_mut)]));
+        syn::Stmt::Local(l2)
+    }
+
+    /// `s` resumed at its target.
+    fn resume_stmt(&mut self, s: &syn::Stmt, counted: &[String], restored: &BTreeSet<String>) -> TokenStream {
+        let mut out = Vec::new();
+        for mut st in self.rewrite_let(s) {
+            if has_point_stmt(&st) {
+                let mut r = ResumeUnit {
+                    ctx: self,
+                    counted,
+                    restored,
+                    done: false,
+                };
+                r.visit_stmt_mut(&mut st);
+            }
+            out.push(st);
+        }
+        quote!(#(#out)*)
+    }
+
+    // ---------------------------------------------------------------- both
+
+    /// `let x = e;` → `x = e;` when `x` was declared before a split; a pattern binding
+    /// such names goes through temporaries.
+    fn rewrite_let(&self, s: &syn::Stmt) -> Vec<syn::Stmt> {
+        let syn::Stmt::Local(l) = s else {
+            return vec![s.clone()];
+        };
+        let mut bs = Vec::new();
+        bindings(&l.pat, false, &mut bs);
+        if !bs.iter().any(|b| self.is_hoisted(&b.name.to_string())) {
+            return vec![s.clone()];
+        }
+        let Some(init) = &l.init else {
+            return Vec::new();
+        };
+        let simple = match &l.pat {
+            syn::Pat::Ident(i) if i.subpat.is_none() => Some(&i.ident),
+            syn::Pat::Type(t) => match &*t.pat {
+                syn::Pat::Ident(i) if i.subpat.is_none() => Some(&i.ident),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let (Some(x), None) = (simple, &init.diverge) {
+            let e = &init.expr;
+            return vec![syn::parse_quote! { #x = #e; }];
+        }
+        let (pat, moves) = temp_pattern(&l.pat, |n| self.is_hoisted(n));
+        let e = &init.expr;
+        let mut out: Vec<syn::Stmt> = vec![match &init.diverge {
+            Some((_, d)) => syn::parse_quote! { let #pat = #e else #d; },
+            None => syn::parse_quote! { let #pat = #e; },
+        }];
+        out.extend(moves);
+        out
+    }
+
+    /// Around the points directly in `s`: mutable borrows live there are ended before and
+    /// made again after (their loop's count copied first), so the captures can read what
+    /// they borrow.
+    fn around(&self, s: &syn::Stmt) -> (Vec<TokenStream>, Vec<TokenStream>, Vec<String>) {
+        let (mut pre, mut post, mut counted) = (Vec::new(), Vec::new(), Vec::new());
+        for id in direct_points(s) {
+            for name in self.live_at(id) {
+                let Some(b) = self.table.get(name) else { continue };
+                match &b.mode {
+                    Mode::Iter => {
+                        let Some(it) = self.norm.iter(name) else { continue };
+                        if it.whole || !it.mut_borrow || counted.contains(name) {
+                            continue;
+                        }
+                        counted.push(name.clone());
+                        let v = &b.ident;
+                        let c = format_ident!("__ckpt_c_{}", name);
+                        pre.push(quote! { let #c = ::ckpt::__private::Counted::taken(&#v); });
+                        let iterable = &it.iterable;
+                        let (p2, _) = temp_pattern(&it.pat, |_| true);
+                        let mut sets = Vec::new();
+                        let mut bs = Vec::new();
+                        bindings(&it.pat, false, &mut bs);
+                        for hb in bs {
+                            let n = hb.name.to_string();
+                            if self.live_at(id).contains(&n) {
+                                let x = &hb.name;
+                                let t = format_ident!("__ckpt_h_{}", n);
+                                sets.push(quote! { #x = #t; });
+                            }
+                        }
+                        post.push(quote! {
+                            #v = ::ckpt::__private::Counted::resumed(::core::iter::IntoIterator::into_iter(#iterable), #c);
+                            #[allow(unused_variables)]
+                            if let ::core::option::Option::Some(#p2) = ::core::iter::Iterator::next(&mut #v) {
+                                #(#sets)*
+                            }
+                        });
+                    }
+                    Mode::Rerun(syn::Stmt::Local(l)) if b.mut_borrow => {
+                        let x = &b.ident;
+                        if let (syn::Pat::Ident(_), Some(init)) = (&l.pat, &l.init) {
+                            let e = &init.expr;
+                            post.push(quote! { #x = #e; });
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        (pre, post, counted)
+    }
+
+    fn capture(&self, id: u32, lent: &[String], counted: &[String]) -> TokenStream {
+        let live = self.live_at(id).clone();
+        CaptureSpec {
+            model: self.model,
+            table: self.table,
+            norm: self.norm,
+            live: &live,
+            lent,
+            counted,
+            span: self.points.get(id).span,
+        }
+        .closure()
+    }
+
+    fn expand_point(&mut self, id: u32, e: &syn::Expr, counted: &[String], path: Path) -> TokenStream {
         let p = self.points.get(id);
         let span = p.span;
-        let ts = match &p.kind {
+        match &p.kind {
             Kind::Save { to } => {
-                let cap = self.capture(saved, &[], span);
-                let dest = match to {
-                    None => quote!(::ckpt::__private::Dest::Default),
-                    Some(path) => quote! {
-                        ::ckpt::__private::Dest::Path(::core::convert::AsRef::<::std::path::Path>::as_ref(&(#path)))
-                    },
+                let cap = self.capture(id, &[], counted);
+                let dest = match (to, e, path) {
+                    (true, syn::Expr::Call(c), Path::Normal) => {
+                        let arg = &c.args[0];
+                        quote! {
+                            ::ckpt::__private::Dest::Path(::core::convert::AsRef::<::std::path::Path>::as_ref(&(#arg)))
+                        }
+                    }
+                    _ => quote!(::ckpt::__private::Dest::Default),
                 };
                 quote_spanned! {span=> __ck.save_point(#id, #dest, &#cap) }
             }
-            Kind::Call {
-                callee,
-                target,
-                args,
-            } => {
-                let mut lent: Vec<(String, String)> = Vec::new();
-                let mut slots = Vec::new();
-                let mut names = Vec::new();
-                for (i, a) in args.iter().enumerate() {
-                    let n = format_ident!("__ckpt_a{}", i);
-                    let slot = self.arg_slot(a, i, &mut lent);
-                    slots.push(quote! { let #n = #slot; });
-                    names.push(n);
-                }
-                let call = match target {
-                    Target::Path(p) => quote! { #p(#(#names),*) },
-                    Target::Method {
-                        recv,
-                        method,
-                        turbofish,
-                    } => {
-                        lent.push((recv.to_string(), "self".into()));
-                        quote! { #recv.#method #turbofish(#(#names),*) }
+            kind => {
+                let (args, why) = calls::classify(e, self.model, self.table);
+                let lent: Vec<String> = args
+                    .iter()
+                    .filter_map(|a| match a {
+                        calls::Arg::Lend(x) => Some(x.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                let cap = self.capture(id, &lent, counted);
+                calls::expand_call(id, e, kind, &args, why, cap, path == Path::Resume, span)
+            }
+        }
+    }
+}
+
+fn marker(name: &str) -> syn::Ident {
+    format_ident!("__ckpt_ty_{}", name)
+}
+
+/// The pattern with the bindings chosen by `pick` renamed `__ckpt_h_<name>` (without
+/// `mut`), and the assignments `name = __ckpt_h_<name>;`.
+fn temp_pattern(pat: &syn::Pat, pick: impl Fn(&str) -> bool) -> (syn::Pat, Vec<syn::Stmt>) {
+    struct R<'p, F>(&'p F, Vec<syn::Stmt>);
+    impl<F: Fn(&str) -> bool> VisitMut for R<'_, F> {
+        fn visit_pat_ident_mut(&mut self, i: &mut syn::PatIdent) {
+            let n = i.ident.to_string();
+            let constant = n.starts_with(|c: char| c.is_uppercase()) && i.subpat.is_none();
+            if (self.0)(&n) && i.by_ref.is_none() && !constant {
+                let t = format_ident!("__ckpt_h_{}", n);
+                let x = i.ident.clone();
+                self.1.push(syn::parse_quote! { #x = #t; });
+                i.ident = t;
+                i.mutability = None;
+            }
+            syn::visit_mut::visit_pat_ident_mut(self, i);
+        }
+        fn visit_field_pat_mut(&mut self, f: &mut syn::FieldPat) {
+            syn::visit_mut::visit_field_pat_mut(self, f);
+            f.colon_token = Some(Default::default());
+        }
+    }
+    let mut p = pat.clone();
+    let mut r = R(&pick, Vec::new());
+    r.visit_pat_mut(&mut p);
+    (p, r.1)
+}
+
+/// The markers of a statement outside its nested blocks.
+fn direct_points(s: &syn::Stmt) -> Vec<u32> {
+    struct D(Vec<u32>);
+    impl<'a> syn::visit::Visit<'a> for D {
+        fn visit_expr(&mut self, e: &'a syn::Expr) {
+            match e {
+                syn::Expr::Block(_)
+                | syn::Expr::Unsafe(_)
+                | syn::Expr::Loop(_)
+                | syn::Expr::Closure(_)
+                | syn::Expr::Async(_)
+                | syn::Expr::If(_)
+                | syn::Expr::Match(_) => {}
+                _ => {
+                    syn::visit::visit_expr(self, e);
+                    if let Some(id) = marker_id(e) {
+                        self.0.push(id);
                     }
-                };
-                let lent_names: Vec<String> = lent.iter().map(|(l, _)| l.clone()).collect();
-                let cap = self.capture(saved, &lent_names, span);
-                let lent_ts = lent.iter().map(|(l, t)| quote!((#l, #t)));
-                quote_spanned! {span=> {
-                    #(#slots)*
-                    let __ckpt_cap = #cap;
-                    let __ckpt_g = __ck.enter_call(#id, #callee, &[#(#lent_ts),*], &__ckpt_cap);
-                    let __ckpt_r = #call;
-                    ::core::mem::drop(__ckpt_g);
-                    __ckpt_r
-                }}
-            }
-        };
-        syn::parse2(ts).expect("generated point expression parses")
-    }
-
-    /// How one argument of a checkpointable call is passed (DESIGN §4.5).
-    fn arg_slot(
-        &mut self,
-        a: &syn::Expr,
-        i: usize,
-        lent: &mut Vec<(String, String)>,
-    ) -> TokenStream {
-        let pos = format!("#{i}");
-        // A string literal is a `&'static str` (`&[u8; N]`): a reference parameter, passed
-        // again on the resume path like `&x`.
-        if let syn::Expr::Lit(syn::ExprLit {
-            lit: syn::Lit::Str(_) | syn::Lit::ByteStr(_) | syn::Lit::CStr(_),
-            ..
-        }) = a
-        {
-            return quote! { #a };
-        }
-        if let syn::Expr::Reference(r) = a {
-            let root = place_root(&r.expr);
-            if r.mutability.is_some() {
-                let whole = match &*r.expr {
-                    syn::Expr::Path(_) => root.clone(),
-                    syn::Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => {
-                        place_root(&u.expr).filter(|_| is_ident(&u.expr))
-                    }
-                    _ => None,
-                };
-                match whole {
-                    Some(x) => lent.push((x, pos)),
-                    None => self.errors.push(syn::Error::new_spanned(
-                        a,
-                        "ckpt: a checkpointable call can only borrow a whole local mutably (`&mut x`): \
-                         ckpt must know which local owns the value to restore it; bind the part to a local, \
-                         pass the whole owner, or make the callee take the field's owner",
-                    )),
                 }
-                return quote! { #a };
-            }
-            if root.is_none() {
-                self.errors.push(syn::Error::new_spanned(
-                    a,
-                    "ckpt: a reference argument of a checkpointable call must borrow a local (`&x`, `&x.f`, \
-                     `&x[..]`) so it can be re-created on restore; bind the value to a local first",
-                ));
-            }
-            return quote! { #a };
-        }
-        if let Some(name) = ident_of(a) {
-            if self.mut_refs.contains(&name) {
-                lent.push((name, pos));
-                return quote! { &mut *#a };
-            }
-            if self.shared_refs.contains(&name) {
-                return quote! { #a };
             }
         }
-        quote! {
-            if __ck.resuming() { ::core::option::Option::None } else { ::core::option::Option::Some(#a) }
-        }
+        fn visit_item(&mut self, _: &'a syn::Item) {}
     }
+    let mut d = D(Vec::new());
+    syn::visit::Visit::visit_stmt(&mut d, s);
+    d.0
 }
 
-fn is_ident(e: &syn::Expr) -> bool {
-    ident_of(e).is_some()
-}
-
-pub fn ident_of(e: &syn::Expr) -> Option<String> {
-    match e {
-        syn::Expr::Path(p)
-            if p.qself.is_none()
-                && p.path.leading_colon.is_none()
-                && p.path.segments.len() == 1 =>
-        {
-            Some(p.path.segments[0].ident.to_string())
-        }
-        _ => None,
-    }
-}
-
-/// The local a place expression (`x`, `x.f`, `x[i]`, `*x`, `x[..]`) is rooted at.
-fn place_root(e: &syn::Expr) -> Option<String> {
-    match e {
-        syn::Expr::Path(_) => ident_of(e),
-        syn::Expr::Field(f) => place_root(&f.base),
-        syn::Expr::Index(i) => place_root(&i.expr),
-        syn::Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => place_root(&u.expr),
-        syn::Expr::Paren(p) => place_root(&p.expr),
-        _ => None,
-    }
-}
-
-/// Every identifier in `stmts`, bound or not.
-fn idents_of(stmts: &[syn::Stmt]) -> BTreeSet<String> {
-    fn walk(ts: TokenStream, out: &mut BTreeSet<String>) {
-        for tt in ts {
-            match tt {
-                proc_macro2::TokenTree::Ident(i) => {
-                    out.insert(i.to_string());
-                }
-                proc_macro2::TokenTree::Group(g) => walk(g.stream(), out),
-                _ => {}
-            }
-        }
-    }
-    let mut out = BTreeSet::new();
-    walk(quote!(#(#stmts)*), &mut out);
-    out
-}
-
-/// `v` in `for x in v` / `for x in v.into_iter()`: a local the loop consumes.
-pub fn moved_local(iterable: &syn::Expr) -> Option<String> {
-    match iterable {
-        syn::Expr::Path(_) => ident_of(iterable),
-        syn::Expr::MethodCall(m) if m.method == "into_iter" && m.args.is_empty() => {
-            ident_of(&m.receiver)
-        }
-        _ => None,
-    }
-}
-
-/// Expands the points and structured expressions of one split statement.
+/// NORMAL: expands the points of one statement; nested blocks are NORMAL too.
 struct Expand<'c, 'a> {
     ctx: &'c mut Ctx<'a>,
-    saved: Vec<Saved>,
-}
-
-impl Expand<'_, '_> {
-    fn split_block(&mut self, b: &mut syn::Block) {
-        if !has_point_block(b) {
-            return;
-        }
-        let ts = self.ctx.block(&b.stmts, &self.saved, &BTreeSet::new());
-        *b = syn::parse2(quote!({ #ts })).expect("generated block parses");
-    }
-}
-
-impl Expand<'_, '_> {
-    /// A `match` whose arms hold points. The scrutinee is evaluated only on the normal
-    /// path; an arm with points hands its bindings out through an `Option` (which also
-    /// gives the resume path their types) and runs after the match, where its body is
-    /// split like any block, the bindings being its first statement:
-    ///
-    /// ```text
-    /// 'm: {
-    ///     let mut b1 = None;
-    ///     let sel = if resume_in(arm 1) { 1 } else {
-    ///         match scrut { PAT1 => { b1 = Some((x, y)); 1 }, PAT2 => break 'm BODY2 }
-    ///     };
-    ///     match sel { 1 => { let (x, y) = arg(b1); BODY1 }, _ => unreachable }
-    /// }
-    /// ```
-    fn split_match(&mut self, m: &syn::ExprMatch) -> syn::Expr {
-        self.ctx.next_block += 1;
-        let n = self.ctx.next_block;
-        let label = syn::Lifetime::new(&format!("'__ckpt_m{n}"), Span::call_site());
-        let mut slots = Vec::new();
-        let mut resumes = Vec::new();
-        let mut arms = Vec::new();
-        let mut bodies = Vec::new();
-        for (k, arm) in m.arms.iter().enumerate() {
-            let (attrs, pat) = (&arm.attrs, &arm.pat);
-            let guard = arm.guard.as_ref().map(|(_, g)| quote!(if #g));
-            if !has_point_expr(&arm.body) {
-                let body = &arm.body;
-                arms.push(quote! { #(#attrs)* #pat #guard => break #label #body, });
-                continue;
-            }
-            let sel = k as u32;
-            let slot = format_ident!("__ckpt_b{}_{}", n, k);
-            let mut binds = Vec::new();
-            bindings(pat, true, &mut binds);
-            let names: Vec<_> = binds.iter().map(|b| &b.name).collect();
-            let pats = binds.iter().map(Binding::pattern);
-            slots.push(quote! { let mut #slot = ::core::option::Option::None; });
-            arms.push(quote! { #(#attrs)* #pat #guard => { #slot = ::core::option::Option::Some((#(#names,)*)); #sel } });
-            let mut stmts: Vec<syn::Stmt> =
-                vec![syn::parse_quote! { let (#(#pats,)*) = ::ckpt::__private::arg(#slot); }];
-            match &*arm.body {
-                syn::Expr::Block(b) if b.label.is_none() && b.attrs.is_empty() => {
-                    stmts.extend(b.block.stmts.iter().cloned())
-                }
-                other => stmts.push(syn::Stmt::Expr(other.clone(), None)),
-            }
-            let ids = ids_in_block(&syn::Block {
-                brace_token: Default::default(),
-                stmts: stmts.clone(),
-            });
-            let (lo, hi) = (ids[0], ids[ids.len() - 1]);
-            resumes.push(quote! { if __ck.resume_in(#lo, #hi) { #sel } else });
-            for b in &binds {
-                self.ctx.check_shadow(&b.name, &self.saved);
-            }
-            let body = self.ctx.block(&stmts, &self.saved, &BTreeSet::new());
-            bodies.push(quote! { #sel => { #body } });
-        }
-        let (attrs, scrut) = (&m.attrs, &m.expr);
-        let ts = quote! {
-            #label: {
-                #(#slots)*
-                let __ckpt_sel: u32 = #(#resumes)* {
-                    #(#attrs)*
-                    match #scrut { #(#arms)* }
-                };
-                match __ckpt_sel {
-                    #(#bodies)*
-                    _ => ::core::unreachable!(),
-                }
-            }
-        };
-        syn::parse2(ts).expect("generated match parses")
-    }
+    counted: &'c [String],
 }
 
 impl VisitMut for Expand<'_, '_> {
     fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
         if let Some(id) = marker_id(e) {
-            *e = self.ctx.expand_point(id, &self.saved);
+            // Receiver and arguments first: they may hold nested blocks.
+            syn::visit_mut::visit_expr_mut(self, e);
+            let ts = self.ctx.expand_point(id, e, self.counted, Path::Normal);
+            *e = parse(ts);
             return;
         }
         match e {
             syn::Expr::Closure(_) | syn::Expr::Async(_) => {}
-            syn::Expr::Block(b) => self.split_block(&mut b.block),
-            syn::Expr::Unsafe(b) => self.split_block(&mut b.block),
-            syn::Expr::Loop(l) => self.split_block(&mut l.body),
-            syn::Expr::If(i) => {
-                let then_ids = ids_in_block(&i.then_branch);
-                let else_has = i
-                    .else_branch
-                    .as_ref()
-                    .is_some_and(|(_, b)| has_point_expr(b));
-                if then_ids.is_empty() && !else_has {
-                    return;
-                }
-                let cond = &i.cond;
-                let guard: syn::Expr = if let (Some(lo), Some(hi)) =
-                    (then_ids.first(), then_ids.last())
-                {
-                    syn::parse_quote! { __ck.resume_in(#lo, #hi) || (!__ck.resuming() && (#cond)) }
-                } else {
-                    syn::parse_quote! { !__ck.resuming() && (#cond) }
-                };
-                *i.cond = guard;
-                self.split_block(&mut i.then_branch);
-                if let Some((_, els)) = &mut i.else_branch {
-                    self.visit_expr_mut(els);
-                }
+            syn::Expr::Block(b) if has_point_block(&b.block) => {
+                let ts = self.ctx.normal(&b.block.stmts);
+                b.block = parse_block(ts);
             }
-            syn::Expr::Match(m) if m.arms.iter().any(|a| has_point_expr(&a.body)) => {
-                *e = self.split_match(m);
+            syn::Expr::Unsafe(b) if has_point_block(&b.block) => {
+                let ts = self.ctx.normal(&b.block.stmts);
+                b.block = parse_block(ts);
+            }
+            syn::Expr::Loop(l) if has_point_block(&l.body) => {
+                let ts = self.ctx.normal(&l.body.stmts);
+                l.body = parse_block(ts);
+            }
+            syn::Expr::Match(m) => {
+                syn::visit_mut::visit_expr_match_mut(self, m);
+                // The types of arm bindings taken back on the resume path.
+                for arm in m.arms.iter_mut() {
+                    let mut bs = Vec::new();
+                    bindings(&arm.pat, true, &mut bs);
+                    let marks = self.ctx.mark_names(bs.iter().map(|b| b.name.to_string()));
+                    if marks.is_empty() {
+                        continue;
+                    }
+                    let body = &arm.body;
+                    *arm.body = parse(quote!({ #marks #body }));
+                    arm.comma = Some(Default::default());
+                }
             }
             _ => syn::visit_mut::visit_expr_mut(self, e),
         }
     }
+
+    fn visit_block_mut(&mut self, b: &mut syn::Block) {
+        if has_point_block(b) {
+            let ts = self.ctx.normal(&b.stmts);
+            *b = parse_block(ts);
+        }
+    }
+
     fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+}
+
+/// RESUME of one statement: finds the unit holding the target and resumes into it; the
+/// code around it is kept (it is pure: `hoist` made it so).
+struct ResumeUnit<'c, 'a> {
+    ctx: &'c mut Ctx<'a>,
+    counted: &'c [String],
+    /// Names the resume path has bound already.
+    restored: &'c BTreeSet<String>,
+    done: bool,
+}
+
+impl ResumeUnit<'_, '_> {
+    /// A block resumed: RESUME of its statements.
+    fn block(&mut self, b: &syn::Block, restored: &BTreeSet<String>) -> syn::Block {
+        let ts = self.ctx.resume(&b.stmts, &BTreeSet::new(), restored);
+        parse_block(ts)
+    }
+
+    /// What a branch holding `ids` binds before it runs: the names every one of its
+    /// points needs, not bound yet. Returns the code and all names bound after it.
+    fn branch_restore(&self, ids: &[u32]) -> (TokenStream, BTreeSet<String>) {
+        let need = self.ctx.common(ids, self.restored, &BTreeSet::new());
+        let (ts, mut bound) = self.ctx.restore_names(&need);
+        bound.extend(self.restored.iter().cloned());
+        (ts, bound)
+    }
+
+    /// Chooses among branches by the target's range; `None` for branches without points.
+    fn choose(&mut self, branches: Vec<(Vec<u32>, TokenStream)>) -> TokenStream {
+        let with: Vec<(Vec<u32>, TokenStream)> =
+            branches.into_iter().filter(|(ids, _)| !ids.is_empty()).collect();
+        let what = format!("no branch in `{}` holds the point", self.ctx.model.name);
+        let mut out = quote! { ::ckpt::__private::resume_failed(&__ck, #what) };
+        for (i, (ids, ts)) in with.iter().enumerate().rev() {
+            if i + 1 == with.len() && i == 0 {
+                out = quote! { { #ts } };
+                break;
+            }
+            let lo = ids.iter().min().expect("ids");
+            let hi = ids.iter().max().expect("ids");
+            out = quote! { if __ck.resume_in(#lo, #hi) { #ts } else { #out } };
+        }
+        out
+    }
+}
+
+impl ResumeUnit<'_, '_> {
+    /// A branch (a block or an expression) resumed: what its points all need, then its
+    /// code resumed.
+    fn branch(&mut self, e: &syn::Expr, ids: &[u32]) -> TokenStream {
+        let (restore, bound) = self.branch_restore(ids);
+        let body = match e {
+            syn::Expr::Block(b) if b.label.is_none() => {
+                let b = self.block(&b.block, &bound);
+                quote!(#b)
+            }
+            other => {
+                let mut x = other.clone();
+                let mut r = ResumeUnit {
+                    ctx: self.ctx,
+                    counted: self.counted,
+                    restored: &bound,
+                    done: false,
+                };
+                r.visit_expr_mut(&mut x);
+                quote!(#x)
+            }
+        };
+        quote! { #restore #body }
+    }
+}
+
+impl VisitMut for ResumeUnit<'_, '_> {
+    fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
+        if self.done || !has_point_expr(e) {
+            return;
+        }
+        if let Some(id) = marker_id(e) {
+            self.done = true;
+            let ts = self.ctx.expand_point(id, e, self.counted, Path::Resume);
+            *e = parse(ts);
+            return;
+        }
+        match e {
+            syn::Expr::Closure(_) | syn::Expr::Async(_) => {}
+            syn::Expr::Block(b) => {
+                self.done = true;
+                let restored = self.restored;
+                b.block = self.block(&b.block, restored);
+            }
+            syn::Expr::Unsafe(b) => {
+                self.done = true;
+                let restored = self.restored;
+                b.block = self.block(&b.block, restored);
+            }
+            syn::Expr::If(i) => {
+                self.done = true;
+                let mut branches = Vec::new();
+                let then_ids = ids_in_block(&i.then_branch);
+                if !then_ids.is_empty() {
+                    let then = syn::Expr::Block(syn::ExprBlock {
+                        attrs: Vec::new(),
+                        label: None,
+                        block: i.then_branch.clone(),
+                    });
+                    let ts = self.branch(&then, &then_ids);
+                    branches.push((then_ids, ts));
+                }
+                if let Some((_, els)) = &i.else_branch {
+                    let ids = super::points::ids_in_expr(els);
+                    if !ids.is_empty() {
+                        let ts = self.branch(els, &ids);
+                        branches.push((ids, ts));
+                    }
+                }
+                let ts = self.choose(branches);
+                *e = parse(quote!({ #ts }));
+            }
+            syn::Expr::Match(m) => {
+                self.done = true;
+                let mut branches = Vec::new();
+                for arm in &m.arms {
+                    let ids = super::points::ids_in_expr(&arm.body);
+                    if !ids.is_empty() {
+                        let ts = self.branch(&arm.body, &ids);
+                        branches.push((ids, ts));
+                    }
+                }
+                let ts = self.choose(branches);
+                *e = parse(quote!({ #ts }));
+            }
+            syn::Expr::Loop(l) => {
+                self.done = true;
+                self.ctx.next_loop += 1;
+                let first = format_ident!("__ckpt_first{}", self.ctx.next_loop);
+                let resumed = self.ctx.resume(&l.body.stmts, &BTreeSet::new(), self.restored);
+                let normal = self.ctx.normal(&l.body.stmts);
+                let label = &l.label;
+                *e = parse(quote! {{
+                    let mut #first = true;
+                    #label loop {
+                        if #first {
+                            #first = false;
+                            #resumed
+                        } else {
+                            #normal
+                        }
+                    }
+                }});
+            }
+            _ => syn::visit_mut::visit_expr_mut(self, e),
+        }
+    }
+
+    fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+}
+
+fn parse(ts: TokenStream) -> syn::Expr {
+    syn::parse2(ts.clone()).unwrap_or_else(|e| panic!("ckpt: generated code does not parse: {e}\n{ts}"))
+}
+
+fn parse_block(ts: TokenStream) -> syn::Block {
+    syn::parse2(quote!({ #ts })).unwrap_or_else(|e| panic!("ckpt: generated block does not parse: {e}\n{ts}"))
 }

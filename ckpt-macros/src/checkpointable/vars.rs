@@ -320,3 +320,84 @@ mod scope_tests {
         );
     }
 }
+
+impl Uses {
+    /// The free names of one expression.
+    pub fn of_expr(e: &syn::Expr) -> BTreeSet<String> {
+        let mut u = Uses {
+            used: BTreeSet::new(),
+            skip: BTreeSet::new(),
+            scopes: vec![BTreeSet::new()],
+        };
+        u.visit_expr(e);
+        u.used
+    }
+
+    /// The free names of one statement (its own bindings do not count for it).
+    pub fn of_stmt(s: &syn::Stmt) -> BTreeSet<String> {
+        Self::of_stmts_skipping(std::slice::from_ref(s), &BTreeSet::new())
+    }
+}
+
+/// `x` for a path expression naming a single identifier.
+pub fn ident_of(e: &syn::Expr) -> Option<String> {
+    match e {
+        syn::Expr::Path(p)
+            if p.qself.is_none()
+                && p.path.leading_colon.is_none()
+                && p.path.segments.len() == 1
+                && p.path.segments[0].arguments.is_none() =>
+        {
+            Some(p.path.segments[0].ident.to_string())
+        }
+        syn::Expr::Paren(p) => ident_of(&p.expr),
+        _ => None,
+    }
+}
+
+/// The names captured implicitly by a format string literal (`"{name}"`, `"{x:?}"`,
+/// `"{:w$}"`), with their byte ranges in the literal's text.
+pub fn format_captures(lit: &str) -> Vec<(std::ops::Range<usize>, String)> {
+    let mut out = Vec::new();
+    if !lit.starts_with('"') && !lit.starts_with('r') {
+        return out;
+    }
+    let b = lit.as_bytes();
+    let ident_end = |mut j: usize| {
+        while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
+            j += 1;
+        }
+        j
+    };
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'{' {
+            if b.get(i + 1) == Some(&b'{') {
+                i += 2;
+                continue;
+            }
+            let start = i + 1;
+            let j = ident_end(start);
+            if j > start && !b[start].is_ascii_digit() {
+                out.push((start..j, lit[start..j].to_string()));
+            }
+            // The spec: `name$` for a width or precision is a capture too.
+            let mut k = j;
+            while k < b.len() && b[k] != b'}' {
+                if b[k].is_ascii_alphabetic() || b[k] == b'_' {
+                    let e = ident_end(k);
+                    if b.get(e) == Some(&b'$') {
+                        out.push((k..e, lit[k..e].to_string()));
+                    }
+                    k = e.max(k + 1);
+                } else {
+                    k += 1;
+                }
+            }
+            i = k;
+        } else {
+            i += 1;
+        }
+    }
+    out
+}

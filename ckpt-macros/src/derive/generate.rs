@@ -106,7 +106,8 @@ fn bounds(model: &Model, params: &[Ident]) -> Vec<syn::WherePredicate> {
 fn save_one(f: &Field, x: TokenStream) -> TokenStream {
     let ty = &f.ty;
     match &f.via {
-        Via::State => quote_spanned!(ty.span()=> ::ckpt::__private::State::save(#x, __ckpt_e)?;),
+        // Through `put`, which grows the stack on deep values (see `Encoder::put`).
+        Via::State => quote_spanned!(ty.span()=> __ckpt_e.put::<#ty>(#x)?;),
         Via::Serde => {
             quote_spanned!(ty.span()=> ::ckpt::__private::save_serde::<#ty>(#x, __ckpt_e)?;)
         }

@@ -9,7 +9,9 @@
 //!
 //! See DESIGN.md §4 and RESUME.md for the transform that emits the calls into this module.
 
+mod args;
 mod components;
+mod iters;
 mod options;
 pub mod private;
 mod stack;

@@ -7,11 +7,20 @@ use std::path::Path;
 use super::components;
 pub use super::options::Program;
 use super::options::{self, Start};
+use super::args::Entry;
+pub use super::args::{
+    type_of, ArgCtorNone, ArgCtorState, ArgDefaultNo, ArgDefaultYes, ArgRef, ArgRefNone,
+    ArgRefSlice, ArgRefState, ArgType, ArgVal, ArgValNone, ArgValState, TypeOf,
+};
+pub use super::iters::{
+    iter_take, iter_take_as, Counted, IterLoad, IterLoadCount, IterLoadFallback, IterSave, IterSaveCount,
+    IterSaveFallback, IterSaveWhole, ResumableLoop, SavedWhole,
+};
 use super::stack::{Active, CallReg, AGENT};
 pub use super::stack::{Capture, FnInfo, Writer};
 use crate::error::{Error, Result};
 use crate::image;
-use crate::state::{Loader, StableOrder, State, Value};
+use crate::state::{Loader, State, Value};
 
 /// Where a save point writes.
 #[derive(Clone, Copy)]
@@ -95,6 +104,16 @@ pub fn arg<T>(slot: Option<T>) -> T {
 fn internal(what: &str) -> ! {
     eprintln!("ckpt: internal error: {what}; please report this with the program's source");
     std::process::abort()
+}
+
+/// The resume path found the program elsewhere than the image says (a loop shorter than
+/// when it was saved, another `match` arm): the program does not run the same way.
+#[cold]
+pub fn resume_failed(f: &Frame, what: &str) -> ! {
+    f.mismatch(
+        &None,
+        format!("{what} while resuming; the program did not follow the path it saved on"),
+    )
 }
 
 /// A checkpointable function's handle on its frame.
@@ -191,6 +210,84 @@ impl Frame {
         self.load(v, name)
     }
 
+    /// Takes a saved local back, its type named by a marker.
+    pub fn take_as<T: State>(&self, _: TypeOf<T>, name: &str) -> T {
+        self.take(name)
+    }
+
+    /// A loop iterator saved by count.
+    pub(crate) fn take_count(&self, name: &str) -> u64 {
+        match self.take_iter(name) {
+            (_, Some(n)) => n,
+            _ => self.mismatch(&None, format!("loop iterator `{name}` was saved whole")),
+        }
+    }
+
+    /// A loop iterator saved whole.
+    pub(crate) fn take_whole<I: State>(&self, name: &str) -> I {
+        match self.take_iter(name) {
+            (Some(v), _) => self.load(v, name),
+            _ => self.mismatch(&None, format!("loop iterator `{name}` was saved by count")),
+        }
+    }
+
+    /// Takes a loop iterator's image: `{"state": v}` or `{"count": n}`.
+    fn take_iter(&self, name: &str) -> (Option<Value>, Option<u64>) {
+        let v = self.take_raw(name);
+        if let Value::Map(entries) = v {
+            if let Some((Value::Text(k), val)) = entries.into_iter().next() {
+                match (k.as_str(), val) {
+                    ("state", val) => return (Some(val), None),
+                    ("count", Value::Uint(n)) => return (None, Some(n)),
+                    _ => {}
+                }
+            }
+        }
+        self.mismatch(
+            &None,
+            format!("loop iterator `{name}` is neither {{state}} nor {{count}}"),
+        )
+    }
+
+    pub(crate) fn internal(&self, what: &str) -> ! {
+        internal(what)
+    }
+
+    /// The argument at position `pos` of the call this frame is resuming into, handed
+    /// back by the callee's frame (its type is the callee's parameter's).
+    pub fn resume_arg<T>(&self, pos: usize) -> T {
+        let key = format!("#{pos}");
+        let entry = AGENT.with(|a| a.borrow_mut().take_entry(self.depth, &key));
+        let entry = entry.unwrap_or_else(|detail| self.mismatch(&None, detail));
+        self.make(entry, &format!("argument {pos} of the call"))
+    }
+
+    /// A `mut` by-value parameter changed before the save: its saved value, when the
+    /// caller did not hand it back itself.
+    pub fn own_arg<T>(&self, key: &str, slot: &mut T) {
+        let entry = AGENT.with(|a| a.borrow_mut().take_own_arg(self.depth, key));
+        if let Some(e) = entry {
+            if e.value.is_some() {
+                *slot = self.make(e, &format!("parameter `{key}`"));
+            }
+        }
+    }
+
+    fn make<T>(&self, entry: Entry, what: &str) -> T {
+        let r = AGENT.with(|a| {
+            let mut a = a.borrow_mut();
+            let Some(loader) = a.loader.as_mut() else {
+                internal("take without a loader")
+            };
+            // SAFETY: `T` is the type of the parameter that wrote the entry: the caller
+            // passes it to the same function at the same position (checked by the frames'
+            // function names and body hashes), and `make` compares the type names and the
+            // executable's identity.
+            unsafe { entry.make::<T>(loader) }
+        });
+        r.unwrap_or_else(|detail| self.mismatch(&None, format!("{what}: {detail}")))
+    }
+
     fn take_raw(&self, name: &str) -> Value {
         let r = AGENT.with(|a| a.borrow_mut().take_value(self.depth, name));
         r.unwrap_or_else(|detail| self.mismatch(&None, detail))
@@ -212,6 +309,7 @@ impl Frame {
     }
 
     fn mismatch(&self, path: &Option<std::path::PathBuf>, detail: String) -> ! {
+        if std::env::var_os("CKPT_DEBUG_BT").is_some() { eprintln!("{}", std::backtrace::Backtrace::force_capture()); }
         let (function, restore) = AGENT.with(|a| {
             let a = a.borrow();
             (
@@ -228,14 +326,10 @@ impl Frame {
     }
 
     /// Leaves resume mode: the frame has reached its point.
+    /// The frame's record stays until the innermost save point arrives: the call's
+    /// arguments are still to be handed back from it.
     fn arrive(&self) {
         self.resuming.set(false);
-        AGENT.with(|a| {
-            let mut a = a.borrow_mut();
-            if let Some(r) = a.records.get_mut(self.depth) {
-                *r = None;
-            }
-        });
     }
 
     /// A save point. While resuming to it, returns `Ok(())` without saving.
@@ -311,8 +405,33 @@ impl Frame {
                     id,
                     callee,
                     lent,
-                    capture: erased,
+                    capture: Some(erased),
                     consumed: false,
+                    barrier: None,
+                });
+            }
+        });
+        CallGuard {
+            depth: self.depth,
+            _capture: PhantomData,
+        }
+    }
+}
+
+impl Frame {
+    /// Registers a call that cannot be resumed (`why` says so): a save inside it fails
+    /// with that reason.
+    pub fn barrier(&self, id: u32, why: &'static str) -> CallGuard<'_> {
+        AGENT.with(|a| {
+            let mut a = a.borrow_mut();
+            if let Some(f) = a.stack.get_mut(self.depth) {
+                f.call = Some(CallReg {
+                    id,
+                    callee: "",
+                    lent: &[],
+                    capture: None,
+                    consumed: false,
+                    barrier: Some(why),
                 });
             }
         });
@@ -387,187 +506,3 @@ pub fn restored() -> bool {
     AGENT.with(|a| a.borrow().restored)
 }
 
-/// Counts the items a `for` loop has taken, so a loop over a borrowed collection can
-/// resume by position.
-pub struct Counted<I> {
-    it: I,
-    n: u64,
-}
-
-impl<I> Counted<I> {
-    /// Wraps a loop's iterator.
-    pub fn new(it: I) -> Self {
-        Counted { it, n: 0 }
-    }
-}
-
-impl<I: Iterator> Iterator for Counted<I> {
-    type Item = I::Item;
-    #[inline]
-    fn next(&mut self) -> Option<I::Item> {
-        let x = self.it.next();
-        self.n += x.is_some() as u64;
-        x
-    }
-}
-
-/// Picks how a loop iterator is saved: whole if `State`, by count if `StableOrder`.
-pub struct IterSave<'a, I>(pub &'a Counted<I>);
-
-/// Saves a `State` iterator whole (autoref specialization: preferred).
-pub trait IterSaveState {
-    /// Writes the iterator under `name`.
-    fn __ckpt_save(&self, w: &mut Writer<'_, '_>, name: &str) -> Result<()>;
-}
-impl<I: State> IterSaveState for &&IterSave<'_, I> {
-    fn __ckpt_save(&self, w: &mut Writer<'_, '_>, name: &str) -> Result<()> {
-        if let Some(enc) = w.live_encoder(name) {
-            enc.map(1);
-            enc.text("state");
-            enc.put(&self.0.it)?;
-        }
-        Ok(())
-    }
-}
-
-/// Saves a `StableOrder` iterator as the count of items taken.
-pub trait IterSaveCount {
-    /// Writes the count under `name`.
-    fn __ckpt_save(&self, w: &mut Writer<'_, '_>, name: &str) -> Result<()>;
-}
-impl<I: StableOrder> IterSaveCount for &IterSave<'_, I> {
-    fn __ckpt_save(&self, w: &mut Writer<'_, '_>, name: &str) -> Result<()> {
-        if let Some(enc) = w.live_encoder(name) {
-            enc.map(1);
-            enc.text("count");
-            enc.uint(self.0.n);
-        }
-        Ok(())
-    }
-}
-
-/// Why a loop iterator could be neither saved whole nor by position. Implemented for
-/// nothing: the fallbacks below require it only to turn a missing impl into this message.
-#[diagnostic::on_unimplemented(
-    message = "the iterator of this `for` loop cannot be saved at the save point inside the loop",
-    label = "`{Self}` is neither `ckpt::State` nor iterated in a stable order",
-    note = "ckpt saves a loop iterator whole when it implements `ckpt::State` (ranges, `vec.into_iter()`), \
-            or by position when its order depends only on the collection (slices, `Vec`, `BTreeMap`, strings, \
-            and adapters such as `enumerate()`); std's `HashMap`/`HashSet` iterate in a random order. \
-            Use `ckpt::collections::HashMap` (what `HashMap` means inside checkpointable code; a std map \
-            arrives through a signature or a struct field), or loop over sorted keys, a `BTreeMap`, or \
-            indices (`for i in 0..v.len()`)"
-)]
-pub trait ResumableLoop {}
-
-/// Last resort of the iterator save: reports [`ResumableLoop`].
-pub trait IterSaveFallback<I> {
-    /// Never compiles when called: `I` is not `ResumableLoop`.
-    fn __ckpt_save(&self, w: &mut Writer<'_, '_>, name: &str) -> Result<()>
-    where
-        I: ResumableLoop;
-}
-impl<I> IterSaveFallback<I> for IterSave<'_, I> {
-    fn __ckpt_save(&self, _: &mut Writer<'_, '_>, _: &str) -> Result<()>
-    where
-        I: ResumableLoop,
-    {
-        internal("ResumableLoop has no impls")
-    }
-}
-
-/// Last resort of the iterator load: reports [`ResumableLoop`].
-pub trait IterLoadFallback<I> {
-    /// Never compiles when called: `I` is not `ResumableLoop`.
-    fn __ckpt_load(&self, f: &Frame, name: &str) -> Counted<I>
-    where
-        I: ResumableLoop;
-}
-impl<F: FnOnce() -> I, I> IterLoadFallback<I> for IterLoad<F> {
-    fn __ckpt_load(&self, _: &Frame, _: &str) -> Counted<I>
-    where
-        I: ResumableLoop,
-    {
-        internal("ResumableLoop has no impls")
-    }
-}
-
-/// Rebuilds a loop iterator while resuming; the closure re-evaluates the loop's iterable.
-pub struct IterLoad<F>(Cell<Option<F>>);
-
-impl<F> IterLoad<F> {
-    /// Wraps the closure that re-evaluates the iterable.
-    pub fn new(f: F) -> Self {
-        IterLoad(Cell::new(Some(f)))
-    }
-}
-
-/// Loads a `State` iterator (autoref specialization: preferred).
-pub trait IterLoadState<I> {
-    /// Takes the iterator `name` back.
-    fn __ckpt_load(&self, f: &Frame, name: &str) -> Counted<I>;
-}
-impl<F: FnOnce() -> I, I: State> IterLoadState<I> for &&IterLoad<F> {
-    fn __ckpt_load(&self, f: &Frame, name: &str) -> Counted<I> {
-        match f.take_iter(name) {
-            (Some(v), _) => Counted {
-                it: f.load(v, name),
-                n: 0,
-            },
-            _ => f.mismatch(&None, format!("loop iterator `{name}` was saved by count")),
-        }
-    }
-}
-
-/// Loads a `StableOrder` iterator by re-creating it and skipping the items taken.
-pub trait IterLoadCount<I> {
-    /// Re-creates the iterator `name`.
-    fn __ckpt_load(&self, f: &Frame, name: &str) -> Counted<I>;
-}
-impl<F: FnOnce() -> I, I: StableOrder + Iterator> IterLoadCount<I> for &IterLoad<F> {
-    fn __ckpt_load(&self, f: &Frame, name: &str) -> Counted<I> {
-        let (_, Some(n)) = f.take_iter(name) else {
-            f.mismatch(&None, format!("loop iterator `{name}` was saved whole"))
-        };
-        let Some(make) = self.0.take() else {
-            internal("iterator rebuilt twice")
-        };
-        let mut it = make();
-        if n > 0 {
-            let _ = it.nth((n - 1) as usize);
-        }
-        Counted { it, n }
-    }
-}
-
-/// Takes back the iterator of a loop over a moved local (`for x in v`): the local is gone,
-/// so the iterator was saved whole.
-pub fn iter_take<I: State>(f: &Frame, name: &str) -> Counted<I> {
-    match f.take_iter(name) {
-        (Some(v), _) => Counted {
-            it: f.load(v, name),
-            n: 0,
-        },
-        _ => f.mismatch(&None, format!("loop iterator `{name}` was saved by count")),
-    }
-}
-
-impl Frame {
-    /// Takes a loop iterator's image: `{"state": v}` or `{"count": n}`.
-    fn take_iter(&self, name: &str) -> (Option<Value>, Option<u64>) {
-        let v = self.take_raw(name);
-        if let Value::Map(entries) = v {
-            if let Some((Value::Text(k), val)) = entries.into_iter().next() {
-                match (k.as_str(), val) {
-                    ("state", val) => return (Some(val), None),
-                    ("count", Value::Uint(n)) => return (None, Some(n)),
-                    _ => {}
-                }
-            }
-        }
-        self.mismatch(
-            &None,
-            format!("loop iterator `{name}` is neither {{state}} nor {{count}}"),
-        )
-    }
-}

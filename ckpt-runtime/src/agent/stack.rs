@@ -2,6 +2,7 @@
 
 use std::cell::RefCell;
 
+use super::args::Entry;
 use crate::error::{Error, Result};
 use crate::image::FrameRecord;
 use crate::state::{Encoder, Loader, State, Value};
@@ -13,7 +14,7 @@ pub struct FnInfo {
     pub name: &'static str,
     /// Hash of the function's tokens; a restore into a different body is refused.
     pub hash: u64,
-    /// Parameter names by position (receiver excluded), `#i` for patterns.
+    /// Parameter names by position (the receiver first, as `self`), `#i` for patterns.
     pub params: &'static [&'static str],
 }
 
@@ -28,10 +29,16 @@ pub(crate) enum Part {
 }
 
 /// Hands a capture the encoder; the capture calls [`Writer::put`] for each live local
-/// and [`Writer::put_arg`] for each argument slot it holds innermost.
+/// and writes its parameters' entries through [`Writer::arg_slot`].
 pub struct Writer<'e, 'w> {
     pub(crate) enc: &'e mut Encoder<'w>,
     pub(crate) part: Part,
+    /// The lent map of the caller's call into this frame (`("x", "#1")`: the caller's `x`
+    /// comes back from this frame's parameter 1; `("#2", "#2")`: the caller's argument 2
+    /// does).
+    pub(crate) needs: &'e [(&'static str, &'static str)],
+    /// The function whose frame is written.
+    pub(crate) function: &'static str,
 }
 
 impl<'w> Writer<'_, 'w> {
@@ -44,11 +51,12 @@ impl<'w> Writer<'_, 'w> {
         Ok(())
     }
 
-    /// Writes an argument slot (`&mut` parameter or receiver) this frame holds innermost.
-    pub fn put_arg<T: State>(&mut self, name: &str, v: &T) -> Result<()> {
-        if self.part == Part::Args {
-            self.enc.text(name);
-            self.enc.put(v)?;
+    /// Writes the iterator of a loop saved by count.
+    pub fn put_count(&mut self, name: &str, n: u64) -> Result<()> {
+        if let Some(enc) = self.live_encoder(name) {
+            enc.map(1);
+            enc.text("count");
+            enc.uint(n);
         }
         Ok(())
     }
@@ -62,6 +70,34 @@ impl<'w> Writer<'_, 'w> {
             None
         }
     }
+
+    /// Whether the caller needs parameter `pos` of this frame handed back.
+    pub(crate) fn caller_needs(&self, pos: usize) -> bool {
+        let target = format!("#{pos}");
+        self.needs.iter().any(|(_, t)| *t == target)
+            || (pos == 0 && self.needs.iter().any(|(_, t)| *t == "self"))
+    }
+
+    /// The function whose frame is written.
+    pub(crate) fn function(&self) -> &'static str {
+        self.function
+    }
+
+    /// The encoder positioned at the entry of parameter `pos` (key written), in the
+    /// argument part; `None` elsewhere, or when `needed_only` and the caller does not need
+    /// it.
+    pub(crate) fn arg_slot(
+        &mut self,
+        pos: usize,
+        key: &str,
+        needed_only: bool,
+    ) -> Option<&mut Encoder<'w>> {
+        if self.part != Part::Args || (needed_only && !self.caller_needs(pos)) {
+            return None;
+        }
+        self.enc.text(key);
+        Some(&mut *self.enc)
+    }
 }
 
 /// A call point registered by a caller for the duration of one call.
@@ -69,9 +105,12 @@ pub(crate) struct CallReg {
     pub id: u32,
     pub callee: &'static str,
     pub lent: &'static [(&'static str, &'static str)],
-    /// Lifetime erased; see `Frame::enter_call` for why this is sound.
-    pub capture: *const Capture<'static>,
+    /// Lifetime erased; see `Frame::enter_call` for why this is sound. `None` for a
+    /// barrier.
+    pub capture: Option<*const Capture<'static>>,
     pub consumed: bool,
+    /// A call that cannot be resumed, and why.
+    pub barrier: Option<&'static str>,
 }
 
 /// One checkpointable function on the call stack.
@@ -127,6 +166,15 @@ impl Agent {
             } else {
                 self.stack[d - 1].info.name
             };
+            if d > 0 {
+                if let Some(why) = self.stack[d - 1].call.as_ref().and_then(|c| c.barrier) {
+                    return Err(Error::UnregisteredCall {
+                        function: f.info.name.into(),
+                        caller: caller.into(),
+                        detail: why.into(),
+                    });
+                }
+            }
             let detail = match f.opened_by {
                 Some(callee) if same_fn(callee, f.info.name) => continue,
                 Some("main") => "it was not reached from a #[checkpointable] main".to_string(),
@@ -146,8 +194,8 @@ impl Agent {
         Ok(())
     }
 
-    /// Removes the value of `name` for the frame at `depth`, following the lent map
-    /// down to the frame that saved it.
+    /// Removes the value of `name` for the frame at `depth`: its own live value, or the
+    /// value lent down the lent map to the frame that saved it.
     pub fn take_value(&mut self, depth: usize, name: &str) -> Result<Value, String> {
         let Some(rec) = self.records.get_mut(depth).and_then(Option::as_mut) else {
             return Err(format!("frame {depth} is not resuming"));
@@ -155,6 +203,19 @@ impl Agent {
         if let Some(i) = rec.live.iter().position(|(n, _)| n == name) {
             return Ok(rec.live.swap_remove(i).1);
         }
+        let entry = self.take_entry(depth, name)?;
+        entry
+            .value
+            .ok_or_else(|| format!("the image holds no value for `{name}`"))
+    }
+
+    /// The entry of the callee parameter that `name` (a local, or `#i` for an argument)
+    /// was lent to at the call the frame at `depth` stopped in: its type and constructor
+    /// from the first callee, its value from the frame down the lent map that saved it.
+    pub(crate) fn take_entry(&mut self, depth: usize, name: &str) -> Result<Entry, String> {
+        let Some(rec) = self.records.get(depth).and_then(Option::as_ref) else {
+            return Err(format!("frame {depth} is not resuming"));
+        };
         let Some(mut param) = rec
             .lent
             .iter()
@@ -163,24 +224,47 @@ impl Agent {
         else {
             return Err(format!("`{}` holds no value for `{name}`", rec.function));
         };
+        let mut first: Option<Entry> = None;
         for d in depth + 1..self.records.len() {
             let Some(callee) = self.records[d].as_mut() else {
                 break;
             };
-            if let Some(i) = callee.args.iter().position(|(n, _)| *n == param) {
-                return Ok(callee.args.swap_remove(i).1);
+            let function = callee.function.clone();
+            let entry = callee
+                .args
+                .iter()
+                .position(|(n, _)| *n == param)
+                .map(|i| Entry::parse(callee.args.swap_remove(i).1));
+            if let Some(e) = entry {
+                if e.value.is_some() || e.absent {
+                    return Ok(match first {
+                        Some(mut f) => {
+                            f.value = e.value;
+                            f.absent = e.absent;
+                            f
+                        }
+                        None => e,
+                    });
+                }
+                first.get_or_insert(e);
             }
             match callee.lent.iter().find(|(l, _)| *l == param) {
                 Some((_, p)) => param = p.clone(),
                 None => {
                     return Err(format!(
-                        "`{}` neither saved nor lent on its argument `{param}`",
-                        callee.function
+                        "`{function}` neither saved nor lent on its parameter `{param}`"
                     ))
                 }
             }
         }
         Err(format!("no frame holds the value lent as `{name}`"))
+    }
+
+    /// The entry of this frame's own parameter `key`, if still in the image.
+    pub(crate) fn take_own_arg(&mut self, depth: usize, key: &str) -> Option<Entry> {
+        let rec = self.records.get_mut(depth)?.as_mut()?;
+        let i = rec.args.iter().position(|(n, _)| n == key)?;
+        Some(Entry::parse(rec.args.swap_remove(i).1))
     }
 
     /// Writes every frame of the stack (outermost first), the innermost with `inner`.
@@ -196,11 +280,23 @@ impl Agent {
                     caller: act.info.name.into(),
                     detail: "the caller registered no call".into(),
                 })?;
+                let Some(capture) = call.capture else {
+                    return Err(Error::UnregisteredCall {
+                        function: self.stack[d + 1].info.name.into(),
+                        caller: act.info.name.into(),
+                        detail: call.barrier.unwrap_or("the call cannot be resumed").into(),
+                    });
+                };
                 // SAFETY: the capture was registered by `Frame::enter_call` through a
                 // `CallGuard` that borrows it and unregisters it on drop; the guard is
                 // created only by macro-generated code, which never leaks it, so the
                 // pointer is live for as long as the registration exists.
-                (call.id, call.lent, unsafe { &*call.capture })
+                (call.id, call.lent, unsafe { &*capture })
+            };
+            // What this frame's caller needs handed back.
+            let needs: &[(&'static str, &'static str)] = match d {
+                0 => &[],
+                _ => self.stack[d - 1].call.as_ref().map_or(&[], |c| c.lent),
             };
             enc.map(6);
             enc.text("fn");
@@ -212,7 +308,12 @@ impl Agent {
             for (key, part) in [("live", Part::Live), ("args", Part::Args)] {
                 enc.text(key);
                 enc.map_indef();
-                cap(&mut Writer { enc, part })?;
+                cap(&mut Writer {
+                    enc,
+                    part,
+                    needs,
+                    function: act.info.name,
+                })?;
                 enc.end();
             }
             enc.text("lent");

@@ -1,0 +1,450 @@
+//! Pass `calls`: the arguments of a call point, and the captures of every point.
+//!
+//! A call point calls the very function the user wrote, on the normal path and on the
+//! resume path. Each argument (the receiver first, at position 0 of a method call) is
+//! passed one of three ways:
+//! - **Lend**: `&mut x`, or `x` when `x` is a `&mut` parameter, or a receiver `x`/`self`:
+//!   the callee holds the value now, so the caller does not save it; the innermost
+//!   frame that holds it does, and a restore hands it back to `x` through the *lent
+//!   map* (DESIGN §4.5);
+//! - **Same**: made again by the resume path exactly as written — a literal, a closure,
+//!   an item, a borrow of a place, a binding that is itself made again;
+//! - **Load**: any other value: evaluated once on the normal path; the callee saves the
+//!   parameter it became, and the resume path passes that back (`resume_arg`), with its
+//!   type taken from the callee's own signature.
+
+use std::collections::BTreeSet;
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+
+use super::bindings::{Mode, Table};
+use super::model::{FnModel, Passing};
+use super::normalize::Norm;
+use super::points::{marker_id, Kind, Points};
+use super::rename::display;
+use super::vars::{ident_of, Uses};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Arg {
+    Lend(String),
+    Same,
+    /// `by_ref`: `&`/`&mut` of a temporary (`Some(mutable)`).
+    Load { by_ref: Option<bool> },
+}
+
+/// Why a call cannot be resumed (its saves report it), or `None`.
+pub type Unsupported = Option<&'static str>;
+
+/// The arguments of a call marker, receiver first, and whether the call can be resumed.
+pub fn classify(e: &syn::Expr, model: &FnModel, table: &Table) -> (Vec<Arg>, Unsupported) {
+    let mut out = Vec::new();
+    let mut unsupported = None;
+    let mut one = |a: &syn::Expr, receiver: bool, out: &mut Vec<Arg>| {
+        let (arg, why) = if receiver {
+            receiver_arg(a)
+        } else {
+            value_arg(a, model, table)
+        };
+        if why.is_some() && unsupported.is_none() {
+            unsupported = why;
+        }
+        out.push(arg);
+    };
+    match e {
+        syn::Expr::MethodCall(m) => {
+            one(&m.receiver, true, &mut out);
+            for a in &m.args {
+                one(a, false, &mut out);
+            }
+        }
+        syn::Expr::Call(c) => {
+            for a in &c.args {
+                one(a, false, &mut out);
+            }
+        }
+        _ => {}
+    }
+    (out, unsupported)
+}
+
+fn receiver_arg(a: &syn::Expr) -> (Arg, Unsupported) {
+    if let Some(x) = ident_of(a) {
+        return (Arg::Lend(x), None);
+    }
+    match a {
+        syn::Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => match ident_of(&u.expr) {
+            Some(x) => (Arg::Lend(x), None),
+            None => (Arg::Same, Some("its receiver is part of a value")),
+        },
+        syn::Expr::Paren(p) => receiver_arg(&p.expr),
+        syn::Expr::Field(_) | syn::Expr::Index(_) => (
+            Arg::Same,
+            Some("it is a method called on a field or an element"),
+        ),
+        _ => (Arg::Load { by_ref: None }, None),
+    }
+}
+
+fn value_arg(a: &syn::Expr, model: &FnModel, table: &Table) -> (Arg, Unsupported) {
+    match a {
+        syn::Expr::Lit(_) | syn::Expr::Closure(_) => (Arg::Same, None),
+        syn::Expr::Paren(p) => value_arg(&p.expr, model, table),
+        syn::Expr::Path(p) if ident_of(a).is_none() => {
+            let _ = p;
+            (Arg::Same, None)
+        }
+        syn::Expr::Path(_) => {
+            let x = ident_of(a).unwrap_or_default();
+            if let Some(p) = model.param_named(&x) {
+                return match p.passing {
+                    Passing::Mut => (Arg::Lend(x), None),
+                    Passing::Shared => (Arg::Same, None),
+                    Passing::Value => (Arg::Load { by_ref: None }, None),
+                };
+            }
+            match table.get(&x).map(|b| (&b.mode, b.mut_borrow)) {
+                Some((_, true)) => (
+                    Arg::Same,
+                    Some("it passes a mutable borrow of part of a value"),
+                ),
+                Some((Mode::Rerun(_) | Mode::Head(_) | Mode::Rematch { .. }, _)) => {
+                    (Arg::Same, None)
+                }
+                Some(_) => (Arg::Load { by_ref: None }, None),
+                // Not a binding: a constant or a function item.
+                None => (Arg::Same, None),
+            }
+        }
+        syn::Expr::Reference(r) if r.mutability.is_some() => {
+            if let Some(x) = ident_of(&r.expr) {
+                return (Arg::Lend(x), None);
+            }
+            match &*r.expr {
+                syn::Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => {
+                    match ident_of(&u.expr) {
+                        Some(x) => (Arg::Lend(x), None),
+                        None => (Arg::Same, Some("it lends part of a value mutably")),
+                    }
+                }
+                e if super::hoist::is_place(e) => {
+                    (Arg::Same, Some("it lends part of a value mutably (`&mut x.field`)"))
+                }
+                _ => (Arg::Load { by_ref: Some(true) }, None),
+            }
+        }
+        syn::Expr::Reference(r) => {
+            if super::hoist::is_place(&r.expr) || matches!(&*r.expr, syn::Expr::Lit(_)) {
+                (Arg::Same, None)
+            } else {
+                (Arg::Load { by_ref: Some(false) }, None)
+            }
+        }
+        // A borrow made from a place (`text.as_bytes()`, `v.iter()`): made again.
+        e if super::bindings::rerun_class(e) => (Arg::Same, None),
+        _ => (Arg::Load { by_ref: None }, None),
+    }
+}
+
+/// The names a point's resume path needs at the point itself: the arguments it makes
+/// again and the locals it lends.
+pub fn needs(e: &syn::Expr, points: &Points, model: &FnModel, table: &Table) -> BTreeSet<String> {
+    let Some(id) = marker_id(e) else {
+        return BTreeSet::new();
+    };
+    let mut out = BTreeSet::new();
+    match &points.get(id).kind {
+        Kind::Save { .. } => {
+            if let syn::Expr::Call(c) = e {
+                for a in &c.args {
+                    out.extend(Uses::of_expr(a));
+                }
+            }
+        }
+        _ => {
+            let (args, why) = classify(e, model, table);
+            if why.is_some() {
+                return out;
+            }
+            for (a, x) in args.iter().zip(operands(e)) {
+                match a {
+                    Arg::Lend(n) => {
+                        out.insert(n.clone());
+                    }
+                    Arg::Same => out.extend(Uses::of_expr(x)),
+                    Arg::Load { .. } => {}
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Receiver (for a method call) and arguments, in order.
+pub fn operands(e: &syn::Expr) -> Vec<&syn::Expr> {
+    match e {
+        syn::Expr::MethodCall(m) => std::iter::once(&*m.receiver).chain(m.args.iter()).collect(),
+        syn::Expr::Call(c) => c.args.iter().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// What the capture of one point writes.
+pub struct CaptureSpec<'a> {
+    pub model: &'a FnModel,
+    pub table: &'a Table,
+    pub norm: &'a Norm,
+    /// The bindings live at the point (closed under what they need to be made again).
+    pub live: &'a BTreeSet<String>,
+    /// Locals lent to the call (not written by this frame).
+    pub lent: &'a [String],
+    /// Iterators whose count was copied before the point (`__ckpt_c_<iter>`).
+    pub counted: &'a [String],
+    pub span: Span,
+}
+
+impl CaptureSpec<'_> {
+    /// `|__w| { … }`: writes the live locals and the parameters.
+    pub fn closure(&self) -> TokenStream {
+        let mut puts = Vec::new();
+        for name in self.live {
+            if self.lent.contains(name) {
+                continue;
+            }
+            let Some(b) = self.table.get(name) else { continue };
+            let id = &b.ident;
+            let key = display(name);
+            match &b.mode {
+                Mode::Take => {
+                    puts.push(quote_spanned! {id.span()=> __w.put(#key, &#id)?; });
+                }
+                Mode::Iter => {
+                    let whole = self.norm.iter(name).is_some_and(|i| i.whole);
+                    let span = self
+                        .norm
+                        .iter(name)
+                        .map_or(self.span, |it| syn::spanned::Spanned::span(&it.iterable));
+                    if self.counted.contains(name) {
+                        let c = quote::format_ident!("__ckpt_c_{}", name);
+                        puts.push(quote! { __w.put_count(#key, #c)?; });
+                    } else if whole {
+                        puts.push(quote_spanned! {span=> ::ckpt::__private::IterSaveWhole::save(&#id, __w, #key)?; });
+                    } else {
+                        puts.push(quote_spanned! {span=> {
+                            #[allow(unused_imports)]
+                            use ::ckpt::__private::{IterSaveCount as _, IterSaveFallback as _};
+                            (&&::ckpt::__private::IterSave(&#id)).__ckpt_save(__w, #key)?;
+                        }});
+                    }
+                }
+                Mode::Rerun(_) | Mode::Head(_) | Mode::Rematch { .. } | Mode::Param(_) => {}
+            }
+        }
+        puts.extend(self.params());
+        let span = self.span;
+        quote_spanned! {span=>
+            |__w: &mut ::ckpt::__private::Writer<'_, '_>| -> ::ckpt::Result<()> {
+                #(#puts)*
+                ::core::result::Result::Ok(())
+            }
+        }
+    }
+
+    /// Every parameter, as the caller may need it handed back.
+    fn params(&self) -> Vec<TokenStream> {
+        let mut out = Vec::new();
+        for p in &self.model.params {
+            let pos = p.pos;
+            let key = p.display();
+            let lent = p.name.as_ref().is_some_and(|n| self.lent.contains(&n.to_string()));
+            let ty_marker = quote::format_ident!("__ckpt_ty{}", pos);
+            let named_live = p
+                .name
+                .as_ref()
+                .is_some_and(|n| self.live.contains(&n.to_string()));
+            let ts = match p.passing {
+                Passing::Value => {
+                    if lent {
+                        quote! {{
+                            #[allow(unused_imports)]
+                            use ::ckpt::__private::{ArgCtorState as _, ArgCtorNone as _};
+                            (&&::ckpt::__private::ArgType(#ty_marker)).__ckpt_lent(__w, #pos, #key)?;
+                        }}
+                    } else if named_live {
+                        let id = p.name.as_ref().expect("named");
+                        quote_spanned! {id.span()=> {
+                            #[allow(unused_imports)]
+                            use ::ckpt::__private::{ArgValState as _, ArgValNone as _};
+                            (&&::ckpt::__private::ArgVal(&#id)).__ckpt_put(__w, #pos, #key)?;
+                        }}
+                    } else {
+                        quote! {{
+                            #[allow(unused_imports)]
+                            use ::ckpt::__private::{ArgDefaultYes as _, ArgDefaultNo as _};
+                            (&&::ckpt::__private::ArgType(#ty_marker)).__ckpt_default(__w, #pos, #key)?;
+                        }}
+                    }
+                }
+                Passing::Mut | Passing::Shared => {
+                    if lent {
+                        continue;
+                    }
+                    let Some(id) = &p.name else { continue };
+                    let needed_only = p.passing == Passing::Shared && !p.is_receiver();
+                    let method = if p.slice {
+                        quote!(__ckpt_put_slice)
+                    } else {
+                        quote!(__ckpt_put)
+                    };
+                    let read = quote!(&*#id);
+                    quote! {{
+                        #[allow(unused_imports)]
+                        use ::ckpt::__private::{ArgRefState as _, ArgRefSlice as _, ArgRefNone as _};
+                        (&&::ckpt::__private::ArgRef(#read)).#method(__w, #pos, #key, #needed_only)?;
+                    }}
+                }
+            };
+            out.push(ts);
+        }
+        out
+    }
+}
+
+/// The expansion of a call point, on the normal path or on the resume path (`resume`:
+/// the arguments the callee saved are passed back).
+#[allow(clippy::too_many_arguments)]
+pub fn expand_call(
+    id: u32,
+    e: &syn::Expr,
+    kind: &Kind,
+    args: &[Arg],
+    unsupported: Unsupported,
+    capture: TokenStream,
+    resume: bool,
+    span: Span,
+) -> TokenStream {
+    let callee = match kind {
+        Kind::Path { callee, .. } | Kind::Method { callee, .. } => callee.clone(),
+        Kind::Save { .. } => String::new(),
+    };
+    let ops = operands(e);
+    let is_method = matches!(e, syn::Expr::MethodCall(_));
+    let passed: Vec<TokenStream> = args
+        .iter()
+        .zip(&ops)
+        .enumerate()
+        .map(|(pos, (a, x))| match a {
+            // A `&mut` parameter passed on is reborrowed, so this frame keeps it.
+            Arg::Lend(_) if ident_of(x).is_some() && !(pos == 0 && is_method) => {
+                quote!(&mut *#x)
+            }
+            Arg::Lend(_) | Arg::Same => quote!(#x),
+            Arg::Load { .. } if !resume => quote!(#x),
+            Arg::Load { by_ref: None } => quote!(__ck.resume_arg(#pos)),
+            Arg::Load { by_ref: Some(m) } => {
+                let amp = if *m { quote!(&mut) } else { quote!(&) };
+                quote!(#amp __ck.resume_arg(#pos))
+            }
+        })
+        .collect();
+    let call = match (kind, e) {
+        (Kind::Path { func, .. }, _) => quote! { #func(#(#passed),*) },
+        (
+            Kind::Method {
+                method, turbofish, ..
+            },
+            syn::Expr::MethodCall(_),
+        ) => {
+            let recv = &passed[0];
+            let rest = &passed[1..];
+            let recv = match args.first() {
+                Some(Arg::Load { .. }) => quote!((#recv)),
+                _ => recv.clone(),
+            };
+            quote! { #recv.#method #turbofish(#(#rest),*) }
+        }
+        _ => quote!(),
+    };
+    if let Some(why) = unsupported {
+        let why = format!("the call of `{callee}` cannot be resumed: {why}");
+        return quote_spanned! {span=> {
+            let __ckpt_g = __ck.barrier(#id, #why);
+            let __ckpt_r = #call;
+            ::core::mem::drop(__ckpt_g);
+            __ckpt_r
+        }};
+    }
+    let lent_pairs = args.iter().enumerate().filter_map(|(pos, a)| {
+        let target = format!("#{pos}");
+        match a {
+            Arg::Lend(x) => {
+                let x = display(x);
+                Some(quote!((#x, #target)))
+            }
+            Arg::Load { .. } => Some(quote!((#target, #target))),
+            Arg::Same => None,
+        }
+    });
+    quote_spanned! {span=> {
+        let __ckpt_cap = #capture;
+        let __ckpt_g = __ck.enter_call(#id, #callee, &[#(#lent_pairs),*], &__ckpt_cap);
+        let __ckpt_r = #call;
+        ::core::mem::drop(__ckpt_g);
+        __ckpt_r
+    }}
+}
+
+/// Calls that cannot be resumed stop being points: they are made as written, inside a
+/// *barrier* that makes a save reached through them fail with the reason.
+pub fn unmark_unsupported(body: &mut syn::Block, points: &Points, model: &FnModel, table: &Table) {
+    struct U<'a> {
+        points: &'a Points,
+        model: &'a FnModel,
+        table: &'a Table,
+    }
+    impl syn::visit_mut::VisitMut for U<'_> {
+        fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
+            syn::visit_mut::visit_expr_mut(self, e);
+            let Some(id) = marker_id(e) else { return };
+            let p = self.points.get(id);
+            let (callee, original) = match (&p.kind, &*e) {
+                (Kind::Path { callee, func }, syn::Expr::Call(c)) => {
+                    let args = &c.args;
+                    (callee, quote!(#func(#args)))
+                }
+                (
+                    Kind::Method {
+                        callee,
+                        method,
+                        turbofish,
+                    },
+                    syn::Expr::MethodCall(m),
+                ) => {
+                    let (recv, args) = (&m.receiver, &m.args);
+                    (callee, quote!(#recv.#method #turbofish(#args)))
+                }
+                _ => return,
+            };
+            let (_, why) = classify(e, self.model, self.table);
+            let Some(why) = why else { return };
+            let why = format!("the call of `{callee}` cannot be resumed: {why}");
+            let span = p.span;
+            *e = syn::parse_quote_spanned! {span=> {
+                let __ckpt_g = __ck.barrier(#id, #why);
+                let __ckpt_r = #original;
+                ::core::mem::drop(__ckpt_g);
+                __ckpt_r
+            }};
+        }
+        fn visit_expr_closure_mut(&mut self, _: &mut syn::ExprClosure) {}
+        fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+    }
+    syn::visit_mut::VisitMut::visit_block_mut(
+        &mut U {
+            points,
+            model,
+            table,
+        },
+        body,
+    );
+}

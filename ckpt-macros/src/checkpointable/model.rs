@@ -1,0 +1,187 @@
+//! The model of one checkpointable function: its name as images show it, and its
+//! parameters classified once (receiver, references, by-value), by position.
+//!
+//! The function keeps its signature: callers call it as written, on the normal path and
+//! on the resume path. Only the parameter *patterns* change: each typed parameter is
+//! received as `__ckpt_pI` and bound to the user's pattern at the top of the body, so
+//! patterns like `(a, b): (u64, u64)` or `mut n: u64` stay the user's business.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, ToTokens};
+
+/// How a parameter is passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Passing {
+    /// `&T` (or `&self`).
+    Shared,
+    /// `&mut T` (or `&mut self`).
+    Mut,
+    /// By value (or `self`).
+    Value,
+}
+
+/// One parameter, receiver included (position 0 when present).
+pub struct Param {
+    /// Position in the call, receiver first.
+    pub pos: usize,
+    /// The binding the body knows it by, when the pattern is a plain identifier
+    /// (`self` for the receiver).
+    pub name: Option<syn::Ident>,
+    /// `mut name` (or `mut self`).
+    pub mutable: bool,
+    pub passing: Passing,
+    /// The user's pattern (typed parameters only).
+    pub pat: Option<syn::Pat>,
+    /// The declared type (typed parameters only).
+    pub ty: Option<syn::Type>,
+    /// `&[T]` / `&mut [T]`: a slice behind the reference.
+    pub slice: bool,
+}
+
+impl Param {
+    pub fn is_receiver(&self) -> bool {
+        self.pat.is_none()
+    }
+
+    /// The identifier the signature receives this parameter as.
+    pub fn received_as(&self) -> syn::Ident {
+        if self.is_receiver() {
+            format_ident!("self")
+        } else {
+            format_ident!("__ckpt_p{}", self.pos)
+        }
+    }
+
+    /// The name images show (`self`, the binding, or `#i` for a pattern).
+    pub fn display(&self) -> String {
+        match &self.name {
+            Some(n) => n.to_string(),
+            None => format!("#{}", self.pos),
+        }
+    }
+}
+
+/// One function to transform.
+pub struct FnModel {
+    /// `f` or `Type::f`.
+    pub name: String,
+    pub params: Vec<Param>,
+    /// Hash of the function's tokens: a restore into a changed body is refused.
+    pub hash: u64,
+}
+
+impl FnModel {
+    pub fn new(sig: &syn::Signature, block: &syn::Block, self_ty: Option<&str>) -> FnModel {
+        let name = match self_ty {
+            Some(t) => format!("{t}::{}", sig.ident),
+            None => sig.ident.to_string(),
+        };
+        let mut params = Vec::new();
+        for (pos, arg) in sig.inputs.iter().enumerate() {
+            match arg {
+                syn::FnArg::Receiver(r) => params.push(Param {
+                    pos,
+                    name: Some(format_ident!("self")),
+                    mutable: r.mutability.is_some() && r.reference.is_none(),
+                    passing: match (&r.reference, &r.mutability) {
+                        (Some(_), Some(_)) => Passing::Mut,
+                        (Some(_), None) => Passing::Shared,
+                        (None, _) => Passing::Value,
+                    },
+                    pat: None,
+                    ty: None,
+                    slice: false,
+                }),
+                syn::FnArg::Typed(t) => {
+                    let (passing, slice) = match strip(&t.ty) {
+                        syn::Type::Reference(r) => (
+                            if r.mutability.is_some() {
+                                Passing::Mut
+                            } else {
+                                Passing::Shared
+                            },
+                            matches!(strip(&r.elem), syn::Type::Slice(_)),
+                        ),
+                        _ => (Passing::Value, false),
+                    };
+                    let (name, mutable) = match &*t.pat {
+                        syn::Pat::Ident(i) if i.subpat.is_none() && i.by_ref.is_none() => {
+                            (Some(i.ident.clone()), i.mutability.is_some())
+                        }
+                        _ => (None, false),
+                    };
+                    params.push(Param {
+                        pos,
+                        name,
+                        mutable,
+                        passing,
+                        pat: Some((*t.pat).clone()),
+                        ty: Some((*t.ty).clone()),
+                        slice,
+                    })
+                }
+            }
+        }
+        FnModel {
+            name,
+            params,
+            hash: body_hash(&quote!(#sig #block)),
+        }
+    }
+
+    /// The parameter a body binding stands for, if any.
+    pub fn param_named(&self, name: &str) -> Option<&Param> {
+        self.params
+            .iter()
+            .find(|p| p.name.as_ref().is_some_and(|n| n == name))
+    }
+
+    /// The signature with typed parameters received as `__ckpt_pI` (and `mut self`
+    /// kept: the body is still the method's).
+    pub fn signature(&self, sig: &syn::Signature) -> syn::Signature {
+        let mut out = sig.clone();
+        for (arg, p) in out.inputs.iter_mut().zip(&self.params) {
+            if let syn::FnArg::Typed(t) = arg {
+                let id = p.received_as();
+                *t.pat = syn::parse_quote!(#id);
+            }
+        }
+        out
+    }
+
+    /// The names of the parameters by position, for `FnInfo`.
+    pub fn param_names(&self) -> Vec<String> {
+        self.params.iter().map(Param::display).collect()
+    }
+}
+
+fn strip(t: &syn::Type) -> &syn::Type {
+    match t {
+        syn::Type::Paren(p) => strip(&p.elem),
+        syn::Type::Group(g) => strip(&g.elem),
+        other => other,
+    }
+}
+
+/// FNV-1a of tokens.
+pub fn body_hash(ts: &TokenStream) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in ts.to_string().bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h
+}
+
+/// `Type` of `impl … for Type`: its last path segment, as the analysis names methods.
+pub fn type_name(t: &syn::Type) -> String {
+    match t {
+        syn::Type::Path(p) => p
+            .path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default(),
+        other => other.to_token_stream().to_string(),
+    }
+}

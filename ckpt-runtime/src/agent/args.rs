@@ -1,0 +1,354 @@
+//! Parameters handed back through a call (DESIGN §4.5).
+//!
+//! A transformed function keeps its signature, so the resume path of a caller calls it
+//! with real arguments. Those it cannot make again (a value moved into the call, a
+//! borrow of a temporary) come from the callee's own frame in the image: at every point
+//! a frame writes each of its parameters as an *entry*:
+//!
+//! ```text
+//! { "type": "alloc::vec::Vec<u64>", "ctor": <code offset>, "v": <the value> }
+//! ```
+//!
+//! `ctor` is a constructor monomorphised for the parameter's type (it loads `v`, or makes
+//! a `Default` when the parameter is no longer used and `v` is absent), saved as a code
+//! offset: the caller's `resume_arg::<T>()` needs no bound on `T`, whose type the compiler
+//! infers from the callee's signature. A parameter that can be neither saved nor made is
+//! written `{"type": …, "absent": true}`; a save whose caller needs it fails with a
+//! message, so no image is ever written that cannot be restored.
+
+use std::marker::PhantomData;
+
+use super::stack::Writer;
+use crate::error::{Error, Result};
+use crate::state::{Encoder, Loader, State, Value};
+
+/// Makes a parameter's value from its entry: a `Box<T>` as a raw pointer.
+pub(crate) type Ctor = fn(Option<Value>, &mut Loader) -> Result<*mut ()>;
+
+fn ctor_load<T: State>(v: Option<Value>, l: &mut Loader) -> Result<*mut ()> {
+    let v = v.ok_or_else(|| Error::ty("", "a saved argument", "none"))?;
+    let x: T = l.load(v)?;
+    Ok(Box::into_raw(Box::new(x)).cast())
+}
+
+fn ctor_default<T: Default>(_: Option<Value>, _: &mut Loader) -> Result<*mut ()> {
+    Ok(Box::into_raw(Box::new(T::default())).cast())
+}
+
+fn ctor_offset(c: Ctor) -> u64 {
+    crate::state::code::to_offset(c as usize)
+}
+
+/// The type of a value, without the value: taken at a function's entry, before the body
+/// may move the parameter.
+pub struct TypeOf<T>(PhantomData<fn() -> T>);
+
+impl<T> TypeOf<T> {
+    /// A marker whose type the compiler infers from where it is assigned.
+    #[inline(always)]
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        TypeOf(PhantomData)
+    }
+}
+
+impl<T> Clone for TypeOf<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for TypeOf<T> {}
+
+/// The type of `x`.
+#[inline(always)]
+pub fn type_of<T>(_: &T) -> TypeOf<T> {
+    TypeOf(PhantomData)
+}
+
+/// A by-value parameter still in use.
+pub struct ArgVal<'a, T>(pub &'a T);
+/// A by-value parameter known by its type only (no longer used, or lent on).
+pub struct ArgType<T>(pub TypeOf<T>);
+/// The value behind a reference parameter.
+pub struct ArgRef<'a, T: ?Sized>(pub &'a T);
+
+/// Writes an entry: `{type, ctor, v?}`.
+fn entry(
+    w: &mut Writer<'_, '_>,
+    pos: usize,
+    key: &str,
+    needed_only: bool,
+    ty: &str,
+    ctor: Option<Ctor>,
+    value: Option<&dyn Fn(&mut Encoder<'_>) -> Result<()>>,
+) -> Result<()> {
+    let Some(enc) = w.arg_slot(pos, key, needed_only) else {
+        return Ok(());
+    };
+    let n = 1 + u64::from(ctor.is_some()) + u64::from(value.is_some());
+    enc.map(n);
+    enc.text("type");
+    enc.text(ty);
+    if let Some(c) = ctor {
+        enc.text("ctor");
+        enc.uint(ctor_offset(c));
+    }
+    if let Some(v) = value {
+        enc.text("v");
+        v(enc)?;
+    }
+    Ok(())
+}
+
+/// An entry that cannot be made: fails the save when the caller needs it.
+fn absent(w: &mut Writer<'_, '_>, pos: usize, key: &str, ty: &str, why: &str) -> Result<()> {
+    if w.caller_needs(pos) {
+        return Err(Error::Unsaveable {
+            at: format!("parameter `{key}` of `{}`", w.function()),
+            detail: format!(
+                "its caller passed a value the resume path cannot make again, and `{ty}` {why}; \
+                 derive ckpt::State for it, pass it by reference from a local, or bind it to a \
+                 local of the caller that is saved"
+            ),
+        });
+    }
+    let Some(enc) = w.arg_slot(pos, key, false) else {
+        return Ok(());
+    };
+    enc.map(2);
+    enc.text("type");
+    enc.text(ty);
+    enc.text("absent");
+    enc.bool(true);
+    Ok(())
+}
+
+/// `ArgVal` of a `State` type (autoref specialization: preferred).
+pub trait ArgValState {
+    /// Writes the parameter's entry with its value.
+    fn __ckpt_put(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str) -> Result<()>;
+}
+impl<T: State> ArgValState for &ArgVal<'_, T> {
+    fn __ckpt_put(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str) -> Result<()> {
+        let x = self.0;
+        entry(
+            w,
+            pos,
+            key,
+            false,
+            std::any::type_name::<T>(),
+            Some(ctor_load::<T> as Ctor),
+            Some(&|e: &mut Encoder<'_>| e.put(x)),
+        )
+    }
+}
+
+/// `ArgVal` of any other type: absent.
+pub trait ArgValNone {
+    /// Writes an absent entry.
+    fn __ckpt_put(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str) -> Result<()>;
+}
+impl<T> ArgValNone for ArgVal<'_, T> {
+    fn __ckpt_put(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str) -> Result<()> {
+        absent(w, pos, key, std::any::type_name::<T>(), "is not ckpt::State")
+    }
+}
+
+/// A parameter no longer used whose type has a `Default` (preferred).
+pub trait ArgDefaultYes {
+    /// Writes an entry that makes a `Default`.
+    fn __ckpt_default(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str) -> Result<()>;
+}
+impl<T: Default> ArgDefaultYes for &ArgType<T> {
+    fn __ckpt_default(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str) -> Result<()> {
+        // The constructor makes the value: `v` is null.
+        entry(
+            w,
+            pos,
+            key,
+            false,
+            std::any::type_name::<T>(),
+            Some(ctor_default::<T> as Ctor),
+            Some(&|e: &mut Encoder<'_>| {
+                e.null();
+                Ok(())
+            }),
+        )
+    }
+}
+
+/// A parameter no longer used, of a type without `Default`.
+pub trait ArgDefaultNo {
+    /// Writes an absent entry.
+    fn __ckpt_default(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str) -> Result<()>;
+}
+impl<T> ArgDefaultNo for ArgType<T> {
+    fn __ckpt_default(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str) -> Result<()> {
+        absent(
+            w,
+            pos,
+            key,
+            std::any::type_name::<T>(),
+            "is no longer used at this point and has no Default",
+        )
+    }
+}
+
+/// A by-value parameter lent on to a callee: the constructor here, the value down the
+/// lent map (preferred: `State`).
+pub trait ArgCtorState {
+    /// Writes an entry without a value.
+    fn __ckpt_lent(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str) -> Result<()>;
+}
+impl<T: State> ArgCtorState for &ArgType<T> {
+    fn __ckpt_lent(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str) -> Result<()> {
+        entry(
+            w,
+            pos,
+            key,
+            false,
+            std::any::type_name::<T>(),
+            Some(ctor_load::<T> as Ctor),
+            None,
+        )
+    }
+}
+
+/// A by-value parameter lent on, of a type that cannot be saved.
+pub trait ArgCtorNone {
+    /// Writes an absent entry.
+    fn __ckpt_lent(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str) -> Result<()>;
+}
+impl<T> ArgCtorNone for ArgType<T> {
+    fn __ckpt_lent(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str) -> Result<()> {
+        absent(w, pos, key, std::any::type_name::<T>(), "is not ckpt::State")
+    }
+}
+
+/// The value behind a reference parameter, of a `State` type (preferred).
+pub trait ArgRefState {
+    /// Writes the entry (`needed_only`: only if the caller needs it back).
+    fn __ckpt_put(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str, needed_only: bool) -> Result<()>;
+}
+impl<T: State> ArgRefState for &ArgRef<'_, T> {
+    fn __ckpt_put(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str, needed_only: bool) -> Result<()> {
+        let x = self.0;
+        entry(
+            w,
+            pos,
+            key,
+            needed_only,
+            std::any::type_name::<T>(),
+            Some(ctor_load::<T> as Ctor),
+            Some(&|e: &mut Encoder<'_>| e.put(x)),
+        )
+    }
+}
+
+/// A slice behind a reference parameter (`&mut [T]`): saved like the `Vec` it usually
+/// borrows from.
+pub trait ArgRefSlice {
+    /// Writes the entry.
+    fn __ckpt_put_slice(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str, needed_only: bool) -> Result<()>;
+}
+impl<T: State> ArgRefSlice for &ArgRef<'_, [T]> {
+    fn __ckpt_put_slice(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str, needed_only: bool) -> Result<()> {
+        let x = self.0;
+        entry(
+            w,
+            pos,
+            key,
+            needed_only,
+            std::any::type_name::<[T]>(),
+            None,
+            Some(&|e: &mut Encoder<'_>| e.put_slice(x)),
+        )
+    }
+}
+
+/// The value behind a reference parameter of any other type.
+pub trait ArgRefNone {
+    /// Writes an absent entry.
+    fn __ckpt_put(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str, needed_only: bool) -> Result<()>;
+    /// Writes an absent entry.
+    fn __ckpt_put_slice(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str, needed_only: bool) -> Result<()>;
+}
+impl<T: ?Sized> ArgRefNone for ArgRef<'_, T> {
+    fn __ckpt_put(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str, needed_only: bool) -> Result<()> {
+        if needed_only && !w.caller_needs(pos) {
+            return Ok(());
+        }
+        absent(w, pos, key, std::any::type_name::<T>(), "is not ckpt::State")
+    }
+    fn __ckpt_put_slice(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str, needed_only: bool) -> Result<()> {
+        self.__ckpt_put(w, pos, key, needed_only)
+    }
+}
+
+/// An entry read back from an image.
+pub(crate) struct Entry {
+    pub ty: Option<String>,
+    pub ctor: Option<u64>,
+    pub value: Option<Value>,
+    pub absent: bool,
+}
+
+impl Entry {
+    /// Splits an entry; a plain value (an older image) is a value without a type.
+    pub(crate) fn parse(v: Value) -> Entry {
+        let mut e = Entry {
+            ty: None,
+            ctor: None,
+            value: None,
+            absent: false,
+        };
+        let Value::Map(fields) = v else {
+            e.value = Some(v);
+            return e;
+        };
+        let is_entry = fields
+            .iter()
+            .any(|(k, _)| matches!(k, Value::Text(t) if t == "type"));
+        if !is_entry {
+            e.value = Some(Value::Map(fields));
+            return e;
+        }
+        for (k, v) in fields {
+            match (k, v) {
+                (Value::Text(k), Value::Text(t)) if k == "type" => e.ty = Some(t),
+                (Value::Text(k), Value::Uint(n)) if k == "ctor" => e.ctor = Some(n),
+                (Value::Text(k), v) if k == "v" => e.value = Some(v),
+                (Value::Text(k), Value::Bool(b)) if k == "absent" => e.absent = b,
+                _ => {}
+            }
+        }
+        e
+    }
+
+    /// Makes the `T` this entry describes.
+    ///
+    /// # Safety
+    /// `T` must be the type of the parameter that wrote the entry, in the executable that
+    /// wrote it (checked here by its name and by the image's executable identity).
+    pub(crate) unsafe fn make<T>(self, l: &mut Loader) -> std::result::Result<T, String> {
+        let want = std::any::type_name::<T>();
+        if self.absent {
+            return Err(format!("the image holds no value for it (`{want}`)"));
+        }
+        match &self.ty {
+            Some(t) if t == want => {}
+            Some(t) => return Err(format!("the image holds a `{t}` where `{want}` is expected")),
+            None => return Err("the image holds no type for it".into()),
+        }
+        let Some(off) = self.ctor else {
+            return Err("the image holds no constructor for it".into());
+        };
+        let addr = crate::state::code::from_offset(off, l).map_err(|e| e.to_string())?;
+        // SAFETY: `addr` is a `Ctor` of this executable (from_offset checked the image was
+        // written by it), written for a parameter of type `want` (checked above).
+        let ctor: Ctor = unsafe { std::mem::transmute::<usize, Ctor>(addr) };
+        let p = ctor(self.value, l).map_err(|e| e.to_string())?;
+        // SAFETY: the constructor returned `Box::into_raw` of a `Box<T>`.
+        Ok(*unsafe { Box::from_raw(p.cast::<T>()) })
+    }
+}

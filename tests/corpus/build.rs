@@ -1,0 +1,3 @@
+fn main() {
+    ckpt_build::instrument();
+}
