@@ -187,3 +187,24 @@ impl Error {
 
 /// Result alias of ckpt.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// `?` on a ckpt result in a function returning `std::io::Result`: the kind of an I/O
+/// failure is kept, anything else is `ErrorKind::Other`; the message stays ckpt's.
+///
+/// ```
+/// fn step() -> std::io::Result<()> {
+///     let r: ckpt::Result<()> = Err(ckpt::Error::Usage("no agent".into()));
+///     r?;
+///     Ok(())
+/// }
+/// assert_eq!(step().unwrap_err().to_string(), "no agent");
+/// ```
+impl From<Error> for std::io::Error {
+    fn from(e: Error) -> Self {
+        let kind = match &e {
+            Error::Io { source, .. } => source.kind(),
+            _ => std::io::ErrorKind::Other,
+        };
+        std::io::Error::new(kind, e)
+    }
+}

@@ -32,7 +32,10 @@ pub enum Mode {
     /// The loop iterator (`__ckpt_itN`) whose head binds it.
     Head(String),
     /// The scrutinee and pattern to match again.
-    Rematch { scrut: syn::Expr, pat: syn::Pat },
+    Rematch {
+        scrut: syn::Expr,
+        pat: syn::Pat,
+    },
     Iter,
     /// Position of the parameter.
     Param(usize),
@@ -135,7 +138,13 @@ struct Collect<'a> {
 }
 
 impl Collect<'_> {
-    fn add(&mut self, pat: &syn::Pat, in_match: bool, mode: impl Fn() -> Mode, ty: Option<&syn::Type>) {
+    fn add(
+        &mut self,
+        pat: &syn::Pat,
+        in_match: bool,
+        mode: impl Fn() -> Mode,
+        ty: Option<&syn::Type>,
+    ) {
         let mut bs = Vec::new();
         bindings(pat, in_match, &mut bs);
         let single = bs.len() == 1;
@@ -316,29 +325,116 @@ fn has_ref_binding(p: &syn::Pat) -> bool {
 
 /// Methods that borrow their receiver and hand out something that borrows it.
 const BORROWING: &[&str] = &[
-    "iter", "iter_mut", "chars", "char_indices", "bytes", "lines", "split", "split_whitespace",
-    "split_ascii_whitespace", "splitn", "rsplit", "rsplitn", "split_terminator",
-    "split_inclusive", "matches", "match_indices", "trim", "trim_start", "trim_end",
-    "trim_matches", "trim_start_matches", "trim_end_matches", "strip_prefix", "strip_suffix",
-    "as_str", "as_slice", "as_mut_slice", "as_ref", "as_mut", "as_bytes", "as_path",
-    "as_os_str", "as_deref", "as_deref_mut", "to_str", "get", "get_mut", "first", "last",
-    "first_mut", "last_mut", "keys", "values", "values_mut", "range", "range_mut", "windows",
-    "chunks", "chunks_exact", "rchunks", "split_at", "split_at_mut", "split_first",
-    "split_last", "peek", "borrow", "file_name", "extension", "parent", "file_stem",
+    "iter",
+    "iter_mut",
+    "chars",
+    "char_indices",
+    "bytes",
+    "lines",
+    "split",
+    "split_whitespace",
+    "split_ascii_whitespace",
+    "splitn",
+    "rsplit",
+    "rsplitn",
+    "split_terminator",
+    "split_inclusive",
+    "matches",
+    "match_indices",
+    "trim",
+    "trim_start",
+    "trim_end",
+    "trim_matches",
+    "trim_start_matches",
+    "trim_end_matches",
+    "strip_prefix",
+    "strip_suffix",
+    "as_str",
+    "as_slice",
+    "as_mut_slice",
+    "as_ref",
+    "as_mut",
+    "as_bytes",
+    "as_path",
+    "as_os_str",
+    "as_deref",
+    "as_deref_mut",
+    "to_str",
+    "get",
+    "get_mut",
+    "first",
+    "last",
+    "first_mut",
+    "last_mut",
+    "keys",
+    "values",
+    "values_mut",
+    "range",
+    "range_mut",
+    "windows",
+    "chunks",
+    "chunks_exact",
+    "rchunks",
+    "split_at",
+    "split_at_mut",
+    "split_first",
+    "split_last",
+    "peek",
+    "borrow",
+    "file_name",
+    "extension",
+    "parent",
+    "file_stem",
 ];
 
 /// Methods whose result owns its value (it can be saved): a chain ending in one of them
 /// is not made again.
 const OWNING: &[&str] = &[
-    "len", "count", "sum", "product", "is_empty", "contains", "contains_key", "starts_with",
-    "ends_with", "to_string", "to_owned", "to_vec", "to_uppercase", "to_lowercase", "clone",
-    "cloned", "copied", "parse", "into_owned", "is_some", "is_none", "is_ok", "is_err", "any",
-    "all", "fold", "eq", "ne", "cmp", "partial_cmp", "unwrap_or_default", "to_path_buf",
-    "to_os_string", "to_string_lossy", "position", "rposition",
+    "len",
+    "count",
+    "sum",
+    "product",
+    "is_empty",
+    "contains",
+    "contains_key",
+    "starts_with",
+    "ends_with",
+    "to_string",
+    "to_owned",
+    "to_vec",
+    "to_uppercase",
+    "to_lowercase",
+    "clone",
+    "cloned",
+    "copied",
+    "parse",
+    "into_owned",
+    "is_some",
+    "is_none",
+    "is_ok",
+    "is_err",
+    "any",
+    "all",
+    "fold",
+    "eq",
+    "ne",
+    "cmp",
+    "partial_cmp",
+    "unwrap_or_default",
+    "to_path_buf",
+    "to_os_string",
+    "to_string_lossy",
+    "position",
+    "rposition",
 ];
 
 /// Paths of functions that only make a borrowed view of their arguments.
-const VIEWS: &[&str] = &["Path::new", "OsStr::new", "str::from_utf8", "std::str::from_utf8"];
+const VIEWS: &[&str] = &[
+    "Path::new",
+    "OsStr::new",
+    "str::from_utf8",
+    "std::str::from_utf8",
+];
 
 /// An initializer whose value is (or is built from) borrows of places, a string literal
 /// or a closure.
@@ -368,7 +464,12 @@ pub fn rerun_class(e: &syn::Expr) -> bool {
             let syn::Expr::Path(p) = &*c.func else {
                 return false;
             };
-            let path: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+            let path: Vec<String> = p
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
             let joined = path.join("::");
             VIEWS.iter().any(|v| joined.ends_with(v))
         }
@@ -448,12 +549,54 @@ fn mut_borrowing(l: &syn::Local) -> bool {
 
 /// Methods that do not change their receiver.
 const READ_ONLY: &[&str] = &[
-    "len", "is_empty", "iter", "get", "contains", "contains_key", "clone", "to_string",
-    "as_str", "chars", "bytes", "lines", "split", "trim", "first", "last", "keys", "values",
-    "starts_with", "ends_with", "find", "to_owned", "to_vec", "as_slice", "as_bytes",
-    "split_whitespace", "char_indices", "windows", "chunks", "range", "borrow", "as_ref",
-    "eq", "cmp", "partial_cmp", "fmt", "display", "to_lowercase", "to_uppercase", "parse",
-    "binary_search", "peek", "is_some", "is_none", "unwrap", "expect", "copied", "cloned",
+    "len",
+    "is_empty",
+    "iter",
+    "get",
+    "contains",
+    "contains_key",
+    "clone",
+    "to_string",
+    "as_str",
+    "chars",
+    "bytes",
+    "lines",
+    "split",
+    "trim",
+    "first",
+    "last",
+    "keys",
+    "values",
+    "starts_with",
+    "ends_with",
+    "find",
+    "to_owned",
+    "to_vec",
+    "as_slice",
+    "as_bytes",
+    "split_whitespace",
+    "char_indices",
+    "windows",
+    "chunks",
+    "range",
+    "borrow",
+    "as_ref",
+    "eq",
+    "cmp",
+    "partial_cmp",
+    "fmt",
+    "display",
+    "to_lowercase",
+    "to_uppercase",
+    "parse",
+    "binary_search",
+    "peek",
+    "is_some",
+    "is_none",
+    "unwrap",
+    "expect",
+    "copied",
+    "cloned",
 ];
 
 /// Whether a statement may change one of `names`: assigned, borrowed mutably, or the

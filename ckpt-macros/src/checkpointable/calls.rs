@@ -30,7 +30,9 @@ pub enum Arg {
     Lend(String),
     Same,
     /// `by_ref`: `&`/`&mut` of a temporary (`Some(mutable)`).
-    Load { by_ref: Option<bool> },
+    Load {
+        by_ref: Option<bool>,
+    },
 }
 
 /// Why a call cannot be resumed (its saves report it), or `None`.
@@ -127,9 +129,10 @@ fn value_arg(a: &syn::Expr, model: &FnModel, table: &Table) -> (Arg, Unsupported
                         None => (Arg::Same, Some("it lends part of a value mutably")),
                     }
                 }
-                e if super::hoist::is_place(e) => {
-                    (Arg::Same, Some("it lends part of a value mutably (`&mut x.field`)"))
-                }
+                e if super::hoist::is_place(e) => (
+                    Arg::Same,
+                    Some("it lends part of a value mutably (`&mut x.field`)"),
+                ),
                 _ => (Arg::Load { by_ref: Some(true) }, None),
             }
         }
@@ -137,7 +140,12 @@ fn value_arg(a: &syn::Expr, model: &FnModel, table: &Table) -> (Arg, Unsupported
             if super::hoist::is_place(&r.expr) || matches!(&*r.expr, syn::Expr::Lit(_)) {
                 (Arg::Same, None)
             } else {
-                (Arg::Load { by_ref: Some(false) }, None)
+                (
+                    Arg::Load {
+                        by_ref: Some(false),
+                    },
+                    None,
+                )
             }
         }
         // A borrow made from a place (`text.as_bytes()`, `v.iter()`): made again.
@@ -211,7 +219,9 @@ impl CaptureSpec<'_> {
             if self.lent.contains(name) {
                 continue;
             }
-            let Some(b) = self.table.get(name) else { continue };
+            let Some(b) = self.table.get(name) else {
+                continue;
+            };
             let id = &b.ident;
             let key = display(name);
             match &b.mode {
@@ -256,7 +266,10 @@ impl CaptureSpec<'_> {
         for p in &self.model.params {
             let pos = p.pos;
             let key = p.display();
-            let lent = p.name.as_ref().is_some_and(|n| self.lent.contains(&n.to_string()));
+            let lent = p
+                .name
+                .as_ref()
+                .is_some_and(|n| self.lent.contains(&n.to_string()));
             let ty_marker = quote::format_ident!("__ckpt_ty{}", pos);
             let named_live = p
                 .name

@@ -134,7 +134,9 @@ fn children(e: &mut syn::Expr) -> Vec<&mut syn::Expr> {
         Array(a) => a.elems.iter_mut().collect(),
         Assign(a) => vec![&mut *a.right, &mut *a.left],
         Binary(b) => vec![&mut *b.left, &mut *b.right],
-        Call(c) => std::iter::once(&mut *c.func).chain(c.args.iter_mut()).collect(),
+        Call(c) => std::iter::once(&mut *c.func)
+            .chain(c.args.iter_mut())
+            .collect(),
         Cast(c) => vec![&mut *c.expr],
         Field(f) => vec![&mut *f.base],
         Group(g) => vec![&mut *g.expr],
@@ -223,8 +225,7 @@ fn pure(e: &syn::Expr) -> bool {
         syn::Expr::Path(p) => {
             p.qself.is_some()
                 || p.path.segments.len() > 1
-                || p
-                    .path
+                || p.path
                     .segments
                     .first()
                     .is_some_and(|s| s.ident.to_string().starts_with(|c: char| c.is_uppercase()))

@@ -201,13 +201,19 @@ impl Liveness<'_> {
                 self.expr(&m.expr, arms)
             }
             syn::Expr::Break(b) => {
-                let out = self.target(&b.label).map(|t| t.after.clone()).unwrap_or_default();
+                let out = self
+                    .target(&b.label)
+                    .map(|t| t.after.clone())
+                    .unwrap_or_default();
                 match &b.expr {
                     Some(v) => self.expr(v, out),
                     None => out,
                 }
             }
-            syn::Expr::Continue(c) => self.target(&c.label).map(|t| t.top.clone()).unwrap_or_default(),
+            syn::Expr::Continue(c) => self
+                .target(&c.label)
+                .map(|t| t.top.clone())
+                .unwrap_or_default(),
             syn::Expr::Return(r) => match &r.expr {
                 Some(v) => self.expr(v, Set::new()),
                 None => Set::new(),

@@ -162,7 +162,15 @@ fn main_fn(f: syn::ItemFn, a: &Analysis, cx: &mut Ctxt) -> TokenStream {
     let inner = format_ident!("__ckpt_main");
     let mut inner_sig = sig.clone();
     inner_sig.ident = inner.clone();
-    let body = function(&[], &syn::Visibility::Inherited, &inner_sig, &f.block, None, a, cx);
+    let body = function(
+        &[],
+        &syn::Visibility::Inherited,
+        &inner_sig,
+        &f.block,
+        None,
+        a,
+        cx,
+    );
     let fp = &a.fingerprint;
     quote! {
         #(#attrs)*
@@ -260,7 +268,12 @@ fn body(
     let params: Vec<(String, String)> = model
         .params
         .iter()
-        .filter_map(|p| Some((p.name.as_ref()?.to_string(), p.ty.to_token_stream().to_string())))
+        .filter_map(|p| {
+            Some((
+                p.name.as_ref()?.to_string(),
+                p.ty.to_token_stream().to_string(),
+            ))
+        })
         .collect();
     let ref_params: BTreeSet<String> = model
         .params
@@ -273,8 +286,13 @@ fn body(
     show("normalize", &body);
     hoist::Hoist::default().run(&mut body);
     show("hoist", &body);
-    rename::Renamer::new(model.params.iter().filter_map(|p| p.name.as_ref().map(|n| n.to_string())))
-        .run(&mut body);
+    rename::Renamer::new(
+        model
+            .params
+            .iter()
+            .filter_map(|p| p.name.as_ref().map(|n| n.to_string())),
+    )
+    .run(&mut body);
     norm.sync_renamed(&body);
     show("rename", &body);
     let table = bindings::table(&body, model, &norm);

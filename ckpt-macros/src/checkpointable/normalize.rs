@@ -108,6 +108,7 @@ impl Norm {
     /// Whether a loop over `iterable` saves its iterator whole.
     fn whole(&self, iterable: &syn::Expr) -> bool {
         moved_local(iterable).is_some_and(|v| !self.ref_params.contains(&v))
+            || is_ckpt_enumerate(iterable)
             || is_range(iterable)
             || has_plain_call(iterable)
             || matches!(iterable, syn::Expr::MethodCall(m)
@@ -153,6 +154,12 @@ fn counted_iterable(e: &syn::Expr) -> Option<&syn::Expr> {
         return None;
     };
     inner.args.first()
+}
+
+fn is_ckpt_enumerate(e: &syn::Expr) -> bool {
+    matches!(e, syn::Expr::Call(c) if matches!(&*c.func, syn::Expr::Path(p)
+        if p.path.segments.last().is_some_and(|s| s.ident == "enumerate")
+            && p.path.segments.iter().any(|s| s.ident == "__private")))
 }
 
 fn is_range(e: &syn::Expr) -> bool {
@@ -257,7 +264,15 @@ impl VisitMut for Norm {
                 let label = self.label(&f.label);
                 self.next_iter += 1;
                 let var = format_ident!("__ckpt_it{}", self.next_iter);
-                let iterable = (*f.expr).clone();
+                let mut iterable = (*f.expr).clone();
+                // `x.enumerate()` over an iterator saved whole: ckpt's enumerate, which is
+                // `State` when what it adapts is.
+                if let syn::Expr::MethodCall(m) = &iterable {
+                    if m.method == "enumerate" && m.args.is_empty() && self.whole(&m.receiver) {
+                        let inner = &m.receiver;
+                        iterable = parse_quote!(::ckpt::__private::enumerate(#inner));
+                    }
+                }
                 let pat = &f.pat;
                 let mut body = f.body.clone();
                 Relabel(&label).visit_block_mut(&mut body);

@@ -145,7 +145,12 @@ impl<'a> Visit<'a> for Collect {
 }
 
 /// Marks the points of `body`.
-pub fn mark(body: &mut syn::Block, analysis: &Analysis, self_ty: Option<&str>, cx: &mut Ctxt) -> Points {
+pub fn mark(
+    body: &mut syn::Block,
+    analysis: &Analysis,
+    self_ty: Option<&str>,
+    cx: &mut Ctxt,
+) -> Points {
     let mut m = Marker {
         analysis,
         self_ty,
@@ -286,10 +291,8 @@ impl VisitMut for Marker<'_> {
                     }
                     let n = usize::from(to);
                     if c.args.len() != n {
-                        self.cx.error_at(
-                            span,
-                            format!("ckpt: this save point takes {n} argument(s)"),
-                        );
+                        self.cx
+                            .error_at(span, format!("ckpt: this save point takes {n} argument(s)"));
                         return;
                     }
                     let id = self.push(Kind::Save { to }, span);

@@ -377,7 +377,9 @@ mod tests {
     #[test]
     fn shadowing_bindings_get_their_own_names() {
         assert_eq!(
-            renamed(r#"{ let line = p; let line = line.trim(); println!("{line} {}", line.len()); }"#),
+            renamed(
+                r#"{ let line = p; let line = line.trim(); println!("{line} {}", line.len()); }"#
+            ),
             r#"let line = p ; let line__ckpt_s2 = line . trim () ; println ! ("{line__ckpt_s2} {}" , line__ckpt_s2 . len ()) ;"#
         );
     }

@@ -43,7 +43,10 @@ use super::calls::{self, CaptureSpec};
 use super::ctxt::Ctxt;
 use super::model::FnModel;
 use super::normalize::{head_iter, Norm};
-use super::points::{has_point_block, has_point_expr, has_point_stmt, ids_in_block, ids_in_stmt, marker_id, Kind, Points};
+use super::points::{
+    has_point_block, has_point_expr, has_point_stmt, ids_in_block, ids_in_stmt, marker_id, Kind,
+    Points,
+};
 use super::rename::display;
 use super::vars::{bindings, Uses};
 
@@ -89,7 +92,13 @@ impl<'a> Ctx<'a> {
 
     /// The function's body: both paths.
     pub fn body(&mut self, stmts: &[syn::Stmt]) -> TokenStream {
-        let resume = self.resume(stmts, &BTreeSet::new(), &BTreeSet::new());
+        let params: BTreeSet<String> = self
+            .model
+            .params
+            .iter()
+            .filter_map(|p| p.name.as_ref().map(|n| n.to_string()))
+            .collect();
+        let resume = self.resume(stmts, &BTreeSet::new(), &BTreeSet::new(), &params);
         let normal = self.normal(stmts);
         // The types of the bindings taken back: set by the normal path, read by the resume
         // path (its own bindings are other variables, whose types nothing else fixes).
@@ -176,12 +185,14 @@ impl<'a> Ctx<'a> {
 
     /// The statements resumed at the target, which is in them.
     /// `used_after`: the names the code after these statements (in the same scope) reads;
-    /// `restored`: the names the resume path has bound already.
+    /// `restored`: the names the resume path has bound already; `scope`: the names bound
+    /// around these statements (a name bound deeper is restored there).
     fn resume(
         &mut self,
         stmts: &[syn::Stmt],
         used_after: &BTreeSet<String>,
         restored: &BTreeSet<String>,
+        scope: &BTreeSet<String>,
     ) -> TokenStream {
         let Some(k) = stmts.iter().rposition(has_point_stmt) else {
             // Not reachable: the caller checked the target is here.
@@ -194,22 +205,40 @@ impl<'a> Ctx<'a> {
             *ids.iter().max().expect("a point"),
         );
         let prefix_has_points = prefix.iter().any(has_point_stmt);
-        // Names bound here (by the prefix or by s) that the code after s reads: declared
-        // before the split when it has two branches.
+        // The names the prefix binds (and s, when it has two branches) that s or the code
+        // after reads: declared here, before any branch, and assigned where the resume path
+        // restores them — or by the program itself, when it assigns them before reading.
         let mut outside: Vec<String> = Vec::new();
         let mut after: BTreeSet<String> = Uses::of_stmts_skipping(suffix, &BTreeSet::new());
         after.extend(used_after.iter().cloned());
+        // Read on the resume path: live at one of s's points (restored there), or read
+        // after s (then assigned before, on every path from the target).
+        let mut reads = after.clone();
+        for id in &ids {
+            reads.extend(self.live_at(*id).iter().cloned());
+        }
+        let declared_by = |st: &syn::Stmt| -> Vec<String> {
+            let mut bs = Vec::new();
+            if let Some((pat, _)) = head_iter(st) {
+                bindings(pat, false, &mut bs);
+            } else if let syn::Stmt::Local(l) = st {
+                bindings(&l.pat, false, &mut bs);
+            }
+            bs.iter().map(|b| b.name.to_string()).collect()
+        };
+        let mut scope_here = scope.clone();
+        for st in prefix {
+            for n in declared_by(st) {
+                scope_here.insert(n.clone());
+                if reads.contains(&n) && !self.is_hoisted(&n) && !outside.contains(&n) {
+                    outside.push(n);
+                }
+            }
+        }
         if prefix_has_points {
-            for st in prefix.iter().chain(std::iter::once(s)) {
-                if let syn::Stmt::Local(l) = st {
-                    let mut bs = Vec::new();
-                    bindings(&l.pat, false, &mut bs);
-                    for b in bs {
-                        let n = b.name.to_string();
-                        if after.contains(&n) && !self.is_hoisted(&n) && !outside.contains(&n) {
-                            outside.push(n);
-                        }
-                    }
+            for n in declared_by(s) {
+                if after.contains(&n) && !self.is_hoisted(&n) && !outside.contains(&n) {
+                    outside.push(n);
                 }
             }
         }
@@ -217,23 +246,25 @@ impl<'a> Ctx<'a> {
         self.hoisted.push(outside.iter().cloned().collect());
         // The target is in s: what every point of s needs, and a count loop's head.
         let (head, mut bound) = self.rehead_in(prefix, &ids, restored);
-        let (restore, more) = self.restore_names(&self.common(&ids, restored, &bound));
+        let mut here = self.common(&ids, restored, &bound);
+        here.retain(|n| scope_here.contains(n));
+        let (restore, more) = self.restore_names(&here);
         bound.extend(more);
         bound.extend(restored.iter().cloned());
         let (pre, post, counted) = self.around(s);
-        let s_res = self.resume_stmt(s, &counted, &bound);
+        let s_res = self.resume_stmt(s, &counted, &bound, &scope_here);
         let branch_then = quote! { #head #restore #(#pre)* #s_res #(#post)* };
         let head = if prefix_has_points {
             let mut later = Uses::of_stmt(s);
             later.extend(after.iter().cloned());
-            let before = self.resume(prefix, &later, restored);
+            let before = self.resume(prefix, &later, restored, scope);
             let s_norm = self.normal_stmt(s);
             quote! {
                 #(#decls)*
                 if __ck.resume_in(#lo, #hi) { #branch_then } else { #before #s_norm }
             }
         } else {
-            branch_then
+            quote! { #(#decls)* #branch_then }
         };
         self.hoisted.pop();
         let suffix_ts = self.normal(suffix);
@@ -421,7 +452,10 @@ impl<'a> Ctx<'a> {
 
     fn rematch(&self, scrut: &syn::Expr, pat: &syn::Pat, names: &[String]) -> TokenStream {
         let (p2, _) = temp_pattern(pat, |_| true);
-        let temps: Vec<syn::Ident> = names.iter().map(|n| format_ident!("__ckpt_h_{}", n)).collect();
+        let temps: Vec<syn::Ident> = names
+            .iter()
+            .map(|n| format_ident!("__ckpt_h_{}", n))
+            .collect();
         let what = format!("a `match` in `{}` took another arm", self.model.name);
         let tuple = format_ident!("__ckpt_rm");
         let sets: Vec<TokenStream> = names
@@ -470,9 +504,11 @@ impl<'a> Ctx<'a> {
         };
         let mut bs = Vec::new();
         bindings(&l.pat, false, &mut bs);
-        let again = bs
-            .iter()
-            .any(|b| self.table.get(&b.name.to_string()).is_some_and(|t| t.mut_borrow));
+        let again = bs.iter().any(|b| {
+            self.table
+                .get(&b.name.to_string())
+                .is_some_and(|t| t.mut_borrow)
+        });
         if !again {
             return st.clone();
         }
@@ -489,7 +525,13 @@ impl<'a> Ctx<'a> {
     }
 
     /// `s` resumed at its target.
-    fn resume_stmt(&mut self, s: &syn::Stmt, counted: &[String], restored: &BTreeSet<String>) -> TokenStream {
+    fn resume_stmt(
+        &mut self,
+        s: &syn::Stmt,
+        counted: &[String],
+        restored: &BTreeSet<String>,
+        scope: &BTreeSet<String>,
+    ) -> TokenStream {
         let mut out = Vec::new();
         for mut st in self.rewrite_let(s) {
             if has_point_stmt(&st) {
@@ -497,6 +539,7 @@ impl<'a> Ctx<'a> {
                     ctx: self,
                     counted,
                     restored,
+                    scope,
                     done: false,
                 };
                 r.visit_stmt_mut(&mut st);
@@ -551,10 +594,14 @@ impl<'a> Ctx<'a> {
         let (mut pre, mut post, mut counted) = (Vec::new(), Vec::new(), Vec::new());
         for id in direct_points(s) {
             for name in self.live_at(id) {
-                let Some(b) = self.table.get(name) else { continue };
+                let Some(b) = self.table.get(name) else {
+                    continue;
+                };
                 match &b.mode {
                     Mode::Iter => {
-                        let Some(it) = self.norm.iter(name) else { continue };
+                        let Some(it) = self.norm.iter(name) else {
+                            continue;
+                        };
                         if it.whole || !it.mut_borrow || counted.contains(name) {
                             continue;
                         }
@@ -611,7 +658,13 @@ impl<'a> Ctx<'a> {
         .closure()
     }
 
-    fn expand_point(&mut self, id: u32, e: &syn::Expr, counted: &[String], path: Path) -> TokenStream {
+    fn expand_point(
+        &mut self,
+        id: u32,
+        e: &syn::Expr,
+        counted: &[String],
+        path: Path,
+    ) -> TokenStream {
         let p = self.points.get(id);
         let span = p.span;
         match &p.kind {
@@ -769,20 +822,33 @@ struct ResumeUnit<'c, 'a> {
     counted: &'c [String],
     /// Names the resume path has bound already.
     restored: &'c BTreeSet<String>,
+    /// Names bound around the statement.
+    scope: &'c BTreeSet<String>,
     done: bool,
 }
 
 impl ResumeUnit<'_, '_> {
     /// A block resumed: RESUME of its statements.
-    fn block(&mut self, b: &syn::Block, restored: &BTreeSet<String>) -> syn::Block {
-        let ts = self.ctx.resume(&b.stmts, &BTreeSet::new(), restored);
+    fn block(
+        &mut self,
+        b: &syn::Block,
+        restored: &BTreeSet<String>,
+        scope: &BTreeSet<String>,
+    ) -> syn::Block {
+        let ts = self.ctx.resume(&b.stmts, &BTreeSet::new(), restored, scope);
         parse_block(ts)
     }
 
     /// What a branch holding `ids` binds before it runs: the names every one of its
-    /// points needs, not bound yet. Returns the code and all names bound after it.
-    fn branch_restore(&self, ids: &[u32]) -> (TokenStream, BTreeSet<String>) {
-        let need = self.ctx.common(ids, self.restored, &BTreeSet::new());
+    /// points needs, bound around it (`scope`) and not bound yet. Returns the code and all
+    /// names bound after it.
+    fn branch_restore(
+        &self,
+        ids: &[u32],
+        scope: &BTreeSet<String>,
+    ) -> (TokenStream, BTreeSet<String>) {
+        let mut need = self.ctx.common(ids, self.restored, &BTreeSet::new());
+        need.retain(|n| scope.contains(n));
         let (ts, mut bound) = self.ctx.restore_names(&need);
         bound.extend(self.restored.iter().cloned());
         (ts, bound)
@@ -790,8 +856,10 @@ impl ResumeUnit<'_, '_> {
 
     /// Chooses among branches by the target's range; `None` for branches without points.
     fn choose(&mut self, branches: Vec<(Vec<u32>, TokenStream)>) -> TokenStream {
-        let with: Vec<(Vec<u32>, TokenStream)> =
-            branches.into_iter().filter(|(ids, _)| !ids.is_empty()).collect();
+        let with: Vec<(Vec<u32>, TokenStream)> = branches
+            .into_iter()
+            .filter(|(ids, _)| !ids.is_empty())
+            .collect();
         let what = format!("no branch in `{}` holds the point", self.ctx.model.name);
         let mut out = quote! { ::ckpt::__private::resume_failed(&__ck, #what) };
         for (i, (ids, ts)) in with.iter().enumerate().rev() {
@@ -810,11 +878,17 @@ impl ResumeUnit<'_, '_> {
 impl ResumeUnit<'_, '_> {
     /// A branch (a block or an expression) resumed: what its points all need, then its
     /// code resumed.
-    fn branch(&mut self, e: &syn::Expr, ids: &[u32]) -> TokenStream {
-        let (restore, bound) = self.branch_restore(ids);
+    fn branch(&mut self, e: &syn::Expr, ids: &[u32], pat: Option<&syn::Pat>) -> TokenStream {
+        let mut scope = self.scope.clone();
+        if let Some(p) = pat {
+            let mut bs = Vec::new();
+            bindings(p, true, &mut bs);
+            scope.extend(bs.iter().map(|b| b.name.to_string()));
+        }
+        let (restore, bound) = self.branch_restore(ids, &scope);
         let body = match e {
             syn::Expr::Block(b) if b.label.is_none() => {
-                let b = self.block(&b.block, &bound);
+                let b = self.block(&b.block, &bound, &scope);
                 quote!(#b)
             }
             other => {
@@ -823,6 +897,7 @@ impl ResumeUnit<'_, '_> {
                     ctx: self.ctx,
                     counted: self.counted,
                     restored: &bound,
+                    scope: &scope,
                     done: false,
                 };
                 r.visit_expr_mut(&mut x);
@@ -848,13 +923,13 @@ impl VisitMut for ResumeUnit<'_, '_> {
             syn::Expr::Closure(_) | syn::Expr::Async(_) => {}
             syn::Expr::Block(b) => {
                 self.done = true;
-                let restored = self.restored;
-                b.block = self.block(&b.block, restored);
+                let (restored, scope) = (self.restored, self.scope);
+                b.block = self.block(&b.block, restored, scope);
             }
             syn::Expr::Unsafe(b) => {
                 self.done = true;
-                let restored = self.restored;
-                b.block = self.block(&b.block, restored);
+                let (restored, scope) = (self.restored, self.scope);
+                b.block = self.block(&b.block, restored, scope);
             }
             syn::Expr::If(i) => {
                 self.done = true;
@@ -866,13 +941,13 @@ impl VisitMut for ResumeUnit<'_, '_> {
                         label: None,
                         block: i.then_branch.clone(),
                     });
-                    let ts = self.branch(&then, &then_ids);
+                    let ts = self.branch(&then, &then_ids, None);
                     branches.push((then_ids, ts));
                 }
                 if let Some((_, els)) = &i.else_branch {
                     let ids = super::points::ids_in_expr(els);
                     if !ids.is_empty() {
-                        let ts = self.branch(els, &ids);
+                        let ts = self.branch(els, &ids, None);
                         branches.push((ids, ts));
                     }
                 }
@@ -885,7 +960,7 @@ impl VisitMut for ResumeUnit<'_, '_> {
                 for arm in &m.arms {
                     let ids = super::points::ids_in_expr(&arm.body);
                     if !ids.is_empty() {
-                        let ts = self.branch(&arm.body, &ids);
+                        let ts = self.branch(&arm.body, &ids, Some(&arm.pat));
                         branches.push((ids, ts));
                     }
                 }
@@ -893,23 +968,39 @@ impl VisitMut for ResumeUnit<'_, '_> {
                 *e = parse(quote!({ #ts }));
             }
             syn::Expr::Loop(l) => {
+                // The resumed iteration, then the loop as written. In the resumed
+                // iteration `continue 'l` goes on to the loop and `break 'l` leaves both:
+                //
+                //   'exit: { 'first: { RESUME(body) } 'l: loop { NORMAL(body) } }
                 self.done = true;
                 self.ctx.next_loop += 1;
-                let first = format_ident!("__ckpt_first{}", self.ctx.next_loop);
-                let resumed = self.ctx.resume(&l.body.stmts, &BTreeSet::new(), self.restored);
+                let n = self.ctx.next_loop;
+                let first = syn::Lifetime::new(
+                    &format!("'__ckpt_first{n}"),
+                    proc_macro2::Span::call_site(),
+                );
+                let exit =
+                    syn::Lifetime::new(&format!("'__ckpt_exit{n}"), proc_macro2::Span::call_site());
+                let resumed =
+                    self.ctx
+                        .resume(&l.body.stmts, &BTreeSet::new(), self.restored, self.scope);
+                let mut resumed = parse_block(resumed);
+                if let Some(label) = &l.label {
+                    Retarget {
+                        label: &label.name,
+                        first: &first,
+                        exit: &exit,
+                    }
+                    .visit_block_mut(&mut resumed);
+                }
                 let normal = self.ctx.normal(&l.body.stmts);
                 let label = &l.label;
-                *e = parse(quote! {{
-                    let mut #first = true;
-                    #label loop {
-                        if #first {
-                            #first = false;
-                            #resumed
-                        } else {
-                            #normal
-                        }
+                *e = parse(quote! {
+                    #exit: {
+                        #first: #resumed
+                        #label loop { #normal }
                     }
-                }});
+                });
             }
             _ => syn::visit_mut::visit_expr_mut(self, e),
         }
@@ -918,10 +1009,38 @@ impl VisitMut for ResumeUnit<'_, '_> {
     fn visit_item_mut(&mut self, _: &mut syn::Item) {}
 }
 
+/// In a loop's resumed iteration: `continue 'l` → `break 'first`, `break 'l v` → `break
+/// 'exit v`.
+struct Retarget<'l> {
+    label: &'l syn::Lifetime,
+    first: &'l syn::Lifetime,
+    exit: &'l syn::Lifetime,
+}
+
+impl VisitMut for Retarget<'_> {
+    fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
+        syn::visit_mut::visit_expr_mut(self, e);
+        match e {
+            syn::Expr::Continue(c) if c.label.as_ref() == Some(self.label) => {
+                let first = self.first;
+                *e = syn::parse_quote!(break #first);
+            }
+            syn::Expr::Break(b) if b.label.as_ref() == Some(self.label) => {
+                b.label = Some(self.exit.clone());
+            }
+            _ => {}
+        }
+    }
+    fn visit_expr_closure_mut(&mut self, _: &mut syn::ExprClosure) {}
+    fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+}
+
 fn parse(ts: TokenStream) -> syn::Expr {
-    syn::parse2(ts.clone()).unwrap_or_else(|e| panic!("ckpt: generated code does not parse: {e}\n{ts}"))
+    syn::parse2(ts.clone())
+        .unwrap_or_else(|e| panic!("ckpt: generated code does not parse: {e}\n{ts}"))
 }
 
 fn parse_block(ts: TokenStream) -> syn::Block {
-    syn::parse2(quote!({ #ts })).unwrap_or_else(|e| panic!("ckpt: generated block does not parse: {e}\n{ts}"))
+    syn::parse2(quote!({ #ts }))
+        .unwrap_or_else(|e| panic!("ckpt: generated block does not parse: {e}\n{ts}"))
 }

@@ -150,7 +150,13 @@ pub trait ArgValNone {
 }
 impl<T> ArgValNone for ArgVal<'_, T> {
     fn __ckpt_put(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str) -> Result<()> {
-        absent(w, pos, key, std::any::type_name::<T>(), "is not ckpt::State")
+        absent(
+            w,
+            pos,
+            key,
+            std::any::type_name::<T>(),
+            "is not ckpt::State",
+        )
     }
 }
 
@@ -221,17 +227,35 @@ pub trait ArgCtorNone {
 }
 impl<T> ArgCtorNone for ArgType<T> {
     fn __ckpt_lent(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str) -> Result<()> {
-        absent(w, pos, key, std::any::type_name::<T>(), "is not ckpt::State")
+        absent(
+            w,
+            pos,
+            key,
+            std::any::type_name::<T>(),
+            "is not ckpt::State",
+        )
     }
 }
 
 /// The value behind a reference parameter, of a `State` type (preferred).
 pub trait ArgRefState {
     /// Writes the entry (`needed_only`: only if the caller needs it back).
-    fn __ckpt_put(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str, needed_only: bool) -> Result<()>;
+    fn __ckpt_put(
+        &self,
+        w: &mut Writer<'_, '_>,
+        pos: usize,
+        key: &str,
+        needed_only: bool,
+    ) -> Result<()>;
 }
 impl<T: State> ArgRefState for &ArgRef<'_, T> {
-    fn __ckpt_put(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str, needed_only: bool) -> Result<()> {
+    fn __ckpt_put(
+        &self,
+        w: &mut Writer<'_, '_>,
+        pos: usize,
+        key: &str,
+        needed_only: bool,
+    ) -> Result<()> {
         let x = self.0;
         entry(
             w,
@@ -249,10 +273,22 @@ impl<T: State> ArgRefState for &ArgRef<'_, T> {
 /// borrows from.
 pub trait ArgRefSlice {
     /// Writes the entry.
-    fn __ckpt_put_slice(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str, needed_only: bool) -> Result<()>;
+    fn __ckpt_put_slice(
+        &self,
+        w: &mut Writer<'_, '_>,
+        pos: usize,
+        key: &str,
+        needed_only: bool,
+    ) -> Result<()>;
 }
 impl<T: State> ArgRefSlice for &ArgRef<'_, [T]> {
-    fn __ckpt_put_slice(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str, needed_only: bool) -> Result<()> {
+    fn __ckpt_put_slice(
+        &self,
+        w: &mut Writer<'_, '_>,
+        pos: usize,
+        key: &str,
+        needed_only: bool,
+    ) -> Result<()> {
         let x = self.0;
         entry(
             w,
@@ -269,18 +305,48 @@ impl<T: State> ArgRefSlice for &ArgRef<'_, [T]> {
 /// The value behind a reference parameter of any other type.
 pub trait ArgRefNone {
     /// Writes an absent entry.
-    fn __ckpt_put(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str, needed_only: bool) -> Result<()>;
+    fn __ckpt_put(
+        &self,
+        w: &mut Writer<'_, '_>,
+        pos: usize,
+        key: &str,
+        needed_only: bool,
+    ) -> Result<()>;
     /// Writes an absent entry.
-    fn __ckpt_put_slice(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str, needed_only: bool) -> Result<()>;
+    fn __ckpt_put_slice(
+        &self,
+        w: &mut Writer<'_, '_>,
+        pos: usize,
+        key: &str,
+        needed_only: bool,
+    ) -> Result<()>;
 }
 impl<T: ?Sized> ArgRefNone for ArgRef<'_, T> {
-    fn __ckpt_put(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str, needed_only: bool) -> Result<()> {
+    fn __ckpt_put(
+        &self,
+        w: &mut Writer<'_, '_>,
+        pos: usize,
+        key: &str,
+        needed_only: bool,
+    ) -> Result<()> {
         if needed_only && !w.caller_needs(pos) {
             return Ok(());
         }
-        absent(w, pos, key, std::any::type_name::<T>(), "is not ckpt::State")
+        absent(
+            w,
+            pos,
+            key,
+            std::any::type_name::<T>(),
+            "is not ckpt::State",
+        )
     }
-    fn __ckpt_put_slice(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str, needed_only: bool) -> Result<()> {
+    fn __ckpt_put_slice(
+        &self,
+        w: &mut Writer<'_, '_>,
+        pos: usize,
+        key: &str,
+        needed_only: bool,
+    ) -> Result<()> {
         self.__ckpt_put(w, pos, key, needed_only)
     }
 }
@@ -337,7 +403,11 @@ impl Entry {
         }
         match &self.ty {
             Some(t) if t == want => {}
-            Some(t) => return Err(format!("the image holds a `{t}` where `{want}` is expected")),
+            Some(t) => {
+                return Err(format!(
+                    "the image holds a `{t}` where `{want}` is expected"
+                ))
+            }
             None => return Err("the image holds no type for it".into()),
         }
         let Some(off) = self.ctor else {

@@ -76,7 +76,11 @@ pub struct IterSaveWhole;
 
 impl IterSaveWhole {
     /// Writes `{"state": it}` under `key`.
-    pub fn save<I: SavedWhole + State>(c: &Counted<I>, w: &mut Writer<'_, '_>, key: &str) -> Result<()> {
+    pub fn save<I: SavedWhole + State>(
+        c: &Counted<I>,
+        w: &mut Writer<'_, '_>,
+        key: &str,
+    ) -> Result<()> {
         if let Some(enc) = w.live_encoder(key) {
             enc.map(1);
             enc.text("state");
@@ -176,7 +180,11 @@ impl<I> IterLoadFallback<I> for IterLoad<I> {
 }
 
 /// Takes back a loop iterator saved whole, its type named by a marker.
-pub fn iter_take_as<I: State>(f: &Frame, _: super::args::TypeOf<Counted<I>>, name: &str) -> Counted<I> {
+pub fn iter_take_as<I: State>(
+    f: &Frame,
+    _: super::args::TypeOf<Counted<I>>,
+    name: &str,
+) -> Counted<I> {
     iter_take(f, name)
 }
 
@@ -185,5 +193,58 @@ pub fn iter_take<I: State>(f: &Frame, name: &str) -> Counted<I> {
     Counted {
         it: f.take_whole(name),
         n: 0,
+    }
+}
+
+/// `enumerate()` over a loop's iterator saved whole: `State` when the iterator is (std's
+/// `Enumerate` keeps its count private).
+pub struct Enumerated<I> {
+    it: I,
+    n: usize,
+}
+
+/// `iterable.into_iter().enumerate()`, saveable.
+pub fn enumerate<I: IntoIterator>(i: I) -> Enumerated<I::IntoIter> {
+    Enumerated {
+        it: i.into_iter(),
+        n: 0,
+    }
+}
+
+impl<I: Iterator> Iterator for Enumerated<I> {
+    type Item = (usize, I::Item);
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        let x = self.it.next()?;
+        let i = self.n;
+        self.n += 1;
+        Some((i, x))
+    }
+}
+
+impl<I: State> State for Enumerated<I> {
+    fn save(&self, e: &mut crate::state::Encoder<'_>) -> Result<()> {
+        e.map(2);
+        e.text("iter");
+        e.put(&self.it)?;
+        e.text("n");
+        e.put(&(self.n as u64))
+    }
+    fn load(v: crate::state::Value, l: &mut crate::state::Loader) -> Result<Self> {
+        let crate::state::Value::Map(fields) = v else {
+            return Err(crate::Error::ty("", "a map", v.kind()));
+        };
+        let (mut it, mut n) = (None, None);
+        for (k, v) in fields {
+            match k {
+                crate::state::Value::Text(k) if k == "iter" => it = Some(l.load::<I>(v)?),
+                crate::state::Value::Text(k) if k == "n" => n = Some(l.load::<u64>(v)?),
+                _ => {}
+            }
+        }
+        match (it, n) {
+            (Some(it), Some(n)) => Ok(Enumerated { it, n: n as usize }),
+            _ => Err(crate::Error::ty("", "{iter, n}", "a map without them")),
+        }
     }
 }

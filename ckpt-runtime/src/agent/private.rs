@@ -4,18 +4,19 @@ use std::cell::Cell;
 use std::marker::PhantomData;
 use std::path::Path;
 
-use super::components;
-pub use super::options::Program;
-use super::options::{self, Start};
 use super::args::Entry;
 pub use super::args::{
     type_of, ArgCtorNone, ArgCtorState, ArgDefaultNo, ArgDefaultYes, ArgRef, ArgRefNone,
     ArgRefSlice, ArgRefState, ArgType, ArgVal, ArgValNone, ArgValState, TypeOf,
 };
+use super::components;
 pub use super::iters::{
-    iter_take, iter_take_as, Counted, IterLoad, IterLoadCount, IterLoadFallback, IterSave, IterSaveCount,
-    IterSaveFallback, IterSaveWhole, ResumableLoop, SavedWhole,
+    enumerate, iter_take, iter_take_as, Counted, Enumerated, IterLoad, IterLoadCount,
+    IterLoadFallback, IterSave, IterSaveCount, IterSaveFallback, IterSaveWhole, ResumableLoop,
+    SavedWhole,
 };
+pub use super::options::Program;
+use super::options::{self, Start};
 use super::stack::{Active, CallReg, AGENT};
 pub use super::stack::{Capture, FnInfo, Writer};
 use crate::error::{Error, Result};
@@ -309,7 +310,9 @@ impl Frame {
     }
 
     fn mismatch(&self, path: &Option<std::path::PathBuf>, detail: String) -> ! {
-        if std::env::var_os("CKPT_DEBUG_BT").is_some() { eprintln!("{}", std::backtrace::Backtrace::force_capture()); }
+        if std::env::var_os("CKPT_DEBUG_BT").is_some() {
+            eprintln!("{}", std::backtrace::Backtrace::force_capture());
+        }
         let (function, restore) = AGENT.with(|a| {
             let a = a.borrow();
             (
@@ -505,4 +508,3 @@ pub fn save_to<P: AsRef<Path>>(path: P) -> Result<()> {
 pub fn restored() -> bool {
     AGENT.with(|a| a.borrow().restored)
 }
-

@@ -63,3 +63,91 @@ impl<I: StableOrder> StableOrder for Peekable<I> {}
 impl<A: StableOrder, B: StableOrder> StableOrder for Zip<A, B> {}
 impl<'a, T: 'a + Copy, I: StableOrder + Iterator<Item = &'a T>> StableOrder for Copied<I> {}
 impl<'a, T: 'a + Clone, I: StableOrder + Iterator<Item = &'a T>> StableOrder for Cloned<I> {}
+impl<T> StableOrder for slice::ChunksExact<'_, T> {}
+impl<T> StableOrder for slice::RChunks<'_, T> {}
+impl<T> StableOrder for slice::ChunksMut<'_, T> {}
+impl<T> StableOrder for slice::ChunksExactMut<'_, T> {}
+impl<K, V> StableOrder for btree_map::Range<'_, K, V> {}
+impl<K, V> StableOrder for btree_map::RangeMut<'_, K, V> {}
+impl<K, V> StableOrder for btree_map::ValuesMut<'_, K, V> {}
+impl<K, V> StableOrder for btree_map::IntoKeys<K, V> {}
+impl<K, V> StableOrder for btree_map::IntoValues<K, V> {}
+impl<T> StableOrder for btree_set::Range<'_, T> {}
+impl<T> StableOrder for vec_deque::Drain<'_, T> {}
+impl StableOrder for str::SplitAsciiWhitespace<'_> {}
+impl StableOrder for str::SplitN<'_, char> {}
+impl StableOrder for str::SplitN<'_, &str> {}
+impl StableOrder for str::RSplit<'_, char> {}
+impl StableOrder for str::RSplit<'_, &str> {}
+impl StableOrder for str::SplitTerminator<'_, char> {}
+impl StableOrder for str::SplitTerminator<'_, &str> {}
+impl StableOrder for str::SplitInclusive<'_, char> {}
+impl StableOrder for str::Matches<'_, char> {}
+impl StableOrder for str::Matches<'_, &str> {}
+impl StableOrder for str::EncodeUtf16<'_> {}
+impl<T> StableOrder for std::option::Iter<'_, T> {}
+impl<T> StableOrder for std::result::IntoIter<T> {}
+impl<T> StableOrder for std::iter::Once<T> {}
+impl<T> StableOrder for std::iter::Empty<T> {}
+impl<T: Clone> StableOrder for std::iter::Repeat<T> {}
+impl<T: Clone> StableOrder for std::iter::RepeatN<T> {}
+// Adapters keep the order of what they adapt; the closures they hold are made again with
+// the loop's iterable on restore.
+impl<B, I: StableOrder, F: FnMut(I::Item) -> B> StableOrder for std::iter::Map<I, F> {}
+impl<I: StableOrder, P: FnMut(&I::Item) -> bool> StableOrder for std::iter::Filter<I, P> {}
+impl<B, I: StableOrder, F: FnMut(I::Item) -> Option<B>> StableOrder for std::iter::FilterMap<I, F> {}
+impl<I: StableOrder, P: FnMut(&I::Item) -> bool> StableOrder for std::iter::TakeWhile<I, P> {}
+impl<I: StableOrder, P: FnMut(&I::Item) -> bool> StableOrder for std::iter::SkipWhile<I, P> {}
+impl<B, I: StableOrder, P: FnMut(I::Item) -> Option<B>> StableOrder for std::iter::MapWhile<I, P> {}
+impl<I: StableOrder, F: FnMut(&I::Item)> StableOrder for std::iter::Inspect<I, F> {}
+impl<I: StableOrder> StableOrder for std::iter::Fuse<I> {}
+impl<I: StableOrder + Clone> StableOrder for std::iter::Cycle<I> {}
+impl<A: StableOrder, B: StableOrder<Item = A::Item>> StableOrder for std::iter::Chain<A, B> {}
+impl<I, U> StableOrder for std::iter::Flatten<I>
+where
+    I: StableOrder,
+    I::Item: IntoIterator<IntoIter = U, Item = U::Item>,
+    U: StableOrder,
+{
+}
+impl<I: StableOrder, U: IntoIterator, F: FnMut(I::Item) -> U> StableOrder
+    for std::iter::FlatMap<I, U, F>
+where
+    U::IntoIter: StableOrder,
+{
+}
+impl<B, I: StableOrder, St, F: FnMut(&mut St, I::Item) -> Option<B>> StableOrder
+    for std::iter::Scan<I, St, F>
+{
+}
+impl<T, F: FnMut(&T) -> Option<T>> StableOrder for std::iter::Successors<T, F> {}
+
+/// The elements not yet yielded, like a `Vec`. Loading makes an iterator over them: the
+/// array is filled with `Default` values where items were taken already, and skips them.
+impl<T: State + Default, const N: usize> State for std::array::IntoIter<T, N> {
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        T::save_slice(self.as_slice(), e)
+    }
+    fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
+        let rest = T::load_vec(v, l)?;
+        if rest.len() > N {
+            return Err(Error::ty(
+                "",
+                format!("at most {N} elements"),
+                format!("{} elements", rest.len()),
+            ));
+        }
+        let taken = N - rest.len();
+        let mut all: Vec<T> = (0..taken).map(|_| T::default()).collect();
+        all.extend(rest);
+        let arr: [T; N] = match all.try_into() {
+            Ok(a) => a,
+            Err(_) => return Err(Error::ty("", format!("{N} elements"), "another count")),
+        };
+        let mut it = arr.into_iter();
+        if taken > 0 {
+            let _ = it.nth(taken - 1);
+        }
+        Ok(it)
+    }
+}
