@@ -39,10 +39,8 @@ struct Stats {
     total: u64,
     /// Distance from the origin, 64 bins over [0, √2).
     hist: Vec<f64>,
-    /// How many samples fell in each quadrant-octant cell. Inside checkpointable code
-    /// `HashMap` is ckpt's (same API, insertion order survives a restore), so a struct
-    /// built there names ckpt's type.
-    cells: ckpt::collections::HashMap<u32, u64>,
+    /// How many samples fell in each quadrant-octant cell.
+    cells: HashMap<u32, u64>,
 }
 
 /// Draws `n` samples; checkpoints every `save_every` of them.

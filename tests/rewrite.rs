@@ -1,8 +1,8 @@
 //! `#[checkpointable]` routes std's OS interfaces to ckpt's components, whether the body
 //! names them by full path, through the module's `use` declarations (listed by
-//! ckpt-build's analysis), or through a `use` inside the body; other std items and code
-//! outside checkpointable functions are left alone. The rewrite leaves no unused import
-//! behind (this file denies them).
+//! ckpt-build's analysis), or through a `use` inside the body; other std items (std's
+//! collections among them) and code outside checkpointable functions are left alone. The
+//! rewrite leaves no unused import behind (this file denies them).
 #![deny(unused_imports)]
 
 use std::any::type_name_of_val as type_of;
@@ -68,8 +68,8 @@ fn outside() -> Vec<String> {
 fn module_imports_are_rerouted() {
     let names = through_module_imports();
     for (got, want) in names.iter().zip([
-        "ckpt::collections::map::HashMap<u8, u8>",
-        "ckpt::collections::set::HashSet<u8>",
+        "std::collections::hash::map::HashMap<u8, u8>",
+        "std::collections::hash::set::HashSet<u8>",
         "ckpt::io::buffered::BufWriter<std::io::util::Sink>",
         "ckpt::time::Instant",
         "ckpt::env::",
@@ -87,7 +87,7 @@ fn full_paths_and_inner_uses_are_rerouted() {
     assert_eq!(
         names,
         [
-            "ckpt::collections::map::HashMap<u8, u8>",
+            "std::collections::hash::map::HashMap<u8, u8>",
             "ckpt::io::buffered::BufReader<ckpt::fs::file::File>",
             "ckpt::time::Instant",
         ]

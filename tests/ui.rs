@@ -5,6 +5,8 @@
 
 #[test]
 fn rejected_constructs() {
+    // The cases are compiled without a build script: the macro knows only what it sees.
+    std::env::set_var("CKPT_ALLOW_NO_ANALYSIS", "1");
     let t = trybuild::TestCases::new();
     t.compile_fail("ui-tests/*.rs");
     t.pass("ui-tests/pass/*.rs");

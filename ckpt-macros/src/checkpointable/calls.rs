@@ -242,8 +242,8 @@ impl CaptureSpec<'_> {
                     } else {
                         puts.push(quote_spanned! {span=> {
                             #[allow(unused_imports)]
-                            use ::ckpt::__private::{IterSaveCount as _, IterSaveFallback as _};
-                            (&&::ckpt::__private::IterSave(&#id)).__ckpt_save(__w, #key)?;
+                            use ::ckpt::__private::{IterSaveCount as _, IterSaveFallback as _, IterSaveReplay as _};
+                            (&&&::ckpt::__private::IterSave(&#id)).__ckpt_save(__w, #key)?;
                         }});
                     }
                 }

@@ -147,13 +147,40 @@ pub fn head_iter(s: &syn::Stmt) -> Option<(&syn::Pat, String)> {
     Some((ts.elems.first()?, var))
 }
 
-/// `ITERABLE` in `Counted::new(IntoIterator::into_iter(ITERABLE))`.
+/// The iterator a loop takes from `iterable`: `IntoIterator::into_iter(iterable)`, a hash
+/// map's or set's collected in this run's order (see `ckpt::__private::Order`).
+pub fn ordered(iterable: &syn::Expr) -> proc_macro2::TokenStream {
+    quote::quote! {{
+        #[allow(unused_imports)]
+        use ::ckpt::__private::{OrderAny as _, OrderHash as _};
+        (&&::ckpt::__private::Order::new(::core::iter::IntoIterator::into_iter(#iterable))).__ckpt_order()
+    }}
+}
+
+/// `ITERABLE` in the loop's `Counted::new(… into_iter(ITERABLE) …)`.
 fn counted_iterable(e: &syn::Expr) -> Option<&syn::Expr> {
-    let syn::Expr::Call(c) = e else { return None };
-    let syn::Expr::Call(inner) = c.args.first()? else {
-        return None;
-    };
-    inner.args.first()
+    struct F<'a>(Option<&'a syn::Expr>);
+    impl<'a> syn::visit::Visit<'a> for F<'a> {
+        fn visit_expr_call(&mut self, c: &'a syn::ExprCall) {
+            if self.0.is_some() {
+                return;
+            }
+            if let syn::Expr::Path(p) = &*c.func {
+                if p.path
+                    .segments
+                    .last()
+                    .is_some_and(|s| s.ident == "into_iter")
+                {
+                    self.0 = c.args.first();
+                    return;
+                }
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
+    }
+    let mut f = F(None);
+    syn::visit::Visit::visit_expr(&mut f, e);
+    f.0
 }
 
 fn is_ckpt_enumerate(e: &syn::Expr) -> bool {
@@ -285,8 +312,9 @@ impl VisitMut for Norm {
                     label: label.clone(),
                     pat: (*f.pat).clone(),
                 });
+                let ordered = ordered(&iterable);
                 *e = parse_quote! {{
-                    let mut #var = ::ckpt::__private::Counted::new(::core::iter::IntoIterator::into_iter(#iterable));
+                    let mut #var = ::ckpt::__private::Counted::new(#ordered);
                     #label: loop {
                         let ::core::option::Option::Some(#pat) = ::core::iter::Iterator::next(&mut #var) else { break #label; };
                         #(#stmts)*

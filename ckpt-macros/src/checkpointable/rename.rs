@@ -315,8 +315,17 @@ impl VisitMut for Renamer {
 
     fn visit_macro_mut(&mut self, m: &mut syn::Macro) {
         use syn::punctuated::Punctuated;
+        // Macros that look at their tokens, not their values, see what the user wrote.
+        let name = m.path.segments.last().map(|s| s.ident.to_string());
+        if matches!(
+            name.as_deref(),
+            Some("stringify" | "concat" | "include" | "include_str" | "include_bytes" | "env")
+        ) {
+            return;
+        }
         let parser = Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated;
-        match syn::parse::Parser::parse2(parser, m.tokens.clone()) {
+        let before = m.tokens.to_string();
+        let tokens = match syn::parse::Parser::parse2(parser, m.tokens.clone()) {
             Ok(mut args) => {
                 for a in args.iter_mut() {
                     if let syn::Expr::Lit(syn::ExprLit {
@@ -331,9 +340,13 @@ impl VisitMut for Renamer {
                     }
                     self.visit_expr_mut(a);
                 }
-                m.tokens = quote!(#args);
+                quote!(#args)
             }
-            Err(_) => m.tokens = self.tokens(m.tokens.clone()),
+            Err(_) => self.tokens(m.tokens.clone()),
+        };
+        // Untouched unless a name in it was renamed (the tokens keep their spelling).
+        if tokens.to_string() != quote_tokens_of(&before) {
+            m.tokens = tokens;
         }
     }
 
@@ -361,6 +374,21 @@ impl Renamer {
             other => self.visit_expr_mut(other),
         }
     }
+}
+
+/// `tokens` re-printed the way `quote!` prints them, to compare with a rebuilt stream.
+fn quote_tokens_of(printed: &str) -> String {
+    printed
+        .parse::<TokenStream>()
+        .map(|ts| {
+            use syn::punctuated::Punctuated;
+            let parser = Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated;
+            match syn::parse::Parser::parse2(parser, ts.clone()) {
+                Ok(args) => quote!(#args).to_string(),
+                Err(_) => ts.to_string(),
+            }
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

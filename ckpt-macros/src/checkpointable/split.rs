@@ -411,7 +411,14 @@ impl<'a> Ctx<'a> {
             .get(name)
             .map_or(proc_macro2::Span::call_site(), |b| b.ident.span());
         let m = marker(name);
-        self.bind(name, quote_spanned! {span=> __ck.take_as(#m, #key) })
+        self.bind(
+            name,
+            quote_spanned! {span=> {
+                #[allow(unused_imports)]
+                use ::ckpt::__private::{TakeState as _, TakeOther as _};
+                (&&::ckpt::__private::Take(&__ck, #m)).__ckpt_take(#key)
+            }},
+        )
     }
 
     /// A count loop's head on the resume path: the iterator was rebuilt one item short;
@@ -486,12 +493,11 @@ impl<'a> Ctx<'a> {
             let m = marker(name);
             quote_spanned! {span=> ::ckpt::__private::iter_take_as(&__ck, #m, #key) }
         } else {
-            let iterable = &it.iterable;
+            let ordered = super::normalize::ordered(&it.iterable);
             quote_spanned! {span=> {
                 #[allow(unused_imports)]
-                use ::ckpt::__private::{IterLoadCount as _, IterLoadFallback as _};
-                (&&::ckpt::__private::IterLoad::new(::core::iter::IntoIterator::into_iter(#iterable)))
-                    .__ckpt_load(&__ck, #key)
+                use ::ckpt::__private::{IterLoadCount as _, IterLoadFallback as _, IterLoadReplay as _};
+                (&&&::ckpt::__private::IterLoad::new(#ordered)).__ckpt_load(&__ck, #key)
             }}
         };
         self.bind(name, value)
@@ -609,7 +615,7 @@ impl<'a> Ctx<'a> {
                         let v = &b.ident;
                         let c = format_ident!("__ckpt_c_{}", name);
                         pre.push(quote! { let #c = ::ckpt::__private::Counted::taken(&#v); });
-                        let iterable = &it.iterable;
+                        let ordered = super::normalize::ordered(&it.iterable);
                         let (p2, _) = temp_pattern(&it.pat, |_| true);
                         let mut sets = Vec::new();
                         let mut bs = Vec::new();
@@ -623,7 +629,7 @@ impl<'a> Ctx<'a> {
                             }
                         }
                         post.push(quote! {
-                            #v = ::ckpt::__private::Counted::resumed(::core::iter::IntoIterator::into_iter(#iterable), #c);
+                            #v = ::ckpt::__private::Counted::resumed(#ordered, #c);
                             #[allow(unused_variables)]
                             if let ::core::option::Option::Some(#p2) = ::core::iter::Iterator::next(&mut #v) {
                                 #(#sets)*

@@ -102,16 +102,17 @@ fn bounds(model: &Model, params: &[Ident]) -> Vec<syn::WherePredicate> {
     out
 }
 
-/// Saves one field reached through `x` (a reference).
+/// Saves one field reached through `x` (a reference): an expression of type
+/// `Result<(), ckpt::Error>`.
 fn save_one(f: &Field, x: TokenStream) -> TokenStream {
     let ty = &f.ty;
     match &f.via {
         // Through `put`, which grows the stack on deep values (see `Encoder::put`).
-        Via::State => quote_spanned!(ty.span()=> __ckpt_e.put::<#ty>(#x)?;),
+        Via::State => quote_spanned!(ty.span()=> __ckpt_e.put::<#ty>(#x)),
         Via::Serde => {
-            quote_spanned!(ty.span()=> ::ckpt::__private::save_serde::<#ty>(#x, __ckpt_e)?;)
+            quote_spanned!(ty.span()=> ::ckpt::__private::save_serde::<#ty>(#x, __ckpt_e))
         }
-        Via::With(path) => quote_spanned!(path.span()=> #path::save(#x, __ckpt_e)?;),
+        Via::With(path) => quote_spanned!(path.span()=> #path::save(#x, __ckpt_e)),
     }
 }
 
@@ -144,36 +145,48 @@ fn rebuilt(f: &Field) -> TokenStream {
     }
 }
 
-/// Writes the fields of a shape, given how to reach each field (`&self.a` or a binding).
+/// Writes the fields of a shape, given how to reach each field (`&self.a` or a binding):
+/// statements ending in an expression that is the `save`'s result. The last field's save is
+/// that expression (a tail call: a deep value's recursion, often through its last field,
+/// then keeps no result slot per level).
 fn save_fields(shape: &Shape, access: impl Fn(usize, &Field) -> TokenStream) -> TokenStream {
-    match shape {
-        Shape::Unit => quote!(__ckpt_e.null();),
+    let (head, fields) = match shape {
+        Shape::Unit => return quote!(__ckpt_e.null(); ::core::result::Result::Ok(())),
         Shape::Named(fields) => {
             let n = fields.iter().filter(|f| f.saved()).count() as u64;
-            let puts = fields
-                .iter()
-                .enumerate()
-                .filter(|(_, f)| f.saved())
-                .map(|(i, f)| {
-                    let key = f.name();
-                    let save = save_one(f, access(i, f));
-                    quote! {
-                        __ckpt_e.text(#key);
-                        #save
-                    }
-                });
-            quote!(__ckpt_e.map(#n); #(#puts)*)
+            (quote!(__ckpt_e.map(#n);), fields)
         }
         Shape::Tuple(fields) => {
             let n = fields.iter().filter(|f| f.saved()).count() as u64;
-            let puts = fields
-                .iter()
-                .enumerate()
-                .filter(|(_, f)| f.saved())
-                .map(|(i, f)| save_one(f, access(i, f)));
-            quote!(__ckpt_e.array(#n); #(#puts)*)
+            (quote!(__ckpt_e.array(#n);), fields)
         }
-    }
+    };
+    let named = matches!(shape, Shape::Named(_));
+    let saved: Vec<(usize, &Field)> = fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.saved())
+        .collect();
+    let last = saved.len().checked_sub(1);
+    let puts = saved.iter().enumerate().map(|(k, (i, f))| {
+        let key = if named {
+            let key = f.name();
+            quote!(__ckpt_e.text(#key);)
+        } else {
+            TokenStream::new()
+        };
+        let save = save_one(f, access(*i, f));
+        if Some(k) == last {
+            quote!(#key #save)
+        } else {
+            quote!(#key #save?;)
+        }
+    });
+    let tail = match last {
+        Some(_) => TokenStream::new(),
+        None => quote!(::core::result::Result::Ok(())),
+    };
+    quote!(#head #(#puts)* #tail)
 }
 
 /// Builds `ctor { ... }` / `ctor(...)` / `ctor` from the value in `__ckpt_v`.
@@ -226,7 +239,7 @@ fn struct_body(shape: &Shape, name: &str, ctor: TokenStream) -> (TokenStream, To
         quote!(&self.#m)
     });
     let load = load_fields(shape, name, ctor);
-    (quote!(#save ::core::result::Result::Ok(())), load)
+    (save, load)
 }
 
 fn binding(i: usize) -> Ident {
@@ -238,7 +251,12 @@ fn enum_body(variants: &[super::Variant], name: &str, ident: &Ident) -> (TokenSt
         let vi = &v.ident;
         let key = vi.to_string();
         match &v.shape {
-            Shape::Unit => quote!(#ident::#vi => __ckpt_e.text(#key),),
+            Shape::Unit => quote! {
+                #ident::#vi => {
+                    __ckpt_e.text(#key);
+                    ::core::result::Result::Ok(())
+                }
+            },
             shape => {
                 let fields = match shape {
                     Shape::Named(f) | Shape::Tuple(f) => f,
@@ -287,7 +305,6 @@ fn enum_body(variants: &[super::Variant], name: &str, ident: &Ident) -> (TokenSt
             match self {
                 #(#save_arms)*
             }
-            ::core::result::Result::Ok(())
         }
     };
     let expected = format!("a variant of {name}");

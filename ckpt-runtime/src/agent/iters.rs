@@ -248,3 +248,250 @@ impl<I: State> State for Enumerated<I> {
         }
     }
 }
+
+/// A loop over a hash map or set, in the order of one run: its items collected when the
+/// loop starts. Saved as the keys still to visit (or, for a consumed map, as the items
+/// still to visit), so a restore — whose map iterates in another order — visits exactly
+/// those, in that order.
+pub struct Replay<T> {
+    items: Vec<Option<T>>,
+    pos: usize,
+    /// The items' keys, borrowed from the collection the loop borrows (empty for items
+    /// that own their keys).
+    keys: Vec<*const ()>,
+    save_key: Option<KeySaver>,
+}
+
+type KeySaver = fn(*const (), &mut crate::state::Encoder<'_>) -> Result<()>;
+
+fn save_key<K: State>(p: *const (), e: &mut crate::state::Encoder<'_>) -> Result<()> {
+    // SAFETY: `p` points at a key of the collection the loop borrows for as long as the
+    // `Replay` lives (its items borrow it), and keys are never changed while borrowed.
+    let k = unsafe { &*p.cast::<K>() };
+    e.put(k)
+}
+
+impl<T> Replay<T> {
+    fn owned(items: impl Iterator<Item = T>) -> Self {
+        Replay {
+            items: items.map(Some).collect(),
+            pos: 0,
+            keys: Vec::new(),
+            save_key: None,
+        }
+    }
+}
+
+impl<T: ItemKey> Replay<T> {
+    fn keyed(items: impl Iterator<Item = T>) -> Self {
+        let items: Vec<Option<T>> = items.map(Some).collect();
+        let keys = items
+            .iter()
+            .map(|i| i.as_ref().map_or(std::ptr::null(), ItemKey::key_ptr))
+            .collect();
+        Replay {
+            items,
+            pos: 0,
+            keys,
+            save_key: Some(save_key::<T::Key>),
+        }
+    }
+
+    /// The items of a fresh `Replay` (the collection iterated again) in the order of
+    /// `keys`; `None` when one of them is no longer in the collection.
+    fn reordered(mut self, keys: &[T::Key]) -> Option<Self> {
+        let mut at = std::collections::HashMap::with_capacity(self.items.len());
+        for (i, p) in self.keys.iter().enumerate() {
+            // SAFETY: as in `save_key`: keys of the borrowed collection.
+            at.insert(unsafe { &*p.cast::<T::Key>() }, i);
+        }
+        let mut order = Vec::with_capacity(keys.len());
+        for k in keys {
+            order.push(*at.get(k)?);
+        }
+        let items = order.iter().map(|&i| self.items[i].take()).collect();
+        let keys = order.iter().map(|&i| self.keys[i]).collect();
+        Some(Replay {
+            items,
+            pos: 0,
+            keys,
+            save_key: self.save_key,
+        })
+    }
+}
+
+impl<T> Iterator for Replay<T> {
+    type Item = T;
+    #[inline]
+    fn next(&mut self) -> Option<T> {
+        let x = self.items.get_mut(self.pos)?.take();
+        self.pos += 1;
+        x
+    }
+}
+
+/// A consumed map's loop: the items still to visit.
+impl<T: State> State for Replay<T> {
+    fn save(&self, e: &mut crate::state::Encoder<'_>) -> Result<()> {
+        let rest: Vec<&T> = self.items[self.pos.min(self.items.len())..]
+            .iter()
+            .flatten()
+            .collect();
+        e.array(rest.len() as u64);
+        for x in rest {
+            e.put(x)?;
+        }
+        Ok(())
+    }
+    fn load(v: crate::state::Value, l: &mut crate::state::Loader) -> Result<Self> {
+        let items: Vec<T> = l.load(v)?;
+        Ok(Replay::owned(items.into_iter()))
+    }
+}
+
+/// The key of a hash map's or set's item, borrowed from the collection.
+pub trait ItemKey {
+    /// The key's type.
+    type Key: State + Eq + std::hash::Hash;
+    /// Where the key is.
+    fn key_ptr(&self) -> *const ();
+}
+
+impl<K: State + Eq + std::hash::Hash, V> ItemKey for (&K, &V) {
+    type Key = K;
+    fn key_ptr(&self) -> *const () {
+        (self.0 as *const K).cast()
+    }
+}
+impl<K: State + Eq + std::hash::Hash, V> ItemKey for (&K, &mut V) {
+    type Key = K;
+    fn key_ptr(&self) -> *const () {
+        (self.0 as *const K).cast()
+    }
+}
+impl<K: State + Eq + std::hash::Hash> ItemKey for &K {
+    type Key = K;
+    fn key_ptr(&self) -> *const () {
+        (*self as *const K).cast()
+    }
+}
+
+/// Chooses a loop's iterator: a hash map's or set's is collected into a [`Replay`].
+pub struct Order<I>(Cell<Option<I>>);
+
+impl<I> Order<I> {
+    /// Wraps the iterator made from the loop's iterable.
+    #[inline]
+    pub fn new(it: I) -> Self {
+        Order(Cell::new(Some(it)))
+    }
+
+    #[inline]
+    fn take(&self) -> I {
+        match self.0.take() {
+            Some(it) => it,
+            None => unreachable_impl(),
+        }
+    }
+}
+
+/// The iterators of std's hash maps and sets (preferred).
+pub trait OrderHash {
+    /// The iterator the loop uses.
+    type Out;
+    /// Collects it.
+    fn __ckpt_order(&self) -> Self::Out;
+}
+
+macro_rules! order_hash {
+    ($($how:ident [$($g:tt)*] $it:ty => $item:ty;)*) => {$(
+        impl<$($g)*> OrderHash for &Order<$it> {
+            type Out = Replay<$item>;
+            #[inline]
+            fn __ckpt_order(&self) -> Replay<$item> {
+                Replay::$how(self.take())
+            }
+        }
+    )*};
+}
+
+order_hash! {
+    keyed ['a, K: State + Eq + std::hash::Hash, V] std::collections::hash_map::Iter<'a, K, V> => (&'a K, &'a V);
+    keyed ['a, K: State + Eq + std::hash::Hash, V] std::collections::hash_map::IterMut<'a, K, V> => (&'a K, &'a mut V);
+    keyed ['a, K: State + Eq + std::hash::Hash, V] std::collections::hash_map::Keys<'a, K, V> => &'a K;
+    owned [K, V] std::collections::hash_map::IntoIter<K, V> => (K, V);
+    keyed ['a, T: State + Eq + std::hash::Hash] std::collections::hash_set::Iter<'a, T> => &'a T;
+    owned [T] std::collections::hash_set::IntoIter<T> => T;
+    keyed ['a, T: State + Eq + std::hash::Hash, S: std::hash::BuildHasher] std::collections::hash_set::Intersection<'a, T, S> => &'a T;
+    keyed ['a, T: State + Eq + std::hash::Hash, S: std::hash::BuildHasher] std::collections::hash_set::Union<'a, T, S> => &'a T;
+    keyed ['a, T: State + Eq + std::hash::Hash, S: std::hash::BuildHasher] std::collections::hash_set::Difference<'a, T, S> => &'a T;
+    keyed ['a, T: State + Eq + std::hash::Hash, S: std::hash::BuildHasher] std::collections::hash_set::SymmetricDifference<'a, T, S> => &'a T;
+}
+
+/// Any other iterator, as it is.
+pub trait OrderAny {
+    /// The iterator the loop uses.
+    type Out;
+    /// Returns it.
+    fn __ckpt_order(&self) -> Self::Out;
+}
+impl<I> OrderAny for Order<I> {
+    type Out = I;
+    #[inline]
+    fn __ckpt_order(&self) -> I {
+        self.take()
+    }
+}
+
+/// A loop over a hash map or set saved by the keys still to visit, the item the loop
+/// holds now first (preferred over [`IterSaveCount`]).
+pub trait IterSaveReplay {
+    /// Writes `{"count": n, "keys": [...]}` under `name`.
+    fn __ckpt_save(&self, w: &mut Writer<'_, '_>, name: &str) -> Result<()>;
+}
+impl<T: ItemKey> IterSaveReplay for &&IterSave<'_, Replay<T>> {
+    fn __ckpt_save(&self, w: &mut Writer<'_, '_>, name: &str) -> Result<()> {
+        let c = self.0;
+        let r = &c.it;
+        let Some(save) = r.save_key else {
+            return Ok(());
+        };
+        if let Some(enc) = w.live_encoder(name) {
+            enc.map(2);
+            enc.text("count");
+            enc.uint(c.n);
+            enc.text("keys");
+            let from = r.pos.saturating_sub(1).min(r.keys.len());
+            enc.array((r.keys.len() - from) as u64);
+            for &k in &r.keys[from..] {
+                save(k, enc)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Loads a loop over a hash map or set: the collection iterated again, in the order of
+/// the keys saved (preferred over [`IterLoadCount`]).
+pub trait IterLoadReplay<T> {
+    /// Makes the iterator `name` again.
+    fn __ckpt_load(&self, f: &Frame, name: &str) -> Counted<Replay<T>>;
+}
+impl<T: ItemKey> IterLoadReplay<T> for &&IterLoad<Replay<T>> {
+    fn __ckpt_load(&self, f: &Frame, name: &str) -> Counted<Replay<T>> {
+        let (n, keys) = f.take_keys::<T::Key>(name);
+        let Some(fresh) = self.0.take() else {
+            f.internal("iterator made twice")
+        };
+        match fresh.reordered(&keys) {
+            Some(r) => Counted {
+                it: r,
+                n: n.saturating_sub(1),
+            },
+            None => super::private::resume_failed(
+                f,
+                &format!("a key of the map the loop `{name}` was visiting is no longer in it"),
+            ),
+        }
+    }
+}

@@ -11,9 +11,9 @@ pub use super::args::{
 };
 use super::components;
 pub use super::iters::{
-    enumerate, iter_take, iter_take_as, Counted, Enumerated, IterLoad, IterLoadCount,
-    IterLoadFallback, IterSave, IterSaveCount, IterSaveFallback, IterSaveWhole, ResumableLoop,
-    SavedWhole,
+    enumerate, iter_take, iter_take_as, Counted, Enumerated, ItemKey, IterLoad, IterLoadCount,
+    IterLoadFallback, IterLoadReplay, IterSave, IterSaveCount, IterSaveFallback, IterSaveReplay,
+    IterSaveWhole, Order, OrderAny, OrderHash, Replay, ResumableLoop, SavedWhole,
 };
 pub use super::options::Program;
 use super::options::{self, Start};
@@ -90,6 +90,34 @@ mod crash_injection {
                 libc::kill(libc::getpid(), libc::SIGKILL);
             }
         }
+    }
+}
+
+/// Takes a saved local back on the resume path, its type named by a marker. The type is
+/// `State` (its capture would not compile otherwise, with the error on the local); the
+/// fallback only keeps that error from being reported twice.
+pub struct Take<'f, T>(pub &'f Frame, pub TypeOf<T>);
+
+/// A `State` local (preferred).
+pub trait TakeState<T> {
+    /// Takes `name` back.
+    fn __ckpt_take(&self, name: &str) -> T;
+}
+impl<T: State> TakeState<T> for &Take<'_, T> {
+    #[inline]
+    fn __ckpt_take(&self, name: &str) -> T {
+        self.0.take(name)
+    }
+}
+
+/// A local of another type: its capture is the compile error.
+pub trait TakeOther<T> {
+    /// Never runs.
+    fn __ckpt_take(&self, name: &str) -> T;
+}
+impl<T> TakeOther<T> for Take<'_, T> {
+    fn __ckpt_take(&self, _: &str) -> T {
+        internal("a local that cannot be saved was taken back")
     }
 }
 
@@ -214,6 +242,29 @@ impl Frame {
     /// Takes a saved local back, its type named by a marker.
     pub fn take_as<T: State>(&self, _: TypeOf<T>, name: &str) -> T {
         self.take(name)
+    }
+
+    /// A loop over a hash map saved by its keys still to visit.
+    pub(crate) fn take_keys<K: State>(&self, name: &str) -> (u64, Vec<K>) {
+        let v = self.take_raw(name);
+        let mut count = None;
+        let mut keys = None;
+        if let Value::Map(entries) = v {
+            for (k, val) in entries {
+                match (k, val) {
+                    (Value::Text(k), Value::Uint(n)) if k == "count" => count = Some(n),
+                    (Value::Text(k), val) if k == "keys" => keys = Some(val),
+                    _ => {}
+                }
+            }
+        }
+        match (count, keys) {
+            (Some(n), Some(keys)) => (n, self.load(keys, name)),
+            _ => self.mismatch(
+                &None,
+                format!("loop iterator `{name}` was not saved by its keys"),
+            ),
+        }
     }
 
     /// A loop iterator saved by count.

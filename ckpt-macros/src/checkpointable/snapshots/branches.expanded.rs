@@ -1,101 +1,246 @@
-#[allow(clippy::all)]
-fn branches(__ckpt_a0: Option<i64>, __ckpt_a1: &[u32]) -> Result<i64, ckpt::Error> {
-    branches::__ckpt(::core::option::Option::Some(__ckpt_a0), __ckpt_a1)
-}
-#[doc(hidden)]
-#[allow(non_snake_case, unused_imports)]
-mod branches {
-    use super::*;
-    #[allow(
-        unused_mut,
-        unused_variables,
-        unused_parens,
-        unreachable_code,
-        unused_braces,
-        unused_assignments,
-        clippy::all
-    )]
-    pub fn __ckpt(
-        __ckpt_p0: ::core::option::Option<Option<i64>>,
-        __ckpt_p1: &[u32],
-    ) -> Result<i64, ckpt::Error> {
-        static __CKPT_FN: ::ckpt::__private::FnInfo = ::ckpt::__private::FnInfo {
-            name: "branches",
-            hash: 15324896791403930448u64,
-            params: &["x", "v"],
-        };
-        let __ck = ::ckpt::__private::frame(&__CKPT_FN);
-        let v = __ckpt_p1;
-        #[allow(unused_mut, unused_variables)]
-        let (mut total, mut i) = if __ck.resume_in(2u32, 2u32) {
-            (__ck.take("total"), __ck.take("i"))
-        } else {
-            #[allow(unused_mut, unused_variables)]
-            let (x, mut total) = if __ck.resume_in(1u32, 1u32) {
-                (__ck.take("x"), __ck.take("total"))
-            } else {
-                let x = ::ckpt::__private::arg(__ckpt_p0);
-                let mut total = 0i64;
-                (x, total)
-            };
-            '__ckpt_m1: {
-                let mut __ckpt_b1_0 = ::core::option::Option::None;
-                let __ckpt_sel: u32 = if __ck.resume_in(1u32, 1u32) {
-                    0u32
-                } else {
-                    match x {
-                        Some(n) if n > 0 => {
-                            __ckpt_b1_0 = ::core::option::Option::Some((n,));
-                            0u32
-                        }
-                        Some(_) => break '__ckpt_m1 total -= 1,
-                        None => break '__ckpt_m1 {},
+#[allow(
+    unused_mut,
+    unused_variables,
+    unused_parens,
+    unreachable_code,
+    unused_braces,
+    unused_assignments,
+    clippy::all
+)]
+fn branches(__ckpt_p0: Option<i64>, __ckpt_p1: &[u32]) -> Result<i64, ckpt::Error> {
+    static __CKPT_FN: ::ckpt::__private::FnInfo = ::ckpt::__private::FnInfo {
+        name: "branches",
+        hash: 15324896791403930448u64,
+        params: &["x", "v"],
+    };
+    let __ck = ::ckpt::__private::frame(&__CKPT_FN);
+    let __ckpt_ty0 = ::ckpt::__private::type_of(&__ckpt_p0);
+    let x = __ckpt_p0;
+    let v = __ckpt_p1;
+    #[allow(unused_mut, unused_assignments)]
+    let mut __ckpt_ty_i = ::ckpt::__private::TypeOf::new();
+    #[allow(unused_mut, unused_assignments)]
+    let mut __ckpt_ty_n = ::ckpt::__private::TypeOf::new();
+    #[allow(unused_mut, unused_assignments)]
+    let mut __ckpt_ty_total = ::ckpt::__private::TypeOf::new();
+    if !__ck.resuming() {
+        let mut total = 0i64;
+        __ckpt_ty_total = ::ckpt::__private::type_of(&total);
+        match x {
+            Some(n) if n > 0 => {
+                __ckpt_ty_n = ::ckpt::__private::type_of(&n);
+                {
+                    __ck.save_point(
+                        1u32,
+                        ::ckpt::__private::Dest::Default,
+                        &|__w: &mut ::ckpt::__private::Writer<'_, '_>| -> ::ckpt::Result<()> {
+                            __w.put("n", &n)?;
+                            __w.put("total", &total)?;
+                            {
+                                #[allow(unused_imports)]
+                                use ::ckpt::__private::{ArgDefaultNo as _, ArgDefaultYes as _};
+                                (&&::ckpt::__private::ArgType(__ckpt_ty0))
+                                    .__ckpt_default(__w, 0usize, "x")?;
+                            }
+                            {
+                                #[allow(unused_imports)]
+                                use ::ckpt::__private::{
+                                    ArgRefNone as _, ArgRefSlice as _, ArgRefState as _,
+                                };
+                                (&&::ckpt::__private::ArgRef(&*v))
+                                    .__ckpt_put_slice(__w, 1usize, "v", true)?;
+                            }
+                            ::core::result::Result::Ok(())
+                        },
+                    )?;
+                    total += n;
+                }
+            }
+            Some(_) => total -= 1,
+            None => {}
+        }
+        let mut i = 0;
+        __ckpt_ty_i = ::ckpt::__private::type_of(&i);
+        '__ckpt_l1: loop {
+            if !(i < v.len()) {
+                break '__ckpt_l1;
+            }
+            total += v[i] as i64;
+            i += 1;
+            __ck.save_point(
+                2u32,
+                ::ckpt::__private::Dest::Default,
+                &|__w: &mut ::ckpt::__private::Writer<'_, '_>| -> ::ckpt::Result<()> {
+                    __w.put("i", &i)?;
+                    __w.put("total", &total)?;
+                    {
+                        #[allow(unused_imports)]
+                        use ::ckpt::__private::{ArgDefaultNo as _, ArgDefaultYes as _};
+                        (&&::ckpt::__private::ArgType(__ckpt_ty0))
+                            .__ckpt_default(__w, 0usize, "x")?;
                     }
-                };
-                match __ckpt_sel {
-                    0u32 => {
-                        #[allow(unused_mut, unused_variables)]
-                        let (n,) = if __ck.resume_in(1u32, 1u32) {
-                            (__ck.take("n"),)
-                        } else {
-                            let (n,) = ::ckpt::__private::arg(__ckpt_b1_0);
-                            (n,)
+                    {
+                        #[allow(unused_imports)]
+                        use ::ckpt::__private::{
+                            ArgRefNone as _, ArgRefSlice as _, ArgRefState as _,
                         };
+                        (&&::ckpt::__private::ArgRef(&*v))
+                            .__ckpt_put_slice(__w, 1usize, "v", true)?;
+                    }
+                    ::core::result::Result::Ok(())
+                },
+            )?;
+        }
+        Ok(total)
+    } else {
+        #[allow(unused_mut)]
+        let mut total;
+        #[allow(unused_mut)]
+        let mut i;
+        if __ck.resume_in(2u32, 2u32) {
+            total = {
+                #[allow(unused_imports)]
+                use ::ckpt::__private::{TakeOther as _, TakeState as _};
+                (&&::ckpt::__private::Take(&__ck, __ckpt_ty_total)).__ckpt_take("total")
+            };
+            i = {
+                #[allow(unused_imports)]
+                use ::ckpt::__private::{TakeOther as _, TakeState as _};
+                (&&::ckpt::__private::Take(&__ck, __ckpt_ty_i)).__ckpt_take("i")
+            };
+            '__ckpt_exit1: {
+                '__ckpt_first1: {
+                    __ck.save_point(
+                        2u32,
+                        ::ckpt::__private::Dest::Default,
+                        &|__w: &mut ::ckpt::__private::Writer<'_, '_>| -> ::ckpt::Result<()> {
+                            __w.put("i", &i)?;
+                            __w.put("total", &total)?;
+                            {
+                                #[allow(unused_imports)]
+                                use ::ckpt::__private::{ArgDefaultNo as _, ArgDefaultYes as _};
+                                (&&::ckpt::__private::ArgType(__ckpt_ty0))
+                                    .__ckpt_default(__w, 0usize, "x")?;
+                            }
+                            {
+                                #[allow(unused_imports)]
+                                use ::ckpt::__private::{
+                                    ArgRefNone as _, ArgRefSlice as _, ArgRefState as _,
+                                };
+                                (&&::ckpt::__private::ArgRef(&*v))
+                                    .__ckpt_put_slice(__w, 1usize, "v", true)?;
+                            }
+                            ::core::result::Result::Ok(())
+                        },
+                    )?;
+                }
+                '__ckpt_l1: loop {
+                    if !(i < v.len()) {
+                        break '__ckpt_l1;
+                    }
+                    total += v[i] as i64;
+                    i += 1;
+                    __ck.save_point(
+                        2u32,
+                        ::ckpt::__private::Dest::Default,
+                        &|__w: &mut ::ckpt::__private::Writer<'_, '_>| -> ::ckpt::Result<()> {
+                            __w.put("i", &i)?;
+                            __w.put("total", &total)?;
+                            {
+                                #[allow(unused_imports)]
+                                use ::ckpt::__private::{ArgDefaultNo as _, ArgDefaultYes as _};
+                                (&&::ckpt::__private::ArgType(__ckpt_ty0))
+                                    .__ckpt_default(__w, 0usize, "x")?;
+                            }
+                            {
+                                #[allow(unused_imports)]
+                                use ::ckpt::__private::{
+                                    ArgRefNone as _, ArgRefSlice as _, ArgRefState as _,
+                                };
+                                (&&::ckpt::__private::ArgRef(&*v))
+                                    .__ckpt_put_slice(__w, 1usize, "v", true)?;
+                            }
+                            ::core::result::Result::Ok(())
+                        },
+                    )?;
+                }
+            }
+        } else {
+            total = {
+                #[allow(unused_imports)]
+                use ::ckpt::__private::{TakeOther as _, TakeState as _};
+                (&&::ckpt::__private::Take(&__ck, __ckpt_ty_total)).__ckpt_take("total")
+            };
+            {
+                {
+                    #[allow(unused_mut)]
+                    let n = {
+                        #[allow(unused_imports)]
+                        use ::ckpt::__private::{TakeOther as _, TakeState as _};
+                        (&&::ckpt::__private::Take(&__ck, __ckpt_ty_n)).__ckpt_take("n")
+                    };
+                    {
                         __ck.save_point(
                             1u32,
                             ::ckpt::__private::Dest::Default,
                             &|__w: &mut ::ckpt::__private::Writer<'_, '_>| -> ::ckpt::Result<()> {
-                                __w.put("x", &x)?;
-                                __w.put("total", &total)?;
                                 __w.put("n", &n)?;
+                                __w.put("total", &total)?;
+                                {
+                                    #[allow(unused_imports)]
+                                    use ::ckpt::__private::{
+                                        ArgDefaultNo as _, ArgDefaultYes as _,
+                                    };
+                                    (&&::ckpt::__private::ArgType(__ckpt_ty0))
+                                        .__ckpt_default(__w, 0usize, "x")?;
+                                }
+                                {
+                                    #[allow(unused_imports)]
+                                    use ::ckpt::__private::{
+                                        ArgRefNone as _, ArgRefSlice as _, ArgRefState as _,
+                                    };
+                                    (&&::ckpt::__private::ArgRef(&*v))
+                                        .__ckpt_put_slice(__w, 1usize, "v", true)?;
+                                }
                                 ::core::result::Result::Ok(())
                             },
                         )?;
                         total += n;
                     }
-                    _ => ::core::unreachable!(),
                 }
             }
-            let mut i = 0;
-            (total, i)
-        };
-        '__ckpt_l1: loop {
-            if !__ck.resume_in(2u32, 2u32) {
+            i = 0;
+            __ckpt_ty_i = ::ckpt::__private::type_of(&i);
+            '__ckpt_l1: loop {
                 if !(i < v.len()) {
                     break '__ckpt_l1;
                 }
                 total += v[i] as i64;
                 i += 1;
+                __ck.save_point(
+                    2u32,
+                    ::ckpt::__private::Dest::Default,
+                    &|__w: &mut ::ckpt::__private::Writer<'_, '_>| -> ::ckpt::Result<()> {
+                        __w.put("i", &i)?;
+                        __w.put("total", &total)?;
+                        {
+                            #[allow(unused_imports)]
+                            use ::ckpt::__private::{ArgDefaultNo as _, ArgDefaultYes as _};
+                            (&&::ckpt::__private::ArgType(__ckpt_ty0))
+                                .__ckpt_default(__w, 0usize, "x")?;
+                        }
+                        {
+                            #[allow(unused_imports)]
+                            use ::ckpt::__private::{
+                                ArgRefNone as _, ArgRefSlice as _, ArgRefState as _,
+                            };
+                            (&&::ckpt::__private::ArgRef(&*v))
+                                .__ckpt_put_slice(__w, 1usize, "v", true)?;
+                        }
+                        ::core::result::Result::Ok(())
+                    },
+                )?;
             }
-            __ck.save_point(
-                2u32,
-                ::ckpt::__private::Dest::Default,
-                &|__w: &mut ::ckpt::__private::Writer<'_, '_>| -> ::ckpt::Result<()> {
-                    __w.put("total", &total)?;
-                    __w.put("i", &i)?;
-                    ::core::result::Result::Ok(())
-                },
-            )?;
         }
         Ok(total)
     }
