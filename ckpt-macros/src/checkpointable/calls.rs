@@ -28,11 +28,164 @@ use super::vars::{ident_of, Uses};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Arg {
     Lend(String),
+    /// A part of a local (`&mut x.f[i]`, a receiver `self.engine`): the local is saved
+    /// with a hole there, the callee saves the part.
+    LendPart(LentPart),
     Same,
     /// `by_ref`: `&`/`&mut` of a temporary (`Some(mutable)`).
     Load {
         by_ref: Option<bool>,
     },
+}
+
+/// The local a part is lent from, and the path to the part.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LentPart {
+    pub root: String,
+    /// The root is a reference (`self` in a `&mut self` method, a `&mut` parameter).
+    pub deref: bool,
+    pub path: Vec<PartStep>,
+}
+
+/// How a capture writes a part lent at a call: the root local through a raw pointer
+/// (`ptr`) with a hole at `steps`, and the index temporaries the path uses.
+pub struct PartCapture {
+    pub root: String,
+    pub deref: bool,
+    pub ptr: syn::Ident,
+    /// `&[Step::…]`.
+    pub steps: TokenStream,
+    /// `#i`: the callee parameter holding the part.
+    pub target: String,
+    pub ix: Vec<(syn::Ident, syn::Expr)>,
+}
+
+/// The parts a call lends, with the names its expansion and its capture share.
+pub fn part_captures(id: u32, args: &[Arg]) -> Vec<PartCapture> {
+    let mut out = Vec::new();
+    for (pos, a) in args.iter().enumerate() {
+        let Arg::LendPart(p) = a else { continue };
+        let ptr = quote::format_ident!("__ckpt_pr{}_{}", id, pos);
+        let mut ix = Vec::new();
+        let mut steps = Vec::new();
+        for (n, st) in p.path.iter().enumerate() {
+            match st {
+                PartStep::Field(f) => steps.push(quote!(::ckpt::__private::Step::Field(#f))),
+                PartStep::Index(e) => {
+                    let t = quote::format_ident!("__ckpt_ix{}_{}_{}", id, pos, n);
+                    let expr: syn::Expr =
+                        syn::parse_str(e).unwrap_or_else(|_| syn::parse_quote!(0));
+                    steps.push(quote!(::ckpt::__private::Step::Index(#t)));
+                    ix.push((t, expr));
+                }
+            }
+        }
+        out.push(PartCapture {
+            root: p.root.clone(),
+            deref: p.deref,
+            ptr,
+            steps: quote!(&[#(#steps),*]),
+            target: format!("#{pos}"),
+            ix,
+        });
+    }
+    out
+}
+
+/// The place a lent part is reached at, with the index temporaries.
+fn part_place(p: &LentPart, pc: &PartCapture) -> TokenStream {
+    let root = quote::format_ident!("{}", p.root);
+    let mut place = if p.deref {
+        quote!((*#root))
+    } else {
+        quote!(#root)
+    };
+    let mut ix = pc.ix.iter();
+    for st in &p.path {
+        match st {
+            PartStep::Field(f) => {
+                let m: syn::Member = syn::parse_str(f).unwrap_or_else(|_| syn::parse_quote!(0));
+                place = quote!(#place.#m);
+            }
+            PartStep::Index(_) => {
+                let (t, _) = ix.next().expect("one temporary per index");
+                place = quote!(#place[#t]);
+            }
+        }
+    }
+    place
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PartStep {
+    Field(String),
+    /// The index expression (evaluated once, before the call).
+    Index(String),
+}
+
+/// `x.f[i].g` (or `*x`-rooted): the root binding, whether it is behind `*`, and the path.
+fn part_of(e: &syn::Expr) -> Option<(String, bool, Vec<PartStep>)> {
+    let mut path = Vec::new();
+    let mut cur = e;
+    loop {
+        match cur {
+            syn::Expr::Field(f) => {
+                let name = match &f.member {
+                    syn::Member::Named(n) => n.to_string(),
+                    syn::Member::Unnamed(i) => i.index.to_string(),
+                };
+                path.push(PartStep::Field(name));
+                cur = &f.base;
+            }
+            syn::Expr::Index(i) => {
+                let ix = &i.index;
+                path.push(PartStep::Index(quote!(#ix).to_string()));
+                cur = &i.expr;
+            }
+            syn::Expr::Paren(p) => cur = &p.expr,
+            syn::Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => {
+                let root = ident_of(&u.expr)?;
+                path.reverse();
+                return Some((root, true, path));
+            }
+            _ => {
+                let root = ident_of(cur)?;
+                path.reverse();
+                return Some((root, false, path));
+            }
+        }
+    }
+}
+
+/// A lent part, when `e` is a place below a local that can be lent in part.
+fn lent_part(
+    e: &syn::Expr,
+    model: &FnModel,
+    table: &Table,
+) -> Result<Option<LentPart>, &'static str> {
+    let Some((root, mut deref, path)) = part_of(e) else {
+        return Ok(None);
+    };
+    if path.is_empty() {
+        return Ok(None);
+    }
+    if path
+        .iter()
+        .any(|s| matches!(s, PartStep::Index(i) if i.contains("..")))
+    {
+        return Err("it lends a range of a value");
+    }
+    match model.param_named(&root) {
+        Some(p) => match p.passing {
+            Passing::Mut | Passing::Shared => deref = true,
+            Passing::Value => return Err("it lends a part of a parameter passed by value"),
+        },
+        None => match table.get(&root).map(|b| &b.mode) {
+            Some(Mode::Take) if !deref => {}
+            Some(_) | None => return Err("it lends a part of a value held by reference"),
+        },
+    }
+    Ok(Some(LentPart { root, deref, path }))
 }
 
 /// Why a call cannot be resumed (its saves report it), or `None`.
@@ -44,7 +197,7 @@ pub fn classify(e: &syn::Expr, model: &FnModel, table: &Table) -> (Vec<Arg>, Uns
     let mut unsupported = None;
     let mut one = |a: &syn::Expr, receiver: bool, out: &mut Vec<Arg>| {
         let (arg, why) = if receiver {
-            receiver_arg(a)
+            receiver_arg(a, model, table)
         } else {
             value_arg(a, model, table)
         };
@@ -70,8 +223,17 @@ pub fn classify(e: &syn::Expr, model: &FnModel, table: &Table) -> (Vec<Arg>, Uns
     (out, unsupported)
 }
 
-fn receiver_arg(a: &syn::Expr) -> (Arg, Unsupported) {
+fn receiver_arg(a: &syn::Expr, model: &FnModel, table: &Table) -> (Arg, Unsupported) {
     if let Some(x) = ident_of(a) {
+        if table
+            .get(&x)
+            .is_some_and(|b| b.mut_borrow && !matches!(b.mode, Mode::Param(_)))
+        {
+            return (
+                Arg::Same,
+                Some("its receiver is a mutable borrow of part of a value"),
+            );
+        }
         return (Arg::Lend(x), None);
     }
     match a {
@@ -79,11 +241,12 @@ fn receiver_arg(a: &syn::Expr) -> (Arg, Unsupported) {
             Some(x) => (Arg::Lend(x), None),
             None => (Arg::Same, Some("its receiver is part of a value")),
         },
-        syn::Expr::Paren(p) => receiver_arg(&p.expr),
-        syn::Expr::Field(_) | syn::Expr::Index(_) => (
-            Arg::Same,
-            Some("it is a method called on a field or an element"),
-        ),
+        syn::Expr::Paren(p) => receiver_arg(&p.expr, model, table),
+        syn::Expr::Field(_) | syn::Expr::Index(_) => match lent_part(a, model, table) {
+            Ok(Some(p)) => (Arg::LendPart(p), None),
+            Ok(None) => (Arg::Same, Some("its receiver is part of a value")),
+            Err(why) => (Arg::Same, Some(why)),
+        },
         _ => (Arg::Load { by_ref: None }, None),
     }
 }
@@ -106,6 +269,7 @@ fn value_arg(a: &syn::Expr, model: &FnModel, table: &Table) -> (Arg, Unsupported
                 };
             }
             match table.get(&x).map(|b| (&b.mode, b.mut_borrow)) {
+                Some((Mode::Param(_), _)) => (Arg::Same, None),
                 Some((_, true)) => (
                     Arg::Same,
                     Some("it passes a mutable borrow of part of a value"),
@@ -129,10 +293,11 @@ fn value_arg(a: &syn::Expr, model: &FnModel, table: &Table) -> (Arg, Unsupported
                         None => (Arg::Same, Some("it lends part of a value mutably")),
                     }
                 }
-                e if super::hoist::is_place(e) => (
-                    Arg::Same,
-                    Some("it lends part of a value mutably (`&mut x.field`)"),
-                ),
+                e if super::hoist::is_place(e) => match lent_part(e, model, table) {
+                    Ok(Some(p)) => (Arg::LendPart(p), None),
+                    Ok(None) => (Arg::Same, Some("it lends part of a value mutably")),
+                    Err(why) => (Arg::Same, Some(why)),
+                },
                 _ => (Arg::Load { by_ref: Some(true) }, None),
             }
         }
@@ -179,6 +344,9 @@ pub fn needs(e: &syn::Expr, points: &Points, model: &FnModel, table: &Table) -> 
                     Arg::Lend(n) => {
                         out.insert(n.clone());
                     }
+                    Arg::LendPart(p) => {
+                        out.insert(p.root.clone());
+                    }
                     Arg::Same => out.extend(Uses::of_expr(x)),
                     Arg::Load { .. } => {}
                 }
@@ -208,6 +376,8 @@ pub struct CaptureSpec<'a> {
     pub lent: &'a [String],
     /// Iterators whose count was copied before the point (`__ckpt_c_<iter>`).
     pub counted: &'a [String],
+    /// Parts lent to the call.
+    pub parts: &'a [PartCapture],
     pub span: Span,
 }
 
@@ -215,8 +385,25 @@ impl CaptureSpec<'_> {
     /// `|__w| { … }`: writes the live locals and the parameters.
     pub fn closure(&self) -> TokenStream {
         let mut puts = Vec::new();
+        for pc in self.parts {
+            for (t, _) in &pc.ix {
+                let key = t.to_string();
+                puts.push(quote! { __w.put(#key, &#t)?; });
+            }
+            if self.model.param_named(&pc.root).is_some() {
+                continue; // written with the parameters
+            }
+            let (key, ptr, steps, target) = (display(&pc.root), &pc.ptr, &pc.steps, &pc.target);
+            puts.push(quote! {
+                __w.put_part(#key, #steps, #target, |__e| {
+                    #[allow(unused_imports)]
+                    use ::ckpt::__private::{PartsYes as _, PartsNo as _};
+                    (&&::ckpt::__private::Parts(#ptr)).__ckpt_save_except(#steps, __e)
+                })?;
+            });
+        }
         for name in self.live {
-            if self.lent.contains(name) {
+            if self.lent.contains(name) || self.parts.iter().any(|p| p.root == *name) {
                 continue;
             }
             let Some(b) = self.table.get(name) else {
@@ -302,6 +489,21 @@ impl CaptureSpec<'_> {
                     if lent {
                         continue;
                     }
+                    if let Some(pc) = p
+                        .name
+                        .as_ref()
+                        .and_then(|n| self.parts.iter().find(|pc| *n == pc.root))
+                    {
+                        let (ptr, steps, target) = (&pc.ptr, &pc.steps, &pc.target);
+                        out.push(quote! {
+                            __w.put_arg_part(#pos, #key, ::ckpt::__private::type_name_of_ptr(#ptr), #steps, #target, |__e| {
+                                #[allow(unused_imports)]
+                                use ::ckpt::__private::{PartsYes as _, PartsNo as _};
+                                (&&::ckpt::__private::Parts(#ptr)).__ckpt_save_except(#steps, __e)
+                            })?;
+                        });
+                        continue;
+                    }
                     let Some(id) = &p.name else { continue };
                     let needed_only = p.passing == Passing::Shared && !p.is_receiver();
                     let method = if p.slice {
@@ -331,11 +533,34 @@ pub fn expand_call(
     e: &syn::Expr,
     kind: &Kind,
     args: &[Arg],
+    parts: &[PartCapture],
     unsupported: Unsupported,
     capture: TokenStream,
     resume: bool,
     span: Span,
 ) -> TokenStream {
+    // The parts lent: their index temporaries (saved by the capture, taken back on the
+    // resume path) and their roots' addresses, taken before the call borrows them.
+    let mut prelude = Vec::new();
+    for pc in parts {
+        for (t, x) in &pc.ix {
+            let key = t.to_string();
+            if resume {
+                prelude.push(quote! { let #t: usize = __ck.take(#key); });
+            } else {
+                prelude.push(quote! { let #t: usize = #x; });
+            }
+        }
+        let root = quote::format_ident!("{}", pc.root);
+        let place = if pc.deref {
+            quote!(*#root)
+        } else {
+            quote!(#root)
+        };
+        let ptr = &pc.ptr;
+        prelude.push(quote! { let #ptr = ::core::ptr::addr_of!(#place); });
+    }
+    let mut parts_iter = parts.iter();
     let callee = match kind {
         Kind::Path { callee, .. } | Kind::Method { callee, .. } => callee.clone(),
         Kind::Save { .. } => String::new(),
@@ -352,6 +577,15 @@ pub fn expand_call(
                 quote!(&mut *#x)
             }
             Arg::Lend(_) | Arg::Same => quote!(#x),
+            Arg::LendPart(p) => {
+                let pc = parts_iter.next().expect("one capture per lent part");
+                let place = part_place(p, pc);
+                if pos == 0 && is_method {
+                    place
+                } else {
+                    quote!(&mut #place)
+                }
+            }
             Arg::Load { .. } if !resume => quote!(#x),
             Arg::Load { by_ref: None } => quote!(__ck.resume_arg(#pos)),
             Arg::Load { by_ref: Some(m) } => {
@@ -395,10 +629,11 @@ pub fn expand_call(
                 Some(quote!((#x, #target)))
             }
             Arg::Load { .. } => Some(quote!((#target, #target))),
-            Arg::Same => None,
+            Arg::Same | Arg::LendPart(_) => None,
         }
     });
     quote_spanned! {span=> {
+        #(#prelude)*
         let __ckpt_cap = #capture;
         let __ckpt_g = __ck.enter_call(#id, #callee, &[#(#lent_pairs),*], &__ckpt_cap);
         let __ckpt_r = #call;

@@ -650,7 +650,13 @@ impl<'a> Ctx<'a> {
         (pre, post, counted)
     }
 
-    fn capture(&self, id: u32, lent: &[String], counted: &[String]) -> TokenStream {
+    fn capture(
+        &self,
+        id: u32,
+        lent: &[String],
+        counted: &[String],
+        parts: &[calls::PartCapture],
+    ) -> TokenStream {
         let live = self.live_at(id).clone();
         CaptureSpec {
             model: self.model,
@@ -659,6 +665,7 @@ impl<'a> Ctx<'a> {
             live: &live,
             lent,
             counted,
+            parts,
             span: self.points.get(id).span,
         }
         .closure()
@@ -675,7 +682,7 @@ impl<'a> Ctx<'a> {
         let span = p.span;
         match &p.kind {
             Kind::Save { to } => {
-                let cap = self.capture(id, &[], counted);
+                let cap = self.capture(id, &[], counted, &[]);
                 let dest = match (to, e, path) {
                     (true, syn::Expr::Call(c), Path::Normal) => {
                         let arg = &c.args[0];
@@ -696,8 +703,19 @@ impl<'a> Ctx<'a> {
                         _ => None,
                     })
                     .collect();
-                let cap = self.capture(id, &lent, counted);
-                calls::expand_call(id, e, kind, &args, why, cap, path == Path::Resume, span)
+                let parts = calls::part_captures(id, &args);
+                let cap = self.capture(id, &lent, counted, &parts);
+                calls::expand_call(
+                    id,
+                    e,
+                    kind,
+                    &args,
+                    &parts,
+                    why,
+                    cap,
+                    path == Path::Resume,
+                    span,
+                )
             }
         }
     }

@@ -22,6 +22,12 @@ pub(crate) fn generate(input: &DeriveInput, model: &Model) -> TokenStream {
         Model::Struct(shape) => struct_body(shape, &name, quote!(#ident)),
         Model::Enum(variants) => enum_body(variants, &name, ident),
     };
+    let parts = match model {
+        Model::Struct(shape) if !packed(input) => {
+            parts_impl(shape, &name, &impl_g, ident, &ty_g, where_c)
+        }
+        _ => TokenStream::new(),
+    };
     quote! {
         #[allow(non_upper_case_globals, unused_qualifications, clippy::all)]
         const _: () = {
@@ -37,7 +43,105 @@ pub(crate) fn generate(input: &DeriveInput, model: &Model) -> TokenStream {
                     #load
                 }
             }
+            #parts
         };
+    }
+}
+
+/// `#[repr(packed)]`: its fields may be unaligned, so none is lent in part.
+fn packed(input: &DeriveInput) -> bool {
+    input.attrs.iter().any(|a| {
+        a.path().is_ident("repr") && a.meta.to_token_stream().to_string().contains("packed")
+    })
+}
+
+/// `impl SaveParts`: the struct written with the field on a lent path saved apart (a
+/// field of it lent to a call; see `ckpt::__private::SaveParts`). Fields are reached by
+/// `offset_of!`, so the generated code holds no `unsafe`.
+fn parts_impl(
+    shape: &Shape,
+    name: &str,
+    impl_g: &syn::ImplGenerics<'_>,
+    ident: &Ident,
+    ty_g: &syn::TypeGenerics<'_>,
+    where_c: Option<&syn::WhereClause>,
+) -> TokenStream {
+    let (fields, named) = match shape {
+        Shape::Named(f) => (f, true),
+        Shape::Tuple(f) => (f, false),
+        Shape::Unit => return TokenStream::new(),
+    };
+    let saved: Vec<&Field> = fields.iter().filter(|f| f.saved()).collect();
+    let n = saved.len() as u64;
+    let head = if named {
+        quote!(__ckpt_e.map(#n);)
+    } else {
+        quote!(__ckpt_e.array(#n);)
+    };
+    let puts = saved.iter().map(|f| {
+        let m = &f.member;
+        let ty = &f.ty;
+        let key = match &f.member {
+            syn::Member::Named(i) => i.to_string(),
+            syn::Member::Unnamed(i) => i.index.to_string(),
+        };
+        let label = if named {
+            let k = f.name();
+            quote!(__ckpt_e.text(#k);)
+        } else {
+            TokenStream::new()
+        };
+        let whole = match &f.via {
+            Via::State => quote! {
+                ::ckpt::__private::put_field::<#ty>(__ckpt_base, ::core::mem::offset_of!(Self, #m), __ckpt_e)?;
+            },
+            Via::Serde => quote! {
+                ::ckpt::__private::save_serde::<#ty>(
+                    ::ckpt::__private::field_ref::<#ty>(__ckpt_base, ::core::mem::offset_of!(Self, #m)),
+                    __ckpt_e,
+                )?;
+            },
+            Via::With(path) => quote! {
+                #path::save(
+                    ::ckpt::__private::field_ref::<#ty>(__ckpt_base, ::core::mem::offset_of!(Self, #m)),
+                    __ckpt_e,
+                )?;
+            },
+        };
+        quote! {
+            #label
+            if __ckpt_head == #key {
+                #[allow(unused_imports)]
+                use ::ckpt::__private::{PartsYes as _, PartsNo as _};
+                (&&::ckpt::__private::Parts(
+                    ::ckpt::__private::field_ptr::<#ty>(__ckpt_base, ::core::mem::offset_of!(Self, #m)),
+                ))
+                .__ckpt_save_except(__ckpt_rest, __ckpt_e)
+                .map_err(|e| e.within(#key))?;
+            } else {
+                #whole
+            }
+        }
+    });
+    let _ = name;
+    quote! {
+        #[automatically_derived]
+        impl #impl_g ::ckpt::__private::SaveParts for #ident #ty_g #where_c {
+            fn save_except(
+                __ckpt_this: *const Self,
+                __ckpt_path: &[::ckpt::__private::Step],
+                __ckpt_e: &mut ::ckpt::__private::Encoder<'_>,
+            ) -> ::core::result::Result<(), ::ckpt::Error> {
+                let (__ckpt_head, __ckpt_rest) = match __ckpt_path.split_first() {
+                    ::core::option::Option::Some((::ckpt::__private::Step::Field(__ckpt_f), __ckpt_r)) => (*__ckpt_f, __ckpt_r),
+                    _ => return ::core::result::Result::Err(::ckpt::__private::bad_path(__ckpt_path)),
+                };
+                let __ckpt_base = __ckpt_this.cast::<u8>();
+                #head
+                #(#puts)*
+                ::core::result::Result::Ok(())
+            }
+        }
     }
 }
 

@@ -13,6 +13,7 @@ mod args;
 mod components;
 mod iters;
 mod options;
+mod parts;
 pub mod private;
 mod stack;
 

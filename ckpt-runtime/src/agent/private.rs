@@ -17,6 +17,10 @@ pub use super::iters::{
 };
 pub use super::options::Program;
 use super::options::{self, Start};
+pub use super::parts::{
+    bad_path, field_ptr, field_ref, hole, put_field, type_name_of_ptr, Parts, PartsNo, PartsYes,
+    SaveParts, Step,
+};
 use super::stack::{Active, CallReg, AGENT};
 pub use super::stack::{Capture, FnInfo, Writer};
 use crate::error::{Error, Result};

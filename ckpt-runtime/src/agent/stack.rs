@@ -3,6 +3,7 @@
 use std::cell::RefCell;
 
 use super::args::Entry;
+use super::parts::{self, Step};
 use crate::error::{Error, Result};
 use crate::image::FrameRecord;
 use crate::state::{Encoder, Loader, State, Value};
@@ -39,6 +40,8 @@ pub struct Writer<'e, 'w> {
     pub(crate) needs: &'e [(&'static str, &'static str)],
     /// The function whose frame is written.
     pub(crate) function: &'static str,
+    /// Parts of locals lent to the callee, written as holes: (local, path, callee target).
+    pub(crate) holes: &'e mut Vec<(String, Vec<Step>, &'static str)>,
 }
 
 impl<'w> Writer<'_, 'w> {
@@ -47,6 +50,44 @@ impl<'w> Writer<'_, 'w> {
         if self.part == Part::Live {
             self.enc.text(name);
             self.enc.put(v)?;
+        }
+        Ok(())
+    }
+
+    /// Writes a live local with a part lent to the call (`write` writes it with a hole
+    /// there, see [`super::parts`]); `target` is the callee parameter (`#i`) holding it.
+    pub fn put_part(
+        &mut self,
+        name: &str,
+        path: &[Step],
+        target: &'static str,
+        write: impl FnOnce(&mut Encoder<'w>) -> Result<()>,
+    ) -> Result<()> {
+        if self.part == Part::Live {
+            self.enc.text(name);
+            write(self.enc)?;
+            self.holes.push((name.to_string(), path.to_vec(), target));
+        }
+        Ok(())
+    }
+
+    /// Writes a `&mut` parameter with a part lent to the call, as its entry.
+    pub fn put_arg_part(
+        &mut self,
+        pos: usize,
+        name: &str,
+        ty: &str,
+        path: &[Step],
+        target: &'static str,
+        write: impl FnOnce(&mut Encoder<'w>) -> Result<()>,
+    ) -> Result<()> {
+        if let Some(enc) = self.arg_slot(pos, name, false) {
+            enc.map(2);
+            enc.text("type");
+            enc.text(ty);
+            enc.text("v");
+            write(enc)?;
+            self.holes.push((name.to_string(), path.to_vec(), target));
         }
         Ok(())
     }
@@ -201,12 +242,40 @@ impl Agent {
             return Err(format!("frame {depth} is not resuming"));
         };
         if let Some(i) = rec.live.iter().position(|(n, _)| n == name) {
-            return Ok(rec.live.swap_remove(i).1);
+            let mut v = rec.live.swap_remove(i).1;
+            self.fill_holes(depth, name, &mut v)?;
+            return Ok(v);
         }
         let entry = self.take_entry(depth, name)?;
         entry
             .value
             .ok_or_else(|| format!("the image holds no value for `{name}`"))
+    }
+
+    /// Puts back into `v` (the value of `name` in the frame at `depth`) the parts that
+    /// frame lent to its callee, each from the frame down the lent map that saved it.
+    fn fill_holes(&mut self, depth: usize, name: &str, v: &mut Value) -> Result<(), String> {
+        let holes: Vec<_> = match self.records.get(depth).and_then(Option::as_ref) {
+            Some(rec) => rec
+                .holes
+                .iter()
+                .filter(|h| h.local == name)
+                .cloned()
+                .collect(),
+            None => return Ok(()),
+        };
+        for h in holes {
+            let part = self.follow(depth + 1, h.param.clone(), None)?;
+            let Some(value) = part.value else {
+                return Err(format!(
+                    "the image holds no value for the part of `{name}` lent"
+                ));
+            };
+            if !parts::fill(v, &h.path, value) {
+                return Err(format!("`{name}` has no hole where its lent part goes"));
+            }
+        }
+        Ok(())
     }
 
     /// The entry of the callee parameter that `name` (a local, or `#i` for an argument)
@@ -224,8 +293,19 @@ impl Agent {
         else {
             return Err(format!("`{}` holds no value for `{name}`", rec.function));
         };
-        let mut first: Option<Entry> = None;
-        for d in depth + 1..self.records.len() {
+        self.follow(depth + 1, param, None)
+    }
+
+    /// The entry of parameter `param` of the frame at `depth`, its value from the frame
+    /// down the lent map that saved it (`first`: the entry met so far, whose type and
+    /// constructor are the caller's).
+    fn follow(
+        &mut self,
+        depth: usize,
+        mut param: String,
+        mut first: Option<Entry>,
+    ) -> Result<Entry, String> {
+        for d in depth..self.records.len() {
             let Some(callee) = self.records[d].as_mut() else {
                 break;
             };
@@ -235,8 +315,11 @@ impl Agent {
                 .iter()
                 .position(|(n, _)| *n == param)
                 .map(|i| Entry::parse(callee.args.swap_remove(i).1));
-            if let Some(e) = entry {
+            if let Some(mut e) = entry {
                 if e.value.is_some() || e.absent {
+                    if let Some(v) = e.value.as_mut() {
+                        self.fill_holes(d, &param, v)?;
+                    }
                     return Ok(match first {
                         Some(mut f) => {
                             f.value = e.value;
@@ -248,6 +331,7 @@ impl Agent {
                 }
                 first.get_or_insert(e);
             }
+            let callee = self.records[d].as_ref().expect("checked above");
             match callee.lent.iter().find(|(l, _)| *l == param) {
                 Some((_, p)) => param = p.clone(),
                 None => {
@@ -257,7 +341,7 @@ impl Agent {
                 }
             }
         }
-        Err(format!("no frame holds the value lent as `{name}`"))
+        Err(format!("no frame holds the value lent as `{param}`"))
     }
 
     /// The entry of this frame's own parameter `key`, if still in the image.
@@ -298,13 +382,14 @@ impl Agent {
                 0 => &[],
                 _ => self.stack[d - 1].call.as_ref().map_or(&[], |c| c.lent),
             };
-            enc.map(6);
+            enc.map(7);
             enc.text("fn");
             enc.text(act.info.name);
             enc.text("hash");
             enc.uint(act.info.hash);
             enc.text("at");
             enc.uint(point as u64);
+            let mut holes = Vec::new();
             for (key, part) in [("live", Part::Live), ("args", Part::Args)] {
                 enc.text(key);
                 enc.map_indef();
@@ -313,8 +398,20 @@ impl Agent {
                     part,
                     needs,
                     function: act.info.name,
+                    holes: &mut holes,
                 })?;
                 enc.end();
+            }
+            enc.text("holes");
+            enc.array(holes.len() as u64);
+            for (local, path, target) in &holes {
+                enc.array(3);
+                enc.text(local);
+                enc.array(path.len() as u64);
+                for step in path {
+                    step.save(enc);
+                }
+                enc.text(&self.resolve_param(d + 1, target));
             }
             enc.text("lent");
             enc.map(lent.len() as u64);

@@ -126,6 +126,20 @@ pub struct FrameRecord {
     pub args: Vec<(String, Value)>,
     /// Locals lent to the callee: local → callee parameter.
     pub lent: Vec<(String, String)>,
+    /// Parts of locals lent to the callee (the local is saved with a hole there).
+    pub holes: Vec<Hole>,
+}
+
+/// A part of a local lent to the callee: the local was saved with a hole at `path`, and
+/// the callee's parameter `param` holds the part.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hole {
+    /// The local (or the frame's own parameter) with the hole.
+    pub local: String,
+    /// Fields (text) and elements (unsigned) from the local to the hole.
+    pub path: Vec<Value>,
+    /// The callee's parameter.
+    pub param: String,
 }
 
 /// A whole image, read and validated.

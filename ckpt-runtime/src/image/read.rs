@@ -10,7 +10,7 @@ use std::path::Path;
 use super::checksum::Checksum;
 
 use super::{
-    Fingerprint, FrameRecord, Header, Image, END_MAGIC, FORMAT_VERSION, MAGIC, PREFIX_LEN,
+    Fingerprint, FrameRecord, Header, Hole, Image, END_MAGIC, FORMAT_VERSION, MAGIC, PREFIX_LEN,
     TRAILER_LEN,
 };
 use crate::state::decode::{DecodeError, Decoder, Head, Source};
@@ -467,5 +467,35 @@ fn parse_frame(mut v: Value) -> Result<FrameRecord, String> {
             .into_iter()
             .map(|(k, x)| Ok((k, text(x, "lent")?)))
             .collect::<Result<_, String>>()?,
+        holes: match v.take_field("holes") {
+            None => Vec::new(),
+            Some(h) => parse_holes(h)?,
+        },
     })
+}
+
+/// `[[local, [step…], parameter], …]`: parts of locals lent to the callee.
+fn parse_holes(v: Value) -> Result<Vec<Hole>, String> {
+    let Value::Array(items) = v else {
+        return Err(format!("`holes`: expected an array, found {}", v.kind()));
+    };
+    items
+        .into_iter()
+        .map(|h| {
+            let Value::Array(parts) = h else {
+                return Err("`holes`: expected [local, path, parameter]".to_string());
+            };
+            let mut parts = parts.into_vec().into_iter();
+            match (parts.next(), parts.next(), parts.next()) {
+                (Some(Value::Text(local)), Some(Value::Array(path)), Some(Value::Text(param))) => {
+                    Ok(Hole {
+                        local,
+                        path: path.into_vec(),
+                        param,
+                    })
+                }
+                _ => Err("`holes`: expected [local, path, parameter]".to_string()),
+            }
+        })
+        .collect()
 }
