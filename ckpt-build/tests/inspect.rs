@@ -9,7 +9,7 @@ use std::rc::Rc;
 use ckpt::image::{Fingerprint, Header, FORMAT_VERSION};
 use ckpt::state::{Encoder, Limits};
 use ckpt::Error;
-use ckpt_build::{inspect, verify, verify_build, InspectOptions};
+use ckpt_build::{diff, inspect, verify, verify_build, InspectOptions};
 use common::TempDir;
 
 fn header() -> Header {
@@ -361,12 +361,10 @@ fn cargo_ckpt_binary_prints_reports_and_fails_with_exit_code_1() {
     assert!(out.stdout.is_empty());
 }
 
-#[test]
-fn deep_values_stay_readable() {
-    let dir = TempDir::new("deep");
-    let path = dir.path().join("deep.ckpt");
+/// An image whose one live value is `depth` arrays inside each other around `leaf`.
+fn write_deep(path: &Path, depth: usize, leaf: u64) {
     ckpt::image::write(
-        &path,
+        path,
         &header(),
         &mut |e| {
             e.array(1);
@@ -378,10 +376,10 @@ fn deep_values_stay_readable() {
                 |e| {
                     e.map(1);
                     e.text("list");
-                    for _ in 0..200 {
+                    for _ in 0..depth {
                         e.array(1);
                     }
-                    e.uint(1);
+                    e.uint(leaf);
                     Ok(())
                 },
                 &[],
@@ -393,16 +391,42 @@ fn deep_values_stay_readable() {
         },
     )
     .expect("write");
-    let human = inspect(&path, &InspectOptions::default()).expect("inspect");
-    assert!(human.contains("list = [[[["), "{human}");
-    let opts = InspectOptions {
-        json: true,
-        ..InspectOptions::default()
-    };
-    let out = inspect(&path, &opts).expect("inspect --json");
-    let doc: serde_json::Value = serde_json::from_str(&out).expect("parses with serde_json");
-    assert_eq!(doc["truncated"], true);
-    assert!(out.contains("\"$deep\": true"));
+}
+
+#[test]
+fn deep_values_stay_readable() {
+    // 300 000 levels (a long linked list has as many) on a 4 MiB stack: reading, rendering,
+    // comparing and dropping the values never recurse once per level (the renderers stop
+    // at a fixed depth; their frames are large in a debug build).
+    std::thread::Builder::new()
+        .stack_size(4 << 20)
+        .spawn(|| {
+            let dir = TempDir::new("deep");
+            let (a, b) = (dir.path().join("a.ckpt"), dir.path().join("b.ckpt"));
+            write_deep(&a, 300_000, 1);
+            write_deep(&b, 300_000, 2);
+            let human = inspect(&a, &InspectOptions::default()).expect("inspect");
+            assert!(human.contains("list = [[[["), "{human}");
+            let opts = InspectOptions {
+                json: true,
+                ..InspectOptions::default()
+            };
+            let out = inspect(&a, &opts).expect("inspect --json");
+            let doc: serde_json::Value =
+                serde_json::from_str(&out).expect("parses with serde_json");
+            assert_eq!(doc["truncated"], true);
+            assert!(out.contains("\"$deep\": true"));
+            assert!(verify(&a, &Limits::default())
+                .expect("verify")
+                .contains("OK"));
+            let d = diff(&a, &b, &InspectOptions::default()).expect("diff");
+            assert!(d.contains("list"), "{d}");
+            let same = diff(&a, &a, &InspectOptions::default()).expect("diff");
+            assert!(!same.contains("list"), "{same}");
+        })
+        .expect("spawn")
+        .join()
+        .expect("join");
 }
 
 /// One frame `main` with `i` and `text` live (and `extra` when given), one component.

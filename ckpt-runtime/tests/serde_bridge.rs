@@ -439,7 +439,7 @@ fn layout_follows_the_state_conventions() {
         serde_value_of(&Mode::Pair(-2, "x".into())),
         map(vec![(
             "Pair",
-            Value::Array(vec![Value::Nint(1), text("x")])
+            Value::Array(vec![Value::Nint(1), text("x")].into())
         )])
     );
     assert_eq!(
@@ -454,7 +454,7 @@ fn layout_follows_the_state_conventions() {
     assert_eq!(serde_value_of(&None::<u8>), Value::Null);
     assert_eq!(
         serde_value_of(&Some(4u8)),
-        Value::Array(vec![Value::Uint(4)])
+        Value::Array(vec![Value::Uint(4)].into())
     );
     assert_eq!(serde_value_of(&Blob(vec![1, 2])), Value::Bytes(vec![1, 2]));
     // Same bytes as the State impls for the shared conventions.
@@ -545,7 +545,7 @@ fn malformed_values_give_typed_errors_with_locations() {
 
     let bad_limit = map(vec![(
         "cpu",
-        Value::Array(vec![Value::Uint(300), Value::Uint(0)]),
+        Value::Array(vec![Value::Uint(300), Value::Uint(0)].into()),
     )]);
     let (at, _, found) = type_error(load_serde::<Config>(with("limits", bad_limit)).unwrap_err());
     assert_eq!(at, "limits.cpu[0]");
@@ -560,7 +560,10 @@ fn malformed_values_give_typed_errors_with_locations() {
     let bad_inner = map(vec![(
         "Named",
         map(vec![
-            ("a", Value::Array(vec![Value::Uint(1), Value::Nint(0)])),
+            (
+                "a",
+                Value::Array(vec![Value::Uint(1), Value::Nint(0)].into()),
+            ),
             ("b", Value::Null),
         ]),
     )]);
@@ -587,8 +590,9 @@ fn malformed_values_give_typed_errors_with_locations() {
     assert_eq!(found, "no such field");
 
     // Tuples must be exact.
-    let (_, expected, found) =
-        type_error(load_serde::<(u8, u8)>(Value::Array(vec![Value::Uint(1); 3])).unwrap_err());
+    let (_, expected, found) = type_error(
+        load_serde::<(u8, u8)>(Value::Array(vec![Value::Uint(1); 3].into())).unwrap_err(),
+    );
     assert_eq!(
         (expected.as_str(), found.as_str()),
         ("an array of 2", "an array of 3")
@@ -612,7 +616,9 @@ fn malformed_fields_fail_through_the_derive_and_the_image() {
         panic!("a holder is a map")
     };
     let edit = |(k, x): (Value, Value)| match &k {
-        Value::Text(t) if t == "tuple" => (k, Value::Array(vec![Value::Uint(1), Value::Uint(2)])),
+        Value::Text(t) if t == "tuple" => {
+            (k, Value::Array(vec![Value::Uint(1), Value::Uint(2)].into()))
+        }
         Value::Text(t) if t == "config" => (k, x),
         _ => (k, x),
     };

@@ -242,7 +242,7 @@ fn errors_name_the_field() {
     // A wrong payload inside a variant names the variant and the element.
     let bytes = enc(&Pair(1, "x".into()));
     let (p, _) = decode_slice(&bytes).unwrap();
-    let v = Value::Map(vec![(Value::Text("Segment".into()), p)]);
+    let v = Value::Map(vec![(Value::Text("Segment".into()), p)].into());
     let mut out = Vec::new();
     let mut e = Encoder::new(&mut out);
     e.value(&v).unwrap();

@@ -109,21 +109,24 @@ mod tests {
     fn files_show_path_mode_offset() {
         let v = map(vec![(
             "files",
-            Value::Array(vec![map(vec![
-                ("path", text("/data/in.txt")),
-                ("dev", Value::Uint(1)),
-                ("ino", Value::Uint(2)),
-                ("written", Value::Bool(false)),
-                ("len", Value::Uint(100)),
-                ("mtime_ns", Value::Uint(5)),
-                (
-                    "open",
-                    Value::Array(vec![map(vec![
-                        ("offset", Value::Uint(40)),
-                        ("mode", text("r")),
-                    ])]),
-                ),
-            ])]),
+            Value::Array(
+                vec![map(vec![
+                    ("path", text("/data/in.txt")),
+                    ("dev", Value::Uint(1)),
+                    ("ino", Value::Uint(2)),
+                    ("written", Value::Bool(false)),
+                    ("len", Value::Uint(100)),
+                    ("mtime_ns", Value::Uint(5)),
+                    (
+                        "open",
+                        Value::Array(
+                            vec![map(vec![("offset", Value::Uint(40)), ("mode", text("r"))])]
+                                .into(),
+                        ),
+                    ),
+                ])]
+                .into(),
+            ),
         )]);
         let s = fs(&v, "    ").unwrap();
         assert!(s.contains("/data/in.txt  read, 100 bytes"), "{s}");

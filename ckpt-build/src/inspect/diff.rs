@@ -12,6 +12,10 @@ use super::InspectOptions;
 /// Deeper than this, two values are compared by their decoded trees without resolving
 /// shared objects again (bounds the recursion on hostile images).
 const MAX_EQ_DEPTH: usize = 256;
+/// Changes are looked for this many levels deep at most (each level compares its whole
+/// subtree, so a long linked list costs this many passes); a change deeper than that is
+/// shown as the whole value at this depth.
+const MAX_DIFF_DEPTH: usize = 32;
 /// Changed leaves listed per variable before `… N more changes`.
 const MAX_CHANGES_PER_VALUE: usize = 12;
 /// Changed leaves counted per variable (the count says `N+` beyond).
@@ -251,7 +255,7 @@ fn changes(
     if out.len() >= MAX_CHANGES_COUNTED || same(va, a.image, vb, b.image, 0) {
         return;
     }
-    if depth < MAX_EQ_DEPTH {
+    if depth < MAX_DIFF_DEPTH {
         match (va, vb) {
             (Value::Map(xs), Value::Map(ys)) if same_fields(xs, ys) => {
                 for ((k, x), (_, y)) in xs.iter().zip(ys) {

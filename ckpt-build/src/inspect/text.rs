@@ -327,7 +327,9 @@ mod tests {
         assert_eq!(r(&tag(Value::Uint(0x1f40))), "fn@+0x1f40");
         assert_eq!(r(&tag(Value::Nint(0xff))), "fn@-0x100");
         assert_eq!(
-            r(&tag(Value::Array(vec![Value::Uint(16), t("build-id:ab")]))),
+            r(&tag(Value::Array(
+                vec![Value::Uint(16), t("build-id:ab")].into()
+            ))),
             "fn@+0x10 (build-id:ab)"
         );
         assert_eq!(r(&tag(t("x"))), "fn@?");
@@ -347,19 +349,22 @@ mod tests {
 
     #[test]
     fn structs_variants_and_maps() {
-        let s = Value::Map(vec![
-            (
-                t("pos"),
-                Value::Array(vec![Value::Float(0.5), Value::Float(-1.0)]),
-            ),
-            (t("n"), Value::Uint(3)),
-        ]);
+        let s = Value::Map(
+            vec![
+                (
+                    t("pos"),
+                    Value::Array(vec![Value::Float(0.5), Value::Float(-1.0)].into()),
+                ),
+                (t("n"), Value::Uint(3)),
+            ]
+            .into(),
+        );
         assert_eq!(r(&s), "{ pos: [0.5, -1.0], n: 3 }");
-        let v = Value::Map(vec![(t("Circle"), s)]);
+        let v = Value::Map(vec![(t("Circle"), s)].into());
         assert_eq!(r(&v), "Circle { pos: [0.5, -1.0], n: 3 }");
-        let v = Value::Map(vec![(t("Some"), Value::Uint(1))]);
+        let v = Value::Map(vec![(t("Some"), Value::Uint(1))].into());
         assert_eq!(r(&v), "Some(1)");
-        let m = Value::Map(vec![(Value::Uint(1), t("x"))]);
+        let m = Value::Map(vec![(Value::Uint(1), t("x"))].into());
         assert_eq!(r(&m), "{ 1 => \"x\" }");
     }
 

@@ -120,19 +120,25 @@ fn component_round_trip_keeps_non_utf8_bytes() {
 fn malformed_component_state_is_a_type_error() {
     for bad in [
         Value::Uint(3),
-        Value::Map(Vec::new()),
-        Value::Map(vec![(Value::Text("args".into()), Value::Uint(1))]),
-        Value::Map(vec![
-            (
-                Value::Text("args".into()),
-                Value::Array(vec![Value::Uint(1)]),
-            ),
-            (Value::Text("vars".into()), Value::Map(Vec::new())),
-        ]),
-        Value::Map(vec![
-            (Value::Text("args".into()), Value::Array(Vec::new())),
-            (Value::Text("vars".into()), Value::Array(Vec::new())),
-        ]),
+        Value::Map(Vec::new().into()),
+        Value::Map(vec![(Value::Text("args".into()), Value::Uint(1))].into()),
+        Value::Map(
+            vec![
+                (
+                    Value::Text("args".into()),
+                    Value::Array(vec![Value::Uint(1)].into()),
+                ),
+                (Value::Text("vars".into()), Value::Map(Vec::new().into())),
+            ]
+            .into(),
+        ),
+        Value::Map(
+            vec![
+                (Value::Text("args".into()), Value::Array(Vec::new().into())),
+                (Value::Text("vars".into()), Value::Array(Vec::new().into())),
+            ]
+            .into(),
+        ),
     ] {
         let e = component::parse(&bad).unwrap_err();
         assert!(matches!(e, Error::Type { .. }), "{bad:?}: {e}");

@@ -352,7 +352,7 @@ fn component_without(p: &std::path::Path) -> Value {
         .filter(|f| f.get("path").and_then(Value::as_str) != p.to_str())
         .cloned()
         .collect();
-    Value::Map(vec![(Value::Text("files".into()), Value::Array(kept))])
+    Value::Map(vec![(Value::Text("files".into()), Value::Array(kept.into()))].into())
 }
 
 #[test]

@@ -329,7 +329,7 @@ fn fingerprint_differences_name_the_parts() {
 
 #[test]
 fn reencoded_values_keep_their_meaning() {
-    let v = Value::Map(vec![(Value::Text("k".into()), Value::Nint(4))]);
+    let v = Value::Map(vec![(Value::Text("k".into()), Value::Nint(4))].into());
     let mut out = Vec::new();
     let mut e = Encoder::new(&mut out);
     e.value(&v).unwrap();

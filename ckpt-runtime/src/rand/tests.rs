@@ -162,14 +162,17 @@ fn saved_form_is_a_readable_map() {
 }
 
 fn rng_value(algorithm: &str, state: Value, draws: Value) -> Value {
-    Value::Map(vec![
-        (
-            Value::Text("algorithm".into()),
-            Value::Text(algorithm.into()),
-        ),
-        (Value::Text("state".into()), state),
-        (Value::Text("draws".into()), draws),
-    ])
+    Value::Map(
+        vec![
+            (
+                Value::Text("algorithm".into()),
+                Value::Text(algorithm.into()),
+            ),
+            (Value::Text("state".into()), state),
+            (Value::Text("draws".into()), draws),
+        ]
+        .into(),
+    )
 }
 
 fn words(ws: [u64; 4]) -> Value {
@@ -199,16 +202,19 @@ fn malformed_values_give_typed_errors() {
     assert_eq!(type_error_at(load_value(zero)), "state");
     let short = rng_value(
         "xoshiro256**",
-        Value::Array(vec![Value::Uint(1)]),
+        Value::Array(vec![Value::Uint(1)].into()),
         Value::Uint(0),
     );
     assert_eq!(type_error_at(load_value(short)), "state");
     let bad_draws = rng_value("xoshiro256**", ok_state(), Value::Text("many".into()));
     assert_eq!(type_error_at(load_value(bad_draws)), "draws");
-    let missing = Value::Map(vec![(
-        Value::Text("algorithm".into()),
-        Value::Text("xoshiro256**".into()),
-    )]);
+    let missing = Value::Map(
+        vec![(
+            Value::Text("algorithm".into()),
+            Value::Text("xoshiro256**".into()),
+        )]
+        .into(),
+    );
     assert_eq!(type_error_at(load_value(missing)), "state");
     assert!(matches!(
         load_value(Value::Uint(3)),

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, LinkedL
 use std::hash::{BuildHasher, Hash};
 use std::sync::{Mutex, OnceLock, RwLock, TryLockError};
 
+use super::tree::grow_for_loop;
 use super::{Encoder, Loader, State, Value};
 use crate::Error;
 
@@ -26,7 +27,7 @@ impl<T: State> State for VecDeque<T> {
             ([], b) => T::save_slice(b, e),
             _ => {
                 e.array(self.len() as u64);
-                self.iter().try_for_each(|x| x.save(e))
+                grow_for_loop(|| self.iter().try_for_each(|x| e.put(x)))
             }
         }
     }
@@ -50,27 +51,30 @@ impl<T: State> State for LinkedList<T> {
     /// An array, front first.
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         e.array(self.len() as u64);
-        self.iter().try_for_each(|x| x.save(e))
+        grow_for_loop(|| self.iter().try_for_each(|x| e.put(x)))
     }
     fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
         let mut list = LinkedList::new();
-        for (i, x) in items(v, "LinkedList")?.into_iter().enumerate() {
-            list.push_back(T::load(x, l).map_err(|e| e.within_index(i))?);
-        }
-        Ok(list)
+        let items = items(v, "LinkedList")?;
+        grow_for_loop(|| {
+            for (i, x) in items.into_iter().enumerate() {
+                list.push_back(l.load(x).map_err(|e| e.within_index(i))?);
+            }
+            Ok(list)
+        })
     }
 }
 
 fn entries(v: Value, ty: &str) -> Result<Vec<(Value, Value)>, Error> {
     match v {
-        Value::Map(entries) => Ok(entries),
+        Value::Map(entries) => Ok(entries.into_vec()),
         other => Err(Error::ty("", format!("{ty} (a map)"), other.kind())),
     }
 }
 
 fn items(v: Value, ty: &str) -> Result<Vec<Value>, Error> {
     match v {
-        Value::Array(items) => Ok(items),
+        Value::Array(items) => Ok(items.into_vec()),
         other => Err(Error::ty("", format!("{ty} (an array)"), other.kind())),
     }
 }
@@ -82,12 +86,15 @@ fn load_entries<K: State, V: State>(
     l: &mut Loader,
     mut put: impl FnMut(K, V),
 ) -> Result<(), Error> {
-    for (i, (k, x)) in entries(v, ty)?.into_iter().enumerate() {
-        let k = K::load(k, l).map_err(|e| e.within("key").within_index(i))?;
-        let x = V::load(x, l).map_err(|e| e.within_index(i))?;
-        put(k, x);
-    }
-    Ok(())
+    let entries = entries(v, ty)?;
+    grow_for_loop(|| {
+        for (i, (k, x)) in entries.into_iter().enumerate() {
+            let k = l.load(k).map_err(|e| e.within("key").within_index(i))?;
+            let x = l.load(x).map_err(|e| e.within_index(i))?;
+            put(k, x);
+        }
+        Ok(())
+    })
 }
 
 fn save_entries<'a, K: State + 'a, V: State + 'a>(
@@ -96,11 +103,13 @@ fn save_entries<'a, K: State + 'a, V: State + 'a>(
     e: &mut Encoder<'_>,
 ) -> Result<(), Error> {
     e.map(len as u64);
-    for (k, v) in it {
-        k.save(e)?;
-        v.save(e)?;
-    }
-    Ok(())
+    grow_for_loop(|| {
+        for (k, v) in it {
+            e.put(k)?;
+            e.put(v)?;
+        }
+        Ok(())
+    })
 }
 
 impl<K: State + Eq + Hash, V: State, S: BuildHasher + Default> State for HashMap<K, V, S> {
@@ -133,29 +142,34 @@ impl<K: State + Ord, V: State> State for BTreeMap<K, V> {
 impl<T: State + Eq + Hash, S: BuildHasher + Default> State for HashSet<T, S> {
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         e.array(self.len() as u64);
-        self.iter().try_for_each(|x| x.save(e))
+        grow_for_loop(|| self.iter().try_for_each(|x| e.put(x)))
     }
     fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
         let items = items(v, "HashSet")?;
         let mut s = HashSet::with_capacity_and_hasher(items.len(), S::default());
-        for (i, x) in items.into_iter().enumerate() {
-            s.insert(T::load(x, l).map_err(|e| e.within_index(i))?);
-        }
-        Ok(s)
+        grow_for_loop(|| {
+            for (i, x) in items.into_iter().enumerate() {
+                s.insert(l.load(x).map_err(|e| e.within_index(i))?);
+            }
+            Ok(s)
+        })
     }
 }
 
 impl<T: State + Ord> State for BTreeSet<T> {
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         e.array(self.len() as u64);
-        self.iter().try_for_each(|x| x.save(e))
+        grow_for_loop(|| self.iter().try_for_each(|x| e.put(x)))
     }
     fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
         let mut s = BTreeSet::new();
-        for (i, x) in items(v, "BTreeSet")?.into_iter().enumerate() {
-            s.insert(T::load(x, l).map_err(|e| e.within_index(i))?);
-        }
-        Ok(s)
+        let items = items(v, "BTreeSet")?;
+        grow_for_loop(|| {
+            for (i, x) in items.into_iter().enumerate() {
+                s.insert(l.load(x).map_err(|e| e.within_index(i))?);
+            }
+            Ok(s)
+        })
     }
 }
 
@@ -171,19 +185,19 @@ fn busy(what: &str) -> Error {
 impl<T: State> State for RefCell<T> {
     /// The content; a `RefCell` mutably borrowed at the save point is [`Error::Unsaveable`].
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
-        self.try_borrow().map_err(|_| busy("RefCell"))?.save(e)
+        e.put(&*self.try_borrow().map_err(|_| busy("RefCell"))?)
     }
     fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
-        T::load(v, l).map(RefCell::new)
+        l.load(v).map(RefCell::new)
     }
 }
 
 impl<T: State + Copy> State for Cell<T> {
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
-        self.get().save(e)
+        e.put(&self.get())
     }
     fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
-        T::load(v, l).map(Cell::new)
+        l.load(v).map(Cell::new)
     }
 }
 
@@ -200,13 +214,13 @@ macro_rules! once_state {
                     }
                     Some(x) => {
                         e.array(1);
-                        x.save(e)
+                        e.put(x)
                     }
                 }
             }
             fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
                 let cell = $Once::new();
-                if let Some(x) = Option::<T>::load(v, l)? {
+                if let Some(x) = l.load::<Option<T>>(v)? {
                     // A new cell is unset: `set` cannot fail.
                     let _ = cell.set(x);
                 }
@@ -223,25 +237,25 @@ impl<T: State> State for Mutex<T> {
     /// [`Error::Unsaveable`] rather than a deadlock; a poisoned one is saved as is.
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         match self.try_lock() {
-            Ok(g) => g.save(e),
-            Err(TryLockError::Poisoned(p)) => p.into_inner().save(e),
+            Ok(g) => e.put(&*g),
+            Err(TryLockError::Poisoned(p)) => e.put(&*p.into_inner()),
             Err(TryLockError::WouldBlock) => Err(busy("Mutex")),
         }
     }
     fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
-        T::load(v, l).map(Mutex::new)
+        l.load(v).map(Mutex::new)
     }
 }
 
 impl<T: State> State for RwLock<T> {
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         match self.try_read() {
-            Ok(g) => g.save(e),
-            Err(TryLockError::Poisoned(p)) => p.into_inner().save(e),
+            Ok(g) => e.put(&*g),
+            Err(TryLockError::Poisoned(p)) => e.put(&*p.into_inner()),
             Err(TryLockError::WouldBlock) => Err(busy("RwLock")),
         }
     }
     fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
-        T::load(v, l).map(RwLock::new)
+        l.load(v).map(RwLock::new)
     }
 }

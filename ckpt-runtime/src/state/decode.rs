@@ -10,11 +10,16 @@ use std::io::{self, Read};
 use std::path::PathBuf;
 
 use super::typed::{read_typed, typed_elem};
-use super::Value;
+use super::{Entries, Items, Value};
 use crate::Error;
 
-/// Bounds on what the decoder accepts, so a hostile or corrupt input cannot exhaust
-/// the stack or the memory.
+/// Bounds on what the decoder accepts, so a hostile or corrupt input cannot exhaust the
+/// memory.
+///
+/// Nesting costs no machine stack (the decoder keeps open containers on a list), so the
+/// default depth is unlimited: whatever the encoder wrote reads back. The encoder refuses
+/// what the default limits would refuse: an item longer than [`MAX_LEN`], a chain of more
+/// than [`MAX_TAG_CHAIN`] tags directly inside each other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Deepest nesting of arrays, maps and tags.
@@ -23,14 +28,40 @@ pub struct Limits {
     pub max_len: u64,
 }
 
+/// The default [`Limits::max_len`]: 64 Gi items or bytes in one item.
+pub const MAX_LEN: u64 = 64 << 30;
+
+/// Most tags directly inside each other (`tag(tag(...(item)))`, not counting the tag of a
+/// shared object's definition), in any input: ckpt itself never writes more than two.
+pub const MAX_TAG_CHAIN: usize = 64;
+
 impl Default for Limits {
-    /// Depth 256, one item up to 64 GiB.
+    /// Unlimited depth, one item up to [`MAX_LEN`].
     fn default() -> Self {
         Limits {
-            max_depth: 256,
-            max_len: 64 << 30,
+            max_depth: u32::MAX,
+            max_len: MAX_LEN,
         }
     }
+}
+
+/// A container still open while decoding.
+enum Open {
+    /// An array: its items so far, and how many in all (`None`: indefinite length).
+    Array {
+        items: Vec<Value>,
+        left: Option<u64>,
+    },
+    /// A map: its entries so far, the key read whose value comes next, how many in all.
+    Map {
+        entries: Vec<(Value, Value)>,
+        key: Option<Value>,
+        left: Option<u64>,
+    },
+    /// A tag, around the next item.
+    Tag(u64),
+    /// The definition of shared value n (tag 28), which is the next item.
+    Shared(usize),
 }
 
 /// Why a CBOR item could not be decoded.
@@ -219,7 +250,8 @@ impl<'a, S: Source> Decoder<'a, S> {
             }
         };
         self.count(len, 2)?;
-        self.enter()?;
+        self.enter(0)?;
+        self.depth += 1;
         let mut i = 0u64;
         loop {
             if len == Some(i) {
@@ -314,92 +346,218 @@ impl<'a, S: Source> Decoder<'a, S> {
     }
 
     /// Decodes the rest of an item whose head was already read.
+    ///
+    /// Without recursion: the arrays, maps and tags still open are kept on an explicit
+    /// stack ([`Open`]), so the nesting depth of the input costs heap memory (about as
+    /// much as the containers themselves), never the machine stack.
     pub(crate) fn item_after(&mut self, h: Head) -> Result<Value, DecodeError> {
-        Ok(match h {
-            Head::Uint(n) => Value::Uint(n),
-            Head::Nint(n) => Value::Nint(n),
-            Head::Float(f) => Value::Float(f),
-            Head::Simple(20) => Value::Bool(false),
-            Head::Simple(21) => Value::Bool(true),
-            Head::Simple(22 | 23) => Value::Null,
-            Head::Simple(s) => {
-                return Err(DecodeError::Malformed(format!(
-                    "unsupported simple value {s}"
-                )))
-            }
-            Head::Break => return Err(DecodeError::Malformed("unexpected break".into())),
-            Head::Bytes(len) => Value::Bytes(self.string(2, len)?),
-            Head::Text(len) => {
-                let b = self.string(3, len)?;
-                Value::Text(
-                    String::from_utf8(b)
-                        .map_err(|_| DecodeError::Malformed("text is not UTF-8".into()))?,
-                )
-            }
-            Head::Array(len) => {
-                self.enter()?;
-                let mut items = Vec::with_capacity(self.count(len, 1)?.min(4096) as usize);
-                match len {
-                    Some(n) => {
-                        for _ in 0..n {
-                            items.push(self.item()?);
-                        }
-                    }
-                    None => loop {
-                        match self.head()? {
-                            Head::Break => break,
-                            h => {
-                                self.check_len(items.len() as u64 + 1)?;
-                                items.push(self.item_after(h)?)
-                            }
-                        }
-                    },
-                }
-                self.depth -= 1;
-                Value::Array(items)
-            }
-            Head::Map(len) => {
-                self.enter()?;
-                let mut entries = Vec::with_capacity(self.count(len, 2)?.min(4096) as usize);
-                match len {
-                    Some(n) => {
-                        for _ in 0..n {
-                            let k = self.item()?;
-                            entries.push((k, self.item()?));
-                        }
-                    }
-                    None => loop {
-                        match self.head()? {
-                            Head::Break => break,
-                            h => {
-                                self.check_len(entries.len() as u64 + 1)?;
-                                let k = self.item_after(h)?;
-                                entries.push((k, self.item()?));
-                            }
-                        }
-                    },
-                }
-                self.depth -= 1;
-                Value::Map(entries)
-            }
-            Head::Tag(t) => {
-                self.enter()?;
-                let v = self.tagged(t)?;
-                self.depth -= 1;
-                v
-            }
-        })
+        self.items(h, &mut Vec::new())
     }
 
-    fn enter(&mut self) -> Result<(), DecodeError> {
-        self.depth += 1;
-        if self.depth > self.limits.max_depth {
+    fn items(&mut self, first: Head, open: &mut Vec<Open>) -> Result<Value, DecodeError> {
+        let mut next = Some(first);
+        loop {
+            let h = match next.take() {
+                Some(h) => h,
+                None => self.head()?,
+            };
+            // A complete value, or a container opened (then read its first item).
+            let mut v = match h {
+                Head::Uint(n) => Value::Uint(n),
+                Head::Nint(n) => Value::Nint(n),
+                Head::Float(f) => Value::Float(f),
+                Head::Simple(20) => Value::Bool(false),
+                Head::Simple(21) => Value::Bool(true),
+                Head::Simple(22 | 23) => Value::Null,
+                Head::Simple(s) => {
+                    return Err(DecodeError::Malformed(format!(
+                        "unsupported simple value {s}"
+                    )))
+                }
+                Head::Break => match open.pop() {
+                    Some(Open::Array {
+                        items, left: None, ..
+                    }) => Value::Array(items.into()),
+                    Some(Open::Map {
+                        entries,
+                        key: None,
+                        left: None,
+                    }) => Value::Map(entries.into()),
+                    _ => return Err(DecodeError::Malformed("unexpected break".into())),
+                },
+                Head::Bytes(len) => Value::Bytes(self.string(2, len)?),
+                Head::Text(len) => {
+                    let b = self.string(3, len)?;
+                    Value::Text(
+                        String::from_utf8(b)
+                            .map_err(|_| DecodeError::Malformed("text is not UTF-8".into()))?,
+                    )
+                }
+                Head::Array(len) => {
+                    let n = self.count(len, 1)?;
+                    if len == Some(0) {
+                        Value::Array(Items::new())
+                    } else {
+                        self.enter(open.len())?;
+                        open.push(Open::Array {
+                            items: Vec::with_capacity(n.min(4096) as usize),
+                            left: len,
+                        });
+                        continue;
+                    }
+                }
+                Head::Map(len) => {
+                    let n = self.count(len, 2)?;
+                    if len == Some(0) {
+                        Value::Map(Entries::new())
+                    } else {
+                        self.enter(open.len())?;
+                        open.push(Open::Map {
+                            entries: Vec::with_capacity(n.min(4096) as usize),
+                            key: None,
+                            left: len,
+                        });
+                        continue;
+                    }
+                }
+                Head::Tag(28) => {
+                    self.enter(open.len())?;
+                    open.push(Open::Shared(self.shared.len()));
+                    self.shared.push(None);
+                    continue;
+                }
+                Head::Tag(29) => self.reference()?,
+                Head::Tag(t) => {
+                    let h = self.head()?;
+                    match (typed_elem(t), h) {
+                        (Some(size), Head::Bytes(Some(n))) => self.typed(t, size, n)?,
+                        (Some(size), Head::Bytes(None)) => self.padded_typed(t, size)?,
+                        _ => {
+                            let chain = open
+                                .iter()
+                                .rev()
+                                .take_while(|o| matches!(o, Open::Tag(_)))
+                                .count();
+                            if chain >= MAX_TAG_CHAIN {
+                                return Err(DecodeError::Limit(format!(
+                                    "more than {MAX_TAG_CHAIN} tags directly inside each other"
+                                )));
+                            }
+                            self.enter(open.len())?;
+                            open.push(Open::Tag(t));
+                            next = Some(h);
+                            continue;
+                        }
+                    }
+                }
+            };
+            // Hand the value to the innermost open container, closing those it completes.
+            loop {
+                v = match open.last_mut() {
+                    None => return Ok(v),
+                    Some(Open::Array { items, left }) => {
+                        items.push(v);
+                        match *left {
+                            Some(n) if items.len() as u64 == n => {}
+                            Some(_) => break,
+                            None => {
+                                self.check_len(items.len() as u64)?;
+                                break;
+                            }
+                        }
+                        let items = std::mem::take(items);
+                        open.pop();
+                        Value::Array(items.into())
+                    }
+                    Some(Open::Map { entries, key, left }) => {
+                        let Some(k) = key.take() else {
+                            *key = Some(v);
+                            break;
+                        };
+                        entries.push((k, v));
+                        match *left {
+                            Some(n) if entries.len() as u64 == n => {}
+                            Some(_) => break,
+                            None => {
+                                self.check_len(entries.len() as u64)?;
+                                break;
+                            }
+                        }
+                        let entries = std::mem::take(entries);
+                        open.pop();
+                        Value::Map(entries.into())
+                    }
+                    Some(Open::Tag(t)) => {
+                        let t = *t;
+                        open.pop();
+                        Value::Tag(t, Box::new(v))
+                    }
+                    Some(Open::Shared(idx)) => {
+                        let idx = *idx;
+                        open.pop();
+                        self.shared[idx] = Some(v);
+                        Value::Shared(idx as u64)
+                    }
+                };
+            }
+        }
+    }
+
+    /// The depth limit, for a container opened inside `open` others.
+    fn enter(&mut self, open: usize) -> Result<(), DecodeError> {
+        let depth = (self.depth as u64).saturating_add(open as u64 + 1);
+        if depth > self.limits.max_depth as u64 {
             return Err(DecodeError::Limit(format!(
                 "nesting deeper than {} levels",
                 self.limits.max_depth
             )));
         }
         Ok(())
+    }
+
+    /// Tag 29: a reference to a shared value defined before (or, in an image, the next
+    /// index: a forward reference to the heap section).
+    fn reference(&mut self) -> Result<Value, DecodeError> {
+        match self.head()? {
+            Head::Uint(n) if n < self.shared.len() as u64 => Ok(Value::Ref(n)),
+            Head::Uint(n) if n == self.shared.len() as u64 && self.forward.is_some() => {
+                self.shared.push(None);
+                if let Some(f) = &mut self.forward {
+                    f.insert(n);
+                }
+                Ok(Value::Ref(n))
+            }
+            Head::Uint(n) => Err(DecodeError::Malformed(format!(
+                "reference to shared value {n}, which is not defined before it"
+            ))),
+            other => Err(DecodeError::Malformed(format!(
+                "shared reference holds {other:?}"
+            ))),
+        }
+    }
+
+    /// A typed array of `n` bytes in one definite-length byte string.
+    fn typed(&mut self, t: u64, size: usize, n: u64) -> Result<Value, DecodeError> {
+        let partial = n % size as u64;
+        if partial != 0 {
+            return Err(DecodeError::Malformed(format!(
+                "typed array of {n} bytes, not a multiple of {size}"
+            )));
+        }
+        let n = self.count(Some(n), 1)?;
+        if self.src.remaining().is_none() && n > 1 << 20 {
+            // Unknown input length: read through a growing buffer, then copy.
+            let b = self.definite_bytes(n)?;
+            return read_typed(t, b.len(), |dst| {
+                dst.copy_from_slice(&b);
+                Ok(())
+            })
+            .map(Value::Typed);
+        }
+        let n = usize::try_from(n)
+            .map_err(|_| DecodeError::Limit(format!("a typed array of {n} bytes")))?;
+        let src = &mut *self.src;
+        read_typed(t, n, |dst| src.fill(dst)).map(Value::Typed)
     }
 
     fn check_len(&self, n: u64) -> Result<(), DecodeError> {
@@ -529,64 +687,6 @@ impl<'a, S: Source> Decoder<'a, S> {
                 }
                 Head::Break => return read_typed(t, 0, |_: &mut [u8]| Ok(())).map(Value::Typed),
                 _ => return Err(DecodeError::Malformed("bad chunk in a typed array".into())),
-            }
-        }
-    }
-
-    fn tagged(&mut self, t: u64) -> Result<Value, DecodeError> {
-        match t {
-            28 => {
-                let idx = self.shared.len();
-                self.shared.push(None);
-                let v = self.item()?;
-                self.shared[idx] = Some(v);
-                Ok(Value::Shared(idx as u64))
-            }
-            29 => match self.item()? {
-                Value::Uint(n) if n < self.shared.len() as u64 => Ok(Value::Ref(n)),
-                Value::Uint(n) if n == self.shared.len() as u64 && self.forward.is_some() => {
-                    self.shared.push(None);
-                    if let Some(f) = &mut self.forward {
-                        f.insert(n);
-                    }
-                    Ok(Value::Ref(n))
-                }
-                Value::Uint(n) => Err(DecodeError::Malformed(format!(
-                    "reference to shared value {n}, which is not defined before it"
-                ))),
-                other => Err(DecodeError::Malformed(format!(
-                    "shared reference holds a {}",
-                    other.kind()
-                ))),
-            },
-            _ => {
-                let h = self.head()?;
-                match (typed_elem(t), h) {
-                    (Some(size), Head::Bytes(Some(n))) => {
-                        if n % size as u64 != 0 {
-                            return Err(DecodeError::Malformed(format!(
-                                "typed array of {n} bytes, not a multiple of {size}"
-                            )));
-                        }
-                        let n = self.count(Some(n), 1)?;
-                        if self.src.remaining().is_none() && n > 1 << 20 {
-                            // Unknown input length: read through a growing buffer, then copy.
-                            let b = self.definite_bytes(n)?;
-                            return read_typed(t, b.len(), |dst| {
-                                dst.copy_from_slice(&b);
-                                Ok(())
-                            })
-                            .map(Value::Typed);
-                        }
-                        let n = usize::try_from(n).map_err(|_| {
-                            DecodeError::Limit(format!("a typed array of {n} bytes"))
-                        })?;
-                        let src = &mut *self.src;
-                        read_typed(t, n, |dst| src.fill(dst)).map(Value::Typed)
-                    }
-                    (Some(size), Head::Bytes(None)) => self.padded_typed(t, size),
-                    _ => Ok(Value::Tag(t, Box::new(self.item_after(h)?))),
-                }
             }
         }
     }

@@ -14,6 +14,8 @@ use std::any::{Any, TypeId};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::{self, Write};
 
+use super::decode::{MAX_LEN, MAX_TAG_CHAIN};
+use super::tree::{grow, grow_for_loop, on_new_segment, Headroom};
 use super::typed::Pod;
 use super::{State, TypedArray, Value};
 use crate::Error;
@@ -69,6 +71,14 @@ pub struct Encoder<'w> {
     /// The output is an image body whose header names the executable (code pointers need
     /// not carry its identity).
     exe_in_header: bool,
+    /// Why the output would not decode under the default [`Limits`](super::Limits), once
+    /// something written exceeds them: reported like an I/O error.
+    refused: Option<String>,
+    /// Tags written directly inside each other so far, and where the last one ended.
+    tag_chain: usize,
+    tag_end: u64,
+    /// The stack room known for nested saves.
+    room: Headroom,
 }
 
 impl std::fmt::Debug for Encoder<'_> {
@@ -106,6 +116,10 @@ impl<'w> Encoder<'w> {
             defining: Vec::new(),
             heap: None,
             exe_in_header: false,
+            refused: None,
+            tag_chain: 0,
+            tag_end: u64::MAX,
+            room: Headroom::default(),
         }
     }
 
@@ -129,14 +143,18 @@ impl<'w> Encoder<'w> {
     /// queue of deferred objects (writing one may queue others), then refuses strong cycles.
     pub(crate) fn write_heap(&mut self) -> Result<(), Error> {
         self.map_indef();
-        while let Some((n, write)) = self.heap.as_mut().and_then(|h| h.queue.pop_front()) {
-            self.uint(n);
-            self.defining.push(n);
-            let r = write(self);
-            self.defining.pop();
-            r?;
-            self.check()?;
-        }
+        // One segment for the loop if the stack is nearly used up (not one per definition).
+        grow_for_loop(|| {
+            while let Some((n, write)) = self.heap.as_mut().and_then(|h| h.queue.pop_front()) {
+                self.uint(n);
+                self.defining.push(n);
+                let r = write(self);
+                self.defining.pop();
+                r?;
+                self.check()?;
+            }
+            Ok::<(), Error>(())
+        })?;
         self.end();
         if let Some(h) = &mut self.heap {
             check_strong_cycles(self.next_id, &mut h.edges)?;
@@ -144,27 +162,100 @@ impl<'w> Encoder<'w> {
         self.check()
     }
 
-    /// Saves one value.
+    /// Saves one value. `State` impls save the values they hold through this (not by
+    /// calling their `save` directly): it grows the stack when little is left, so values
+    /// nested a million deep (a long `Option<Box<Node>>` list) save without overflowing it.
+    ///
+    /// An I/O error stops the output: it is returned by the `put` after it (and by
+    /// [`finish`](Self::finish)).
+    #[inline]
     pub fn put<T: State>(&mut self, v: &T) -> Result<(), Error> {
-        v.save(self)?;
-        self.check()
+        if !self.room.ok() {
+            return self.put_slow(v);
+        }
+        if self.failed() {
+            return Err(self.sticky());
+        }
+        // A tail call: this frame is on the stack once per level of a deep value, so it
+        // holds nothing (the result goes straight to the caller's).
+        v.save(self)
+    }
+
+    /// [`put`](Self::put) after the fast stack check failed: the full check, and the save
+    /// on a new stack segment if this one is nearly used up.
+    #[cold]
+    #[inline(never)]
+    fn put_slow<T: State>(&mut self, v: &T) -> Result<(), Error> {
+        self.check()?;
+        if self.room.refresh() {
+            return v.save(self);
+        }
+        // The segment's room is learnt by the first check on it; this stack's is kept.
+        let room = std::mem::take(&mut self.room);
+        let r = on_new_segment(|| v.save(self));
+        self.room = room;
+        r
     }
 
     /// Saves a slice as one CBOR item (a typed array for primitive numbers).
+    #[inline]
     pub fn put_slice<T: State>(&mut self, xs: &[T]) -> Result<(), Error> {
-        T::save_slice(xs, self)?;
+        grow(|| T::save_slice(xs, self))?;
         self.check()
     }
 
-    /// The sticky I/O error, if any, as an [`Error`].
+    /// Whether an I/O error or a limit stopped the output.
+    #[inline(always)]
+    fn failed(&self) -> bool {
+        self.refused.is_some() || self.err.is_some()
+    }
+
+    /// The sticky I/O error or limit, if any, as an [`Error`].
+    #[inline(always)]
     fn check(&self) -> Result<(), Error> {
-        match &self.err {
-            None => Ok(()),
-            Some(e) => Err(Error::io(
+        if self.failed() {
+            Err(self.sticky())
+        } else {
+            Ok(())
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn sticky(&self) -> Error {
+        match (&self.refused, &self.err) {
+            (Some(detail), _) => Error::Unsaveable {
+                at: String::new(),
+                detail: detail.clone(),
+            },
+            (None, Some(e)) => Error::io(
                 "writing checkpoint",
                 "",
                 io::Error::new(e.kind(), e.to_string()),
-            )),
+            ),
+            (None, None) => Error::Unsaveable {
+                at: String::new(),
+                detail: "no error (internal: sticky error without one)".into(),
+            },
+        }
+    }
+
+    /// Records that the output exceeds a limit of the decoder: no image holding it could
+    /// be restored, so the save fails (at the next [`put`](Self::put) or at
+    /// [`finish`](Self::finish)).
+    #[cold]
+    fn refuse(&mut self, detail: String) {
+        self.refused.get_or_insert(detail);
+    }
+
+    /// Refuses an item of `n` elements or bytes, beyond what the decoder accepts.
+    #[inline]
+    fn check_len(&mut self, n: u64, what: &str) {
+        if n > MAX_LEN {
+            self.refuse(format!(
+                "{what} of {n} elements or bytes, more than the {MAX_LEN} a restore accepts; \
+                 split it into smaller ones"
+            ));
         }
     }
 
@@ -179,8 +270,10 @@ impl<'w> Encoder<'w> {
         self.flushed + self.buf.len() as u64
     }
 
-    /// Flushes the buffer and the writer; reports the first I/O error.
+    /// Flushes the buffer and the writer; reports the first I/O error (or a limit exceeded,
+    /// see [`Limits`](super::Limits)).
     pub fn finish(mut self) -> Result<(), Error> {
+        self.check()?;
         self.flush_buf();
         if self.err.is_none() {
             if let Err(e) = self.out.flush() {
@@ -298,12 +391,14 @@ impl<'w> Encoder<'w> {
 
     /// A text string.
     pub fn text(&mut self, s: &str) {
+        self.check_len(s.len() as u64, "a text");
         self.head(3, s.len() as u64);
         self.raw(s.as_bytes());
     }
 
     /// A byte string.
     pub fn bytes(&mut self, b: &[u8]) {
+        self.check_len(b.len() as u64, "a byte string");
         self.head(2, b.len() as u64);
         self.raw(b);
     }
@@ -311,12 +406,14 @@ impl<'w> Encoder<'w> {
     /// The head of an array of `len` items; write the items next.
     #[inline]
     pub fn array(&mut self, len: u64) {
+        self.check_len(len, "an array");
         self.head(4, len);
     }
 
     /// The head of a map of `len` pairs; write key, value, key, value... next.
     #[inline]
     pub fn map(&mut self, len: u64) {
+        self.check_len(len, "a map");
         self.head(5, len);
     }
 
@@ -338,10 +435,24 @@ impl<'w> Encoder<'w> {
         self.buf.push(0xff);
     }
 
-    /// A tag; write the tagged item next.
+    /// A tag; write the tagged item next. At most [`MAX_TAG_CHAIN`] tags may be written
+    /// directly inside each other (the decoder's limit; the save fails beyond it).
     #[inline]
     pub fn tag(&mut self, t: u64) {
+        let at = self.bytes_written();
+        self.tag_chain = if at == self.tag_end {
+            self.tag_chain + 1
+        } else {
+            1
+        };
         self.head(6, t);
+        self.tag_end = self.bytes_written();
+        if self.tag_chain > MAX_TAG_CHAIN {
+            self.refuse(format!(
+                "more than {MAX_TAG_CHAIN} tags directly inside each other, which a restore \
+                 refuses; write an item between them"
+            ));
+        }
     }
 
     /// A typed array: tag, byte-string head, then the elements' bytes in one write.
@@ -352,8 +463,9 @@ impl<'w> Encoder<'w> {
     /// vector on restore, which is measurably faster than copying across page boundaries
     /// (see BENCHMARKS.md). At most `ALIGN - 1` bytes of padding, never below 1 MiB of data.
     pub(crate) fn typed<T: Pod>(&mut self, xs: &[T]) {
-        self.tag(T::TAG);
+        self.head(6, T::TAG);
         let n = std::mem::size_of_val(xs) as u64;
+        self.check_len(n, "a typed array");
         let aligned = n >= ALIGN_FROM;
         if aligned {
             self.reserve(1);
@@ -396,54 +508,79 @@ impl<'w> Encoder<'w> {
         }
     }
 
-    /// Re-encodes a decoded tree. Shared definitions and references cannot be re-encoded
-    /// without their table and give [`Error::Unsaveable`].
+    /// Re-encodes a decoded tree (without recursion: any depth). Shared definitions and
+    /// references cannot be re-encoded without their table and give [`Error::Unsaveable`].
     pub fn value(&mut self, v: &Value) -> Result<(), Error> {
-        match v {
-            Value::Uint(n) => self.uint(*n),
-            Value::Nint(n) => self.head(1, *n),
-            Value::Float(f) => self.f64(*f),
-            Value::Bool(b) => self.bool(*b),
-            Value::Null => self.null(),
-            Value::Text(t) => self.text(t),
-            Value::Bytes(b) => self.bytes(b),
-            Value::Array(items) => {
-                self.array(items.len() as u64);
-                for x in items {
-                    self.value(x)?;
+        /// A container being re-encoded: its children not written yet.
+        enum Open<'a> {
+            Items(std::slice::Iter<'a, Value>),
+            Entries(std::slice::Iter<'a, (Value, Value)>, Option<&'a Value>),
+        }
+        let mut open: Vec<Open<'_>> = Vec::new();
+        let mut next = Some(v);
+        loop {
+            let v = match next.take() {
+                Some(v) => v,
+                None => {
+                    let child = match open.last_mut() {
+                        None => break,
+                        Some(Open::Items(it)) => it.next(),
+                        Some(Open::Entries(it, pending)) => pending.take().or_else(|| {
+                            let (k, x) = it.next()?;
+                            *pending = Some(x);
+                            Some(k)
+                        }),
+                    };
+                    match child {
+                        Some(c) => c,
+                        None => {
+                            open.pop();
+                            continue;
+                        }
+                    }
                 }
-            }
-            Value::Map(entries) => {
-                self.map(entries.len() as u64);
-                for (k, x) in entries {
-                    self.value(k)?;
-                    self.value(x)?;
+            };
+            match v {
+                Value::Uint(n) => self.uint(*n),
+                Value::Nint(n) => self.head(1, *n),
+                Value::Float(f) => self.f64(*f),
+                Value::Bool(b) => self.bool(*b),
+                Value::Null => self.null(),
+                Value::Text(t) => self.text(t),
+                Value::Bytes(b) => self.bytes(b),
+                Value::Array(items) => {
+                    self.array(items.len() as u64);
+                    open.push(Open::Items(items.iter()));
                 }
-            }
-            Value::Tag(t, x) => {
-                self.tag(*t);
-                self.value(x)?;
-            }
-            Value::Typed(t) => match t {
-                TypedArray::U8(v) => self.typed(v),
-                TypedArray::U16(v) => self.typed(v),
-                TypedArray::U32(v) => self.typed(v),
-                TypedArray::U64(v) => self.typed(v),
-                TypedArray::I8(v) => self.typed(v),
-                TypedArray::I16(v) => self.typed(v),
-                TypedArray::I32(v) => self.typed(v),
-                TypedArray::I64(v) => self.typed(v),
-                TypedArray::F32(v) => self.typed(v),
-                TypedArray::F64(v) => self.typed(v),
-            },
-            Value::Shared(_) | Value::Ref(_) => {
-                return Err(Error::Unsaveable {
-                    at: String::new(),
-                    detail: format!(
-                        "a decoded {} cannot be re-encoded without its table; load it first",
-                        v.kind()
-                    ),
-                })
+                Value::Map(entries) => {
+                    self.map(entries.len() as u64);
+                    open.push(Open::Entries(entries.iter(), None));
+                }
+                Value::Tag(t, x) => {
+                    self.tag(*t);
+                    next = Some(x);
+                }
+                Value::Typed(t) => match t {
+                    TypedArray::U8(v) => self.typed(v),
+                    TypedArray::U16(v) => self.typed(v),
+                    TypedArray::U32(v) => self.typed(v),
+                    TypedArray::U64(v) => self.typed(v),
+                    TypedArray::I8(v) => self.typed(v),
+                    TypedArray::I16(v) => self.typed(v),
+                    TypedArray::I32(v) => self.typed(v),
+                    TypedArray::I64(v) => self.typed(v),
+                    TypedArray::F32(v) => self.typed(v),
+                    TypedArray::F64(v) => self.typed(v),
+                },
+                Value::Shared(_) | Value::Ref(_) => {
+                    return Err(Error::Unsaveable {
+                        at: String::new(),
+                        detail: format!(
+                            "a decoded {} cannot be re-encoded without its table; load it first",
+                            v.kind()
+                        ),
+                    })
+                }
             }
         }
         self.check()
@@ -494,7 +631,7 @@ impl<'w> Encoder<'w> {
             }
         }
         if let Some(n) = known {
-            self.tag(29);
+            self.head(6, 29);
             self.uint(n);
             return Ok(Shared::Referenced);
         }
@@ -506,7 +643,7 @@ impl<'w> Encoder<'w> {
             (&mut self.heap, writer, self.defining.is_empty())
         {
             heap.queue.push_back((n, writer()));
-            self.tag(29);
+            self.head(6, 29);
             self.uint(n);
             return Ok(Shared::Referenced);
         }
@@ -517,7 +654,7 @@ impl<'w> Encoder<'w> {
             self.open.insert(n);
         }
         self.defining.push(n);
-        self.tag(28);
+        self.head(6, 28);
         Ok(Shared::Define(n))
     }
 

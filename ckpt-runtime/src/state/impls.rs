@@ -33,7 +33,8 @@ fn next<T: State>(
     i: usize,
     l: &mut Loader,
 ) -> Result<T, Error> {
-    T::load(it.next().unwrap_or(Value::Null), l).map_err(|e| e.within(&i.to_string()))
+    l.load(it.next().unwrap_or(Value::Null))
+        .map_err(|e| e.within(&i.to_string()))
 }
 
 impl State for bool {
@@ -181,21 +182,25 @@ impl State for Duration {
 
 impl<T: State> State for Option<T> {
     /// `null`, or a one-item array (so `Option<Option<T>>` and `Option<()>` stay exact).
+    #[inline(always)]
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         match self {
-            None => e.null(),
+            None => {
+                e.null();
+                Ok(())
+            }
             Some(x) => {
                 e.array(1);
-                x.save(e)?;
+                e.put(x)
             }
         }
-        Ok(())
     }
+    #[inline(always)]
     fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
         match v {
             Value::Null => Ok(None),
             Value::Array(mut items) if items.len() == 1 => {
-                items.pop().map(|x| T::load(x, l)).transpose()
+                items.pop().map(|x| l.load(x)).transpose()
             }
             other => Err(Error::ty(
                 "",
@@ -208,24 +213,26 @@ impl<T: State> State for Option<T> {
 
 impl<T: State, E: State> State for Result<T, E> {
     /// `{"Ok": v}` or `{"Err": e}`, like a derived enum.
+    #[inline]
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         e.map(1);
         match self {
             Ok(x) => {
                 e.text("Ok");
-                x.save(e)
+                e.put(x)
             }
             Err(x) => {
                 e.text("Err");
-                x.save(e)
+                e.put(x)
             }
         }
     }
+    #[inline]
     fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
         let (name, payload) = v.into_variant("Result")?;
         match name.as_str() {
-            "Ok" => T::load(payload, l).map(Ok).map_err(|e| e.within("Ok")),
-            "Err" => E::load(payload, l).map(Err).map_err(|e| e.within("Err")),
+            "Ok" => l.load(payload).map(Ok).map_err(|e| e.within("Ok")),
+            "Err" => l.load(payload).map(Err).map_err(|e| e.within("Err")),
             _ => Err(Error::ty(
                 "",
                 "Result (Ok or Err)",
@@ -240,7 +247,7 @@ macro_rules! tuple_state {
         impl<$($T: State),+> State for ($($T,)+) {
             fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
                 e.array($n);
-                $(self.$i.save(e)?;)+
+                $(e.put(&self.$i)?;)+
                 Ok(())
             }
             fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
@@ -281,11 +288,13 @@ impl<T: State, const N: usize> State for [T; N] {
 }
 
 impl<T: State> State for Box<T> {
+    #[inline(always)]
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
-        (**self).save(e)
+        e.put(&**self)
     }
+    #[inline(always)]
     fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
-        T::load(v, l).map(Box::new)
+        l.load(v).map(Box::new)
     }
 }
 
@@ -302,8 +311,8 @@ impl<T: State> State for Range<T> {
     /// `[start, end]`.
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         e.array(2);
-        self.start.save(e)?;
-        self.end.save(e)
+        e.put(&self.start)?;
+        e.put(&self.end)
     }
     fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
         let mut it = expect_len(v, "Range", 2)?;
@@ -369,7 +378,7 @@ float_range_inclusive_state!(f32 f64);
 fn save_one_field<T: State>(key: &str, x: &T, e: &mut Encoder<'_>) -> Result<(), Error> {
     e.map(1);
     e.text(key);
-    x.save(e)
+    e.put(x)
 }
 
 fn load_one_field<T: State>(
@@ -441,10 +450,12 @@ impl<T: State> State for Bound<T> {
     fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
         let (name, payload) = v.into_variant("Bound")?;
         match name.as_str() {
-            "Included" => T::load(payload, l)
+            "Included" => l
+                .load(payload)
                 .map(Bound::Included)
                 .map_err(|e| e.within("Included")),
-            "Excluded" => T::load(payload, l)
+            "Excluded" => l
+                .load(payload)
                 .map(Bound::Excluded)
                 .map_err(|e| e.within("Excluded")),
             "Unbounded" => Ok(Bound::Unbounded),
@@ -484,18 +495,18 @@ impl State for Ordering {
 
 impl<T: State> State for std::num::Wrapping<T> {
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
-        self.0.save(e)
+        e.put(&self.0)
     }
     fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
-        T::load(v, l).map(std::num::Wrapping)
+        l.load(v).map(std::num::Wrapping)
     }
 }
 
 impl<T: State> State for std::cmp::Reverse<T> {
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
-        self.0.save(e)
+        e.put(&self.0)
     }
     fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
-        T::load(v, l).map(std::cmp::Reverse)
+        l.load(v).map(std::cmp::Reverse)
     }
 }

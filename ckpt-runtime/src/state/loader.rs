@@ -24,6 +24,7 @@ use std::collections::HashSet;
 use std::panic::{self, AssertUnwindSafe};
 
 use super::code::Origin;
+use super::tree::{grow_for_loop, on_new_segment, Headroom};
 use super::{State, Value};
 use crate::Error;
 
@@ -124,6 +125,8 @@ pub struct Loader {
     attempts: u64,
     /// Where the stack was when [`run`](Self::run) started.
     stack_base: usize,
+    /// The stack room known for nested loads.
+    room: Headroom,
 }
 
 impl std::fmt::Debug for Loader {
@@ -158,12 +161,35 @@ impl Loader {
             blocked: false,
             attempts: 0,
             stack_base: 0,
+            room: Headroom::default(),
         }
     }
 
-    /// Loads one value.
+    /// Loads one value. `State` impls load the values they hold through this (not by
+    /// calling their `load` directly): it grows the stack when little is left, so values
+    /// nested a million deep (a long `Option<Box<Node>>` list) load without overflowing it.
+    #[inline]
     pub fn load<T: State>(&mut self, v: Value) -> Result<T, Error> {
-        T::load(v, self)
+        if self.room.ok() {
+            T::load(v, self)
+        } else {
+            self.load_slow(v)
+        }
+    }
+
+    /// [`load`](Self::load) after the fast stack check failed: the full check, and the
+    /// load on a new stack segment if this one is nearly used up.
+    #[cold]
+    #[inline(never)]
+    fn load_slow<T: State>(&mut self, v: Value) -> Result<T, Error> {
+        if self.room.refresh() {
+            return T::load(v, self);
+        }
+        // The segment's room is learnt by the first check on it; this stack's is kept.
+        let room = std::mem::take(&mut self.room);
+        let r = on_new_segment(|| T::load(v, self));
+        self.room = room;
+        r
     }
 
     /// Number of shared objects in the image.
@@ -225,7 +251,8 @@ impl Loader {
         self.attempts
     }
 
-    /// Whether a build started now would nest too deep: it must not be started here.
+    /// Whether a build started now would nest too deep: it must not be started here. (On
+    /// another stack segment than `run`'s, the distance is huge: too deep, which is right.)
     pub(crate) fn too_deep(&self) -> bool {
         self.depth >= MAX_NESTED || stack_pos().abs_diff(self.stack_base) > NESTING_STACK
     }
@@ -236,16 +263,20 @@ impl Loader {
         debug_assert!(!self.driving && self.depth == 0);
         self.driving = true;
         self.attempts = 0;
-        self.stack_base = stack_pos();
-        let r = panic::catch_unwind(AssertUnwindSafe(|| {
-            self.drive(n, build)?;
-            while let Some(m) = self.queue.pop() {
-                if let Slot::Reserved(_, b) = self.slots[m as usize] {
-                    self.drive(m, b)?;
+        // On a stack with room for the nested builds (a new segment if this one is nearly
+        // used up): `too_deep` measures their depth from here, within one segment.
+        let r = grow_for_loop(|| {
+            self.stack_base = stack_pos();
+            panic::catch_unwind(AssertUnwindSafe(|| {
+                self.drive(n, build)?;
+                while let Some(m) = self.queue.pop() {
+                    if let Slot::Reserved(_, b) = self.slots[m as usize] {
+                        self.drive(m, b)?;
+                    }
                 }
-            }
-            Ok(())
-        }));
+                Ok(())
+            }))
+        });
         self.driving = false;
         self.depth = 0;
         self.need = None;
@@ -333,13 +364,28 @@ pub(crate) fn cycle_error(n: u64) -> Error {
     )
 }
 
-/// Whether a value refers to other shared objects (not descending into them).
+/// Whether a value refers to other shared objects (not descending into them). Without
+/// recursion: a shared object's content may be deep.
 fn has_links(v: &Value) -> bool {
-    match v {
-        Value::Shared(_) | Value::Ref(_) => true,
-        Value::Array(items) => items.iter().any(has_links),
-        Value::Map(entries) => entries.iter().any(|(k, v)| has_links(k) || has_links(v)),
-        Value::Tag(_, v) => has_links(v),
-        _ => false,
+    let mut todo = vec![v];
+    while let Some(v) = todo.pop() {
+        match v {
+            Value::Shared(_) | Value::Ref(_) => return true,
+            Value::Array(items) => todo.extend(items.iter().filter(|x| x.is_container())),
+            Value::Map(entries) => {
+                for (k, x) in entries.iter() {
+                    for x in [k, x] {
+                        match x {
+                            Value::Shared(_) | Value::Ref(_) => return true,
+                            x if x.is_container() => todo.push(x),
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            Value::Tag(_, x) => todo.push(x),
+            _ => {}
+        }
     }
+    false
 }

@@ -13,6 +13,14 @@
 //!   typed array (tag + byte string, little endian), written and read in one system call.
 //! - `Rc`/`Arc`: tag 28 around the first occurrence of an object, tag 29 + index later
 //!   (the identity table lives in the encoder for the whole image).
+//! - function pointers: tag 0xC0DE around an offset in the executable ([`code`]).
+//!
+//! Depth: values may nest as deep as the program's data (a linked list of a million
+//! nodes). Saving and loading recurse once per level through [`Encoder::put`] and
+//! [`Loader::load`], which move to a new stack segment when the current one is nearly
+//! used up; decoding, dropping, comparing and re-encoding a [`Value`] tree use no stack
+//! per level at all. The only nesting limit is [`MAX_TAG_CHAIN`] tags directly inside each
+//! other, which the encoder refuses as the decoder does.
 
 mod borrowed;
 pub mod code;
@@ -26,13 +34,14 @@ mod net;
 mod num;
 mod serde_bridge;
 mod shared;
+mod tree;
 mod typed;
 mod value;
 
 #[cfg(test)]
 mod tests;
 
-pub use decode::{decode, decode_slice, DecodeError, Limits};
+pub use decode::{decode, decode_slice, DecodeError, Limits, MAX_LEN, MAX_TAG_CHAIN};
 pub use encode::Encoder;
 #[doc(hidden)]
 pub use encode::Shared as ShareOutcome;
@@ -41,6 +50,7 @@ pub use loader::{Loader, SharedTable};
 pub use serde_bridge::{load_serde, save_serde};
 #[doc(hidden)]
 pub use serde_bridge::{Serde, SerdeBridge};
+pub use tree::{Entries, Items};
 #[doc(hidden)]
 pub use value::{Elements, Fields};
 pub use value::{TypedArray, Value};
@@ -126,6 +136,11 @@ pub fn from_slice<T: State>(bytes: &[u8]) -> Result<T, Error> {
 ///
 /// # Implementing it by hand
 ///
+/// Save the values a type holds with [`Encoder::put`] and load them with
+/// [`Loader::load`], not by calling their `save`/`load` directly: those two grow the stack
+/// when little is left, which is what lets values nested a million deep (a long
+/// `Option<Box<Node>>` list) save and restore. Derived and built-in impls do.
+///
 /// `load` must not upgrade a `Weak` it was just given, nor drop a value that does so:
 /// while a graph of shared objects is being rebuilt, an object reached through a `Weak`
 /// may not be complete yet (derived impls and the built-in ones never upgrade). Strong
@@ -147,23 +162,20 @@ pub trait State: Sized {
     #[doc(hidden)]
     fn save_slice(xs: &[Self], e: &mut Encoder<'_>) -> Result<(), Error> {
         e.array(xs.len() as u64);
-        for x in xs {
-            x.save(e)?;
-        }
-        Ok(())
+        tree::grow_for_loop(|| xs.iter().try_for_each(|x| e.put(x)))
     }
 
     /// Reads what [`save_slice`](State::save_slice) wrote.
     #[doc(hidden)]
     fn load_vec(v: Value, l: &mut Loader) -> Result<Vec<Self>, Error> {
         match v {
-            Value::Array(items) => {
+            Value::Array(items) => tree::grow_for_loop(|| {
                 let mut out = Vec::with_capacity(items.len());
                 for (i, x) in items.into_iter().enumerate() {
-                    out.push(Self::load(x, l).map_err(|e| e.within_index(i))?);
+                    out.push(l.load(x).map_err(|e| e.within_index(i))?);
                 }
                 Ok(out)
-            }
+            }),
             other => Err(Error::ty("", "an array", other.kind())),
         }
     }

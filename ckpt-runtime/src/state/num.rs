@@ -49,10 +49,10 @@ nonzero_state!(
 impl<T: State> State for Saturating<T> {
     /// The wrapped value (slices like slices of `T`).
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
-        self.0.save(e)
+        e.put(&self.0)
     }
     fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
-        T::load(v, l).map(Saturating)
+        l.load(v).map(Saturating)
     }
     fn save_slice(xs: &[Self], e: &mut Encoder<'_>) -> Result<(), Error> {
         // SAFETY: `Saturating<T>` is `repr(transparent)` over `T`.

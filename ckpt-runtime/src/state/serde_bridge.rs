@@ -768,8 +768,8 @@ mod bridge {
                 Value::Null => visitor.visit_unit(),
                 Value::Text(t) => visitor.visit_string(t),
                 Value::Bytes(b) => visitor.visit_byte_buf(b),
-                Value::Array(items) => visit_array(items, visitor),
-                Value::Map(entries) => visit_map(entries, visitor),
+                Value::Array(items) => visit_array(items.into_vec(), visitor),
+                Value::Map(entries) => visit_map(entries.into_vec(), visitor),
                 Value::Typed(t) => visit_array(typed_items(t), visitor),
                 Value::Tag(2, b) => match bignum(&b) {
                     Some(n) => match u64::try_from(n) {
@@ -1049,7 +1049,7 @@ mod bridge {
             visitor: V,
         ) -> Result<V::Value, BridgeError> {
             let r = match self.payload(&format!("an array of {len}"))? {
-                Value::Array(items) => visit_array(items, visitor),
+                Value::Array(items) => visit_array(items.into_vec(), visitor),
                 Value::Typed(t) => visit_array(typed_items(t), visitor),
                 other => Err(mismatch(format!("an array of {len}"), &other)),
             };
@@ -1062,8 +1062,8 @@ mod bridge {
             visitor: V,
         ) -> Result<V::Value, BridgeError> {
             let r = match self.payload("a map of fields")? {
-                Value::Map(entries) => visit_map(entries, visitor),
-                Value::Array(items) => visit_array(items, visitor),
+                Value::Map(entries) => visit_map(entries.into_vec(), visitor),
+                Value::Array(items) => visit_array(items.into_vec(), visitor),
                 other => Err(mismatch("a map of fields", &other)),
             };
             r.map_err(|e| e.at(Seg::Field(&self.variant)))

@@ -83,13 +83,13 @@ macro_rules! shared_impls {
                 let keep = p.clone();
                 let writer = || -> HeapWriter {
                     let p = p.clone();
-                    Box::new(move |e: &mut Encoder<'_>| (*p).save(e))
+                    Box::new(move |e: &mut Encoder<'_>| e.put(&*p))
                 };
                 let ty = TypeId::of::<$Rc<T>>();
                 match e.share_or_defer(addr, ty, weak, move || Box::new(keep), Some(writer))? {
                     Shared::Referenced => Ok(()),
                     Shared::Define(n) => {
-                        let r = (**p).save(e);
+                        let r = e.put(&**p);
                         e.end_share(n, weak);
                         r
                     }
@@ -192,7 +192,7 @@ macro_rules! shared_impls {
                 content: Value,
             ) -> (MaybeUninit<T>, Option<Error>) {
                 l.depth += 1;
-                let r = T::load(content, l);
+                let r = l.load::<T>(content);
                 l.depth -= 1;
                 match r {
                     Ok(v) if !l.stopping() => (MaybeUninit::new(v), None),
@@ -298,7 +298,7 @@ macro_rules! shared_impls {
                     match v {
                         Value::Shared(n) | Value::Ref(n) => get_strong(l, n),
                         // Not shared (an image edited or produced by hand): a fresh object.
-                        other => T::load(other, l).map($Rc::new),
+                        other => l.load(other).map($Rc::new),
                     }
                 }
             }

@@ -229,7 +229,7 @@ fn indefinite_containers_decode() {
     e.end();
     e.finish().unwrap();
     let (v, _) = decode_slice(&out).unwrap();
-    assert_eq!(v.get("a"), Some(&Value::Array(vec![Value::Uint(1)])));
+    assert_eq!(v.get("a"), Some(&Value::Array(vec![Value::Uint(1)].into())));
     // Indefinite text made of chunks.
     let (v, _) = decode_slice(&[0x7f, 0x61, b'a', 0x61, b'b', 0xff]).unwrap();
     assert_eq!(v, Value::Text("ab".into()));
@@ -471,12 +471,20 @@ fn bombs_hit_limits_not_memory() {
     let mut bomb = vec![0xd8, 86, 0x5b];
     bomb.extend_from_slice(&(1u64 << 40).to_be_bytes());
     assert!(decode(&mut &bomb[..], &Limits::default(), &mut shared).is_err());
-    // Nesting 10 000 deep.
-    let deep = vec![0x81; 10_000];
-    let r = decode(&mut &deep[..], &Limits::default(), &mut shared);
+    // Nesting 10 000 deep: fine by default (it costs no stack), refused under a limit.
+    let mut deep = vec![0x81; 10_000];
+    deep.push(0x00);
+    assert!(decode(&mut &deep[..], &Limits::default(), &mut shared).is_ok());
+    let r = decode(&mut &deep[..], &limits, &mut shared);
     assert!(matches!(r, Err(DecodeError::Limit(_))), "{r:?}");
-    let deep_tags = [0xc6; 10_000];
-    assert!(decode_slice(&deep_tags).is_err());
+    // Tags directly inside each other: at most MAX_TAG_CHAIN.
+    let mut tags = vec![0xc6; MAX_TAG_CHAIN];
+    tags.push(0x00);
+    assert!(decode_slice(&tags).is_ok());
+    let mut deep_tags = vec![0xc6; MAX_TAG_CHAIN + 1];
+    deep_tags.push(0x00);
+    let r = decode(&mut &deep_tags[..], &Limits::default(), &mut shared);
+    assert!(matches!(r, Err(DecodeError::Limit(_))), "{r:?}");
 }
 
 #[test]
@@ -534,7 +542,7 @@ fn strong_cycles_in_a_table_fail_to_load() {
     // A table no encoder writes: object i owns object (i + 1) % n, strongly.
     for n in [1u64, 2, 3, 5_000] {
         let table: Vec<_> = (0..n)
-            .map(|i| Some(Value::Array(vec![Value::Ref((i + 1) % n)])))
+            .map(|i| Some(Value::Array(vec![Value::Ref((i + 1) % n)].into())))
             .collect();
         let r = std::thread::Builder::new()
             .stack_size(256 * 1024)
@@ -558,7 +566,7 @@ fn a_long_strong_chain_in_a_table_loads_on_a_small_stack() {
     let table: Vec<_> = (0..n)
         .map(|i| {
             Some(if i + 1 < n {
-                Value::Array(vec![Value::Ref(i + 1)])
+                Value::Array(vec![Value::Ref(i + 1)].into())
             } else {
                 Value::Null
             })
@@ -594,15 +602,18 @@ fn node_table(
 ) -> Vec<Option<Value>> {
     (0..n)
         .map(|i| {
-            Some(Value::Array(vec![
-                if bad == Some(i) {
-                    Value::Uint(i)
-                } else {
-                    Value::Text(format!("n{i}"))
-                },
-                parent(i).map_or(Value::Null, Value::Ref),
-                Value::Array(children(i).into_iter().map(Value::Ref).collect()),
-            ]))
+            Some(Value::Array(
+                vec![
+                    if bad == Some(i) {
+                        Value::Uint(i)
+                    } else {
+                        Value::Text(format!("n{i}"))
+                    },
+                    parent(i).map_or(Value::Null, Value::Ref),
+                    Value::Array(children(i).into_iter().map(Value::Ref).collect()),
+                ]
+                .into(),
+            ))
         })
         .collect()
 }
@@ -751,7 +762,7 @@ fn new_encodings_read_like_their_std_shape() {
     );
     assert_eq!(
         decode_slice(&enc(&(4u8..))).unwrap().0,
-        Value::Map(vec![(text("start"), Value::Uint(4))])
+        Value::Map(vec![(text("start"), Value::Uint(4))].into())
     );
     assert_eq!(
         decode_slice(&enc(&std::ops::Bound::<u8>::Unbounded))

@@ -1,5 +1,6 @@
 //! A decoded CBOR tree, and the small readers the derived `load` uses on it.
 
+use super::tree::{Entries, Items};
 use super::{Loader, State};
 use crate::Error;
 
@@ -22,9 +23,9 @@ pub enum Value {
     /// A byte string.
     Bytes(Vec<u8>),
     /// An array.
-    Array(Vec<Value>),
+    Array(Items),
     /// A map, in the order written.
-    Map(Vec<(Value, Value)>),
+    Map(Entries),
     /// A tag other than the shared-value and typed-array tags.
     Tag(u64, Box<Value>),
     /// An RFC 8746 typed array, already in a correctly aligned vector.
@@ -147,6 +148,15 @@ impl Value {
         }
     }
 
+    /// Whether this value can hold others, or a link to a shared one: an array, a map, a
+    /// tag, a shared definition or reference.
+    pub(crate) fn is_container(&self) -> bool {
+        matches!(
+            self,
+            Value::Array(_) | Value::Map(_) | Value::Tag(..) | Value::Shared(_) | Value::Ref(_)
+        )
+    }
+
     /// Looks up a text key in a map (`None` if this is not a map or the key is absent).
     pub fn get(&self, key: &str) -> Option<&Value> {
         match self {
@@ -247,18 +257,20 @@ impl Value {
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct Fields {
-    entries: Vec<(Value, Value)>,
+    entries: Entries,
     next: usize,
     ty: &'static str,
 }
 
 impl Fields {
     /// Takes and loads the field `name`. Fast path: fields come in the order written.
+    #[inline(always)]
     pub fn take<T: State>(&mut self, name: &'static str, l: &mut Loader) -> Result<T, Error> {
-        self.take_with(name, l, T::load)
+        self.take_with(name, l, |v, l| l.load(v))
     }
 
     /// Takes the field `name` and loads it with `load` (a `#[ckpt(with = path)]` field).
+    #[inline(always)]
     pub fn take_with<T>(
         &mut self,
         name: &'static str,
@@ -271,19 +283,27 @@ impl Fields {
         } else {
             match self.entries.iter().position(hit) {
                 Some(i) => i,
-                None => {
-                    return Err(Error::ty(
-                        name,
-                        format!("field `{name}` of {}", self.ty),
-                        "no such field",
-                    ))
-                }
+                None => return Err(self.missing(name)),
             }
         };
         self.next = i + 1;
         // Replace rather than remove: keeps the fast path O(1) and the indices stable.
         let v = std::mem::replace(&mut self.entries[i], (Value::Null, Value::Null)).1;
-        load(v, l).map_err(|e| e.within(name))
+        // Error paths out of line: this frame is on the stack once per level of a deep value.
+        match load(v, l) {
+            Ok(x) => Ok(x),
+            Err(e) => Err(e.within(name)),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn missing(&self, name: &'static str) -> Error {
+        Error::ty(
+            name,
+            format!("field `{name}` of {}", self.ty),
+            "no such field",
+        )
     }
 }
 
@@ -298,11 +318,13 @@ pub struct Elements {
 impl Elements {
     /// Loads the next item.
     #[allow(clippy::should_implement_trait)]
+    #[inline]
     pub fn next<T: State>(&mut self, l: &mut Loader) -> Result<T, Error> {
-        self.next_with(l, T::load)
+        self.next_with(l, |v, l| l.load(v))
     }
 
     /// Loads the next item with `load` (a `#[ckpt(with = path)]` field).
+    #[inline]
     pub fn next_with<T>(
         &mut self,
         l: &mut Loader,
@@ -318,6 +340,8 @@ impl Elements {
 impl Error {
     /// Prefixes the location of a [`Error::Type`] with a field name (`"pos"` + `"0"` → `"pos.0"`).
     #[doc(hidden)]
+    #[cold]
+    #[inline(never)]
     pub fn within(self, field: &str) -> Error {
         match self {
             Error::Type {
@@ -344,6 +368,8 @@ impl Error {
 
     /// Prefixes the location of a [`Error::Type`] with an element index (`"[3]"`).
     #[doc(hidden)]
+    #[cold]
+    #[inline(never)]
     pub fn within_index(self, i: usize) -> Error {
         match self {
             Error::Type {
