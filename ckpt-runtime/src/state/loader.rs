@@ -168,7 +168,7 @@ impl Loader {
     /// Loads one value. `State` impls load the values they hold through this (not by
     /// calling their `load` directly): it grows the stack when little is left, so values
     /// nested a million deep (a long `Option<Box<Node>>` list) load without overflowing it.
-    #[inline]
+    #[inline(always)]
     pub fn load<T: State>(&mut self, v: Value) -> Result<T, Error> {
         if self.room.ok() {
             T::load(v, self)
