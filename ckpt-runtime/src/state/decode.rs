@@ -28,6 +28,9 @@ pub struct Limits {
     pub max_len: u64,
 }
 
+/// The length of an indefinite-length container in [`Open`].
+const INDEFINITE: u64 = u64::MAX;
+
 /// The default [`Limits::max_len`]: 64 Gi items or bytes in one item.
 pub const MAX_LEN: u64 = 64 << 30;
 
@@ -45,18 +48,16 @@ impl Default for Limits {
     }
 }
 
-/// A container still open while decoding.
+/// A container still open while decoding (small: a linked list keeps one per level).
 enum Open {
-    /// An array: its items so far, and how many in all (`None`: indefinite length).
-    Array {
-        items: Vec<Value>,
-        left: Option<u64>,
-    },
-    /// A map: its entries so far, the key read whose value comes next, how many in all.
+    /// An array: its items so far, and how many in all ([`INDEFINITE`]: up to a break).
+    Array { items: Vec<Value>, len: u64 },
+    /// A map: its entries so far, and how many in all. `key`: the last entry holds only its
+    /// key so far (with a null value), its value comes next.
     Map {
         entries: Vec<(Value, Value)>,
-        key: Option<Value>,
-        left: Option<u64>,
+        len: u64,
+        key: bool,
     },
     /// A tag, around the next item.
     Tag(u64),
@@ -376,12 +377,13 @@ impl<'a, S: Source> Decoder<'a, S> {
                 }
                 Head::Break => match open.pop() {
                     Some(Open::Array {
-                        items, left: None, ..
+                        items,
+                        len: INDEFINITE,
                     }) => Value::Array(items.into()),
                     Some(Open::Map {
                         entries,
-                        key: None,
-                        left: None,
+                        len: INDEFINITE,
+                        key: false,
                     }) => Value::Map(entries.into()),
                     _ => return Err(DecodeError::Malformed("unexpected break".into())),
                 },
@@ -401,7 +403,7 @@ impl<'a, S: Source> Decoder<'a, S> {
                         self.enter(open.len())?;
                         open.push(Open::Array {
                             items: Vec::with_capacity(n.min(4096) as usize),
-                            left: len,
+                            len: len.unwrap_or(INDEFINITE),
                         });
                         continue;
                     }
@@ -414,8 +416,8 @@ impl<'a, S: Source> Decoder<'a, S> {
                         self.enter(open.len())?;
                         open.push(Open::Map {
                             entries: Vec::with_capacity(n.min(4096) as usize),
-                            key: None,
-                            left: len,
+                            len: len.unwrap_or(INDEFINITE),
+                            key: false,
                         });
                         continue;
                     }
@@ -455,33 +457,35 @@ impl<'a, S: Source> Decoder<'a, S> {
             loop {
                 v = match open.last_mut() {
                     None => return Ok(v),
-                    Some(Open::Array { items, left }) => {
+                    Some(Open::Array { items, len }) => {
                         items.push(v);
-                        match *left {
-                            Some(n) if items.len() as u64 == n => {}
-                            Some(_) => break,
-                            None => {
-                                self.check_len(items.len() as u64)?;
-                                break;
-                            }
+                        let n = items.len() as u64;
+                        if *len == INDEFINITE {
+                            self.check_len(n)?;
+                            break;
+                        } else if n < *len {
+                            break;
                         }
                         let items = std::mem::take(items);
                         open.pop();
                         Value::Array(items.into())
                     }
-                    Some(Open::Map { entries, key, left }) => {
-                        let Some(k) = key.take() else {
-                            *key = Some(v);
+                    Some(Open::Map { entries, len, key }) => {
+                        if !*key {
+                            entries.push((v, Value::Null));
+                            *key = true;
                             break;
-                        };
-                        entries.push((k, v));
-                        match *left {
-                            Some(n) if entries.len() as u64 == n => {}
-                            Some(_) => break,
-                            None => {
-                                self.check_len(entries.len() as u64)?;
-                                break;
-                            }
+                        }
+                        *key = false;
+                        if let Some(last) = entries.last_mut() {
+                            last.1 = v;
+                        }
+                        let n = entries.len() as u64;
+                        if *len == INDEFINITE {
+                            self.check_len(n)?;
+                            break;
+                        } else if n < *len {
+                            break;
                         }
                         let entries = std::mem::take(entries);
                         open.pop();
@@ -573,6 +577,10 @@ impl<'a, S: Source> Decoder<'a, S> {
     /// Checks a declared count against the limits and the input left (`min_bytes` per item).
     fn count(&self, len: Option<u64>, min_bytes: u64) -> Result<u64, DecodeError> {
         let Some(n) = len else { return Ok(0) };
+        if n == INDEFINITE {
+            // Stands for "indefinite" in `Open`; no input holds that many items anyway.
+            return Err(DecodeError::Limit(format!("an item of {n} elements")));
+        }
         self.check_len(n)?;
         if let Some(left) = self.src.remaining() {
             if n.saturating_mul(min_bytes) > left {
