@@ -27,6 +27,15 @@ fn bulk_bench_runs() {
 }
 
 #[test]
+fn deep_bench_runs() {
+    runs(
+        "deep_bench",
+        &["--nodes", "1000", "--reps", "1"],
+        "RESULT nodes=1000 ",
+    );
+}
+
+#[test]
 fn call_overhead_runs() {
     runs("call_overhead", &["--calls", "10000"], "ns/call");
 }
