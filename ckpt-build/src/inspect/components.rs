@@ -1,6 +1,7 @@
-//! Text rendering of the built-in components' state (`time`, `fs`, `io`): what a user
-//! asks of an image — which files were open where, how far the clock had run. `None`
-//! when the entry does not have the expected shape (then the generic rendering shows it).
+//! Text rendering of the built-in components' state (`time`, `cwd`, `fs`, `io`): what a
+//! user asks of an image — which files were open where, how far the clock had run, which
+//! directory the program was in. `None` when the entry does not have the expected shape
+//! (then the generic rendering shows it).
 
 use std::fmt::Write as _;
 
@@ -62,6 +63,24 @@ pub(crate) fn fs(v: &Value, indent: &str) -> Option<String> {
         }
     }
     Some(out)
+}
+
+/// `/home/me/work (a restore changes to it; …)`: the working directory at the save.
+pub(crate) fn cwd(v: &Value) -> Option<String> {
+    match v.get("path")? {
+        Value::Null => {
+            Some("none (removed under the program); a restore stays where it starts".into())
+        }
+        Value::Text(p) => Some(format!(
+            "{p} (a restore changes to it; --ckpt-cwd=current keeps the restoring process's)"
+        )),
+        Value::Bytes(b) => Some(format!(
+            "{} (not UTF-8; a restore changes to it; --ckpt-cwd=current keeps the restoring \
+             process's)",
+            String::from_utf8_lossy(b)
+        )),
+        _ => None,
+    }
 }
 
 /// `stdout: file (dev 1, ino 2), 1532 bytes; stderr: pipe or terminal; stdin: 0 bytes

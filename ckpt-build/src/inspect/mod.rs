@@ -186,6 +186,7 @@ fn human(image: &Image, opts: &InspectOptions) -> String {
         let shown = match name.as_str() {
             "env" => vt.env_component(v),
             "time" => components::time(v),
+            "cwd" => components::cwd(v),
             "fs" => components::fs(v, "      "),
             "io" => components::io(v),
             _ => None,

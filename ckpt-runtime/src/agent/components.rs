@@ -47,6 +47,13 @@ const COMPONENTS: &[Component] = &[
         restore: restore_env,
     },
     Component {
+        name: "cwd",
+        save: crate::env::cwd::save_component,
+        // A working directory that is gone refuses the restore before any file changes.
+        check: check_cwd,
+        restore: restore_cwd,
+    },
+    Component {
         name: "fs",
         save: crate::fs::table::save_component,
         // Checks all its files itself before cutting any back; it is the first to change
@@ -66,8 +73,17 @@ const COMPONENTS: &[Component] = &[
 fn check_policies() -> Result<()> {
     crate::time::Policy::from_env()?;
     crate::env::Policy::from_env()?;
+    crate::env::cwd::Policy::from_env()?;
     crate::fs::Policy::from_env()?;
     Ok(())
+}
+
+fn check_cwd(v: &Value) -> Result<()> {
+    crate::env::cwd::check_component(v, crate::env::cwd::Policy::from_env()?)
+}
+
+fn restore_cwd(v: Value, _: &mut Loader) -> Result<()> {
+    crate::env::cwd::restore_component(&v, crate::env::cwd::Policy::from_env()?)
 }
 
 fn restore_fs(v: Value, _: &mut Loader) -> Result<()> {

@@ -93,8 +93,8 @@ struct PolicyOption {
 }
 
 /// `--ckpt-time=monotonic|wall`, `--ckpt-env=saved|current`,
-/// `--ckpt-files=strict|accept-changed`: each sets its environment variable for the
-/// restore (an option beats the variable).
+/// `--ckpt-cwd=saved|current`, `--ckpt-files=strict|accept-changed`: each sets its
+/// environment variable for the restore (an option beats the variable).
 const POLICIES: &[PolicyOption] = &[
     PolicyOption {
         option: "--ckpt-time=",
@@ -105,6 +105,11 @@ const POLICIES: &[PolicyOption] = &[
         option: "--ckpt-env=",
         env: crate::env::ENV_POLICY,
         check: |v| crate::env::Policy::parse(v).map(drop),
+    },
+    PolicyOption {
+        option: "--ckpt-cwd=",
+        env: crate::env::cwd::ENV_POLICY,
+        check: |v| crate::env::cwd::Policy::parse(v).map(drop),
     },
     PolicyOption {
         option: "--ckpt-files=",
@@ -437,6 +442,18 @@ mod tests {
         let e = parse_args(os(&["app", "--ckpt-env=live"])).unwrap_err();
         assert!(
             matches!(&e, Error::Usage(m) if m.contains("saved") && m.contains("current")),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn cwd_policy_option_is_taken_out_and_checked() {
+        let p = parse_args(os(&["app", "--ckpt-cwd=current", "x"])).unwrap();
+        assert_eq!(p.policies, [("CKPT_CWD", "current".to_string())]);
+        assert_eq!(p.rest, os(&["app", "x"]));
+        let e = parse_args(os(&["app", "--ckpt-cwd=home"])).unwrap_err();
+        assert!(
+            matches!(&e, Error::Usage(m) if m.contains("CKPT_CWD") && m.contains("current")),
             "{e}"
         );
     }

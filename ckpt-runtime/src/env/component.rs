@@ -66,14 +66,14 @@ impl Saved {
     }
 }
 
-fn put_os(e: &mut Encoder<'_>, s: &std::ffi::OsStr) {
+pub(super) fn put_os(e: &mut Encoder<'_>, s: &std::ffi::OsStr) {
     match s.to_str() {
         Some(t) => e.text(t),
         None => e.bytes(s.as_encoded_bytes()),
     }
 }
 
-fn get_os(v: &Value, at: &str) -> Result<OsString> {
+pub(super) fn get_os(v: &Value, at: &str) -> Result<OsString> {
     match v {
         Value::Text(t) => Ok(OsString::from(t)),
         Value::Bytes(b) => os_from_bytes(b.clone()),

@@ -21,6 +21,11 @@
 //! whatever the policy the program reads them from the real environment of the current
 //! process. Give the program's own variables other names.
 //!
+//! The working directory is saved too (the [`cwd`] component): a restore changes back
+//! to the directory the program was in at the save before any of its code runs, so
+//! relative paths mean what they meant (`CKPT_CWD=current` / `--ckpt-cwd=current` keeps
+//! the restoring process's directory instead). [`set_current_dir`] is std's.
+//!
 //! With the saved policy the restore makes the process's real environment the saved one
 //! (before any of the program's code runs), so code outside checkpointable functions
 //! (`std::env`, libc) and child processes see what `ckpt::env` sees, and a variable set
@@ -47,6 +52,7 @@
 //! ```
 
 mod component;
+pub mod cwd;
 mod iter;
 mod sys;
 mod view;

@@ -1,5 +1,5 @@
-//! The only place `ckpt::env` touches the operating system: the process's arguments
-//! and its real environment.
+//! The only place `ckpt::env` touches the operating system: the process's arguments,
+//! its real environment and its working directory.
 
 use std::ffi::{OsStr, OsString};
 
@@ -29,4 +29,19 @@ pub(super) fn set_var(key: &OsStr, value: &OsStr) {
 /// [`std::env::remove_var`] does).
 pub(super) fn remove_var(key: &OsStr) {
     std::env::remove_var(key)
+}
+
+/// The process's working directory.
+pub(super) fn current_dir() -> std::io::Result<std::path::PathBuf> {
+    std::env::current_dir()
+}
+
+/// Changes the process's working directory.
+pub(super) fn set_current_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    std::env::set_current_dir(dir)
+}
+
+/// Whether `p` names a directory (symbolic links followed).
+pub(super) fn is_dir(p: &std::path::Path) -> bool {
+    p.is_dir()
 }
