@@ -215,6 +215,38 @@ fn human(image: &Image, opts: &InspectOptions) -> String {
         }
     }
 
+    let changes = ckpt::fs::pending_changes(&image.path);
+    if !changes.is_empty() {
+        let _ = writeln!(
+            o,
+            "\nrenamed or removed after this save ({}; a restore undoes them, last first):",
+            ckpt::fs::pending_opens_journal_name(&image.path)
+        );
+        for c in &changes {
+            let _ = match c {
+                ckpt::fs::PendingChange::Renamed { from, to } => writeln!(
+                    o,
+                    "  {} -> {}  renamed: a restore renames it back",
+                    from.display(),
+                    to.display()
+                ),
+                ckpt::fs::PendingChange::Removed { path, kept, copy } => writeln!(
+                    o,
+                    "  {}  removed, kept as {}{}: a restore puts it back",
+                    path.display(),
+                    kept.display(),
+                    if *copy { " (a copy)" } else { "" }
+                ),
+                ckpt::fs::PendingChange::DirRemoved { path } => writeln!(
+                    o,
+                    "  {}  empty directory removed: a restore makes it again",
+                    path.display()
+                ),
+                _ => Ok(()),
+            };
+        }
+    }
+
     let defined = image.shared.iter().filter(|s| s.is_some()).count();
     if defined > 0 {
         let _ = writeln!(o, "\nshared objects: {defined}");

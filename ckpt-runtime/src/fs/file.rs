@@ -488,9 +488,11 @@ impl State for Handle {
         let now = inner
             .metadata()
             .map_err(|e| Error::io("reading metadata of", &path, e))?;
-        if Identity::of(&now) != saved
-            && (mode.writes() || !(table::accepts_changed() || accepted_by_env()))
-        {
+        // A file a restore put back as a copy (it was removed after the save, on another
+        // file system than the image) is the saved one under a new identity.
+        let same =
+            Identity::of(&now) == saved || super::undo::remapped(saved) == Some(Identity::of(&now));
+        if !same && (mode.writes() || !(table::accepts_changed() || accepted_by_env())) {
             return Err(restore_err(format!(
                 "the path now names a different file than the one open at the checkpoint \
                  (device, inode or creation time changed: replaced or recreated){}",

@@ -12,11 +12,21 @@
 //! - **At a restore**, every file is checked first, and only if all checks pass: files the
 //!   program created, wrote or appended to are cut back to their length at the save (so
 //!   nothing is written twice), then open files are reopened by path and seeked.
-//! - A file the program starts writing between a save and a kill is not in that save's
-//!   image: its length when first opened is appended to a small journal next
-//!   to the image (`IMAGE.opens`) before the open returns, and a restore cuts it back to
-//!   that length too (or removes it, if that open created it). A save empties its image's
-//!   journal.
+//! - What the program does to files between a save and a kill is not in that save's
+//!   image, so it goes into a small journal next to the image (`IMAGE.opens`) before the
+//!   call returns, and a restore undoes it, last change first:
+//!   - a file first opened for writing (or created by [`write`]) is cut back to its length
+//!     at that open, or removed if that open created it;
+//!   - a file [`rename`]d is renamed back, unless its new name now names another file
+//!     (device, inode, birth time), which refuses the restore;
+//!   - a file removed ([`remove_file`], [`remove_dir_all`], or a [`rename`] over it) is
+//!     kept as a hard link in `IMAGE.removed/` until the next save, and put back (a copy
+//!     when the file is on another file system than the image, up to [`COPY_LIMIT`]
+//!     bytes; a larger one is not removed: the call fails and says why). An empty
+//!     directory removed with [`remove_dir`] is made again.
+//!
+//!   Files the program did not touch are never moved. A save empties its image's journal
+//!   and deletes the files kept for it.
 //! - A written file whose identity changed is refused, never truncated. A file the program
 //!   was reading that changed since the save (size or modification time), was replaced, or
 //!   is missing is an error by default: the program's state depends on what it read. Restore
@@ -41,9 +51,12 @@
 mod file;
 #[cfg_attr(not(feature = "agent"), allow(dead_code))]
 pub(crate) mod journal;
+mod keep;
 pub(crate) mod sys;
 #[cfg_attr(not(feature = "agent"), allow(dead_code))]
 pub(crate) mod table;
+#[cfg_attr(not(feature = "agent"), allow(dead_code))]
+mod undo;
 
 #[cfg(test)]
 pub(crate) mod tests;
@@ -53,12 +66,16 @@ pub use std::fs::*;
 #[cfg(feature = "agent")]
 pub(crate) use file::absolute;
 pub use file::{File, OpenOptions};
-pub use journal::{pending_opens, pending_opens_journal_name, PendingOpen};
+pub use journal::{
+    pending_changes, pending_opens, pending_opens_journal_name, PendingChange, PendingOpen,
+};
+pub use keep::COPY_LIMIT;
 
 use std::io;
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use table::Identity;
 
 /// The environment variable that chooses the [`Policy`] of a restore.
 pub const ENV_POLICY: &str = "CKPT_FILES";
@@ -106,39 +123,103 @@ pub fn read_to_string<P: AsRef<Path>>(path: P) -> io::Result<String> {
 }
 
 /// Writes a whole file (see [`std::fs::write`]); the file is recorded as written, so a
-/// restore to an earlier save cuts it back.
+/// restore to an earlier save cuts it back (or removes it, if this call created it after
+/// that save).
 pub fn write<P: AsRef<Path>, C: AsRef<[u8]>>(path: P, contents: C) -> io::Result<()> {
     let path = path.as_ref();
+    // Only a journaled run needs to know (one `lstat` less per write otherwise).
+    let existed = !journal::active() || std::fs::symlink_metadata(path).is_ok();
     std::fs::write(path, contents)?;
-    table::note_written(&file::absolute(path));
+    table::note_written(&file::absolute(path), !existed);
     Ok(())
 }
 
-/// Removes a file (see [`std::fs::remove_file`]); ckpt forgets what it recorded about it.
+/// Removes a file (see [`std::fs::remove_file`]). Until the next save the file is kept
+/// beside the image (`IMAGE.removed/`, a hard link), so that a restore to the last save
+/// puts it back; ckpt forgets what it recorded about it.
+///
+/// # Errors
+///
+/// std's, and: when the file is on another file system than the image and larger than
+/// [`COPY_LIMIT`], or cannot be kept at all, it is not removed and the error says why.
 pub fn remove_file<P: AsRef<Path>>(path: P) -> io::Result<()> {
     let path = path.as_ref();
     if let Ok(m) = std::fs::symlink_metadata(path) {
-        table::note_removed(table::Identity::of(&m));
+        if !m.is_dir() {
+            keep::before_remove(&file::absolute(path), &m)?;
+        }
+        table::note_removed(Identity::of(&m));
     }
     std::fs::remove_file(path)
 }
 
-/// Renames a file (see [`std::fs::rename`]); ckpt follows the file to its new path.
+/// Removes an empty directory (see [`std::fs::remove_dir`]); a restore to the last save
+/// makes it again.
+pub fn remove_dir<P: AsRef<Path>>(path: P) -> io::Result<()> {
+    let path = path.as_ref();
+    if let Ok(m) = std::fs::symlink_metadata(path) {
+        if m.is_dir() {
+            journal::note_rmdir(Identity::of(&m), &file::absolute(path))?;
+        }
+    }
+    std::fs::remove_dir(path)
+}
+
+/// Removes a directory and everything in it (see [`std::fs::remove_dir_all`]). Until the
+/// next save the tree is kept beside the image (moved there whole when it is on the
+/// image's file system), so that a restore to the last save puts it back.
+///
+/// # Errors
+///
+/// std's, and: when the tree is on another file system than the image and its files
+/// exceed [`COPY_LIMIT`] bytes in total, nothing is removed and the error says why.
+pub fn remove_dir_all<P: AsRef<Path>>(path: P) -> io::Result<()> {
+    let path = path.as_ref();
+    let Ok(m) = std::fs::symlink_metadata(path) else {
+        return std::fs::remove_dir_all(path);
+    };
+    let abs = file::absolute(path);
+    if !m.is_dir() {
+        // std removes a symbolic link itself (and refuses other files).
+        if m.file_type().is_symlink() {
+            keep::before_remove(&abs, &m)?;
+        }
+        return std::fs::remove_dir_all(path);
+    }
+    table::note_removed_under(&abs);
+    keep::remove_tree(&abs, &m)
+}
+
+/// Renames a file or directory (see [`std::fs::rename`]); ckpt follows the file to its
+/// new path. The rename is journaled first, so a restore to the last save renames it
+/// back; a file it replaces is kept like a removed one (see [`remove_file`]).
 pub fn rename<P: AsRef<Path>, Q: AsRef<Path>>(from: P, to: Q) -> io::Result<()> {
     let (from, to) = (from.as_ref(), to.as_ref());
-    let id = std::fs::symlink_metadata(from)
-        .ok()
-        .map(|m| table::Identity::of(&m));
-    let replaced = std::fs::symlink_metadata(to)
-        .ok()
-        .map(|m| table::Identity::of(&m));
+    let from_meta = std::fs::symlink_metadata(from).ok();
+    let to_meta = std::fs::symlink_metadata(to).ok();
+    let id = from_meta.as_ref().map(Identity::of);
+    let replaced = to_meta.as_ref().map(Identity::of);
+    let (from_abs, to_abs) = (file::absolute(from), file::absolute(to));
+    if let Some(id) = id {
+        if let Some(m) = to_meta.as_ref().filter(|_| replaced != Some(id)) {
+            // The rename removes what `to` names: kept, so a restore can put it back.
+            if m.is_dir() {
+                journal::note_rmdir(Identity::of(m), &to_abs)?;
+            } else {
+                keep::before_remove(&to_abs, m)?;
+            }
+        }
+        journal::note_rename(id, &from_abs, &to_abs)?;
+    }
     std::fs::rename(from, to)?;
     if let Some(old) = replaced.filter(|r| Some(*r) != id) {
         // The file `to` named is gone (unless still open): nothing to cut back there.
         table::note_removed(old);
     }
-    if let Some(id) = id {
-        table::note_renamed(id, &file::absolute(to));
+    match (id, from_meta) {
+        (Some(_), Some(m)) if m.is_dir() => table::note_dir_renamed(&from_abs, &to_abs),
+        (Some(id), _) => table::note_renamed(id, &to_abs),
+        _ => {}
     }
     Ok(())
 }

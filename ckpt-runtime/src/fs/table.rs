@@ -12,8 +12,9 @@ use std::os::unix::io::RawFd;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
+use super::journal::{self, Op};
 use super::sys;
-use super::{journal, Policy};
+use super::{undo, Policy};
 use crate::error::{Error, Result};
 use crate::state::{Encoder, Value};
 
@@ -228,7 +229,8 @@ pub(crate) fn path_of(handle: u64) -> Option<PathBuf> {
 }
 
 /// A file was written by path (`fs::write`): it is cut back on restore like any other.
-pub(crate) fn note_written(path: &Path) {
+/// `created`: the write made it (journaled, so a restore to an earlier save removes it).
+pub(crate) fn note_written(path: &Path, created: bool) {
     let Ok(m) = std::fs::metadata(path) else {
         return;
     };
@@ -236,6 +238,9 @@ pub(crate) fn note_written(path: &Path) {
         return;
     }
     let id = Identity::of(&m);
+    if created {
+        journal::note_open_len(path, id, 0, true);
+    }
     let mut t = table();
     match t.records.iter_mut().find(|r| r.id == id) {
         Some(r) => {
@@ -268,6 +273,23 @@ pub(crate) fn note_renamed(id: Identity, to: &Path) {
     }
 }
 
+/// A directory was renamed: the files known inside it are at their new paths.
+pub(crate) fn note_dir_renamed(from: &Path, to: &Path) {
+    let mut t = table();
+    for r in &mut t.records {
+        if let Ok(rest) = r.path.strip_prefix(from) {
+            r.path = to.join(rest);
+        }
+    }
+}
+
+/// A directory tree is about to be removed: forget what the program wrote inside it.
+pub(crate) fn note_removed_under(dir: &Path) {
+    table()
+        .records
+        .retain(|r| !r.path.starts_with(dir) || !r.handles.is_empty());
+}
+
 /// One record as the `fs` component saves it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SavedFile {
@@ -287,11 +309,14 @@ pub(crate) fn mtime_ns(m: &std::fs::Metadata) -> i128 {
 /// The `fs` component: writes every record after making written data durable.
 ///
 /// `{"files": [{"path", "dev", "ino", "born_ns", "written", "len", "mtime_ns", "open":
-/// [{"offset", "mode"}]}]}`. Written files are `fdatasync`ed here, before the image is committed, so
-/// the lengths it records are on disk when the image is.
+/// [{"offset", "mode"}]}], "epoch"}`. Written files are `fdatasync`ed here, before the
+/// image is committed, so the lengths it records are on disk when the image is. `epoch`
+/// names this save in the journal lines that follow it (see [`journal`]).
 pub(crate) fn save_component(e: &mut Encoder<'_>) -> Result<()> {
     let saved = snapshot()?;
-    e.map(1);
+    e.map(2);
+    e.text("epoch");
+    e.uint(journal::next_epoch());
     e.text("files");
     e.array(saved.len() as u64);
     for f in &saved {
@@ -360,6 +385,11 @@ fn snapshot() -> Result<Vec<SavedFile>> {
     Ok(out)
 }
 
+/// The epoch of the save that wrote `v` (`0` for an image without one).
+pub(crate) fn epoch_of(v: &Value) -> u64 {
+    v.get("epoch").and_then(Value::as_u64).unwrap_or(0)
+}
+
 pub(crate) fn parse_component(v: &Value) -> Result<Vec<SavedFile>> {
     let files = match v.get("files") {
         Some(Value::Array(files)) => files,
@@ -412,9 +442,6 @@ enum Plan {
     Keep,
 }
 
-/// Checks every saved file against the disk, then (only if all pass) cuts written files
-/// back to their saved length and rebuilds the table. Nothing is truncated when any check
-/// fails.
 /// The policy of the restore in progress, for files loaded with the frames after the
 /// components (the environment variable is consumed by then).
 static RESTORE_POLICY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -424,24 +451,39 @@ pub(crate) fn accepts_changed() -> bool {
     RESTORE_POLICY.load(std::sync::atomic::Ordering::Relaxed)
 }
 
+/// Restores the `fs` component: plans the undoing of the journal of the image being
+/// restored (renames, removals, files opened after the save) and checks every saved file
+/// where that plan puts it; then, only if all checks pass, undoes the journal, cuts
+/// written files back to their saved length and rebuilds the table. Nothing on disk
+/// changes when any check fails.
 pub(crate) fn restore_component(v: &Value, policy: Policy) -> Result<()> {
     RESTORE_POLICY.store(
         policy == Policy::AcceptChanged,
         std::sync::atomic::Ordering::Relaxed,
     );
     let mut saved = parse_component(v)?;
-    let journaled = journal::entries();
+    let epoch = epoch_of(v);
+    journal::restoring_epoch(epoch);
+    let journaled = journal::entries(epoch);
     for f in saved.iter_mut().filter(|f| !f.written) {
         // Read at the save, first written after it (at the length it had at the save):
         // the growth is the killed run's own output, to be cut back like a written file's.
-        if journaled.iter().any(|e| e.id == f.id && e.len == f.len) {
+        if journaled
+            .iter()
+            .any(|e| matches!(e.op, Op::Open { id, len, .. } if id == f.id && len == f.len))
+        {
             f.written = true;
         }
     }
+    let keep_dir = journal::restoring()
+        .map(|image| journal::keep_dir_for(&image))
+        .unwrap_or_default();
+    let undo = undo::plan(&journaled, &saved, &keep_dir)?;
     let mut plans = Vec::with_capacity(saved.len());
     for f in &saved {
-        plans.push(check(f, policy)?);
+        plans.push(check(f, policy, &undo)?);
     }
+    let remap = undo.apply()?;
     for plan in plans {
         if let Plan::Truncate(path, len) = plan {
             let file = std::fs::OpenOptions::new()
@@ -453,30 +495,38 @@ pub(crate) fn restore_component(v: &Value, policy: Policy) -> Result<()> {
                 .map_err(|e| Error::io("truncating", &path, e))?;
         }
     }
-    journal::roll_back(&journaled, &saved);
-    let mut t = table();
-    t.records = saved
+    journal::consumed();
+    let id_now = |id: Identity| {
+        remap
+            .iter()
+            .find(|(at_save, _)| *at_save == id)
+            .map_or(id, |(_, now)| *now)
+    };
+    let records = saved
         .into_iter()
         .filter(|f| f.written)
         .map(|f| Record {
             path: f.path,
-            id: f.id,
+            id: id_now(f.id),
             written: true,
             dirty: false,
             handles: Vec::new(),
         })
         .collect();
+    undo::set_remapped(remap);
+    table().records = records;
     Ok(())
 }
 
-fn check(f: &SavedFile, policy: Policy) -> Result<Plan> {
+/// What a restore does to the saved file `f`, found where `undo` puts it.
+fn check(f: &SavedFile, policy: Policy, undo: &undo::Plan) -> Result<Plan> {
     let open = !f.open.is_empty();
     let refuse = |detail: String| Error::Restore {
         path: f.path.clone(),
         detail,
     };
-    let meta = match std::fs::metadata(&f.path) {
-        Ok(m) => m,
+    let (meta, now) = match undo.stat(&f.path) {
+        Ok(found) => found,
         Err(e) if open => {
             return Err(refuse(format!(
                 "the program had it open at the checkpoint, and it cannot be opened now \
@@ -486,11 +536,11 @@ fn check(f: &SavedFile, policy: Policy) -> Result<Plan> {
         // Closed at the save and gone now: nothing to cut back, nothing to reopen.
         Err(_) => return Ok(Plan::Keep),
     };
-    if !meta.is_file() && Identity::of(&meta) == f.id {
+    if !meta.is_file() && now == f.id {
         // A device or other special file (`/dev/null`, a terminal): nothing to compare.
         return Ok(Plan::Keep);
     }
-    let same = Identity::of(&meta) == f.id;
+    let same = now == f.id;
     if f.written {
         if !same {
             if open {

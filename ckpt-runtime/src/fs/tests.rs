@@ -393,3 +393,354 @@ fn journal_covers_new_files_read_held_files_and_every_image_saved_to() {
     assert_eq!(std::fs::read(&held).unwrap(), b"seed\n");
     drop(reader);
 }
+
+/// A run journaling to `image`, as the agent sets it up; back to no journal on drop.
+struct Journaled {
+    image: PathBuf,
+}
+
+impl Journaled {
+    fn new(d: &Dir) -> Journaled {
+        let image = d.0.join("app.ckpt");
+        super::journal::configure(&image, None);
+        Journaled { image }
+    }
+
+    /// A save point: the component as the image holds it, then the save's commit.
+    fn save(&self) -> Value {
+        let v = component();
+        super::journal::saved(&self.image);
+        v
+    }
+
+    /// A restore of `saved` in a new process (the table starts from the image).
+    fn restore(&self, saved: &Value) -> crate::error::Result<()> {
+        super::journal::configure(&self.image, Some(&self.image));
+        table::restore_component(saved, Policy::Strict)
+    }
+
+    fn kept(&self) -> Vec<std::ffi::OsString> {
+        match std::fs::read_dir(super::journal::keep_dir_for(&self.image)) {
+            Ok(rd) => rd.map(|e| e.unwrap().file_name()).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+impl Drop for Journaled {
+    fn drop(&mut self) {
+        super::journal::unconfigure();
+    }
+}
+
+fn identity(p: &std::path::Path) -> table::Identity {
+    table::Identity::of(&std::fs::symlink_metadata(p).unwrap())
+}
+
+#[test]
+fn a_removed_file_is_put_back_with_its_content_and_identity() {
+    let _g = serial();
+    let d = Dir::new("undo-remove");
+    let j = Journaled::new(&d);
+    let p = d.0.join("input.txt");
+    std::fs::write(&p, b"needed after the save\n").unwrap();
+    let id = identity(&p);
+    let saved = j.save();
+    remove_file(&p).unwrap();
+    assert!(!p.exists());
+    assert_eq!(j.kept().len(), 1, "kept as a hard link beside the image");
+
+    j.restore(&saved).unwrap();
+    assert_eq!(std::fs::read(&p).unwrap(), b"needed after the save\n");
+    let back = identity(&p);
+    assert!(
+        back == id && back.born_ns == id.born_ns,
+        "{back:?} != {id:?}"
+    );
+    assert!(j.kept().is_empty(), "the restore removes what it put back");
+    assert!(!super::journal::path_for(&j.image).exists());
+    // The restored run removes it again, as the killed one did.
+    remove_file(&p).unwrap();
+}
+
+#[test]
+fn a_renamed_file_is_renamed_back() {
+    let _g = serial();
+    let d = Dir::new("undo-rename");
+    let j = Journaled::new(&d);
+    let (a, b) = (d.0.join("results.tmp"), d.0.join("results.txt"));
+    let mut w = File::create(&a).unwrap();
+    w.write_all(b"1 2 3\n").unwrap();
+    drop(w);
+    let id = identity(&a);
+    let saved = j.save();
+    rename(&a, &b).unwrap();
+
+    j.restore(&saved).unwrap();
+    assert!(!b.exists());
+    assert_eq!(identity(&a), id);
+    assert_eq!(std::fs::read(&a).unwrap(), b"1 2 3\n");
+    rename(&a, &b).unwrap();
+}
+
+#[test]
+fn renames_and_removals_after_one_save_are_undone_last_first() {
+    let _g = serial();
+    let d = Dir::new("undo-chain");
+    let j = Journaled::new(&d);
+    let f = |n: &str| d.0.join(n);
+    for n in ["a", "d", "e"] {
+        std::fs::write(f(n), format!("{n} at the save\n")).unwrap();
+    }
+    std::fs::create_dir(f("sub")).unwrap();
+    std::fs::write(f("sub/inner"), b"inside\n").unwrap();
+    let ids: Vec<_> = ["a", "d", "e", "sub/inner"]
+        .iter()
+        .map(|n| identity(&f(n)))
+        .collect();
+    let saved = j.save();
+
+    rename(f("a"), f("b")).unwrap();
+    rename(f("b"), f("c")).unwrap();
+    remove_file(f("c")).unwrap(); // a is gone after a chain of renames
+    rename(f("d"), f("a")).unwrap(); // a's name taken by d
+    write(f("e.tmp"), b"new e\n").unwrap(); // created after the save
+    rename(f("e.tmp"), f("e")).unwrap(); // over e: e is removed
+    rename(f("sub"), f("moved")).unwrap();
+    remove_file(f("moved/inner")).unwrap();
+    remove_dir(f("moved")).unwrap();
+
+    j.restore(&saved).unwrap();
+    for (n, id) in ["a", "d", "e", "sub/inner"].iter().zip(&ids) {
+        assert_eq!(identity(&f(n)), *id, "{n}");
+    }
+    assert_eq!(std::fs::read_to_string(f("a")).unwrap(), "a at the save\n");
+    assert_eq!(std::fs::read_to_string(f("e")).unwrap(), "e at the save\n");
+    assert_eq!(std::fs::read_to_string(f("sub/inner")).unwrap(), "inside\n");
+    for gone in ["b", "c", "e.tmp", "moved"] {
+        assert!(!f(gone).exists(), "{gone} is still there");
+    }
+    assert!(j.kept().is_empty());
+}
+
+#[test]
+fn a_renamed_file_whose_new_name_was_replaced_is_refused() {
+    let _g = serial();
+    let d = Dir::new("undo-replaced");
+    let j = Journaled::new(&d);
+    let (a, b) = (d.0.join("a"), d.0.join("b"));
+    std::fs::write(&a, b"original\n").unwrap();
+    let saved = j.save();
+    rename(&a, &b).unwrap();
+    // Replaced behind the program's back: a new file under the new name.
+    std::fs::remove_file(&b).unwrap();
+    std::fs::write(&b, b"someone else's\n").unwrap();
+    let journal = std::fs::read(super::journal::path_for(&j.image)).unwrap();
+
+    let e = j.restore(&saved).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        matches!(&e, crate::Error::Restore { path, .. } if *path == b)
+            && msg.contains("different file")
+            && msg.contains("put the renamed file back"),
+        "{msg}"
+    );
+    // Refused: nothing moved, the journal kept for another try.
+    assert!(!a.exists());
+    assert_eq!(std::fs::read(&b).unwrap(), b"someone else's\n");
+    assert_eq!(
+        std::fs::read(super::journal::path_for(&j.image)).unwrap(),
+        journal
+    );
+}
+
+#[test]
+fn a_removed_name_taken_by_another_file_is_refused() {
+    let _g = serial();
+    let d = Dir::new("undo-taken");
+    let j = Journaled::new(&d);
+    let p = d.0.join("p");
+    std::fs::write(&p, b"kept").unwrap();
+    let saved = j.save();
+    remove_file(&p).unwrap();
+    std::fs::write(&p, b"another file").unwrap();
+    let e = j.restore(&saved).unwrap_err().to_string();
+    assert!(e.contains("another file has its name"), "{e}");
+    assert_eq!(std::fs::read(&p).unwrap(), b"another file");
+    assert_eq!(j.kept().len(), 1);
+}
+
+#[test]
+fn the_next_save_deletes_the_kept_files_and_the_journal() {
+    let _g = serial();
+    let d = Dir::new("undo-cleanup");
+    let j = Journaled::new(&d);
+    let (p, q) = (d.0.join("p"), d.0.join("q"));
+    std::fs::write(&p, b"p").unwrap();
+    std::fs::write(&q, b"q").unwrap();
+    j.save();
+    remove_file(&p).unwrap();
+    rename(&q, d.0.join("r")).unwrap();
+    assert_eq!(j.kept().len(), 1);
+    assert_eq!(
+        pending_changes(&j.image),
+        vec![
+            PendingChange::Removed {
+                path: p.clone(),
+                kept: super::journal::keep_dir_for(&j.image).join(&j.kept()[0]),
+                copy: false,
+            },
+            PendingChange::Renamed {
+                from: q.clone(),
+                to: d.0.join("r"),
+            },
+        ]
+    );
+    let later = j.save();
+    assert!(!super::journal::keep_dir_for(&j.image).exists());
+    assert!(!super::journal::path_for(&j.image).exists());
+    // A restore of the later image has nothing to undo.
+    j.restore(&later).unwrap();
+    assert!(!p.exists() && !q.exists() && d.0.join("r").exists());
+}
+
+#[test]
+fn lines_of_an_earlier_save_left_by_a_crash_are_ignored() {
+    let _g = serial();
+    let d = Dir::new("undo-epoch");
+    let j = Journaled::new(&d);
+    let (a, b) = (d.0.join("a"), d.0.join("b"));
+    std::fs::write(&a, b"x").unwrap();
+    j.save();
+    rename(&a, &b).unwrap();
+    // The next image is committed, and the process dies before it empties the journal.
+    let newer = component();
+    j.restore(&newer).unwrap();
+    assert!(
+        b.exists() && !a.exists(),
+        "a rename before that save was undone"
+    );
+}
+
+#[test]
+fn a_restore_cut_short_runs_again() {
+    let _g = serial();
+    let d = Dir::new("undo-again");
+    let j = Journaled::new(&d);
+    let (a, b, c) = (d.0.join("a"), d.0.join("b"), d.0.join("c"));
+    std::fs::write(&a, b"a").unwrap();
+    std::fs::write(&c, b"c").unwrap();
+    let saved = j.save();
+    rename(&a, &b).unwrap();
+    remove_file(&c).unwrap();
+    // A first restore put `c` back (renaming the kept link) and was killed.
+    let kept = super::journal::keep_dir_for(&j.image).join(&j.kept()[0]);
+    std::fs::rename(&kept, &c).unwrap();
+    j.restore(&saved).unwrap();
+    assert!(a.exists() && !b.exists());
+    assert_eq!(std::fs::read(&c).unwrap(), b"c");
+}
+
+#[test]
+fn a_removed_directory_tree_is_put_back() {
+    let _g = serial();
+    let d = Dir::new("undo-tree");
+    let j = Journaled::new(&d);
+    let tree = d.0.join("scratch");
+    std::fs::create_dir_all(tree.join("deep")).unwrap();
+    std::fs::write(tree.join("deep/f"), b"f").unwrap();
+    let id = identity(&tree.join("deep/f"));
+    let saved = j.save();
+    remove_dir_all(&tree).unwrap();
+    assert!(!tree.exists());
+    j.restore(&saved).unwrap();
+    assert_eq!(identity(&tree.join("deep/f")), id);
+    assert!(j.kept().is_empty());
+}
+
+/// A directory for files on another file system than the temporary directory (images
+/// are there), if the machine has one (`/dev/shm` is usually a tmpfs).
+fn other_fs(tag: &str) -> Option<Dir> {
+    use std::os::unix::fs::MetadataExt;
+    let shm = std::path::Path::new("/dev/shm");
+    let dev = |p: &std::path::Path| std::fs::metadata(p).ok().map(|m| m.dev());
+    if dev(shm).is_none() || dev(shm) == dev(&std::env::temp_dir()) {
+        return None;
+    }
+    let p = shm.join(format!("ckpt-fs-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&p).ok()?;
+    Some(Dir(p))
+}
+
+#[test]
+fn a_file_on_another_file_system_is_kept_as_a_copy_and_put_back() {
+    let _g = serial();
+    let Some(other) = other_fs("copy") else {
+        eprintln!("skipped: no second file system");
+        return;
+    };
+    let d = Dir::new("undo-copy");
+    let j = Journaled::new(&d);
+    let p = other.0.join("log");
+    let mut w = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&p)
+        .unwrap();
+    w.write_all(b"before\n").unwrap();
+    let saved = j.save();
+    w.write_all(b"after\n").unwrap();
+    drop(w);
+    remove_file(&p).unwrap();
+    assert_eq!(
+        pending_changes(&j.image).len(),
+        1,
+        "{:?}",
+        pending_changes(&j.image)
+    );
+    assert!(matches!(
+        &pending_changes(&j.image)[0],
+        PendingChange::Removed { copy: true, .. }
+    ));
+
+    // Put back as a copy (a new file), known as the saved one: cut back, not refused.
+    j.restore(&saved).unwrap();
+    assert_eq!(std::fs::read(&p).unwrap(), b"before\n");
+    assert!(j.kept().is_empty());
+}
+
+#[test]
+fn a_large_file_on_another_file_system_is_not_removed() {
+    let _g = serial();
+    let Some(other) = other_fs("large") else {
+        eprintln!("skipped: no second file system");
+        return;
+    };
+    let d = Dir::new("undo-large");
+    let _j = Journaled::new(&d);
+    let p = other.0.join("big");
+    // Sparse: nothing is written, and nothing is copied either.
+    std::fs::File::create(&p)
+        .unwrap()
+        .set_len(COPY_LIMIT + 1)
+        .unwrap();
+    let e = remove_file(&p).unwrap_err().to_string();
+    assert!(
+        e.contains("not removing") && e.contains("--ckpt-file") && e.contains("big"),
+        "{e}"
+    );
+    assert!(p.exists());
+}
+
+#[test]
+fn a_tree_holding_the_image_is_removed_without_keeping_it() {
+    let _g = serial();
+    let d = Dir::new("undo-tree-image");
+    let inner = Dir(d.0.join("run"));
+    std::fs::create_dir(&inner.0).unwrap();
+    let j = Journaled::new(&inner);
+    std::fs::write(inner.0.join("data"), b"x").unwrap();
+    j.save();
+    remove_dir_all(&inner.0).unwrap();
+    assert!(!inner.0.exists());
+}
