@@ -13,7 +13,9 @@
 //!   the file is at most [`COPY_LIMIT`] bytes; a larger file is not removed, and the call
 //!   fails with an error that says why — ckpt never lets a restore lose data silently;
 //! - a directory tree is moved there whole when it is on the image's file system (one
-//!   rename), else mirrored (hard links or copies, within the same limit in total).
+//!   rename), else mirrored (hard links or copies, within the same limit in total). A
+//!   file of a tree put back from copies is a new file: if the image had it open, the
+//!   restore refuses it as replaced.
 //!
 //! A save to the image deletes its `IMAGE.removed/`; a restore puts the kept files back
 //! and then deletes it.
