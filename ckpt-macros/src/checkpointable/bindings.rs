@@ -187,11 +187,14 @@ impl<'ast> Visit<'ast> for Collect<'_> {
                     None,
                 );
                 if mut_borrow {
+                    // `normalize` declared them `mut` to make them again after each point;
+                    // they are not changed by the program.
                     let mut bs = Vec::new();
                     bindings(pat, false, &mut bs);
                     for b in bs {
                         if let Some(e) = self.t.map.get_mut(&b.name.to_string()) {
                             e.mut_borrow = true;
+                            e.mutable = false;
                         }
                     }
                 }

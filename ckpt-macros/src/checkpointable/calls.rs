@@ -506,16 +506,11 @@ impl CaptureSpec<'_> {
                     }
                     let Some(id) = &p.name else { continue };
                     let needed_only = p.passing == Passing::Shared && !p.is_receiver();
-                    let method = if p.slice {
-                        quote!(__ckpt_put_slice)
-                    } else {
-                        quote!(__ckpt_put)
-                    };
                     let read = quote!(&*#id);
                     quote! {{
                         #[allow(unused_imports)]
-                        use ::ckpt::__private::{ArgRefState as _, ArgRefSlice as _, ArgRefNone as _};
-                        (&&::ckpt::__private::ArgRef(#read)).#method(__w, #pos, #key, #needed_only)?;
+                        use ::ckpt::__private::{ArgRefState as _, ArgRefNone as _};
+                        (&&::ckpt::__private::ArgRef(#read)).__ckpt_put(__w, #pos, #key, #needed_only)?;
                     }}
                 }
             };
@@ -588,10 +583,7 @@ pub fn expand_call(
             }
             Arg::Load { .. } if !resume => quote!(#x),
             Arg::Load { by_ref: None } => quote!(__ck.resume_arg(#pos)),
-            Arg::Load { by_ref: Some(m) } => {
-                let amp = if *m { quote!(&mut) } else { quote!(&) };
-                quote!(#amp __ck.resume_arg(#pos))
-            }
+            Arg::Load { by_ref: Some(_) } => quote!(__ck.resume_arg_ref(#pos)),
         })
         .collect();
     let call = match (kind, e) {

@@ -140,9 +140,13 @@ fn item_mod(mut m: syn::ItemMod, a: &Analysis, cx: &mut Ctxt) -> TokenStream {
 
 fn item_impl(mut i: syn::ItemImpl, a: &Analysis, cx: &mut Ctxt) -> TokenStream {
     let ty = model::type_name(&i.self_ty);
+    let outer = Bounds::Impl {
+        generics: &i.generics,
+        inherent: i.trait_.is_none(),
+    };
     for it in i.items.iter_mut() {
         if let syn::ImplItem::Fn(f) = it {
-            let ts = function(&f.attrs, &f.vis, &f.sig, &f.block, Some(&ty), a, cx);
+            let ts = function(&f.attrs, &f.vis, &f.sig, &f.block, Some(&ty), outer, a, cx);
             *it = syn::ImplItem::Verbatim(ts);
         }
     }
@@ -153,7 +157,26 @@ fn item_fn(f: syn::ItemFn, a: &Analysis, cx: &mut Ctxt) -> TokenStream {
     if f.sig.ident == "main" && f.sig.inputs.is_empty() {
         return main_fn(f, a, cx);
     }
-    function(&f.attrs, &f.vis, &f.sig, &f.block, None, a, cx)
+    function(
+        &f.attrs,
+        &f.vis,
+        &f.sig,
+        &f.block,
+        None,
+        Bounds::Free,
+        a,
+        cx,
+    )
+}
+
+/// Where a function sits, for the `State` bounds its type parameters get.
+#[derive(Clone, Copy)]
+enum Bounds<'a> {
+    Free,
+    Impl {
+        generics: &'a syn::Generics,
+        inherent: bool,
+    },
 }
 
 fn main_fn(f: syn::ItemFn, a: &Analysis, cx: &mut Ctxt) -> TokenStream {
@@ -168,6 +191,7 @@ fn main_fn(f: syn::ItemFn, a: &Analysis, cx: &mut Ctxt) -> TokenStream {
         &inner_sig,
         &f.block,
         None,
+        Bounds::Free,
         a,
         cx,
     );
@@ -189,12 +213,14 @@ fn main_fn(f: syn::ItemFn, a: &Analysis, cx: &mut Ctxt) -> TokenStream {
 }
 
 /// The transformed function, with its signature.
+#[allow(clippy::too_many_arguments)]
 fn function(
     attrs: &[syn::Attribute],
     vis: &syn::Visibility,
     sig: &syn::Signature,
     block: &syn::Block,
     self_ty: Option<&str>,
+    outer: Bounds<'_>,
     a: &Analysis,
     cx: &mut Ctxt,
 ) -> TokenStream {
@@ -213,7 +239,20 @@ fn function(
     let name = model.name.clone();
     let body = with_std_rewritten(body, &name, a);
     let sig = match &body {
-        Some(_) => model.signature(sig),
+        Some(_) => {
+            let mut sig = model.signature(sig);
+            match outer {
+                Bounds::Free => FnModel::add_state_bounds(&mut sig, None),
+                Bounds::Impl {
+                    generics,
+                    inherent: true,
+                } => FnModel::add_state_bounds(&mut sig, Some(generics)),
+                Bounds::Impl {
+                    inherent: false, ..
+                } => {}
+            }
+            sig
+        }
         None => sig.clone(),
     };
     let body = body.unwrap_or_else(|| {

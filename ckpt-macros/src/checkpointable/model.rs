@@ -34,8 +34,6 @@ pub struct Param {
     pub pat: Option<syn::Pat>,
     /// The declared type (typed parameters only).
     pub ty: Option<syn::Type>,
-    /// `&[T]` / `&mut [T]`: a slice behind the reference.
-    pub slice: bool,
 }
 
 impl Param {
@@ -90,19 +88,12 @@ impl FnModel {
                     },
                     pat: None,
                     ty: None,
-                    slice: false,
                 }),
                 syn::FnArg::Typed(t) => {
-                    let (passing, slice) = match strip(&t.ty) {
-                        syn::Type::Reference(r) => (
-                            if r.mutability.is_some() {
-                                Passing::Mut
-                            } else {
-                                Passing::Shared
-                            },
-                            matches!(strip(&r.elem), syn::Type::Slice(_)),
-                        ),
-                        _ => (Passing::Value, false),
+                    let passing = match strip(&t.ty) {
+                        syn::Type::Reference(r) if r.mutability.is_some() => Passing::Mut,
+                        syn::Type::Reference(_) => Passing::Shared,
+                        _ => Passing::Value,
                     };
                     let (name, mutable) = match &*t.pat {
                         syn::Pat::Ident(i) if i.subpat.is_none() && i.by_ref.is_none() => {
@@ -117,7 +108,6 @@ impl FnModel {
                         passing,
                         pat: Some((*t.pat).clone()),
                         ty: Some((*t.ty).clone()),
-                        slice,
                     })
                 }
             }
@@ -149,9 +139,71 @@ impl FnModel {
         out
     }
 
+    /// Adds `P: ckpt::State` to the signature's `where` clause for each type parameter
+    /// `P` of the function and of its inherent impl (`outer`) whose values a frame may
+    /// save: every one except those bounded by a closure or iterator trait (a caller
+    /// makes a closure again; a loop saves its iterator its own way) and `?Sized` ones.
+    /// In a trait impl (`outer: None` there) nothing is added: its methods cannot ask
+    /// more than the trait.
+    pub fn add_state_bounds(sig: &mut syn::Signature, outer: Option<&syn::Generics>) {
+        let mut params: Vec<(syn::Ident, bool)> = Vec::new();
+        for g in outer.into_iter().chain(std::iter::once(&sig.generics)) {
+            for p in g.type_params() {
+                let mut skip = p.bounds.iter().any(exempt);
+                if let Some(w) = &g.where_clause {
+                    for pred in &w.predicates {
+                        if let syn::WherePredicate::Type(t) = pred {
+                            if matches!(&t.bounded_ty, syn::Type::Path(tp) if tp.path.is_ident(&p.ident))
+                                && t.bounds.iter().any(exempt)
+                            {
+                                skip = true;
+                            }
+                        }
+                    }
+                }
+                params.push((p.ident.clone(), skip));
+            }
+        }
+        let wanted: Vec<&syn::Ident> = params
+            .iter()
+            .filter(|(_, skip)| !skip)
+            .map(|(id, _)| id)
+            .collect();
+        if wanted.is_empty() {
+            return;
+        }
+        let w = sig.generics.make_where_clause();
+        for id in wanted {
+            w.predicates.push(syn::parse_quote!(#id: ::ckpt::State));
+        }
+    }
+
     /// The names of the parameters by position, for `FnInfo`.
     pub fn param_names(&self) -> Vec<String> {
         self.params.iter().map(Param::display).collect()
+    }
+}
+
+/// A bound that exempts a type parameter from `State`: `?Sized`, a closure trait, an
+/// iterator trait.
+fn exempt(b: &syn::TypeParamBound) -> bool {
+    match b {
+        syn::TypeParamBound::Trait(t) => {
+            matches!(t.modifier, syn::TraitBoundModifier::Maybe(_))
+                || t.path.segments.last().is_some_and(|s| {
+                    matches!(
+                        s.ident.to_string().as_str(),
+                        "Fn" | "FnMut"
+                            | "FnOnce"
+                            | "Iterator"
+                            | "IntoIterator"
+                            | "DoubleEndedIterator"
+                            | "ExactSizeIterator"
+                            | "State"
+                    )
+                })
+        }
+        _ => false,
     }
 }
 

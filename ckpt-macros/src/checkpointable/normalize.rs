@@ -215,6 +215,20 @@ fn has_plain_call(e: &syn::Expr) -> bool {
     f.0
 }
 
+/// Declares every binding of a pattern `mut`.
+fn make_mut(p: &mut syn::Pat) {
+    struct M;
+    impl VisitMut for M {
+        fn visit_pat_ident_mut(&mut self, i: &mut syn::PatIdent) {
+            if i.by_ref.is_none() {
+                i.mutability = Some(Default::default());
+            }
+            syn::visit_mut::visit_pat_ident_mut(self, i);
+        }
+    }
+    M.visit_pat_mut(p);
+}
+
 /// Whether an iterable borrows mutably.
 fn borrows_mut(e: &syn::Expr) -> bool {
     struct F(bool);
@@ -313,9 +327,16 @@ impl VisitMut for Norm {
                     pat: (*f.pat).clone(),
                 });
                 let ordered = ordered(&iterable);
+                // A loop over a mutable borrow makes its bindings again after each point:
+                // they are assigned, so `mut`.
+                let mut pat = (**pat).clone();
+                if borrows_mut(&iterable) {
+                    make_mut(&mut pat);
+                }
                 *e = parse_quote! {{
                     let mut #var = ::ckpt::__private::Counted::new(#ordered);
                     #label: loop {
+                        #[allow(unused_mut)]
                         let ::core::option::Option::Some(#pat) = ::core::iter::Iterator::next(&mut #var) else { break #label; };
                         #(#stmts)*
                     }

@@ -264,7 +264,11 @@ impl VisitMut for Marker<'_> {
                 return;
             }
             syn::Expr::Macro(m) => {
-                self.visit_macro_mut(&mut m.mac);
+                if let Some(unfolded) = self.unfold(m) {
+                    *e = unfolded;
+                } else {
+                    self.visit_macro_mut(&mut m.mac);
+                }
                 return;
             }
             _ => syn::visit_mut::visit_expr_mut(self, e),
@@ -368,5 +372,113 @@ impl VisitMut for Marker<'_> {
         }
     }
 
+    fn visit_stmt_mut(&mut self, s: &mut syn::Stmt) {
+        // `println!(..);` as a statement: seen as the expression it is, so calls in its
+        // arguments can be points.
+        if let syn::Stmt::Macro(m) = s {
+            if unfoldable(&m.mac).is_some() {
+                let (mac, semi) = (m.mac.clone(), m.semi_token);
+                let attrs = m.attrs.clone();
+                *s = syn::Stmt::Expr(
+                    syn::Expr::Macro(syn::ExprMacro { attrs, mac }),
+                    semi.or_else(|| Some(Default::default())),
+                );
+            }
+        }
+        syn::visit_mut::visit_stmt_mut(self, s);
+    }
+
     fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+}
+
+/// How a standard macro takes its arguments, for those whose arguments are expressions.
+#[derive(Clone, Copy, PartialEq)]
+enum Takes {
+    /// By reference: `println!`, `format!`, `write!`, `assert_eq!`, `panic!` ...
+    ByRef,
+    /// By value: `vec![a, b]`.
+    ByValue,
+}
+
+/// The standard macros whose calls ckpt sees into.
+fn unfoldable(m: &syn::Macro) -> Option<Takes> {
+    let name = m.path.segments.last()?.ident.to_string();
+    match name.as_str() {
+        "print" | "println" | "eprint" | "eprintln" | "format" | "write" | "writeln" | "panic"
+        | "assert" | "assert_eq" | "assert_ne" | "debug_assert" | "debug_assert_eq"
+        | "debug_assert_ne" | "todo" | "unimplemented" | "unreachable" => Some(Takes::ByRef),
+        "vec" => Some(Takes::ByValue),
+        _ => None,
+    }
+}
+
+impl Marker<'_> {
+    /// A standard macro whose arguments hold points (`println!("{}", total(&v))`): its
+    /// arguments up to the last point are evaluated first, in order, into temporaries the
+    /// macro then reads - `{ let __ckpt_ma1 = total(&v); println!("{}", __ckpt_ma1) }` -
+    /// so that each point is a call in a statement of the body. Arguments that are places
+    /// (`x`, `self.n`) and literals stay where they are; those after the last point too.
+    fn unfold(&mut self, m: &mut syn::ExprMacro) -> Option<syn::Expr> {
+        use syn::punctuated::Punctuated;
+        let takes = unfoldable(&m.mac)?;
+        let mut args = m
+            .mac
+            .parse_body_with(Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated)
+            .ok()?;
+        let before = self.points.list.len();
+        let mut has = Vec::new();
+        for a in args.iter_mut() {
+            let n = self.points.list.len();
+            let value = match a {
+                syn::Expr::Assign(x) => &mut *x.right,
+                a => a,
+            };
+            self.visit_expr_mut(value);
+            has.push(self.points.list.len() > n);
+        }
+        if self.points.list.len() == before {
+            return None;
+        }
+        let last = has.iter().rposition(|h| *h)?;
+        let mut lets: Vec<syn::Stmt> = Vec::new();
+        for (i, a) in args.iter_mut().enumerate().take(last + 1) {
+            let value = match a {
+                syn::Expr::Assign(x) => &mut *x.right,
+                a => a,
+            };
+            let stays = matches!(value, syn::Expr::Lit(_))
+                || (takes == Takes::ByRef && !has[i] && plain_place(value));
+            if stays {
+                continue;
+            }
+            let t = format_ident!("__ckpt_ma{}_{}", before + 1, i);
+            let by_ref = takes == Takes::ByRef && !has[i] && super::hoist::is_place(value);
+            let old = std::mem::replace(value, syn::parse_quote!(#t));
+            if by_ref {
+                lets.push(syn::parse_quote! { let #t = &#old; });
+                *value = syn::parse_quote!(*#t);
+            } else {
+                lets.push(syn::parse_quote! { let #t = #old; });
+            }
+        }
+        let path = &m.mac.path;
+        let bang = &m.mac.bang_token;
+        let attrs = &m.attrs;
+        let call: syn::Expr = match m.mac.delimiter {
+            syn::MacroDelimiter::Bracket(_) => syn::parse_quote! { #(#attrs)* #path #bang [#args] },
+            syn::MacroDelimiter::Brace(_) => syn::parse_quote! { #(#attrs)* #path #bang {#args} },
+            syn::MacroDelimiter::Paren(_) => syn::parse_quote! { #(#attrs)* #path #bang (#args) },
+        };
+        Some(syn::parse_quote! {{ #(#lets)* #call }})
+    }
+}
+
+/// A local or a field of one (`x`, `self.total`): read where the macro reads it.
+fn plain_place(e: &syn::Expr) -> bool {
+    match e {
+        syn::Expr::Path(p) => p.qself.is_none(),
+        syn::Expr::Field(f) => plain_place(&f.base),
+        syn::Expr::Paren(p) => plain_place(&p.expr),
+        _ => false,
+    }
 }

@@ -3,7 +3,7 @@
 //! Shadowing is ordinary Rust (`let line = line.trim();`), but a save point may need
 //! both bindings at once: the outer one to make the inner one again on restore, or to
 //! save a value the inner one hides. So a binding that reuses a name already bound in
-//! the function is renamed `name__ckpt_sN` (its N-th binding), with every use in its
+//! the function is renamed `name_ckpt_sN` (its N-th binding), with every use in its
 //! scope: paths, struct shorthands (`S { x }`), macro arguments and the implicit
 //! captures of format strings (`"{x}"`). Images show it as `name#N`.
 //!
@@ -16,7 +16,8 @@ use proc_macro2::{TokenStream, TokenTree};
 use quote::{format_ident, quote, ToTokens};
 use syn::visit_mut::VisitMut;
 
-const SUFFIX: &str = "__ckpt_s";
+/// Single underscore: the renamed binding stays snake case for the lint.
+const SUFFIX: &str = "_ckpt_s";
 
 /// The name an image shows for a binding: `line` or `line#2`.
 pub fn display(name: &str) -> String {
@@ -408,7 +409,7 @@ mod tests {
             renamed(
                 r#"{ let line = p; let line = line.trim(); println!("{line} {}", line.len()); }"#
             ),
-            r#"let line = p ; let line__ckpt_s2 = line . trim () ; println ! ("{line__ckpt_s2} {}" , line__ckpt_s2 . len ()) ;"#
+            r#"let line = p ; let line_ckpt_s2 = line . trim () ; println ! ("{line_ckpt_s2} {}" , line_ckpt_s2 . len ()) ;"#
         );
     }
 
@@ -416,11 +417,11 @@ mod tests {
     fn scopes_end_where_rust_ends_them() {
         assert_eq!(
             renamed("{ let x = 1; { let x = 2; f(x); } g(x); let s = S { x }; }"),
-            "let x = 1 ; { let x__ckpt_s2 = 2 ; f (x__ckpt_s2) ; } g (x) ; let s = S { x } ;"
+            "let x = 1 ; { let x_ckpt_s2 = 2 ; f (x_ckpt_s2) ; } g (x) ; let s = S { x } ;"
         );
         assert_eq!(
             renamed("{ let x = 1; match o { Some(x) => f(x), None => g(x) } }"),
-            "let x = 1 ; match o { Some (x__ckpt_s2) => f (x__ckpt_s2) , None => g (x) }"
+            "let x = 1 ; match o { Some (x_ckpt_s2) => f (x_ckpt_s2) , None => g (x) }"
         );
     }
 
@@ -428,7 +429,7 @@ mod tests {
     fn closures_keep_their_parameters() {
         assert_eq!(
             renamed("{ let x = 1; let f = |x| x + 1; let x = f(x); }"),
-            "let x = 1 ; let f = | x | x + 1 ; let x__ckpt_s2 = f (x) ;"
+            "let x = 1 ; let f = | x | x + 1 ; let x_ckpt_s2 = f (x) ;"
         );
     }
 
@@ -436,8 +437,8 @@ mod tests {
     fn struct_shorthands_follow() {
         assert_eq!(
             renamed("{ let x = 1; let x = 2; let s = S { x }; let S { x } = s; }"),
-            "let x = 1 ; let x__ckpt_s2 = 2 ; let s = S { x : x__ckpt_s2 } ; let S { x : x__ckpt_s3 } = s ;"
+            "let x = 1 ; let x_ckpt_s2 = 2 ; let s = S { x : x_ckpt_s2 } ; let S { x : x_ckpt_s3 } = s ;"
         );
-        assert_eq!(display("x__ckpt_s3"), "x#3");
+        assert_eq!(display("x_ckpt_s3"), "x#3");
     }
 }

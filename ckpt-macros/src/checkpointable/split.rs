@@ -226,6 +226,21 @@ impl<'a> Ctx<'a> {
             }
             bs.iter().map(|b| b.name.to_string()).collect()
         };
+        // With points in the prefix too, its names read on any of its own resume paths are
+        // declared here as well, not in the branch that resumes there: a name of s or after
+        // may borrow from them (`longest = word` with `word` from `text`), so they live as
+        // long as in the function as written.
+        if let Some(first) = prefix.iter().position(has_point_stmt) {
+            for st in &prefix[first..] {
+                for id in ids_in_stmt(st) {
+                    reads.extend(self.live_at(id).iter().cloned());
+                }
+            }
+            reads.extend(Uses::of_stmts_skipping(
+                &prefix[first + 1..],
+                &BTreeSet::new(),
+            ));
+        }
         let mut scope_here = scope.clone();
         for st in prefix {
             for n in declared_by(st) {
@@ -628,12 +643,14 @@ impl<'a> Ctx<'a> {
                                 sets.push(quote! { #x = #t; });
                             }
                         }
+                        let what = format!("a loop in `{}` ended early", self.model.name);
                         post.push(quote! {
                             #v = ::ckpt::__private::Counted::resumed(#ordered, #c);
                             #[allow(unused_variables)]
-                            if let ::core::option::Option::Some(#p2) = ::core::iter::Iterator::next(&mut #v) {
-                                #(#sets)*
-                            }
+                            let ::core::option::Option::Some(#p2) = ::core::iter::Iterator::next(&mut #v) else {
+                                ::ckpt::__private::resume_failed(&__ck, #what)
+                            };
+                            #(#sets)*
                         });
                     }
                     Mode::Rerun(syn::Stmt::Local(l)) if b.mut_borrow => {

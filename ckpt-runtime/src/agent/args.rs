@@ -154,7 +154,7 @@ impl<T> ArgValNone for ArgVal<'_, T> {
             w,
             pos,
             key,
-            std::any::type_name::<T>(),
+            std::any::type_name::<&mut T>(),
             "is not ckpt::State",
         )
     }
@@ -231,13 +231,60 @@ impl<T> ArgCtorNone for ArgType<T> {
             w,
             pos,
             key,
-            std::any::type_name::<T>(),
+            std::any::type_name::<&mut T>(),
             "is not ckpt::State",
         )
     }
 }
 
-/// The value behind a reference parameter, of a `State` type (preferred).
+/// What a reference parameter points at, when it can be saved: a `State` value, a slice
+/// of them (`&[T]`, saved like the `Vec` it usually borrows from), or a `str`.
+///
+/// A resume path that passes back a borrow of a temporary (`f(&vec![1, 2])`,
+/// `g(&format!(..))`) gets a copy leaked with [`Box::leak`]: the callee may keep the
+/// borrow as long as the call, and no local of the caller holds the temporary.
+pub trait Pointee {
+    /// Writes the value.
+    fn save_pointee(&self, e: &mut Encoder<'_>) -> Result<()>;
+    /// Loads a copy that lives for the rest of the process (from [`Box::into_raw`]).
+    fn load_leaked(v: Value, l: &mut Loader) -> Result<*mut Self>;
+}
+impl<T: State> Pointee for T {
+    fn save_pointee(&self, e: &mut Encoder<'_>) -> Result<()> {
+        e.put(self)
+    }
+    fn load_leaked(v: Value, l: &mut Loader) -> Result<*mut Self> {
+        let x: T = l.load(v)?;
+        Ok(Box::into_raw(Box::new(x)))
+    }
+}
+impl<T: State> Pointee for [T] {
+    fn save_pointee(&self, e: &mut Encoder<'_>) -> Result<()> {
+        e.put_slice(self)
+    }
+    fn load_leaked(v: Value, l: &mut Loader) -> Result<*mut Self> {
+        Ok(Box::into_raw(T::load_vec(v, l)?.into_boxed_slice()))
+    }
+}
+impl Pointee for str {
+    fn save_pointee(&self, e: &mut Encoder<'_>) -> Result<()> {
+        e.text(self);
+        Ok(())
+    }
+    fn load_leaked(v: Value, l: &mut Loader) -> Result<*mut Self> {
+        Ok(Box::into_raw(String::load(v, l)?.into_boxed_str()))
+    }
+}
+
+/// Makes the reference a `&`/`&mut U` parameter held: a `Box<*mut U>` (the layout of
+/// `Box<&mut U>`), pointing at a copy never freed.
+fn ctor_ref<U: ?Sized + Pointee>(v: Option<Value>, l: &mut Loader) -> Result<*mut ()> {
+    let v = v.ok_or_else(|| Error::ty("", "a saved argument", "none"))?;
+    let r: *mut U = U::load_leaked(v, l)?;
+    Ok(Box::into_raw(Box::new(r)).cast())
+}
+
+/// The value behind a reference parameter, of a [`Pointee`] type (preferred).
 pub trait ArgRefState {
     /// Writes the entry (`needed_only`: only if the caller needs it back).
     fn __ckpt_put(
@@ -248,7 +295,7 @@ pub trait ArgRefState {
         needed_only: bool,
     ) -> Result<()>;
 }
-impl<T: State> ArgRefState for &ArgRef<'_, T> {
+impl<T: ?Sized + Pointee> ArgRefState for &ArgRef<'_, T> {
     fn __ckpt_put(
         &self,
         w: &mut Writer<'_, '_>,
@@ -262,42 +309,9 @@ impl<T: State> ArgRefState for &ArgRef<'_, T> {
             pos,
             key,
             needed_only,
-            std::any::type_name::<T>(),
-            Some(ctor_load::<T> as Ctor),
-            Some(&|e: &mut Encoder<'_>| e.put(x)),
-        )
-    }
-}
-
-/// A slice behind a reference parameter (`&mut [T]`): saved like the `Vec` it usually
-/// borrows from.
-pub trait ArgRefSlice {
-    /// Writes the entry.
-    fn __ckpt_put_slice(
-        &self,
-        w: &mut Writer<'_, '_>,
-        pos: usize,
-        key: &str,
-        needed_only: bool,
-    ) -> Result<()>;
-}
-impl<T: State> ArgRefSlice for &ArgRef<'_, [T]> {
-    fn __ckpt_put_slice(
-        &self,
-        w: &mut Writer<'_, '_>,
-        pos: usize,
-        key: &str,
-        needed_only: bool,
-    ) -> Result<()> {
-        let x = self.0;
-        entry(
-            w,
-            pos,
-            key,
-            needed_only,
-            std::any::type_name::<[T]>(),
-            None,
-            Some(&|e: &mut Encoder<'_>| e.put_slice(x)),
+            std::any::type_name::<&mut T>(),
+            Some(ctor_ref::<T> as Ctor),
+            Some(&|e: &mut Encoder<'_>| x.save_pointee(e)),
         )
     }
 }
@@ -306,14 +320,6 @@ impl<T: State> ArgRefSlice for &ArgRef<'_, [T]> {
 pub trait ArgRefNone {
     /// Writes an absent entry.
     fn __ckpt_put(
-        &self,
-        w: &mut Writer<'_, '_>,
-        pos: usize,
-        key: &str,
-        needed_only: bool,
-    ) -> Result<()>;
-    /// Writes an absent entry.
-    fn __ckpt_put_slice(
         &self,
         w: &mut Writer<'_, '_>,
         pos: usize,
@@ -336,18 +342,9 @@ impl<T: ?Sized> ArgRefNone for ArgRef<'_, T> {
             w,
             pos,
             key,
-            std::any::type_name::<T>(),
+            std::any::type_name::<&mut T>(),
             "is not ckpt::State",
         )
-    }
-    fn __ckpt_put_slice(
-        &self,
-        w: &mut Writer<'_, '_>,
-        pos: usize,
-        key: &str,
-        needed_only: bool,
-    ) -> Result<()> {
-        self.__ckpt_put(w, pos, key, needed_only)
     }
 }
 
@@ -401,8 +398,12 @@ impl Entry {
         if self.absent {
             return Err(format!("the image holds no value for it (`{want}`)"));
         }
+        // A reference parameter's entry makes a `&'static mut U`, which is also the `&U`
+        // a caller passing a shared reference wants (same layout).
+        let shared_of = |t: &str| t.strip_prefix("&mut ").map(|u| format!("&{u}"));
         match &self.ty {
             Some(t) if t == want => {}
+            Some(t) if shared_of(t).as_deref() == Some(want) => {}
             Some(t) => {
                 return Err(format!(
                     "the image holds a `{t}` where `{want}` is expected"

@@ -7,7 +7,7 @@ use std::path::Path;
 use super::args::Entry;
 pub use super::args::{
     type_of, ArgCtorNone, ArgCtorState, ArgDefaultNo, ArgDefaultYes, ArgRef, ArgRefNone,
-    ArgRefSlice, ArgRefState, ArgType, ArgVal, ArgValNone, ArgValState, TypeOf,
+    ArgRefState, ArgType, ArgVal, ArgValNone, ArgValState, Pointee, TypeOf,
 };
 use super::components;
 pub use super::iters::{
@@ -316,6 +316,13 @@ impl Frame {
         let entry = AGENT.with(|a| a.borrow_mut().take_entry(self.depth, &key));
         let entry = entry.unwrap_or_else(|detail| self.mismatch(&None, detail));
         self.make(entry, &format!("argument {pos} of the call"))
+    }
+
+    /// The argument at position `pos`, a borrow of a temporary (`&vec![..]`,
+    /// `&mut String::new()`), handed back by the callee's frame as a borrow of a copy
+    /// leaked for the rest of the process (the temporary has no other owner).
+    pub fn resume_arg_ref<'a, U: ?Sized>(&self, pos: usize) -> &'a mut U {
+        self.resume_arg::<&'a mut U>(pos)
     }
 
     /// A `mut` by-value parameter changed before the save: its saved value, when the

@@ -1,9 +1,11 @@
-//! `State` for strings and slices behind `Cow`, `Rc`, `Arc` and `&'static`: saved like
-//! `String` (text) and `Vec<T>` (an array, or a typed array of numbers).
+//! `State` for strings and slices behind `Cow`, `Rc`, `Arc` and `&`: saved like `String`
+//! (text) and `Vec<T>` (an array, or a typed array of numbers); and for shared references
+//! to any `State` value.
 //!
-//! They load as fresh values: `Cow::Owned`; a new `Rc<str>`/`Arc<[T]>` per pointer
-//! (identity is not kept for these unsized pointers, unlike `Rc<T>`); and for `&'static`
-//! references, a copy leaked with [`Box::leak`].
+//! They load as fresh values: a `Cow` of the same variant (a borrowed one points at a
+//! leaked copy); a new `Rc<str>`/`Arc<[T]>` per pointer
+//! (identity is not kept for these unsized pointers, unlike `Rc<T>`); and for references,
+//! a copy leaked with [`Box::leak`].
 
 use std::borrow::Cow;
 use std::rc::Rc;
@@ -13,23 +15,54 @@ use super::{Encoder, Loader, State, Value};
 use crate::Error;
 
 impl State for Cow<'_, str> {
-    /// Text; loads as `Cow::Owned`.
+    /// `Cow::Owned`: the text. `Cow::Borrowed`: `{"Borrowed": text}`, loaded as a
+    /// borrowed copy leaked with [`Box::leak`] (as for `&str`), so a program that looks
+    /// at which variant it holds sees the same one after a restore.
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        if let Cow::Borrowed(_) = self {
+            e.map(1);
+            e.text("Borrowed");
+        }
         e.text(self);
         Ok(())
     }
     fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
-        String::load(v, l).map(Cow::Owned)
+        match v {
+            Value::Map(_) => {
+                let (variant, payload) = v.into_variant("Cow<str>")?;
+                if variant != "Borrowed" {
+                    return Err(Error::ty("", "Cow<str> (Borrowed or text)", variant));
+                }
+                let s = String::load(payload, l)?;
+                Ok(Cow::Borrowed(Box::leak(s.into_boxed_str())))
+            }
+            v => String::load(v, l).map(Cow::Owned),
+        }
     }
 }
 
 impl<T: State + Clone> State for Cow<'_, [T]> {
-    /// Like a `Vec<T>`; loads as `Cow::Owned`.
+    /// `Cow::Owned`: like a `Vec<T>`. `Cow::Borrowed`: `{"Borrowed": elements}`, loaded
+    /// as a borrowed copy leaked with [`Box::leak`] (as for `&[T]`).
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        if let Cow::Borrowed(_) = self {
+            e.map(1);
+            e.text("Borrowed");
+        }
         e.put_slice(&self[..])
     }
     fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
-        T::load_vec(v, l).map(Cow::Owned)
+        match v {
+            Value::Map(_) => {
+                let (variant, payload) = v.into_variant("Cow<[T]>")?;
+                if variant != "Borrowed" {
+                    return Err(Error::ty("", "Cow<[T]> (Borrowed or elements)", variant));
+                }
+                let xs = T::load_vec(payload, l)?;
+                Ok(Cow::Borrowed(Box::leak(xs.into_boxed_slice())))
+            }
+            v => T::load_vec(v, l).map(Cow::Owned),
+        }
     }
 }
 
@@ -63,10 +96,12 @@ macro_rules! unsized_pointers {
 
 unsized_pointers!(Rc Arc);
 
-impl State for &'static str {
+impl State for &str {
     /// Text. Loading leaks the string ([`Box::leak`]): each restore leaks the bytes of
-    /// every `&'static str` it loads, once. That is what lets a string literal kept across
-    /// a save point (`let mode = "fast";`) just work; it is small and bounded by the image.
+    /// every `&str` it loads, once. A `&str` kept across a save point that ckpt cannot make
+    /// again from where it points (`longest = word;` in a loop) then restores as a copy
+    /// with the same text; a string literal (`let mode = "fast";`) just works. It is small
+    /// and bounded by the image.
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         e.text(self);
         Ok(())
@@ -76,15 +111,29 @@ impl State for &'static str {
     }
 }
 
-impl<T: State> State for &'static [T] {
+impl<T: State> State for &[T] {
     /// Like a `Vec<T>` (a byte string for `&[u8]`). Loading leaks the elements
-    /// ([`Box::leak`]): each restore leaks every `&'static` slice it loads, once, as for
-    /// `&'static str`.
+    /// ([`Box::leak`]): each restore leaks every slice it loads, once, as for `&str`.
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         e.put_slice(&self[..])
     }
     fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
         T::load_vec(v, l).map(|v| &*Box::leak(v.into_boxed_slice()))
+    }
+}
+
+impl<T: State> State for &T {
+    /// What it points at. Loading leaks a copy ([`Box::leak`]): a shared reference kept
+    /// across a save point that ckpt cannot make again from where it points (a cursor
+    /// walking a list, `let best = &items[i]` with `i` changing) restores as a reference
+    /// to a copy with the same value. Its address differs, and a later change of the
+    /// original through a `Cell` or `RefCell` is not seen by the copy.
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        e.put(*self)
+    }
+    fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
+        let x: T = l.load(v)?;
+        Ok(&*Box::leak(Box::new(x)))
     }
 }
 
@@ -109,10 +158,10 @@ mod tests {
     fn cows_load_owned() {
         let c: Cow<'static, str> = Cow::Borrowed("lit");
         let back = rt(&c);
-        assert!(matches!(back, Cow::Owned(ref s) if s == "lit"));
+        assert!(matches!(back, Cow::Borrowed("lit")));
         let c: Cow<'static, [u32]> = Cow::Borrowed(&[1, 2, 3]);
         let back = rt(&c);
-        assert!(matches!(back, Cow::Owned(ref v) if v == &[1, 2, 3]));
+        assert!(matches!(back, Cow::Borrowed(&[1, 2, 3])));
         same(Some(Cow::<str>::Owned("x".into())));
         same(vec![Cow::<[String]>::Owned(vec!["a".into()])]);
     }
