@@ -384,11 +384,17 @@ const BORROWING: &[&str] = &[
     "split_last",
     "peek",
     "borrow",
+    "borrow_mut",
     "file_name",
     "extension",
     "parent",
     "file_stem",
 ];
+
+/// A method whose result borrows from its receiver (`iter`, `chars`, `borrow`, ...).
+pub fn borrowing_method(name: &str) -> bool {
+    BORROWING.contains(&name)
+}
 
 /// Methods whose result owns its value (it can be saved): a chain ending in one of them
 /// is not made again.

@@ -49,6 +49,12 @@ impl Hoist {
         if !has_point_expr(e) {
             return;
         }
+        if let syn::Expr::Struct(st) = e {
+            // `Vm { code, .. }`: written out, so that a temporary can replace `code`.
+            for f in st.fields.iter_mut() {
+                f.colon_token.get_or_insert_with(Default::default);
+            }
+        }
         match e {
             syn::Expr::If(i) => {
                 if has_point_expr(&i.cond) {

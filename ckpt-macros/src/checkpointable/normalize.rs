@@ -253,6 +253,41 @@ fn borrows_mut(e: &syn::Expr) -> bool {
     f.0
 }
 
+/// In an iterable like `x.borrow().iter()` or `make().chars()`, the temporary a borrowing
+/// method borrows (`x.borrow()`, `make()`): replaced by a local `__ckpt_srcN`, returned
+/// as its `let`.
+fn borrowed_temporary(iterable: &mut syn::Expr, n: u32) -> Option<syn::Stmt> {
+    let mut cur = iterable;
+    loop {
+        match cur {
+            syn::Expr::MethodCall(m) => {
+                let borrows = super::bindings::borrowing_method(&m.method.to_string());
+                let temporary = match &*m.receiver {
+                    syn::Expr::Call(_) => true,
+                    // A guard (`borrow()`) is a value; `trim()` / `as_str()` are borrows.
+                    syn::Expr::MethodCall(r) => {
+                        let name = r.method.to_string();
+                        matches!(name.as_str(), "borrow" | "borrow_mut")
+                            || !super::bindings::borrowing_method(&name)
+                    }
+                    _ => false,
+                };
+                if borrows && temporary {
+                    let src = format_ident!("__ckpt_src{}", n);
+                    let value = std::mem::replace(&mut *m.receiver, parse_quote!(#src));
+                    if m.method.to_string().ends_with("_mut") {
+                        return Some(parse_quote! { let mut #src = #value; });
+                    }
+                    return Some(parse_quote! { let #src = #value; });
+                }
+                cur = &mut *m.receiver;
+            }
+            syn::Expr::Paren(p) => cur = &mut *p.expr,
+            _ => return None,
+        }
+    }
+}
+
 /// `v` in `for x in v` / `for x in v.into_iter()`: a local the loop consumes.
 pub fn moved_local(iterable: &syn::Expr) -> Option<String> {
     use super::vars::ident_of;
@@ -314,6 +349,9 @@ impl VisitMut for Norm {
                         iterable = parse_quote!(::ckpt::__private::enumerate(#inner));
                     }
                 }
+                // `for c in node.children.borrow().iter()`: the temporary the loop borrows
+                // lives as long as the loop, as in a `for`.
+                let source = borrowed_temporary(&mut iterable, self.next_iter);
                 let pat = &f.pat;
                 let mut body = f.body.clone();
                 Relabel(&label).visit_block_mut(&mut body);
@@ -334,6 +372,7 @@ impl VisitMut for Norm {
                     make_mut(&mut pat);
                 }
                 *e = parse_quote! {{
+                    #source
                     let mut #var = ::ckpt::__private::Counted::new(#ordered);
                     #label: loop {
                         #[allow(unused_mut)]

@@ -59,6 +59,15 @@ impl Points {
 
 const PREFIX: &str = "__ckpt_point_";
 
+/// Types of std a call `Type::f(..)` names, never a checkpointable one of the crate.
+const STD_TYPES: &[&str] = &[
+    "Vec", "String", "Box", "Rc", "Arc", "Weak", "Cell", "RefCell", "OnceCell", "HashMap",
+    "HashSet", "BTreeMap", "BTreeSet", "VecDeque", "BinaryHeap", "LinkedList", "Option",
+    "Result", "Some", "Ok", "Err", "Cow", "PathBuf", "Path", "OsString", "Duration",
+    "Instant", "SystemTime", "File", "OpenOptions", "BufReader", "BufWriter", "Mutex",
+    "RwLock", "Ordering", "Wrapping", "Reverse", "Default", "From", "Into", "Iterator",
+];
+
 fn id_of(ident: &syn::Ident) -> Option<u32> {
     ident.to_string().strip_prefix(PREFIX)?.parse().ok()
 }
@@ -237,6 +246,10 @@ impl Marker<'_> {
             return self.self_ty.is_some() && self.analysis.method_names.contains(name);
         }
         if ty.starts_with(|c: char| c.is_uppercase()) {
+            // `Vec::new()` is std's even when the crate has a checkpointable `new`.
+            if STD_TYPES.contains(&ty.as_str()) {
+                return self.analysis.methods.contains(&(ty.clone(), name.clone()));
+            }
             return self.analysis.method_names.contains(name);
         }
         self.analysis.fns.contains(name)
