@@ -241,6 +241,9 @@ impl<'a> Ctx<'a> {
                 &BTreeSet::new(),
             ));
         }
+        // Assigned in s (`cur = &node.next;` in a loop that walks a list): declared here,
+        // its type from that assignment, though not restored when it is not live.
+        reads.extend(assigned_in(s));
         let mut scope_here = scope.clone();
         for st in prefix {
             for n in declared_by(st) {
@@ -768,6 +771,24 @@ fn temp_pattern(pat: &syn::Pat, pick: impl Fn(&str) -> bool) -> (syn::Pat, Vec<s
     let mut r = R(&pick, Vec::new());
     r.visit_pat_mut(&mut p);
     (p, r.1)
+}
+
+/// The locals a statement assigns whole (`x = …`), outside closures and items.
+fn assigned_in(s: &syn::Stmt) -> BTreeSet<String> {
+    struct A(BTreeSet<String>);
+    impl<'a> syn::visit::Visit<'a> for A {
+        fn visit_expr_assign(&mut self, a: &'a syn::ExprAssign) {
+            if let Some(n) = super::vars::ident_of(&a.left) {
+                self.0.insert(n);
+            }
+            syn::visit::visit_expr_assign(self, a);
+        }
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    let mut a = A(BTreeSet::new());
+    syn::visit::Visit::visit_stmt(&mut a, s);
+    a.0
 }
 
 /// The markers of a statement outside its nested blocks.

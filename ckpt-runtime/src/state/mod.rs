@@ -32,6 +32,7 @@ mod iter;
 mod loader;
 mod net;
 mod num;
+mod remaining;
 mod serde_bridge;
 mod shared;
 mod tree;
@@ -47,6 +48,7 @@ pub use encode::Encoder;
 pub use encode::Shared as ShareOutcome;
 pub use iter::StableOrder;
 pub use loader::{Loader, SharedTable};
+pub use remaining::Remaining;
 pub use serde_bridge::{load_serde, save_serde};
 #[doc(hidden)]
 pub use serde_bridge::{Serde, SerdeBridge};
