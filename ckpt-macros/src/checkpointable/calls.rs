@@ -423,7 +423,7 @@ impl CaptureSpec<'_> {
                         .map_or(self.span, |it| syn::spanned::Spanned::span(&it.iterable));
                     if self.counted.contains(name) {
                         let c = quote::format_ident!("__ckpt_c_{}", name);
-                        puts.push(quote! { __w.put_count(#key, #c)?; });
+                        puts.push(quote! { #c.__ckpt_put(__w, #key)?; });
                     } else if whole {
                         puts.push(quote_spanned! {span=> ::ckpt::__private::IterSaveWhole::save(&#id, __w, #key)?; });
                     } else {

@@ -62,6 +62,40 @@ impl Norm {
         self.visit_block_mut(body);
     }
 
+    /// `x.values()` / `x.values_mut()` chosen by the type of `x` (see
+    /// `ckpt::__private::PickRef`).
+    fn pick_values(&self, iterable: &syn::Expr) -> Option<syn::Expr> {
+        let syn::Expr::MethodCall(m) = iterable else {
+            return None;
+        };
+        if !m.args.is_empty() || m.turbofish.is_some() {
+            return None;
+        }
+        let x = &m.receiver;
+        // A reference parameter is reborrowed (`&mut *m`), anything else borrowed.
+        let by_ref = super::vars::ident_of(x).is_some_and(|n| self.ref_params.contains(&n));
+        let target: syn::Expr = if by_ref {
+            parse_quote!(*#x)
+        } else {
+            (**x).clone()
+        };
+        if m.method == "values" {
+            Some(parse_quote! {{
+                #[allow(unused_imports)]
+                use ::ckpt::__private::{ValuesHash as _, ValuesAny as _};
+                (&&::ckpt::__private::PickRef(&#target)).__ckpt_values(|__m| __m.values())
+            }})
+        } else if m.method == "values_mut" {
+            Some(parse_quote! {{
+                #[allow(unused_imports)]
+                use ::ckpt::__private::{ValuesMutHash as _, ValuesMutAny as _};
+                (&&::ckpt::__private::PickMut::new(&mut #target)).__ckpt_values_mut(|__m| __m.values_mut())
+            }})
+        } else {
+            None
+        }
+    }
+
     pub fn iter(&self, var: &str) -> Option<&LoopIter> {
         self.iters.iter().find(|i| i.var == var)
     }
@@ -253,6 +287,15 @@ fn borrows_mut(e: &syn::Expr) -> bool {
     f.0
 }
 
+/// `(a, b)`: its two patterns.
+fn pair_pattern(p: &syn::Pat) -> Option<(syn::Pat, syn::Pat)> {
+    match p {
+        syn::Pat::Tuple(t) if t.elems.len() == 2 => Some((t.elems[0].clone(), t.elems[1].clone())),
+        syn::Pat::Paren(p) => pair_pattern(&p.pat),
+        _ => None,
+    }
+}
+
 /// In an iterable like `x.borrow().iter()` or `make().chars()`, the temporary a borrowing
 /// method borrows (`x.borrow()`, `make()`): replaced by a local `__ckpt_srcN`, returned
 /// as its `let`.
@@ -341,42 +384,66 @@ impl VisitMut for Norm {
                 self.next_iter += 1;
                 let var = format_ident!("__ckpt_it{}", self.next_iter);
                 let mut iterable = (*f.expr).clone();
+                let mut pat = (*f.pat).clone();
+                let mut counter = None;
                 // `x.enumerate()` over an iterator saved whole: ckpt's enumerate, which is
-                // `State` when what it adapts is.
+                // `State` when what it adapts is. Over any other, with a `(n, item)`
+                // pattern: the loop over `x`, and `n` counted by the loop itself, so that
+                // `m.values().enumerate()` over a hash map is resumed like `m.values()`.
                 if let syn::Expr::MethodCall(m) = &iterable {
-                    if m.method == "enumerate" && m.args.is_empty() && self.whole(&m.receiver) {
-                        let inner = &m.receiver;
-                        iterable = parse_quote!(::ckpt::__private::enumerate(#inner));
+                    if m.method == "enumerate" && m.args.is_empty() {
+                        if self.whole(&m.receiver) {
+                            let inner = &m.receiver;
+                            iterable = parse_quote!(::ckpt::__private::enumerate(#inner));
+                        } else if let Some((n_pat, item_pat)) = pair_pattern(&pat) {
+                            let n = format_ident!("__ckpt_n{}", self.next_iter);
+                            counter = Some((n, n_pat));
+                            iterable = (*m.receiver).clone();
+                            pat = item_pat;
+                        }
                     }
+                }
+                // `m.values()` / `m.values_mut()` of a std hash map: its values with the
+                // keys its loop is saved by (of anything else: as written).
+                let whole = self.whole(&iterable);
+                if let Some(picked) = self.pick_values(&iterable) {
+                    iterable = picked;
                 }
                 // `for c in node.children.borrow().iter()`: the temporary the loop borrows
                 // lives as long as the loop, as in a `for`.
                 let source = borrowed_temporary(&mut iterable, self.next_iter);
-                let pat = &f.pat;
                 let mut body = f.body.clone();
                 Relabel(&label).visit_block_mut(&mut body);
+                let (count_init, count_step) = match &counter {
+                    Some((n, n_pat)) => (
+                        quote::quote! { let mut #n: usize = 0; },
+                        quote::quote! { let #n_pat = #n; #n += 1; },
+                    ),
+                    None => Default::default(),
+                };
                 let stmts = &body.stmts;
                 self.iters.push(LoopIter {
                     var: var.clone(),
-                    whole: self.whole(&iterable),
+                    whole,
                     mut_borrow: borrows_mut(&iterable),
                     iterable: iterable.clone(),
                     label: label.clone(),
-                    pat: (*f.pat).clone(),
+                    pat: pat.clone(),
                 });
                 let ordered = ordered(&iterable);
                 // A loop over a mutable borrow makes its bindings again after each point:
                 // they are assigned, so `mut`.
-                let mut pat = (**pat).clone();
                 if borrows_mut(&iterable) {
                     make_mut(&mut pat);
                 }
                 *e = parse_quote! {{
                     #source
+                    #count_init
                     let mut #var = ::ckpt::__private::Counted::new(#ordered);
                     #label: loop {
                         #[allow(unused_mut)]
                         let ::core::option::Option::Some(#pat) = ::core::iter::Iterator::next(&mut #var) else { break #label; };
+                        #count_step
                         #(#stmts)*
                     }
                 }};

@@ -632,7 +632,13 @@ impl<'a> Ctx<'a> {
                         counted.push(name.clone());
                         let v = &b.ident;
                         let c = format_ident!("__ckpt_c_{}", name);
-                        pre.push(quote! { let #c = ::ckpt::__private::Counted::taken(&#v); });
+                        pre.push(quote! {
+                            let #c = {
+                                #[allow(unused_imports)]
+                                use ::ckpt::__private::{SuspendReplay as _, SuspendAny as _};
+                                (&&::ckpt::__private::Suspend::new(#v)).__ckpt_suspend()
+                            };
+                        });
                         let ordered = super::normalize::ordered(&it.iterable);
                         let (p2, _) = temp_pattern(&it.pat, |_| true);
                         let mut sets = Vec::new();
@@ -648,7 +654,7 @@ impl<'a> Ctx<'a> {
                         }
                         let what = format!("a loop in `{}` ended early", self.model.name);
                         post.push(quote! {
-                            #v = ::ckpt::__private::Counted::resumed(#ordered, #c);
+                            #v = #c.__ckpt_resume(|| #ordered);
                             #[allow(unused_variables)]
                             let ::core::option::Option::Some(#p2) = ::core::iter::Iterator::next(&mut #v) else {
                                 ::ckpt::__private::resume_failed(&__ck, #what)

@@ -8,6 +8,7 @@
 //! are made again instead of saved.
 
 use std::cell::Cell;
+use std::marker::PhantomData;
 
 use super::private::Frame;
 use super::stack::Writer;
@@ -253,13 +254,39 @@ impl<I: State> State for Enumerated<I> {
 /// loop starts. Saved as the keys still to visit (or, for a consumed map, as the items
 /// still to visit), so a restore — whose map iterates in another order — visits exactly
 /// those, in that order.
-pub struct Replay<T> {
+///
+/// `O` is what the loop sees of an item: the item itself, or its value alone for a loop
+/// over `map.values()` (whose items are still collected with their keys).
+pub struct Replay<T, O = T> {
+    /// A consumed collection's items.
     items: Vec<Option<T>>,
+    /// A borrowed collection's items as pointers, the key's first (see [`ItemKey`]).
+    raw: Vec<Raw>,
     pos: usize,
-    /// The items' keys, borrowed from the collection the loop borrows (empty for items
-    /// that own their keys).
-    keys: Vec<*const ()>,
-    save_key: Option<KeySaver>,
+    keyed: Option<Keyed<T>>,
+    project: fn(T) -> O,
+    /// The items borrow the collection.
+    _items: PhantomData<T>,
+}
+
+/// An item of a borrowed collection as pointers: its key's, and its value's (or 0).
+type Raw = [usize; 2];
+
+/// How a keyed `Replay` saves a key and makes an item back from its pointers.
+struct Keyed<T> {
+    save_key: KeySaver,
+    make: unsafe fn(Raw) -> T,
+}
+
+impl<T> Clone for Keyed<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Keyed<T> {}
+
+fn same<T>(x: T) -> T {
+    x
 }
 
 type KeySaver = fn(*const (), &mut crate::state::Encoder<'_>) -> Result<()>;
@@ -271,62 +298,93 @@ fn save_key<K: State>(p: *const (), e: &mut crate::state::Encoder<'_>) -> Result
     e.put(k)
 }
 
+fn write_keys(
+    enc: &mut crate::state::Encoder<'_>,
+    n: u64,
+    keys: &[Raw],
+    save: KeySaver,
+) -> Result<()> {
+    enc.map(2);
+    enc.text("count");
+    enc.uint(n);
+    enc.text("keys");
+    enc.array(keys.len() as u64);
+    for r in keys {
+        save(r[0] as *const (), enc)?;
+    }
+    Ok(())
+}
+
 impl<T> Replay<T> {
     fn owned(items: impl Iterator<Item = T>) -> Self {
         Replay {
             items: items.map(Some).collect(),
+            raw: Vec::new(),
             pos: 0,
-            keys: Vec::new(),
-            save_key: None,
+            keyed: None,
+            project: same,
+            _items: PhantomData,
         }
+    }
+
+    fn keyed(items: impl Iterator<Item = T>) -> Self
+    where
+        T: ItemKey,
+    {
+        Replay::keyed_as(items, same)
     }
 }
 
-impl<T: ItemKey> Replay<T> {
-    fn keyed(items: impl Iterator<Item = T>) -> Self {
-        let items: Vec<Option<T>> = items.map(Some).collect();
-        let keys = items
-            .iter()
-            .map(|i| i.as_ref().map_or(std::ptr::null(), ItemKey::key_ptr))
-            .collect();
+impl<T: ItemKey, O> Replay<T, O> {
+    fn keyed_as(items: impl Iterator<Item = T>, project: fn(T) -> O) -> Self {
         Replay {
-            items,
+            items: Vec::new(),
+            raw: items.map(|i| i.into_raw()).collect(),
             pos: 0,
-            keys,
-            save_key: Some(save_key::<T::Key>),
+            keyed: Some(Keyed {
+                save_key: save_key::<T::Key>,
+                make: T::from_raw,
+            }),
+            project,
+            _items: PhantomData,
         }
     }
 
     /// The items of a fresh `Replay` (the collection iterated again) in the order of
     /// `keys`; `None` when one of them is no longer in the collection.
     fn reordered(mut self, keys: &[T::Key]) -> Option<Self> {
-        let mut at = std::collections::HashMap::with_capacity(self.items.len());
-        for (i, p) in self.keys.iter().enumerate() {
+        let mut at = std::collections::HashMap::with_capacity(self.raw.len());
+        for (i, r) in self.raw.iter().enumerate() {
             // SAFETY: as in `save_key`: keys of the borrowed collection.
-            at.insert(unsafe { &*p.cast::<T::Key>() }, i);
+            at.insert(unsafe { &*(r[0] as *const T::Key) }, i);
         }
         let mut order = Vec::with_capacity(keys.len());
         for k in keys {
             order.push(*at.get(k)?);
         }
-        let items = order.iter().map(|&i| self.items[i].take()).collect();
-        let keys = order.iter().map(|&i| self.keys[i]).collect();
-        Some(Replay {
-            items,
-            pos: 0,
-            keys,
-            save_key: self.save_key,
-        })
+        self.raw = order.iter().map(|&i| self.raw[i]).collect();
+        self.pos = 0;
+        Some(self)
     }
 }
 
-impl<T> Iterator for Replay<T> {
-    type Item = T;
+impl<T, O> Iterator for Replay<T, O> {
+    type Item = O;
     #[inline]
-    fn next(&mut self) -> Option<T> {
-        let x = self.items.get_mut(self.pos)?.take();
+    fn next(&mut self) -> Option<O> {
+        let x = match &self.keyed {
+            Some(k) => {
+                let r = *self.raw.get(self.pos)?;
+                // SAFETY: `r` was made by `ItemKey::into_raw` of an item of the collection
+                // this `Replay` borrows (for its lifetime: `_items`), and each position is
+                // handed out once (after a `SuspendedReplay`, again only once the item
+                // handed out before is no longer used).
+                Some(unsafe { (k.make)(r) })
+            }
+            None => self.items.get_mut(self.pos)?.take(),
+        };
         self.pos += 1;
-        x
+        x.map(self.project)
     }
 }
 
@@ -349,30 +407,174 @@ impl<T: State> State for Replay<T> {
     }
 }
 
-/// The key of a hash map's or set's item, borrowed from the collection.
-pub trait ItemKey {
+/// The item of a hash map's or set's loop, with its key borrowed from the collection.
+pub trait ItemKey: Sized {
     /// The key's type.
     type Key: State + Eq + std::hash::Hash;
-    /// Where the key is.
-    fn key_ptr(&self) -> *const ();
+    /// The item as pointers, its key's first.
+    fn into_raw(self) -> Raw;
+    /// Makes the item back.
+    ///
+    /// # Safety
+    /// `r` comes from `into_raw` of an item of the same collection, still borrowed as the
+    /// item was, and no other item made from `r` is in use.
+    unsafe fn from_raw(r: Raw) -> Self;
 }
 
-impl<K: State + Eq + std::hash::Hash, V> ItemKey for (&K, &V) {
+impl<'a, K: State + Eq + std::hash::Hash, V> ItemKey for (&'a K, &'a V) {
     type Key = K;
-    fn key_ptr(&self) -> *const () {
-        (self.0 as *const K).cast()
+    fn into_raw(self) -> Raw {
+        [self.0 as *const K as usize, self.1 as *const V as usize]
+    }
+    unsafe fn from_raw(r: Raw) -> Self {
+        // SAFETY: see the trait.
+        unsafe { (&*(r[0] as *const K), &*(r[1] as *const V)) }
     }
 }
-impl<K: State + Eq + std::hash::Hash, V> ItemKey for (&K, &mut V) {
+impl<'a, K: State + Eq + std::hash::Hash, V> ItemKey for (&'a K, &'a mut V) {
     type Key = K;
-    fn key_ptr(&self) -> *const () {
-        (self.0 as *const K).cast()
+    fn into_raw(self) -> Raw {
+        [self.0 as *const K as usize, self.1 as *mut V as usize]
+    }
+    unsafe fn from_raw(r: Raw) -> Self {
+        // SAFETY: see the trait; the value's pointer came from a `&mut`.
+        unsafe { (&*(r[0] as *const K), &mut *(r[1] as *mut V)) }
     }
 }
 impl<K: State + Eq + std::hash::Hash> ItemKey for &K {
     type Key = K;
-    fn key_ptr(&self) -> *const () {
-        (*self as *const K).cast()
+    fn into_raw(self) -> Raw {
+        [self as *const K as usize, 0]
+    }
+    unsafe fn from_raw(r: Raw) -> Self {
+        // SAFETY: see the trait.
+        unsafe { &*(r[0] as *const K) }
+    }
+}
+
+/// A loop over a mutable borrow (`for v in m.values_mut()`) around one of its points:
+/// the iterator is set aside, so the point can save the collection, and taken up again
+/// after it (see [`SuspendedCount`], [`SuspendedReplay`]). Autoref specialization: call
+/// as `(&&Suspend::new(it)).__ckpt_suspend()`.
+pub struct Suspend<I>(Cell<Option<Counted<I>>>);
+
+impl<I> Suspend<I> {
+    /// Takes the loop's iterator.
+    #[inline]
+    pub fn new(it: Counted<I>) -> Self {
+        Suspend(Cell::new(Some(it)))
+    }
+
+    #[inline]
+    fn take(&self) -> Counted<I> {
+        match self.0.take() {
+            Some(it) => it,
+            None => unreachable_impl(),
+        }
+    }
+}
+
+/// A hash map's or set's loop set aside (preferred): its items kept as pointers.
+pub trait SuspendReplay {
+    /// Sets the iterator aside.
+    fn __ckpt_suspend(&self) -> SuspendedReplay;
+}
+impl<T: ItemKey, O> SuspendReplay for &Suspend<Replay<T, O>> {
+    fn __ckpt_suspend(&self) -> SuspendedReplay {
+        let c = self.take();
+        let r = c.it;
+        let Some(keyed) = r.keyed else {
+            unreachable_impl()
+        };
+        SuspendedReplay {
+            raw: r.raw,
+            pos: r.pos,
+            n: c.n,
+            save_key: keyed.save_key,
+            make: keyed.make as usize,
+            project: r.project as usize,
+        }
+    }
+}
+
+/// Any other loop set aside: the number of items it took; taken up again by making the
+/// iterator again and skipping them.
+pub trait SuspendAny {
+    /// Sets the iterator aside.
+    fn __ckpt_suspend(&self) -> SuspendedCount;
+}
+impl<I> SuspendAny for Suspend<I> {
+    fn __ckpt_suspend(&self) -> SuspendedCount {
+        SuspendedCount(self.take().n)
+    }
+}
+
+/// A loop set aside by its count.
+pub struct SuspendedCount(u64);
+
+impl SuspendedCount {
+    /// Writes the loop's iterator under `name`: `{"count": n}`.
+    pub fn __ckpt_put(&self, w: &mut Writer<'_, '_>, name: &str) -> Result<()> {
+        w.put_count(name, self.0)
+    }
+
+    /// The iterator made again (`fresh`) one item short, so the loop's head takes the
+    /// current item again.
+    pub fn __ckpt_resume<I: Iterator>(self, fresh: impl FnOnce() -> I) -> Counted<I> {
+        Counted::resumed(fresh(), self.0)
+    }
+}
+
+/// A hash map's or set's loop set aside: its items as pointers into the collection, which
+/// nothing changes meanwhile (the loop borrowed it mutably in the program as written).
+pub struct SuspendedReplay {
+    raw: Vec<Raw>,
+    pos: usize,
+    n: u64,
+    save_key: KeySaver,
+    make: usize,
+    project: usize,
+}
+
+impl SuspendedReplay {
+    /// Writes the loop's iterator under `name`: the count and the keys still to visit,
+    /// the current item's first.
+    pub fn __ckpt_put(&self, w: &mut Writer<'_, '_>, name: &str) -> Result<()> {
+        if let Some(enc) = w.live_encoder(name) {
+            let from = self.pos.saturating_sub(1).min(self.raw.len());
+            write_keys(enc, self.n, &self.raw[from..], self.save_key)?;
+        }
+        Ok(())
+    }
+
+    /// The iterator taken up again one item short, so the loop's head takes the current
+    /// item again. `_fresh` only names the iterator's type (it is not called).
+    pub fn __ckpt_resume<T: ItemKey, O>(
+        self,
+        _fresh: impl FnOnce() -> Replay<T, O>,
+    ) -> Counted<Replay<T, O>> {
+        // SAFETY: `make` and `project` were taken from a `Replay<T, O>` of the same loop
+        // (the type differs at most in lifetimes, which have no say in these functions).
+        let (make, project) = unsafe {
+            (
+                std::mem::transmute::<usize, unsafe fn(Raw) -> T>(self.make),
+                std::mem::transmute::<usize, fn(T) -> O>(self.project),
+            )
+        };
+        Counted {
+            it: Replay {
+                items: Vec::new(),
+                raw: self.raw,
+                pos: self.pos.saturating_sub(1),
+                keyed: Some(Keyed {
+                    save_key: self.save_key,
+                    make,
+                }),
+                project,
+                _items: PhantomData,
+            },
+            n: self.n.saturating_sub(1),
+        }
     }
 }
 
@@ -428,6 +630,149 @@ order_hash! {
     keyed ['a, T: State + Eq + std::hash::Hash, S: std::hash::BuildHasher] std::collections::hash_set::SymmetricDifference<'a, T, S> => &'a T;
 }
 
+/// `map.values()` of a hash map, with the keys its loop is saved by: what a loop over
+/// `m.values()` iterates (see [`PickRef`]).
+pub struct KeyedValues<'a, K, V>(std::collections::hash_map::Iter<'a, K, V>);
+
+impl<'a, K, V> Iterator for KeyedValues<'a, K, V> {
+    type Item = &'a V;
+    #[inline]
+    fn next(&mut self) -> Option<&'a V> {
+        self.0.next().map(|(_, v)| v)
+    }
+}
+
+/// `map.values_mut()` of a hash map, with the keys its loop is saved by.
+pub struct KeyedValuesMut<'a, K, V>(std::collections::hash_map::IterMut<'a, K, V>);
+
+impl<'a, K, V> Iterator for KeyedValuesMut<'a, K, V> {
+    type Item = &'a mut V;
+    #[inline]
+    fn next(&mut self) -> Option<&'a mut V> {
+        self.0.next().map(|(_, v)| v)
+    }
+}
+
+fn value_of<'a, K, V>(kv: (&'a K, &'a V)) -> &'a V {
+    kv.1
+}
+
+fn value_mut_of<'a, K, V>(kv: (&'a K, &'a mut V)) -> &'a mut V {
+    kv.1
+}
+
+impl<'a, K: State + Eq + std::hash::Hash, V> OrderHash for &Order<KeyedValues<'a, K, V>> {
+    type Out = Replay<(&'a K, &'a V), &'a V>;
+    #[inline]
+    fn __ckpt_order(&self) -> Self::Out {
+        Replay::keyed_as(self.take().0, value_of)
+    }
+}
+
+impl<'a, K: State + Eq + std::hash::Hash, V> OrderHash for &Order<KeyedValuesMut<'a, K, V>> {
+    type Out = Replay<(&'a K, &'a mut V), &'a mut V>;
+    #[inline]
+    fn __ckpt_order(&self) -> Self::Out {
+        Replay::keyed_as(self.take().0, value_mut_of)
+    }
+}
+
+/// The collection of a loop over `x.values()`: for a std hash map, its values with their
+/// keys ([`KeyedValues`]); for anything else, `x.values()` itself (the closure the loop
+/// passes). Autoref specialization: call as `(&&PickRef(&x)).__ckpt_values(|m| m.values())`.
+pub struct PickRef<'a, M: ?Sized>(pub &'a M);
+
+/// [`PickRef`] for `x.values_mut()`.
+pub struct PickMut<'a, M: ?Sized>(Cell<Option<&'a mut M>>);
+
+impl<'a, M: ?Sized> PickMut<'a, M> {
+    /// Wraps the collection.
+    #[inline]
+    pub fn new(m: &'a mut M) -> Self {
+        PickMut(Cell::new(Some(m)))
+    }
+
+    #[inline]
+    fn take(&self) -> &'a mut M {
+        match self.0.take() {
+            Some(m) => m,
+            None => unreachable_impl(),
+        }
+    }
+}
+
+/// `values()` of a std hash map (preferred).
+pub trait ValuesHash<'a, M: ?Sized + 'a> {
+    /// The iterator the loop uses.
+    type Out;
+    /// Its values with their keys.
+    fn __ckpt_values<R>(&self, f: impl FnOnce(&'a M) -> R) -> Self::Out;
+}
+
+/// `values()` of anything else.
+pub trait ValuesAny<'a, M: ?Sized + 'a> {
+    /// `f(x)`: `x.values()`.
+    fn __ckpt_values<R>(&self, f: impl FnOnce(&'a M) -> R) -> R;
+}
+
+impl<'a, M: ?Sized> ValuesAny<'a, M> for PickRef<'a, M> {
+    #[inline]
+    fn __ckpt_values<R>(&self, f: impl FnOnce(&'a M) -> R) -> R {
+        f(self.0)
+    }
+}
+
+/// `values_mut()` of a std hash map (preferred).
+pub trait ValuesMutHash<'a, M: ?Sized + 'a> {
+    /// The iterator the loop uses.
+    type Out;
+    /// Its values with their keys.
+    fn __ckpt_values_mut<R>(&self, f: impl FnOnce(&'a mut M) -> R) -> Self::Out;
+}
+
+/// `values_mut()` of anything else.
+pub trait ValuesMutAny<'a, M: ?Sized + 'a> {
+    /// `f(x)`: `x.values_mut()`.
+    fn __ckpt_values_mut<R>(&self, f: impl FnOnce(&'a mut M) -> R) -> R;
+}
+
+impl<'a, M: ?Sized> ValuesMutAny<'a, M> for PickMut<'a, M> {
+    #[inline]
+    fn __ckpt_values_mut<R>(&self, f: impl FnOnce(&'a mut M) -> R) -> R {
+        f(self.take())
+    }
+}
+
+impl<'a, K, V, S> ValuesHash<'a, std::collections::HashMap<K, V, S>>
+    for &PickRef<'a, std::collections::HashMap<K, V, S>>
+where
+    K: State + Eq + std::hash::Hash,
+{
+    type Out = KeyedValues<'a, K, V>;
+    #[inline]
+    fn __ckpt_values<R>(
+        &self,
+        _: impl FnOnce(&'a std::collections::HashMap<K, V, S>) -> R,
+    ) -> KeyedValues<'a, K, V> {
+        KeyedValues(self.0.iter())
+    }
+}
+
+impl<'a, K, V, S> ValuesMutHash<'a, std::collections::HashMap<K, V, S>>
+    for &PickMut<'a, std::collections::HashMap<K, V, S>>
+where
+    K: State + Eq + std::hash::Hash,
+{
+    type Out = KeyedValuesMut<'a, K, V>;
+    #[inline]
+    fn __ckpt_values_mut<R>(
+        &self,
+        _: impl FnOnce(&'a mut std::collections::HashMap<K, V, S>) -> R,
+    ) -> KeyedValuesMut<'a, K, V> {
+        KeyedValuesMut(self.take().iter_mut())
+    }
+}
+
 /// Any other iterator, as it is.
 pub trait OrderAny {
     /// The iterator the loop uses.
@@ -449,23 +794,16 @@ pub trait IterSaveReplay {
     /// Writes `{"count": n, "keys": [...]}` under `name`.
     fn __ckpt_save(&self, w: &mut Writer<'_, '_>, name: &str) -> Result<()>;
 }
-impl<T: ItemKey> IterSaveReplay for &&IterSave<'_, Replay<T>> {
+impl<T: ItemKey, O> IterSaveReplay for &&IterSave<'_, Replay<T, O>> {
     fn __ckpt_save(&self, w: &mut Writer<'_, '_>, name: &str) -> Result<()> {
         let c = self.0;
         let r = &c.it;
-        let Some(save) = r.save_key else {
+        let Some(keyed) = &r.keyed else {
             return Ok(());
         };
         if let Some(enc) = w.live_encoder(name) {
-            enc.map(2);
-            enc.text("count");
-            enc.uint(c.n);
-            enc.text("keys");
-            let from = r.pos.saturating_sub(1).min(r.keys.len());
-            enc.array((r.keys.len() - from) as u64);
-            for &k in &r.keys[from..] {
-                save(k, enc)?;
-            }
+            let from = r.pos.saturating_sub(1).min(r.raw.len());
+            write_keys(enc, c.n, &r.raw[from..], keyed.save_key)?;
         }
         Ok(())
     }
@@ -473,12 +811,12 @@ impl<T: ItemKey> IterSaveReplay for &&IterSave<'_, Replay<T>> {
 
 /// Loads a loop over a hash map or set: the collection iterated again, in the order of
 /// the keys saved (preferred over [`IterLoadCount`]).
-pub trait IterLoadReplay<T> {
+pub trait IterLoadReplay<T, O> {
     /// Makes the iterator `name` again.
-    fn __ckpt_load(&self, f: &Frame, name: &str) -> Counted<Replay<T>>;
+    fn __ckpt_load(&self, f: &Frame, name: &str) -> Counted<Replay<T, O>>;
 }
-impl<T: ItemKey> IterLoadReplay<T> for &&IterLoad<Replay<T>> {
-    fn __ckpt_load(&self, f: &Frame, name: &str) -> Counted<Replay<T>> {
+impl<T: ItemKey, O> IterLoadReplay<T, O> for &&IterLoad<Replay<T, O>> {
+    fn __ckpt_load(&self, f: &Frame, name: &str) -> Counted<Replay<T, O>> {
         let (n, keys) = f.take_keys::<T::Key>(name);
         let Some(fresh) = self.0.take() else {
             f.internal("iterator made twice")

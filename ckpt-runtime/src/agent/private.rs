@@ -13,7 +13,9 @@ use super::components;
 pub use super::iters::{
     enumerate, iter_take, iter_take_as, Counted, Enumerated, ItemKey, IterLoad, IterLoadCount,
     IterLoadFallback, IterLoadReplay, IterSave, IterSaveCount, IterSaveFallback, IterSaveReplay,
-    IterSaveWhole, Order, OrderAny, OrderHash, Replay, ResumableLoop, SavedWhole,
+    IterSaveWhole, KeyedValues, KeyedValuesMut, Order, OrderAny, OrderHash, PickMut, PickRef,
+    Replay, ResumableLoop, SavedWhole, Suspend, SuspendAny, SuspendReplay, SuspendedCount,
+    SuspendedReplay, ValuesAny, ValuesHash, ValuesMutAny, ValuesMutHash,
 };
 pub use super::options::Program;
 use super::options::{self, Start};
