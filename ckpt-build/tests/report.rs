@@ -252,3 +252,70 @@ fn cli_prints_the_report_and_exits_zero() {
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: "));
 }
+
+#[test]
+fn globals_main_cannot_name_are_findings() {
+    let dir = TempDir::new("report-globals");
+    dir.write("Cargo.toml", "[package]\nname = \"globals\"\n")
+        .write(
+            "src/main.rs",
+            "use std::sync::atomic::AtomicU64;\n\
+             mod stats;\n\
+             static SEEN: AtomicU64 = AtomicU64::new(0);\n\
+             static NAMES: [&str; 2] = [\"a\", \"b\"];\n\
+             #[ckpt::checkpointable]\n\
+             fn main() {\n\
+             \x20   static CALLS: AtomicU64 = AtomicU64::new(0);\n\
+             \x20   ckpt::save().unwrap();\n\
+             }\n",
+        )
+        .write(
+            "src/stats.rs",
+            "use std::cell::Cell;\n\
+             use std::sync::Mutex;\n\
+             pub(crate) static SHARED: Mutex<Vec<u8>> = Mutex::new(Vec::new());\n\
+             static HIDDEN: Mutex<u32> = Mutex::new(0);\n\
+             static FIXED: u32 = 7;\n\
+             thread_local! {\n\
+             \x20   pub static DEPTH: Cell<u32> = Cell::new(0);\n\
+             \x20   static LOCAL: Cell<u32> = Cell::new(0);\n\
+             }\n",
+        );
+    let r = report(dir.path()).expect("report");
+    let found: Vec<(String, usize, String)> = r
+        .findings
+        .iter()
+        .map(|f| (f.file.clone(), f.line, f.construct.clone()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("src/main.rs".to_string(), 7, "static CALLS".to_string()),
+            ("src/stats.rs".to_string(), 4, "stats::HIDDEN".to_string()),
+            ("src/stats.rs".to_string(), 8, "stats::LOCAL".to_string()),
+        ]
+    );
+    assert!(
+        r.findings[1].reason.contains("pub(crate)"),
+        "{}",
+        r.findings[1]
+    );
+    assert!(
+        r.findings[0].reason.contains("outside the function"),
+        "{}",
+        r.findings[0]
+    );
+
+    // What main registers: the ones it can name and that can change.
+    let a = ckpt_build::analyze(dir.path(), "globals", "0.1.0").expect("analysis");
+    let text = a.render("rustc 1", "x86_64-unknown-linux-gnu");
+    let globals: Vec<&str> = text.lines().filter(|l| l.starts_with("global ")).collect();
+    assert_eq!(
+        globals,
+        [
+            "global static here SEEN src/main.rs:3",
+            "global thread_local here stats::DEPTH src/stats.rs:7",
+            "global static here stats::SHARED src/stats.rs:3",
+        ]
+    );
+}

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 
+use quote::ToTokens;
 use xxhash_rust::xxh3::Xxh3Default;
 
 use super::Warning;
@@ -20,6 +21,8 @@ pub(crate) struct Collected {
     pub(crate) methods: BTreeSet<(String, String)>,
     /// Module-level std imports around each checkpointable function (see `format.rs`).
     pub(crate) imports: BTreeMap<String, BTreeSet<(String, String)>>,
+    /// The statics and thread-locals, in file order.
+    pub(crate) globals: Vec<super::Global>,
     pub(crate) warnings: Vec<Warning>,
 }
 
@@ -31,7 +34,7 @@ pub(crate) fn collect_target(package_root: &Path, target_root: &Path) -> Collect
     };
     // A crate root behaves like a `mod.rs`: its `mod foo;` live beside it.
     let dir = target_root.parent().unwrap_or(Path::new("")).to_path_buf();
-    walker.load_file(target_root, &dir, false, 0);
+    walker.load_file(target_root, &dir, false, 0, &[], true);
     walker.out
 }
 
@@ -130,11 +133,26 @@ struct Scope {
     /// Everything in the scope is checkpointable (an annotated `mod`).
     annotated: bool,
     depth: usize,
+    /// The module's path from the crate root (empty at the root).
+    module: Vec<String>,
+    /// The crate root can name this module's non-private items (every module on the way
+    /// is visible to it), and the scope is not a function body.
+    reachable: bool,
+    /// The file being walked, relative to the package root.
+    file: String,
 }
 
 impl Walker<'_> {
     /// Reads and walks the module file `rel`; `mod_dir` is where its children live.
-    fn load_file(&mut self, rel: &Path, mod_dir: &Path, annotated: bool, depth: usize) {
+    fn load_file(
+        &mut self,
+        rel: &Path,
+        mod_dir: &Path,
+        annotated: bool,
+        depth: usize,
+        module: &[String],
+        reachable: bool,
+    ) {
         let key = slash_path(rel);
         if self.out.sources.contains_key(&key) {
             return;
@@ -172,6 +190,9 @@ impl Walker<'_> {
                     path_base: rel.parent().unwrap_or(Path::new("")).to_path_buf(),
                     annotated,
                     depth,
+                    module: module.to_vec(),
+                    reachable,
+                    file: key.clone(),
                 };
                 self.walk_items(&file.items, &scope);
             }
@@ -240,9 +261,54 @@ impl Walker<'_> {
                     }
                 }
                 syn::Item::Mod(m) => self.walk_mod(m, scope),
+                syn::Item::Static(st) => {
+                    let kind = match st.mutability {
+                        syn::StaticMutability::Mut(_) => super::GlobalKind::StaticMut,
+                        _ => super::GlobalKind::Static,
+                    };
+                    let changes =
+                        kind == super::GlobalKind::StaticMut || interior(st.ty.to_token_stream());
+                    self.global(kind, &st.ident, &st.vis, changes, scope);
+                }
+                syn::Item::Macro(m)
+                    if m.mac
+                        .path
+                        .segments
+                        .last()
+                        .is_some_and(|s| s.ident == "thread_local") =>
+                {
+                    for (vis, name, ty) in thread_local_statics(m.mac.tokens.clone()) {
+                        let changes = interior(ty);
+                        self.global(super::GlobalKind::ThreadLocal, &name, &vis, changes, scope);
+                    }
+                }
                 _ => {}
             }
         }
+    }
+
+    /// Records a static or thread-local `name` declared in `scope`.
+    fn global(
+        &mut self,
+        kind: super::GlobalKind,
+        name: &syn::Ident,
+        vis: &syn::Visibility,
+        changes: bool,
+        scope: &Scope,
+    ) {
+        let mut path = scope.module.clone();
+        path.push(name.to_string());
+        let visible = scope.module.is_empty() || !is_private(vis);
+        self.out.globals.push(super::Global {
+            kind,
+            path,
+            reachable: scope.reachable && visible,
+            in_fn: scope.module.iter().any(|m| m == FN_SCOPE),
+            changes,
+            lib: false,
+            file: scope.file.clone(),
+            line: name.span().start().line,
+        });
     }
 
     /// Items declared inside a function body (`fn main() { #[checkpointable] fn f() {} }`).
@@ -257,8 +323,12 @@ impl Walker<'_> {
             })
             .collect();
         if !items.is_empty() {
+            let mut module = scope.module.clone();
+            module.push(FN_SCOPE.to_owned());
             let inner = Scope {
                 annotated: false,
+                module,
+                reachable: false,
                 ..scope.clone()
             };
             self.walk_items(&items, &inner);
@@ -269,6 +339,10 @@ impl Walker<'_> {
         let annotated = scope.annotated || is_marked(&m.attrs);
         let path_attr = path_attr(&m.attrs);
         let depth = scope.depth + 1;
+        let mut module = scope.module.clone();
+        let name = m.ident.to_string();
+        module.push(name.strip_prefix("r#").unwrap_or(&name).to_owned());
+        let reachable = scope.reachable && (scope.module.is_empty() || !is_private(&m.vis));
         match &m.content {
             Some((_, items)) => {
                 let dir = match &path_attr {
@@ -280,6 +354,9 @@ impl Walker<'_> {
                     path_base: dir,
                     annotated,
                     depth,
+                    module,
+                    reachable,
+                    file: scope.file.clone(),
                 };
                 self.walk_items(items, &inner);
             }
@@ -289,7 +366,7 @@ impl Walker<'_> {
                     let file = normalize(&scope.path_base.join(p));
                     if self.package_root.join(&file).is_file() {
                         let dir = file.parent().unwrap_or(Path::new("")).to_path_buf();
-                        self.load_file(&file, &dir, annotated, depth);
+                        self.load_file(&file, &dir, annotated, depth, &module, reachable);
                     }
                     return;
                 }
@@ -299,13 +376,98 @@ impl Walker<'_> {
                 // A missing file is left to rustc to report (it may be cfg'd out).
                 for file in [scope.mod_dir.join(format!("{name}.rs")), dir.join("mod.rs")] {
                     if self.package_root.join(&file).is_file() {
-                        self.load_file(&file, &dir, annotated, depth);
+                        self.load_file(&file, &dir, annotated, depth, &module, reachable);
                         break;
                     }
                 }
             }
         }
     }
+}
+
+/// The module-path segment that stands for a function body (items declared in one).
+const FN_SCOPE: &str = "{fn}";
+
+/// `pub(self)` or no visibility.
+fn is_private(vis: &syn::Visibility) -> bool {
+    match vis {
+        syn::Visibility::Inherited => true,
+        syn::Visibility::Restricted(r) => r.path.is_ident("self"),
+        syn::Visibility::Public(_) => false,
+    }
+}
+
+/// The statics a `thread_local! { [vis] static NAME: T = ...; ... }` declares.
+fn thread_local_statics(
+    tokens: proc_macro2::TokenStream,
+) -> Vec<(syn::Visibility, syn::Ident, proc_macro2::TokenStream)> {
+    use proc_macro2::TokenTree;
+    let toks: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut out = Vec::new();
+    for (i, t) in toks.iter().enumerate() {
+        let TokenTree::Ident(id) = t else { continue };
+        if id != "static" {
+            continue;
+        }
+        let Some(TokenTree::Ident(name)) = toks.get(i + 1) else {
+            continue;
+        };
+        // `pub` / `pub(crate)` right before `static`.
+        let vis = match (
+            i.checked_sub(2).map(|j| &toks[j]),
+            i.checked_sub(1).map(|j| &toks[j]),
+        ) {
+            (Some(TokenTree::Ident(p)), Some(TokenTree::Group(g))) if p == "pub" => {
+                syn::parse2(quote_vis(p, Some(g))).unwrap_or(syn::Visibility::Inherited)
+            }
+            (_, Some(TokenTree::Ident(p))) if p == "pub" => {
+                syn::parse2(quote_vis(p, None)).unwrap_or(syn::Visibility::Inherited)
+            }
+            _ => syn::Visibility::Inherited,
+        };
+        // The type: from the `:` after the name to the `=`.
+        let ty: proc_macro2::TokenStream = toks[i + 2..]
+            .iter()
+            .take_while(|t| !matches!(t, TokenTree::Punct(p) if p.as_char() == '='))
+            .cloned()
+            .collect();
+        out.push((vis, name.clone(), ty));
+    }
+    out
+}
+
+/// Whether a type can change behind a shared reference (a static of it can change):
+/// it names an atomic, a lock, a once cell or a cell (a `LazyLock` changes only when
+/// what it holds does).
+fn interior(ty: proc_macro2::TokenStream) -> bool {
+    ty.into_iter().any(|t| match t {
+        proc_macro2::TokenTree::Ident(i) => {
+            let w = i.to_string();
+            w.starts_with("Atomic")
+                || matches!(
+                    w.as_str(),
+                    "Mutex"
+                        | "RwLock"
+                        | "OnceLock"
+                        | "OnceCell"
+                        | "Cell"
+                        | "RefCell"
+                        | "UnsafeCell"
+                        | "SyncUnsafeCell"
+                )
+        }
+        proc_macro2::TokenTree::Group(g) => interior(g.stream()),
+        _ => false,
+    })
+}
+
+fn quote_vis(p: &proc_macro2::Ident, g: Option<&proc_macro2::Group>) -> proc_macro2::TokenStream {
+    let mut ts = proc_macro2::TokenStream::new();
+    ts.extend([proc_macro2::TokenTree::Ident(p.clone())]);
+    if let Some(g) = g {
+        ts.extend([proc_macro2::TokenTree::Group(g.clone())]);
+    }
+    ts
 }
 
 /// Whether an attribute list holds `#[checkpointable]` under any path, also inside

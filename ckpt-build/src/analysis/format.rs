@@ -51,6 +51,23 @@ pub(crate) fn render(analysis: &Analysis, rustc: &str, target: &str) -> String {
                 let _ = writeln!(out, "use {key} {alias} {path}");
             }
         }
+        let mut globals: Vec<_> = krate
+            .globals
+            .iter()
+            .filter(|g| g.reachable && g.changes)
+            .collect();
+        globals.sort_by(|a, b| (a.lib, &a.path).cmp(&(b.lib, &b.path)));
+        for g in globals {
+            let _ = writeln!(
+                out,
+                "global {} {} {} {}:{}",
+                g.kind.word(),
+                if g.lib { "lib" } else { "here" },
+                g.path.join("::"),
+                g.file,
+                g.line
+            );
+        }
     }
     out
 }

@@ -42,6 +42,14 @@
 //! - `use <key> <alias> <path>`: a module-level `use` of a `std::` path in the module of
 //!   the checkpointable function `<key>` (`name`, or `Self::name` for methods); `<alias>`
 //!   is the name it binds (`*` for a glob). The macro shadows the ones it reroutes.
+//! - `global <kind> <where> <path> <file>:<line>`: a static (`static`), `static mut`
+//!   (`static_mut`) or `thread_local!` static (`thread_local`) that can change (a
+//!   `static mut`, or its type names an atomic, a lock, a once cell or a cell) and that
+//!   the crate root can name;
+//!   `<where>` is `lib` for one of the package's lib seen from its main (named
+//!   `<crate>::<path>` there) or `here`; `<path>` is `::`-separated from the crate root;
+//!   sorted by `<where>`, then path.
+//!   `main`'s `#[checkpointable]` registers them so that images save them.
 //! - Within a block, all `fn` lines come first, then all `method` lines, each group
 //!   sorted (byte order) and free of duplicates.
 //! - Unknown line kinds must be ignored by readers, so a later version may add lines.
@@ -105,6 +113,55 @@ pub struct CrateAnalysis {
     /// function (`"f"` or `"Type::m"` → `(alias, path)`, alias `*` for a glob): the macro
     /// routes the ones naming OS interfaces to ckpt's components.
     pub imports: BTreeMap<String, BTreeSet<(String, String)>>,
+    /// The statics and `thread_local!` statics of the crate (of its lib first, when a
+    /// lib and a main share the name).
+    pub globals: Vec<Global>,
+}
+
+/// What kind of global a [`Global`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum GlobalKind {
+    /// `static NAME: T`.
+    Static,
+    /// `static mut NAME: T`.
+    StaticMut,
+    /// A `static` inside `thread_local!`.
+    ThreadLocal,
+}
+
+impl GlobalKind {
+    /// Its word in the analysis file.
+    pub fn word(self) -> &'static str {
+        match self {
+            GlobalKind::Static => "static",
+            GlobalKind::StaticMut => "static_mut",
+            GlobalKind::ThreadLocal => "thread_local",
+        }
+    }
+}
+
+/// A static or thread-local of a crate: `main`'s `#[checkpointable]` registers the ones
+/// it can name, so that every image saves them and a restore puts them back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Global {
+    /// Static, `static mut` or thread-local.
+    pub kind: GlobalKind,
+    /// Its path from the crate root (`["stats", "HITS"]`); a segment `{fn}` stands for a
+    /// function body.
+    pub path: Vec<String>,
+    /// The crate root can name it.
+    pub reachable: bool,
+    /// It is declared inside a function body.
+    pub in_fn: bool,
+    /// It can change: a `static mut`, or its type has interior mutability (an atomic, a
+    /// lock, a cell). A static that cannot change needs no saving.
+    pub changes: bool,
+    /// It belongs to the package's lib (named `<crate>::path` from its main).
+    pub lib: bool,
+    /// The file declaring it, relative to the package root.
+    pub file: String,
+    /// Its 1-based line.
+    pub line: usize,
 }
 
 /// A file the analysis had to skip.
@@ -173,11 +230,21 @@ pub fn analyze(
     for target in found {
         let mut out = collect::collect_target(package_root, &target.root);
         warnings.append(&mut out.warnings);
+        for g in &mut out.globals {
+            g.lib = target.kind == TargetKind::Lib;
+        }
+        // A target without checkpointable code saves nothing (and its globals must not be
+        // named by another target that shares its crate name, an example and a test); a
+        // lib's are its main's to save.
+        if target.kind != TargetKind::Lib && out.functions.is_empty() && out.methods.is_empty() {
+            out.globals.clear();
+        }
         match crates
             .iter_mut()
             .find(|(c, _)| c.crate_name == target.crate_name)
         {
             Some((existing, sources)) => {
+                existing.globals.append(&mut out.globals);
                 existing.functions.append(&mut out.functions);
                 existing.methods.append(&mut out.methods);
                 for (k, v) in std::mem::take(&mut out.imports) {
@@ -194,6 +261,7 @@ pub fn analyze(
                     functions: out.functions,
                     methods: out.methods,
                     imports: out.imports,
+                    globals: out.globals,
                 },
                 out.sources,
             )),

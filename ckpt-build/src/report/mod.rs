@@ -206,6 +206,7 @@ pub(crate) fn report_and_unseen(
         }
     }
     let mut findings = walker.findings;
+    findings.extend(global_findings(analysis).into_iter().map(|f| (f, false)));
     findings.sort();
     findings.dedup_by(|(b, b_seen), (a, a_seen)| {
         let same = (&a.file, a.line, a.column) == (&b.file, b.line, b.column);
@@ -225,6 +226,49 @@ pub(crate) fn report_and_unseen(
         warnings: Vec::new(),
     };
     (report, unseen)
+}
+
+/// The statics and thread-locals of crates with checkpointable code that can change but
+/// that `main` cannot name, so that no image saves them: a restore would start them from
+/// their initial value.
+fn global_findings(analysis: &Analysis) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for krate in &analysis.crates {
+        if krate.functions.is_empty() && krate.methods.is_empty() {
+            continue;
+        }
+        for g in krate.globals.iter().filter(|g| g.changes && !g.reachable) {
+            let name = g.path.last().cloned().unwrap_or_default();
+            let (construct, how) = if g.in_fn {
+                (
+                    format!("static {name}"),
+                    "declare it outside the function, at module level (`pub(crate)` if it is \
+                     in a module)",
+                )
+            } else {
+                (
+                    g.path.join("::"),
+                    "make it `pub(crate)` (and the modules on its path visible to the crate root)",
+                )
+            };
+            let what = match g.kind {
+                crate::analysis::GlobalKind::ThreadLocal => "thread-local",
+                _ => "static",
+            };
+            out.push(Finding {
+                file: g.file.clone(),
+                line: g.line,
+                column: 1,
+                function: g.path.join("::"),
+                construct,
+                reason: format!(
+                    "the {what} `{name}` can change, but `main`'s #[checkpointable] cannot name it \
+                     to save it, so a restore would start it from its initial value; {how}"
+                ),
+            });
+        }
+    }
+    out
 }
 
 /// `src/lib.rs`, `src/main.rs`, and `<dir>/x.rs` or `<dir>/x/main.rs` for the target

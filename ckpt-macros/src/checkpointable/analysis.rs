@@ -27,6 +27,21 @@ pub struct Analysis {
     pub imports: std::collections::BTreeMap<String, Vec<(String, String)>>,
     /// The analysis file, so the compiler tracks it.
     pub path: Option<String>,
+    /// The statics and thread-locals the crate root can name (`global` lines).
+    pub globals: Vec<Global>,
+}
+
+/// A static or thread-local `main` registers.
+#[derive(Debug)]
+pub struct Global {
+    /// `static`, `static_mut` or `thread_local`.
+    pub kind: String,
+    /// One of the package's lib, seen from its main.
+    pub lib: bool,
+    /// `::`-separated from the crate root.
+    pub path: String,
+    /// `file:line`.
+    pub at: String,
 }
 
 impl Analysis {
@@ -63,6 +78,17 @@ impl Analysis {
                             .entry(key.to_string())
                             .or_default()
                             .push((alias.to_string(), path.to_string()));
+                    }
+                }
+                "global" => {
+                    let f: Vec<&str> = rest.split(' ').collect();
+                    if let [kind, place, path, at] = f[..] {
+                        a.globals.push(Global {
+                            kind: kind.to_string(),
+                            lib: place == "lib",
+                            path: path.to_string(),
+                            at: at.to_string(),
+                        });
                     }
                 }
                 "method" => {

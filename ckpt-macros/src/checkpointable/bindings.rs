@@ -38,7 +38,7 @@ pub enum Mode {
     },
     Iter,
     /// Position of the parameter.
-    Param(usize),
+    Param,
 }
 
 pub struct Binding {
@@ -113,7 +113,7 @@ pub fn table(body: &syn::Block, model: &FnModel, norm: &Norm) -> Table {
                 n.to_string(),
                 Binding {
                     ident: n.clone(),
-                    mode: Mode::Param(p.pos),
+                    mode: Mode::Param,
                     mutable: p.mutable,
                     ty: p.ty.clone(),
                     mut_borrow: p.passing == Passing::Mut,

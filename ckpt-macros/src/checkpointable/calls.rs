@@ -227,7 +227,7 @@ fn receiver_arg(a: &syn::Expr, model: &FnModel, table: &Table) -> (Arg, Unsuppor
     if let Some(x) = ident_of(a) {
         if table
             .get(&x)
-            .is_some_and(|b| b.mut_borrow && !matches!(b.mode, Mode::Param(_)))
+            .is_some_and(|b| b.mut_borrow && !matches!(b.mode, Mode::Param))
         {
             return (
                 Arg::Same,
@@ -269,7 +269,7 @@ fn value_arg(a: &syn::Expr, model: &FnModel, table: &Table) -> (Arg, Unsupported
                 };
             }
             match table.get(&x).map(|b| (&b.mode, b.mut_borrow)) {
-                Some((Mode::Param(_), _)) => (Arg::Same, None),
+                Some((Mode::Param, _)) => (Arg::Same, None),
                 Some((_, true)) => (
                     Arg::Same,
                     Some("it passes a mutable borrow of part of a value"),
@@ -434,7 +434,7 @@ impl CaptureSpec<'_> {
                         }});
                     }
                 }
-                Mode::Rerun(_) | Mode::Head(_) | Mode::Rematch { .. } | Mode::Param(_) => {}
+                Mode::Rerun(_) | Mode::Head(_) | Mode::Rematch { .. } | Mode::Param => {}
             }
         }
         puts.extend(self.params());

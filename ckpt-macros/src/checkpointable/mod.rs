@@ -196,6 +196,7 @@ fn main_fn(f: syn::ItemFn, a: &Analysis, cx: &mut Ctxt) -> TokenStream {
         cx,
     );
     let fp = &a.fingerprint;
+    let globals = register_globals(a);
     quote! {
         #(#attrs)*
         #vis #sig {
@@ -205,11 +206,47 @@ fn main_fn(f: syn::ItemFn, a: &Analysis, cx: &mut Ctxt) -> TokenStream {
                 fingerprint: #fp,
                 main_hash: #hash,
             };
+            #globals
             ::ckpt::__private::start(&__CKPT_PROGRAM);
             #body
             #inner()
         }
     }
+}
+
+/// Registers the statics and thread-locals of the crate that `main` can name and that can
+/// change (the analysis lists those), before the agent starts: a restore puts their
+/// values back then. One whose type ckpt cannot save is a compile error here.
+fn register_globals(a: &Analysis) -> TokenStream {
+    let krate = std::env::var("CARGO_CRATE_NAME").unwrap_or_default();
+    let mut out = Vec::new();
+    for g in &a.globals {
+        let segs: Vec<syn::Ident> = g
+            .path
+            .split("::")
+            .map(|s| {
+                syn::parse_str::<syn::Ident>(s)
+                    .unwrap_or_else(|_| syn::Ident::new_raw(s, proc_macro2::Span::call_site()))
+            })
+            .collect();
+        let root = if g.lib {
+            let k = format_ident!("{}", krate);
+            quote!(::#k)
+        } else {
+            quote!(crate)
+        };
+        let name = &g.path;
+        let at = &g.at;
+        out.push(match g.kind.as_str() {
+            "static_mut" => quote! {
+                ::ckpt::__private::register_static_mut(#name, #at, &raw mut #root::#(#segs)::*);
+            },
+            _ => quote! {
+                ::ckpt::__private::register_global(#name, #at, &#root::#(#segs)::*);
+            },
+        });
+    }
+    quote!(#(#out)*)
 }
 
 /// The transformed function, with its signature.
@@ -346,7 +383,7 @@ fn body(
         table.close(set, &norm);
     }
     check_drop_guards(&body, cx);
-    let mut ctx = split::Ctx::new(model, &points, &norm, &table, &live, cx);
+    let mut ctx = split::Ctx::new(model, &points, &norm, &table, &live);
     let split = ctx.body(&body.stmts);
 
     // The frame, and the parameters bound on both paths.

@@ -31,7 +31,6 @@ pub struct LoopIter {
     /// and the loop's bindings are made again after each point, so the points' captures
     /// can read the collection.
     pub mut_borrow: bool,
-    pub label: syn::Lifetime,
     /// The loop's pattern (after `rename`, see [`Norm::renamed_pat`]).
     pub pat: syn::Pat,
 }
@@ -427,7 +426,6 @@ impl VisitMut for Norm {
                     whole,
                     mut_borrow: borrows_mut(&iterable),
                     iterable: iterable.clone(),
-                    label: label.clone(),
                     pat: pat.clone(),
                 });
                 let ordered = ordered(&iterable);

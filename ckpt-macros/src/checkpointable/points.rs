@@ -39,12 +39,6 @@ pub struct Point {
     pub span: Span,
 }
 
-impl Point {
-    pub fn is_call(&self) -> bool {
-        !matches!(self.kind, Kind::Save { .. })
-    }
-}
-
 /// The points of one function, indexed by id - 1.
 #[derive(Default)]
 pub struct Points {

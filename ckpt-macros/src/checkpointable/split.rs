@@ -40,7 +40,6 @@ use syn::visit_mut::VisitMut;
 
 use super::bindings::{Mode, Table};
 use super::calls::{self, CaptureSpec};
-use super::ctxt::Ctxt;
 use super::model::FnModel;
 use super::normalize::{head_iter, Norm};
 use super::points::{
@@ -56,7 +55,6 @@ pub struct Ctx<'a> {
     pub norm: &'a Norm,
     pub table: &'a Table,
     pub live: &'a BTreeMap<u32, BTreeSet<String>>,
-    pub cx: &'a mut Ctxt,
     /// Names declared before a resume split: their `let`s become assignments.
     hoisted: Vec<BTreeSet<String>>,
     next_loop: u32,
@@ -76,7 +74,6 @@ impl<'a> Ctx<'a> {
         norm: &'a Norm,
         table: &'a Table,
         live: &'a BTreeMap<u32, BTreeSet<String>>,
-        cx: &'a mut Ctxt,
     ) -> Self {
         Ctx {
             model,
@@ -84,7 +81,6 @@ impl<'a> Ctx<'a> {
             norm,
             table,
             live,
-            cx,
             hoisted: Vec::new(),
             next_loop: 0,
         }
@@ -397,7 +393,7 @@ impl<'a> Ctx<'a> {
                     out.push(self.rematch(scrut, pat, &group));
                     bound.extend(group);
                 }
-                Mode::Head(_) | Mode::Param(_) => {}
+                Mode::Head(_) | Mode::Param => {}
             }
         }
         (quote!(#(#out)*), bound)

@@ -243,18 +243,6 @@ pub struct Binding {
     pub mutable: bool,
 }
 
-impl Binding {
-    /// `mut name` or `name`, to bind it again.
-    pub fn pattern(&self) -> proc_macro2::TokenStream {
-        let n = &self.name;
-        if self.mutable {
-            quote::quote!(mut #n)
-        } else {
-            quote::quote!(#n)
-        }
-    }
-}
-
 /// The bindings of a pattern, in source order. `in_match`: a lone capitalised
 /// identifier is taken for a constant or unit variant, not a binding.
 pub fn bindings(p: &syn::Pat, in_match: bool, out: &mut Vec<Binding>) {

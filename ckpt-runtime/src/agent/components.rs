@@ -35,6 +35,12 @@ fn no_check(_: &Value) -> Result<()> {
 /// restore: a restore refused for any reason has not cut back a file.
 const COMPONENTS: &[Component] = &[
     Component {
+        name: "globals",
+        save: super::globals::save_component,
+        check: no_check,
+        restore: super::globals::restore_component,
+    },
+    Component {
         name: "time",
         save: crate::time::save_component,
         check: no_check,

@@ -11,6 +11,7 @@
 
 mod args;
 mod components;
+mod globals;
 mod iters;
 mod options;
 mod parts;

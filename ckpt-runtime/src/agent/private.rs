@@ -10,6 +10,7 @@ pub use super::args::{
     ArgRefState, ArgType, ArgVal, ArgValNone, ArgValState, Pointee, TypeOf,
 };
 use super::components;
+pub use super::globals::{register_global, register_static_mut, GlobalValue};
 pub use super::iters::{
     enumerate, iter_take, iter_take_as, Counted, Enumerated, ItemKey, IterLoad, IterLoadCount,
     IterLoadFallback, IterLoadReplay, IterSave, IterSaveCount, IterSaveFallback, IterSaveReplay,

@@ -285,7 +285,7 @@ impl Agent {
         let Some(rec) = self.records.get(depth).and_then(Option::as_ref) else {
             return Err(format!("frame {depth} is not resuming"));
         };
-        let Some(mut param) = rec
+        let Some(param) = rec
             .lent
             .iter()
             .find(|(l, _)| l == name)

@@ -387,6 +387,7 @@ corpus! {
     for_ref_vec_param,
     game_of_life_grid,
     generic_total_stack,
+    globals_everywhere,
     guess_number_ordering,
     hashmap_iter_sum,
     hashmap_remove_entry,
