@@ -34,7 +34,7 @@ pub(crate) fn collect_target(package_root: &Path, target_root: &Path) -> Collect
     };
     // A crate root behaves like a `mod.rs`: its `mod foo;` live beside it.
     let dir = target_root.parent().unwrap_or(Path::new("")).to_path_buf();
-    walker.load_file(target_root, &dir, false, 0, &[], true);
+    walker.load_file(target_root, &dir, false, 0, &[], true, true);
     walker.out
 }
 
@@ -138,6 +138,8 @@ struct Scope {
     /// The crate root can name this module's non-private items (every module on the way
     /// is visible to it), and the scope is not a function body.
     reachable: bool,
+    /// Every module on the way is `pub`: another crate can name its `pub` items.
+    public: bool,
     /// The file being walked, relative to the package root.
     file: String,
 }
@@ -152,6 +154,7 @@ impl Walker<'_> {
         depth: usize,
         module: &[String],
         reachable: bool,
+        public: bool,
     ) {
         let key = slash_path(rel);
         if self.out.sources.contains_key(&key) {
@@ -192,6 +195,7 @@ impl Walker<'_> {
                     depth,
                     module: module.to_vec(),
                     reachable,
+                    public,
                     file: key.clone(),
                 };
                 self.walk_items(&file.items, &scope);
@@ -303,6 +307,7 @@ impl Walker<'_> {
             kind,
             path,
             reachable: scope.reachable && visible,
+            public: scope.public && matches!(vis, syn::Visibility::Public(_)),
             in_fn: scope.module.iter().any(|m| m == FN_SCOPE),
             changes,
             lib: false,
@@ -329,6 +334,7 @@ impl Walker<'_> {
                 annotated: false,
                 module,
                 reachable: false,
+                public: false,
                 ..scope.clone()
             };
             self.walk_items(&items, &inner);
@@ -343,6 +349,7 @@ impl Walker<'_> {
         let name = m.ident.to_string();
         module.push(name.strip_prefix("r#").unwrap_or(&name).to_owned());
         let reachable = scope.reachable && (scope.module.is_empty() || !is_private(&m.vis));
+        let public = scope.public && matches!(m.vis, syn::Visibility::Public(_));
         match &m.content {
             Some((_, items)) => {
                 let dir = match &path_attr {
@@ -356,6 +363,7 @@ impl Walker<'_> {
                     depth,
                     module,
                     reachable,
+                    public,
                     file: scope.file.clone(),
                 };
                 self.walk_items(items, &inner);
@@ -366,7 +374,7 @@ impl Walker<'_> {
                     let file = normalize(&scope.path_base.join(p));
                     if self.package_root.join(&file).is_file() {
                         let dir = file.parent().unwrap_or(Path::new("")).to_path_buf();
-                        self.load_file(&file, &dir, annotated, depth, &module, reachable);
+                        self.load_file(&file, &dir, annotated, depth, &module, reachable, public);
                     }
                     return;
                 }
@@ -376,7 +384,7 @@ impl Walker<'_> {
                 // A missing file is left to rustc to report (it may be cfg'd out).
                 for file in [scope.mod_dir.join(format!("{name}.rs")), dir.join("mod.rs")] {
                     if self.package_root.join(&file).is_file() {
-                        self.load_file(&file, &dir, annotated, depth, &module, reachable);
+                        self.load_file(&file, &dir, annotated, depth, &module, reachable, public);
                         break;
                     }
                 }

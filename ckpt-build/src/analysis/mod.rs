@@ -149,8 +149,11 @@ pub struct Global {
     /// Its path from the crate root (`["stats", "HITS"]`); a segment `{fn}` stands for a
     /// function body.
     pub path: Vec<String>,
-    /// The crate root can name it.
+    /// The crate root can name it (for a lib's, its package's main can: it is `pub`
+    /// and so is every module on its path).
     pub reachable: bool,
+    /// It and every module on its path are `pub`.
+    pub public: bool,
     /// It is declared inside a function body.
     pub in_fn: bool,
     /// It can change: a `static mut`, or its type has interior mutability (an atomic, a
@@ -232,6 +235,9 @@ pub fn analyze(
         warnings.append(&mut out.warnings);
         for g in &mut out.globals {
             g.lib = target.kind == TargetKind::Lib;
+            if g.lib {
+                g.reachable = g.public;
+            }
         }
         // A target without checkpointable code saves nothing (and its globals must not be
         // named by another target that shares its crate name, an example and a test); a

@@ -245,6 +245,11 @@ fn global_findings(analysis: &Analysis) -> Vec<Finding> {
                     "declare it outside the function, at module level (`pub(crate)` if it is \
                      in a module)",
                 )
+            } else if g.lib {
+                (
+                    g.path.join("::"),
+                    "make it `pub` (and the modules on its path), so the package's main can name it",
+                )
             } else {
                 (
                     g.path.join("::"),
