@@ -37,7 +37,13 @@ fn every_save_point_restores_to_the_same_end() {
         assert!(img.exists(), "no image for save point {n}");
         let dir = TempDir::new(&format!("shapes-{n}"));
         std::fs::copy(&img, dir.path().join("start.ckpt")).unwrap();
-        let out = run(&bin, &["--restore", "start.ckpt"], dir.path());
+        // Restored in a directory of its own (not the one it saved in), so that its next
+        // images land there.
+        let out = run(
+            &bin,
+            &["--restore", "start.ckpt", "--ckpt-cwd=current"],
+            dir.path(),
+        );
         let text = stdout(&out);
         assert!(
             out.status.success(),
@@ -57,7 +63,11 @@ fn every_save_point_restores_to_the_same_end() {
         // A restore of a restore: from the restored run's next image.
         if n + 1 < saves {
             let next = format!("shape-{}.ckpt", n + 1);
-            let again = run(&bin, &["--restore", &next], dir.path());
+            let again = run(
+                &bin,
+                &["--restore", &next, "--ckpt-cwd=current"],
+                dir.path(),
+            );
             assert!(
                 again.status.success(),
                 "second restore from {n}: {}",

@@ -380,8 +380,9 @@ impl VisitMut for Marker<'_> {
         if let Some(span) = tokens_mention_save(&m.tokens) {
             self.cx.error_at(
                 span,
-                "ckpt: a save point cannot sit inside a macro call (ckpt cannot see into macro \
-                 arguments); call `ckpt::save()` in a statement of its own before the macro",
+                "ckpt: a save point cannot sit inside this macro call (ckpt sees into the \
+                 arguments of `println!`, `format!`, `write!`, `assert!` and `vec!` only); call \
+                 `ckpt::save()` in a statement of its own before the macro",
             );
         }
     }

@@ -35,12 +35,6 @@ fn no_check(_: &Value) -> Result<()> {
 /// restore: a restore refused for any reason has not cut back a file.
 const COMPONENTS: &[Component] = &[
     Component {
-        name: "globals",
-        save: super::globals::save_component,
-        check: no_check,
-        restore: super::globals::restore_component,
-    },
-    Component {
         name: "time",
         save: crate::time::save_component,
         check: no_check,
@@ -58,6 +52,12 @@ const COMPONENTS: &[Component] = &[
         // A working directory that is gone refuses the restore before any file changes.
         check: check_cwd,
         restore: restore_cwd,
+    },
+    Component {
+        name: "globals",
+        save: super::globals::save_component,
+        check: no_check,
+        restore: super::globals::restore_component,
     },
     Component {
         name: "fs",

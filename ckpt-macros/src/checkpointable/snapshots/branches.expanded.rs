@@ -44,11 +44,9 @@ fn branches(__ckpt_p0: Option<i64>, __ckpt_p1: &[u32]) -> Result<i64, ckpt::Erro
                             }
                             {
                                 #[allow(unused_imports)]
-                                use ::ckpt::__private::{
-                                    ArgRefNone as _, ArgRefSlice as _, ArgRefState as _,
-                                };
+                                use ::ckpt::__private::{ArgRefNone as _, ArgRefState as _};
                                 (&&::ckpt::__private::ArgRef(&*v))
-                                    .__ckpt_put_slice(__w, 1usize, "v", true)?;
+                                    .__ckpt_put(__w, 1usize, "v", true)?;
                             }
                             ::core::result::Result::Ok(())
                         },
@@ -81,11 +79,8 @@ fn branches(__ckpt_p0: Option<i64>, __ckpt_p1: &[u32]) -> Result<i64, ckpt::Erro
                     }
                     {
                         #[allow(unused_imports)]
-                        use ::ckpt::__private::{
-                            ArgRefNone as _, ArgRefSlice as _, ArgRefState as _,
-                        };
-                        (&&::ckpt::__private::ArgRef(&*v))
-                            .__ckpt_put_slice(__w, 1usize, "v", true)?;
+                        use ::ckpt::__private::{ArgRefNone as _, ArgRefState as _};
+                        (&&::ckpt::__private::ArgRef(&*v)).__ckpt_put(__w, 1usize, "v", true)?;
                     }
                     ::core::result::Result::Ok(())
                 },
@@ -124,11 +119,9 @@ fn branches(__ckpt_p0: Option<i64>, __ckpt_p1: &[u32]) -> Result<i64, ckpt::Erro
                             }
                             {
                                 #[allow(unused_imports)]
-                                use ::ckpt::__private::{
-                                    ArgRefNone as _, ArgRefSlice as _, ArgRefState as _,
-                                };
+                                use ::ckpt::__private::{ArgRefNone as _, ArgRefState as _};
                                 (&&::ckpt::__private::ArgRef(&*v))
-                                    .__ckpt_put_slice(__w, 1usize, "v", true)?;
+                                    .__ckpt_put(__w, 1usize, "v", true)?;
                             }
                             ::core::result::Result::Ok(())
                         },
@@ -154,11 +147,9 @@ fn branches(__ckpt_p0: Option<i64>, __ckpt_p1: &[u32]) -> Result<i64, ckpt::Erro
                             }
                             {
                                 #[allow(unused_imports)]
-                                use ::ckpt::__private::{
-                                    ArgRefNone as _, ArgRefSlice as _, ArgRefState as _,
-                                };
+                                use ::ckpt::__private::{ArgRefNone as _, ArgRefState as _};
                                 (&&::ckpt::__private::ArgRef(&*v))
-                                    .__ckpt_put_slice(__w, 1usize, "v", true)?;
+                                    .__ckpt_put(__w, 1usize, "v", true)?;
                             }
                             ::core::result::Result::Ok(())
                         },
@@ -196,11 +187,9 @@ fn branches(__ckpt_p0: Option<i64>, __ckpt_p1: &[u32]) -> Result<i64, ckpt::Erro
                                 }
                                 {
                                     #[allow(unused_imports)]
-                                    use ::ckpt::__private::{
-                                        ArgRefNone as _, ArgRefSlice as _, ArgRefState as _,
-                                    };
+                                    use ::ckpt::__private::{ArgRefNone as _, ArgRefState as _};
                                     (&&::ckpt::__private::ArgRef(&*v))
-                                        .__ckpt_put_slice(__w, 1usize, "v", true)?;
+                                        .__ckpt_put(__w, 1usize, "v", true)?;
                                 }
                                 ::core::result::Result::Ok(())
                             },
@@ -231,11 +220,9 @@ fn branches(__ckpt_p0: Option<i64>, __ckpt_p1: &[u32]) -> Result<i64, ckpt::Erro
                         }
                         {
                             #[allow(unused_imports)]
-                            use ::ckpt::__private::{
-                                ArgRefNone as _, ArgRefSlice as _, ArgRefState as _,
-                            };
+                            use ::ckpt::__private::{ArgRefNone as _, ArgRefState as _};
                             (&&::ckpt::__private::ArgRef(&*v))
-                                .__ckpt_put_slice(__w, 1usize, "v", true)?;
+                                .__ckpt_put(__w, 1usize, "v", true)?;
                         }
                         ::core::result::Result::Ok(())
                     },

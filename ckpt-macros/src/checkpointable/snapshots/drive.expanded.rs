@@ -33,6 +33,7 @@ fn drive(__ckpt_p0: &mut Sim, __ckpt_p1: u64) -> u64 {
             });
             __ckpt_ty___ckpt_it1 = ::ckpt::__private::type_of(&__ckpt_it1);
             '__ckpt_l1: loop {
+                #[allow(unused_mut)]
                 let ::core::option::Option::Some(round) =
                     ::core::iter::Iterator::next(&mut __ckpt_it1)
                 else {
@@ -49,9 +50,7 @@ fn drive(__ckpt_p0: &mut Sim, __ckpt_p1: u64) -> u64 {
                             __w.put("acc", &acc)?;
                             {
                                 #[allow(unused_imports)]
-                                use ::ckpt::__private::{
-                                    ArgRefNone as _, ArgRefSlice as _, ArgRefState as _,
-                                };
+                                use ::ckpt::__private::{ArgRefNone as _, ArgRefState as _};
                                 (&&::ckpt::__private::ArgRef(&*sim))
                                     .__ckpt_put(__w, 0usize, "sim", false)?;
                             }
@@ -86,12 +85,13 @@ fn drive(__ckpt_p0: &mut Sim, __ckpt_p1: u64) -> u64 {
                     {
                         {
                             {
-                                __ck . save_point (1u32 , :: ckpt :: __private :: Dest :: Default , & | __w : & mut :: ckpt :: __private :: Writer < '_ , '_ > | -> :: ckpt :: Result < () > { :: ckpt :: __private :: IterSaveWhole :: save (& __ckpt_it1 , __w , "__ckpt_it1") ? ; __w . put ("acc" , & acc) ? ; { # [allow (unused_imports)] use :: ckpt :: __private :: { ArgRefState as _ , ArgRefSlice as _ , ArgRefNone as _ } ; (& & :: ckpt :: __private :: ArgRef (& * sim)) . __ckpt_put (__w , 0usize , "sim" , false) ? ; } { # [allow (unused_imports)] use :: ckpt :: __private :: { ArgDefaultYes as _ , ArgDefaultNo as _ } ; (& & :: ckpt :: __private :: ArgType (__ckpt_ty1)) . __ckpt_default (__w , 1usize , "rounds") ? ; } :: core :: result :: Result :: Ok (()) }) . expect ("save") ;
+                                __ck . save_point (1u32 , :: ckpt :: __private :: Dest :: Default , & | __w : & mut :: ckpt :: __private :: Writer < '_ , '_ > | -> :: ckpt :: Result < () > { :: ckpt :: __private :: IterSaveWhole :: save (& __ckpt_it1 , __w , "__ckpt_it1") ? ; __w . put ("acc" , & acc) ? ; { # [allow (unused_imports)] use :: ckpt :: __private :: { ArgRefState as _ , ArgRefNone as _ } ; (& & :: ckpt :: __private :: ArgRef (& * sim)) . __ckpt_put (__w , 0usize , "sim" , false) ? ; } { # [allow (unused_imports)] use :: ckpt :: __private :: { ArgDefaultYes as _ , ArgDefaultNo as _ } ; (& & :: ckpt :: __private :: ArgType (__ckpt_ty1)) . __ckpt_default (__w , 1usize , "rounds") ? ; } :: core :: result :: Result :: Ok (()) }) . expect ("save") ;
                             }
                         }
                     }
                 }
                 '__ckpt_l1: loop {
+                    #[allow(unused_mut)]
                     let ::core::option::Option::Some(round) =
                         ::core::iter::Iterator::next(&mut __ckpt_it1)
                     else {
@@ -112,9 +112,7 @@ fn drive(__ckpt_p0: &mut Sim, __ckpt_p1: u64) -> u64 {
                                 __w.put("acc", &acc)?;
                                 {
                                     #[allow(unused_imports)]
-                                    use ::ckpt::__private::{
-                                        ArgRefNone as _, ArgRefSlice as _, ArgRefState as _,
-                                    };
+                                    use ::ckpt::__private::{ArgRefNone as _, ArgRefState as _};
                                     (&&::ckpt::__private::ArgRef(&*sim))
                                         .__ckpt_put(__w, 0usize, "sim", false)?;
                                 }

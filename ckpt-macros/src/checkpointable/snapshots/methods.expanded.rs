@@ -25,9 +25,7 @@ impl Sim {
                 &|__w: &mut ::ckpt::__private::Writer<'_, '_>| -> ::ckpt::Result<()> {
                     {
                         #[allow(unused_imports)]
-                        use ::ckpt::__private::{
-                            ArgRefNone as _, ArgRefSlice as _, ArgRefState as _,
-                        };
+                        use ::ckpt::__private::{ArgRefNone as _, ArgRefState as _};
                         (&&::ckpt::__private::ArgRef(&*self))
                             .__ckpt_put(__w, 0usize, "self", false)?;
                     }
@@ -49,9 +47,7 @@ impl Sim {
                 &|__w: &mut ::ckpt::__private::Writer<'_, '_>| -> ::ckpt::Result<()> {
                     {
                         #[allow(unused_imports)]
-                        use ::ckpt::__private::{
-                            ArgRefNone as _, ArgRefSlice as _, ArgRefState as _,
-                        };
+                        use ::ckpt::__private::{ArgRefNone as _, ArgRefState as _};
                         (&&::ckpt::__private::ArgRef(&*self))
                             .__ckpt_put(__w, 0usize, "self", false)?;
                     }
