@@ -457,6 +457,11 @@ pub fn rerun_class(e: &syn::Expr) -> bool {
         syn::Expr::Closure(_) => true,
         syn::Expr::Paren(p) => rerun_class(&p.expr),
         syn::Expr::Group(g) => rerun_class(&g.expr),
+        // A table of closures (`vec![("double", Box::new(|x| x * 2)), ...]`): made again,
+        // as its closures are.
+        syn::Expr::Tuple(_) | syn::Expr::Array(_) | syn::Expr::Macro(_) | syn::Expr::Cast(_) => {
+            has_closure(e) && made_of_constants(e)
+        }
         syn::Expr::MethodCall(_) => {
             let chain = method_chain(e);
             let Some((root, methods)) = chain else {
@@ -481,6 +486,66 @@ pub fn rerun_class(e: &syn::Expr) -> bool {
                 .collect();
             let joined = path.join("::");
             VIEWS.iter().any(|v| joined.ends_with(v))
+        }
+        _ => false,
+    }
+}
+
+fn has_closure(e: &syn::Expr) -> bool {
+    struct F(bool);
+    impl<'a> Visit<'a> for F {
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {
+            self.0 = true;
+        }
+        fn visit_macro(&mut self, m: &'a syn::Macro) {
+            if let Some(args) = vec_args(m) {
+                args.iter().for_each(|a| self.visit_expr(a));
+            }
+        }
+    }
+    let mut f = F(false);
+    f.visit_expr(e);
+    f.0
+}
+
+/// `vec![a, b, ..]`: its elements.
+fn vec_args(m: &syn::Macro) -> Option<Vec<syn::Expr>> {
+    use syn::punctuated::Punctuated;
+    if !m.path.segments.last().is_some_and(|s| s.ident == "vec") {
+        return None;
+    }
+    let args = m
+        .parse_body_with(Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated)
+        .ok()?;
+    Some(args.into_iter().collect())
+}
+
+/// Literals, closures, and tuples, arrays, `vec!`s, `Box::new`/`Rc::new`/`Arc::new`/`Some`
+/// and casts of those: evaluating it again gives an equal value (closures capture the
+/// locals the resume path restored).
+fn made_of_constants(e: &syn::Expr) -> bool {
+    match e {
+        syn::Expr::Lit(_) | syn::Expr::Closure(_) => true,
+        syn::Expr::Paren(p) => made_of_constants(&p.expr),
+        syn::Expr::Tuple(t) => t.elems.iter().all(made_of_constants),
+        syn::Expr::Array(a) => a.elems.iter().all(made_of_constants),
+        syn::Expr::Cast(c) => made_of_constants(&c.expr),
+        syn::Expr::Macro(m) => vec_args(&m.mac).is_some_and(|a| a.iter().all(made_of_constants)),
+        syn::Expr::Call(c) => {
+            let syn::Expr::Path(p) = &*c.func else {
+                return false;
+            };
+            let path: Vec<String> = p
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
+            let joined = path.join("::");
+            ["Box::new", "Rc::new", "Arc::new", "Some"]
+                .iter()
+                .any(|w| joined == *w || joined.ends_with(&format!("::{w}")))
+                && c.args.iter().all(made_of_constants)
         }
         _ => false,
     }

@@ -378,6 +378,7 @@ corpus! {
     cell_fn_pointer_table,
     chars_caesar_cipher,
     chunks_windows_stats,
+    closure_table_loop,
     cow_box_rc_str,
     custom_error_enum,
     dijkstra_binary_heap,
