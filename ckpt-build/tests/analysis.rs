@@ -146,6 +146,7 @@ fn collects_every_target_and_module() {
         "method Sim step".to_owned(),
         "method Sim walk".to_owned(),
         "method Tr provided".to_owned(),
+        "trait Tr".to_owned(),
         "crate plain".to_owned(),
         fp("plain"),
         "crate tool_a".to_owned(),

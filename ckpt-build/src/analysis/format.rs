@@ -51,6 +51,9 @@ pub(crate) fn render(analysis: &Analysis, rustc: &str, target: &str) -> String {
                 let _ = writeln!(out, "use {key} {alias} {path}");
             }
         }
+        for t in &krate.traits {
+            let _ = writeln!(out, "trait {t}");
+        }
         let mut globals: Vec<_> = krate
             .globals
             .iter()

@@ -50,6 +50,8 @@
 //!   `<crate>::<path>` there) or `here`; `<path>` is `::`-separated from the crate root;
 //!   sorted by `<where>`, then path.
 //!   `main`'s `#[checkpointable]` registers them so that images save them.
+//! - `trait <Name>`: a checkpointable trait whose objects can be boxed: each
+//!   `#[checkpointable] impl <Name> for T` makes its values savable behind `Box<dyn Name>`.
 //! - Within a block, all `fn` lines come first, then all `method` lines, each group
 //!   sorted (byte order) and free of duplicates.
 //! - Unknown line kinds must be ignored by readers, so a later version may add lines.
@@ -116,6 +118,8 @@ pub struct CrateAnalysis {
     /// The statics and `thread_local!` statics of the crate (of its lib first, when a
     /// lib and a main share the name).
     pub globals: Vec<Global>,
+    /// The checkpointable traits whose objects can be boxed (`Box<dyn Trait>` is `State`).
+    pub traits: BTreeSet<String>,
 }
 
 /// What kind of global a [`Global`] is.
@@ -251,6 +255,7 @@ pub fn analyze(
         {
             Some((existing, sources)) => {
                 existing.globals.append(&mut out.globals);
+                existing.traits.append(&mut out.traits);
                 existing.functions.append(&mut out.functions);
                 existing.methods.append(&mut out.methods);
                 for (k, v) in std::mem::take(&mut out.imports) {
@@ -268,6 +273,7 @@ pub fn analyze(
                     methods: out.methods,
                     imports: out.imports,
                     globals: out.globals,
+                    traits: out.traits,
                 },
                 out.sources,
             )),

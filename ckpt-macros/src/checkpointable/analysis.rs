@@ -29,6 +29,8 @@ pub struct Analysis {
     pub path: Option<String>,
     /// The statics and thread-locals the crate root can name (`global` lines).
     pub globals: Vec<Global>,
+    /// The checkpointable traits whose objects can be boxed (`trait` lines).
+    pub traits: BTreeSet<String>,
 }
 
 /// A static or thread-local `main` registers.
@@ -79,6 +81,9 @@ impl Analysis {
                             .or_default()
                             .push((alias.to_string(), path.to_string()));
                     }
+                }
+                "trait" => {
+                    a.traits.insert(rest.to_string());
                 }
                 "global" => {
                     let f: Vec<&str> = rest.split(' ').collect();

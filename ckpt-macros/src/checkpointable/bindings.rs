@@ -53,6 +53,8 @@ pub struct Binding {
     /// Where it is bound among the function's bindings: a binding made again from others
     /// comes after them.
     pub order: usize,
+    /// The item of a loop over `X.iter_mut()`: lent to a call as a part of X.
+    pub item: Option<super::normalize::LoopLend>,
 }
 
 #[derive(Default)]
@@ -118,6 +120,7 @@ pub fn table(body: &syn::Block, model: &FnModel, norm: &Norm) -> Table {
                     ty: p.ty.clone(),
                     mut_borrow: p.passing == Passing::Mut,
                     order: p.pos,
+                    item: None,
                 },
             );
         }
@@ -159,6 +162,7 @@ impl Collect<'_> {
                     ty: ty.filter(|_| single).cloned(),
                     mut_borrow: false,
                     order: self.next,
+                    item: None,
                 },
             );
         }
@@ -189,12 +193,14 @@ impl<'ast> Visit<'ast> for Collect<'_> {
                 if mut_borrow {
                     // `normalize` declared them `mut` to make them again after each point;
                     // they are not changed by the program.
+                    let lend = self.norm.iter(&it).and_then(|li| li.lend.clone());
                     let mut bs = Vec::new();
                     bindings(pat, false, &mut bs);
                     for b in bs {
                         if let Some(e) = self.t.map.get_mut(&b.name.to_string()) {
                             e.mut_borrow = true;
                             e.mutable = false;
+                            e.item = lend.clone();
                         }
                     }
                 }
@@ -455,6 +461,16 @@ pub fn rerun_class(e: &syn::Expr) -> bool {
         ),
         syn::Expr::Reference(r) => place_like(&r.expr),
         syn::Expr::Closure(_) => true,
+        // `addr_of!(x)`: where `x` is, again.
+        syn::Expr::Macro(m)
+            if m.mac
+                .path
+                .segments
+                .last()
+                .is_some_and(|s| s.ident == "addr_of") =>
+        {
+            true
+        }
         syn::Expr::Paren(p) => rerun_class(&p.expr),
         syn::Expr::Group(g) => rerun_class(&g.expr),
         // A table of closures (`vec![("double", Box::new(|x| x * 2)), ...]`): made again,

@@ -45,6 +45,10 @@ pub struct LentPart {
     /// The root is a reference (`self` in a `&mut self` method, a `&mut` parameter).
     pub deref: bool,
     pub path: Vec<PartStep>,
+    /// An item of a loop over `X.iter_mut()` (`f(item)`, `item.m()`): the argument is
+    /// passed as written on both paths (the item is made again on the resume path), and
+    /// the root is read through the loop's pointer to it, taken before the loop.
+    pub again: Option<syn::Ident>,
 }
 
 /// How a capture writes a part lent at a call: the root local through a raw pointer
@@ -58,6 +62,8 @@ pub struct PartCapture {
     /// `#i`: the callee parameter holding the part.
     pub target: String,
     pub ix: Vec<(syn::Ident, syn::Expr)>,
+    /// The pointer to the root taken before a loop (see [`LentPart::again`]).
+    pub given: Option<syn::Ident>,
 }
 
 /// The parts a call lends, with the names its expansion and its capture share.
@@ -87,6 +93,7 @@ pub fn part_captures(id: u32, args: &[Arg]) -> Vec<PartCapture> {
             steps: quote!(&[#(#steps),*]),
             target: format!("#{pos}"),
             ix,
+            given: p.again.clone(),
         });
     }
     out
@@ -185,7 +192,52 @@ fn lent_part(
             Some(_) | None => return Err("it lends a part of a value held by reference"),
         },
     }
-    Ok(Some(LentPart { root, deref, path }))
+    Ok(Some(LentPart {
+        root,
+        deref,
+        path,
+        again: None,
+    }))
+}
+
+/// An item of a loop over `X.iter_mut()` passed to a call (`item`, `item.as_mut()`,
+/// `&mut *item`, `&mut **item`): the part `X[n - 1]` it is.
+fn item_part(a: &syn::Expr, model: &FnModel, table: &Table) -> Option<LentPart> {
+    let mut cur = a;
+    loop {
+        match cur {
+            syn::Expr::MethodCall(m)
+                if m.args.is_empty()
+                    && matches!(m.method.to_string().as_str(), "as_mut" | "as_deref_mut") =>
+            {
+                cur = &m.receiver
+            }
+            syn::Expr::Reference(r) if r.mutability.is_some() => cur = &r.expr,
+            syn::Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => cur = &u.expr,
+            syn::Expr::Paren(p) => cur = &p.expr,
+            _ => break,
+        }
+    }
+    let name = ident_of(cur)?;
+    let b = table.get(&name)?;
+    let lend = b.item.as_ref()?;
+    let Mode::Head(it) = &b.mode else {
+        return None;
+    };
+    let (root, mut deref, mut path) = part_of(&lend.coll)?;
+    match model.param_named(&root) {
+        Some(p) if p.passing != Passing::Value => deref = true,
+        Some(_) => return None,
+        None if !matches!(table.get(&root).map(|b| &b.mode), Some(Mode::Take)) => return None,
+        None => {}
+    }
+    path.push(PartStep::Index(format!("(__ckpt_n_{it} as usize) - 1")));
+    Some(LentPart {
+        root,
+        deref,
+        path,
+        again: Some(lend.ptr.clone()),
+    })
 }
 
 /// Why a call cannot be resumed (its saves report it), or `None`.
@@ -224,6 +276,9 @@ pub fn classify(e: &syn::Expr, model: &FnModel, table: &Table) -> (Vec<Arg>, Uns
 }
 
 fn receiver_arg(a: &syn::Expr, model: &FnModel, table: &Table) -> (Arg, Unsupported) {
+    if let Some(p) = item_part(a, model, table) {
+        return (Arg::LendPart(p), None);
+    }
     if let Some(x) = ident_of(a) {
         if table
             .get(&x)
@@ -252,6 +307,9 @@ fn receiver_arg(a: &syn::Expr, model: &FnModel, table: &Table) -> (Arg, Unsuppor
 }
 
 fn value_arg(a: &syn::Expr, model: &FnModel, table: &Table) -> (Arg, Unsupported) {
+    if let Some(p) = item_part(a, model, table) {
+        return (Arg::LendPart(p), None);
+    }
     match a {
         syn::Expr::Lit(_) | syn::Expr::Closure(_) => (Arg::Same, None),
         syn::Expr::Paren(p) => value_arg(&p.expr, model, table),
@@ -346,6 +404,10 @@ pub fn needs(e: &syn::Expr, points: &Points, model: &FnModel, table: &Table) -> 
                     }
                     Arg::LendPart(p) => {
                         out.insert(p.root.clone());
+                        if let Some(ptr) = &p.again {
+                            out.insert(ptr.to_string());
+                            out.extend(Uses::of_expr(x));
+                        }
                     }
                     Arg::Same => out.extend(Uses::of_expr(x)),
                     Arg::Load { .. } => {}
@@ -506,6 +568,14 @@ impl CaptureSpec<'_> {
                     }
                     let Some(id) = &p.name else { continue };
                     let needed_only = p.passing == Passing::Shared && !p.is_receiver();
+                    if let (true, Some(tr)) = (p.is_receiver(), &self.model.dyn_trait) {
+                        out.push(quote! {
+                            ::ckpt::__private::arg_self_dyn::<Self>(__w, #pos, #key, #needed_only, &|__e| {
+                                <Self as #tr>::__ckpt_save_dyn(self, __e)
+                            })?;
+                        });
+                        continue;
+                    }
                     let read = quote!(&*#id);
                     quote! {{
                         #[allow(unused_imports)]
@@ -546,13 +616,17 @@ pub fn expand_call(
                 prelude.push(quote! { let #t: usize = #x; });
             }
         }
+        let ptr = &pc.ptr;
+        if let Some(given) = &pc.given {
+            prelude.push(quote! { let #ptr = #given; });
+            continue;
+        }
         let root = quote::format_ident!("{}", pc.root);
         let place = if pc.deref {
             quote!(*#root)
         } else {
             quote!(#root)
         };
-        let ptr = &pc.ptr;
         prelude.push(quote! { let #ptr = ::core::ptr::addr_of!(#place); });
     }
     let mut parts_iter = parts.iter();
@@ -574,6 +648,9 @@ pub fn expand_call(
             Arg::Lend(_) | Arg::Same => quote!(#x),
             Arg::LendPart(p) => {
                 let pc = parts_iter.next().expect("one capture per lent part");
+                if p.again.is_some() {
+                    return quote!(#x);
+                }
                 let place = part_place(p, pc);
                 if pos == 0 && is_method {
                     place

@@ -72,10 +72,12 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         syn::Item::Fn(f) => item_fn(f, &analysis, &mut cx),
         syn::Item::Impl(i) => item_impl(i, &analysis, &mut cx),
         syn::Item::Mod(m) => item_mod(m, &analysis, &mut cx),
+        syn::Item::Trait(t) => item_trait(t, &analysis, &mut cx),
         other => {
             cx.error_at(
                 other.span(),
-                "ckpt: #[checkpointable] goes on a function, an `impl` block or an inline `mod`",
+                "ckpt: #[checkpointable] goes on a function, an `impl` block, a `trait` or an \
+                 inline `mod`",
             );
             other.into_token_stream()
         }
@@ -108,7 +110,179 @@ fn collect_names(item: &syn::Item, a: &mut Analysis) {
                 collect_names(it, a);
             }
         }
+        syn::Item::Trait(t) => {
+            let ty = t.ident.to_string();
+            for it in &t.items {
+                if let syn::TraitItem::Fn(f) = it {
+                    if f.default.is_some() {
+                        a.add_method(ty.clone(), f.sig.ident.to_string());
+                    }
+                }
+            }
+            if dyn_capable(t) {
+                a.traits.insert(ty);
+            }
+        }
         _ => {}
+    }
+}
+
+/// Whether `Box<dyn Trait>` can be made of a trait (as far as syntax tells): no generics,
+/// no associated types or constants, no supertrait that forbids it, and every method
+/// callable on a trait object (no type parameters, no `Self` by value) unless it is
+/// `where Self: Sized`.
+fn dyn_capable(t: &syn::ItemTrait) -> bool {
+    if !t.generics.params.is_empty() || t.generics.where_clause.is_some() {
+        return false;
+    }
+    let blocked = [
+        "Sized",
+        "Clone",
+        "Copy",
+        "Default",
+        "Eq",
+        "PartialEq",
+        "Ord",
+        "PartialOrd",
+        "Hash",
+    ];
+    for b in &t.supertraits {
+        if let syn::TypeParamBound::Trait(tb) = b {
+            if tb
+                .path
+                .segments
+                .last()
+                .is_some_and(|s| blocked.contains(&s.ident.to_string().as_str()))
+            {
+                return false;
+            }
+        }
+    }
+    let sized_only = |sig: &syn::Signature| {
+        sig.generics.where_clause.as_ref().is_some_and(|w| {
+            w.predicates.iter().any(|p| {
+                matches!(p, syn::WherePredicate::Type(pt)
+                    if matches!(&pt.bounded_ty, syn::Type::Path(tp) if tp.path.is_ident("Self"))
+                        && pt.bounds.iter().any(|b| matches!(b, syn::TypeParamBound::Trait(tb) if tb.path.is_ident("Sized"))))
+            })
+        })
+    };
+    for it in &t.items {
+        match it {
+            syn::TraitItem::Fn(f) => {
+                if sized_only(&f.sig) {
+                    continue;
+                }
+                if f.sig.generics.type_params().next().is_some() {
+                    return false;
+                }
+                let by_value_self = f.sig.inputs.first().is_some_and(|a| {
+                    matches!(a, syn::FnArg::Receiver(r) if r.reference.is_none()
+                        && matches!(&*r.ty, syn::Type::Path(tp) if tp.path.is_ident("Self")))
+                });
+                let mentions_self = |ts: proc_macro2::TokenStream| {
+                    ts.into_iter()
+                        .any(|t| matches!(t, proc_macro2::TokenTree::Ident(i) if i == "Self"))
+                };
+                let returns_self = match &f.sig.output {
+                    syn::ReturnType::Type(_, ty) => mentions_self(ty.to_token_stream()),
+                    syn::ReturnType::Default => false,
+                };
+                let takes_self = f
+                    .sig
+                    .inputs
+                    .iter()
+                    .skip(1)
+                    .any(|a| mentions_self(a.to_token_stream()));
+                if by_value_self || returns_self || takes_self || f.sig.receiver().is_none() {
+                    return false;
+                }
+            }
+            syn::TraitItem::Type(_) | syn::TraitItem::Const(_) => return false,
+            _ => {}
+        }
+    }
+    true
+}
+
+/// A trait: its default methods are transformed like an impl's, and when its objects can
+/// be boxed, `Box<dyn Trait>` becomes `State` (each `#[checkpointable] impl` of it saves
+/// its value with its type; see `ckpt::__private::save_dyn`).
+fn item_trait(mut t: syn::ItemTrait, a: &Analysis, cx: &mut Ctxt) -> TokenStream {
+    let ty = t.ident.to_string();
+    let generics = t.generics.clone();
+    let outer = Bounds::Impl {
+        generics: &generics,
+        inherent: false,
+        dyn_trait: None,
+    };
+    for it in t.items.iter_mut() {
+        if let syn::TraitItem::Fn(f) = it {
+            if let Some(block) = &f.default {
+                let ts = function(
+                    &f.attrs,
+                    &syn::Visibility::Inherited,
+                    &f.sig,
+                    block,
+                    Some(&ty),
+                    outer,
+                    a,
+                    cx,
+                );
+                *it = syn::TraitItem::Verbatim(ts);
+            }
+        }
+    }
+    let capable = dyn_capable(&t);
+    let name = t.ident.clone();
+    // The hook every `#[checkpointable] impl` of the trait overrides.
+    t.items.push(syn::parse_quote! {
+        #[doc(hidden)]
+        fn __ckpt_save_dyn(&self, __e: &mut ::ckpt::__private::Encoder<'_>) -> ::ckpt::Result<()> {
+            let _ = __e;
+            ::ckpt::__private::dyn_not_saveable(::core::any::type_name::<Self>(), #ty)
+        }
+    });
+    if !capable {
+        return t.into_token_stream();
+    }
+    quote! {
+        #t
+        impl ::ckpt::State for ::std::boxed::Box<dyn #name> {
+            const TAKES_DYN: bool = true;
+            fn save(&self, e: &mut ::ckpt::__private::Encoder<'_>) -> ::ckpt::Result<()> {
+                #name::__ckpt_save_dyn(&**self, e)
+            }
+            fn load(
+                v: ::ckpt::__private::Value,
+                l: &mut ::ckpt::__private::Loader,
+            ) -> ::ckpt::Result<Self> {
+                ::ckpt::__private::load_dyn::<Self>(v, l)
+            }
+        }
+        // An element of a `Vec<Box<dyn Trait>>` can be lent on its own.
+        impl ::ckpt::__private::SaveParts for ::std::boxed::Box<dyn #name> {
+            fn save_except(
+                _: *const Self,
+                path: &[::ckpt::__private::Step],
+                _: &mut ::ckpt::__private::Encoder<'_>,
+            ) -> ::ckpt::Result<()> {
+                ::core::result::Result::Err(::ckpt::__private::bad_path(path))
+            }
+        }
+        // `&dyn Trait` / `&mut dyn Trait` parameters are saved like a `Box<dyn Trait>`.
+        impl ::ckpt::__private::Pointee for dyn #name {
+            fn save_pointee(&self, e: &mut ::ckpt::__private::Encoder<'_>) -> ::ckpt::Result<()> {
+                #name::__ckpt_save_dyn(self, e)
+            }
+            fn load_leaked(
+                v: ::ckpt::__private::Value,
+                l: &mut ::ckpt::__private::Loader,
+            ) -> ::ckpt::Result<*mut Self> {
+                let b: ::std::boxed::Box<dyn #name> = l.load(v)?;
+                ::core::result::Result::Ok(::std::boxed::Box::into_raw(b))
+            }
+        }
     }
 }
 
@@ -120,6 +294,7 @@ fn item_mod(mut m: syn::ItemMod, a: &Analysis, cx: &mut Ctxt) -> TokenStream {
                 syn::Item::Fn(f) => item_fn(f, a, cx),
                 syn::Item::Impl(i) => item_impl(i, a, cx),
                 syn::Item::Mod(m) => item_mod(m, a, cx),
+                syn::Item::Trait(t) => item_trait(t, a, cx),
                 mut other => {
                     // `use std::io::BufRead;` in an annotated module means ckpt's.
                     syn::visit_mut::VisitMut::visit_item_mut(&mut rewrite::StdPaths, &mut other);
@@ -140,9 +315,36 @@ fn item_mod(mut m: syn::ItemMod, a: &Analysis, cx: &mut Ctxt) -> TokenStream {
 
 fn item_impl(mut i: syn::ItemImpl, a: &Analysis, cx: &mut Ctxt) -> TokenStream {
     let ty = model::type_name(&i.self_ty);
+    // `impl Trait for T` of a checkpointable trait: T's values behind `Box<dyn Trait>`
+    // are saved with their type (needs `T: State`). Not for generic impls: their type
+    // parameters would need bounds the trait does not have.
+    if let Some((_, path, _)) = &i.trait_ {
+        let is_ckpt_trait = path
+            .segments
+            .last()
+            .is_some_and(|s| s.arguments.is_none() && a.traits.contains(&s.ident.to_string()));
+        if is_ckpt_trait && i.generics.params.is_empty() {
+            i.items.push(syn::parse_quote! {
+                #[doc(hidden)]
+                fn __ckpt_save_dyn(&self, __e: &mut ::ckpt::__private::Encoder<'_>) -> ::ckpt::Result<()> {
+                    let ctor: ::ckpt::__private::DynCtor<::std::boxed::Box<dyn #path>> =
+                        |v, l| ::core::result::Result::Ok(::std::boxed::Box::new(l.load::<Self>(v)?));
+                    ::ckpt::__private::save_dyn(__e, self, ctor)
+                }
+            });
+        }
+    }
+    let dyn_trait = i.trait_.as_ref().and_then(|(_, path, _)| {
+        let is_ckpt_trait = path
+            .segments
+            .last()
+            .is_some_and(|s| s.arguments.is_none() && a.traits.contains(&s.ident.to_string()));
+        (is_ckpt_trait && i.generics.params.is_empty()).then(|| path.clone())
+    });
     let outer = Bounds::Impl {
         generics: &i.generics,
         inherent: i.trait_.is_none(),
+        dyn_trait: dyn_trait.as_ref(),
     };
     for it in i.items.iter_mut() {
         if let syn::ImplItem::Fn(f) = it {
@@ -176,6 +378,9 @@ enum Bounds<'a> {
     Impl {
         generics: &'a syn::Generics,
         inherent: bool,
+        /// The checkpointable trait an `impl Trait for T` implements (see
+        /// `FnModel::dyn_trait`).
+        dyn_trait: Option<&'a syn::Path>,
     },
 }
 
@@ -269,6 +474,12 @@ fn function(
         );
     }
     let mut model = FnModel::new(sig, block, self_ty);
+    if let Bounds::Impl {
+        dyn_trait: Some(t), ..
+    } = outer
+    {
+        model.dyn_trait = Some(t.clone());
+    }
     if sig.ident == "__ckpt_main" {
         model.name = "main".into();
     }
@@ -283,6 +494,7 @@ fn function(
                 Bounds::Impl {
                     generics,
                     inherent: true,
+                    ..
                 } => FnModel::add_state_bounds(&mut sig, Some(generics)),
                 Bounds::Impl {
                     inherent: false, ..

@@ -66,6 +66,9 @@ pub struct FnModel {
     pub params: Vec<Param>,
     /// Hash of the function's tokens: a restore into a changed body is refused.
     pub hash: u64,
+    /// A method of `impl Trait for T` of a checkpointable trait: its receiver is saved in
+    /// the trait object's envelope (see `ckpt::__private::arg_self_dyn`).
+    pub dyn_trait: Option<syn::Path>,
 }
 
 impl FnModel {
@@ -116,6 +119,7 @@ impl FnModel {
             name,
             params,
             hash: body_hash(&quote!(#sig #block)),
+            dyn_trait: None,
         }
     }
 

@@ -31,6 +31,10 @@ pub struct LoopIter {
     /// and the loop's bindings are made again after each point, so the points' captures
     /// can read the collection.
     pub mut_borrow: bool,
+    /// A loop over `X.iter_mut()` / `&mut X` (X a place) binding each item to one name:
+    /// an item passed to a call is lent as the part `X[n - 1]` (see `calls`), read
+    /// through this pointer to X's root, taken before the loop borrows it.
+    pub lend: Option<LoopLend>,
     /// The loop's pattern (after `rename`, see [`Norm::renamed_pat`]).
     pub pat: syn::Pat,
 }
@@ -286,6 +290,37 @@ fn borrows_mut(e: &syn::Expr) -> bool {
     f.0
 }
 
+/// See [`LoopIter::lend`].
+#[derive(Clone, Debug)]
+pub struct LoopLend {
+    /// The collection `X`.
+    pub coll: syn::Expr,
+    /// `__ckpt_lpN`: `addr_of!(root of X)`.
+    pub ptr: syn::Ident,
+}
+
+/// `X` in `X.iter_mut()` / `&mut X`, when X is a place.
+fn lent_collection(iterable: &syn::Expr) -> Option<&syn::Expr> {
+    let x = match iterable {
+        syn::Expr::MethodCall(m) if m.method == "iter_mut" && m.args.is_empty() => &*m.receiver,
+        syn::Expr::Reference(r) if r.mutability.is_some() => &*r.expr,
+        _ => return None,
+    };
+    super::hoist::is_place(x).then_some(x)
+}
+
+/// The local at the root of a place (`self` in `self.tasks`).
+fn place_root(e: &syn::Expr) -> Option<String> {
+    match e {
+        syn::Expr::Path(_) => super::vars::ident_of(e),
+        syn::Expr::Field(f) => place_root(&f.base),
+        syn::Expr::Index(i) => place_root(&i.expr),
+        syn::Expr::Paren(p) => place_root(&p.expr),
+        syn::Expr::Unary(u) => place_root(&u.expr),
+        _ => None,
+    }
+}
+
 /// `(a, b)`: its two patterns.
 fn pair_pattern(p: &syn::Pat) -> Option<(syn::Pat, syn::Pat)> {
     match p {
@@ -421,10 +456,32 @@ impl VisitMut for Norm {
                     None => Default::default(),
                 };
                 let stmts = &body.stmts;
+                let lend = match (lent_collection(&iterable), &pat) {
+                    (Some(x), syn::Pat::Ident(pi)) if pi.subpat.is_none() => {
+                        place_root(x).map(|root| (x.clone(), root))
+                    }
+                    _ => None,
+                };
+                let (lend, lend_ptr) = match lend {
+                    Some((coll, root)) => {
+                        let ptr = format_ident!("__ckpt_lp{}", self.next_iter);
+                        let r = format_ident!("{}", root);
+                        let place: syn::Expr = if self.ref_params.contains(&root) {
+                            parse_quote!(*#r)
+                        } else {
+                            parse_quote!(#r)
+                        };
+                        let stmt: syn::Stmt =
+                            parse_quote! { let #ptr = ::core::ptr::addr_of!(#place); };
+                        (Some(LoopLend { coll, ptr }), Some(stmt))
+                    }
+                    None => (None, None),
+                };
                 self.iters.push(LoopIter {
                     var: var.clone(),
                     whole,
                     mut_borrow: borrows_mut(&iterable),
+                    lend: lend.filter(|_| borrows_mut(&iterable)),
                     iterable: iterable.clone(),
                     pat: pat.clone(),
                 });
@@ -437,6 +494,7 @@ impl VisitMut for Norm {
                 *e = parse_quote! {{
                     #source
                     #count_init
+                    #lend_ptr
                     let mut #var = ::ckpt::__private::Counted::new(#ordered);
                     #label: loop {
                         #[allow(unused_mut)]

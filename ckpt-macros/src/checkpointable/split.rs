@@ -453,7 +453,10 @@ impl<'a> Ctx<'a> {
         let mut bound = BTreeSet::new();
         for b in &bs {
             let n = b.name.to_string();
-            if !any.contains(&n) || restored.contains(&n) || b.mutable {
+            // A `mut` head binding is taken back (the body changes it), unless the `mut` is
+            // the one a loop over a mutable borrow gets to be made again (the table knows).
+            let mutable = self.table.get(&n).map_or(b.mutable, |tb| tb.mutable);
+            if !any.contains(&n) || restored.contains(&n) || mutable {
                 continue;
             }
             let t = format_ident!("__ckpt_h_{}", n);
@@ -628,6 +631,12 @@ impl<'a> Ctx<'a> {
                         counted.push(name.clone());
                         let v = &b.ident;
                         let c = format_ident!("__ckpt_c_{}", name);
+                        // The items taken, for the index of an item lent (see `calls`).
+                        let n = format_ident!("__ckpt_n_{}", name);
+                        pre.push(quote! {
+                            #[allow(unused_variables)]
+                            let #n = ::ckpt::__private::Counted::taken(&#v);
+                        });
                         pre.push(quote! {
                             let #c = {
                                 #[allow(unused_imports)]

@@ -316,6 +316,27 @@ impl<T: ?Sized + Pointee> ArgRefState for &ArgRef<'_, T> {
     }
 }
 
+/// The receiver of a method of a `#[checkpointable] impl Trait for T` whose trait objects
+/// are saved: written in the trait object's envelope (`save`, the impl's own), so that it
+/// fills a `Box<dyn Trait>` it was lent from as well as a `T`.
+pub fn arg_self_dyn<T: Pointee>(
+    w: &mut Writer<'_, '_>,
+    pos: usize,
+    key: &str,
+    needed_only: bool,
+    save: &dyn Fn(&mut Encoder<'_>) -> Result<()>,
+) -> Result<()> {
+    entry(
+        w,
+        pos,
+        key,
+        needed_only,
+        std::any::type_name::<&mut T>(),
+        Some(ctor_ref::<T> as Ctor),
+        Some(save),
+    )
+}
+
 /// The value behind a reference parameter of any other type.
 pub trait ArgRefNone {
     /// Writes an absent entry.

@@ -11,6 +11,7 @@
 
 mod args;
 mod components;
+mod dyns;
 mod globals;
 mod iters;
 mod options;

@@ -6,10 +6,11 @@ use std::path::Path;
 
 use super::args::Entry;
 pub use super::args::{
-    type_of, ArgCtorNone, ArgCtorState, ArgDefaultNo, ArgDefaultYes, ArgRef, ArgRefNone,
-    ArgRefState, ArgType, ArgVal, ArgValNone, ArgValState, Pointee, TypeOf,
+    arg_self_dyn, type_of, ArgCtorNone, ArgCtorState, ArgDefaultNo, ArgDefaultYes, ArgRef,
+    ArgRefNone, ArgRefState, ArgType, ArgVal, ArgValNone, ArgValState, Pointee, TypeOf,
 };
 use super::components;
+pub use super::dyns::{dyn_not_saveable, load_dyn, save_dyn, DynCtor};
 pub use super::globals::{register_global, register_static_mut, GlobalValue};
 pub use super::iters::{
     enumerate, iter_take, iter_take_as, Counted, Enumerated, ItemKey, IterLoad, IterLoadCount,

@@ -170,11 +170,32 @@ impl Loader {
     /// nested a million deep (a long `Option<Box<Node>>` list) load without overflowing it.
     #[inline(always)]
     pub fn load<T: State>(&mut self, v: Value) -> Result<T, Error> {
+        if !T::TAKES_DYN && matches!(v, Value::Tag(crate::state::DYN_TAG, _)) {
+            return self.load_unwrapped(v);
+        }
         if self.room.ok() {
             T::load(v, self)
         } else {
             self.load_slow(v)
         }
+    }
+
+    /// A trait object's envelope (`{type, dyn, ctor, v}`, see `ckpt::__private::save_dyn`)
+    /// loaded as the type inside it, which must be `T`.
+    #[cold]
+    #[inline(never)]
+    fn load_unwrapped<T: State>(&mut self, v: Value) -> Result<T, Error> {
+        let Value::Tag(_, inner) = v else {
+            return Err(Error::ty("", "a trait object", v.kind()));
+        };
+        let mut fields = inner.into_fields("a trait object")?;
+        let ty: String = fields.take("type", self)?;
+        let want = std::any::type_name::<T>();
+        if ty != want {
+            return Err(Error::ty("", format!("a `{want}`"), format!("a `{ty}`")));
+        }
+        let value: Value = fields.take_with("v", self, |v, _| Ok(v))?;
+        self.load(value)
     }
 
     /// [`load`](Self::load) after the fast stack check failed: the full check, and the

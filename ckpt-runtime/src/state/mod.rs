@@ -47,6 +47,10 @@ pub use encode::Encoder;
 #[doc(hidden)]
 pub use encode::Shared as ShareOutcome;
 pub use iter::StableOrder;
+
+/// The CBOR tag of a trait object's envelope: `{type, dyn, ctor, v}` (see
+/// `ckpt::__private::save_dyn`).
+pub const DYN_TAG: u64 = 0xC4E0;
 pub use loader::{Loader, SharedTable};
 pub use remaining::Remaining;
 pub use serde_bridge::{load_serde, save_serde};
@@ -150,11 +154,17 @@ pub fn from_slice<T: State>(bytes: &[u8]) -> Result<T, Error> {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be saved in a checkpoint",
     label = "`{Self}` does not implement `ckpt::State`",
-    note = "derive `ckpt::State` for it or implement `ckpt::state::State` by hand; for a type of another crate, give the field `#[ckpt(with = module)]` (a module with `save` and `load` functions) or `#[ckpt(serde)]` (a Serialize + Deserialize type), or mark it `#[ckpt(skip)]` (rebuilt with `Default` or `#[ckpt(init = path)]`)"
+    note = "derive `ckpt::State` for it or implement `ckpt::state::State` by hand; for a type of another crate, give the field `#[ckpt(with = module)]` (a module with `save` and `load` functions) or `#[ckpt(serde)]` (a Serialize + Deserialize type), or mark it `#[ckpt(skip)]` (rebuilt with `Default` or `#[ckpt(init = path)]`); for a `dyn Trait`, put `#[ckpt::checkpointable]` on the trait and on its impls"
 )]
 pub trait State: Sized {
     /// Writes `self` as exactly one CBOR item.
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error>;
+
+    /// Whether `load` takes a trait object's envelope itself (`Box<dyn Trait>` of a
+    /// `#[checkpointable] trait`); any other type loads from the value inside one (a value
+    /// saved behind `&mut dyn Trait` and loaded as its own type).
+    #[doc(hidden)]
+    const TAKES_DYN: bool = false;
 
     /// Rebuilds a value from what [`save`](State::save) wrote.
     fn load(v: Value, l: &mut Loader) -> Result<Self, Error>;

@@ -428,6 +428,7 @@ corpus! {
     static_atomic_counter,
     temp_file_rename,
     thread_local_counter,
+    trait_dyn_box,
     trait_generic_sim,
     vec_consumed_in_branch,
     zip_dot_product,

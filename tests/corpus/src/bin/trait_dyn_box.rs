@@ -1,5 +1,7 @@
 //! Checkpointable trait impls called through `&mut dyn Task` and a
-//! `Vec<Box<dyn Task>>`; `work` saves inside.
+//! `Vec<Box<dyn Task>>` (the trait is `#[checkpointable]` too, so its objects can be
+//! saved); `work` saves inside.
+#[ckpt::checkpointable]
 trait Task {
     fn label(&self) -> &str;
     fn work(&mut self, budget: u32) -> u32;
