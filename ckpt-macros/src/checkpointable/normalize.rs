@@ -145,6 +145,7 @@ impl Norm {
     /// Whether a loop over `iterable` saves its iterator whole.
     fn whole(&self, iterable: &syn::Expr) -> bool {
         moved_local(iterable).is_some_and(|v| !self.ref_params.contains(&v))
+            || matches!(chain_root(iterable), syn::Expr::Struct(_))
             || is_ckpt_enumerate(iterable)
             || is_range(iterable)
             || has_plain_call(iterable)
@@ -236,6 +237,34 @@ fn is_range(e: &syn::Expr) -> bool {
 
 /// A call of a function or a macro (not a method) outside closures: an iterable made by
 /// it cannot be made again without running it again.
+/// The receiver at the start of a method chain (`Fib {..}` in `(Fib {..}).take(3)`).
+fn chain_root(e: &syn::Expr) -> &syn::Expr {
+    match e {
+        syn::Expr::MethodCall(m) => chain_root(&m.receiver),
+        syn::Expr::Paren(p) => chain_root(&p.expr),
+        other => other,
+    }
+}
+
+/// `x.take(n)`, `x.skip(n)`, `x.step_by(n)` (and `enumerate()`) at the end of a loop's
+/// iterable, as ckpt's adapters.
+fn lift_adapters(e: syn::Expr) -> syn::Expr {
+    let syn::Expr::MethodCall(m) = e else {
+        return e;
+    };
+    let name = m.method.to_string();
+    let inner = lift_adapters((*m.receiver).clone());
+    match (name.as_str(), m.args.len()) {
+        ("take" | "skip" | "step_by", 1) => {
+            let f = format_ident!("{}", name);
+            let arg = &m.args[0];
+            parse_quote!(::ckpt::__private::#f(#inner, #arg))
+        }
+        ("enumerate", 0) => parse_quote!(::ckpt::__private::enumerate(#inner)),
+        _ => syn::Expr::MethodCall(m),
+    }
+}
+
 fn has_plain_call(e: &syn::Expr) -> bool {
     struct F(bool);
     impl<'a> syn::visit::Visit<'a> for F {
@@ -442,6 +471,11 @@ impl VisitMut for Norm {
                 let whole = self.whole(&iterable);
                 if let Some(picked) = self.pick_values(&iterable) {
                     iterable = picked;
+                }
+                // An iterator saved whole keeps `take`/`skip`/`step_by` as ckpt's adapters,
+                // which are `State` when what they adapt is.
+                if whole {
+                    iterable = lift_adapters(iterable);
                 }
                 // `for c in node.children.borrow().iter()`: the temporary the loop borrows
                 // lives as long as the loop, as in a `for`.

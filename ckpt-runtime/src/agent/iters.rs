@@ -250,6 +250,119 @@ impl<I: State> State for Enumerated<I> {
     }
 }
 
+/// `State` for ckpt's own adapters of a loop's iterator saved whole: the iterator and
+/// their counters, as a map.
+macro_rules! adapter_state {
+    ($($T:ident { $($f:ident),* };)*) => {$(
+        impl<I: State> State for $T<I> {
+            fn save(&self, e: &mut crate::state::Encoder<'_>) -> Result<()> {
+                e.map(1 + [$(stringify!($f)),*].len() as u64);
+                e.text("iter");
+                e.put(&self.it)?;
+                $(
+                    e.text(stringify!($f));
+                    e.put(&(self.$f as u64))?;
+                )*
+                Ok(())
+            }
+            fn load(v: crate::state::Value, l: &mut crate::state::Loader) -> Result<Self> {
+                let mut fields = v.into_fields(stringify!($T))?;
+                let it = fields.take("iter", l)?;
+                $(let $f: u64 = fields.take(stringify!($f), l)?;)*
+                Ok($T { it, $($f: $f as usize),* })
+            }
+        }
+    )*};
+}
+
+adapter_state! {
+    Taken { n };
+    Skipped { n };
+    Stepped { step, first };
+}
+
+/// `take(n)` over a loop's iterator saved whole.
+pub struct Taken<I> {
+    it: I,
+    n: usize,
+}
+
+/// `iterable.into_iter().take(n)`, saveable.
+pub fn take<I: IntoIterator>(i: I, n: usize) -> Taken<I::IntoIter> {
+    Taken {
+        it: i.into_iter(),
+        n,
+    }
+}
+
+impl<I: Iterator> Iterator for Taken<I> {
+    type Item = I::Item;
+    #[inline]
+    fn next(&mut self) -> Option<I::Item> {
+        if self.n == 0 {
+            return None;
+        }
+        self.n -= 1;
+        self.it.next()
+    }
+}
+
+/// `skip(n)` over a loop's iterator saved whole.
+pub struct Skipped<I> {
+    it: I,
+    n: usize,
+}
+
+/// `iterable.into_iter().skip(n)`, saveable.
+pub fn skip<I: IntoIterator>(i: I, n: usize) -> Skipped<I::IntoIter> {
+    Skipped {
+        it: i.into_iter(),
+        n,
+    }
+}
+
+impl<I: Iterator> Iterator for Skipped<I> {
+    type Item = I::Item;
+    #[inline]
+    fn next(&mut self) -> Option<I::Item> {
+        if self.n > 0 {
+            let n = std::mem::take(&mut self.n);
+            return self.it.nth(n);
+        }
+        self.it.next()
+    }
+}
+
+/// `step_by(step)` over a loop's iterator saved whole.
+pub struct Stepped<I> {
+    it: I,
+    step: usize,
+    /// No item taken yet (the first is taken as it is, the next ones `step` apart).
+    first: usize,
+}
+
+/// `iterable.into_iter().step_by(step)`, saveable. Panics when `step` is 0, as std's.
+pub fn step_by<I: IntoIterator>(i: I, step: usize) -> Stepped<I::IntoIter> {
+    assert!(step != 0, "assertion failed: step != 0");
+    Stepped {
+        it: i.into_iter(),
+        step,
+        first: 1,
+    }
+}
+
+impl<I: Iterator> Iterator for Stepped<I> {
+    type Item = I::Item;
+    #[inline]
+    fn next(&mut self) -> Option<I::Item> {
+        if self.first == 1 {
+            self.first = 0;
+            return self.it.next();
+        }
+        self.it.nth(self.step - 1)
+    }
+}
+
 /// A loop over a hash map or set, in the order of one run: its items collected when the
 /// loop starts. Saved as the keys still to visit (or, for a consumed map, as the items
 /// still to visit), so a restore — whose map iterates in another order — visits exactly
@@ -831,5 +944,33 @@ impl<T: ItemKey, O> IterLoadReplay<T, O> for &&IterLoad<Replay<T, O>> {
                 &format!("a key of the map the loop `{name}` was visiting is no longer in it"),
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod adapter_tests {
+    use super::*;
+    use crate::state::{from_slice, to_vec};
+
+    /// ckpt's adapters yield what std's do, and continue after a save and load.
+    #[test]
+    fn take_skip_step_by_match_std_and_resume() {
+        for n in [0usize, 1, 3, 7, 20] {
+            assert!(take(0..10u32, n).eq((0..10u32).take(n)), "take {n}");
+            assert!(skip(0..10u32, n).eq((0..10u32).skip(n)), "skip {n}");
+            if n > 0 {
+                assert!(
+                    step_by(0..10u32, n).eq((0..10u32).step_by(n)),
+                    "step_by {n}"
+                );
+            }
+        }
+        let mut it = step_by(skip(take(0..100u64, 50), 3), 4);
+        let first: Vec<u64> = it.by_ref().take(3).collect();
+        let back: Stepped<Skipped<Taken<std::ops::Range<u64>>>> =
+            from_slice(&to_vec(&it).unwrap()).unwrap();
+        let rest: Vec<u64> = back.collect();
+        let all: Vec<u64> = (0..100u64).take(50).skip(3).step_by(4).collect();
+        assert_eq!([first, rest].concat(), all);
     }
 }
