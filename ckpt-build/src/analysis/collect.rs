@@ -36,7 +36,17 @@ pub(crate) fn collect_target(package_root: &Path, target_root: &Path) -> Collect
     };
     // A crate root behaves like a `mod.rs`: its `mod foo;` live beside it.
     let dir = target_root.parent().unwrap_or(Path::new("")).to_path_buf();
-    walker.load_file(target_root, &dir, false, 0, &[], true, true);
+    walker.load_file(
+        target_root,
+        &dir,
+        false,
+        0,
+        &ModPath {
+            module: Vec::new(),
+            reachable: true,
+            public: true,
+        },
+    );
     walker.out
 }
 
@@ -124,6 +134,14 @@ struct Walker<'a> {
     out: Collected,
 }
 
+/// Where a module file sits in the crate's module tree (see [`Scope`]).
+#[derive(Clone)]
+struct ModPath {
+    module: Vec<String>,
+    reachable: bool,
+    public: bool,
+}
+
 /// Where the module being walked puts things.
 #[derive(Clone)]
 struct Scope {
@@ -154,10 +172,13 @@ impl Walker<'_> {
         mod_dir: &Path,
         annotated: bool,
         depth: usize,
-        module: &[String],
-        reachable: bool,
-        public: bool,
+        at: &ModPath,
     ) {
+        let ModPath {
+            module,
+            reachable,
+            public,
+        } = at.clone();
         let key = slash_path(rel);
         if self.out.sources.contains_key(&key) {
             return;
@@ -195,7 +216,7 @@ impl Walker<'_> {
                     path_base: rel.parent().unwrap_or(Path::new("")).to_path_buf(),
                     annotated,
                     depth,
-                    module: module.to_vec(),
+                    module,
                     reachable,
                     public,
                     file: key.clone(),
@@ -379,7 +400,17 @@ impl Walker<'_> {
                     let file = normalize(&scope.path_base.join(p));
                     if self.package_root.join(&file).is_file() {
                         let dir = file.parent().unwrap_or(Path::new("")).to_path_buf();
-                        self.load_file(&file, &dir, annotated, depth, &module, reachable, public);
+                        self.load_file(
+                            &file,
+                            &dir,
+                            annotated,
+                            depth,
+                            &ModPath {
+                                module: module.clone(),
+                                reachable,
+                                public,
+                            },
+                        );
                     }
                     return;
                 }
@@ -389,7 +420,17 @@ impl Walker<'_> {
                 // A missing file is left to rustc to report (it may be cfg'd out).
                 for file in [scope.mod_dir.join(format!("{name}.rs")), dir.join("mod.rs")] {
                     if self.package_root.join(&file).is_file() {
-                        self.load_file(&file, &dir, annotated, depth, &module, reachable, public);
+                        self.load_file(
+                            &file,
+                            &dir,
+                            annotated,
+                            depth,
+                            &ModPath {
+                                module: module.clone(),
+                                reachable,
+                                public,
+                            },
+                        );
                         break;
                     }
                 }

@@ -527,7 +527,7 @@ fn has_closure(e: &syn::Expr) -> bool {
 /// `vec![a, b, ..]`: its elements.
 fn vec_args(m: &syn::Macro) -> Option<Vec<syn::Expr>> {
     use syn::punctuated::Punctuated;
-    if !m.path.segments.last().is_some_and(|s| s.ident == "vec") {
+    if m.path.segments.last().is_none_or(|s| s.ident != "vec") {
         return None;
     }
     let args = m

@@ -281,34 +281,6 @@ pub fn bindings(p: &syn::Pat, in_match: bool, out: &mut Vec<Binding>) {
     }
 }
 
-#[cfg(test)]
-mod scope_tests {
-    use super::*;
-
-    fn free(src: &str) -> Vec<String> {
-        let b: syn::Block = syn::parse_str(src).unwrap();
-        Uses::of_stmts_skipping(&b.stmts, &BTreeSet::new())
-            .into_iter()
-            .collect()
-    }
-
-    #[test]
-    fn names_bound_inside_are_not_free() {
-        assert_eq!(
-            free("{ let v = a; g(v); let w = |v| v + b; }"),
-            ["a", "b", "g"]
-        );
-        assert_eq!(free("{ match x { Some(y) => y, None => z } }"), ["x", "z"]);
-        assert_eq!(free("{ if let Some(q) = q { q } else { r } }"), ["q", "r"]);
-        assert_eq!(free("{ for i in it { let v = i; v; } v }"), ["it", "v"]);
-        assert_eq!(free("{ { let t = 1; t; } t }"), ["t"]);
-        assert_eq!(
-            free(r#"{ let name = 1; println!("{name} {}", p.name); other }"#),
-            ["other", "p"]
-        );
-    }
-}
-
 impl Uses {
     /// The free names of one expression.
     pub fn of_expr(e: &syn::Expr) -> BTreeSet<String> {
@@ -388,4 +360,32 @@ pub fn format_captures(lit: &str) -> Vec<(std::ops::Range<usize>, String)> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod scope_tests {
+    use super::*;
+
+    fn free(src: &str) -> Vec<String> {
+        let b: syn::Block = syn::parse_str(src).unwrap();
+        Uses::of_stmts_skipping(&b.stmts, &BTreeSet::new())
+            .into_iter()
+            .collect()
+    }
+
+    #[test]
+    fn names_bound_inside_are_not_free() {
+        assert_eq!(
+            free("{ let v = a; g(v); let w = |v| v + b; }"),
+            ["a", "b", "g"]
+        );
+        assert_eq!(free("{ match x { Some(y) => y, None => z } }"), ["x", "z"]);
+        assert_eq!(free("{ if let Some(q) = q { q } else { r } }"), ["q", "r"]);
+        assert_eq!(free("{ for i in it { let v = i; v; } v }"), ["it", "v"]);
+        assert_eq!(free("{ { let t = 1; t; } t }"), ["t"]);
+        assert_eq!(
+            free(r#"{ let name = 1; println!("{name} {}", p.name); other }"#),
+            ["other", "p"]
+        );
+    }
 }

@@ -32,7 +32,7 @@ fn ctor_load<T: State>(v: Option<Value>, l: &mut Loader) -> Result<*mut ()> {
 }
 
 fn ctor_default<T: Default>(_: Option<Value>, _: &mut Loader) -> Result<*mut ()> {
-    Ok(Box::into_raw(Box::new(T::default())).cast())
+    Ok(Box::into_raw(Box::<T>::default()).cast())
 }
 
 fn ctor_offset(c: Ctor) -> u64 {
@@ -72,6 +72,9 @@ pub struct ArgType<T>(pub TypeOf<T>);
 /// The value behind a reference parameter.
 pub struct ArgRef<'a, T: ?Sized>(pub &'a T);
 
+/// Writes an entry's value.
+type ValueWriter<'a> = &'a dyn Fn(&mut Encoder<'_>) -> Result<()>;
+
 /// Writes an entry: `{type, ctor, v?}`.
 fn entry(
     w: &mut Writer<'_, '_>,
@@ -80,7 +83,7 @@ fn entry(
     needed_only: bool,
     ty: &str,
     ctor: Option<Ctor>,
-    value: Option<&dyn Fn(&mut Encoder<'_>) -> Result<()>>,
+    value: Option<ValueWriter<'_>>,
 ) -> Result<()> {
     let Some(enc) = w.arg_slot(pos, key, needed_only) else {
         return Ok(());
@@ -324,7 +327,7 @@ pub fn arg_self_dyn<T: Pointee>(
     pos: usize,
     key: &str,
     needed_only: bool,
-    save: &dyn Fn(&mut Encoder<'_>) -> Result<()>,
+    save: ValueWriter<'_>,
 ) -> Result<()> {
     entry(
         w,

@@ -25,6 +25,11 @@ use std::thread::LocalKey;
 use crate::error::{Error, Result};
 use crate::state::{Encoder, Loader, State, Value};
 
+/// Writes the global at an address.
+type SaveFn = fn(usize, &mut Encoder<'_>) -> Result<()>;
+/// Puts a saved value back into the global at an address.
+type RestoreFn = fn(usize, Value, &mut Loader) -> Result<()>;
+
 /// A registered global: where it is and how to save and restore it.
 struct Entry {
     /// Its path from the crate root.
@@ -33,8 +38,8 @@ struct Entry {
     at: &'static str,
     /// The address of the static or `LocalKey`.
     addr: usize,
-    save: fn(usize, &mut Encoder<'_>) -> Result<()>,
-    restore: fn(usize, Value, &mut Loader) -> Result<()>,
+    save: SaveFn,
+    restore: RestoreFn,
 }
 
 static REGISTRY: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
@@ -47,8 +52,8 @@ fn register<T: 'static>(
     name: &'static str,
     at: &'static str,
     x: &'static T,
-    save: fn(usize, &mut Encoder<'_>) -> Result<()>,
-    restore: fn(usize, Value, &mut Loader) -> Result<()>,
+    save: SaveFn,
+    restore: RestoreFn,
 ) {
     let mut r = registry();
     if r.iter().any(|e| e.name == name) {
@@ -242,12 +247,7 @@ pub fn register_static_mut<T: State + 'static>(name: &'static str, at: &'static 
 
 /// The `globals` component: `{path: value}` for every registered global.
 pub(crate) fn save_component(e: &mut Encoder<'_>) -> Result<()> {
-    let list: Vec<(
-        &'static str,
-        &'static str,
-        usize,
-        fn(usize, &mut Encoder<'_>) -> Result<()>,
-    )> = registry()
+    let list: Vec<(&'static str, &'static str, usize, SaveFn)> = registry()
         .iter()
         .map(|g| (g.name, g.at, g.addr, g.save))
         .collect();
@@ -271,11 +271,7 @@ pub(crate) fn restore_component(v: Value, l: &mut Loader) -> Result<()> {
     let Value::Map(entries) = v else {
         return Err(Error::ty("globals", "a map", v.kind()));
     };
-    let list: Vec<(
-        &'static str,
-        usize,
-        fn(usize, Value, &mut Loader) -> Result<()>,
-    )> = registry()
+    let list: Vec<(&'static str, usize, RestoreFn)> = registry()
         .iter()
         .map(|g| (g.name, g.addr, g.restore))
         .collect();

@@ -50,7 +50,9 @@ impl Step {
 ///
 /// Only ckpt calls it, with a pointer to a live value of which only the part at `path`
 /// may be borrowed (mutably, by a call in progress); implementations read the value only
-/// outside `path`, through [`put_field`] and [`field_ptr`].
+/// outside `path`, through [`put_field`] and [`field_ptr`]. The method is safe to
+/// implement (derived impls contain no `unsafe` of the user's) and is never called with
+/// any other pointer, hence the `clippy::not_unsafe_ptr_arg_deref` allowances below.
 pub trait SaveParts {
     /// Writes `*this` with the part at `path` (not empty) left as a hole.
     fn save_except(this: *const Self, path: &[Step], e: &mut Encoder<'_>) -> Result<()>;
@@ -141,6 +143,7 @@ fn describe(path: &[Step]) -> String {
     path.iter().map(Step::describe).collect()
 }
 
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
 impl<T: State + SaveParts> SaveParts for Vec<T> {
     fn save_except(this: *const Self, path: &[Step], e: &mut Encoder<'_>) -> Result<()> {
         // SAFETY: the header of the Vec is not lent (a lent element lives in its buffer);
@@ -156,6 +159,7 @@ impl<T: State + SaveParts, const N: usize> SaveParts for [T; N] {
     }
 }
 
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
 impl<T: State + SaveParts> SaveParts for std::collections::VecDeque<T> {
     fn save_except(this: *const Self, path: &[Step], e: &mut Encoder<'_>) -> Result<()> {
         let Some((Step::Index(i), rest)) = path.split_first() else {
@@ -181,6 +185,7 @@ impl<T: State + SaveParts> SaveParts for std::collections::VecDeque<T> {
     }
 }
 
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
 impl<T: SaveParts> SaveParts for Box<T> {
     fn save_except(this: *const Self, path: &[Step], e: &mut Encoder<'_>) -> Result<()> {
         // A box saves as what it holds: the path goes on inside.
@@ -274,6 +279,7 @@ impl<T> SaveParts for Option<T> {
 
 macro_rules! tuple_parts {
     ($(($($n:tt $T:ident),+))*) => {$(
+        #[allow(clippy::not_unsafe_ptr_arg_deref)]
         impl<$($T: State + SaveParts),+> SaveParts for ($($T,)+) {
             fn save_except(this: *const Self, path: &[Step], e: &mut Encoder<'_>) -> Result<()> {
                 let Some((Step::Field(f), rest)) = path.split_first() else {

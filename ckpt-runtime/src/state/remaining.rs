@@ -210,7 +210,7 @@ mod tests {
         let mut w = "  the quick\tbrown  fox ".split_whitespace();
         w.next();
         assert_eq!(rt(&w).collect::<Vec<_>>(), ["quick", "brown", "fox"]);
-        let v = vec![String::from("a"), "b".into(), "c".into()];
+        let v = [String::from("a"), "b".into(), "c".into()];
         let mut s = v.iter().peekable();
         s.next();
         s.peek();

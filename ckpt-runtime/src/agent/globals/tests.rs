@@ -16,6 +16,18 @@ thread_local! {
     static LOG: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
 
+fn set_ticks(v: u64) {
+    let p = &raw mut TICKS;
+    // SAFETY: this test is the only one touching TICKS.
+    unsafe { p.write(v) };
+}
+
+fn ticks() -> u64 {
+    let p = &raw const TICKS;
+    // SAFETY: as in `set_ticks`.
+    unsafe { p.read() }
+}
+
 fn saved() -> Vec<u8> {
     let mut out = Vec::new();
     let mut e = Encoder::new(&mut out);
@@ -51,7 +63,7 @@ fn globals_are_saved_and_put_back() {
     TABLE.lock().unwrap().push(3);
     DEPTH.with(|d| d.set(7));
     LOG.with(|l| l.borrow_mut().push("start".into()));
-    unsafe { *(&raw mut TICKS) = 99 };
+    set_ticks(99);
     let image = saved();
 
     HITS.store(0, Ordering::SeqCst);
@@ -60,7 +72,7 @@ fn globals_are_saved_and_put_back() {
     TABLE.lock().unwrap().clear();
     DEPTH.with(|d| d.set(0));
     LOG.with(|l| l.borrow_mut().clear());
-    unsafe { *(&raw mut TICKS) = 0 };
+    set_ticks(0);
     restore(&image);
 
     assert_eq!(HITS.load(Ordering::SeqCst), 41);
@@ -70,7 +82,7 @@ fn globals_are_saved_and_put_back() {
     assert_eq!(*TABLE.lock().unwrap(), [1, 2, 3]);
     assert_eq!(DEPTH.with(Cell::get), 7);
     assert_eq!(LOG.with(|l| l.borrow().clone()), ["start"]);
-    assert_eq!(unsafe { *(&raw const TICKS) }, 99);
+    assert_eq!(ticks(), 99);
 
     // A global this build does not register is refused, naming it.
     let mut out = Vec::new();
