@@ -30,7 +30,7 @@ pub(crate) enum Part {
 }
 
 /// Hands a capture the encoder; the capture calls [`Writer::put`] for each live local
-/// and writes its parameters' entries through [`Writer::arg_slot`].
+/// and writes its parameters' entries through `Writer::arg_slot`.
 pub struct Writer<'e, 'w> {
     pub(crate) enc: &'e mut Encoder<'w>,
     pub(crate) part: Part,

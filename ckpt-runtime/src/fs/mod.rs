@@ -15,7 +15,7 @@
 //! - What the program does to files between a save and a kill is not in that save's
 //!   image, so it goes into a small journal next to the image (`IMAGE.opens`) before the
 //!   call returns, and a restore undoes it, last change first:
-//!   - a file first opened for writing (or created by [`write`]) is cut back to its length
+//!   - a file first opened for writing (or created by [`write()`]) is cut back to its length
 //!     at that open, or removed if that open created it;
 //!   - a file [`rename`]d is renamed back, unless its new name now names another file
 //!     (device, inode, birth time), which refuses the restore;
