@@ -204,25 +204,19 @@ fn ckpt_file_option_and_env_choose_the_image_path() {
 fn a_second_writer_of_the_same_image_gets_a_clear_error() {
     let d = TempDir::new("lock");
     let bin = example("montecarlo");
-    let mut first = Running(Some(
+    let mut first = Running::spawn(
         std::process::Command::new(&bin)
             .args(["--steps", "400000000"])
             .current_dir(d.path())
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
-    ));
-    let t0 = std::time::Instant::now();
-    while !d.path().join("montecarlo.ckpt").exists() {
-        assert!(t0.elapsed().as_secs() < 60, "first writer never saved");
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+            .stdout(std::process::Stdio::null()),
+    );
+    first.wait_for_file(
+        &d.path().join("montecarlo.ckpt"),
+        std::time::Duration::from_secs(60),
+    );
     let second = run(&bin, &["--steps", "400000000"], d.path());
     let err = stderr(&second);
     assert!(!second.status.success());
     assert!(err.contains("locked by another process"), "{err}");
-    drop(first.0.take().map(|mut c| {
-        let _ = c.kill();
-        c.wait()
-    }));
+    first.kill();
 }

@@ -4,9 +4,13 @@
 //! with the uninterrupted result. Runs as a plain program (harness = false): the same
 //! binary is the parent (the test) and the child (the saving program).
 
+mod support;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use support::Running;
 
 const SAVES: u64 = 40;
 
@@ -23,11 +27,10 @@ fn work() {
     println!("done {SAVES} sum={sum}");
 }
 
+/// Fails the test; a panic (not an exit) so the temporary directory and the child are
+/// cleaned up on the way out.
 fn check(cond: bool, what: &str) {
-    if !cond {
-        eprintln!("FAILED: {what}");
-        std::process::exit(1);
-    }
+    assert!(cond, "FAILED: {what}");
 }
 
 fn child(exe: &Path, dir: &Path, restore: bool) -> Command {
@@ -45,10 +48,10 @@ fn child(exe: &Path, dir: &Path, restore: bool) -> Command {
 
 fn parent() {
     let exe = std::env::current_exe().expect("exe");
-    let dir = std::env::temp_dir().join(format!("ckpt-crash-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
+    let tmp = support::TempDir::new("crash");
+    let dir = tmp.path();
     let image = dir.join("state.ckpt");
-    let clean = child(&exe, &dir, false).output().expect("clean run");
+    let clean = child(&exe, dir, false).output().expect("clean run");
     check(
         clean.status.success(),
         &String::from_utf8_lossy(&clean.stderr),
@@ -70,19 +73,18 @@ fn parent() {
             started.elapsed() < Duration::from_secs(240),
             "bounded in time",
         );
-        let mut c = child(&exe, &dir, image.exists()).spawn().expect("spawn");
+        let mut c = Running::spawn(&mut child(&exe, dir, image.exists()));
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        std::thread::sleep(Duration::from_millis(20 + seed % 150));
-        if let Some(st) = c.try_wait().expect("wait") {
-            check(st.success(), "child finished cleanly");
-            finished = Some(c.wait_with_output().expect("output"));
+        let ended = c.ended_within(Duration::from_millis(20 + seed % 150));
+        // SIGKILL unless it ended by itself.
+        let out = c.kill();
+        if ended {
+            check(out.status.success(), "child finished cleanly");
+            finished = Some(out);
             break;
         }
-        // SAFETY: plain kill(2) on our child's pid.
-        unsafe { libc::kill(c.id() as i32, libc::SIGKILL) };
-        let _ = c.wait();
         kills += 1;
         if image.exists() {
             let r = ckpt::image::read(&image, &ckpt::image::Limits::default());
@@ -91,15 +93,15 @@ fn parent() {
                 &format!("image valid after kill {kills}: {:?}", r.err()),
             );
         }
-        let tmp = std::fs::read_dir(&dir).unwrap().filter(|e| {
+        let stale = std::fs::read_dir(dir).unwrap().filter(|e| {
             let n = e.as_ref().unwrap().file_name();
             n.to_string_lossy().contains(".tmp.")
         });
-        check(tmp.count() <= 1, "stale temporary images are cleaned up");
+        check(stale.count() <= 1, "stale temporary images are cleaned up");
     }
     let out = match finished {
         Some(o) => o,
-        None => child(&exe, &dir, image.exists())
+        None => child(&exe, dir, image.exists())
             .output()
             .expect("final run"),
     };
@@ -110,7 +112,6 @@ fn parent() {
         &format!("same result after {kills} kills: {got} vs {expected}"),
     );
     check(kills >= 5, "enough kills landed");
-    let _ = std::fs::remove_dir_all(&dir);
     println!("1 passed, 0 failed ({kills} kills)");
 }
 

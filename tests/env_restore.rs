@@ -7,7 +7,7 @@ mod support;
 
 use std::ffi::OsStr;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ckpt_build::{inspect, InspectOptions};
 use support::*;
@@ -38,29 +38,15 @@ fn envcheck(dir: &TempDir, vars: &[(&str, &str)]) -> Command {
 /// and returns the directory holding the image.
 fn killed_after_the_save(tag: &str, args: &[&OsStr], vars: &[(&str, &str)]) -> TempDir {
     let d = TempDir::new(tag);
-    let mut child = Running(Some(
+    kill_once_saved(
         envcheck(&d, vars)
             .arg("--hold")
             .args(args)
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn"),
-    ));
-    let t0 = Instant::now();
-    while !d.path().join(IMAGE).exists() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(30),
-            "no image after 30 s"
-        );
-        let st = child.0.as_mut().unwrap().try_wait().unwrap();
-        assert!(st.is_none(), "finished before its image: {st:?}");
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    let c = child.0.take().unwrap();
-    // SIGKILL: the process gets no chance to clean up.
-    unsafe { libc::kill(c.id() as i32, libc::SIGKILL) };
-    let _ = c.wait_with_output();
+            .stderr(Stdio::piped()),
+        &d.path().join(IMAGE),
+        Duration::from_secs(30),
+    );
     d
 }
 

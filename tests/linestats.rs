@@ -70,8 +70,11 @@ fn killed_after_10000_lines<'a>(
         stdin_file: Some(inp),
     };
     let mut child = run.start(&["--save-every", "5000"], false, &[]);
-    wait_for(&mut child, dir, "out.txt", "10000 lines");
-    assert!(kill(child), "the run ended before it could be killed");
+    child.wait_for_text(&dir.join("out.txt"), "10000 lines", Duration::from_secs(60));
+    assert!(
+        child.kill_if_running(),
+        "the run ended before it could be killed"
+    );
     run
 }
 
@@ -89,10 +92,9 @@ fn another_stdin_file_is_read_from_its_start() {
         stdin_file: Some(&other),
         ..run
     };
-    let out = finish(
-        restored.start(&["--restore", IMAGE], true, &[]),
-        Duration::from_secs(60),
-    );
+    let out = restored
+        .start(&["--restore", IMAGE], true, &[])
+        .finish(Duration::from_secs(60));
     assert!(
         out.status.success(),
         "{}",
@@ -123,10 +125,9 @@ fn a_changed_stdin_file_is_refused_unless_accepted() {
     let mut f = fs::OpenOptions::new().append(true).open(&inp).unwrap();
     f.write_all(b"a line added after the save\n").unwrap();
     drop(f);
-    let out = finish(
-        run.start(&["--restore", IMAGE], true, &[]),
-        Duration::from_secs(60),
-    );
+    let out = run
+        .start(&["--restore", IMAGE], true, &[])
+        .finish(Duration::from_secs(60));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
@@ -134,14 +135,13 @@ fn a_changed_stdin_file_is_refused_unless_accepted() {
         "{err}"
     );
     assert!(err.contains("--ckpt-files=accept-changed"), "{err}");
-    let out = finish(
-        run.start(
+    let out = run
+        .start(
             &["--restore", IMAGE, "--ckpt-files=accept-changed"],
             true,
             &[],
-        ),
-        Duration::from_secs(60),
-    );
+        )
+        .finish(Duration::from_secs(60));
     assert!(
         out.status.success(),
         "{}",

@@ -10,7 +10,7 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -154,19 +154,11 @@ fn spawn(dir: &Path, args: &[&str], time_policy: Option<&str>) -> Running {
     if let Some(p) = time_policy {
         cmd.env("CKPT_TIME", p);
     }
-    Running(Some(cmd.spawn().expect("spawn")))
+    Running::spawn(&mut cmd)
 }
 
 fn spawn_restore(dir: &Path, time_policy: Option<&str>) -> Running {
     spawn(dir, &["--restore", IMAGE], time_policy)
-}
-
-/// SIGKILL: the process gets no chance to clean up. Returns what it printed (unlike
-/// `support::kill`, which reports whether it was still running).
-fn kill(mut r: Running) -> Output {
-    let c = r.0.take().unwrap();
-    unsafe { libc::kill(c.id() as i32, libc::SIGKILL) };
-    c.wait_with_output().expect("wait")
 }
 
 /// The `next` count the state file holds (entries written so far), 0 without one.
@@ -181,17 +173,12 @@ fn state_next(dir: &Path) -> u64 {
 /// written.
 fn start_and_kill_after(dir: &Path, n: u64) {
     let mut r = spawn(dir, ARGS, None);
-    let t0 = Instant::now();
-    while !(dir.join(IMAGE).exists() && state_next(dir) >= n) {
-        assert!(
-            t0.elapsed() < Duration::from_secs(30),
-            "no progress in 30 s"
-        );
-        let st = r.0.as_mut().unwrap().try_wait().unwrap();
-        assert!(st.is_none(), "finished before {n} entries: {st:?}");
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    kill(r);
+    r.wait_until(
+        &format!("an image and {n} entries"),
+        Duration::from_secs(30),
+        || dir.join(IMAGE).exists() && state_next(dir) >= n,
+    );
+    r.kill();
 }
 
 /// One round: a fresh run with `args`, killed `kills` times at random moments in `lo..=hi` ms after
@@ -226,7 +213,7 @@ fn round(
             spawn(dir, args, None)
         };
         if done >= kills {
-            let out = finish(r, Duration::from_secs(60));
+            let out = r.finish(Duration::from_secs(60));
             assert!(
                 out.status.success(),
                 "last restore failed: {}",
@@ -236,21 +223,9 @@ fn round(
             return (done, outputs);
         }
         let mut r = r;
-        let wait = Duration::from_millis(m.next_ms(lo, hi));
-        let t0 = Instant::now();
-        let mut finished = false;
-        while t0.elapsed() < wait {
-            if r.0.as_mut().unwrap().try_wait().unwrap().is_some() {
-                finished = true;
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        let out = if finished {
-            finish(r, Duration::from_secs(1))
-        } else {
-            kill(r)
-        };
+        let finished = r.ended_within(Duration::from_millis(m.next_ms(lo, hi)));
+        // SIGKILL unless it ended by itself: the process gets no chance to clean up.
+        let out = r.kill();
         outputs.push(stdout(&out));
         if finished {
             assert!(out.status.success(), "run failed: {}", stderr(&out));
@@ -309,7 +284,7 @@ fn killed_with_downtime(tag: &str, policy: Option<&str>) -> (Vec<Entry>, u64) {
     start_and_kill_after(d.path(), 10);
     let written = state_next(d.path());
     std::thread::sleep(DOWNTIME);
-    let out = finish(spawn_restore(d.path(), policy), Duration::from_secs(60));
+    let out = spawn_restore(d.path(), policy).finish(Duration::from_secs(60));
     assert!(out.status.success(), "restore failed: {}", stderr(&out));
     let log = read(&d.path().join(LOG));
     (check_log(&log, &read(&d.path().join(STATE))), written)
@@ -362,7 +337,7 @@ fn replace(path: &Path, content: &str) -> std::path::PathBuf {
 }
 
 fn assert_refused(dir: &Path, log: &Path, why: &str) {
-    let out = finish(spawn_restore(dir, None), Duration::from_secs(30));
+    let out = spawn_restore(dir, None).finish(Duration::from_secs(30));
     let err = stderr(&out);
     assert_eq!(
         out.status.code(),
@@ -417,7 +392,7 @@ fn a_replaced_or_removed_log_is_refused() {
     // at the save, replaced: not the restore's business, it continues.
     std::fs::rename(&aside, &log).unwrap();
     replace(&state, "something else\n");
-    let out = finish(spawn_restore(&dir, None), Duration::from_secs(60));
+    let out = spawn_restore(&dir, None).finish(Duration::from_secs(60));
     assert!(
         out.status.success(),
         "restore with the original log back failed: {}",

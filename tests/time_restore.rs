@@ -28,29 +28,16 @@ fn killed_and_restored(tag: &str, policy: Option<&str>) -> (String, Duration) {
     let bin = example("stopwatch");
     let image = d.path().join("stopwatch.ckpt");
     let t0 = Instant::now();
-    let mut child = Running(Some(
+    kill_once_saved(
         Command::new(&bin)
             .args(["--steps", STEPS])
             .current_dir(d.path())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn"),
-    ));
-    while !image.exists() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(30),
-            "no image after 30 s"
-        );
-        let st = child.0.as_mut().unwrap().try_wait().unwrap();
-        assert!(st.is_none(), "finished before its first image: {st:?}");
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    let c = child.0.take().unwrap();
-    // SIGKILL: the process gets no chance to clean up.
-    unsafe { libc::kill(c.id() as i32, libc::SIGKILL) };
-    let _ = c.wait_with_output();
+            .stderr(Stdio::piped()),
+        &image,
+        Duration::from_secs(30),
+    );
     std::thread::sleep(DOWNTIME);
 
     // The image carries the time component.
@@ -75,23 +62,8 @@ fn killed_and_restored(tag: &str, policy: Option<&str>) -> (String, Duration) {
         }
         None => {}
     }
-    let out = Running(Some(
-        cmd.stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn"),
-    ));
-    let mut out = out;
-    let t_restore = Instant::now();
-    let c = out.0.as_mut().unwrap();
-    while c.try_wait().unwrap().is_none() {
-        assert!(
-            t_restore.elapsed() < Duration::from_secs(60),
-            "restore did not finish in 60 s"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let o = out.0.take().unwrap().wait_with_output().expect("wait");
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let o = Running::spawn(&mut cmd).finish(Duration::from_secs(60));
     let total = t0.elapsed();
     assert!(o.status.success(), "restore failed: {}", stderr(&o));
     let s = stdout(&o);

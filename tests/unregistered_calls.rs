@@ -21,27 +21,28 @@ fn outside() -> Result<(), ckpt::Error> {
 
 /// OS calls stay outside checkpointable code (the build's checkpointability report
 /// would warn about them there).
-fn scratch_dir() -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("ckpt-unregistered-{}", std::process::id()))
+fn scratch_dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("ckpt-unregistered-")
+        .tempdir()
+        .expect("temp dir")
 }
 
 fn in_another_thread<T: Send + 'static>(f: fn() -> T) -> std::thread::JoinHandle<T> {
     std::thread::spawn(f)
 }
 
+/// Fails the test; a panic (not an exit) so the temporary directory is removed on the
+/// way out.
 fn check(cond: bool, what: &str) {
-    if !cond {
-        eprintln!("FAILED: {what}");
-        std::process::exit(1);
-    }
+    assert!(cond, "FAILED: {what}");
     println!("ok: {what}");
 }
 
 #[ckpt::checkpointable]
 fn main() {
     let dir = scratch_dir();
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let image = dir.join("never.ckpt");
+    let image = dir.path().join("never.ckpt");
 
     let e = plain(&image).expect_err("save through a plain function must fail");
     let msg = e.to_string();
@@ -77,6 +78,5 @@ fn main() {
     // A direct call is registered and saves fine.
     let r = inner(&image);
     check(r.is_ok() && image.exists(), "a registered call saves");
-    let _ = std::fs::remove_dir_all(&dir);
     println!("1 passed, 0 failed");
 }

@@ -8,6 +8,8 @@
 
 mod support;
 
+use std::time::Duration;
+
 use support::*;
 
 const ARGS: &[&str] = &["--words", "400000"];
@@ -48,8 +50,15 @@ fn wordcount_restores_inside_the_map_loop() {
         stdin_file: None,
     };
     let mut child = r.start(ARGS, false, &[]);
-    wait_for(&mut child, dir.path(), "out.txt", "reported 5000 words");
-    assert!(kill(child), "the run ended before it could be killed");
+    child.wait_for_text(
+        &dir.path().join("out.txt"),
+        "reported 5000 words",
+        Duration::from_secs(60),
+    );
+    assert!(
+        child.kill_if_running(),
+        "the run ended before it could be killed"
+    );
     let restored = run(&bin, &["--restore", "wordcount.ckpt"], dir.path());
     assert!(restored.status.success(), "{}", stderr(&restored));
     let out = stdout(&restored);

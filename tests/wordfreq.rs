@@ -18,7 +18,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use support::*;
 
@@ -131,17 +131,21 @@ fn small_run_killed_after(tag: &str, progress: &str) -> (TempDir, String) {
         false,
         &[],
     );
-    wait_for(&mut r, dir.path(), "progress.txt", progress);
-    assert!(kill(r), "the run ended before it could be killed");
+    r.wait_for_text(
+        &dir.path().join("progress.txt"),
+        progress,
+        Duration::from_secs(60),
+    );
+    assert!(
+        r.kill_if_running(),
+        "the run ended before it could be killed"
+    );
     assert!(dir.path().join(IMAGE).exists());
     (dir, input)
 }
 
 fn restore(dir: &Path, env: &[(&str, &str)]) -> Output {
-    finish(
-        start(dir, &["--restore", IMAGE], "progress.txt", true, env),
-        Duration::from_secs(120),
-    )
+    start(dir, &["--restore", IMAGE], "progress.txt", true, env).finish(Duration::from_secs(120))
 }
 
 #[test]
@@ -169,16 +173,14 @@ fn changed_input_is_refused_by_default_and_accepted_by_policy() {
     // Nothing was truncated or written by the refused restore: a second try with the
     // policy goes through (the option does what the variable does; the variable is
     // checked by `bad_policy_is_a_usage_error`).
-    let out = finish(
-        start(
-            dir.path(),
-            &["--restore", IMAGE, "--ckpt-files=accept-changed"],
-            "progress.txt",
-            true,
-            &[],
-        ),
-        Duration::from_secs(120),
-    );
+    let out = start(
+        dir.path(),
+        &["--restore", IMAGE, "--ckpt-files=accept-changed"],
+        "progress.txt",
+        true,
+        &[],
+    )
+    .finish(Duration::from_secs(120));
     assert!(
         out.status.success(),
         "{}",
@@ -255,25 +257,17 @@ fn stdout_as_pipe_repeats_only_output_after_the_last_save() {
     assert!(base.status.success());
     let base_out = stdout(&base);
 
-    let mut child = Running(Some(
+    let mut child = Running::spawn(
         Command::new(&bin)
             .args(args)
             .current_dir(dir.path())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    ));
-    let t0 = Instant::now();
-    while !dir.path().join(IMAGE).exists() {
-        assert!(t0.elapsed() < Duration::from_secs(60), "no image written");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+            .stderr(Stdio::piped()),
+    );
+    child.wait_for_file(&dir.path().join(IMAGE), Duration::from_secs(60));
     std::thread::sleep(Duration::from_millis(100));
-    let c = child.0.take().unwrap();
-    unsafe { libc::kill(c.id() as i32, libc::SIGKILL) };
-    let before = stdout(&c.wait_with_output().unwrap());
+    let before = stdout(&child.kill());
     let after = run(&bin, &["--restore", IMAGE], dir.path());
     assert!(after.status.success(), "{}", stderr(&after));
     let after = stdout(&after);
@@ -298,16 +292,14 @@ fn stdout_as_pipe_repeats_only_output_after_the_last_save() {
 #[test]
 fn truncating_redirect_on_restore_warns() {
     let (dir, _) = small_run_killed_after_first_save("wordfreq-truncating");
-    let out = finish(
-        start(
-            dir.path(),
-            &["--restore", IMAGE],
-            "progress.txt",
-            false,
-            &[],
-        ),
-        Duration::from_secs(120),
-    );
+    let out = start(
+        dir.path(),
+        &["--restore", IMAGE],
+        "progress.txt",
+        false,
+        &[],
+    )
+    .finish(Duration::from_secs(120));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(err.contains("stdout") && err.contains("shorter"), "{err}");

@@ -290,11 +290,14 @@ pub fn fingerprint_of(
 mod tests {
     use super::*;
 
-    fn temp(tag: &str) -> PathBuf {
-        let dir = env::temp_dir().join(format!("ckpt-build-unit-{tag}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(dir.join("src")).expect("mkdir");
-        fs::create_dir_all(dir.join("out")).expect("mkdir");
+    /// A package root with `src/` and `out/`, removed on drop.
+    fn temp(tag: &str) -> tempfile::TempDir {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("ckpt-build-unit-{tag}-"))
+            .tempdir()
+            .expect("temp dir");
+        fs::create_dir_all(dir.path().join("src")).expect("mkdir");
+        fs::create_dir_all(dir.path().join("out")).expect("mkdir");
         dir
     }
 
@@ -313,9 +316,10 @@ mod tests {
 
     #[test]
     fn writes_the_file_and_exports_its_path_and_hash() {
-        let root = temp("ok");
+        let dir = temp("ok");
+        let root = dir.path();
         fs::write(root.join("src/lib.rs"), "#[checkpointable] fn f() {}").expect("write");
-        let out = directives_for(&build(&root, Ok("rustc 1.95.0".to_owned())));
+        let out = directives_for(&build(root, Ok("rustc 1.95.0".to_owned())));
         assert_eq!(out.error, None);
         let lines = out.lines;
         let file = fs::canonicalize(root.join("out").join(ANALYSIS_FILE_NAME)).expect("file");
@@ -340,15 +344,15 @@ mod tests {
                 ),
             ]
         );
-        let _ = fs::remove_dir_all(&root);
     }
 
     #[test]
     fn problems_become_warnings_not_panics() {
-        let root = temp("warn");
+        let dir = temp("warn");
+        let root = dir.path();
         fs::write(root.join("src/lib.rs"), "mod bad; fn (").expect("write");
         let lines = directives_for(&build(
-            &root,
+            root,
             Err(AnalysisError::Toolchain("cannot run `rustc -V`".to_owned())),
         ))
         .lines;
@@ -361,20 +365,20 @@ mod tests {
             .iter()
             .any(|l| l.starts_with("cargo:rustc-env=CKPT_ANALYSIS=")));
 
-        let mut gone = build(&root, Ok("r".to_owned()));
+        let mut gone = build(root, Ok("r".to_owned()));
         gone.out_dir = root.join("no/such/dir");
         let lines = directives_for(&gone).lines;
         assert!(
             lines.last().is_some_and(|l| l.contains("cannot write")),
             "{lines:?}"
         );
-        let _ = fs::remove_dir_all(&root);
     }
 
     /// A checkpointable function (the macro sees it), a call of an `extern` function and
     /// a file made checkpointable by its `mod` declaration (the macro sees neither).
-    fn os_calls(tag: &str) -> PathBuf {
-        let root = temp(tag);
+    fn os_calls(tag: &str) -> tempfile::TempDir {
+        let dir = temp(tag);
+        let root = dir.path();
         fs::write(
             root.join("src/lib.rs"),
             "extern \"C\" { fn c_twice(x: i32) -> i32; }\n\
@@ -387,13 +391,14 @@ mod tests {
             "pub fn g() { std::process::abort() }\n",
         )
         .expect("write");
-        root
+        dir
     }
 
     #[test]
     fn without_deny_mode_findings_only_warn() {
-        let root = os_calls("warn-only");
-        let out = directives_for(&build(&root, Ok("r".to_owned())));
+        let dir = os_calls("warn-only");
+        let root = dir.path();
+        let out = directives_for(&build(root, Ok("r".to_owned())));
         assert_eq!(out.error, None);
         let warnings = out
             .lines
@@ -401,13 +406,13 @@ mod tests {
             .filter(|l| l.starts_with("cargo:warning=ckpt: src/"));
         assert_eq!(warnings.count(), 3, "{:?}", out.lines);
         assert!(!out.lines.iter().any(|l| l.contains("CKPT_REPORT=deny")));
-        let _ = fs::remove_dir_all(&root);
     }
 
     #[test]
     fn deny_mode_exports_the_mode_and_fails_for_what_the_macro_cannot_see() {
-        let root = os_calls("deny");
-        let mut env = build(&root, Ok("r".to_owned()));
+        let dir = os_calls("deny");
+        let root = dir.path();
+        let mut env = build(root, Ok("r".to_owned()));
         env.deny = true;
         let out = directives_for(&env);
         assert!(out
@@ -439,7 +444,6 @@ mod tests {
         )
         .expect("write");
         assert_eq!(directives_for(&env).error, None);
-        let _ = fs::remove_dir_all(&root);
     }
 
     #[test]
@@ -448,8 +452,9 @@ mod tests {
         assert_eq!(env_denies(Some("warn")), Some(false));
         assert_eq!(env_denies(Some(" DENY ")), Some(true));
         assert_eq!(env_denies(Some("error")), None);
-        let root = temp("bad-var");
-        let mut env = build(&root, Ok("r".to_owned()));
+        let dir = temp("bad-var");
+        let root = dir.path();
+        let mut env = build(root, Ok("r".to_owned()));
         env.bad_report_var = Some("error".to_owned());
         let lines = directives_for(&env).lines;
         assert!(
@@ -458,6 +463,5 @@ mod tests {
                 .any(|l| l.contains("CKPT_REPORT=\"error\" is neither")),
             "{lines:?}"
         );
-        let _ = fs::remove_dir_all(&root);
     }
 }

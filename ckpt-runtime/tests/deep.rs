@@ -7,7 +7,6 @@
 //! encoder exactly as by the decoder. The million-node case is in `examples/deep_bench.rs`.
 
 use std::cell::RefCell;
-use std::path::PathBuf;
 use std::rc::Rc;
 
 use ckpt::image::{self, Fingerprint, Header, Limits, FORMAT_VERSION};
@@ -55,11 +54,12 @@ fn on_small_stack<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> 
         .expect("join")
 }
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("ckpt-deep-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("mkdir");
-    d
+/// A directory for one test's image, removed on drop (also when the test fails).
+fn tmp(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("ckpt-deep-{name}-"))
+        .tempdir()
+        .expect("mkdir")
 }
 
 fn header() -> Header {
@@ -77,7 +77,7 @@ fn header() -> Header {
 /// Writes `v` as the only component of an image, reads it back and loads it.
 fn through_image<T: State>(name: &str, v: &T) -> Result<T, Error> {
     let d = tmp(name);
-    let p = d.join("deep.ckpt");
+    let p = d.path().join("deep.ckpt");
     image::write(
         &p,
         &header(),
@@ -92,7 +92,7 @@ fn through_image<T: State>(name: &str, v: &T) -> Result<T, Error> {
         },
     )?;
     let img = image::read(&p, &Limits::default())?;
-    let _ = std::fs::remove_dir_all(&d);
+    drop(d);
     let mut l = Loader::new(img.shared);
     let (_, c) = img.components.into_iter().next().expect("one component");
     l.load(c)

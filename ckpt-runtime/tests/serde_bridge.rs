@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ckpt::__private::{Encoder, Loader, Value};
 use ckpt::image::{self, Fingerprint, Header, Limits, FORMAT_VERSION};
@@ -266,10 +266,12 @@ fn holder() -> Holder {
 // -------------------------------------------------------------------------------------
 // Image helpers.
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("ckpt-serde-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d.join(name)
+/// A directory for one test's image, removed on drop (also when the test fails).
+fn tmp() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("ckpt-serde-")
+        .tempdir()
+        .unwrap()
 }
 
 fn header() -> Header {
@@ -315,11 +317,10 @@ fn read_image<T: State>(path: &Path) -> Result<T, Error> {
 }
 
 fn through_image<T: State>(name: &str, v: &T) -> T {
-    let path = tmp(name);
+    let dir = tmp();
+    let path = dir.path().join(name);
     write_image(&path, &mut |e| e.put(v)).unwrap();
-    let out = read_image(&path).unwrap();
-    let _ = std::fs::remove_file(&path);
-    out
+    read_image(&path).unwrap()
 }
 
 fn serde_bytes_of<T: Serialize + ?Sized>(v: &T) -> Vec<u8> {
@@ -623,10 +624,10 @@ fn malformed_fields_fail_through_the_derive_and_the_image() {
         _ => (k, x),
     };
     let v = Value::Map(entries.into_iter().map(edit).collect());
-    let path = tmp("bad.ckpt");
+    let dir = tmp();
+    let path = dir.path().join("bad.ckpt");
     write_image(&path, &mut |e| e.value(&v)).unwrap();
     let err = read_image::<Holder>(&path).unwrap_err();
-    let _ = std::fs::remove_file(&path);
     let (at, _, _) = type_error(err);
     assert!(at.starts_with("tuple"), "{at}");
 }
@@ -757,7 +758,8 @@ fn failing_serialize_impls_are_unsaveable_with_a_location() {
         #[ckpt(serde)]
         f: Outer,
     }
-    let path = tmp("fails.ckpt");
+    let dir = tmp();
+    let path = dir.path().join("fails.ckpt");
     let h = HoldsFails {
         f: Outer {
             items: vec![Some(Fails)],

@@ -1,10 +1,16 @@
 //! Helpers of the end-to-end tests: run an example, kill it with SIGKILL at random
 //! moments, restore it from its latest image, and compare with an uninterrupted run.
+//! Every child process goes through [`Running`] (bounded waits, SIGKILL by
+//! `Child::kill`, reaped on drop) and every directory through [`TempDir`].
 #![allow(dead_code)]
 
+mod child;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+pub use child::Running;
 
 /// The example binary `name`, built by `cargo test` next to the test binaries.
 pub fn example(name: &str) -> PathBuf {
@@ -19,40 +25,21 @@ pub fn example(name: &str) -> PathBuf {
     p
 }
 
-/// A temporary working directory, removed on drop (also when a test fails).
-pub struct TempDir(pub PathBuf);
+/// A temporary working directory (`ckpt-test-TAG-…` in the system's), removed on drop,
+/// also when a test fails.
+pub struct TempDir(tempfile::TempDir);
 
 impl TempDir {
     pub fn new(tag: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let p =
-            std::env::temp_dir().join(format!("ckpt-test-{tag}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("ckpt-test-{tag}-"))
+            .tempdir()
+            .unwrap_or_else(|e| panic!("creating a temporary directory for {tag}: {e}"));
+        TempDir(dir)
     }
+
     pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Kills the child on drop so a failing test leaves no process behind.
-pub struct Running(pub Option<Child>);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(c) = &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        self.0.path()
     }
 }
 
@@ -150,25 +137,12 @@ pub fn run_killed(
                 final_output: out,
             };
         }
-        let mut child = Running(Some(cmd.spawn().expect("spawn")));
-        let wait = Duration::from_millis(m.next_ms(lo, hi));
-        let t0 = Instant::now();
-        let mut finished = None;
-        while t0.elapsed() < wait {
-            if let Some(st) = child.0.as_mut().unwrap().try_wait().unwrap() {
-                finished = Some(st);
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let c = child.0.take().unwrap();
-        if finished.is_none() {
-            // SIGKILL: the process gets no chance to clean up.
-            unsafe { libc::kill(c.id() as i32, libc::SIGKILL) };
-        }
-        let out = c.wait_with_output().expect("wait");
+        let mut child = Running::spawn(&mut cmd);
+        let finished = child.ended_within(Duration::from_millis(m.next_ms(lo, hi)));
+        // SIGKILL unless it ended by itself: the process gets no chance to clean up.
+        let out = child.kill();
         outputs.push(stdout(&out));
-        if finished.is_some() {
+        if finished {
             assert!(out.status.success(), "run failed: {}", stderr(&out));
             // Finished before the kill: that counts as a completed run; start over
             // only if no kill happened at all yet.
@@ -186,6 +160,15 @@ pub fn run_killed(
             done_kills += 1;
         }
     }
+}
+
+/// Spawns `cmd`, waits (at most `limit`) until it has written `image` and kills it with
+/// SIGKILL; returns what it printed to piped outputs. Panics with its standard error if it
+/// ends first.
+pub fn kill_once_saved(cmd: &mut Command, image: &Path, limit: Duration) -> Output {
+    let mut child = Running::spawn(cmd);
+    child.wait_for_file(image, limit);
+    child.kill()
 }
 
 /// The line starting with `result:`.
@@ -302,56 +285,8 @@ impl FileRun<'_> {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        Running(Some(cmd.spawn().expect("spawn")))
+        Running::spawn(&mut cmd)
     }
-}
-
-/// Waits for the run to end by itself (bounded).
-pub fn finish(mut r: Running, limit: Duration) -> Output {
-    let t0 = Instant::now();
-    loop {
-        let c = r.0.as_mut().unwrap();
-        if c.try_wait().unwrap().is_some() {
-            return r.0.take().unwrap().wait_with_output().unwrap();
-        }
-        assert!(
-            t0.elapsed() < limit,
-            "the run did not finish within {limit:?}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// Kills the run with SIGKILL; true if it was still running (a run that had ended must
-/// have succeeded).
-pub fn kill(mut r: Running) -> bool {
-    let mut c = r.0.take().unwrap();
-    let alive = c.try_wait().unwrap().is_none();
-    if alive {
-        unsafe { libc::kill(c.id() as i32, libc::SIGKILL) };
-    }
-    let out = c.wait_with_output().unwrap();
-    assert!(
-        alive || out.status.success(),
-        "run failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    alive
-}
-
-/// Waits (bounded) until `file` in `dir` contains `needle`, or the run ends.
-pub fn wait_for(r: &mut Running, dir: &Path, file: &str, needle: &str) {
-    let t0 = Instant::now();
-    while t0.elapsed() < Duration::from_secs(60) {
-        if std::fs::read_to_string(dir.join(file)).is_ok_and(|s| s.contains(needle)) {
-            return;
-        }
-        if r.0.as_mut().unwrap().try_wait().unwrap().is_some() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    panic!("{file} never contained {needle:?}");
 }
 
 /// The file-output form of the central test: runs `fresh` args to completion, then in
@@ -373,7 +308,9 @@ pub fn kill_restore_files(
         ..*run
     };
     let t0 = Instant::now();
-    let out = finish(base.start(fresh, false, &[]), Duration::from_secs(300));
+    let out = base
+        .start(fresh, false, &[])
+        .finish(Duration::from_secs(300));
     let ms = t0.elapsed().as_millis() as u64;
     assert!(
         out.status.success(),
@@ -399,12 +336,14 @@ pub fn kill_restore_files(
                 r.start(fresh, false, &[])
             };
             match kill_when {
-                Some(needle) if kills == 5 => {
-                    wait_for(&mut child, dir.path(), run.stdout_file, needle)
-                }
+                Some(needle) if kills == 5 => child.wait_for_text(
+                    &dir.path().join(run.stdout_file),
+                    needle,
+                    Duration::from_secs(60),
+                ),
                 _ => std::thread::sleep(Duration::from_millis(m.next_ms(ms / 12, ms / 4 + 1))),
             }
-            if !kill(child) {
+            if !child.kill_if_running() {
                 if kills >= 5 {
                     break;
                 }
@@ -418,10 +357,9 @@ pub fn kill_restore_files(
             }
         }
         if dir.path().join(image).exists() {
-            let last = finish(
-                r.start(&["--restore", image], true, &[]),
-                Duration::from_secs(300),
-            );
+            let last = r
+                .start(&["--restore", image], true, &[])
+                .finish(Duration::from_secs(300));
             assert!(
                 last.status.success(),
                 "{}",

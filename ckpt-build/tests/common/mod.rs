@@ -3,40 +3,30 @@
 #![allow(dead_code)]
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::path::Path;
 
-/// A directory under the system temp dir, removed on drop.
-pub struct TempDir(PathBuf);
+/// A directory (`ckpt-build-test-TAG-…` in the system's temporary directory), removed on
+/// drop, also when a test fails.
+pub struct TempDir(tempfile::TempDir);
 
 impl TempDir {
     pub fn new(tag: &str) -> TempDir {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "ckpt-build-test-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).expect("create temp dir");
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("ckpt-build-test-{tag}-"))
+            .tempdir()
+            .unwrap_or_else(|e| panic!("creating a temporary directory for {tag}: {e}"));
         TempDir(dir)
     }
 
     pub fn path(&self) -> &Path {
-        &self.0
+        self.0.path()
     }
 
     /// Writes `content` to `rel`, creating parent directories.
     pub fn write(&self, rel: &str, content: &str) -> &Self {
-        let path = self.0.join(rel);
+        let path = self.path().join(rel);
         fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
         fs::write(path, content).expect("write");
         self
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
     }
 }

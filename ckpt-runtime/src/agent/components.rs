@@ -241,9 +241,11 @@ mod tests {
         let _f = crate::fs::tests::SERIAL
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        let dir = std::env::temp_dir().join(format!("ckpt-refused-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let log = dir.join("log");
+        let dir = tempfile::Builder::new()
+            .prefix("ckpt-refused-")
+            .tempdir()
+            .unwrap();
+        let log = dir.path().join("log");
         let mut f = crate::fs::OpenOptions::new()
             .append(true)
             .create(true)
@@ -263,7 +265,6 @@ mod tests {
             "before the save\nafter the save\n"
         );
         drop(f);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

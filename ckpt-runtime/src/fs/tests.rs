@@ -1,5 +1,5 @@
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use super::table::{self, Mode};
@@ -13,23 +13,17 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-struct Dir(PathBuf);
+/// A directory for one test's files, removed on drop (also when the test fails).
+struct Dir(tempfile::TempDir);
 
 impl Dir {
     fn new(tag: &str) -> Dir {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let p = std::env::temp_dir().join(format!("ckpt-fs-{tag}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&p).unwrap();
-        Dir(p)
+        let prefix = format!("ckpt-fs-{tag}-");
+        Dir(tempfile::Builder::new().prefix(&prefix).tempdir().unwrap())
     }
-}
 
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+    fn path(&self) -> &Path {
+        self.0.path()
     }
 }
 
@@ -68,7 +62,7 @@ fn policy_parses_and_explains() {
 fn a_saved_file_reopens_at_its_offset() {
     let _g = serial();
     let d = Dir::new("reopen");
-    let p = d.0.join("data.bin");
+    let p = d.path().join("data.bin");
     std::fs::write(&p, b"0123456789").unwrap();
     let mut f = File::open(&p).unwrap();
     let mut head = [0u8; 4];
@@ -85,7 +79,7 @@ fn a_saved_file_reopens_at_its_offset() {
 fn a_replaced_file_is_refused_on_load() {
     let _g = serial();
     let d = Dir::new("replaced");
-    let p = d.0.join("out.txt");
+    let p = d.path().join("out.txt");
     let f = File::create(&p).unwrap();
     let bytes = to_vec(&f).unwrap();
     drop(f);
@@ -105,8 +99,8 @@ fn a_replaced_file_is_refused_on_load() {
 fn restore_cuts_written_files_back_and_checks_inputs_first() {
     let _g = serial();
     let d = Dir::new("truncate");
-    let out = d.0.join("out.log");
-    let input = d.0.join("in.txt");
+    let out = d.path().join("out.log");
+    let input = d.path().join("in.txt");
     std::fs::write(&input, b"input data\n").unwrap();
     let reader = File::open(&input).unwrap();
     let mut w = OpenOptions::new()
@@ -118,7 +112,7 @@ fn restore_cuts_written_files_back_and_checks_inputs_first() {
     let saved = component();
     // After the save: more output, then a kill (nothing dropped cleanly).
     w.write_all(b"after the save\n").unwrap();
-    let later = d.0.join("later.txt");
+    let later = d.path().join("later.txt");
     write(&later, b"written after the save").unwrap();
 
     // An input that changed blocks the restore, and nothing is truncated.
@@ -141,7 +135,7 @@ fn restore_cuts_written_files_back_and_checks_inputs_first() {
 fn component_lists_open_handles_with_offsets() {
     let _g = serial();
     let d = Dir::new("handles");
-    let p = d.0.join("h.txt");
+    let p = d.path().join("h.txt");
     std::fs::write(&p, b"abcdef").unwrap();
     let mut f = OpenOptions::new().read(true).write(true).open(&p).unwrap();
     f.seek(SeekFrom::Start(3)).unwrap();
@@ -170,8 +164,8 @@ fn component_lists_open_handles_with_offsets() {
 fn rename_and_remove_follow_the_file() {
     let _g = serial();
     let d = Dir::new("rename");
-    let a = d.0.join("a.txt");
-    let b = d.0.join("b.txt");
+    let a = d.path().join("a.txt");
+    let b = d.path().join("b.txt");
     write(&a, b"x").unwrap();
     rename(&a, &b).unwrap();
     let listed = |p: &std::path::Path| {
@@ -207,7 +201,7 @@ fn pipes_are_refused_at_save() {
 fn an_open_written_file_cut_short_behind_the_program_is_refused() {
     let _g = serial();
     let d = Dir::new("short");
-    let p = d.0.join("log");
+    let p = d.path().join("log");
     let mut w = File::create(&p).unwrap();
     w.write_all(b"0123456789").unwrap();
     let saved = component();
@@ -231,7 +225,7 @@ fn an_open_written_file_cut_short_behind_the_program_is_refused() {
 fn clones_stay_one_open_file_after_a_restore() {
     let _g = serial();
     let d = Dir::new("clones");
-    let p = d.0.join("out.txt");
+    let p = d.path().join("out.txt");
     let mut a = File::create(&p).unwrap();
     let mut b = a.try_clone().unwrap();
     a.write_all(b"a0 ").unwrap();
@@ -260,8 +254,8 @@ fn devices_are_written_and_saved_without_a_length_to_cut_back() {
 fn a_file_renamed_over_is_forgotten() {
     let _g = serial();
     let d = Dir::new("rename-over");
-    let tmp = d.0.join("state.tmp");
-    let fin = d.0.join("state");
+    let tmp = d.path().join("state.tmp");
+    let fin = d.path().join("state");
     for i in 0..3 {
         write(&tmp, format!("v{i}")).unwrap();
         rename(&tmp, &fin).unwrap();
@@ -273,7 +267,7 @@ fn a_file_renamed_over_is_forgotten() {
             .filter(|f| {
                 f.get("path")
                     .and_then(Value::as_str)
-                    .is_some_and(|p| p.starts_with(d.0.to_str().unwrap()))
+                    .is_some_and(|p| p.starts_with(d.path().to_str().unwrap()))
             })
             .count(),
         other => panic!("{other:?}"),
@@ -285,15 +279,15 @@ fn a_file_renamed_over_is_forgotten() {
 fn files_first_written_after_the_save_are_cut_back_through_the_journal() {
     let _g = serial();
     let d = Dir::new("journal");
-    let image = d.0.join("app.ckpt");
+    let image = d.path().join("app.ckpt");
     super::journal::configure(&image, None);
-    let old = d.0.join("old.log");
+    let old = d.path().join("old.log");
     std::fs::write(&old, b"from before\n").unwrap();
     let saved = component();
     super::journal::saved(&image);
 
     // After the save: a new log and an existing file appended to for the first time.
-    let new = d.0.join("new.log");
+    let new = d.path().join("new.log");
     let mut a = OpenOptions::new()
         .append(true)
         .create(true)
@@ -319,9 +313,9 @@ fn files_first_written_after_the_save_are_cut_back_through_the_journal() {
 fn a_save_empties_the_journal_and_a_torn_line_is_ignored() {
     let _g = serial();
     let d = Dir::new("journal-reset");
-    let image = d.0.join("app.ckpt");
+    let image = d.path().join("app.ckpt");
     super::journal::configure(&image, Some(&image));
-    let p = d.0.join("x.log");
+    let p = d.path().join("x.log");
     let mut f = File::create(&p).unwrap();
     f.write_all(b"abc").unwrap();
     let jp = super::journal::path_for(&image);
@@ -359,17 +353,17 @@ fn component_without(p: &std::path::Path) -> Value {
 fn journal_covers_new_files_read_held_files_and_every_image_saved_to() {
     let _g = serial();
     let d = Dir::new("journal-more");
-    let image = d.0.join("app.ckpt");
-    let other = d.0.join("other.ckpt");
+    let image = d.path().join("app.ckpt");
+    let other = d.path().join("other.ckpt");
     super::journal::configure(&image, None);
-    let held = d.0.join("held.txt");
+    let held = d.path().join("held.txt");
     std::fs::write(&held, b"seed\n").unwrap();
     let reader = File::open(&held).unwrap();
     // A save to another image (`save_to`): its journal starts now.
     let saved = component();
     super::journal::saved(&other);
 
-    let fresh = d.0.join("fresh.txt");
+    let fresh = d.path().join("fresh.txt");
     let mut n = OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -400,8 +394,8 @@ struct Journaled {
 }
 
 impl Journaled {
-    fn new(d: &Dir) -> Journaled {
-        let image = d.0.join("app.ckpt");
+    fn new(d: &Path) -> Journaled {
+        let image = d.join("app.ckpt");
         super::journal::configure(&image, None);
         Journaled { image }
     }
@@ -441,8 +435,8 @@ fn identity(p: &std::path::Path) -> table::Identity {
 fn a_removed_file_is_put_back_with_its_content_and_identity() {
     let _g = serial();
     let d = Dir::new("undo-remove");
-    let j = Journaled::new(&d);
-    let p = d.0.join("input.txt");
+    let j = Journaled::new(d.path());
+    let p = d.path().join("input.txt");
     std::fs::write(&p, b"needed after the save\n").unwrap();
     let id = identity(&p);
     let saved = j.save();
@@ -467,8 +461,8 @@ fn a_removed_file_is_put_back_with_its_content_and_identity() {
 fn a_renamed_file_is_renamed_back() {
     let _g = serial();
     let d = Dir::new("undo-rename");
-    let j = Journaled::new(&d);
-    let (a, b) = (d.0.join("results.tmp"), d.0.join("results.txt"));
+    let j = Journaled::new(d.path());
+    let (a, b) = (d.path().join("results.tmp"), d.path().join("results.txt"));
     let mut w = File::create(&a).unwrap();
     w.write_all(b"1 2 3\n").unwrap();
     drop(w);
@@ -487,8 +481,8 @@ fn a_renamed_file_is_renamed_back() {
 fn renames_and_removals_after_one_save_are_undone_last_first() {
     let _g = serial();
     let d = Dir::new("undo-chain");
-    let j = Journaled::new(&d);
-    let f = |n: &str| d.0.join(n);
+    let j = Journaled::new(d.path());
+    let f = |n: &str| d.path().join(n);
     for n in ["a", "d", "e"] {
         std::fs::write(f(n), format!("{n} at the save\n")).unwrap();
     }
@@ -527,8 +521,8 @@ fn renames_and_removals_after_one_save_are_undone_last_first() {
 fn a_renamed_file_whose_new_name_was_replaced_is_refused() {
     let _g = serial();
     let d = Dir::new("undo-replaced");
-    let j = Journaled::new(&d);
-    let (a, b) = (d.0.join("a"), d.0.join("b"));
+    let j = Journaled::new(d.path());
+    let (a, b) = (d.path().join("a"), d.path().join("b"));
     std::fs::write(&a, b"original\n").unwrap();
     let saved = j.save();
     rename(&a, &b).unwrap();
@@ -558,8 +552,8 @@ fn a_renamed_file_whose_new_name_was_replaced_is_refused() {
 fn a_removed_name_taken_by_another_file_is_refused() {
     let _g = serial();
     let d = Dir::new("undo-taken");
-    let j = Journaled::new(&d);
-    let p = d.0.join("p");
+    let j = Journaled::new(d.path());
+    let p = d.path().join("p");
     std::fs::write(&p, b"kept").unwrap();
     let saved = j.save();
     remove_file(&p).unwrap();
@@ -574,13 +568,13 @@ fn a_removed_name_taken_by_another_file_is_refused() {
 fn the_next_save_deletes_the_kept_files_and_the_journal() {
     let _g = serial();
     let d = Dir::new("undo-cleanup");
-    let j = Journaled::new(&d);
-    let (p, q) = (d.0.join("p"), d.0.join("q"));
+    let j = Journaled::new(d.path());
+    let (p, q) = (d.path().join("p"), d.path().join("q"));
     std::fs::write(&p, b"p").unwrap();
     std::fs::write(&q, b"q").unwrap();
     j.save();
     remove_file(&p).unwrap();
-    rename(&q, d.0.join("r")).unwrap();
+    rename(&q, d.path().join("r")).unwrap();
     assert_eq!(j.kept().len(), 1);
     assert_eq!(
         pending_changes(&j.image),
@@ -592,7 +586,7 @@ fn the_next_save_deletes_the_kept_files_and_the_journal() {
             },
             PendingChange::Renamed {
                 from: q.clone(),
-                to: d.0.join("r"),
+                to: d.path().join("r"),
             },
         ]
     );
@@ -601,15 +595,15 @@ fn the_next_save_deletes_the_kept_files_and_the_journal() {
     assert!(!super::journal::path_for(&j.image).exists());
     // A restore of the later image has nothing to undo.
     j.restore(&later).unwrap();
-    assert!(!p.exists() && !q.exists() && d.0.join("r").exists());
+    assert!(!p.exists() && !q.exists() && d.path().join("r").exists());
 }
 
 #[test]
 fn lines_of_an_earlier_save_left_by_a_crash_are_ignored() {
     let _g = serial();
     let d = Dir::new("undo-epoch");
-    let j = Journaled::new(&d);
-    let (a, b) = (d.0.join("a"), d.0.join("b"));
+    let j = Journaled::new(d.path());
+    let (a, b) = (d.path().join("a"), d.path().join("b"));
     std::fs::write(&a, b"x").unwrap();
     j.save();
     rename(&a, &b).unwrap();
@@ -626,8 +620,8 @@ fn lines_of_an_earlier_save_left_by_a_crash_are_ignored() {
 fn a_restore_cut_short_runs_again() {
     let _g = serial();
     let d = Dir::new("undo-again");
-    let j = Journaled::new(&d);
-    let (a, b, c) = (d.0.join("a"), d.0.join("b"), d.0.join("c"));
+    let j = Journaled::new(d.path());
+    let (a, b, c) = (d.path().join("a"), d.path().join("b"), d.path().join("c"));
     std::fs::write(&a, b"a").unwrap();
     std::fs::write(&c, b"c").unwrap();
     let saved = j.save();
@@ -645,8 +639,8 @@ fn a_restore_cut_short_runs_again() {
 fn a_removed_directory_tree_is_put_back() {
     let _g = serial();
     let d = Dir::new("undo-tree");
-    let j = Journaled::new(&d);
-    let tree = d.0.join("scratch");
+    let j = Journaled::new(d.path());
+    let tree = d.path().join("scratch");
     std::fs::create_dir_all(tree.join("deep")).unwrap();
     std::fs::write(tree.join("deep/f"), b"f").unwrap();
     let id = identity(&tree.join("deep/f"));
@@ -667,9 +661,9 @@ fn other_fs(tag: &str) -> Option<Dir> {
     if dev(shm).is_none() || dev(shm) == dev(&std::env::temp_dir()) {
         return None;
     }
-    let p = shm.join(format!("ckpt-fs-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&p).ok()?;
-    Some(Dir(p))
+    let prefix = format!("ckpt-fs-{tag}-");
+    let dir = tempfile::Builder::new().prefix(&prefix).tempdir_in(shm);
+    dir.ok().map(Dir)
 }
 
 #[test]
@@ -680,8 +674,8 @@ fn a_file_on_another_file_system_is_kept_as_a_copy_and_put_back() {
         return;
     };
     let d = Dir::new("undo-copy");
-    let j = Journaled::new(&d);
-    let p = other.0.join("log");
+    let j = Journaled::new(d.path());
+    let p = other.path().join("log");
     let mut w = OpenOptions::new()
         .append(true)
         .create(true)
@@ -717,8 +711,8 @@ fn a_large_file_on_another_file_system_is_not_removed() {
         return;
     };
     let d = Dir::new("undo-large");
-    let _j = Journaled::new(&d);
-    let p = other.0.join("big");
+    let _j = Journaled::new(d.path());
+    let p = other.path().join("big");
     // Sparse: nothing is written, and nothing is copied either.
     std::fs::File::create(&p)
         .unwrap()
@@ -736,11 +730,11 @@ fn a_large_file_on_another_file_system_is_not_removed() {
 fn a_tree_holding_the_image_is_removed_without_keeping_it() {
     let _g = serial();
     let d = Dir::new("undo-tree-image");
-    let inner = Dir(d.0.join("run"));
-    std::fs::create_dir(&inner.0).unwrap();
+    let inner = d.path().join("run");
+    std::fs::create_dir(&inner).unwrap();
     let j = Journaled::new(&inner);
-    std::fs::write(inner.0.join("data"), b"x").unwrap();
+    std::fs::write(inner.join("data"), b"x").unwrap();
     j.save();
-    remove_dir_all(&inner.0).unwrap();
-    assert!(!inner.0.exists());
+    remove_dir_all(&inner).unwrap();
+    assert!(!inner.exists());
 }

@@ -8,11 +8,12 @@ use super::*;
 use crate::state::{Encoder, Limits, Loader, Value};
 use crate::Error;
 
-fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("ckpt-image-{name}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).unwrap();
-    d
+/// A directory for the images of one test, removed on drop.
+fn tmpdir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("ckpt-image-{name}-"))
+        .tempdir()
+        .unwrap()
 }
 
 fn header() -> Header {
@@ -74,7 +75,8 @@ fn write_sample(path: &Path, data: &[f64]) -> Result<u64, Error> {
 
 #[test]
 fn write_then_read_round_trips() {
-    let d = tmpdir("rt");
+    let dir = tmpdir("rt");
+    let d = dir.path();
     let p = d.join("app.ckpt");
     let data: Vec<f64> = (0..1000).map(|i| i as f64).collect();
     let n = write_sample(&p, &data).unwrap();
@@ -118,23 +120,23 @@ fn write_then_read_round_trips() {
     let s1: Rc<String> = l.load(live.next().unwrap().1).unwrap();
     assert_eq!((seven, back), (7, data));
     assert!(Rc::ptr_eq(&s1, &s2));
-    fs::remove_dir_all(&d).unwrap();
 }
 
 #[test]
 fn bulk_image_is_close_to_raw_size() {
-    let d = tmpdir("size");
+    let dir = tmpdir("size");
+    let d = dir.path();
     let p = d.join("big.ckpt");
     let data = vec![1.25f64; 1 << 17]; // 1 MiB
     let n = write_sample(&p, &data).unwrap();
     let raw = (data.len() * 8) as f64;
     assert!((n as f64) < raw * 1.01, "{n} bytes for {raw} raw");
-    fs::remove_dir_all(&d).unwrap();
 }
 
 #[test]
 fn failed_write_leaves_the_previous_image() {
-    let d = tmpdir("crash");
+    let dir = tmpdir("crash");
+    let d = dir.path();
     let p = d.join("app.ckpt");
     write_sample(&p, &[1.0]).unwrap();
     let before = fs::read(&p).unwrap();
@@ -149,7 +151,7 @@ fn failed_write_leaves_the_previous_image() {
     );
     assert!(matches!(r, Err(Error::Usage(_))));
     assert_eq!(fs::read(&p).unwrap(), before);
-    let leftovers: Vec<_> = fs::read_dir(&d)
+    let leftovers: Vec<_> = fs::read_dir(d)
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
@@ -173,7 +175,6 @@ fn failed_write_leaves_the_previous_image() {
     assert!(matches!(r, Err(Error::Unsaveable { .. })));
     assert_eq!(fs::read(&p).unwrap(), before);
     read(&p, &Limits::default()).unwrap();
-    fs::remove_dir_all(&d).unwrap();
 }
 
 #[test]
@@ -190,7 +191,8 @@ fn read_bytes(d: &Path, bytes: &[u8]) -> Result<Image, Error> {
 
 #[test]
 fn every_read_error_has_its_kind() {
-    let d = tmpdir("kinds");
+    let dir = tmpdir("kinds");
+    let d = dir.path();
     let p = d.join("ok.ckpt");
     write_sample(&p, &[1.0, 2.0]).unwrap();
     let good = fs::read(&p).unwrap();
@@ -199,28 +201,25 @@ fn every_read_error_has_its_kind() {
         read(&d.join("missing"), &Limits::default()),
         Err(Error::Io { .. })
     ));
-    assert!(matches!(read_bytes(&d, b""), Err(Error::NotAnImage { .. })));
+    assert!(matches!(read_bytes(d, b""), Err(Error::NotAnImage { .. })));
     assert!(matches!(
-        read_bytes(&d, b"#!/bin/sh\necho hi\n"),
+        read_bytes(d, b"#!/bin/sh\necho hi\n"),
         Err(Error::NotAnImage { .. })
     ));
+    assert!(matches!(read_bytes(d, b"CK"), Err(Error::Truncated { .. })));
     assert!(matches!(
-        read_bytes(&d, b"CK"),
+        read_bytes(d, &good[..20]),
         Err(Error::Truncated { .. })
     ));
     assert!(matches!(
-        read_bytes(&d, &good[..20]),
-        Err(Error::Truncated { .. })
-    ));
-    assert!(matches!(
-        read_bytes(&d, &good[..good.len() - 1]),
+        read_bytes(d, &good[..good.len() - 1]),
         Err(Error::Truncated { .. })
     ));
 
     let mut v = good.clone();
     v[4] = 9;
     assert!(matches!(
-        read_bytes(&d, &v),
+        read_bytes(d, &v),
         Err(Error::UnsupportedVersion {
             found: 9,
             supported: FORMAT_VERSION,
@@ -231,7 +230,7 @@ fn every_read_error_has_its_kind() {
     let mut v = good.clone();
     let mid = 8 + (good.len() - 32) / 2;
     v[mid] ^= 0x10;
-    match read_bytes(&d, &v) {
+    match read_bytes(d, &v) {
         Err(Error::Corrupt {
             section, detail, ..
         }) => {
@@ -256,12 +255,12 @@ fn every_read_error_has_its_kind() {
     e.text("header");
     e.uint(1);
     e.finish().unwrap();
-    match read_bytes(&d, &bad_body(&body)) {
+    match read_bytes(d, &bad_body(&body)) {
         Err(Error::Corrupt { section, .. }) => assert_eq!(section, "header"),
         other => panic!("{other:?}"),
     }
     assert!(matches!(
-        read_bytes(&d, &bad_body(&[0x01])),
+        read_bytes(d, &bad_body(&[0x01])),
         Err(Error::Corrupt { .. })
     ));
 
@@ -278,12 +277,12 @@ fn every_read_error_has_its_kind() {
         max_len: 1 << 20,
     };
     assert!(matches!(read(&p2, &shallow), Err(Error::Limit { .. })));
-    fs::remove_dir_all(&d).unwrap();
 }
 
 #[test]
 fn bit_flips_and_truncations_never_panic() {
-    let d = tmpdir("fuzz");
+    let dir = tmpdir("fuzz");
+    let d = dir.path();
     let p = d.join("ok.ckpt");
     write_sample(&p, &[0.5, 1.5]).unwrap();
     let good = fs::read(&p).unwrap();
@@ -308,7 +307,6 @@ fn bit_flips_and_truncations_never_panic() {
             let _ = read_header(&q);
         }
     }
-    fs::remove_dir_all(&d).unwrap();
 }
 
 #[test]
@@ -451,7 +449,8 @@ mod heap {
 
     #[test]
     fn weak_ring_of_200k_round_trips_on_a_small_stack() {
-        let d = tmpdir("ring");
+        let dir = tmpdir("ring");
+        let d = dir.path();
         let p = d.join("ring.ckpt");
         let p2 = p.clone();
         on_small_stack(move || {
@@ -493,7 +492,6 @@ mod heap {
                 assert_eq!(Rc::weak_count(node), d);
             }
         });
-        fs::remove_dir_all(&d).unwrap();
     }
 
     /// A tree node: strong children, weak parent.
@@ -566,7 +564,8 @@ mod heap {
     #[test]
     fn strong_chain_of_100k_with_weak_parents_round_trips_on_a_small_stack() {
         const N: u64 = 100_000;
-        let d = tmpdir("chain");
+        let dir = tmpdir("chain");
+        let d = dir.path();
         let p = d.join("chain.ckpt");
         let p2 = p.clone();
         on_small_stack(move || {
@@ -603,13 +602,13 @@ mod heap {
             drop(deep);
             check_and_dismantle(root, N);
         });
-        fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]
     fn strong_chain_loads_from_the_root_first() {
         const N: u64 = 20_000;
-        let d = tmpdir("chain-root");
+        let dir = tmpdir("chain-root");
+        let d = dir.path();
         let p = d.join("chain.ckpt");
         let p2 = p.clone();
         on_small_stack(move || {
@@ -628,7 +627,6 @@ mod heap {
             drop(l);
             check_and_dismantle(root, N);
         });
-        fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]
@@ -637,7 +635,8 @@ mod heap {
         // nest, and each stop must only undo the build that stopped, not the root.
         const K: u64 = 300;
         const N: u64 = 100;
-        let d = tmpdir("wide");
+        let dir = tmpdir("wide");
+        let d = dir.path();
         let p = d.join("wide.ckpt");
         let root = tnode(0, &Weak::new());
         let chains: Vec<Rc<TNode>> = (0..K).map(|_| chain(N)).collect();
@@ -668,7 +667,6 @@ mod heap {
                 check_and_dismantle(bk, N);
             }
         }
-        fs::remove_dir_all(&d).unwrap();
     }
 
     /// `Arc` and `Mutex` take the same paths.
@@ -695,7 +693,8 @@ mod heap {
     #[test]
     fn arc_ring_round_trips_on_a_small_stack() {
         const N: usize = 30_000;
-        let d = tmpdir("arc");
+        let dir = tmpdir("arc");
+        let d = dir.path();
         let p = d.join("arc.ckpt");
         let p2 = p.clone();
         on_small_stack(move || {
@@ -742,14 +741,14 @@ mod heap {
                 assert_eq!(Arc::strong_count(b), 1 + 1); // owner + `to_b`
             }
         });
-        fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]
     fn heap_definitions_are_shallow() {
         // The nesting of the body no longer grows with the chain: a strict depth limit
         // accepts a 5 000-node ring.
-        let d = tmpdir("shallow");
+        let dir = tmpdir("shallow");
+        let d = dir.path();
         let p = d.join("ring.ckpt");
         let nodes = ring(5_000);
         write_live(&p, &mut |e| {
@@ -764,7 +763,6 @@ mod heap {
         let img = read(&p, &limits).unwrap();
         assert_eq!(img.shared.len(), 5_000);
         assert!(img.shared.iter().all(Option::is_some));
-        fs::remove_dir_all(&d).unwrap();
     }
 
     /// Owns itself through `Rc`.
@@ -781,7 +779,8 @@ mod heap {
 
     #[test]
     fn strong_cycles_through_the_heap_are_refused() {
-        let d = tmpdir("cycle");
+        let dir = tmpdir("cycle");
+        let d = dir.path();
         let p = d.join("cyc.ckpt");
         // a -> b -> c -> a, all strong: b and c are written in the heap.
         let a = Rc::new(Cyc(RefCell::new(None)));
@@ -810,7 +809,6 @@ mod heap {
         assert!(v[0].0.borrow().is_none());
         assert!(Rc::ptr_eq(v[1].0.borrow().as_ref().unwrap(), &v[2]));
         assert!(Rc::ptr_eq(v[2].0.borrow().as_ref().unwrap(), &v[0]));
-        fs::remove_dir_all(&d).unwrap();
     }
 
     /// A node whose load fails for one id: the build fails in the middle of the graph.
@@ -835,7 +833,8 @@ mod heap {
 
     #[test]
     fn a_failed_load_leaves_no_object_half_built() {
-        let d = tmpdir("failed");
+        let dir = tmpdir("failed");
+        let d = dir.path();
         let p = d.join("ring.ckpt");
         let nodes = ring(10_000);
         write_live(&p, &mut |e| {
@@ -856,7 +855,6 @@ mod heap {
         let msg = r.0.unwrap_err();
         assert!(msg.contains("4321"), "{msg}");
         assert!(r.1);
-        fs::remove_dir_all(&d).unwrap();
     }
 
     /// Wraps a CBOR body into an image file.
@@ -895,17 +893,18 @@ mod heap {
 
     #[test]
     fn forward_references_need_their_heap_definition() {
-        let d = tmpdir("forward");
+        let dir = tmpdir("forward");
+        let d = dir.path();
         // [tag29(0), tag29(0)] with the heap {0: "x"}: one object.
         let comp = [0x82, 0xd8, 29, 0x00, 0xd8, 29, 0x00];
-        let p = image_of(&d, &crafted(&comp, Some(&[0xbf, 0x00, 0x61, b'x', 0xff])));
+        let p = image_of(d, &crafted(&comp, Some(&[0xbf, 0x00, 0x61, b'x', 0xff])));
         let img = read(&p, &Limits::default()).unwrap();
         let mut l = Loader::new(img.shared);
         let (a, b): (Rc<String>, Rc<String>) = l.load(img.components[0].1.clone()).unwrap();
         assert!(Rc::ptr_eq(&a, &b));
         assert_eq!(*a, "x");
         let bad = |comp: &[u8], heap: Option<&[u8]>| match read(
-            &image_of(&d, &crafted(comp, heap)),
+            &image_of(d, &crafted(comp, heap)),
             &Limits::default(),
         ) {
             Err(Error::Corrupt {
@@ -933,7 +932,6 @@ mod heap {
         // A definition in place cannot be defined again by the heap.
         let (_, detail) = bad(&[0xd8, 28, 0x01], Some(&[0xa1, 0x00, 0x01]));
         assert!(detail.contains("not awaiting"), "{detail}");
-        fs::remove_dir_all(&d).unwrap();
     }
 }
 
@@ -945,9 +943,8 @@ mod alignment {
     /// reads back exactly.
     #[test]
     fn large_typed_arrays_start_on_a_page() {
-        let dir = std::env::temp_dir().join(format!("ckpt-align-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("a.ckpt");
+        let dir = super::tmpdir("align");
+        let path = dir.path().join("a.ckpt");
         let data: Vec<f64> = (0..300_000).map(|i| i as f64 * 0.25).collect();
         let small: Vec<u32> = (0..10).collect();
         write_live(&path, &mut |e| {
@@ -979,7 +976,6 @@ mod alignment {
         let (_, s) = live.pop().unwrap();
         let back: Vec<u32> = l.load(s).unwrap();
         assert_eq!(back, small);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// A typed array split over several chunks (not written by ckpt) still decodes.

@@ -171,7 +171,7 @@ fn code_outside_the_executable_is_unsaveable() {
 
 mod images {
     use std::fs;
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
 
     use super::*;
     use crate::image::{self, Fingerprint, Header, Limits, END_MAGIC, FORMAT_VERSION, MAGIC};
@@ -179,11 +179,12 @@ mod images {
     /// Two function pointers, one of them optional.
     type Pair = (fn(u32) -> u32, Option<fn() -> &'static str>);
 
-    fn tmpdir(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("ckpt-code-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&d);
-        fs::create_dir_all(&d).unwrap();
-        d
+    /// A directory for the images of one test, removed on drop.
+    fn tmpdir(name: &str) -> tempfile::TempDir {
+        tempfile::Builder::new()
+            .prefix(&format!("ckpt-code-{name}-"))
+            .tempdir()
+            .unwrap()
     }
 
     fn header() -> Header {
@@ -269,7 +270,8 @@ mod images {
 
     #[test]
     fn images_name_their_executable_and_restore_its_code_pointers() {
-        let d = tmpdir("same");
+        let dir = tmpdir("same");
+        let d = dir.path();
         let p = d.join("a.ckpt");
         let fs_: Pair = (double, Some(answer));
         write_component(&p, &|e| e.put(&fs_));
@@ -284,12 +286,12 @@ mod images {
         }
         let (f, g): Pair = l.load(v).unwrap();
         assert_eq!((f(4), g.map(|g| g())), (8, Some("42")));
-        fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]
     fn an_image_of_another_executable_keeps_everything_but_its_code_pointers() {
-        let d = tmpdir("other");
+        let dir = tmpdir("other");
+        let d = dir.path();
         let p = d.join("b.ckpt");
         let off = to_offset(double as fn(u32) -> u32 as usize) as i64;
         let body = body_as(Some("build-id:feedface"), &|e| {
@@ -313,12 +315,12 @@ mod images {
             }
             other => panic!("{other:?}"),
         }
-        fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]
     fn images_without_the_exe_field_still_read() {
-        let d = tmpdir("old");
+        let dir = tmpdir("old");
+        let d = dir.path();
         let p = d.join("c.ckpt");
         let body = body_as(None, &|e| e.uint(7));
         image_of(&p, &body);
@@ -332,6 +334,5 @@ mod images {
             l.load::<fn()>(Value::Tag(TAG, Box::new(Value::Uint(0)))),
             Err(Error::ForeignCode { .. })
         ));
-        fs::remove_dir_all(&d).unwrap();
     }
 }
