@@ -2,7 +2,12 @@
 //! borrowed element afterwards, and `if let [a, b, ..] = &v[..]` slice patterns.
 #[ckpt::checkpointable]
 fn main() {
-    let words = vec!["delta".to_string(), "alpha".into(), "charlie".into(), "bravo".into()];
+    let words = vec![
+        "delta".to_string(),
+        "alpha".into(),
+        "charlie".into(),
+        "bravo".into(),
+    ];
     match words.first() {
         Some(first) => {
             ckpt::save().expect("checkpoint");
