@@ -22,6 +22,7 @@ use syn::visit::Visit;
 
 use super::model::{FnModel, Passing};
 use super::normalize::{head_iter, Norm};
+use super::places::borrowing_method;
 use super::points::has_point_expr;
 use super::vars::{bindings, Uses};
 
@@ -332,76 +333,6 @@ fn has_ref_binding(p: &syn::Pat) -> bool {
     f.0
 }
 
-/// Methods that borrow their receiver and hand out something that borrows it.
-const BORROWING: &[&str] = &[
-    "iter",
-    "iter_mut",
-    "chars",
-    "char_indices",
-    "bytes",
-    "lines",
-    "split",
-    "split_whitespace",
-    "split_ascii_whitespace",
-    "splitn",
-    "rsplit",
-    "rsplitn",
-    "split_terminator",
-    "split_inclusive",
-    "matches",
-    "match_indices",
-    "trim",
-    "trim_start",
-    "trim_end",
-    "trim_matches",
-    "trim_start_matches",
-    "trim_end_matches",
-    "strip_prefix",
-    "strip_suffix",
-    "as_str",
-    "as_slice",
-    "as_mut_slice",
-    "as_ref",
-    "as_mut",
-    "as_bytes",
-    "as_path",
-    "as_os_str",
-    "as_deref",
-    "as_deref_mut",
-    "to_str",
-    "get",
-    "get_mut",
-    "first",
-    "last",
-    "first_mut",
-    "last_mut",
-    "keys",
-    "values",
-    "values_mut",
-    "range",
-    "range_mut",
-    "windows",
-    "chunks",
-    "chunks_exact",
-    "rchunks",
-    "split_at",
-    "split_at_mut",
-    "split_first",
-    "split_last",
-    "peek",
-    "borrow",
-    "borrow_mut",
-    "file_name",
-    "extension",
-    "parent",
-    "file_stem",
-];
-
-/// A method whose result borrows from its receiver (`iter`, `chars`, `borrow`, ...).
-pub fn borrowing_method(name: &str) -> bool {
-    BORROWING.contains(&name)
-}
-
 /// Methods whose result owns its value (it can be saved): a chain ending in one of them
 /// is not made again.
 const OWNING: &[&str] = &[
@@ -487,7 +418,7 @@ pub fn rerun_class(e: &syn::Expr) -> bool {
                 return false;
             };
             place_like(root)
-                && methods.iter().any(|m| BORROWING.contains(&m.as_str()))
+                && methods.iter().any(|m| borrowing_method(m))
                 && !OWNING.contains(&last.as_str())
         }
         syn::Expr::Call(c) => {

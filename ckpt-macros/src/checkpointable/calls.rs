@@ -351,7 +351,7 @@ fn value_arg(a: &syn::Expr, model: &FnModel, table: &Table) -> (Arg, Unsupported
                         None => (Arg::Same, Some("it lends part of a value mutably")),
                     }
                 }
-                e if super::hoist::is_place(e) => match lent_part(e, model, table) {
+                e if super::places::is_place(e) => match lent_part(e, model, table) {
                     Ok(Some(p)) => (Arg::LendPart(p), None),
                     Ok(None) => (Arg::Same, Some("it lends part of a value mutably")),
                     Err(why) => (Arg::Same, Some(why)),
@@ -360,7 +360,7 @@ fn value_arg(a: &syn::Expr, model: &FnModel, table: &Table) -> (Arg, Unsupported
             }
         }
         syn::Expr::Reference(r) => {
-            if super::hoist::is_place(&r.expr) || matches!(&*r.expr, syn::Expr::Lit(_)) {
+            if super::places::is_place(&r.expr) || matches!(&*r.expr, syn::Expr::Lit(_)) {
                 (Arg::Same, None)
             } else {
                 (

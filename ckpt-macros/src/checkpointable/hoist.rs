@@ -18,6 +18,7 @@
 use quote::format_ident;
 use syn::visit_mut::VisitMut;
 
+use super::places::is_place;
 use super::points::{has_point_expr, marker_id};
 
 #[derive(Default)]
@@ -199,28 +200,6 @@ fn is_compound_assign(op: &syn::BinOp) -> bool {
             | ShlAssign(_)
             | ShrAssign(_)
     )
-}
-
-/// A place: a local, a field or an element of one, through `*`.
-pub fn is_place(e: &syn::Expr) -> bool {
-    match e {
-        syn::Expr::Path(p) => p.qself.is_none() && p.path.segments.len() == 1,
-        syn::Expr::Field(f) => is_place(&f.base),
-        syn::Expr::Index(i) => is_place(&i.expr) && pure_index(&i.index),
-        syn::Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => is_place(&u.expr),
-        syn::Expr::Paren(p) => is_place(&p.expr),
-        _ => false,
-    }
-}
-
-fn pure_index(e: &syn::Expr) -> bool {
-    match e {
-        syn::Expr::Lit(_) | syn::Expr::Path(_) => true,
-        syn::Expr::Range(r) => r.start.iter().chain(r.end.iter()).all(|x| pure_index(x)),
-        syn::Expr::Binary(b) => pure_index(&b.left) && pure_index(&b.right),
-        syn::Expr::Paren(p) => pure_index(&p.expr),
-        _ => false,
-    }
 }
 
 /// Evaluating it later gives the same value and has no effect: a literal, a path to an

@@ -27,6 +27,7 @@ mod liveness;
 mod model;
 mod normalize;
 mod os_rules;
+mod places;
 mod points;
 mod rename;
 mod rewrite;

@@ -335,7 +335,7 @@ fn lent_collection(iterable: &syn::Expr) -> Option<&syn::Expr> {
         syn::Expr::Reference(r) if r.mutability.is_some() => &*r.expr,
         _ => return None,
     };
-    super::hoist::is_place(x).then_some(x)
+    super::places::is_place(x).then_some(x)
 }
 
 /// The local at the root of a place (`self` in `self.tasks`).
@@ -367,14 +367,14 @@ fn borrowed_temporary(iterable: &mut syn::Expr, n: u32) -> Option<syn::Stmt> {
     loop {
         match cur {
             syn::Expr::MethodCall(m) => {
-                let borrows = super::bindings::borrowing_method(&m.method.to_string());
+                let borrows = super::places::borrowing_method(&m.method.to_string());
                 let temporary = match &*m.receiver {
                     syn::Expr::Call(_) => true,
                     // A guard (`borrow()`) is a value; `trim()` / `as_str()` are borrows.
                     syn::Expr::MethodCall(r) => {
                         let name = r.method.to_string();
                         matches!(name.as_str(), "borrow" | "borrow_mut")
-                            || !super::bindings::borrowing_method(&name)
+                            || !super::places::borrowing_method(&name)
                     }
                     _ => false,
                 };

@@ -496,7 +496,7 @@ impl Marker<'_> {
                 continue;
             }
             let t = format_ident!("__ckpt_ma{}_{}", before + 1, i);
-            let by_ref = takes == Takes::ByRef && !has[i] && super::hoist::is_place(value);
+            let by_ref = takes == Takes::ByRef && !has[i] && super::places::is_place(value);
             let old = std::mem::replace(value, syn::parse_quote!(#t));
             if by_ref {
                 lets.push(syn::parse_quote! { let #t = &#old; });

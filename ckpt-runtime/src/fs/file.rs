@@ -7,7 +7,8 @@ use std::os::unix::io::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::table::{self, Identity, Mode};
+use super::identity::Identity;
+use super::table::{self, Mode};
 use crate::error::Error;
 use crate::state::{Encoder, Loader, State, Value};
 
@@ -174,12 +175,6 @@ impl File {
         Ok(File {
             shared: Arc::clone(&self.shared),
         })
-    }
-
-    /// Reads the file's bytes one by one (`Read::bytes`, resumable: the iterator is
-    /// [`State`]).
-    pub fn bytes(self) -> crate::io::Bytes<File> {
-        crate::io::Bytes::new(self)
     }
 }
 

@@ -40,7 +40,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use super::table::Identity;
+use super::identity::Identity;
 
 /// One image whose journal this run appends to.
 struct Target {

@@ -25,9 +25,9 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::identity::Identity;
 use super::journal::{self, Kept};
 use super::sys;
-use super::table::Identity;
 
 /// The largest file (or directory tree, in total) ckpt copies to keep it when a hard link
 /// is impossible (the file is on another file system than the image): 16 MiB. Larger

@@ -49,6 +49,7 @@
 //! ```
 
 mod file;
+pub(crate) mod identity;
 #[cfg_attr(not(feature = "agent"), allow(dead_code))]
 pub(crate) mod journal;
 mod keep;
@@ -75,7 +76,7 @@ use std::io;
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use table::Identity;
+use identity::Identity;
 
 /// The environment variable that chooses the [`Policy`] of a restore.
 pub const ENV_POLICY: &str = "CKPT_FILES";

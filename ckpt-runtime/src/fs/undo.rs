@@ -17,10 +17,11 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use super::identity::Identity;
 use super::journal::{Entry, Kept, Op};
 use super::keep;
 use super::sys;
-use super::table::{Identity, SavedFile};
+use super::table::SavedFile;
 use crate::error::{Error, Result};
 
 /// What a path touched by the steps planned so far names once they ran.

@@ -611,6 +611,14 @@ impl<R> Bytes<R> {
     }
 }
 
+impl crate::fs::File {
+    /// Reads the file's bytes one by one (`Read::bytes`, resumable: the iterator is
+    /// [`State`]).
+    pub fn bytes(self) -> Bytes<crate::fs::File> {
+        Bytes::new(self)
+    }
+}
+
 impl<R: Read> Iterator for Bytes<R> {
     type Item = io::Result<u8>;
 

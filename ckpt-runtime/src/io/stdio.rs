@@ -6,8 +6,9 @@ use std::os::unix::fs::FileTypeExt;
 use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use crate::error::Result;
+use crate::fs::identity::Identity;
 use crate::fs::sys;
-use crate::fs::table::{mtime_ns, Identity};
+use crate::fs::table::mtime_ns;
 use crate::state::{Encoder, Loader, State, Value};
 
 /// What a save records about fd 1 or 2: the identity and length of the regular file it
