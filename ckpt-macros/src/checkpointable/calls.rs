@@ -487,6 +487,8 @@ impl CaptureSpec<'_> {
                         let c = quote::format_ident!("__ckpt_c_{}", name);
                         puts.push(quote! { #c.__ckpt_put(__w, #key)?; });
                     } else if whole {
+                        // Spanned at the loop's iterable, its errors too.
+                        let id = syn::Ident::new(&id.to_string(), span);
                         puts.push(quote_spanned! {span=> ::ckpt::__private::IterSaveWhole::save(&#id, __w, #key)?; });
                     } else {
                         puts.push(quote_spanned! {span=> {

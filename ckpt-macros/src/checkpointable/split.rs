@@ -133,9 +133,16 @@ impl<'a> Ctx<'a> {
         quote!(#(#out)*)
     }
 
-    /// A binding taken back whole needs its type named on the resume path.
+    /// A binding taken back whole needs its type named on the resume path (a loop's
+    /// iterator only when saved whole: one made again names its own type, and a closure in
+    /// it has another type on each path).
     fn needs_marker(&self, name: &str, b: &super::bindings::Binding) -> bool {
-        matches!(b.mode, Mode::Take | Mode::Iter) && self.live.values().any(|l| l.contains(name))
+        let taken = match b.mode {
+            Mode::Take => true,
+            Mode::Iter => self.norm.iter(name).is_some_and(|i| i.whole),
+            _ => false,
+        };
+        taken && self.live.values().any(|l| l.contains(name))
     }
 
     fn is_hoisted(&self, name: &str) -> bool {
@@ -507,7 +514,8 @@ impl<'a> Ctx<'a> {
         };
         let span = syn::spanned::Spanned::span(&it.iterable);
         let value = if it.whole {
-            let m = marker(name);
+            // Spanned at the loop's iterable, its errors too.
+            let m = syn::Ident::new(&marker(name).to_string(), span);
             quote_spanned! {span=> ::ckpt::__private::iter_take_as(&__ck, #m, #key) }
         } else {
             let ordered = super::normalize::ordered(&it.iterable);

@@ -69,7 +69,7 @@ impl<I: Iterator> Iterator for Counted<I> {
             collection instead (`for x in v.iter()`, `for x in &v`), or collect the iterable into a \
             local `Vec` first"
 )]
-pub trait SavedWhole {}
+pub trait SavedWhole: State {}
 impl<T: State> SavedWhole for T {}
 
 /// Saves a loop's iterator whole.
@@ -77,11 +77,7 @@ pub struct IterSaveWhole;
 
 impl IterSaveWhole {
     /// Writes `{"state": it}` under `key`.
-    pub fn save<I: SavedWhole + State>(
-        c: &Counted<I>,
-        w: &mut Writer<'_, '_>,
-        key: &str,
-    ) -> Result<()> {
+    pub fn save<I: SavedWhole>(c: &Counted<I>, w: &mut Writer<'_, '_>, key: &str) -> Result<()> {
         if let Some(enc) = w.live_encoder(key) {
             enc.map(1);
             enc.text("state");
@@ -181,7 +177,7 @@ impl<I> IterLoadFallback<I> for IterLoad<I> {
 }
 
 /// Takes back a loop iterator saved whole, its type named by a marker.
-pub fn iter_take_as<I: State>(
+pub fn iter_take_as<I: SavedWhole>(
     f: &Frame,
     _: super::args::TypeOf<Counted<I>>,
     name: &str,
