@@ -166,10 +166,11 @@ impl<'a> Ctx<'a> {
     }
 
     fn normal_stmt(&mut self, s: &syn::Stmt) -> TokenStream {
+        let checks = self.moved_captures(s);
         let stmts = self.rewrite_let(s);
         let marks = self.mark_types(s);
         if !has_point_stmt(s) {
-            return quote!(#(#stmts)* #marks);
+            return quote!(#checks #(#stmts)* #marks);
         }
         let (pre, post, counted) = self.around(s);
         let mut out = Vec::new();
@@ -247,11 +248,38 @@ impl<'a> Ctx<'a> {
         // Assigned in s (`cur = &node.next;` in a loop that walks a list): declared here,
         // its type from that assignment, though not restored when it is not live.
         reads.extend(assigned_in(s));
+        // A closure (or a value holding one) made again has another type on each side of
+        // the split: never declared before it, but bound in each branch and once more after
+        // it, when the code after reads it (from names declared here).
+        let mut rebind: Vec<syn::Stmt> = Vec::new();
+        if prefix_has_points {
+            for st in prefix {
+                for n in declared_by(st) {
+                    if !after.contains(&n) || self.is_hoisted(&n) {
+                        continue;
+                    }
+                    if let Some(again) = self.closure_rerun(&n) {
+                        if let syn::Stmt::Local(l) = &again {
+                            if let Some(init) = &l.init {
+                                reads.extend(Uses::of_expr(&init.expr));
+                            }
+                        }
+                        if !rebind.iter().any(|r| r == &again) {
+                            rebind.push(again);
+                        }
+                    }
+                }
+            }
+        }
         let mut scope_here = scope.clone();
         for st in prefix {
             for n in declared_by(st) {
                 scope_here.insert(n.clone());
-                if reads.contains(&n) && !self.is_hoisted(&n) && !outside.contains(&n) {
+                if reads.contains(&n)
+                    && !self.is_hoisted(&n)
+                    && !outside.contains(&n)
+                    && !(prefix_has_points && self.closure_rerun(&n).is_some())
+                {
                     outside.push(n);
                 }
             }
@@ -283,6 +311,7 @@ impl<'a> Ctx<'a> {
             quote! {
                 #(#decls)*
                 if __ck.resume_in(#lo, #hi) { #branch_then } else { #before #s_norm }
+                #(#rebind)*
             }
         } else {
             quote! { #(#decls)* #branch_then }
@@ -290,6 +319,65 @@ impl<'a> Ctx<'a> {
         self.hoisted.pop();
         let suffix_ts = self.normal(suffix);
         quote! { #head #suffix_ts }
+    }
+
+    /// For a `let` made again whose value holds a `move` closure and that a point needs:
+    /// a check, before it, that what the closure captures is `Copy`. The resume path makes
+    /// the closure again from the captured locals, and a value moved into it (a `String`)
+    /// is nowhere to be saved; the check makes that a compile error on the capture, saying
+    /// so, instead of a borrow error in generated code.
+    fn moved_captures(&self, s: &syn::Stmt) -> TokenStream {
+        let syn::Stmt::Local(l) = s else {
+            return TokenStream::new();
+        };
+        let mut bs = Vec::new();
+        bindings(&l.pat, false, &mut bs);
+        let needed = bs.iter().any(|b| {
+            let n = b.name.to_string();
+            matches!(self.table.get(&n).map(|b| &b.mode), Some(Mode::Rerun(_)))
+                && self.live.values().any(|live| live.contains(&n))
+        });
+        let Some(init) = l.init.as_ref().filter(|_| needed) else {
+            return TokenStream::new();
+        };
+        struct F(Vec<syn::ExprClosure>);
+        impl<'a> syn::visit::Visit<'a> for F {
+            fn visit_expr_closure(&mut self, c: &'a syn::ExprClosure) {
+                if c.capture.is_some() {
+                    self.0.push(c.clone());
+                }
+            }
+        }
+        let mut f = F(Vec::new());
+        syn::visit::Visit::visit_expr(&mut f, &init.expr);
+        let mut out = Vec::new();
+        for c in f.0 {
+            for n in Uses::of_expr(&syn::Expr::Closure(c.clone())) {
+                if self.table.get(&n).is_none() {
+                    continue; // not a local: an item, a constant
+                }
+                let id = syn::Ident::new(&n, syn::spanned::Spanned::span(&c));
+                out.push(quote_spanned! {id.span()=> ::ckpt::__private::captured_by_copy(::ckpt::__private::type_of(&#id)); });
+            }
+        }
+        quote!(#(#out)*)
+    }
+
+    /// The statement that makes `name` again, when it is made again and holds a closure.
+    fn closure_rerun(&self, name: &str) -> Option<syn::Stmt> {
+        let b = self.table.get(name)?;
+        let Mode::Rerun(st) = &b.mode else {
+            return None;
+        };
+        struct F(bool);
+        impl<'a> syn::visit::Visit<'a> for F {
+            fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {
+                self.0 = true;
+            }
+        }
+        let mut f = F(false);
+        syn::visit::Visit::visit_stmt(&mut f, st);
+        f.0.then(|| self.rerun_stmt(st))
     }
 
     /// The names live at every one of `ids` and not bound yet.

@@ -91,9 +91,7 @@ impl Uses {
     }
 
     fn format_args(&mut self, lit: &str) {
-        let mut names = BTreeSet::new();
-        format_args_of(lit, &mut names);
-        for n in names {
+        for (_, n) in format_captures(lit) {
             self.use_name(n);
         }
     }
@@ -115,34 +113,6 @@ fn let_parts<'a>(e: &'a syn::Expr, out: &mut Vec<CondPart<'a>>) {
         }
         syn::Expr::Paren(p) => let_parts(&p.expr, out),
         other => out.push(CondPart::Other(other)),
-    }
-}
-
-/// `{name}` and `{name:?}` in a string literal.
-fn format_args_of(lit: &str, out: &mut BTreeSet<String>) {
-    if !lit.starts_with('"') && !lit.starts_with('r') {
-        return;
-    }
-    let b = lit.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'{' {
-            if b.get(i + 1) == Some(&b'{') {
-                i += 2;
-                continue;
-            }
-            let start = i + 1;
-            let mut j = start;
-            while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
-                j += 1;
-            }
-            if j > start && !b[start].is_ascii_digit() {
-                out.insert(lit[start..j].to_string());
-            }
-            i = j;
-        } else {
-            i += 1;
-        }
     }
 }
 
@@ -386,6 +356,10 @@ mod scope_tests {
         assert_eq!(
             free(r#"{ let name = 1; println!("{name} {}", p.name); other }"#),
             ["other", "p"]
+        );
+        assert_eq!(
+            free(r#"{ let f = |x: i32| format!("{x:>width$.prec$}"); }"#),
+            ["prec", "width"]
         );
     }
 }

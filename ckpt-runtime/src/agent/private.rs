@@ -575,3 +575,18 @@ pub fn save_to<P: AsRef<Path>>(path: P) -> Result<()> {
 pub fn restored() -> bool {
     AGENT.with(|a| a.borrow().restored)
 }
+
+/// What a `move` closure kept across a save point may capture: the resume path makes the
+/// closure again from the captured locals, so they must still be there after it was made.
+#[diagnostic::on_unimplemented(
+    message = "a `move` closure kept across a save point cannot own a `{Self}`: capture it by reference (drop `move`) or clone it into a local the closure uses",
+    label = "moved into the closure",
+    note = "ckpt makes the closure again on restore from the locals it captures, and a value moved into it is no longer in any local ckpt can save; capture it by reference (drop `move`), or clone it into a local the closure uses"
+)]
+pub trait CapturedByCopy {}
+impl<T: Copy> CapturedByCopy for T {}
+
+/// Checks a capture of a `move` closure made again on the resume path (by its type, so
+/// that rustc does not suggest borrowing the closure).
+#[inline(always)]
+pub fn captured_by_copy<T: CapturedByCopy>(_: TypeOf<T>) {}

@@ -380,6 +380,7 @@ corpus! {
     chunks_windows_stats,
     closure_generic_apply,
     closure_table_loop,
+    closures_between_saves,
     cow_box_rc_str,
     custom_error_enum,
     custom_iterator_struct,
