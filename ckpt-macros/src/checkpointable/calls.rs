@@ -571,8 +571,13 @@ impl CaptureSpec<'_> {
                     let Some(id) = &p.name else { continue };
                     let needed_only = p.passing == Passing::Shared && !p.is_receiver();
                     if let (true, Some(tr)) = (p.is_receiver(), &self.model.dyn_trait) {
+                        let via = if self.model.in_trait {
+                            quote!(arg_self_in_trait)
+                        } else {
+                            quote!(arg_self_dyn)
+                        };
                         out.push(quote! {
-                            ::ckpt::__private::arg_self_dyn::<Self>(__w, #pos, #key, #needed_only, &|__e| {
+                            ::ckpt::__private::#via::<Self>(__w, #pos, #key, #needed_only, &|__e| {
                                 <Self as #tr>::__ckpt_save_dyn(self, __e)
                             })?;
                         });

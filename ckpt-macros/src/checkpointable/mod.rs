@@ -212,10 +212,13 @@ fn dyn_capable(t: &syn::ItemTrait) -> bool {
 fn item_trait(mut t: syn::ItemTrait, a: &Analysis, cx: &mut Ctxt) -> TokenStream {
     let ty = t.ident.to_string();
     let generics = t.generics.clone();
+    // Default methods save `self` through the hook each impl fills in.
+    let trait_path: syn::Path = t.ident.clone().into();
+    let capable = dyn_capable(&t);
     let outer = Bounds::Impl {
         generics: &generics,
         inherent: false,
-        dyn_trait: None,
+        dyn_trait: capable.then_some(&trait_path),
     };
     for it in t.items.iter_mut() {
         if let syn::TraitItem::Fn(f) = it {
@@ -234,7 +237,6 @@ fn item_trait(mut t: syn::ItemTrait, a: &Analysis, cx: &mut Ctxt) -> TokenStream
             }
         }
     }
-    let capable = dyn_capable(&t);
     let name = t.ident.clone();
     // The hook every `#[checkpointable] impl` of the trait overrides.
     t.items.push(syn::parse_quote! {
@@ -480,6 +482,7 @@ fn function(
     } = outer
     {
         model.dyn_trait = Some(t.clone());
+        model.in_trait = self_ty.is_some_and(|s| t.is_ident(s));
     }
     if sig.ident == "__ckpt_main" {
         model.name = "main".into();

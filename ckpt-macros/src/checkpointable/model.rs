@@ -69,6 +69,8 @@ pub struct FnModel {
     /// A method of `impl Trait for T` of a checkpointable trait: its receiver is saved in
     /// the trait object's envelope (see `ckpt::__private::arg_self_dyn`).
     pub dyn_trait: Option<syn::Path>,
+    /// A default method of that trait: `Self` is any implementation.
+    pub in_trait: bool,
 }
 
 impl FnModel {
@@ -120,6 +122,7 @@ impl FnModel {
             params,
             hash: body_hash(&quote!(#sig #block)),
             dyn_trait: None,
+            in_trait: false,
         }
     }
 

@@ -340,6 +340,27 @@ pub fn arg_self_dyn<T: Pointee>(
     )
 }
 
+/// The receiver of a default method of a `#[checkpointable]` trait (whose `Self` is any
+/// implementation): written by the implementation's own hook (`save`), in the trait
+/// object's envelope. Without a constructor: a caller gets it back through its lent map.
+pub fn arg_self_in_trait<T: ?Sized>(
+    w: &mut Writer<'_, '_>,
+    pos: usize,
+    key: &str,
+    needed_only: bool,
+    save: ValueWriter<'_>,
+) -> Result<()> {
+    entry(
+        w,
+        pos,
+        key,
+        needed_only,
+        std::any::type_name::<&mut T>(),
+        None,
+        Some(save),
+    )
+}
+
 /// The value behind a reference parameter of any other type.
 pub trait ArgRefNone {
     /// Writes an absent entry.
