@@ -58,6 +58,33 @@ pub struct Binding {
     pub item: Option<super::normalize::LoopLend>,
 }
 
+impl Binding {
+    /// `name: mode`, and whether it holds a mutable borrow or is a lent loop item.
+    pub fn describe(&self) -> String {
+        use quote::ToTokens;
+        let mode = match &self.mode {
+            Mode::Take => "take".to_string(),
+            Mode::Rerun(s) => format!("rerun `{}`", s.to_token_stream()),
+            Mode::Head(it) => format!("head of {it}"),
+            Mode::Rematch { scrut, pat } => format!(
+                "rematch `{}` against `{}`",
+                pat.to_token_stream(),
+                scrut.to_token_stream()
+            ),
+            Mode::Iter => "iter".to_string(),
+            Mode::Param => "param".to_string(),
+        };
+        let mut s = format!("{}: {mode}", self.ident);
+        if self.mut_borrow {
+            s += ", mut borrow";
+        }
+        if let Some(l) = &self.item {
+            s += &format!(", item lent via {}", l.ptr);
+        }
+        s
+    }
+}
+
 #[derive(Default)]
 pub struct Table {
     pub map: BTreeMap<String, Binding>,
@@ -91,6 +118,13 @@ impl Table {
             .into_iter()
             .filter(|n| self.map.contains_key(n))
             .collect()
+    }
+
+    /// One line per binding, in binding order (`CKPT_EXPAND=bindings`).
+    pub fn describe(&self) -> String {
+        let mut bs: Vec<&Binding> = self.map.values().collect();
+        bs.sort_by_key(|b| b.order);
+        bs.iter().map(|b| b.describe() + "\n").collect()
     }
 
     /// Adds to `live` everything its members need to be made again.
@@ -678,3 +712,4 @@ fn mutates_any(s: &syn::Stmt, names: &BTreeSet<String>) -> bool {
     f.visit_stmt(s);
     f.1
 }
+
