@@ -35,7 +35,7 @@ pub struct LoopIter {
     /// an item passed to a call is lent as the part `X[n - 1]` (see `calls`), read
     /// through this pointer to X's root, taken before the loop borrows it.
     pub lend: Option<LoopLend>,
-    /// The loop's pattern (after `rename`, see [`Norm::renamed_pat`]).
+    /// The loop's pattern (after `rename`, see [`Norm::sync_renamed`]).
     pub pat: syn::Pat,
 }
 
