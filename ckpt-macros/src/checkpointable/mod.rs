@@ -14,8 +14,14 @@
 //! 8. `rewrite` — std's OS interfaces routed to ckpt's components.
 //!
 //! A transformed function keeps its signature: callers call it as written, and so does
-//! the resume path. Set `CKPT_EXPAND=1` while building to print each rewritten
-//! function, or `CKPT_EXPAND=<pass>` to print the body after that pass.
+//! the resume path.
+//!
+//! `CKPT_EXPAND` prints the transform while building (touch the source to rebuild):
+//! - `1`: every annotated item, rewritten;
+//! - `fn:<name>`: one function (`f`, or `Type::f` for a method), rewritten;
+//! - a pass, one of [`PASSES`] (`points`, `normalize`, `hoist`, `rename`, `bindings`,
+//!   `calls`, `liveness`, `split`, `rewrite`): what that pass made of each function
+//!   with points — its body, or for `bindings` and `liveness` their tables.
 
 mod analysis;
 mod bindings;
@@ -83,8 +89,16 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
             other.into_token_stream()
         }
     };
+    if let Ok(v) = std::env::var("CKPT_EXPAND") {
+        if v != "1" && !v.starts_with("fn:") && !PASSES.contains(&v.as_str()) {
+            eprintln!(
+                "ckpt: CKPT_EXPAND={v} prints nothing; use 1, fn:<name> or a pass: {}",
+                PASSES.join(", ")
+            );
+        }
+    }
     if cx.is_empty() {
-        if std::env::var("CKPT_EXPAND").is_ok_and(|v| v == "1") {
+        if expand_wants("1") {
             eprintln!("{}", pretty(&out));
         }
         return out;
@@ -490,6 +504,9 @@ fn function(
     let body = body(&model, block, self_ty, a, cx);
     let name = model.name.clone();
     let body = with_std_rewritten(body, &name, a);
+    if let Some(b) = &body {
+        show("rewrite", &name, b);
+    }
     let sig = match &body {
         Some(_) => {
             let mut sig = model.signature(sig);
@@ -513,7 +530,7 @@ fn function(
         let b = with_std_rewritten(Some(quote!(#block)), &name, a);
         b.unwrap_or_else(|| quote!(#block))
     });
-    if std::env::var("CKPT_EXPAND").is_ok_and(|v| v == format!("fn:{name}")) {
+    if expand_wants(&format!("fn:{name}")) {
         let sig2 = &sig;
         eprintln!("{}", pretty(&quote!(#sig2 #body)));
     }
@@ -556,7 +573,8 @@ fn body(
     if points.list.is_empty() {
         return None;
     }
-    show("points", &body);
+    let name = &model.name;
+    show("points", name, &body);
     let params: Vec<(String, String)> = model
         .params
         .iter()
@@ -575,9 +593,9 @@ fn body(
         .collect();
     let mut norm = normalize::Norm::default();
     norm.run(&mut body, &params, ref_params);
-    show("normalize", &body);
+    show("normalize", name, &body);
     hoist::Hoist::default().run(&mut body);
-    show("hoist", &body);
+    show("hoist", name, &body);
     rename::Renamer::new(
         model
             .params
@@ -586,9 +604,11 @@ fn body(
     )
     .run(&mut body);
     norm.sync_renamed(&body);
-    show("rename", &body);
+    show("rename", name, &body);
     let table = bindings::table(&body, model, &norm);
+    show_table("bindings", name, || table.describe());
     calls::unmark_unsupported(&mut body, &points, model, &table);
+    show("calls", name, &body);
     let needs = NeedsOf {
         points: &points,
         model,
@@ -598,12 +618,19 @@ fn body(
     for set in live.values_mut() {
         table.close(set, &norm);
     }
+    show_table("liveness", name, || {
+        live.iter()
+            .map(|(id, set)| {
+                let names: Vec<&str> = set.iter().map(String::as_str).collect();
+                format!("point {id}: {}\n", names.join(", "))
+            })
+            .collect()
+    });
     check_drop_guards(&body, cx);
     let mut ctx = split::Ctx::new(model, &points, &norm, &table, &live);
     let split = ctx.body(&body.stmts);
 
     // The frame, and the parameters bound on both paths.
-    let name = &model.name;
     let hash = model.hash;
     let param_names = model.param_names();
     let mut prologue = Vec::new();
@@ -631,7 +658,7 @@ fn body(
             prologue.push(quote! { if __ck.resuming() { __ck.own_arg("self", &mut self); } });
         }
     }
-    show_ts("split", &split);
+    show("split", name, &quote!({ #split }));
     Some(quote! {{
         #(#items)*
         static __CKPT_FN: ::ckpt::__private::FnInfo = ::ckpt::__private::FnInfo {
@@ -718,16 +745,41 @@ fn pretty(ts: &TokenStream) -> String {
     }
 }
 
-/// `CKPT_EXPAND=<pass>`: the body after that pass.
-fn show(pass: &str, body: &syn::Block) {
-    if std::env::var("CKPT_EXPAND").is_ok_and(|v| v == pass) {
-        eprintln!("-- after {pass}:\n{}", quote!(#body));
+/// The passes `CKPT_EXPAND=<pass>` prints after, in the order they run.
+const PASSES: &[&str] = &[
+    "points",
+    "normalize",
+    "hoist",
+    "rename",
+    "bindings",
+    "calls",
+    "liveness",
+    "split",
+    "rewrite",
+];
+
+/// Whether `CKPT_EXPAND` is set to `value`.
+fn expand_wants(value: &str) -> bool {
+    std::env::var("CKPT_EXPAND").is_ok_and(|v| v == value)
+}
+
+/// `CKPT_EXPAND=<pass>`: the body of function `name` after that pass.
+fn show(pass: &str, name: &str, body: &impl ToTokens) {
+    debug_assert!(PASSES.contains(&pass));
+    if expand_wants(pass) {
+        // A function around it, so that rustfmt can format it.
+        eprintln!(
+            "-- {name} after {pass}:\n{}",
+            pretty(&quote!(fn body() #body))
+        );
     }
 }
 
-fn show_ts(pass: &str, ts: &TokenStream) {
-    if std::env::var("CKPT_EXPAND").is_ok_and(|v| v == pass) {
-        eprintln!("-- after {pass}:\n{ts}");
+/// `CKPT_EXPAND=<pass>` for a pass that makes a table.
+fn show_table(pass: &str, name: &str, table: impl FnOnce() -> String) {
+    debug_assert!(PASSES.contains(&pass));
+    if expand_wants(pass) {
+        eprintln!("-- {name} after {pass}:\n{}", table());
     }
 }
 
