@@ -443,6 +443,7 @@ pub fn rerun_class(e: &syn::Expr) -> bool {
         syn::Expr::Tuple(_) | syn::Expr::Array(_) | syn::Expr::Macro(_) | syn::Expr::Cast(_) => {
             has_closure(e) && made_of_constants(e)
         }
+        syn::Expr::Call(_) if has_closure(e) => made_of_constants(e),
         syn::Expr::MethodCall(_) => {
             let chain = method_chain(e);
             let Some((root, methods)) = chain else {
@@ -885,7 +886,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "bug: `vars::bindings` skips `ref` bindings, so `Some(ref s)` live across a point is neither saved nor made again (resume path: E0425)"]
     fn ref_bindings_are_in_the_table() {
         let (t, _) =
             table_of("fn f(o: Option<String>) { match o { Some(ref s) => { step(); s.len(); } None => {} } let ref r = o; step(); r; }");
@@ -953,7 +953,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "bug: a lone `Box::new(closure)` is taken (not made again), and `Box<dyn Fn..>` is not `State` (E0277)"]
     fn a_boxed_closure_is_made_again() {
         assert!(rerun("Box::new(move |x| x + k)"));
     }

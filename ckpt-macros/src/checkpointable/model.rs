@@ -86,10 +86,11 @@ impl FnModel {
                     pos,
                     name: Some(format_ident!("self")),
                     mutable: r.mutability.is_some() && r.reference.is_none(),
-                    passing: match (&r.reference, &r.mutability) {
-                        (Some(_), Some(_)) => Passing::Mut,
-                        (Some(_), None) => Passing::Shared,
-                        (None, _) => Passing::Value,
+                    // `&mut self`, or typed: `self: &mut Self` (`r.ty` is the type either way).
+                    passing: match strip(&r.ty) {
+                        syn::Type::Reference(t) if t.mutability.is_some() => Passing::Mut,
+                        syn::Type::Reference(_) => Passing::Shared,
+                        _ => Passing::Value,
                     },
                     pat: None,
                     ty: None,
@@ -154,20 +155,21 @@ impl FnModel {
     /// more than the trait.
     pub fn add_state_bounds(sig: &mut syn::Signature, outer: Option<&syn::Generics>) {
         let mut params: Vec<(syn::Ident, bool)> = Vec::new();
+        // Either where clause (the impl's, the method's) may bound either's parameters.
+        let wheres: Vec<&syn::WherePredicate> = outer
+            .into_iter()
+            .chain(std::iter::once(&sig.generics))
+            .filter_map(|g| g.where_clause.as_ref())
+            .flat_map(|w| w.predicates.iter())
+            .collect();
         for g in outer.into_iter().chain(std::iter::once(&sig.generics)) {
             for p in g.type_params() {
-                let mut skip = p.bounds.iter().any(exempt);
-                if let Some(w) = &g.where_clause {
-                    for pred in &w.predicates {
-                        if let syn::WherePredicate::Type(t) = pred {
+                let skip = p.bounds.iter().any(exempt)
+                    || wheres.iter().any(|pred| {
+                        matches!(pred, syn::WherePredicate::Type(t)
                             if matches!(&t.bounded_ty, syn::Type::Path(tp) if tp.path.is_ident(&p.ident))
-                                && t.bounds.iter().any(exempt)
-                            {
-                                skip = true;
-                            }
-                        }
-                    }
-                }
+                                && t.bounds.iter().any(exempt))
+                    });
                 params.push((p.ident.clone(), skip));
             }
         }
@@ -320,7 +322,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "bug: a typed receiver is classified by `&` before `self` only, so `self: &mut Self` is `Value` and its save fails at run time (`&mut &mut T` is not State)"]
     fn typed_reference_receivers_are_passed_by_reference() {
         assert_eq!(params("fn f(self: &mut Self) {}"), ["0 self Mut"]);
         assert_eq!(params("fn f(self: &Self) {}"), ["0 self Shared"]);
@@ -373,7 +374,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "bug: only the impl's own where clause exempts its parameters, so `where F: Fn()` on the method still adds `F: State` (callers with a closure: E0277)"]
     fn a_methods_where_clause_exempts_the_impls_parameters() {
         assert_eq!(
             bounded("fn run(&self) where F: Fn()", Some("impl<F> S<F>")),

@@ -58,6 +58,9 @@ pub struct Ctx<'a> {
     /// Names declared before a resume split: their `let`s become assignments.
     hoisted: Vec<BTreeSet<String>>,
     next_loop: u32,
+    /// Generating the resume path: markers are set by the normal path only (their type is
+    /// the normal path's; a closure in the value has another type on the resume path).
+    resuming: bool,
 }
 
 /// How a point is expanded.
@@ -83,6 +86,7 @@ impl<'a> Ctx<'a> {
             live,
             hoisted: Vec::new(),
             next_loop: 0,
+            resuming: false,
         }
     }
 
@@ -94,7 +98,9 @@ impl<'a> Ctx<'a> {
             .iter()
             .filter_map(|p| p.name.as_ref().map(|n| n.to_string()))
             .collect();
+        self.resuming = true;
         let resume = self.resume(stmts, &BTreeSet::new(), &BTreeSet::new(), &params);
+        self.resuming = false;
         let normal = self.normal(stmts);
         // The types of the bindings taken back: set by the normal path, read by the resume
         // path (its own bindings are other variables, whose types nothing else fixes).
@@ -121,6 +127,9 @@ impl<'a> Ctx<'a> {
     }
 
     fn mark_names(&self, names: impl Iterator<Item = String>) -> TokenStream {
+        if self.resuming {
+            return TokenStream::new();
+        }
         let mut out = Vec::new();
         for n in names {
             if let Some(b) = self.table.get(&n) {
@@ -860,12 +869,15 @@ fn temp_pattern(pat: &syn::Pat, pick: impl Fn(&str) -> bool) -> (syn::Pat, Vec<s
         fn visit_pat_ident_mut(&mut self, i: &mut syn::PatIdent) {
             let n = i.ident.to_string();
             let constant = n.starts_with(|c: char| c.is_uppercase()) && i.subpat.is_none();
-            if (self.0)(&n) && i.by_ref.is_none() && !constant {
+            if (self.0)(&n) && !constant {
                 let t = format_ident!("__ckpt_h_{}", n);
                 let x = i.ident.clone();
                 self.1.push(syn::parse_quote! { #x = #t; });
                 i.ident = t;
-                i.mutability = None;
+                // `mut x` binds a temporary that is only moved; `ref mut x` stays.
+                if i.by_ref.is_none() {
+                    i.mutability = None;
+                }
             }
             syn::visit_mut::visit_pat_ident_mut(self, i);
         }

@@ -222,7 +222,7 @@ pub fn bindings(p: &syn::Pat, in_match: bool, out: &mut Vec<Binding>) {
             let s = i.ident.to_string();
             let constant =
                 in_match && i.subpat.is_none() && s.starts_with(|c: char| c.is_uppercase());
-            if !constant && i.by_ref.is_none() {
+            if !constant {
                 out.push(Binding {
                     name: i.ident.clone(),
                     mutable: i.mutability.is_some(),

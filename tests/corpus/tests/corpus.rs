@@ -431,6 +431,7 @@ corpus! {
     rc_refcell_tree,
     read_own_input_lines,
     recursive_n_queens,
+    ref_patterns_boxed_closure,
     result_main_parse,
     rev_step_by_countdown,
     same_name_other_module,
@@ -450,6 +451,7 @@ corpus! {
     trait_default_method_saves,
     trait_dyn_box,
     trait_generic_sim,
+    typed_self_where_fn,
     vec_consumed_in_branch,
     zip_dot_product,
 }

@@ -199,7 +199,6 @@ fn branches(__ckpt_p0: Option<i64>, __ckpt_p1: &[u32]) -> Result<i64, ckpt::Erro
                 }
             }
             i = 0;
-            __ckpt_ty_i = ::ckpt::__private::type_of(&i);
             '__ckpt_l1: loop {
                 if !(i < v.len()) {
                     break '__ckpt_l1;
