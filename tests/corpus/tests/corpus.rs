@@ -371,6 +371,7 @@ macro_rules! corpus {
 corpus! {
     absorb_by_value,
     bfs_grid_queue,
+    borrowed_return_value,
     box_dyn_error_main,
     btreemap_range_scan,
     btreeset_wrapping_hash,
@@ -405,6 +406,7 @@ corpus! {
     io_result_main,
     iter_borrowed_save,
     iter_enumerate_borrowed,
+    iter_mut_enumerate_method,
     iter_mut_scale,
     iterator_chain_shadowing,
     labelled_block_value,
@@ -432,6 +434,7 @@ corpus! {
     read_own_input_lines,
     recursive_n_queens,
     ref_patterns_boxed_closure,
+    result_loop_question_mark,
     result_main_parse,
     rev_step_by_countdown,
     same_name_other_module,
