@@ -157,7 +157,7 @@ impl<T> ArgValNone for ArgVal<'_, T> {
             w,
             pos,
             key,
-            std::any::type_name::<&mut T>(),
+            std::any::type_name::<T>(),
             "is not ckpt::State",
         )
     }
