@@ -287,7 +287,7 @@ impl<'a> Ctx<'a> {
                 if reads.contains(&n)
                     && !self.is_hoisted(&n)
                     && !outside.contains(&n)
-                    && !(prefix_has_points && self.closure_rerun(&n).is_some())
+                    && (!prefix_has_points || self.closure_rerun(&n).is_none())
                 {
                     outside.push(n);
                 }
