@@ -427,8 +427,8 @@ impl Drop for Journaled {
     }
 }
 
-fn identity(p: &std::path::Path) -> table::Identity {
-    table::Identity::of(&std::fs::symlink_metadata(p).unwrap())
+fn identity(p: &std::path::Path) -> super::identity::Identity {
+    super::identity::Identity::of(&std::fs::symlink_metadata(p).unwrap())
 }
 
 #[test]
