@@ -8,6 +8,11 @@
 //!
 //! The k values come from a xorshift seeded by `CKPT_TEST_SEED` or the clock; the seed
 //! is printed on stderr and in every failure message. Round 0 always starts with k = 1.
+//!
+//! The programs are ordinary Rust, written as a person would, one pattern each (see each
+//! file's first lines). A new one goes in `src/bin/` and in the `corpus!` list at the end
+//! of this file; what ckpt rejects by design is a ui-test (`ui-tests/`), not a program
+//! here.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};

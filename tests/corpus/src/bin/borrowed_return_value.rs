@@ -21,9 +21,18 @@ fn best<'a>(items: &'a [Item]) -> Option<&'a Item> {
 #[ckpt::checkpointable]
 fn main() {
     let items = vec![
-        Item { name: "bolt".into(), score: 4 },
-        Item { name: "gear".into(), score: 9 },
-        Item { name: "nut".into(), score: 7 },
+        Item {
+            name: "bolt".into(),
+            score: 4,
+        },
+        Item {
+            name: "gear".into(),
+            score: 9,
+        },
+        Item {
+            name: "nut".into(),
+            score: 7,
+        },
     ];
     let winner = best(&items);
     ckpt::save().expect("checkpoint");

@@ -38,7 +38,11 @@ impl Bank {
 fn main() {
     let mut bank = Bank {
         accounts: (1..=3)
-            .map(|id| Account { id, balance: 1000 * id as i64, history: vec![] })
+            .map(|id| Account {
+                id,
+                balance: 1000 * id as i64,
+                history: vec![],
+            })
             .collect(),
         day: 0,
     };
