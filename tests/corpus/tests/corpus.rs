@@ -375,6 +375,7 @@ macro_rules! corpus {
 
 corpus! {
     absorb_by_value,
+    anyhow_result_main,
     bfs_grid_queue,
     borrowed_return_value,
     box_dyn_error_main,
