@@ -558,7 +558,14 @@ fn method_chain(e: &syn::Expr) -> Option<(&syn::Expr, Vec<String>)> {
                 if !m.args.iter().all(simple_arg) {
                     return None;
                 }
-                methods.push(m.method.to_string());
+                // `cell.get()` copies a value out of a `Cell` (it may change behind a shared
+                // reference); `v.get(i)` / `map.get(&k)` borrow.
+                let name = m.method.to_string();
+                if name == "get" && m.args.is_empty() {
+                    methods.push("get()".to_string());
+                } else {
+                    methods.push(name);
+                }
                 cur = &m.receiver;
             }
             syn::Expr::Try(t) => cur = &t.expr,

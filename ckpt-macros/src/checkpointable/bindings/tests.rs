@@ -238,3 +238,11 @@ fn owned_values_are_not_in_the_rerun_class() {
 fn a_boxed_closure_is_made_again() {
     assert!(rerun("Box::new(move |x| x + k)"));
 }
+
+#[test]
+fn a_value_copied_out_of_a_cell_is_taken() {
+    let e = |s: &str| rerun_class(&syn::parse_str(s).unwrap());
+    assert!(!e("counter.get()"));
+    assert!(e("v.get(0)"));
+    assert!(e("map.get(&key)"));
+}
