@@ -338,8 +338,12 @@ impl VisitMut for Marker<'_> {
                     }
                     let n = usize::from(to);
                     if c.args.len() != n {
-                        self.cx
-                            .error_at(span, format!("ckpt: this save point takes {n} argument(s)"));
+                        let msg = if to {
+                            "ckpt: `ckpt::save_to` takes one argument, the image's path"
+                        } else {
+                            "ckpt: `ckpt::save()` takes no argument; `ckpt::save_to(path)` saves to another file"
+                        };
+                        self.cx.error_at(span, msg);
                         return;
                     }
                     let id = self.push(Kind::Save { to }, span);

@@ -111,7 +111,7 @@ fn saves_are_points() {
 fn a_save_with_wrong_arguments_is_an_error() {
     let m = marked("{ ckpt::save(1); }");
     assert!(m.points.is_empty());
-    assert!(m.errors.contains("this save point takes 0 argument(s)"));
+    assert!(m.errors.contains("`ckpt::save()` takes no argument"));
 }
 
 #[test]
