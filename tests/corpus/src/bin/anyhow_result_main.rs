@@ -6,7 +6,9 @@ use anyhow::{bail, Context};
 fn checked_sum(fields: &[&str]) -> anyhow::Result<u64> {
     let mut sum = 0u64;
     for f in fields {
-        let n: u64 = f.parse().with_context(|| format!("field {f:?} is not a number"))?;
+        let n: u64 = f
+            .parse()
+            .with_context(|| format!("field {f:?} is not a number"))?;
         if n > 1000 {
             bail!("field {n} is too large");
         }
