@@ -32,7 +32,7 @@
 //! buckets at the same addresses; the fresh maps of insert_grow use the same hasher), each
 //! running the whole workload in turn, so every op of a side starts from the same state
 //! (the same map contents, the cache as the side's previous op left it). One warm-up and R
-//! repetitions (default 7), alternating which side goes first; the best time of each op is
+//! repetitions (default 15), alternating which side goes first; the best time of each op is
 //! reported, with the ratio inside / outside. The last line, `RESULT key=value ...`, is
 //! there for scripts.
 use std::collections::hash_map::RandomState;
@@ -255,7 +255,7 @@ fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
 
 fn main() {
     let n: u64 = arg("--n", 1_000_000).max(2);
-    let reps: u32 = arg("--reps", 7).max(1);
+    let reps: u32 = arg("--reps", 15).max(1);
     // Never met by the loops, and opaque to the compiler: the points stay in the code.
     let save_at: u64 = black_box(u64::MAX);
 
