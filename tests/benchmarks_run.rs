@@ -37,7 +37,20 @@ fn deep_bench_runs() {
 
 #[test]
 fn call_overhead_runs() {
-    runs("call_overhead", &["--calls", "10000"], "ns/call");
+    runs(
+        "call_overhead",
+        &["--calls", "10000", "--reps", "1"],
+        "RESULT calls=10000 ",
+    );
+}
+
+#[test]
+fn map_bench_runs() {
+    runs(
+        "map_bench",
+        &["--n", "1000", "--reps", "1"],
+        "RESULT n=1000 ",
+    );
 }
 
 #[test]
