@@ -57,7 +57,9 @@ impl Warehouse {
         }
         let pending = self.backorders.len();
         for _ in 0..pending {
-            let Some(o) = self.backorders.pop_front() else { break };
+            let Some(o) = self.backorders.pop_front() else {
+                break;
+            };
             if !self.try_ship(o) {
                 late += 0;
             }
@@ -86,7 +88,12 @@ fn main() {
         }
         let mut stock: Vec<_> = w.stock.iter().map(|(k, v)| format!("{k}={v}")).collect();
         stock.sort();
-        println!("day {}: {ok} shipped, {late} late, backorders {}, stock {}", w.day, w.backorders.len(), stock.join(" "));
+        println!(
+            "day {}: {ok} shipped, {late} late, backorders {}, stock {}",
+            w.day,
+            w.backorders.len(),
+            stock.join(" ")
+        );
     }
     let total: u32 = w.shipped.iter().sum();
     println!("shipped ids sum {total} over {} orders", w.shipped.len());
