@@ -407,10 +407,14 @@ fn save_key<K: State>(p: *const (), e: &mut crate::state::Encoder<'_>) -> Result
     e.put(k)
 }
 
+fn key_ptrs(raw: &[Raw]) -> Vec<*const ()> {
+    raw.iter().map(|r| r[0] as *const ()).collect()
+}
+
 fn write_keys(
     enc: &mut crate::state::Encoder<'_>,
     n: u64,
-    keys: &[Raw],
+    keys: &[*const ()],
     save: KeySaver,
 ) -> Result<()> {
     enc.map(2);
@@ -418,8 +422,8 @@ fn write_keys(
     enc.uint(n);
     enc.text("keys");
     enc.array(keys.len() as u64);
-    for r in keys {
-        save(r[0] as *const (), enc)?;
+    for &k in keys {
+        save(k, enc)?;
     }
     Ok(())
 }
@@ -513,6 +517,86 @@ impl<T: State> State for Replay<T> {
     fn load(v: crate::state::Value, l: &mut crate::state::Loader) -> Result<Self> {
         let items: Vec<T> = l.load(v)?;
         Ok(Replay::owned(items.into_iter()))
+    }
+}
+
+/// A loop over a borrowed hash map or set, walked as it is: it keeps the key of the item
+/// it handed out last, and a save writes that key and those still to come (read from a
+/// clone of the iterator, so the walk itself costs what std's does). A restore makes the
+/// collection's items again in that order ([`Replay`]).
+pub struct Live<I: Iterator, O = <I as Iterator>::Item> {
+    it: I,
+    last: *const (),
+    project: fn(I::Item) -> O,
+}
+
+impl<I: Iterator, O> Live<I, O>
+where
+    I::Item: ItemKey + Copy,
+{
+    #[inline]
+    fn new(it: I, project: fn(I::Item) -> O) -> Self {
+        Live {
+            it,
+            last: std::ptr::null(),
+            project,
+        }
+    }
+}
+
+impl<I: Iterator, O> Iterator for Live<I, O>
+where
+    I::Item: ItemKey + Copy,
+{
+    type Item = O;
+    #[inline]
+    fn next(&mut self) -> Option<O> {
+        let x = self.it.next()?;
+        self.last = x.into_raw()[0] as *const ();
+        Some((self.project)(x))
+    }
+}
+
+impl<I: Iterator + Clone, O> IterSaveReplay for &&IterSave<'_, Live<I, O>>
+where
+    I::Item: ItemKey + Copy,
+{
+    fn __ckpt_save(&self, w: &mut Writer<'_, '_>, name: &str) -> Result<()> {
+        let c = self.0;
+        let live = &c.it;
+        if let Some(enc) = w.live_encoder(name) {
+            let mut keys = Vec::with_capacity(1 + live.it.size_hint().0);
+            if !live.last.is_null() {
+                keys.push(live.last);
+            }
+            keys.extend(live.it.clone().map(|x| x.into_raw()[0] as *const ()));
+            let save = save_key::<<I::Item as ItemKey>::Key>;
+            write_keys(enc, c.n, &keys, save)?;
+        }
+        Ok(())
+    }
+}
+
+impl<I: Iterator, O> IterLoadReplay<I::Item, O> for &&IterLoad<Live<I, O>>
+where
+    I::Item: ItemKey + Copy,
+{
+    fn __ckpt_load(&self, f: &Frame, name: &str) -> Counted<Replay<I::Item, O>> {
+        let (n, keys) = f.take_keys::<<I::Item as ItemKey>::Key>(name);
+        let Some(fresh) = self.0.take() else {
+            f.internal("iterator made twice")
+        };
+        let replay = Replay::keyed_as(fresh.it, fresh.project);
+        match replay.reordered(&keys) {
+            Some(r) => Counted {
+                it: r,
+                n: n.saturating_sub(1),
+            },
+            None => super::private::resume_failed(
+                f,
+                &format!("a key of the map the loop `{name}` was visiting is no longer in it"),
+            ),
+        }
     }
 }
 
@@ -651,7 +735,7 @@ impl SuspendedReplay {
     pub fn __ckpt_put(&self, w: &mut Writer<'_, '_>, name: &str) -> Result<()> {
         if let Some(enc) = w.live_encoder(name) {
             let from = self.pos.saturating_sub(1).min(self.raw.len());
-            write_keys(enc, self.n, &self.raw[from..], self.save_key)?;
+            write_keys(enc, self.n, &key_ptrs(&self.raw[from..]), self.save_key)?;
         }
         Ok(())
     }
@@ -716,6 +800,18 @@ pub trait OrderHash {
 
 macro_rules! order_hash {
     ($($how:ident [$($g:tt)*] $it:ty => $item:ty;)*) => {$(
+        order_hash!(@one $how [$($g)*] $it => $item);
+    )*};
+    (@one live [$($g:tt)*] $it:ty => $item:ty) => {
+        impl<$($g)*> OrderHash for &Order<$it> {
+            type Out = Live<$it>;
+            #[inline]
+            fn __ckpt_order(&self) -> Live<$it> {
+                Live::new(self.take(), same)
+            }
+        }
+    };
+    (@one $how:ident [$($g:tt)*] $it:ty => $item:ty) => {
         impl<$($g)*> OrderHash for &Order<$it> {
             type Out = Replay<$item>;
             #[inline]
@@ -723,20 +819,20 @@ macro_rules! order_hash {
                 Replay::$how(self.take())
             }
         }
-    )*};
+    };
 }
 
 order_hash! {
-    keyed ['a, K: State + Eq + std::hash::Hash, V] std::collections::hash_map::Iter<'a, K, V> => (&'a K, &'a V);
+    live ['a, K: State + Eq + std::hash::Hash, V] std::collections::hash_map::Iter<'a, K, V> => (&'a K, &'a V);
     keyed ['a, K: State + Eq + std::hash::Hash, V] std::collections::hash_map::IterMut<'a, K, V> => (&'a K, &'a mut V);
-    keyed ['a, K: State + Eq + std::hash::Hash, V] std::collections::hash_map::Keys<'a, K, V> => &'a K;
+    live ['a, K: State + Eq + std::hash::Hash, V] std::collections::hash_map::Keys<'a, K, V> => &'a K;
     owned [K, V] std::collections::hash_map::IntoIter<K, V> => (K, V);
-    keyed ['a, T: State + Eq + std::hash::Hash] std::collections::hash_set::Iter<'a, T> => &'a T;
+    live ['a, T: State + Eq + std::hash::Hash] std::collections::hash_set::Iter<'a, T> => &'a T;
     owned [T] std::collections::hash_set::IntoIter<T> => T;
-    keyed ['a, T: State + Eq + std::hash::Hash, S: std::hash::BuildHasher] std::collections::hash_set::Intersection<'a, T, S> => &'a T;
-    keyed ['a, T: State + Eq + std::hash::Hash, S: std::hash::BuildHasher] std::collections::hash_set::Union<'a, T, S> => &'a T;
-    keyed ['a, T: State + Eq + std::hash::Hash, S: std::hash::BuildHasher] std::collections::hash_set::Difference<'a, T, S> => &'a T;
-    keyed ['a, T: State + Eq + std::hash::Hash, S: std::hash::BuildHasher] std::collections::hash_set::SymmetricDifference<'a, T, S> => &'a T;
+    live ['a, T: State + Eq + std::hash::Hash, S: std::hash::BuildHasher] std::collections::hash_set::Intersection<'a, T, S> => &'a T;
+    live ['a, T: State + Eq + std::hash::Hash, S: std::hash::BuildHasher] std::collections::hash_set::Union<'a, T, S> => &'a T;
+    live ['a, T: State + Eq + std::hash::Hash, S: std::hash::BuildHasher] std::collections::hash_set::Difference<'a, T, S> => &'a T;
+    live ['a, T: State + Eq + std::hash::Hash, S: std::hash::BuildHasher] std::collections::hash_set::SymmetricDifference<'a, T, S> => &'a T;
 }
 
 /// `map.values()` of a hash map, with the keys its loop is saved by: what a loop over
@@ -771,10 +867,10 @@ fn value_mut_of<'a, K, V>(kv: (&'a K, &'a mut V)) -> &'a mut V {
 }
 
 impl<'a, K: State + Eq + std::hash::Hash, V> OrderHash for &Order<KeyedValues<'a, K, V>> {
-    type Out = Replay<(&'a K, &'a V), &'a V>;
+    type Out = Live<std::collections::hash_map::Iter<'a, K, V>, &'a V>;
     #[inline]
     fn __ckpt_order(&self) -> Self::Out {
-        Replay::keyed_as(self.take().0, value_of)
+        Live::new(self.take().0, value_of)
     }
 }
 
@@ -912,7 +1008,7 @@ impl<T: ItemKey, O> IterSaveReplay for &&IterSave<'_, Replay<T, O>> {
         };
         if let Some(enc) = w.live_encoder(name) {
             let from = r.pos.saturating_sub(1).min(r.raw.len());
-            write_keys(enc, c.n, &r.raw[from..], keyed.save_key)?;
+            write_keys(enc, c.n, &key_ptrs(&r.raw[from..]), keyed.save_key)?;
         }
         Ok(())
     }

@@ -16,10 +16,10 @@ pub use super::globals::{register_global, register_static_mut, GlobalValue};
 pub use super::iters::{
     enumerate, iter_take, iter_take_as, skip, step_by, take, Counted, Enumerated, ItemKey,
     IterLoad, IterLoadCount, IterLoadFallback, IterLoadReplay, IterSave, IterSaveCount,
-    IterSaveFallback, IterSaveReplay, IterSaveWhole, KeyedValues, KeyedValuesMut, Order, OrderAny,
-    OrderHash, PickMut, PickRef, Replay, ResumableLoop, SavedWhole, Skipped, Stepped, Suspend,
-    SuspendAny, SuspendReplay, SuspendedCount, SuspendedReplay, Taken, ValuesAny, ValuesHash,
-    ValuesMutAny, ValuesMutHash,
+    IterSaveFallback, IterSaveReplay, IterSaveWhole, KeyedValues, KeyedValuesMut, Live, Order,
+    OrderAny, OrderHash, PickMut, PickRef, Replay, ResumableLoop, SavedWhole, Skipped, Stepped,
+    Suspend, SuspendAny, SuspendReplay, SuspendedCount, SuspendedReplay, Taken, ValuesAny,
+    ValuesHash, ValuesMutAny, ValuesMutHash,
 };
 pub use super::options::Program;
 use super::options::{self, Start};
