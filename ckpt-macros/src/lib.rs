@@ -5,9 +5,53 @@ mod derive;
 
 use proc_macro::TokenStream;
 
-/// Makes a function, an `impl` block or an inline `mod` resumable from a checkpoint.
+/// Makes a function, an `impl` block, a `trait` or an inline `mod` resumable from a
+/// checkpoint: a restore continues right after the `ckpt::save()` that wrote the image,
+/// inside the same calls, loops and branches, with the same local values.
 ///
-/// See the `ckpt` crate documentation.
+/// - On `fn main`: the agent's prologue (options, restore) and the registration of the
+///   statics and thread-locals that can change (found by `ckpt_build::instrument()` in
+///   `build.rs`, which every crate using the attribute needs).
+/// - On any other function or method (generic ones too): resumable when a save happens
+///   in it or in a checkpointable function it calls. Values kept across a save point must
+///   be `ckpt::State` (derive it); borrows are made again from what they borrow.
+/// - On a `trait`: its default methods, and `Box<dyn Trait>` becomes `ckpt::State` (each
+///   `#[checkpointable] impl Trait for T` saves its value with its type).
+///
+/// The code is otherwise left as written: std's types stay std's, except that `std::fs`,
+/// `std::io`, `std::env` and `std::time` are routed to ckpt's components. Set
+/// `CKPT_EXPAND=fn:<name>` while building to see what a function became. What cannot be
+/// resumed (a save point inside a closure, say) is a compile error on the expression.
+///
+/// ```ignore
+/// #[ckpt::checkpointable]
+/// trait Task {
+///     fn step(&mut self) -> bool;
+/// }
+///
+/// #[derive(ckpt::State)]
+/// struct Countdown(u32);
+///
+/// #[ckpt::checkpointable]
+/// impl Task for Countdown {
+///     fn step(&mut self) -> bool {
+///         self.0 -= 1;
+///         ckpt::save().expect("checkpoint");
+///         self.0 > 0
+///     }
+/// }
+///
+/// #[ckpt::checkpointable]
+/// fn main() {
+///     let mut tasks: Vec<Box<dyn Task>> = vec![Box::new(Countdown(3))];
+///     for t in tasks.iter_mut() {
+///         while t.step() {}
+///     }
+/// }
+/// ```
+///
+/// (Not compiled here: the macro crate cannot depend on the runtime. The `ckpt` crate's
+/// documentation compiles its examples, and `tests/corpus` runs ninety programs like it.)
 #[proc_macro_attribute]
 pub fn checkpointable(attr: TokenStream, item: TokenStream) -> TokenStream {
     checkpointable::expand(attr.into(), item.into()).into()
