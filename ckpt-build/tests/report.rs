@@ -319,3 +319,30 @@ fn globals_main_cannot_name_are_findings() {
         ]
     );
 }
+
+#[test]
+fn a_libs_public_globals_are_registered_by_every_main() {
+    let dir = TempDir::new("report-lib-globals");
+    dir.write("Cargo.toml", "[package]\nname = \"libglob\"\n")
+        .write(
+            "src/lib.rs",
+            "use std::sync::atomic::AtomicU64;\n\
+             pub static HITS: AtomicU64 = AtomicU64::new(0);\n\
+             static HIDDEN: AtomicU64 = AtomicU64::new(0);\n\
+             pub fn hit() { HITS.fetch_add(1, std::sync::atomic::Ordering::Relaxed); }\n",
+        )
+        .write(
+            "src/bin/tool.rs",
+            "#[ckpt::checkpointable]\nfn main() { libglob::hit(); ckpt::save().unwrap(); }\n",
+        );
+    let a = ckpt_build::analyze(dir.path(), "libglob", "0.1.0").expect("analysis");
+    let text = a.render("rustc 1", "x86_64-unknown-linux-gnu");
+    let tool: Vec<&str> = text
+        .split("crate ")
+        .find(|b| b.starts_with("tool\n"))
+        .expect("tool's block")
+        .lines()
+        .filter(|l| l.starts_with("global "))
+        .collect();
+    assert_eq!(tool, ["global static lib HITS src/lib.rs:2"]);
+}

@@ -279,11 +279,23 @@ pub fn analyze(
             )),
         }
     }
+    // Every other target of the package can name the lib's public globals: its main
+    // registers them too (the lib's own crate block has them already).
+    let lib_globals: Vec<Global> = crates
+        .iter()
+        .filter(|(c, _)| c.kind == TargetKind::Lib)
+        .flat_map(|(c, _)| c.globals.iter().filter(|g| g.lib && g.reachable).cloned())
+        .collect();
     let crates = crates
         .into_iter()
         .map(|(mut krate, sources)| {
             krate.sources_hash = collect::hash_sources(&sources);
             krate.files = sources.into_keys().collect();
+            if krate.kind != TargetKind::Lib
+                && !(krate.functions.is_empty() && krate.methods.is_empty())
+            {
+                krate.globals.extend(lib_globals.iter().cloned());
+            }
             krate
         })
         .collect();

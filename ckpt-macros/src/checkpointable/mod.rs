@@ -363,7 +363,10 @@ fn main_fn(f: syn::ItemFn, a: &Analysis, cx: &mut Ctxt) -> TokenStream {
 /// change (the analysis lists those), before the agent starts: a restore puts their
 /// values back then. One whose type ckpt cannot save is a compile error here.
 fn register_globals(a: &Analysis) -> TokenStream {
-    let krate = std::env::var("CARGO_CRATE_NAME").unwrap_or_default();
+    // The package's lib, by its default name (a `[lib] name = ..` is not read).
+    let krate = std::env::var("CARGO_PKG_NAME")
+        .unwrap_or_default()
+        .replace('-', "_");
     let mut out = Vec::new();
     for g in &a.globals {
         let segs: Vec<syn::Ident> = g
