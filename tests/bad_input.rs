@@ -130,19 +130,36 @@ fn an_image_of_another_program_is_refused_naming_the_difference() {
 fn wrong_arguments_give_usage_errors() {
     let d = TempDir::new("bad-args");
     let bin = example("montecarlo");
-    for args in [
-        &["--restore"][..],
-        &["--restore="],
-        &["--ckpt-resume", "--restore", "x.ckpt"],
+    for (args, says) in [
+        (&["--restore"][..], "--restore needs a file"),
+        (&["--restore="], "--restore= needs a file name"),
+        (
+            &["--ckpt-resume", "--restore", "x.ckpt"],
+            "exclude each other",
+        ),
+        (&["--ckpt-bogus"], "unknown option --ckpt-bogus"),
+        (&["--ckpt-time=foo"], "--ckpt-time=foo: expected"),
+        (
+            &["--restore", "x.ckpt", "--steps", "9"],
+            "`--steps 9` would be ignored",
+        ),
     ] {
         let out = run(&bin, args, d.path());
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(
-            err.starts_with("ckpt: error: ") && !err.contains("panicked"),
+            err.starts_with("ckpt: error: ") && err.contains(says) && !err.contains("panicked"),
             "{args:?}: {err}"
         );
     }
+    // `--ckpt-help` lists the options with their variables, and the program does not run.
+    let help = run(&bin, &["--ckpt-help"], d.path());
+    assert!(help.status.success(), "{}", stderr(&help));
+    let text = stdout(&help);
+    assert!(
+        text.contains("--ckpt-file FILE") && text.contains("CKPT_TIME") && !text.contains("round"),
+        "{text}"
+    );
     let err = restore_fails(d.path(), &d.path().join("missing.ckpt"));
     assert!(
         err.contains("missing.ckpt") && err.contains("no such image"),

@@ -82,7 +82,28 @@ pub(crate) struct CkptArgs {
     pub policies: Vec<(&'static str, String)>,
     /// The program's own arguments, argv[0] first.
     pub rest: Vec<OsString>,
+    /// `--ckpt-help`: print ckpt's options and exit.
+    pub help: bool,
 }
+
+/// What `--ckpt-help` prints: every option ckpt takes out of the program's arguments,
+/// with the environment variable that does the same.
+pub(crate) const HELP: &str = "\
+ckpt options (taken out of the program's arguments; the program never sees them):
+  --restore FILE            continue the run saved in FILE, with that run's arguments
+  --ckpt-resume             restore from the image if it exists, else start fresh
+  --ckpt-file FILE          write images to FILE                        (CKPT_FILE)
+  --ckpt-time=monotonic|wall      on restore, leave out or count the downtime (CKPT_TIME)
+  --ckpt-env=saved|current        on restore, the saved or the current environment (CKPT_ENV)
+  --ckpt-cwd=saved|current        on restore, the saved or the current working directory (CKPT_CWD)
+  --ckpt-files=strict|accept-changed  on restore, refuse or accept input files that changed (CKPT_FILES)
+  --ckpt-help               print this and exit
+  --                        ends ckpt's options: what follows is the program's
+";
+
+/// The options `--ckpt-help` lists, for the error about an unknown one.
+const KNOWN: &str = "--restore FILE, --ckpt-resume, --ckpt-file FILE, --ckpt-time=, --ckpt-env=, \
+                     --ckpt-cwd=, --ckpt-files=, --ckpt-help";
 
 /// A restore policy: its option, the environment variable the component reads, and the
 /// parser that checks a value (DESIGN §7).
@@ -164,12 +185,27 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<CkptArgs> {
             .iter()
             .find_map(|p| s.strip_prefix(p.option).map(|v| (p, v)))
         {
-            (p.check)(v)?;
+            // The error names the option as written, not the variable it sets.
+            (p.check)(v).map_err(|e| match e {
+                Error::Usage(m) => {
+                    let as_env = format!("{}={:?}", p.env, v.trim());
+                    Error::Usage(m.replacen(&as_env, &format!("{}{v}", p.option), 1))
+                }
+                other => other,
+            })?;
             out.policies.retain(|(env, _)| *env != p.env);
             out.policies.push((p.env, v.to_string()));
+        } else if s == "--ckpt-help" {
+            out.help = true;
         } else if s == "--" {
             out.rest.push(a);
             out.rest.extend(it.by_ref());
+        } else if s.starts_with("--ckpt-") {
+            let name = s.split('=').next().unwrap_or(&s);
+            return Err(Error::Usage(format!(
+                "unknown option {name}; ckpt's options are {KNOWN} (pass it to the program \
+                 after `--` if it is the program's)"
+            )));
         } else {
             out.rest.push(a);
         }
@@ -178,6 +214,13 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<CkptArgs> {
         return Err(Error::Usage(
             "--restore and --ckpt-resume exclude each other".into(),
         ));
+    }
+    if out.restore.is_some() && out.rest.len() > 1 {
+        let extra = lossy(&out.rest[1..]).join(" ");
+        return Err(Error::Usage(format!(
+            "--restore continues the saved run with the arguments it was started with, so \
+             `{extra}` would be ignored: remove it (start a new run to use other arguments)"
+        )));
     }
     Ok(out)
 }
@@ -230,6 +273,10 @@ pub(crate) fn start(program: &'static Program) -> Result<Start> {
     let staged = std::env::var_os(ENV_REEXEC).is_some();
     if !staged {
         let parsed = parse_args(std::env::args_os().collect())?;
+        if parsed.help {
+            print!("{HELP}");
+            std::process::exit(0);
+        }
         let file = parsed.file.as_deref().map(absolute);
         let mut restore = parsed.restore.as_deref().map(absolute);
         if parsed.resume {
@@ -408,15 +455,16 @@ mod tests {
             "app",
             "--steps",
             "5",
-            "--restore",
-            "a.ckpt",
+            "--ckpt-resume",
             "--ckpt-file=b.ckpt",
             "x",
         ]))
         .unwrap();
-        assert_eq!(p.restore, Some(PathBuf::from("a.ckpt")));
+        assert!(p.resume);
         assert_eq!(p.file, Some(PathBuf::from("b.ckpt")));
         assert_eq!(p.rest, os(&["app", "--steps", "5", "x"]));
+        let p = parse_args(os(&["app", "--restore", "a.ckpt", "--ckpt-file=b.ckpt"])).unwrap();
+        assert_eq!(p.restore, Some(PathBuf::from("a.ckpt")));
     }
 
     #[test]
@@ -453,7 +501,7 @@ mod tests {
         assert_eq!(p.rest, os(&["app", "x"]));
         let e = parse_args(os(&["app", "--ckpt-cwd=home"])).unwrap_err();
         assert!(
-            matches!(&e, Error::Usage(m) if m.contains("CKPT_CWD") && m.contains("current")),
+            matches!(&e, Error::Usage(m) if m.contains("--ckpt-cwd=home") && m.contains("current")),
             "{e}"
         );
     }
@@ -485,5 +533,40 @@ mod tests {
             let e = parse_args(os(bad)).unwrap_err();
             assert!(matches!(e, Error::Usage(_)), "{bad:?}: {e}");
         }
+    }
+
+    #[test]
+    fn an_unknown_ckpt_option_is_an_error_listing_the_known_ones() {
+        let e = parse_args(os(&["app", "--ckpt-bogus=1", "x"])).unwrap_err();
+        let m = e.to_string();
+        assert!(m.contains("unknown option --ckpt-bogus"), "{m}");
+        assert!(
+            m.contains("--ckpt-file FILE") && m.contains("--ckpt-help"),
+            "{m}"
+        );
+        // After `--` it is the program's.
+        let p = parse_args(os(&["app", "--", "--ckpt-bogus"])).unwrap();
+        assert_eq!(p.rest, os(&["app", "--", "--ckpt-bogus"]));
+        assert!(parse_args(os(&["app", "--ckpt-help"])).unwrap().help);
+    }
+
+    #[test]
+    fn an_option_error_names_the_option_as_written() {
+        let m = parse_args(os(&["app", "--ckpt-time=foo"]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            m.contains("--ckpt-time=foo") && !m.contains("CKPT_TIME"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn arguments_after_restore_are_an_error() {
+        let m = parse_args(os(&["app", "--restore", "a.ckpt", "extra", "more"]))
+            .unwrap_err()
+            .to_string();
+        assert!(m.contains("`extra more` would be ignored"), "{m}");
+        assert!(parse_args(os(&["app", "--restore", "a.ckpt", "--ckpt-cwd=current"])).is_ok());
     }
 }
