@@ -457,16 +457,9 @@ pub fn rerun_class(e: &syn::Expr) -> bool {
                 && !OWNING.contains(&last.as_str())
         }
         syn::Expr::Call(c) => {
-            let syn::Expr::Path(p) = &*c.func else {
+            let Some(joined) = super::places::call_path(c) else {
                 return false;
             };
-            let path: Vec<String> = p
-                .path
-                .segments
-                .iter()
-                .map(|s| s.ident.to_string())
-                .collect();
-            let joined = path.join("::");
             VIEWS.iter().any(|v| joined.ends_with(v))
         }
         _ => false,
@@ -514,16 +507,9 @@ fn made_of_constants(e: &syn::Expr) -> bool {
         syn::Expr::Cast(c) => made_of_constants(&c.expr),
         syn::Expr::Macro(m) => vec_args(&m.mac).is_some_and(|a| a.iter().all(made_of_constants)),
         syn::Expr::Call(c) => {
-            let syn::Expr::Path(p) = &*c.func else {
+            let Some(joined) = super::places::call_path(c) else {
                 return false;
             };
-            let path: Vec<String> = p
-                .path
-                .segments
-                .iter()
-                .map(|s| s.ident.to_string())
-                .collect();
-            let joined = path.join("::");
             ["Box::new", "Rc::new", "Arc::new", "Some"]
                 .iter()
                 .any(|w| joined == *w || joined.ends_with(&format!("::{w}")))
@@ -684,20 +670,7 @@ fn mutates_any(s: &syn::Stmt, names: &BTreeSet<String>) -> bool {
             syn::visit::visit_expr_assign(self, a);
         }
         fn visit_expr_binary(&mut self, b: &'a syn::ExprBinary) {
-            use syn::BinOp::*;
-            if matches!(
-                b.op,
-                AddAssign(_)
-                    | SubAssign(_)
-                    | MulAssign(_)
-                    | DivAssign(_)
-                    | RemAssign(_)
-                    | BitXorAssign(_)
-                    | BitAndAssign(_)
-                    | BitOrAssign(_)
-                    | ShlAssign(_)
-                    | ShrAssign(_)
-            ) {
+            if super::places::is_compound_assign(&b.op) {
                 self.1 |= root(&b.left).is_some_and(|r| self.0.contains(&r));
             }
             syn::visit::visit_expr_binary(self, b);

@@ -18,7 +18,7 @@
 use quote::format_ident;
 use syn::visit_mut::VisitMut;
 
-use super::places::is_place;
+use super::places::{is_compound_assign, is_place};
 use super::points::{has_point_expr, marker_id};
 
 #[derive(Default)]
@@ -183,23 +183,6 @@ fn is_receiver_like(e: &syn::Expr) -> bool {
         e,
         syn::Expr::MethodCall(_) | syn::Expr::Index(_) | syn::Expr::Field(_)
     ) || matches!(e, syn::Expr::Binary(b) if is_compound_assign(&b.op))
-}
-
-fn is_compound_assign(op: &syn::BinOp) -> bool {
-    use syn::BinOp::*;
-    matches!(
-        op,
-        AddAssign(_)
-            | SubAssign(_)
-            | MulAssign(_)
-            | DivAssign(_)
-            | RemAssign(_)
-            | BitXorAssign(_)
-            | BitAndAssign(_)
-            | BitOrAssign(_)
-            | ShlAssign(_)
-            | ShrAssign(_)
-    )
 }
 
 /// Evaluating it later gives the same value and has no effect: a literal, a path to an

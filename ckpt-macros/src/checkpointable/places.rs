@@ -95,3 +95,35 @@ pub fn borrowing_method(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests;
+
+/// `a::b::f` of a call `a::b::f(..)` by path, as text.
+pub fn call_path(c: &syn::ExprCall) -> Option<String> {
+    let syn::Expr::Path(p) = &*c.func else {
+        return None;
+    };
+    let path: Vec<String> = p
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    Some(path.join("::"))
+}
+
+/// `+=`, `-=`, ... : an assignment that reads its place too.
+pub fn is_compound_assign(op: &syn::BinOp) -> bool {
+    use syn::BinOp::*;
+    matches!(
+        op,
+        AddAssign(_)
+            | SubAssign(_)
+            | MulAssign(_)
+            | DivAssign(_)
+            | RemAssign(_)
+            | BitXorAssign(_)
+            | BitAndAssign(_)
+            | BitOrAssign(_)
+            | ShlAssign(_)
+            | ShrAssign(_)
+    )
+}
