@@ -121,15 +121,18 @@ pub enum Error {
         /// What differs.
         detail: String,
     },
-    /// Another process holds the image lock.
+    /// Another process holds the image lock: another run of the program is saving there.
     #[error(
-        "{path} is locked by another process (lock file {lock}); use --ckpt-file to save elsewhere"
+        "{path} is in use by another run{} (lock file {lock}); wait for it to end, stop it, or pass --ckpt-file FILE to save elsewhere",
+        holder.map(|p| format!(" (pid {p})")).unwrap_or_default()
     )]
     Locked {
         /// The image.
         path: PathBuf,
         /// The lock file.
         lock: PathBuf,
+        /// The pid the holder wrote into the lock file, if readable.
+        holder: Option<u32>,
     },
     /// The outside world does not match the checkpoint (a file the program was using
     /// changed, is missing or was replaced), so a restore would not continue correctly.

@@ -35,7 +35,7 @@ pub mod time;
 #[cfg(feature = "agent")]
 mod agent;
 #[cfg(feature = "agent")]
-pub use agent::{restored, save, save_to};
+pub use agent::{request_checkpoint, request_exit, restored, safepoint, save, save_to};
 
 pub use ckpt_macros::{checkpointable, State};
 pub use error::{Error, Result};

@@ -105,6 +105,21 @@ impl Running {
         }
     }
 
+    /// Its process id.
+    pub fn pid(&mut self) -> u32 {
+        self.child().id()
+    }
+
+    /// Sends it signal `sig` (SIGTERM, SIGINT, SIGUSR1...) if it is still running.
+    pub fn signal(&mut self, sig: i32) {
+        if self.try_wait().is_none() {
+            // SAFETY: kill(2) on our own child's pid, which is not reaped yet.
+            unsafe {
+                libc::kill(self.child().id() as i32, sig);
+            }
+        }
+    }
+
     /// Kills it with SIGKILL (the process gets no chance to clean up; nothing happens if it
     /// has ended already) and returns what it printed to piped outputs.
     pub fn kill(mut self) -> Output {

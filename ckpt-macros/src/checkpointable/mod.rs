@@ -354,7 +354,13 @@ fn main_fn(f: syn::ItemFn, a: &Analysis, cx: &mut Ctxt) -> TokenStream {
             #globals
             ::ckpt::__private::start(&__CKPT_PROGRAM);
             #body
-            #inner()
+            let __ckpt_ret = #inner();
+            {
+                #[allow(unused_imports)]
+                use ::ckpt::__private::{MainResultExit as _, MainResultOther as _, MainResultResult as _};
+                ::ckpt::__private::finish((&::ckpt::__private::MainResult(&__ckpt_ret)).__ckpt_ok());
+            }
+            __ckpt_ret
         }
     }
 }

@@ -22,8 +22,9 @@ use super::analysis::Analysis;
 use super::ctxt::Ctxt;
 
 pub enum Kind {
-    /// `ckpt::save()` (`to: false`) or `ckpt::save_to(path)` (`to: true`).
-    Save { to: bool },
+    /// `ckpt::save()` (`to: false`), `ckpt::save_to(path)` (`to: true`) or
+    /// `ckpt::safepoint()` (`on_request`: saves only when a checkpoint was requested).
+    Save { to: bool, on_request: bool },
     /// A call by path (`f(..)`, `m::f(..)`, `Type::f(..)`); `func` is the original path.
     Path { callee: String, func: syn::ExprPath },
     /// A method call `recv.m(..)`.
@@ -215,8 +216,9 @@ fn path_idents(p: &syn::Path) -> Vec<String> {
     p.segments.iter().map(|s| s.ident.to_string()).collect()
 }
 
-/// `ckpt::save` / `ckpt::save_to` (with or without a leading `::`).
-fn save_kind(func: &syn::Expr) -> Option<bool> {
+/// `ckpt::save` / `ckpt::save_to` / `ckpt::safepoint` (with or without a leading `::`):
+/// `(to, on_request)`.
+fn save_kind(func: &syn::Expr) -> Option<(bool, bool)> {
     let syn::Expr::Path(p) = func else {
         return None;
     };
@@ -225,8 +227,9 @@ fn save_kind(func: &syn::Expr) -> Option<bool> {
         .map(String::as_str)
         .collect::<Vec<_>>()[..]
     {
-        ["ckpt", "save"] => Some(false),
-        ["ckpt", "save_to"] => Some(true),
+        ["ckpt", "save"] => Some((false, false)),
+        ["ckpt", "save_to"] => Some((true, false)),
+        ["ckpt", "safepoint"] => Some((false, true)),
         _ => None,
     }
 }
@@ -246,7 +249,7 @@ fn tokens_mention_save(ts: &TokenStream) -> Option<Span> {
                     |t: &TokenTree| matches!(t, TokenTree::Punct(p) if p.as_char() == ':');
                 if is_colon(&toks[i + 1]) && is_colon(&toks[i + 2]) {
                     if let TokenTree::Ident(f) = &toks[i + 3] {
-                        if f == "save" || f == "save_to" {
+                        if f == "save" || f == "save_to" || f == "safepoint" {
                             return Some(f.span());
                         }
                     }
@@ -319,7 +322,7 @@ impl VisitMut for Marker<'_> {
         let span = e.span();
         match e {
             syn::Expr::Call(c) => {
-                if let Some(to) = save_kind(&c.func) {
+                if let Some((to, on_request)) = save_kind(&c.func) {
                     if self.in_closure() {
                         let what = if self.closure > 0 {
                             "a closure"
@@ -341,12 +344,12 @@ impl VisitMut for Marker<'_> {
                         let msg = if to {
                             "ckpt: `ckpt::save_to` takes one argument, the image's path"
                         } else {
-                            "ckpt: `ckpt::save()` takes no argument; `ckpt::save_to(path)` saves to another file"
+                            "ckpt: `ckpt::save()` and `ckpt::safepoint()` take no argument; `ckpt::save_to(path)` saves to another file"
                         };
                         self.cx.error_at(span, msg);
                         return;
                     }
-                    let id = self.push(Kind::Save { to }, span);
+                    let id = self.push(Kind::Save { to, on_request }, span);
                     *c.func = syn::parse_quote_spanned!(span=> #id);
                     return;
                 }

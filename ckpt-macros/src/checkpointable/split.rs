@@ -820,7 +820,13 @@ impl<'a> Ctx<'a> {
         let p = self.points.get(id);
         let span = p.span;
         match &p.kind {
-            Kind::Save { to } => {
+            Kind::Save {
+                on_request: true, ..
+            } => {
+                let cap = self.capture(id, &[], counted, &[]);
+                quote_spanned! {span=> __ck.safe_point(#id, &#cap) }
+            }
+            Kind::Save { to, .. } => {
                 let cap = self.capture(id, &[], counted, &[]);
                 let dest = match (to, e, path) {
                     (true, syn::Expr::Call(c), Path::Normal) => {

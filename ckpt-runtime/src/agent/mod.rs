@@ -14,9 +14,12 @@ mod components;
 mod dyns;
 mod globals;
 mod iters;
+mod lifecycle;
 mod options;
 mod parts;
 pub mod private;
 mod stack;
+mod triggers;
 
-pub use private::{restored, save, save_to};
+pub use private::{restored, safepoint, save, save_to};
+pub use triggers::{request_checkpoint, request_exit};

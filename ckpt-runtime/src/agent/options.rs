@@ -2,11 +2,14 @@
 //! the program, the image path, the lock and loading an image to restore.
 
 use std::ffi::OsString;
-use std::fs::{File, OpenOptions};
-use std::os::unix::io::AsRawFd;
+use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
 
+use super::lifecycle::{self, Finished};
+use super::triggers::{self, Triggers};
 use crate::error::{Error, Result};
 use crate::image::{self, Fingerprint, Header, Image};
 
@@ -63,6 +66,119 @@ pub(crate) struct Config {
     pub image_path: PathBuf,
     /// Lock files held, one per image path written.
     pub locks: Mutex<Vec<(PathBuf, File)>>,
+    /// The run's settings (`--ckpt-keep`, `--ckpt-every`, ...).
+    pub settings: Settings,
+    /// The sequence number of the newest image at `image_path` (0: none).
+    pub seq: AtomicU64,
+    /// The image this run last wrote to `image_path`, or restored from it (or from one
+    /// of its kept images): the one a normal end marks finished.
+    pub last_image: Mutex<Option<PathBuf>>,
+}
+
+/// The run's settings: how many images to keep, what triggers a checkpoint, what to do
+/// with the image when the run ends. Set by options or their environment variables, and
+/// recorded in every image so a restore keeps them (an option given to the restore wins).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Settings {
+    pub keep: u32,
+    pub triggers: Triggers,
+    pub finished: Finished,
+    /// The settings given, as header options (key, value).
+    pub recorded: Vec<(String, String)>,
+}
+
+/// A run setting: its option, environment variable, header key and value check.
+struct Setting {
+    option: &'static str,
+    env: &'static str,
+    key: &'static str,
+    check: fn(&str) -> std::result::Result<(), String>,
+}
+
+const SETTINGS: &[Setting] = &[
+    Setting {
+        option: "--ckpt-keep",
+        env: "CKPT_KEEP",
+        key: "keep",
+        check: |v| parse_keep(v).map(drop),
+    },
+    Setting {
+        option: "--ckpt-every",
+        env: "CKPT_EVERY",
+        key: "every",
+        check: |v| triggers::parse_duration(v).map(drop),
+    },
+    Setting {
+        option: "--ckpt-grace",
+        env: "CKPT_GRACE",
+        key: "grace",
+        check: |v| triggers::parse_duration(v).map(drop),
+    },
+    Setting {
+        option: "--ckpt-finished",
+        env: "CKPT_FINISHED",
+        key: "finished",
+        check: |v| Finished::parse(v).map(drop),
+    },
+    Setting {
+        option: "--ckpt-signals",
+        env: "CKPT_SIGNALS",
+        key: "signals",
+        check: |v| parse_on_off(v).map(drop),
+    },
+];
+
+fn parse_keep(v: &str) -> std::result::Result<u32, String> {
+    match v.trim().parse::<u32>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("expected a number of images, 1 or more, not `{v}`")),
+    }
+}
+
+fn parse_on_off(v: &str) -> std::result::Result<bool, String> {
+    match v {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err("expected `on` or `off`".into()),
+    }
+}
+
+/// The default grace period after SIGTERM / SIGINT: below the 30 s Kubernetes and SLURM
+/// wait before they send SIGKILL.
+const DEFAULT_GRACE: Duration = Duration::from_secs(25);
+
+impl Settings {
+    /// Reads the settings' variables (set by the options or by the user) and takes them
+    /// out of the environment, so child processes do not inherit them.
+    fn from_env() -> Result<Settings> {
+        let mut s = Settings {
+            keep: 1,
+            triggers: Triggers {
+                signals: true,
+                every: None,
+                grace: DEFAULT_GRACE,
+            },
+            finished: Finished::Keep,
+            recorded: Vec::new(),
+        };
+        for set in SETTINGS {
+            let Some(v) = std::env::var_os(set.env) else {
+                continue;
+            };
+            std::env::remove_var(set.env);
+            let v = v.to_string_lossy().into_owned();
+            let bad = |m: String| Error::Usage(format!("{}={v:?}: {m}", set.env));
+            match set.key {
+                "keep" => s.keep = parse_keep(&v).map_err(bad)?,
+                "every" => s.triggers.every = Some(triggers::parse_duration(&v).map_err(bad)?),
+                "grace" => s.triggers.grace = triggers::parse_duration(&v).map_err(bad)?,
+                "finished" => s.finished = Finished::parse(&v).map_err(bad)?,
+                _ => s.triggers.signals = parse_on_off(&v).map_err(bad)?,
+            }
+            s.recorded.push((set.key.to_string(), v));
+        }
+        Ok(s)
+    }
 }
 
 static CONFIG: OnceLock<Config> = OnceLock::new();
@@ -84,6 +200,8 @@ pub(crate) struct CkptArgs {
     pub rest: Vec<OsString>,
     /// `--ckpt-help`: print ckpt's options and exit.
     pub help: bool,
+    /// Run settings given (`--ckpt-keep 3` → `("CKPT_KEEP", "3")`), see [`SETTINGS`].
+    pub settings: Vec<(&'static str, String)>,
 }
 
 /// What `--ckpt-help` prints: every option ckpt takes out of the program's arguments,
@@ -91,8 +209,20 @@ pub(crate) struct CkptArgs {
 pub(crate) const HELP: &str = "\
 ckpt options (taken out of the program's arguments; the program never sees them):
   --restore FILE            continue the run saved in FILE, with that run's arguments
-  --ckpt-resume             restore from the image if it exists, else start fresh
+  --restore latest          ... from the newest valid image of the run's image file
+  --restore DIR             ... from the newest valid image of this program in DIR
+  --ckpt-resume             restore from the newest valid image if there is one and its
+                            run did not finish, else start a new run
   --ckpt-file FILE          write images to FILE                        (CKPT_FILE)
+  --ckpt-keep N             keep the last N images: FILE and FILE.<seq> (CKPT_KEEP)
+  --ckpt-every DURATION     checkpoint at the next safepoint once DURATION (300ms, 30s,
+                            5m, 2h) has passed since the last save     (CKPT_EVERY)
+  --ckpt-grace DURATION     after SIGTERM/SIGINT, how long to wait for a save point
+                            before exiting without one (default 25s)   (CKPT_GRACE)
+  --ckpt-finished=keep|remove     a run that ends normally marks its image finished, or
+                                  removes it                            (CKPT_FINISHED)
+  --ckpt-signals=on|off     checkpoint on SIGUSR1, checkpoint and exit on SIGTERM and
+                            SIGINT (default on)                         (CKPT_SIGNALS)
   --ckpt-time=monotonic|wall      on restore, leave out or count the downtime (CKPT_TIME)
   --ckpt-env=saved|current        on restore, the saved or the current environment (CKPT_ENV)
   --ckpt-cwd=saved|current        on restore, the saved or the current working directory (CKPT_CWD)
@@ -102,8 +232,10 @@ ckpt options (taken out of the program's arguments; the program never sees them)
 ";
 
 /// The options `--ckpt-help` lists, for the error about an unknown one.
-const KNOWN: &str = "--restore FILE, --ckpt-resume, --ckpt-file FILE, --ckpt-time=, --ckpt-env=, \
-                     --ckpt-cwd=, --ckpt-files=, --ckpt-help";
+const KNOWN: &str = "--restore FILE|latest|DIR, --ckpt-resume, --ckpt-file FILE, --ckpt-keep N, \
+                     --ckpt-every DURATION, --ckpt-grace DURATION, --ckpt-finished=, \
+                     --ckpt-signals=, --ckpt-time=, --ckpt-env=, --ckpt-cwd=, --ckpt-files=, \
+                     --ckpt-help";
 
 /// A restore policy: its option, the environment variable the component reads, and the
 /// parser that checks a value (DESIGN §7).
@@ -181,6 +313,26 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<CkptArgs> {
             out.file = Some(p);
         } else if s == "--ckpt-resume" {
             out.resume = true;
+        } else if let Some(set) = SETTINGS
+            .iter()
+            .find(|set| s == set.option || s.starts_with(&format!("{}=", set.option)))
+        {
+            let v = match s.strip_prefix(&format!("{}=", set.option)) {
+                Some(v) => v.to_string(),
+                None => match it.next() {
+                    Some(v) => v.to_string_lossy().into_owned(),
+                    None => {
+                        return Err(Error::Usage(format!(
+                            "{} needs a value: {} VALUE (see --ckpt-help)",
+                            set.option, set.option
+                        )))
+                    }
+                },
+            };
+            (set.check)(&v)
+                .map_err(|m| Error::Usage(format!("{} {v}: {m}", set.option)))?;
+            out.settings.retain(|(env, _)| *env != set.env);
+            out.settings.push((set.env, v));
         } else if let Some((p, v)) = POLICIES
             .iter()
             .find_map(|p| s.strip_prefix(p.option).map(|v| (p, v)))
@@ -272,27 +424,37 @@ pub(crate) enum Start {
 pub(crate) fn start(program: &'static Program) -> Result<Start> {
     let staged = std::env::var_os(ENV_REEXEC).is_some();
     if !staged {
-        let parsed = parse_args(std::env::args_os().collect())?;
+        let original: Vec<OsString> = std::env::args_os().collect();
+        let given = original.len();
+        let parsed = parse_args(original)?;
         if parsed.help {
             print!("{HELP}");
             std::process::exit(0);
         }
         let file = parsed.file.as_deref().map(absolute);
-        let mut restore = parsed.restore.as_deref().map(absolute);
-        if parsed.resume {
-            let target = file
-                .clone()
-                .or_else(|| std::env::var_os(ENV_FILE).map(|f| absolute(Path::new(&f))));
-            let target = target.unwrap_or_else(default_image_path);
-            if target.exists() {
-                restore = Some(target);
+        // The run's image path, for `--ckpt-resume` and `--restore latest`.
+        let image_path = || {
+            file.clone()
+                .or_else(|| std::env::var_os(ENV_FILE).map(|f| absolute(Path::new(&f))))
+                .unwrap_or_else(default_image_path)
+        };
+        let mut restore = match parsed.restore.as_deref() {
+            Some(r) if r == Path::new("latest") && !r.exists() => {
+                lifecycle::resolve_restore(r, &image_path(), program.crate_name)?
             }
+            Some(r) if r.is_dir() => lifecycle::resolve_restore(r, &image_path(), program.crate_name)?,
+            Some(r) => Some(absolute(r)),
+            None => None,
+        };
+        if parsed.resume {
+            restore = resume_target(&image_path())?;
         }
-        for (env, value) in &parsed.policies {
-            // Read by the component when the restore starts.
+        for (env, value) in parsed.policies.iter().chain(&parsed.settings) {
+            // Read by the component when the restore starts, or by `finish_setup`.
             std::env::set_var(env, value);
         }
-        if restore.is_none() && file.is_none() && !parsed.resume && parsed.policies.is_empty() {
+        if restore.is_none() && parsed.rest.len() == given {
+            // No ckpt option to hide from the program: no re-exec.
             return finish_setup(program, parsed.rest, None, None);
         }
         let mut env: Vec<(&str, OsString)> = vec![(ENV_REEXEC, "1".into())];
@@ -313,6 +475,15 @@ pub(crate) fn start(program: &'static Program) -> Result<Start> {
                     env.push((ENV_FILE, f.into()));
                 }
             }
+            // The saved run's settings, unless this command line (or the user's
+            // environment) gives them again.
+            for (k, v) in &header.options {
+                if let Some(set) = SETTINGS.iter().find(|s| s.key == k) {
+                    if std::env::var_os(set.env).is_none() {
+                        env.push((set.env, v.into()));
+                    }
+                }
+            }
         }
         if let Some(f) = &file {
             env.push((ENV_FILE, f.clone().into()));
@@ -324,6 +495,23 @@ pub(crate) fn start(program: &'static Program) -> Result<Start> {
     std::env::remove_var(ENV_RESTORE);
     let args: Vec<OsString> = std::env::args_os().collect();
     finish_setup(program, args, restore, None)
+}
+
+/// `--ckpt-resume`: the image to restore, or `None` to start a new run (no image, or the
+/// newest one belongs to a run that finished: said on stderr).
+fn resume_target(path: &Path) -> Result<Option<PathBuf>> {
+    if !path.exists() && lifecycle::generations(path).is_empty() {
+        return Ok(None);
+    }
+    if path.exists() && image::is_finished(path)? {
+        eprintln!(
+            "ckpt: {} is the last image of a run that finished; starting a new run (restore it \
+             explicitly with --restore to continue the finished run)",
+            path.display()
+        );
+        return Ok(None);
+    }
+    lifecycle::latest(path).map(Some)
 }
 
 fn finish_setup(
@@ -338,8 +526,12 @@ fn finish_setup(
     // Consumed: a child process that is itself a ckpt program must not save to this
     // process's image.
     std::env::remove_var(ENV_FILE);
+    let settings = Settings::from_env()?;
     let fingerprint = program.fingerprint();
+    // The lock first: a second instance fails here, at once, naming the holder.
+    let lock = lifecycle::take_lock(&image_path)?;
     let mut start = Start::Fresh;
+    let mut last_image = None;
     if let Some(path) = restore {
         let img = image::read(&path, &crate::state::Limits::default())?;
         let differences = img.header.fingerprint.differences(&fingerprint);
@@ -350,14 +542,25 @@ fn finish_setup(
                 differences,
             });
         }
+        let ours = path == image_path
+            || lifecycle::generations(&image_path)
+                .iter()
+                .any(|g| g.1 == path);
+        if ours {
+            last_image = Some(path);
+        }
         start = Start::Restore(Box::new(img));
     }
+    let seq = lifecycle::last_seq(&image_path);
     let cfg = Config {
         program,
         fingerprint,
         args: lossy(&args),
-        image_path,
-        locks: Mutex::new(Vec::new()),
+        image_path: image_path.clone(),
+        locks: Mutex::new(vec![(image_path, lock)]),
+        settings,
+        seq: AtomicU64::new(seq),
+        last_image: Mutex::new(last_image),
     };
     if CONFIG.set(cfg).is_err() {
         return Err(Error::Usage(
@@ -368,12 +571,17 @@ fn finish_setup(
 }
 
 impl Config {
-    /// The header of an image written now.
-    pub fn header(&self, path: &Path) -> Header {
+    /// The header of an image written now to `path`; `seq` is its sequence number at
+    /// the run's image path (0 for another path).
+    pub fn header(&self, path: &Path, seq: u64) -> Header {
         let created_unix = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
+        let mut options = self.settings.recorded.clone();
+        if seq > 0 {
+            options.push((lifecycle::SEQ_KEY.into(), seq.to_string()));
+        }
         Header {
             format: image::FORMAT_VERSION,
             fingerprint: self.fingerprint.clone(),
@@ -381,7 +589,7 @@ impl Config {
             program: self.program.crate_name.into(),
             args: self.args.clone(),
             ckpt_file: Some(path.to_string_lossy().into_owned()),
-            options: Vec::new(),
+            options,
         }
     }
 
@@ -391,52 +599,45 @@ impl Config {
         if locks.iter().any(|(p, _)| p == path) {
             return Ok(());
         }
-        let mut name = path
-            .file_name()
-            .map(|n| n.to_os_string())
-            .unwrap_or_default();
-        name.push(".lock");
-        let lock = path.with_file_name(name);
-        let f = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock)
-            .map_err(|e| Error::io("opening lock file", lock.clone(), e))?;
-        // SAFETY: flock on a file descriptor we own; no memory is involved.
-        let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if rc != 0 {
-            let e = std::io::Error::last_os_error();
-            if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
-                return Err(Error::Locked {
-                    path: path.to_path_buf(),
-                    lock,
-                });
-            }
-            return Err(Error::io("locking", lock, e));
-        }
-        sweep_stale(path);
+        let f = lifecycle::take_lock(path)?;
         locks.push((path.to_path_buf(), f));
         Ok(())
     }
-}
 
-/// Removes temporary and previous-image files of `path` left by processes that were
-/// killed while saving. Only called with the image's lock held, so none is in use.
-fn sweep_stale(path: &Path) {
-    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
-        return;
-    };
-    let name = name.to_string_lossy();
-    let (tmp, old) = (format!(".{name}.tmp."), format!(".{name}.old."));
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let n = e.file_name();
-        let n = n.to_string_lossy();
-        if n.starts_with(&tmp) || n.starts_with(&old) {
-            let _ = std::fs::remove_file(e.path());
+    /// Writes an image of the running program to `path`: the lock, the sequence number
+    /// and rotation (at the run's image path), then [`image::write`].
+    pub fn write_image(
+        &self,
+        path: &Path,
+        frames: &mut dyn FnMut(&mut crate::state::Encoder<'_>) -> Result<()>,
+        components: &mut dyn FnMut(&mut crate::state::Encoder<'_>) -> Result<()>,
+    ) -> Result<()> {
+        self.lock(path)?;
+        let main = path == self.image_path;
+        let prev = self.seq.load(Ordering::Relaxed);
+        let seq = if main { prev + 1 } else { 0 };
+        if main {
+            lifecycle::rotate(path, self.settings.keep, prev);
+        }
+        let header = self.header(path, seq);
+        triggers::saving(true);
+        let r = image::write(path, &header, frames, components);
+        triggers::saving(false);
+        r?;
+        if main {
+            self.seq.store(seq, Ordering::Relaxed);
+            lifecycle::prune(path, self.settings.keep);
+            *self.last_image.lock().unwrap_or_else(|e| e.into_inner()) = Some(path.into());
+        }
+        Ok(())
+    }
+
+    /// Removes the temporary and previous-image files of every image path this run
+    /// locked (before the process exits).
+    pub fn sweep(&self) {
+        let locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
+        for (p, _) in locks.iter() {
+            lifecycle::sweep_stale(p);
         }
     }
 }

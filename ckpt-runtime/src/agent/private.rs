@@ -29,8 +29,8 @@ pub use super::parts::{
 };
 use super::stack::{Active, CallReg, AGENT};
 pub use super::stack::{Capture, FnInfo, Writer};
+use super::triggers;
 use crate::error::{Error, Result};
-use crate::image;
 use crate::state::{Loader, State, Value};
 
 /// Where a save point writes.
@@ -46,6 +46,101 @@ pub enum Dest<'a> {
 pub fn fatal(e: &Error) -> ! {
     eprintln!("ckpt: error: {e}");
     std::process::exit(2)
+}
+
+/// A requested exit after the checkpoint that satisfied it: says how to continue, sweeps
+/// temporary files, exits 0.
+fn exit_after_checkpoint(cfg: &options::Config, sig: i32, path: &Path) -> ! {
+    let exe = cfg.args.first().map(String::as_str).unwrap_or("program");
+    eprintln!(
+        "ckpt: {}: checkpoint saved to {}; exiting. Continue with: {exe} --restore {}",
+        triggers::signal_name(sig),
+        path.display(),
+        path.display()
+    );
+    cfg.sweep();
+    std::process::exit(0)
+}
+
+/// The grace period after SIGTERM / SIGINT ended without a save point: exits 128 + signal.
+fn grace_expired(sig: i32) -> ! {
+    let (grace, image) = match options::config() {
+        Some(cfg) => (
+            cfg.settings.triggers.grace,
+            cfg.last_image
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        ),
+        None => (std::time::Duration::ZERO, None),
+    };
+    let kept = match image {
+        Some(p) => format!("the last image, {}, is intact", p.display()),
+        None => "this run wrote no image".into(),
+    };
+    eprintln!(
+        "ckpt: {}: no save point or safepoint was reached within {grace:?}; exiting without a \
+         new checkpoint ({kept})",
+        triggers::signal_name(sig)
+    );
+    std::process::exit(128 + sig)
+}
+
+/// The epilogue of a `#[checkpointable] fn main` that returned (`ok`: with success). A
+/// successful end marks the run's last image finished (or removes it,
+/// `--ckpt-finished=remove`); any end sweeps temporary files.
+pub fn finish(ok: bool) {
+    let Some(cfg) = options::config() else { return };
+    if ok {
+        let last = cfg
+            .last_image
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(p) = last {
+            if let Err(e) = super::lifecycle::finish(&p, cfg.settings.finished) {
+                eprintln!("ckpt: warning: {e}");
+            }
+        }
+    }
+    cfg.sweep();
+}
+
+/// Whether the value `main` returned is a success, for [`finish`]: `Err` and a failing
+/// `ExitCode` are not. Dispatched by autoref on [`MainResult`].
+pub struct MainResult<'a, T>(pub &'a T);
+
+/// `main` returned a `Result`.
+pub trait MainResultResult {
+    /// `is_ok()`.
+    fn __ckpt_ok(&self) -> bool;
+}
+impl<T, E> MainResultResult for MainResult<'_, std::result::Result<T, E>> {
+    fn __ckpt_ok(&self) -> bool {
+        self.0.is_ok()
+    }
+}
+
+/// `main` returned an `ExitCode`.
+pub trait MainResultExit {
+    /// Equal to `ExitCode::SUCCESS`.
+    fn __ckpt_ok(&self) -> bool;
+}
+impl MainResultExit for MainResult<'_, std::process::ExitCode> {
+    fn __ckpt_ok(&self) -> bool {
+        *self.0 == std::process::ExitCode::SUCCESS
+    }
+}
+
+/// Any other return value (`()`) is a success.
+pub trait MainResultOther {
+    /// True.
+    fn __ckpt_ok(&self) -> bool;
+}
+impl<T> MainResultOther for &MainResult<'_, T> {
+    fn __ckpt_ok(&self) -> bool {
+        true
+    }
 }
 
 /// The agent prologue of a `#[checkpointable] fn main`.
@@ -75,6 +170,13 @@ pub fn start(program: &'static Program) {
             })
         }
         Err(e) => fatal(&e),
+    }
+    if let Some(cfg) = options::config() {
+        if let Err(e) = triggers::install(cfg.settings.triggers, grace_expired) {
+            fatal(&Error::Usage(format!(
+                "cannot install ckpt's signal handlers ({e}); run with --ckpt-signals=off"
+            )));
+        }
     }
 }
 
@@ -432,11 +534,8 @@ impl Frame {
         AGENT.with(|a| {
             let a = a.borrow();
             a.check_registered(self.depth)?;
-            cfg.lock(&path)?;
-            let header = cfg.header(&path);
-            image::write(
+            cfg.write_image(
                 &path,
-                &header,
                 &mut |enc| a.write_frames(enc, id, capture),
                 &mut components::save_all,
             )?;
@@ -444,7 +543,21 @@ impl Frame {
             crate::fs::journal::saved(&path);
             crash_injection::after_save();
             Ok(())
-        })
+        })?;
+        if let Some(sig) = triggers::saved() {
+            exit_after_checkpoint(cfg, sig, &path);
+        }
+        Ok(())
+    }
+
+    /// A safepoint: saves (like a save point) only when a checkpoint was requested by a
+    /// signal, `--ckpt-every` or [`request_checkpoint`](super::triggers::request_checkpoint).
+    #[inline]
+    pub fn safe_point(&self, id: u32, capture: &Capture<'_>) -> Result<()> {
+        if !self.resuming.get() && !triggers::pending() {
+            return Ok(());
+        }
+        self.save_point(id, Dest::Default, capture)
     }
 
     /// Registers a call point for the duration of a call of a checkpointable function.
@@ -563,6 +676,29 @@ pub fn save() -> Result<()> {
         }),
         None => Err(Error::NoFrame { location }),
     }
+}
+
+/// A checkpoint on request: inside a `#[checkpointable]` function, saves like [`save`]
+/// only when a checkpoint was requested (SIGUSR1, SIGTERM, SIGINT, `--ckpt-every`, or
+/// [`request_checkpoint`](crate::request_checkpoint)), and otherwise returns `Ok(())` at
+/// the cost of one atomic load. After SIGTERM or SIGINT the process exits 0 right after
+/// the save. Called outside a `#[checkpointable]` function it returns the error [`save`]
+/// returns there.
+///
+/// ```no_run
+/// #[ckpt::checkpointable]
+/// fn main() {
+///     let mut sum = 0u64;
+///     for i in 0..10_000_000_000u64 {
+///         sum = sum.wrapping_add(i * i);
+///         ckpt::safepoint().expect("checkpoint"); // `kill -TERM` saves here and exits
+///     }
+///     println!("{sum}");
+/// }
+/// ```
+#[track_caller]
+pub fn safepoint() -> Result<()> {
+    save()
 }
 
 /// Like [`save`], to the given path instead of the run's image path.

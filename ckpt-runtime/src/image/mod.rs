@@ -1,5 +1,6 @@
 //! The image file: `b"CKPT"` + format version (u32 LE) + CBOR body + 24-byte trailer
-//! (body length u64 LE, xxh3-64 of the body u64 LE, `b"CKPTEND\0"`).
+//! (body length u64 LE, xxh3-64 of the body u64 LE, `b"CKPTEND\0"`, or `b"CKPTFIN\0"`
+//! once the run that wrote it ended normally: see [`mark_finished`]).
 //!
 //! The body is the map `{"header": {...}, "frames": [...], "components": {...},
 //! "heap": {...}}`, always in that order (so [`read_header`] can stop after the header).
@@ -39,7 +40,7 @@ use crate::state::{SharedTable, Value};
 /// Decoder limits of [`read`] (re-exported from [`crate::state`]).
 pub use crate::state::Limits;
 pub use read::{read, read_header};
-pub use write::write;
+pub use write::{is_finished, mark_finished, write};
 #[cfg(test)]
 pub(crate) use write::write_header_as;
 
@@ -50,6 +51,10 @@ pub const FORMAT_VERSION: u32 = 1;
 pub const MAGIC: &[u8; 4] = b"CKPT";
 /// The magic bytes that close every image.
 pub const END_MAGIC: &[u8; 8] = b"CKPTEND\0";
+/// The magic bytes that close the image of a run that ended normally after writing it
+/// (written over [`END_MAGIC`] in place by [`mark_finished`]; the checksum covers the
+/// body only, so the image stays valid and restorable).
+pub const FINISHED_MAGIC: &[u8; 8] = b"CKPTFIN\0";
 /// Size of the prefix (magic + version).
 pub const PREFIX_LEN: u64 = 8;
 /// Size of the trailer (body length + checksum + end magic).

@@ -156,7 +156,7 @@ fn open(path: &Path) -> Result<(File, u64, u64, u64), Error> {
     let mut trailer = [0u8; TRAILER_LEN as usize];
     file.seek(SeekFrom::Start(len - TRAILER_LEN)).map_err(io)?;
     file.read_exact(&mut trailer).map_err(io)?;
-    if &trailer[16..] != END_MAGIC {
+    if &trailer[16..] != END_MAGIC && &trailer[16..] != super::FINISHED_MAGIC {
         return Err(short("no end marker: the write was cut off"));
     }
     let body_len = u64::from_le_bytes(trailer[..8].try_into().unwrap_or_default());

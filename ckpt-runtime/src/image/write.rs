@@ -275,3 +275,42 @@ fn sync_dir(dir: &Path) -> Result<(), Error> {
     let _ = dir;
     Ok(())
 }
+
+/// Marks the image at `path` as the last one of a run that ended normally: its end magic
+/// becomes [`FINISHED_MAGIC`](super::FINISHED_MAGIC), written in place and synced. The
+/// body and its checksum are untouched, so the image still reads, inspects and restores;
+/// `--ckpt-resume` starts a fresh run instead of restoring it.
+pub fn mark_finished(path: &Path) -> Result<(), Error> {
+    use std::io::{Read, Seek, SeekFrom};
+    let io = |e| Error::io("marking image finished", path, e);
+    let mut f = OpenOptions::new().read(true).write(true).open(path).map_err(io)?;
+    let len = f.metadata().map_err(io)?.len();
+    if len < super::PREFIX_LEN + super::TRAILER_LEN {
+        return Ok(());
+    }
+    let mut end = [0u8; 8];
+    f.seek(SeekFrom::Start(len - 8)).map_err(io)?;
+    f.read_exact(&mut end).map_err(io)?;
+    if &end != END_MAGIC {
+        // Already marked, or not an image ckpt wrote: leave it as it is.
+        return Ok(());
+    }
+    f.seek(SeekFrom::Start(len - 8)).map_err(io)?;
+    f.write_all(super::FINISHED_MAGIC).map_err(io)?;
+    f.sync_all().map_err(io)
+}
+
+/// True when the image at `path` was marked by [`mark_finished`].
+pub fn is_finished(path: &Path) -> Result<bool, Error> {
+    use std::io::{Read, Seek, SeekFrom};
+    let io = |e| Error::io("reading image", path, e);
+    let mut f = File::open(path).map_err(io)?;
+    let len = f.metadata().map_err(io)?.len();
+    if len < 8 {
+        return Ok(false);
+    }
+    let mut end = [0u8; 8];
+    f.seek(SeekFrom::Start(len - 8)).map_err(io)?;
+    f.read_exact(&mut end).map_err(io)?;
+    Ok(&end == super::FINISHED_MAGIC)
+}

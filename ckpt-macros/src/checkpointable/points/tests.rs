@@ -27,8 +27,11 @@ fn marked_in(src: &str, self_ty: Option<&str>) -> Marked {
         .list
         .iter()
         .map(|p| match &p.kind {
-            Kind::Save { to: false } => "save".to_string(),
-            Kind::Save { to: true } => "save_to".to_string(),
+            Kind::Save {
+                on_request: true, ..
+            } => "safepoint".to_string(),
+            Kind::Save { to: false, .. } => "save".to_string(),
+            Kind::Save { to: true, .. } => "save_to".to_string(),
             Kind::Path { func, .. } => quote!(#func).to_string(),
             Kind::Method {
                 method, turbofish, ..
@@ -98,12 +101,12 @@ fn std_types_are_not_points_even_when_the_crate_has_the_name() {
 
 #[test]
 fn saves_are_points() {
-    let m = marked("{ ckpt::save()?; ::ckpt::save(); ckpt::save_to(p); }");
+    let m = marked("{ ckpt::save()?; ::ckpt::save(); ckpt::save_to(p); ckpt::safepoint(); }");
     assert_eq!(
         m.body,
         "__ckpt_point_1 () ? ; __ckpt_point_2 () ; __ckpt_point_3 (p) ;"
     );
-    assert_eq!(m.points, ["save", "save", "save_to"]);
+    assert_eq!(m.points, ["save", "save", "save_to", "safepoint"]);
     assert_eq!(m.errors, "");
 }
 
