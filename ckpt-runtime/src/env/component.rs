@@ -1,8 +1,11 @@
 //! The `env` component: the arguments and environment at every save, and what a restore
 //! does with them.
 //!
-//! State: `{"args": [arg, …], "vars": {name: value, …}}`, each argument, name and value a
-//! text string, or a byte string when it is not UTF-8 (kept exactly).
+//! State: `{"args": [arg, …], "vars": {name: value, …}, "absent": [name, …], "whole":
+//! bool}`, each argument, name and value a text string, or a byte string when it is not
+//! UTF-8 (kept exactly). `vars` holds the variables the program used that were set,
+//! `absent` those it used that were not; `whole` says the program listed the environment,
+//! so `vars` is all of it. (Images without `whole` hold the whole environment.)
 
 use std::ffi::OsString;
 
@@ -53,16 +56,55 @@ fn bad_policy(value: &str) -> Error {
 pub(crate) struct Saved {
     /// The program's arguments, argv[0] first, ckpt's options removed.
     pub args: Vec<OsString>,
-    /// The environment the program saw, without `CKPT_*`.
+    /// The variables the program used that are set (all of them when `whole`), without
+    /// `CKPT_*`.
     pub vars: Snapshot,
+    /// The variables the program used that are not set.
+    pub absent: Vec<OsString>,
+    /// The program listed the environment: `vars` is all of it.
+    pub whole: bool,
 }
 
 impl Saved {
-    /// The arguments and environment the program sees now.
+    /// The arguments and the variables the program used, as it sees them now.
     pub(crate) fn now() -> Saved {
         let args: Vec<OsString> = ArgsOs::now().collect();
-        let vars = Snapshot::new(sys::vars_os());
-        Saved { args, vars }
+        let used = view::used();
+        if used.whole {
+            return Saved {
+                args,
+                vars: Snapshot::new(sys::vars_os()),
+                absent: Vec::new(),
+                whole: true,
+            };
+        }
+        let mut set = Vec::new();
+        let mut absent = Vec::new();
+        for name in used.names {
+            match sys::var_os(&name) {
+                Some(v) => set.push((name, v)),
+                None => absent.push(name),
+            }
+        }
+        Saved {
+            args,
+            vars: Snapshot::new(set),
+            absent,
+            whole: false,
+        }
+    }
+
+    /// What the program had used, for the saves after a restore.
+    fn used(&self) -> view::Used {
+        view::Used {
+            names: self
+                .vars
+                .iter()
+                .map(|(k, _)| k.to_os_string())
+                .chain(self.absent.iter().cloned())
+                .collect(),
+            whole: self.whole,
+        }
     }
 }
 
@@ -96,7 +138,7 @@ fn os_from_bytes(b: Vec<u8>) -> Result<OsString> {
 
 /// Writes `s` as the component's state.
 pub(crate) fn write(e: &mut Encoder<'_>, s: &Saved) {
-    e.map(2);
+    e.map(4);
     e.text("args");
     e.array(s.args.len() as u64);
     for a in &s.args {
@@ -108,6 +150,13 @@ pub(crate) fn write(e: &mut Encoder<'_>, s: &Saved) {
         put_os(e, k);
         put_os(e, v);
     }
+    e.text("absent");
+    e.array(s.absent.len() as u64);
+    for k in &s.absent {
+        put_os(e, k);
+    }
+    e.text("whole");
+    e.bool(s.whole);
 }
 
 /// Reads what [`write`] wrote.
@@ -136,9 +185,25 @@ pub(crate) fn parse(v: &Value) -> Result<Saved> {
         Some(other) => return Err(Error::ty("vars", "a map", other.kind())),
         None => return Err(Error::ty("vars", "a map", "nothing")),
     };
+    let absent = match v.get("absent") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|k| get_os(k, "absent"))
+            .collect::<Result<Vec<_>>>()?,
+        Some(other) => return Err(Error::ty("absent", "an array", other.kind())),
+        None => Vec::new(),
+    };
+    let whole = match v.get("whole") {
+        Some(Value::Bool(b)) => *b,
+        Some(other) => return Err(Error::ty("whole", "a bool", other.kind())),
+        // Written before ckpt saved only the variables used: the whole environment.
+        None => true,
+    };
     Ok(Saved {
         args,
         vars: Snapshot::new(vars),
+        absent,
+        whole,
     })
 }
 
@@ -153,13 +218,27 @@ pub(crate) fn save_component(e: &mut Encoder<'_>) -> Result<()> {
 #[cfg_attr(not(feature = "agent"), allow(dead_code))]
 pub(crate) fn restore_component(v: &Value, policy: Policy) -> Result<()> {
     let saved = parse(v)?;
-    view::set_saved_args(Some(saved.args));
+    view::set_used(saved.used());
     if policy == Policy::Saved {
-        // The whole process sees the saved environment: ckpt's `var`, std's (code outside
+        // The whole process sees the saved variables: ckpt's `var`, std's (code outside
         // checkpointable functions) and child processes alike. This runs before any of
         // the program's code, on its only thread.
-        apply_to_process(&saved.vars);
+        if saved.whole {
+            apply_to_process(&saved.vars);
+        } else {
+            for (k, v) in saved.vars.iter() {
+                if sys::var_os(k).as_deref() != Some(v) {
+                    sys::set_var(k, v);
+                }
+            }
+            for k in &saved.absent {
+                if !view::is_ckpt_var(k) && sys::var_os(k).is_some() {
+                    sys::remove_var(k);
+                }
+            }
+        }
     }
+    view::set_saved_args(Some(saved.args));
     Ok(())
 }
 

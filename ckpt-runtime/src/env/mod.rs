@@ -7,14 +7,19 @@
 //!
 //! In a fresh run they behave like std's: the arguments are the program's minus ckpt's
 //! own options (the agent takes those out before `main` runs), and the variables are the
-//! process's. Every save records both in the image's `env` component (values that are
-//! not UTF-8 are kept as bytes). After `--restore`:
+//! process's. Every save records in the image's `env` component the arguments and the
+//! variables the program **used** — read with `var`/`var_os` (set or not), changed with
+//! `set_var`/`remove_var` — with their values (values that are not UTF-8 are kept as
+//! bytes); the rest of the environment (tokens, paths of the machine) is not written. A
+//! program that lists the environment (`vars`, `vars_os`) used all of it, and then all of
+//! it is saved. After `--restore`:
 //!
 //! - the program sees the **saved arguments**, always;
 //! - it sees the **saved environment** by default (`CKPT_ENV=saved`): `var("HOME")`
-//!   returns what it returned before the kill, even when the restore runs with another
-//!   environment. `CKPT_ENV=current` (or `--ckpt-env=current`) shows the restoring
-//!   process's real environment instead.
+//!   returns what it returned before the kill (a variable that was unset is unset again),
+//!   even when the restore runs with another environment; variables it never used are the
+//!   restoring process's. `CKPT_ENV=current` (or `--ckpt-env=current`) shows the
+//!   restoring process's real environment instead.
 //!
 //! Names starting with `CKPT_` are ckpt's namespace: they configure the run and its
 //! restore (`CKPT_FILE`, `CKPT_TIME`, `CKPT_ENV`, …), so they are never saved, and
@@ -26,10 +31,12 @@
 //! relative paths mean what they meant (`CKPT_CWD=current` / `--ckpt-cwd=current` keeps
 //! the restoring process's directory instead). [`set_current_dir`] is std's.
 //!
-//! With the saved policy the restore makes the process's real environment the saved one
-//! (before any of the program's code runs), so code outside checkpointable functions
-//! (`std::env`, libc) and child processes see what `ckpt::env` sees, and a variable set
-//! through std after the restore is visible to checkpointable code as in a fresh run.
+//! With the saved policy the restore puts the saved variables into the process's real
+//! environment (before any of the program's code runs), so code outside checkpointable
+//! functions (`std::env`, libc) and child processes see what `ckpt::env` sees, and a
+//! variable set through std after the restore is visible to checkpointable code as in a
+//! fresh run. Only reads through `ckpt::env` (which is `std::env` inside checkpointable
+//! functions) count as used: a variable only code outside them reads is not saved.
 //!
 //! ```no_run
 //! #[ckpt::checkpointable]
@@ -103,6 +110,7 @@ pub fn var<K: AsRef<OsStr>>(key: K) -> Result<String, VarError> {
 /// The variable `key` as the program sees it, `None` if it is not set. Like
 /// [`std::env::var_os`].
 pub fn var_os<K: AsRef<OsStr>>(key: K) -> Option<OsString> {
+    view::note(key.as_ref());
     sys::var_os(key.as_ref())
 }
 
@@ -120,6 +128,7 @@ pub fn vars() -> Vars {
 /// [`std::env::vars_os`]. After a restore under the default policy: the saved variables
 /// sorted by name, then the real `CKPT_*` ones.
 pub fn vars_os() -> VarsOs {
+    view::note_whole();
     VarsOs::new(sys::vars_os())
 }
 
@@ -135,6 +144,7 @@ pub fn vars_os() -> VarsOs {
 /// If `key` is empty or contains `=` or NUL, or `value` contains NUL, as std's does.
 pub fn set_var<K: AsRef<OsStr>, V: AsRef<OsStr>>(key: K, value: V) {
     let (key, value) = (key.as_ref(), value.as_ref());
+    view::note(key);
     sys::set_var(key, value);
 }
 
@@ -146,6 +156,7 @@ pub fn set_var<K: AsRef<OsStr>, V: AsRef<OsStr>>(key: K, value: V) {
 /// If `key` is empty or contains `=` or NUL, as std's does.
 pub fn remove_var<K: AsRef<OsStr>>(key: K) {
     let key = key.as_ref();
+    view::note(key);
     sys::remove_var(key);
 }
 
@@ -157,4 +168,5 @@ pub(crate) static TEST_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 #[cfg(test)]
 pub(crate) fn reset() {
     view::set_saved_args(None);
+    view::set_used(view::Used::default());
 }

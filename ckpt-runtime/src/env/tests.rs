@@ -104,6 +104,8 @@ fn component_round_trip_keeps_non_utf8_bytes() {
     let saved = Saved {
         args,
         vars: Snapshot::new(vars),
+        absent: Vec::new(),
+        whole: true,
     };
     let v = encoded(&saved);
     assert!(matches!(v.get("args"), Some(Value::Array(_))), "{v:?}");
@@ -175,6 +177,8 @@ fn restore_shows_the_saved_arguments_and_environment_by_default() {
             ("ENV_TEST_ONLY_SAVED", "1"),
             ("CKPT_TEST_ENV_OWN", "saved, ignored"),
         ])),
+        absent: Vec::new(),
+        whole: true,
     };
     restore_component(&encoded(&saved), Policy::Saved).unwrap();
 
@@ -233,6 +237,8 @@ fn current_policy_keeps_the_saved_arguments_and_the_real_environment() {
     let saved = Saved {
         args: vec![os("app"), os("x")],
         vars: Snapshot::new(pairs(&[("ENV_TEST_CURRENT", "saved")])),
+        absent: Vec::new(),
+        whole: true,
     };
     restore_component(&encoded(&saved), Policy::Current).unwrap();
     assert_eq!(args().collect::<Vec<_>>(), ["app", "x"]);
@@ -247,6 +253,8 @@ fn other_threads_see_a_change_made_after_their_first_read() {
     let saved = Saved {
         args: vec![os("app")],
         vars: Snapshot::new(pairs(&[("ENV_TEST_THREADS", "one")])),
+        absent: Vec::new(),
+        whole: true,
     };
     restore_component(&encoded(&saved), Policy::Saved).unwrap();
     let (to_main, from_thread) = std::sync::mpsc::channel();
@@ -271,6 +279,8 @@ fn non_unicode_values_are_not_unicode_errors() {
     let saved = Saved {
         args: vec![os("app"), not_utf8()],
         vars: Snapshot::new(vec![(os("ENV_TEST_ODD"), not_utf8())]),
+        absent: Vec::new(),
+        whole: true,
     };
     restore_component(&encoded(&saved), Policy::Saved).unwrap();
     assert_eq!(var("ENV_TEST_ODD"), Err(VarError::NotUnicode(not_utf8())));
@@ -290,6 +300,8 @@ fn iterators_are_shaped_like_std() {
     let saved = Saved {
         args: vec![os("app"), os("a"), os("b")],
         vars: Snapshot::new(pairs(&[("ENV_TEST_ITER", "1")])),
+        absent: Vec::new(),
+        whole: true,
     };
     restore_component(&encoded(&saved), Policy::Saved).unwrap();
     let mut a = args();
@@ -306,4 +318,47 @@ fn iterators_are_shaped_like_std() {
     // std's other items are here too.
     let _: std::path::PathBuf = temp_dir();
     assert_eq!(consts::OS, std::env::consts::OS);
+}
+
+#[test]
+fn only_the_variables_the_program_used_are_saved_and_restored() {
+    let _g = Global::take();
+    std::env::set_var("ENV_TEST_USED", "1");
+    std::env::set_var("ENV_TEST_UNUSED", "a secret the program never reads");
+    std::env::remove_var("ENV_TEST_MISSING");
+    assert_eq!(var("ENV_TEST_USED").as_deref(), Ok("1"));
+    assert!(var_os("ENV_TEST_MISSING").is_none());
+    set_var("ENV_TEST_SET", "x");
+    let saved = Saved::now();
+    assert!(!saved.whole);
+    assert_eq!(
+        saved.vars,
+        Snapshot::new(pairs(&[("ENV_TEST_SET", "x"), ("ENV_TEST_USED", "1")]))
+    );
+    assert_eq!(saved.absent, [os("ENV_TEST_MISSING")]);
+    let image = encoded(&saved);
+    assert!(!format!("{image:?}").contains("a secret"));
+
+    // The restoring process has other values: the used ones come back as saved (unset
+    // ones unset), the others stay the restoring process's.
+    reset();
+    std::env::set_var("ENV_TEST_USED", "2");
+    std::env::set_var("ENV_TEST_MISSING", "now set");
+    std::env::set_var("ENV_TEST_UNUSED", "restoring");
+    std::env::remove_var("ENV_TEST_SET");
+    restore_component(&image, Policy::Saved).unwrap();
+    assert_eq!(var("ENV_TEST_USED").as_deref(), Ok("1"));
+    assert_eq!(var("ENV_TEST_SET").as_deref(), Ok("x"));
+    assert!(var_os("ENV_TEST_MISSING").is_none());
+    assert_eq!(std::env::var("ENV_TEST_UNUSED").as_deref(), Ok("restoring"));
+    // The restored run's next save still holds what the saved run had used.
+    let again = Saved::now();
+    assert_eq!(again.absent, [os("ENV_TEST_MISSING")]);
+    assert_eq!(again.vars.len(), 2);
+    // Listing the environment uses all of it.
+    let _ = vars_os().count();
+    assert!(Saved::now().whole);
+    for k in ["ENV_TEST_USED", "ENV_TEST_UNUSED", "ENV_TEST_SET", "ENV_TEST_MISSING"] {
+        std::env::remove_var(k);
+    }
 }

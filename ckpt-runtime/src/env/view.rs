@@ -76,3 +76,49 @@ pub(crate) fn saved_args() -> Option<Arc<[OsString]>> {
 pub(crate) fn set_saved_args(args: Option<Vec<OsString>>) {
     *saved() = args.map(Arc::from);
 }
+
+/// The variables the program used through `ckpt::env`: read (`var`, `var_os`), set or
+/// removed. Only those are saved, with their values (or as absent), unless the program
+/// listed the whole environment (`vars`, `vars_os`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Used {
+    /// Names used, sorted, without `CKPT_*`.
+    pub names: std::collections::BTreeSet<OsString>,
+    /// The program listed every variable: the whole environment is saved.
+    pub whole: bool,
+}
+
+static USED: Mutex<Used> = Mutex::new(Used {
+    names: std::collections::BTreeSet::new(),
+    whole: false,
+});
+
+fn used_lock() -> MutexGuard<'static, Used> {
+    USED.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Notes that the program used variable `name`.
+pub(crate) fn note(name: &OsStr) {
+    if is_ckpt_var(name) {
+        return;
+    }
+    let mut u = used_lock();
+    if !u.whole && !u.names.contains(name) {
+        u.names.insert(name.to_os_string());
+    }
+}
+
+/// Notes that the program listed the whole environment.
+pub(crate) fn note_whole() {
+    used_lock().whole = true;
+}
+
+/// What the program used so far.
+pub(crate) fn used() -> Used {
+    used_lock().clone()
+}
+
+/// Puts back what a restored program had used (or clears it: tests).
+pub(crate) fn set_used(u: Used) {
+    *used_lock() = u;
+}

@@ -104,7 +104,7 @@ fn saves_are_points() {
     let m = marked("{ ckpt::save()?; ::ckpt::save(); ckpt::save_to(p); ckpt::safepoint(); }");
     assert_eq!(
         m.body,
-        "__ckpt_point_1 () ? ; __ckpt_point_2 () ; __ckpt_point_3 (p) ;"
+        "__ckpt_point_1 () ? ; __ckpt_point_2 () ; __ckpt_point_3 (p) ; __ckpt_point_4 () ;"
     );
     assert_eq!(m.points, ["save", "save", "save_to", "safepoint"]);
     assert_eq!(m.errors, "");
@@ -114,7 +114,7 @@ fn saves_are_points() {
 fn a_save_with_wrong_arguments_is_an_error() {
     let m = marked("{ ckpt::save(1); }");
     assert!(m.points.is_empty());
-    assert!(m.errors.contains("`ckpt::save()` takes no argument"));
+    assert!(m.errors.contains("`ckpt::save()` and `ckpt::safepoint()` take no argument"));
 }
 
 #[test]
