@@ -581,6 +581,8 @@ impl Bench {
         let n = data.len();
         let (raw, image) = (self.raw.clone(), self.image.clone());
         let probe_file = format!("{}/probe.ckpt", self.dir);
+        // The restored child saves elsewhere: this process still holds the image's lock.
+        let restored_file = format!("{}/restored.ckpt", self.dir);
         for rep in 0..=self.reps {
             self.rep = rep;
             self.cache(&raw, mode);
@@ -588,7 +590,11 @@ impl Bench {
             self.cache(&raw, mode);
             let pieces = self.plain_read(data, Some(PIECE));
             self.cache(&image, mode);
-            let restore = self.child(&["--restore", &image], "restore", n);
+            let restore = self.child(
+                &["--restore", &image, "--ckpt-file", &restored_file],
+                "restore",
+                n,
+            );
             let exec = self.child(&["--ckpt-file", &probe_file, PROBE_FLAG], "probe", n);
             self.cache(&image, mode);
             let agent = self.agent_read(n);

@@ -177,6 +177,16 @@ fn ckpt_resume_starts_fresh_without_an_image_and_restores_with_one() {
         stdout(&fresh).contains("round  1/20"),
         "did not start fresh"
     );
+    // That run finished: the next --ckpt-resume starts a new run (tests/lifecycle.rs).
+    // One killed after its third save is continued.
+    std::fs::remove_file(d.path().join("montecarlo.ckpt")).unwrap();
+    let killed = std::process::Command::new(&bin)
+        .args(["--steps", "20000", "--ckpt-resume"])
+        .env("CKPT_CRASH_AFTER_SAVES", "3")
+        .current_dir(d.path())
+        .output()
+        .unwrap();
+    assert!(!killed.status.success());
     let again = run(&bin, &["--steps", "20000", "--ckpt-resume"], d.path());
     assert!(again.status.success(), "{}", stderr(&again));
     assert_eq!(result_line(&stdout(&again)), result_line(&stdout(&fresh)));
@@ -234,6 +244,7 @@ fn a_second_writer_of_the_same_image_gets_a_clear_error() {
     let second = run(&bin, &["--steps", "400000000"], d.path());
     let err = stderr(&second);
     assert!(!second.status.success());
-    assert!(err.contains("locked by another process"), "{err}");
+    let holder = format!("in use by another run (pid {})", first.pid());
+    assert!(err.contains(&holder), "{err}");
     first.kill();
 }

@@ -107,7 +107,7 @@ pub(crate) enum Rebuild {
     Saved,
     /// `#[ckpt(skip)]`: `Default::default()`.
     Default,
-    /// `#[ckpt(init = path)]`: `path()`.
+    /// `#[ckpt(init = path)]` (and `#[ckpt(secret, init = path)]`): `path()`.
     Init(syn::Path),
 }
 
@@ -116,7 +116,7 @@ impl Model {
         for attr in input.attrs.iter().filter(|a| a.path().is_ident("ckpt")) {
             cx.error(syn::Error::new_spanned(
                 attr,
-                "`#[ckpt(...)]` goes on fields (`skip`, `init = path`, `serde`, `with = path`), not on the type",
+                "`#[ckpt(...)]` goes on fields (`skip`, `init = path`, `secret`, `serde`, `with = path`), not on the type",
             ));
         }
         match &input.data {
@@ -184,6 +184,7 @@ impl Shape {
 /// it is saved.
 fn field_attrs(f: &syn::Field, cx: &mut Ctxt) -> (Rebuild, Via) {
     let mut skip = false;
+    let mut secret: Option<Span> = None;
     let mut init: Option<syn::Path> = None;
     let mut serde: Option<Span> = None;
     let mut with: Option<(Span, syn::Path)> = None;
@@ -203,6 +204,12 @@ fn field_attrs(f: &syn::Field, cx: &mut Ctxt) -> (Rebuild, Via) {
                     return Err(meta.error("duplicate `skip`"));
                 }
                 skip = true;
+                Ok(())
+            } else if meta.path.is_ident("secret") {
+                if secret.is_some() {
+                    return Err(meta.error("duplicate `secret`"));
+                }
+                secret = Some(meta.path.span());
                 Ok(())
             } else if meta.path.is_ident("init") {
                 if init.is_some() {
@@ -224,7 +231,7 @@ fn field_attrs(f: &syn::Field, cx: &mut Ctxt) -> (Rebuild, Via) {
                 Ok(())
             } else {
                 Err(meta.error(
-                    "unknown ckpt attribute; expected `skip`, `init = path`, `serde` or `with = path`",
+                    "unknown ckpt attribute; expected `skip`, `init = path`, `secret`, `serde` or `with = path`",
                 ))
             }
         });
@@ -251,6 +258,20 @@ fn field_attrs(f: &syn::Field, cx: &mut Ctxt) -> (Rebuild, Via) {
             cx.error(syn::Error::new(
                 *span,
                 "a field is saved either through serde or through a `with` module, not both; remove `serde` or `with`",
+            ));
+        }
+    }
+    if let Some(span) = secret {
+        if init.is_none() || skip {
+            cx.error(syn::Error::new(
+                span,
+                "a `secret` field is never written to an image and is made again at restore by a function you name: `#[ckpt(secret, init = path)]` (`path()` returns the value, e.g. reads the key again)",
+            ));
+        }
+        if serde.is_some() || with.is_some() {
+            cx.error(syn::Error::new(
+                span,
+                "a `secret` field is never written to an image; it cannot also be saved through `serde` or `with`",
             ));
         }
     }
@@ -300,6 +321,34 @@ mod tests {
         );
         assert!(out.contains("duplicate `skip`"), "{out}");
         assert!(out.contains("duplicate `serde`"), "{out}");
+    }
+
+    #[test]
+    fn a_secret_needs_its_init_hook_and_is_never_saved_otherwise() {
+        let out = errors(quote! {
+            struct S {
+                #[ckpt(secret)]
+                a: String,
+                #[ckpt(secret, init = f, serde)]
+                b: String,
+                #[ckpt(secret, secret, init = f)]
+                c: String,
+            }
+        });
+        assert!(out.contains("`#[ckpt(secret, init = path)]`"), "{out}");
+        assert!(out.contains("cannot also be saved through `serde`"), "{out}");
+        assert!(out.contains("duplicate `secret`"), "{out}");
+        let ok = super::expand(quote! {
+            struct S {
+                #[ckpt(secret, init = load_key)]
+                key: String,
+                n: u64,
+            }
+        })
+        .to_string();
+        assert!(!ok.contains("compile_error"), "{ok}");
+        assert!(ok.contains("load_key"), "{ok}");
+        assert!(!ok.contains("\"key\""), "the secret's name is written: {ok}");
     }
 
     #[test]

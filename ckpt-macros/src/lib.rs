@@ -65,6 +65,9 @@ pub fn checkpointable(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// Field attributes:
 /// - `#[ckpt(skip)]`: not saved; `Default::default()` on load.
 /// - `#[ckpt(init = path)]`: not saved; `path()` on load.
+/// - `#[ckpt(secret, init = path)]`: a key, token or password: never written to an image
+///   (nor shown by `cargo ckpt inspect`), made again at restore by `path()` (which reads
+///   it again from where the program got it). `secret` without `init` is an error.
 /// - `#[ckpt(serde)]`: saved through serde (the type implements `Serialize` and
 ///   `Deserialize`; ckpt's feature `serde`).
 /// - `#[ckpt(with = path)]`: saved by `path::save(&T, &mut Encoder) -> Result<(), ckpt::Error>`

@@ -153,6 +153,15 @@ pub enum Error {
         /// The identity of the running executable.
         this: String,
     },
+    /// A signing key is configured and the image is unsigned or its signature does not
+    /// match (see [`image::signature`](crate::image::signature)).
+    #[error("{path}: {detail}")]
+    Signature {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, and what to do.
+        detail: String,
+    },
     /// A command-line option of ckpt was misused.
     #[error("{0}")]
     Usage(String),

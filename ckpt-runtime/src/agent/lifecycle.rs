@@ -222,8 +222,14 @@ pub(crate) fn latest(path: &Path) -> Result<PathBuf> {
 }
 
 fn first_valid(ordered: &[PathBuf]) -> Result<PathBuf> {
+    // With a key configured, an image must also carry its signature.
+    let key = image::signature::Key::from_env()?;
     for p in ordered {
-        match image::read(p, &Limits::default()) {
+        let signed = match &key {
+            Some(k) => image::signature::verify(p, k),
+            None => Ok(()),
+        };
+        match signed.and_then(|()| image::read(p, &Limits::default())) {
             Ok(_) => return Ok(p.clone()),
             Err(e) => warn_skip(p, &e),
         }

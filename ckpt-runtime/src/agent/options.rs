@@ -85,6 +85,8 @@ pub(crate) struct Settings {
     pub finished: Finished,
     /// The settings given, as header options (key, value).
     pub recorded: Vec<(String, String)>,
+    /// The signing key (`--ckpt-key-file`, `CKPT_KEY_FILE`, `CKPT_KEY`); never recorded.
+    pub key: Option<image::signature::Key>,
 }
 
 /// A run setting: its option, environment variable, header key and value check.
@@ -160,7 +162,10 @@ impl Settings {
             },
             finished: Finished::Keep,
             recorded: Vec::new(),
+            key: image::signature::Key::from_env()?,
         };
+        std::env::remove_var(image::signature::ENV_KEY_FILE);
+        std::env::remove_var(image::signature::ENV_KEY);
         for set in SETTINGS {
             let Some(v) = std::env::var_os(set.env) else {
                 continue;
@@ -192,6 +197,8 @@ pub(crate) fn config() -> Option<&'static Config> {
 pub(crate) struct CkptArgs {
     pub restore: Option<PathBuf>,
     pub file: Option<PathBuf>,
+    /// `--ckpt-key-file FILE`.
+    pub key_file: Option<PathBuf>,
     pub resume: bool,
     /// Policy options given (`--ckpt-time=wall` → `("CKPT_TIME", "wall")`), see
     /// [`POLICIES`].
@@ -223,6 +230,8 @@ ckpt options (taken out of the program's arguments; the program never sees them)
                                   removes it                            (CKPT_FINISHED)
   --ckpt-signals=on|off     checkpoint on SIGUSR1, checkpoint and exit on SIGTERM and
                             SIGINT (default on)                         (CKPT_SIGNALS)
+  --ckpt-key-file FILE      sign images with the key in FILE (HMAC-SHA256), and restore
+                            only images signed with it    (CKPT_KEY_FILE; or the key in CKPT_KEY)
   --ckpt-time=monotonic|wall      on restore, leave out or count the downtime (CKPT_TIME)
   --ckpt-env=saved|current        on restore, the saved or the current environment (CKPT_ENV)
   --ckpt-cwd=saved|current        on restore, the saved or the current working directory (CKPT_CWD)
@@ -234,7 +243,7 @@ ckpt options (taken out of the program's arguments; the program never sees them)
 /// The options `--ckpt-help` lists, for the error about an unknown one.
 const KNOWN: &str = "--restore FILE|latest|DIR, --ckpt-resume, --ckpt-file FILE, --ckpt-keep N, \
                      --ckpt-every DURATION, --ckpt-grace DURATION, --ckpt-finished=, \
-                     --ckpt-signals=, --ckpt-time=, --ckpt-env=, --ckpt-cwd=, --ckpt-files=, \
+                     --ckpt-signals=, --ckpt-key-file FILE, --ckpt-time=, --ckpt-env=, --ckpt-cwd=, --ckpt-files=, \
                      --ckpt-help";
 
 /// A restore policy: its option, the environment variable the component reads, and the
@@ -311,6 +320,8 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<CkptArgs> {
             }
         } else if let Some(p) = value("--ckpt-file")? {
             out.file = Some(p);
+        } else if let Some(p) = value("--ckpt-key-file")? {
+            out.key_file = Some(p);
         } else if s == "--ckpt-resume" {
             out.resume = true;
         } else if let Some(set) = SETTINGS
@@ -449,6 +460,9 @@ pub(crate) fn start(program: &'static Program) -> Result<Start> {
         if parsed.resume {
             restore = resume_target(&image_path())?;
         }
+        if let Some(k) = &parsed.key_file {
+            std::env::set_var(image::signature::ENV_KEY_FILE, absolute(k));
+        }
         for (env, value) in parsed.policies.iter().chain(&parsed.settings) {
             // Read by the component when the restore starts, or by `finish_setup`.
             std::env::set_var(env, value);
@@ -533,6 +547,9 @@ fn finish_setup(
     let mut start = Start::Fresh;
     let mut last_image = None;
     if let Some(path) = restore {
+        if let Some(key) = &settings.key {
+            image::signature::verify(&path, key)?;
+        }
         let img = image::read(&path, &crate::state::Limits::default())?;
         let differences = img.header.fingerprint.differences(&fingerprint);
         if !differences.is_empty() {
@@ -621,7 +638,8 @@ impl Config {
         }
         let header = self.header(path, seq);
         triggers::saving(true);
-        let r = image::write(path, &header, frames, components);
+        let key = self.settings.key.as_ref();
+        let r = image::write_signed(path, &header, key, frames, components);
         triggers::saving(false);
         r?;
         if main {
@@ -639,6 +657,19 @@ impl Config {
         for (p, _) in locks.iter() {
             lifecycle::sweep_stale(p);
         }
+    }
+
+    /// At a normal end: removes the lock files of image paths that hold no image (a run
+    /// that never saved leaves nothing behind).
+    pub fn release_unused_locks(&self) {
+        let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
+        locks.retain(|(p, _)| {
+            let unused = !p.exists() && lifecycle::generations(p).is_empty();
+            if unused {
+                let _ = std::fs::remove_file(lifecycle::lock_file(p));
+            }
+            !unused
+        });
     }
 }
 

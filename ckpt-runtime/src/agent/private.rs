@@ -104,6 +104,9 @@ pub fn finish(ok: bool) {
         }
     }
     cfg.sweep();
+    if ok {
+        cfg.release_unused_locks();
+    }
 }
 
 /// Whether the value `main` returned is a success, for [`finish`]: `Err` and a failing

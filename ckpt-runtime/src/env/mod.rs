@@ -10,7 +10,8 @@
 //! process's. Every save records in the image's `env` component the arguments and the
 //! variables the program **used** — read with `var`/`var_os` (set or not), changed with
 //! `set_var`/`remove_var` — with their values (values that are not UTF-8 are kept as
-//! bytes); the rest of the environment (tokens, paths of the machine) is not written. A
+//! bytes); the rest of the environment is not written, and neither is a variable read with
+//! [`secret_var`] (a token, a password: a restore reads it again). A
 //! program that lists the environment (`vars`, `vars_os`) used all of it, and then all of
 //! it is saved. After `--restore`:
 //!
@@ -112,6 +113,25 @@ pub fn var<K: AsRef<OsStr>>(key: K) -> Result<String, VarError> {
 pub fn var_os<K: AsRef<OsStr>>(key: K) -> Option<OsString> {
     view::note(key.as_ref());
     sys::var_os(key.as_ref())
+}
+
+/// A variable that holds a secret (a token, a password): read like [`var`], but never
+/// written to an image, so a restore reads it again from the restoring process's
+/// environment. Use it for what must not end up in a checkpoint file.
+///
+/// ```
+/// std::env::set_var("DOC_API_TOKEN", "s3cr3t");
+/// assert_eq!(ckpt::env::secret_var("DOC_API_TOKEN").as_deref(), Ok("s3cr3t"));
+/// ```
+///
+/// # Errors
+///
+/// As [`var`].
+pub fn secret_var<K: AsRef<OsStr>>(key: K) -> Result<String, VarError> {
+    match sys::var_os(key.as_ref()) {
+        Some(v) => v.into_string().map_err(VarError::NotUnicode),
+        None => Err(VarError::NotPresent),
+    }
 }
 
 /// The variables the program sees, as `(name, value)` strings. Like [`std::env::vars`].

@@ -1,6 +1,7 @@
 //! The image file: `b"CKPT"` + format version (u32 LE) + CBOR body + 24-byte trailer
 //! (body length u64 LE, xxh3-64 of the body u64 LE, `b"CKPTEND\0"`, or `b"CKPTFIN\0"`
-//! once the run that wrote it ended normally: see [`mark_finished`]).
+//! once the run that wrote it ended normally: see [`mark_finished`]), and, when it is
+//! signed, a 40-byte signature block after the trailer (see [`signature`]).
 //!
 //! The body is the map `{"header": {...}, "frames": [...], "components": {...},
 //! "heap": {...}}`, always in that order (so [`read_header`] can stop after the header).
@@ -28,6 +29,7 @@
 
 mod checksum;
 mod read;
+pub mod signature;
 mod write;
 
 #[cfg(test)]
@@ -40,7 +42,7 @@ use crate::state::{SharedTable, Value};
 /// Decoder limits of [`read`] (re-exported from [`crate::state`]).
 pub use crate::state::Limits;
 pub use read::{read, read_header};
-pub use write::{is_finished, mark_finished, write};
+pub use write::{is_finished, mark_finished, write, write_signed};
 #[cfg(test)]
 pub(crate) use write::write_header_as;
 

@@ -113,11 +113,15 @@ impl Source for BodyReader<'_> {
 /// Opens the file and checks prefix and trailer; returns (file, length, body length, checksum).
 fn open(path: &Path) -> Result<(File, u64, u64, u64), Error> {
     let mut file = File::open(path).map_err(|e| Error::io("opening image", path, e))?;
-    let len = file
+    let mut len = file
         .metadata()
         .map_err(|e| Error::io("reading image metadata", path, e))?
         .len();
     let io = |e| Error::io("reading image", path, e);
+    // A signed image: the layout below ends before the signature block.
+    if super::signature::is_signed(path)? && len >= super::signature::SIGNATURE_LEN {
+        len -= super::signature::SIGNATURE_LEN;
+    }
     if len == 0 {
         return Err(Error::NotAnImage {
             path: path.into(),

@@ -4,7 +4,10 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use hmac::Mac;
+
 use super::checksum::Checksum;
+use super::signature::{Key, SIGNATURE_LEN, SIGNATURE_MAGIC};
 
 use super::{Header, END_MAGIC, FORMAT_VERSION, MAGIC};
 use crate::state::Encoder;
@@ -23,6 +26,8 @@ const WRITEBACK_WINDOW: u64 = 16 << 20;
 struct BodyWriter<'f> {
     file: &'f mut File,
     hasher: Checksum,
+    /// The signature being computed, for a signed image.
+    mac: Option<hmac::Hmac<sha2::Sha256>>,
     len: u64,
     /// Body bytes already handed to writeback.
     kicked: u64,
@@ -31,6 +36,9 @@ struct BodyWriter<'f> {
 impl BodyWriter<'_> {
     fn wrote(&mut self, piece: &[u8]) {
         self.hasher.update(piece);
+        if let Some(m) = &mut self.mac {
+            m.update(piece);
+        }
         self.len += piece.len() as u64;
         if self.len - self.kicked >= WRITEBACK_WINDOW {
             start_writeback(
@@ -94,6 +102,17 @@ pub fn write(
     frames: &mut dyn FnMut(&mut Encoder<'_>) -> Result<(), Error>,
     components: &mut dyn FnMut(&mut Encoder<'_>) -> Result<(), Error>,
 ) -> Result<u64, Error> {
+    write_signed(path, header, None, frames, components)
+}
+
+/// [`write`], signed with `key` when there is one (see [`signature`](super::signature)).
+pub fn write_signed(
+    path: &Path,
+    header: &Header,
+    key: Option<&Key>,
+    frames: &mut dyn FnMut(&mut Encoder<'_>) -> Result<(), Error>,
+    components: &mut dyn FnMut(&mut Encoder<'_>) -> Result<(), Error>,
+) -> Result<u64, Error> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -107,7 +126,7 @@ pub fn write(
     let name = name.to_string_lossy();
     let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
     let old = dir.join(format!(".{name}.old.{}", std::process::id()));
-    let result = write_tmp(&tmp, header, frames, components).and_then(|n| {
+    let result = write_tmp(&tmp, header, key, frames, components).and_then(|n| {
         // Keep the previous image alive under another name across the rename: unlinking a
         // large file is slow (it frees every extent) and need not delay the save.
         let _ = fs::remove_file(&old);
@@ -150,6 +169,7 @@ fn release_old(dir: PathBuf, name: String, old: PathBuf) {
 fn write_tmp(
     tmp: &Path,
     header: &Header,
+    key: Option<&Key>,
     frames: &mut dyn FnMut(&mut Encoder<'_>) -> Result<(), Error>,
     components: &mut dyn FnMut(&mut Encoder<'_>) -> Result<(), Error>,
 ) -> Result<u64, Error> {
@@ -178,10 +198,15 @@ fn write_tmp(
     prefix[..4].copy_from_slice(MAGIC);
     prefix[4..].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
     file.write_all(&prefix).map_err(io_err)?;
+    let mut mac = key.map(Key::mac);
+    if let Some(m) = &mut mac {
+        m.update(&prefix);
+    }
 
     let mut body = BodyWriter {
         file: &mut file,
         hasher: Checksum::new(),
+        mac,
         len: 0,
         kicked: 0,
     };
@@ -199,16 +224,24 @@ fn write_tmp(
     e.text("heap");
     e.write_heap().map_err(fix)?;
     e.finish().map_err(fix)?;
-    let (len, hash) = (body.len, body.hasher.digest());
+    let (len, hash, mac) = (body.len, body.hasher.digest(), body.mac.take());
 
     let mut trailer = [0u8; 24];
     trailer[..8].copy_from_slice(&len.to_le_bytes());
     trailer[8..16].copy_from_slice(&hash.to_le_bytes());
     trailer[16..].copy_from_slice(END_MAGIC);
     file.write_all(&trailer).map_err(io_err)?;
+    let mut signed = 0;
+    if let Some(mut m) = mac {
+        // The end magic is left out: marking the image finished keeps it valid.
+        m.update(&trailer[..16]);
+        file.write_all(&m.finalize().into_bytes()).map_err(io_err)?;
+        file.write_all(SIGNATURE_MAGIC).map_err(io_err)?;
+        signed = SIGNATURE_LEN;
+    }
     file.sync_all()
         .map_err(|e| Error::io("syncing image", tmp, e))?;
-    Ok(8 + len + 24)
+    Ok(8 + len + 24 + signed)
 }
 
 /// The header map. Keys: `format`, `fingerprint` (a map), `created`, `program`, `args`,
@@ -284,7 +317,7 @@ pub fn mark_finished(path: &Path) -> Result<(), Error> {
     use std::io::{Read, Seek, SeekFrom};
     let io = |e| Error::io("marking image finished", path, e);
     let mut f = OpenOptions::new().read(true).write(true).open(path).map_err(io)?;
-    let len = f.metadata().map_err(io)?.len();
+    let len = unsigned_len(&mut f, path)?;
     if len < super::PREFIX_LEN + super::TRAILER_LEN {
         return Ok(());
     }
@@ -305,7 +338,7 @@ pub fn is_finished(path: &Path) -> Result<bool, Error> {
     use std::io::{Read, Seek, SeekFrom};
     let io = |e| Error::io("reading image", path, e);
     let mut f = File::open(path).map_err(io)?;
-    let len = f.metadata().map_err(io)?.len();
+    let len = unsigned_len(&mut f, path)?;
     if len < 8 {
         return Ok(false);
     }
@@ -313,4 +346,16 @@ pub fn is_finished(path: &Path) -> Result<bool, Error> {
     f.seek(SeekFrom::Start(len - 8)).map_err(io)?;
     f.read_exact(&mut end).map_err(io)?;
     Ok(&end == super::FINISHED_MAGIC)
+}
+
+/// The length of the image without its signature block, if it has one.
+fn unsigned_len(f: &mut File, path: &Path) -> Result<u64, Error> {
+    let len = f
+        .metadata()
+        .map_err(|e| Error::io("reading image", path, e))?
+        .len();
+    if super::signature::is_signed(path)? && len >= SIGNATURE_LEN {
+        return Ok(len - SIGNATURE_LEN);
+    }
+    Ok(len)
 }
