@@ -19,6 +19,12 @@
 //! - `both`: a checkpointable loop calls the checkpointable step with its point: a call
 //!   point and a frame per call, what a checkpointable program pays.
 //!
+//! And a pair for `ckpt::safepoint()`, the step written inline:
+//!
+//! - `inline`: a plain loop, the step inline — the baseline of the pair;
+//! - `safepoint`: a checkpointable loop, the step inline and `ckpt::safepoint()` after
+//!   each (no checkpoint is requested: the cost of the check).
+//!
 //! The loops run interleaved, one warm-up then R repetitions (default 7); the best of each
 //! is reported. The last line, `RESULT key=value ...`, is there for scripts.
 use std::hint::black_box;
@@ -89,6 +95,26 @@ fn both_loop(n: u64) -> u64 {
     acc
 }
 
+#[inline(never)]
+fn inline_loop(n: u64) -> u64 {
+    let mut acc = 1u64;
+    for i in 0..n {
+        acc = acc.wrapping_mul(K).wrapping_add(black_box(i));
+    }
+    acc
+}
+
+#[ckpt::checkpointable]
+#[inline(never)]
+fn safepoint_loop(n: u64) -> u64 {
+    let mut acc = 1u64;
+    for i in 0..n {
+        acc = acc.wrapping_mul(K).wrapping_add(black_box(i));
+        ckpt::safepoint().expect("checkpoint");
+    }
+    acc
+}
+
 fn arg(name: &str, default: u64) -> u64 {
     let args: Vec<String> = std::env::args().collect();
     args.iter()
@@ -105,14 +131,16 @@ type Loop = fn(u64) -> u64;
 fn main() {
     let n = arg("--calls", 20_000_000).max(1);
     let reps = arg("--reps", 7).max(1);
-    let loops: [(&str, Loop); 4] = [
+    let loops: [(&str, Loop); 6] = [
         ("plain", plain_loop),
         ("callee", callee_loop),
         ("call point", call_point_loop),
         ("both", both_loop),
+        ("inline", inline_loop),
+        ("safepoint", safepoint_loop),
     ];
     let expect = plain_loop(n);
-    let mut best = [f64::MAX; 4];
+    let mut best = [f64::MAX; 6];
     for rep in 0..=reps {
         for k in 0..loops.len() {
             // Rotate the order every repetition, so no loop always runs first.
@@ -129,22 +157,28 @@ fn main() {
     let ns = |s: f64| s * 1e9 / n as f64;
     println!("calls: {n} per loop (best of {reps}, after one warm-up)");
     for (i, (name, _)) in loops.iter().enumerate() {
+        // The safepoint pair is measured against its own baseline.
+        let base = if i >= 4 { 4 } else { 0 };
         println!(
             "{name:<11} {:>7.2} ns/call  ratio {:>5.2}  (+{:.2} ns/call)",
             ns(best[i]),
-            best[i] / best[0],
-            ns(best[i]) - ns(best[0])
+            best[i] / best[base],
+            ns(best[i]) - ns(best[base])
         );
     }
     println!(
         "RESULT calls={n} plain_ns={:.3} callee_ns={:.3} call_point_ns={:.3} both_ns={:.3} \
-         callee_ratio={:.3} call_point_ratio={:.3} both_ratio={:.3}",
+         callee_ratio={:.3} call_point_ratio={:.3} both_ratio={:.3} inline_ns={:.3} \
+         safepoint_ns={:.3} safepoint_ratio={:.3}",
         ns(best[0]),
         ns(best[1]),
         ns(best[2]),
         ns(best[3]),
         best[1] / best[0],
         best[2] / best[0],
-        best[3] / best[0]
+        best[3] / best[0],
+        ns(best[4]),
+        ns(best[5]),
+        best[5] / best[4]
     );
 }

@@ -55,7 +55,10 @@ fn secrets_and_unread_variables_are_not_in_the_image_and_a_restore_gets_them_aga
     let d = TempDir::new("integrity-secret");
     let bytes = killed_run(d.path(), &[]);
     assert!(!contains(&bytes, TOKEN), "the secret is in the image");
-    assert!(!contains(&bytes, UNREAD), "an unread variable is in the image");
+    assert!(
+        !contains(&bytes, UNREAD),
+        "an unread variable is in the image"
+    );
     assert!(!contains(&bytes, "API_TOKEN"));
     let out = apiclient(d.path(), &["--restore", "apiclient.ckpt"], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -79,7 +82,12 @@ fn a_key_signs_images_and_a_restore_with_a_key_refuses_the_others() {
     // Another key: refused.
     let out = apiclient(
         d.path(),
-        &["--restore", "apiclient.ckpt", "--ckpt-key-file", "other-key"],
+        &[
+            "--restore",
+            "apiclient.ckpt",
+            "--ckpt-key-file",
+            "other-key",
+        ],
         &[],
     );
     assert_eq!(out.status.code(), Some(2));
@@ -134,7 +142,10 @@ fn a_key_signs_images_and_a_restore_with_a_key_refuses_the_others() {
 
     // A missing or empty key file is a clear error at start.
     std::fs::write(u.path().join("empty"), "").unwrap();
-    for (file, says) in [("missing", "reading the signing key"), ("empty", "key is empty")] {
+    for (file, says) in [
+        ("missing", "reading the signing key"),
+        ("empty", "key is empty"),
+    ] {
         let out = apiclient(u.path(), &["10", "--ckpt-key-file", file], &[]);
         assert_eq!(out.status.code(), Some(2), "{file}");
         assert!(stderr(&out).contains(says), "{file}: {}", stderr(&out));

@@ -84,7 +84,11 @@ fn a_second_instance_fails_at_once_naming_the_holder() {
         "the second instance ran the program"
     );
     // With another image file it runs.
-    let third = run(&example("batch"), &["10", "--ckpt-file", "b.ckpt"], dir.path());
+    let third = run(
+        &example("batch"),
+        &["10", "--ckpt-file", "b.ckpt"],
+        dir.path(),
+    );
     assert!(third.status.success(), "{}", stderr(&third));
     first.kill();
 }
@@ -166,17 +170,19 @@ fn sigterm_and_sigint_checkpoint_exit_0_and_restore_equal() {
             .enumerate()
         {
             let mut child = r.start(&args, i > 0, &[]);
-            child.wait_until("the run to start", LIMIT, || dir.path().join("out.txt").exists());
+            child.wait_until("the run to start", LIMIT, || {
+                dir.path().join("out.txt").exists()
+            });
             std::thread::sleep(Duration::from_millis(moments.next_ms(100, 700)));
             child.signal(sig);
             let out = child.finish(LIMIT);
-            assert!(
-                out.status.success(),
-                "round {round}: {}",
-                stderr(&out)
-            );
+            assert!(out.status.success(), "round {round}: {}", stderr(&out));
             let msg = stderr(&out);
-            let name = if sig == libc::SIGTERM { "SIGTERM" } else { "SIGINT" };
+            let name = if sig == libc::SIGTERM {
+                "SIGTERM"
+            } else {
+                "SIGINT"
+            };
             if !read(dir.path(), "out.txt").contains("done ") {
                 assert!(
                     msg.contains(&format!("ckpt: {name}: checkpoint saved to"))
@@ -245,8 +251,7 @@ fn the_grace_period_ends_a_stuck_run_and_keeps_the_last_image() {
     assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
     let msg = stderr(&out);
     assert!(
-        msg.contains("no save point or safepoint was reached within")
-            && msg.contains("is intact"),
+        msg.contains("no save point or safepoint was reached within") && msg.contains("is intact"),
         "{msg}"
     );
     std::fs::remove_file(&stall).unwrap();
@@ -331,8 +336,14 @@ fn temporaries_of_a_killed_save_are_removed_at_the_next_start() {
 fn bad_run_settings_are_clear_errors() {
     let dir = TempDir::new("batch-settings");
     for (args, says) in [
-        (&["--ckpt-every", "30"][..], "--ckpt-every 30: expected a duration"),
-        (&["--ckpt-keep=0"], "--ckpt-keep 0: expected a number of images"),
+        (
+            &["--ckpt-every", "30"][..],
+            "--ckpt-every 30: expected a duration",
+        ),
+        (
+            &["--ckpt-keep=0"],
+            "--ckpt-keep 0: expected a number of images",
+        ),
         (&["--ckpt-finished=maybe"], "expected `keep` or `remove`"),
         (&["--ckpt-grace"], "--ckpt-grace needs a value"),
         (&["--restore", "latest"], "no image to restore"),

@@ -340,8 +340,7 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<CkptArgs> {
                     }
                 },
             };
-            (set.check)(&v)
-                .map_err(|m| Error::Usage(format!("{} {v}: {m}", set.option)))?;
+            (set.check)(&v).map_err(|m| Error::Usage(format!("{} {v}: {m}", set.option)))?;
             out.settings.retain(|(env, _)| *env != set.env);
             out.settings.push((set.env, v));
         } else if let Some((p, v)) = POLICIES
@@ -453,7 +452,9 @@ pub(crate) fn start(program: &'static Program) -> Result<Start> {
             Some(r) if r == Path::new("latest") && !r.exists() => {
                 lifecycle::resolve_restore(r, &image_path(), program.crate_name)?
             }
-            Some(r) if r.is_dir() => lifecycle::resolve_restore(r, &image_path(), program.crate_name)?,
+            Some(r) if r.is_dir() => {
+                lifecycle::resolve_restore(r, &image_path(), program.crate_name)?
+            }
             Some(r) => Some(absolute(r)),
             None => None,
         };
@@ -791,6 +792,58 @@ mod tests {
             m.contains("--ckpt-time=foo") && !m.contains("CKPT_TIME"),
             "{m}"
         );
+    }
+
+    #[test]
+    fn settings_take_a_value_in_either_form_and_are_checked() {
+        let p = parse_args(os(&[
+            "app",
+            "--ckpt-keep",
+            "3",
+            "x",
+            "--ckpt-every=30s",
+            "--ckpt-signals=off",
+            "--ckpt-key-file",
+            "k",
+        ]))
+        .unwrap();
+        assert_eq!(
+            p.settings,
+            [
+                ("CKPT_KEEP", "3".to_string()),
+                ("CKPT_EVERY", "30s".to_string()),
+                ("CKPT_SIGNALS", "off".to_string())
+            ]
+        );
+        assert_eq!(p.key_file, Some(PathBuf::from("k")));
+        assert_eq!(p.rest, os(&["app", "x"]));
+        for (bad, says) in [
+            (
+                &["app", "--ckpt-keep", "0"][..],
+                "--ckpt-keep 0: expected a number",
+            ),
+            (
+                &["app", "--ckpt-every=5"],
+                "--ckpt-every 5: expected a duration",
+            ),
+            (&["app", "--ckpt-grace"], "--ckpt-grace needs a value"),
+            (&["app", "--ckpt-finished=later"], "`keep` or `remove`"),
+        ] {
+            let m = parse_args(os(bad)).unwrap_err().to_string();
+            assert!(m.contains(says), "{bad:?}: {m}");
+        }
+    }
+
+    #[test]
+    fn settings_from_the_environment_name_the_variable() {
+        std::env::set_var("CKPT_GRACE", "soon");
+        let e = Settings::from_env().unwrap_err().to_string();
+        assert!(e.contains("CKPT_GRACE=\"soon\""), "{e}");
+        assert!(std::env::var_os("CKPT_GRACE").is_none(), "not consumed");
+        std::env::set_var("CKPT_KEEP", "4");
+        let s = Settings::from_env().unwrap();
+        assert_eq!(s.keep, 4);
+        assert_eq!(s.recorded, [("keep".to_string(), "4".to_string())]);
     }
 
     #[test]

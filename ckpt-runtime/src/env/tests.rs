@@ -358,7 +358,12 @@ fn only_the_variables_the_program_used_are_saved_and_restored() {
     // Listing the environment uses all of it.
     let _ = vars_os().count();
     assert!(Saved::now().whole);
-    for k in ["ENV_TEST_USED", "ENV_TEST_UNUSED", "ENV_TEST_SET", "ENV_TEST_MISSING"] {
+    for k in [
+        "ENV_TEST_USED",
+        "ENV_TEST_UNUSED",
+        "ENV_TEST_SET",
+        "ENV_TEST_MISSING",
+    ] {
         std::env::remove_var(k);
     }
 }

@@ -42,9 +42,9 @@ use crate::state::{SharedTable, Value};
 /// Decoder limits of [`read`] (re-exported from [`crate::state`]).
 pub use crate::state::Limits;
 pub use read::{read, read_header};
-pub use write::{is_finished, mark_finished, write, write_signed};
 #[cfg(test)]
 pub(crate) use write::write_header_as;
+pub use write::{is_finished, mark_finished, write, write_signed};
 
 /// Version of the image format written by this build; [`read`] refuses newer ones.
 pub const FORMAT_VERSION: u32 = 1;

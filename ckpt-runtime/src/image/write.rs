@@ -316,7 +316,11 @@ fn sync_dir(dir: &Path) -> Result<(), Error> {
 pub fn mark_finished(path: &Path) -> Result<(), Error> {
     use std::io::{Read, Seek, SeekFrom};
     let io = |e| Error::io("marking image finished", path, e);
-    let mut f = OpenOptions::new().read(true).write(true).open(path).map_err(io)?;
+    let mut f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(io)?;
     let len = unsigned_len(&mut f, path)?;
     if len < super::PREFIX_LEN + super::TRAILER_LEN {
         return Ok(());
