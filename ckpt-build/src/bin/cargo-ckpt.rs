@@ -92,6 +92,9 @@ enum Ckpt {
         /// The package's Cargo.toml (default: cargo finds it from the current directory).
         #[arg(long, value_name = "PATH")]
         manifest_path: Option<PathBuf>,
+        /// Cargo's target directory (`cargo build --target-dir`).
+        #[arg(long, value_name = "DIR")]
+        target_dir: Option<PathBuf>,
         /// Kills in all, each followed by a restore.
         #[arg(long, value_name = "N", default_value_t = 5)]
         kills: usize,
@@ -186,6 +189,7 @@ fn run(cmd: Ckpt) -> Outcome {
             exe,
             release,
             manifest_path,
+            target_dir,
             kills,
             seed,
             timeout,
@@ -203,6 +207,7 @@ fn run(cmd: Ckpt) -> Outcome {
                 manifest_path,
                 target,
                 release,
+                target_dir,
                 args,
                 kills,
                 seed,

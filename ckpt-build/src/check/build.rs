@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use super::{CheckError, Target};
+use super::{CheckError, CheckOptions, Target};
 use crate::process::{Ended, Running, Scratch};
 
 /// A build taking longer than this is stopped (a cold build of a large package may take
@@ -13,17 +13,19 @@ const BUILD_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// Runs `cargo build` for `target` and returns the executable it built.
 pub(super) fn build(
-    manifest: Option<&Path>,
+    opts: &CheckOptions,
     target: &Target,
-    release: bool,
-    show_output: bool,
     scratch: &Scratch,
 ) -> Result<PathBuf, CheckError> {
+    let show_output = opts.progress;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(&cargo);
     cmd.args(["build", "--message-format=json-render-diagnostics"]);
-    if let Some(m) = manifest {
+    if let Some(m) = &opts.manifest_path {
         cmd.arg("--manifest-path").arg(m);
+    }
+    if let Some(d) = &opts.target_dir {
+        cmd.arg("--target-dir").arg(d);
     }
     match target {
         Target::Bin(n) => {
@@ -34,7 +36,7 @@ pub(super) fn build(
         }
         Target::Default | Target::Exe(_) => {}
     }
-    if release {
+    if opts.release {
         cmd.arg("--release");
     }
     let io = |op, path: &Path| {

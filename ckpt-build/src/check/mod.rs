@@ -62,6 +62,8 @@ pub struct CheckOptions {
     pub target: Target,
     /// `cargo build --release`.
     pub release: bool,
+    /// `cargo build --target-dir DIR`.
+    pub target_dir: Option<PathBuf>,
     /// The program's arguments.
     pub args: Vec<OsString>,
     /// Kills (each followed by a restore) in all trials.
@@ -83,6 +85,7 @@ impl Default for CheckOptions {
             manifest_path: None,
             target: Target::Default,
             release: false,
+            target_dir: None,
             args: Vec::new(),
             kills: 5,
             seed: None,
@@ -538,13 +541,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckReport, CheckError> {
     let scratch = Scratch::new("check").map_err(io("creating", &std::env::temp_dir()))?;
     let binary = match &opts.target {
         Target::Exe(p) => p.clone(),
-        t => build::build(
-            opts.manifest_path.as_deref(),
-            t,
-            opts.release,
-            opts.progress,
-            &scratch,
-        )?,
+        t => build::build(opts, t, &scratch)?,
     };
     let binary = std::path::absolute(&binary).unwrap_or(binary);
     if !binary.is_file() {
