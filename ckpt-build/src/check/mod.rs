@@ -221,9 +221,8 @@ pub enum KillHow {
 impl std::fmt::Display for KillHow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            KillHow::AfterSaves(1) => write!(f, "SIGKILL right after its first save"),
-            KillHow::AfterSaves(n) => write!(f, "SIGKILL right after its save {n}"),
-            KillHow::AfterMillis(ms) => write!(f, "SIGKILL after {ms} ms"),
+            KillHow::AfterSaves(n) => write!(f, "killed right after save {n}"),
+            KillHow::AfterMillis(ms) => write!(f, "killed {ms} ms after its start"),
         }
     }
 }
@@ -602,9 +601,10 @@ pub fn check(opts: &CheckOptions) -> Result<CheckReport, CheckError> {
     let expected = Outputs::read(&l.stdout, &l.work)?;
     note(opts.progress, || {
         format!(
-            "uninterrupted run: {reference_ms} ms, {} bytes of standard output, {} files",
+            "uninterrupted run: {reference_ms} ms, {} bytes of standard output, {} file{}",
             expected.stdout.len(),
-            expected.files.len()
+            expected.files.len(),
+            if expected.files.len() == 1 { "" } else { "s" }
         )
     });
 
@@ -644,7 +644,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckReport, CheckError> {
             }
             let restoring = l.image.exists();
             let kill = (landed < planned).then(|| {
-                if m.next() % 2 == 0 {
+                if m.next() & 1 == 0 {
                     KillHow::AfterSaves(m.between(1, saves_guess))
                 } else {
                     let ms = reference_ms.max(2);
@@ -658,8 +658,8 @@ pub fn check(opts: &CheckOptions) -> Result<CheckReport, CheckError> {
                     let how = kill.unwrap_or(KillHow::AfterMillis(0));
                     note(opts.progress, || {
                         format!(
-                            "trial {trial}: {how}{} → resuming from {point}",
-                            if restoring { " of a restore" } else { "" }
+                            "trial {trial}: {} {how} → resuming from {point}",
+                            if restoring { "restore" } else { "run" }
                         )
                     });
                     report.kills.push(Kill {

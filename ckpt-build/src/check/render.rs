@@ -28,7 +28,7 @@ impl CheckReport {
         );
         let _ = writeln!(
             o,
-            "{} kill{} in {} trial{}, each followed by a restore:",
+            "{} kill{} with SIGKILL in {} trial{}, each followed by a restore:",
             self.kills.len(),
             if self.kills.len() == 1 { "" } else { "s" },
             self.trials,
@@ -37,10 +37,10 @@ impl CheckReport {
         for k in &self.kills {
             let _ = writeln!(
                 o,
-                "  trial {}: {}{} → resumed from {}",
+                "  trial {}: {} {} → resumed from {}",
                 k.trial,
+                if k.of_restore { "restore" } else { "run" },
                 k.how,
-                if k.of_restore { " of a restore" } else { "" },
                 k.resumes_from
             );
         }

@@ -71,6 +71,9 @@ impl Diff<'_> {
     }
 }
 
+/// A frame's lent map: local → callee parameter.
+pub(crate) type Lent<'a> = &'a [(String, String)];
+
 /// A frame present in either image that differs.
 pub(crate) struct FrameDiff<'a> {
     pub index: usize,
@@ -81,7 +84,7 @@ pub(crate) struct FrameDiff<'a> {
     pub args: Vec<VarChange<'a>>,
     pub live: Vec<VarChange<'a>>,
     /// The lent maps, if they differ.
-    pub lent: Option<(&'a [(String, String)], &'a [(String, String)])>,
+    pub lent: Option<(Lent<'a>, Lent<'a>)>,
 }
 
 impl FrameDiff<'_> {
