@@ -56,9 +56,25 @@ fn verify_binary_asks_the_binary_for_its_build() {
 
     let ok = ckpt_build::verify_binary(&img, &example("dice"), &opts).expect("dice restores it");
     assert!(ok.contains("can restore it"), "{ok}");
-    // The probe ran nothing of the program: no image or output appeared anywhere near.
     let probe = ckpt_build::inspect::probe_binary(&example("dice")).expect("probe");
     assert_eq!(probe.fingerprint.crate_name, "dice");
+    // Asked directly, the binary answers and exits before any of its own code runs: it
+    // prints no roll and saves no image.
+    let asked = TempDir::new("probe");
+    let out = std::process::Command::new(example("dice"))
+        .args(["--rolls", "2000"])
+        .env("CKPT_PROBE", "build")
+        .current_dir(asked.path())
+        .output()
+        .expect("run dice");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with("ckpt-probe 1\nfingerprint dice\t"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!stdout(&out).contains("rolls"), "{}", stdout(&out));
+    assert!(!asked.path().join("dice.ckpt").exists());
 
     // Another program's binary: its fingerprint differs, named part by part.
     let e = ckpt_build::verify_binary(&img, &example("montecarlo"), &opts).unwrap_err();
@@ -76,7 +92,10 @@ fn verify_binary_asks_the_binary_for_its_build() {
     // A program not built with ckpt is not run.
     let e = ckpt_build::verify_binary(&img, Path::new("/bin/sh"), &opts).unwrap_err();
     assert!(
-        matches!(e, VerifyBinaryError::Probe(ckpt_build::ProbeError::NotCkpt { .. })),
+        matches!(
+            e,
+            VerifyBinaryError::Probe(ckpt_build::ProbeError::NotCkpt { .. })
+        ),
         "{e}"
     );
     assert_eq!(ckpt_build::Exit::from(&e).code(), 6);
@@ -98,13 +117,20 @@ fn check_passes_on_an_example_that_restores_equivalently() {
     assert!(report.equivalent(), "{text}");
     assert_eq!(report.kills.len(), 4, "{text}");
     assert!(text.contains("equivalent: "), "{text}");
-    assert!(text.contains(&format!("with seed {}", report.seed)), "{text}");
+    assert!(
+        text.contains(&format!("with seed {}", report.seed)),
+        "{text}"
+    );
     let site = format!(
         "examples/dice.rs:{}",
         line_of("examples/dice.rs", "ckpt::save()")
     );
     for k in &report.kills {
-        assert_eq!(k.resumes_from.site.as_deref(), Some(site.as_str()), "{text}");
+        assert_eq!(
+            k.resumes_from.site.as_deref(),
+            Some(site.as_str()),
+            "{text}"
+        );
     }
     // A restore of a restore happened when a trial had more than one kill.
     if report.kills.len() > report.trials {
@@ -191,14 +217,14 @@ fn check_reports_the_first_difference_with_its_save_point() {
             expected, found, ..
         } => {
             let (e, f) = (expected.as_deref(), found.as_deref());
-            assert!(
-                e.is_some_and(|l| l.contains("ticket")) && e != f,
-                "{text}"
-            );
+            assert!(e.is_some_and(|l| l.contains("ticket")) && e != f, "{text}");
         }
         other => panic!("expected a difference in standard output, got {other:?}\n{text}"),
     }
     assert!(text.contains("DIFFERENCE in trial"), "{text}");
-    assert!(text.contains(&format!("after resuming from `main` at {site}")), "{text}");
+    assert!(
+        text.contains(&format!("after resuming from `main` at {site}")),
+        "{text}"
+    );
     assert!(text.contains("--seed 7"), "{text}");
 }
