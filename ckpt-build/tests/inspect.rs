@@ -39,13 +39,20 @@ fn frame(
     live: impl FnOnce(&mut Encoder<'_>) -> Result<(), Error>,
     lent: &[(&str, &str)],
 ) -> Result<(), Error> {
-    e.map(6);
+    // The outermost frame of these images records where its save point is; the others
+    // are as images written before ckpt recorded it.
+    let site = (function == "walker::main").then_some("src/main.rs:12");
+    e.map(if site.is_some() { 7 } else { 6 });
     e.text("fn");
     e.text(function);
     e.text("hash");
     e.uint(0xfeed);
     e.text("at");
     e.uint(at);
+    if let Some(site) = site {
+        e.text("site");
+        e.text(site);
+    }
     e.text("live");
     live(e)?;
     e.text("args");
@@ -149,7 +156,7 @@ fn human_report_names_everything_and_abbreviates() {
         "  sources:  0123456789abcdef\n",
         "  rustc:    rustc 1.95.0 (59807616e 2026-04-14)\n",
         "  target:   x86_64-unknown-linux-gnu\nexecutable: ",
-        "frames (2, outermost first):\n  #0 walker::main  at save point 3  (body 000000000000feed)\n",
+        "frames (2, outermost first):\n  #0 walker::main  at src/main.rs:12 (save point 3)  (body 000000000000feed)\n",
         "       grid = [f64; 1000000] [1.0, 0.5, 0.25, 0.125, 1.0, 0.5, 0.25, 0.125, …]\n",
         "       walker = { pos: [0.5, -1.25], inner: { seen: [u64; 20] [0, 1, 2, 3, 4, 5, 6, 7, …] } }\n",
         "       first = @0 \"shared text\"\n",
@@ -226,7 +233,9 @@ fn json_has_the_same_data_and_marks_truncation() {
     assert_eq!(var("name").as_str().map(str::len), Some(200));
     assert_eq!(main["lent"][0], serde_json::json!(["walker", "w"]));
 
+    assert_eq!(main["site"], "src/main.rs:12");
     let step = &doc["frames"][1];
+    assert_eq!(step["site"], serde_json::Value::Null);
     assert_eq!(step["args"][0]["name"], "n");
     assert_eq!(step["args"][0]["value"], 42);
     assert_eq!(step["live"][0]["value"]["$ref"], 0);
@@ -323,7 +332,7 @@ fn corrupt_and_foreign_files_give_the_typed_errors() {
 }
 
 #[test]
-fn cargo_ckpt_binary_prints_reports_and_fails_with_exit_code_1() {
+fn cargo_ckpt_binary_prints_reports_and_exits_with_a_code_per_error_kind() {
     let bin = env!("CARGO_BIN_EXE_cargo-ckpt");
     let dir = TempDir::new("bin");
     let path = dir.path().join("walker.ckpt");
@@ -354,11 +363,46 @@ fn cargo_ckpt_binary_prints_reports_and_fails_with_exit_code_1() {
         .arg(&bad)
         .output()
         .expect("run cargo-ckpt");
-    assert_eq!(out.status.code(), Some(1));
+    // A damaged image: 4.
+    assert_eq!(out.status.code(), Some(4));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.starts_with("error: "), "{stderr}");
     assert!(stderr.contains("bad.ckpt"), "{stderr}");
     assert!(out.stdout.is_empty());
+
+    // A missing file: 3; a newer format: 5; a bad command line: 2.
+    let code = |args: &[&std::ffi::OsStr]| {
+        std::process::Command::new(bin)
+            .arg("ckpt")
+            .args(args)
+            .output()
+            .expect("run cargo-ckpt")
+            .status
+            .code()
+    };
+    let missing = dir.path().join("missing.ckpt");
+    assert_eq!(code(&["verify".as_ref(), missing.as_os_str()]), Some(3));
+    let newer = dir.path().join("newer.ckpt");
+    let mut bytes = fs::read(&path).expect("read");
+    bytes[4] = 99;
+    fs::write(&newer, bytes).expect("write");
+    assert_eq!(code(&["inspect".as_ref(), newer.as_os_str()]), Some(5));
+    assert_eq!(code(&["inspect".as_ref(), "--bogus".as_ref()]), Some(2));
+
+    // `--help` lists the exit codes, as the README does.
+    let help = std::process::Command::new(bin)
+        .args(["ckpt", "--help"])
+        .output()
+        .expect("run cargo-ckpt");
+    let help = String::from_utf8_lossy(&help.stdout);
+    let readme = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+        .expect("README.md");
+    for (exit, what) in ckpt_build::Exit::TABLE {
+        let line = format!("  {}  {what}", exit.code());
+        assert!(help.contains(&line), "--help lacks {line:?}:\n{help}");
+        let row = format!("| {} | {what} |", exit.code());
+        assert!(readme.contains(&row), "README.md lacks the row {row:?}");
+    }
 }
 
 /// An image whose one live value is `depth` arrays inside each other around `leaf`.
@@ -443,9 +487,14 @@ fn write_small(path: &Path, i: u64, text: &str, extra: Option<u64>, seed: u64) {
                 2,
                 &[],
                 |e| {
-                    e.map(2 + u64::from(extra.is_some()));
+                    e.map(3 + u64::from(extra.is_some()));
                     e.text("i");
                     e.uint(i);
+                    // The iterator of a `for` loop, as the transform names it.
+                    e.text("__ckpt_it1");
+                    e.map(1);
+                    e.text("count");
+                    e.uint(i * 10);
                     e.text("text");
                     e.put(&shared)?;
                     if let Some(x) = extra {
@@ -485,9 +534,51 @@ fn diff_reports_changed_added_and_removed_values() {
         "unchanged component not shown: {out}"
     );
 
+    // Named as `inspect` names it.
+    assert!(
+        out.contains("        (for loop 1: iterator).count: 10 → 20\n"),
+        "{out}"
+    );
+    assert!(!out.contains("__ckpt_it1"), "{out}");
+
     let same = ckpt_build::diff(&a, &a, &InspectOptions::default()).expect("diff");
     assert!(
         same.ends_with("same build, same frames, same values\n"),
         "{same}"
     );
+
+    let json = InspectOptions {
+        json: true,
+        ..InspectOptions::default()
+    };
+    let doc: serde_json::Value =
+        serde_json::from_str(&ckpt_build::diff(&a, &b, &json).expect("diff --json"))
+            .expect("valid JSON");
+    assert_eq!(doc["same"], false);
+    let frame = &doc["frames"][0];
+    assert_eq!(frame["function"], "main");
+    let live = frame["live"].as_array().expect("live changes");
+    let var = |name: &str| {
+        live.iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("no change of {name} in {live:?}"))
+    };
+    assert_eq!(var("i")["change"], "changed");
+    assert_eq!(
+        var("i")["leaves"][0],
+        serde_json::json!({"path": "i", "a": 1, "b": 2})
+    );
+    assert_eq!(var("__ckpt_it1")["display"], "(for loop 1: iterator)");
+    assert_eq!(
+        var("__ckpt_it1")["leaves"][0]["path"],
+        "(for loop 1: iterator).count"
+    );
+    assert_eq!(var("extra")["change"], "removed");
+    assert_eq!(var("extra")["value"], 5);
+    assert_eq!(doc["components"], serde_json::json!([]));
+    let same: serde_json::Value =
+        serde_json::from_str(&ckpt_build::diff(&a, &a, &json).expect("diff --json"))
+            .expect("valid JSON");
+    assert_eq!(same["same"], true);
+    assert_eq!(same["frames"], serde_json::json!([]));
 }

@@ -249,7 +249,8 @@ fn cli_prints_the_report_and_exits_zero() {
 
     let empty = TempDir::new("report-cli-none");
     let out = cargo_ckpt(&["--manifest-path", "nope/Cargo.toml"], empty.path());
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    // A missing file: exit code 3 (see `ckpt_build::Exit`).
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: "));
 }
 

@@ -1,9 +1,11 @@
 //! `cargo ckpt diff A B`: what changed between two images (of one run, usually).
+//!
+//! The images are compared into a small model ([`Diff`]) that `diff_out` renders as text
+//! or as one JSON document.
 
-use std::fmt::Write as _;
 use std::path::Path;
 
-use ckpt::image::Image;
+use ckpt::image::{FrameRecord, Image};
 use ckpt::state::{TypedArray, Value};
 
 use super::text::ValueText;
@@ -17,21 +19,106 @@ const MAX_EQ_DEPTH: usize = 256;
 /// shown as the whole value at this depth.
 const MAX_DIFF_DEPTH: usize = 32;
 /// Changed leaves listed per variable before `… N more changes`.
-const MAX_CHANGES_PER_VALUE: usize = 12;
+pub(crate) const MAX_CHANGES_PER_VALUE: usize = 12;
 /// Changed leaves counted per variable (the count says `N+` beyond).
-const MAX_CHANGES_COUNTED: usize = 10_000;
+pub(crate) const MAX_CHANGES_COUNTED: usize = 10_000;
 /// Arrays up to this length are compared element by element; longer ones as a whole.
 const MAX_ELEMENTWISE: usize = 64;
 /// Maps up to this size are compared by key, regardless of order (quadratic).
 const MAX_KEYED: usize = 4096;
 
 /// Reads two images and describes their differences: header, build fingerprint, each
-/// frame's function, save point and variables, components and section sizes. The
-/// creation times are always shown; everything else only where it differs.
+/// frame's function, save point (with its file:line) and variables, components and
+/// section sizes; one JSON document with `opts.json`. The creation times are always
+/// shown; everything else only where it differs. Variables the transform generates are
+/// named as `inspect` names them (`(for loop 1: iterator)`).
 pub fn diff(a: &Path, b: &Path, opts: &InspectOptions) -> Result<String, ckpt::Error> {
-    let ia = ckpt::image::read(a, &opts.limits)?;
-    let ib = ckpt::image::read(b, &opts.limits)?;
-    Ok(render(&ia, &ib, opts))
+    let ia = super::read_image(a, opts)?;
+    let ib = super::read_image(b, opts)?;
+    let d = compare(&ia, &ib, opts);
+    Ok(if opts.json {
+        super::diff_out::json(&d, opts)
+    } else {
+        super::diff_out::text(&d, opts)
+    })
+}
+
+/// The differences between two images.
+pub(crate) struct Diff<'a> {
+    pub a: &'a Image,
+    pub b: &'a Image,
+    /// Header fields that differ: (name, value in A, value in B), as text.
+    pub header: Vec<(&'static str, String, String)>,
+    /// The number of frames, if it differs.
+    pub frame_count: Option<(usize, usize)>,
+    /// Frames that differ.
+    pub frames: Vec<FrameDiff<'a>>,
+    /// Components that differ.
+    pub components: Vec<VarChange<'a>>,
+    /// Sections whose size differs: (name, bytes in A, bytes in B).
+    pub sections: Vec<(String, u64, u64)>,
+    /// File sizes, if they differ.
+    pub size: Option<(u64, u64)>,
+}
+
+impl Diff<'_> {
+    /// Same build, same frames, same values (sizes may still differ).
+    pub fn same(&self) -> bool {
+        self.header.is_empty()
+            && self.frame_count.is_none()
+            && self.frames.is_empty()
+            && self.components.is_empty()
+    }
+}
+
+/// A frame's lent map: local → callee parameter.
+pub(crate) type Lent<'a> = &'a [(String, String)];
+
+/// A frame present in either image that differs.
+pub(crate) struct FrameDiff<'a> {
+    pub index: usize,
+    pub a: Option<&'a FrameRecord>,
+    pub b: Option<&'a FrameRecord>,
+    /// Function, save point or body differ (both present).
+    pub moved: bool,
+    pub args: Vec<VarChange<'a>>,
+    pub live: Vec<VarChange<'a>>,
+    /// The lent maps, if they differ.
+    pub lent: Option<(Lent<'a>, Lent<'a>)>,
+}
+
+impl FrameDiff<'_> {
+    /// The function's name (from A, else B).
+    pub fn function(&self) -> &str {
+        self.a.or(self.b).map_or("", |f| f.function.as_str())
+    }
+}
+
+/// A named value (variable or component) that differs.
+pub(crate) enum VarChange<'a> {
+    /// Only in A.
+    Removed { name: &'a str, value: &'a Value },
+    /// Only in B.
+    Added { name: &'a str, value: &'a Value },
+    /// In both, with these changed leaves (at most [`MAX_CHANGES_COUNTED`]).
+    Changed {
+        name: &'a str,
+        leaves: Vec<Leaf<'a>>,
+    },
+}
+
+/// One changed leaf: its path from the variable, and the values on each side.
+pub(crate) struct Leaf<'a> {
+    /// `acc.pos[1]`, starting with the variable's display name.
+    pub path: String,
+    pub what: LeafChange<'a>,
+}
+
+pub(crate) enum LeafChange<'a> {
+    /// Old and new value; `None` where a map key is absent on that side.
+    Values(Option<&'a Value>, Option<&'a Value>),
+    /// Typed arrays of one type and length: `3 of 64 elements differ, first [5]: 1.0 → 2.0`.
+    Typed(String),
 }
 
 struct Side<'a> {
@@ -45,7 +132,8 @@ impl Side<'_> {
     }
 }
 
-fn render(ia: &Image, ib: &Image, opts: &InspectOptions) -> String {
+/// Compares two images read already.
+pub(crate) fn compare<'a>(ia: &'a Image, ib: &'a Image, opts: &'a InspectOptions) -> Diff<'a> {
     let a = Side {
         image: ia,
         text: ValueText {
@@ -60,205 +148,162 @@ fn render(ia: &Image, ib: &Image, opts: &InspectOptions) -> String {
             shared: &ib.shared,
         },
     };
-    let mut o = String::new();
-    let _ = writeln!(o, "--- {}", ia.path.display());
-    let _ = writeln!(o, "+++ {}", ib.path.display());
     let (ha, hb) = (&ia.header, &ib.header);
-    let _ = writeln!(
-        o,
-        "created: {} → {}",
-        super::text::utc(ha.created_unix),
-        super::text::utc(hb.created_unix)
-    );
-    let mut changes = 0usize;
-    let mut line = |o: &mut String, what: &str, x: String, y: String| {
-        if x != y {
-            changes += 1;
-            let _ = writeln!(o, "{what}: {x} → {y}");
-        }
-    };
-    line(
-        &mut o,
-        "format",
-        ha.format.to_string(),
-        hb.format.to_string(),
-    );
-    line(&mut o, "program", ha.program.clone(), hb.program.clone());
-    line(
-        &mut o,
-        "args",
-        format!("{:?}", ha.args),
-        format!("{:?}", hb.args),
-    );
-    line(
-        &mut o,
-        "ckpt file",
-        format!("{:?}", ha.ckpt_file),
-        format!("{:?}", hb.ckpt_file),
-    );
-    line(
-        &mut o,
-        "options",
-        format!("{:?}", ha.options),
-        format!("{:?}", hb.options),
-    );
     let (fa, fb) = (&ha.fingerprint, &hb.fingerprint);
-    for (what, x, y) in [
-        ("fingerprint crate", &fa.crate_name, &fb.crate_name),
-        ("fingerprint version", &fa.crate_version, &fb.crate_version),
-        ("fingerprint sources", &fa.sources, &fb.sources),
-        ("fingerprint rustc", &fa.rustc, &fb.rustc),
-        ("fingerprint target", &fa.target, &fb.target),
-    ] {
-        line(&mut o, what, x.clone(), y.clone());
-    }
-
-    line(
-        &mut o,
-        "executable",
-        format!("{:?}", ia.exe),
-        format!("{:?}", ib.exe),
-    );
+    let header: Vec<(&'static str, String, String)> = [
+        ("format", ha.format.to_string(), hb.format.to_string()),
+        ("program", ha.program.clone(), hb.program.clone()),
+        ("args", format!("{:?}", ha.args), format!("{:?}", hb.args)),
+        (
+            "ckpt file",
+            format!("{:?}", ha.ckpt_file),
+            format!("{:?}", hb.ckpt_file),
+        ),
+        (
+            "options",
+            format!("{:?}", ha.options),
+            format!("{:?}", hb.options),
+        ),
+        (
+            "fingerprint crate",
+            fa.crate_name.clone(),
+            fb.crate_name.clone(),
+        ),
+        (
+            "fingerprint version",
+            fa.crate_version.clone(),
+            fb.crate_version.clone(),
+        ),
+        (
+            "fingerprint sources",
+            fa.sources.clone(),
+            fb.sources.clone(),
+        ),
+        ("fingerprint rustc", fa.rustc.clone(), fb.rustc.clone()),
+        ("fingerprint target", fa.target.clone(), fb.target.clone()),
+        (
+            "executable",
+            format!("{:?}", ia.exe),
+            format!("{:?}", ib.exe),
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, x, y)| x != y)
+    .collect();
 
     let (sa, sb) = (&ia.frames, &ib.frames);
-    if sa.len() != sb.len() {
-        changes += 1;
-        let _ = writeln!(o, "frames: {} → {}", sa.len(), sb.len());
-    }
+    let frame_count = (sa.len() != sb.len()).then_some((sa.len(), sb.len()));
+    let mut frames = Vec::new();
     for i in 0..sa.len().max(sb.len()) {
-        let mut part = String::new();
-        match (sa.get(i), sb.get(i)) {
-            (Some(fa), Some(fb)) => {
-                if fa.function != fb.function || fa.at != fb.at || fa.body_hash != fb.body_hash {
-                    let _ = writeln!(
-                        part,
-                        "  {} at save point {} (body {:016x}) → {} at save point {} (body {:016x})",
-                        fa.function, fa.at, fa.body_hash, fb.function, fb.at, fb.body_hash
-                    );
-                }
-                vars(&mut part, "args", &fa.args, &fb.args, &a, &b);
-                vars(&mut part, "live", &fa.live, &fb.live, &a, &b);
-                if fa.lent != fb.lent {
-                    let _ = writeln!(part, "    lent: {:?} → {:?}", fa.lent, fb.lent);
-                }
+        let (x, y) = (sa.get(i), sb.get(i));
+        let mut fd = FrameDiff {
+            index: i,
+            a: x,
+            b: y,
+            moved: false,
+            args: Vec::new(),
+            live: Vec::new(),
+            lent: None,
+        };
+        if let (Some(fa), Some(fb)) = (x, y) {
+            fd.moved = fa.function != fb.function || fa.at != fb.at || fa.body_hash != fb.body_hash;
+            fd.args = vars(&fa.args, &fb.args, &a, &b, true);
+            fd.live = vars(&fa.live, &fb.live, &a, &b, true);
+            if fa.lent != fb.lent {
+                fd.lent = Some((&fa.lent, &fb.lent));
             }
-            (Some(fa), None) => {
-                let _ = writeln!(part, "  - {} at save point {}", fa.function, fa.at);
+            if !fd.moved && fd.args.is_empty() && fd.live.is_empty() && fd.lent.is_none() {
+                continue;
             }
-            (None, Some(fb)) => {
-                let _ = writeln!(part, "  + {} at save point {}", fb.function, fb.at);
-            }
-            (None, None) => {}
         }
-        if !part.is_empty() {
-            changes += 1;
-            let name = sa.get(i).or(sb.get(i)).map_or("", |f| f.function.as_str());
-            let _ = writeln!(o, "frame #{i} {name}:");
-            o.push_str(&part);
-        }
+        frames.push(fd);
     }
 
-    let mut part = String::new();
-    vars(
-        &mut part,
-        "components",
-        &ia.components,
-        &ib.components,
-        &a,
-        &b,
-    );
-    if !part.is_empty() {
-        changes += 1;
-        o.push_str(&part);
+    let components = vars(&ia.components, &ib.components, &a, &b, false);
+    let sections = ia
+        .sections
+        .iter()
+        .map(|(name, size_a)| {
+            let size_b = ib
+                .sections
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or(0, |(_, s)| *s);
+            (name.clone(), *size_a, size_b)
+        })
+        .filter(|(_, x, y)| x != y)
+        .collect();
+    Diff {
+        a: ia,
+        b: ib,
+        header,
+        frame_count,
+        frames,
+        components,
+        sections,
+        size: (ia.file_len != ib.file_len).then_some((ia.file_len, ib.file_len)),
     }
-
-    for (name, size_a) in &ia.sections {
-        let size_b = ib
-            .sections
-            .iter()
-            .find(|(n, _)| n == name)
-            .map_or(0, |(_, s)| *s);
-        if *size_a != size_b {
-            let _ = writeln!(o, "section {name}: {size_a} → {size_b} bytes");
-        }
-    }
-    if ia.file_len != ib.file_len {
-        let _ = writeln!(o, "size: {} → {} bytes", ia.file_len, ib.file_len);
-    }
-    if changes == 0 {
-        let _ = writeln!(o, "same build, same frames, same values");
-    }
-    o
 }
 
 /// Named values present in `xa`, `xb` or both, each reported once when it differs.
-fn vars(
-    o: &mut String,
-    title: &str,
-    xa: &[(String, Value)],
-    xb: &[(String, Value)],
-    a: &Side<'_>,
-    b: &Side<'_>,
-) {
-    let indent = if title == "components" {
-        "  "
-    } else {
-        "      "
+/// `generated`: the names may be the transform's (shown as `inspect` shows them).
+fn vars<'a>(
+    xa: &'a [(String, Value)],
+    xb: &'a [(String, Value)],
+    a: &Side<'a>,
+    b: &Side<'a>,
+    generated: bool,
+) -> Vec<VarChange<'a>> {
+    let shown = |n: &str| {
+        if generated {
+            super::display_name(n)
+        } else {
+            n.to_string()
+        }
     };
-    let mut lines = Vec::new();
+    let mut out = Vec::new();
     for (name, va) in xa {
         match xb.iter().find(|(n, _)| n == name) {
-            None => lines.push(format!("{indent}- {name} = {}", a.show(va))),
+            None => out.push(VarChange::Removed { name, value: va }),
             Some((_, vb)) => {
-                let mut found = Vec::new();
-                changes(name, va, vb, a, b, &mut found, 0);
-                let extra = found.len().saturating_sub(MAX_CHANGES_PER_VALUE);
-                for c in found.into_iter().take(MAX_CHANGES_PER_VALUE) {
-                    lines.push(format!("{indent}  {c}"));
-                }
-                if extra > 0 {
-                    let plus = if extra + MAX_CHANGES_PER_VALUE >= MAX_CHANGES_COUNTED {
-                        "+"
-                    } else {
-                        ""
-                    };
-                    lines.push(format!("{indent}  … {extra}{plus} more changes in {name}"));
+                let mut leaves = Vec::new();
+                changes(&shown(name), va, vb, a, b, &mut leaves, 0);
+                if !leaves.is_empty() {
+                    out.push(VarChange::Changed { name, leaves });
                 }
             }
         }
     }
     for (name, vb) in xb {
         if !xa.iter().any(|(n, _)| n == name) {
-            lines.push(format!("{indent}+ {name} = {}", b.show(vb)));
+            out.push(VarChange::Added { name, value: vb });
         }
     }
-    if !lines.is_empty() {
-        let head = if title == "components" { "" } else { "    " };
-        let _ = writeln!(o, "{head}{title}:");
-        for l in lines {
-            let _ = writeln!(o, "{l}");
-        }
-    }
+    out
 }
 
-/// The changed leaves between `va` and `vb`, as `path: old → new` lines: struct fields
-/// and short arrays are descended into, typed arrays summarised.
-fn changes(
+/// The changed leaves between `va` and `vb`: struct fields and short arrays are
+/// descended into, typed arrays summarised.
+fn changes<'a>(
     path: &str,
-    va: &Value,
-    vb: &Value,
-    a: &Side<'_>,
-    b: &Side<'_>,
-    out: &mut Vec<String>,
+    va: &'a Value,
+    vb: &'a Value,
+    a: &Side<'a>,
+    b: &Side<'a>,
+    out: &mut Vec<Leaf<'a>>,
     depth: usize,
 ) {
     if out.len() >= MAX_CHANGES_COUNTED || same(va, a.image, vb, b.image, 0) {
         return;
     }
+    let leaf = |path: String, x: Option<&'a Value>, y: Option<&'a Value>| Leaf {
+        path,
+        what: LeafChange::Values(x, y),
+    };
     if depth < MAX_DIFF_DEPTH {
         match (va, vb) {
             (Value::Map(xs), Value::Map(ys)) if same_fields(xs, ys) => {
-                for ((k, x), (_, y)) in xs.iter().zip(ys) {
+                for ((k, x), (_, y)) in xs.iter().zip(ys.iter()) {
                     let field = k.as_str().unwrap_or("?");
                     changes(&format!("{path}.{field}"), x, y, a, b, out, depth + 1);
                 }
@@ -266,17 +311,17 @@ fn changes(
             }
             (Value::Map(xs), Value::Map(ys)) if xs.len().max(ys.len()) <= MAX_KEYED => {
                 // A HashMap's order is arbitrary: match entries by key.
-                for (k, x) in xs {
+                for (k, x) in xs.iter() {
                     let key = format!("{path}[{}]", a.show(k));
                     match find_key(ys, k, a.image, b.image) {
                         Some(y) => changes(&key, x, y, a, b, out, depth + 1),
-                        None => out.push(format!("{key}: {} → (absent)", a.show(x))),
+                        None => out.push(leaf(key, Some(x), None)),
                     }
                 }
-                for (k, y) in ys {
+                for (k, y) in ys.iter() {
                     if find_key(xs, k, b.image, a.image).is_none() {
                         let key = format!("{path}[{}]", b.show(k));
-                        out.push(format!("{key}: (absent) → {}", b.show(y)));
+                        out.push(leaf(key, None, Some(y)));
                     }
                 }
                 return;
@@ -284,7 +329,7 @@ fn changes(
             (Value::Array(xs), Value::Array(ys))
                 if xs.len() == ys.len() && xs.len() <= MAX_ELEMENTWISE =>
             {
-                for (i, (x, y)) in xs.iter().zip(ys).enumerate() {
+                for (i, (x, y)) in xs.iter().zip(ys.iter()).enumerate() {
                     changes(&format!("{path}[{i}]"), x, y, a, b, out, depth + 1);
                 }
                 return;
@@ -297,14 +342,17 @@ fn changes(
             }
             (Value::Typed(x), Value::Typed(y)) => {
                 if let Some(line) = typed_changes(x, y) {
-                    out.push(format!("{path}: {line}"));
+                    out.push(Leaf {
+                        path: path.to_string(),
+                        what: LeafChange::Typed(line),
+                    });
                     return;
                 }
             }
             _ => {}
         }
     }
-    out.push(format!("{path}: {} → {}", a.show(va), b.show(vb)));
+    out.push(leaf(path.to_string(), Some(va), Some(vb)));
 }
 
 /// The value of key `k` (of image `ik`) in `entries` (of image `ie`).

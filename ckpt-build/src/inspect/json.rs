@@ -37,7 +37,8 @@ const JSON_MIN_TEXT: usize = 4096;
 /// too, but more loosely.
 const MAX_JSON_DEPTH: usize = 60;
 
-struct Conv<'a> {
+/// Converts the values of one image to JSON, noting whether any was abbreviated.
+pub(crate) struct Conv<'a> {
     shared: &'a [Option<Value>],
     items: usize,
     typed_items: usize,
@@ -47,19 +48,14 @@ struct Conv<'a> {
 }
 
 pub(crate) fn render(image: &Image, opts: &InspectOptions) -> String {
-    let c = Conv {
-        shared: &image.shared,
-        items: opts.max_items.max(JSON_MIN_ITEMS),
-        typed_items: opts.max_items,
-        text: opts.max_text.max(JSON_MIN_TEXT),
-        truncated: Cell::new(false),
-        depth: Cell::new(0),
-    };
+    let c = Conv::new(image, opts);
     let h = &image.header;
     let fp = &h.fingerprint;
     let vars = |vars: &[(String, Value)]| -> Json {
         vars.iter()
-            .map(|(name, v)| json!({ "name": name, "value": c.value(v) }))
+            .map(|(name, v)| {
+                json!({ "name": name, "display": super::display_name(name), "value": c.value(v) })
+            })
             .collect()
     };
     let frames: Vec<Json> = image
@@ -70,6 +66,7 @@ pub(crate) fn render(image: &Image, opts: &InspectOptions) -> String {
                 "function": f.function,
                 "body_hash": format!("{:016x}", f.body_hash),
                 "at": f.at,
+                "site": f.site,
                 "args": vars(&f.args),
                 "live": vars(&f.live),
                 "lent": f.lent.iter().map(|(a, b)| json!([a, b])).collect::<Vec<_>>(),
@@ -119,12 +116,30 @@ pub(crate) fn render(image: &Image, opts: &InspectOptions) -> String {
     s
 }
 
-impl Conv<'_> {
+impl<'a> Conv<'a> {
+    /// A converter for the values of `image`.
+    pub(crate) fn new(image: &'a Image, opts: &InspectOptions) -> Conv<'a> {
+        Conv {
+            shared: &image.shared,
+            items: opts.max_items.max(JSON_MIN_ITEMS),
+            typed_items: opts.max_items,
+            text: opts.max_text.max(JSON_MIN_TEXT),
+            truncated: Cell::new(false),
+            depth: Cell::new(0),
+        }
+    }
+
+    /// Whether a value converted so far was abbreviated.
+    pub(crate) fn truncated(&self) -> bool {
+        self.truncated.get()
+    }
+
     fn cut(&self) {
         self.truncated.set(true);
     }
 
-    fn value(&self, v: &Value) -> Json {
+    /// One value as JSON (see the module's table).
+    pub(crate) fn value(&self, v: &Value) -> Json {
         if self.depth.get() >= MAX_JSON_DEPTH {
             self.cut();
             return json!({ "$deep": true, "truncated": true });

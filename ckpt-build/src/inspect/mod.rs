@@ -3,9 +3,12 @@
 //! Images are read with [`ckpt::image::read`], the decoder a restore uses, so every
 //! failure is the same typed [`ckpt::Error`] a restore would report.
 
+mod binary;
 mod components;
 mod diff;
+mod diff_out;
 mod json;
+mod progress;
 mod text;
 
 use std::fmt::Write as _;
@@ -14,7 +17,9 @@ use std::path::Path;
 use ckpt::image::{Fingerprint, Image};
 use ckpt::state::Limits;
 
+pub use binary::{probe_binary, verify_binary, ProbeError, VerifyBinaryError};
 pub use diff::diff;
+pub use progress::PROGRESS_MIN_BYTES;
 use text::{utc, ValueText};
 
 /// How [`inspect`] renders an image.
@@ -30,6 +35,9 @@ pub struct InspectOptions {
     pub max_value_chars: usize,
     /// Decoder limits for reading the image.
     pub limits: Limits,
+    /// Draw a progress bar on standard error while reading an image of at least
+    /// [`PROGRESS_MIN_BYTES`], when standard error is a terminal (`cargo ckpt` sets it).
+    pub progress: bool,
 }
 
 impl Default for InspectOptions {
@@ -40,6 +48,7 @@ impl Default for InspectOptions {
             max_text: 80,
             max_value_chars: 400,
             limits: Limits::default(),
+            progress: false,
         }
     }
 }
@@ -58,8 +67,18 @@ impl InspectOptions {
 
 /// Reads the image at `path` and renders it (human report, or JSON with `opts.json`).
 pub fn inspect(path: &Path, opts: &InspectOptions) -> Result<String, ckpt::Error> {
-    let image = ckpt::image::read(path, &opts.limits)?;
+    let image = read_image(path, opts)?;
     Ok(render(&image, opts))
+}
+
+/// Reads an image with the options' limits, with a progress bar when they ask for one.
+pub(crate) fn read_image(path: &Path, opts: &InspectOptions) -> Result<Image, ckpt::Error> {
+    match progress::Bar::for_file(path, opts.progress) {
+        Some(mut bar) => {
+            ckpt::image::read_with_progress(path, &opts.limits, &mut |d, t| bar.update(d, t))
+        }
+        None => ckpt::image::read(path, &opts.limits),
+    }
 }
 
 /// Renders an image already read.
@@ -79,7 +98,13 @@ pub fn verify(path: &Path, limits: &Limits) -> Result<String, ckpt::Error> {
     Ok(summary(path, &image))
 }
 
-fn summary(path: &Path, image: &Image) -> String {
+/// [`verify`] with the options' limits and progress bar.
+pub fn verify_with(path: &Path, opts: &InspectOptions) -> Result<String, ckpt::Error> {
+    let image = read_image(path, opts)?;
+    Ok(summary(path, &image))
+}
+
+pub(crate) fn summary(path: &Path, image: &Image) -> String {
     format!(
         "{}: OK (format {}, {} bytes, program {}, {} frame{}, {} component{})",
         path.display(),
@@ -168,8 +193,10 @@ fn human(image: &Image, opts: &InspectOptions) -> String {
     for (i, f) in image.frames.iter().enumerate() {
         let _ = writeln!(
             o,
-            "  #{i} {}  at save point {}  (body {:016x})",
-            f.function, f.at, f.body_hash
+            "  #{i} {}  at {}  (body {:016x})",
+            f.function,
+            point_label(f),
+            f.body_hash
         );
         section_vars(&mut o, "args", &f.args, &vt);
         section_vars(&mut o, "live", &f.live, &vt);
@@ -296,6 +323,15 @@ fn section_vars(
     let _ = writeln!(o, "     {title}:");
     for (name, v) in vars {
         let _ = writeln!(o, "       {} = {}", display_name(name), vt.render(v));
+    }
+}
+
+/// Where a frame is stopped, as the reports say it: `src/main.rs:12 (save point 3)`, or
+/// `save point 3` in an image that does not record the site.
+pub fn point_label(f: &ckpt::image::FrameRecord) -> String {
+    match &f.site {
+        Some(site) => format!("{site} (save point {})", f.at),
+        None => format!("save point {}", f.at),
     }
 }
 

@@ -565,6 +565,7 @@ fn body(
     // The frame, and the parameters bound on both paths.
     let hash = model.hash;
     let param_names = model.param_names();
+    let sites = points.sites();
     let mut prologue = Vec::new();
     for p in &model.params {
         let r = p.received_as();
@@ -597,6 +598,7 @@ fn body(
             name: #name,
             hash: #hash,
             params: &[#(#param_names),*],
+            sites: &[#(#sites),*],
         };
         let __ck = ::ckpt::__private::frame(&__CKPT_FN);
         #(#prologue)*

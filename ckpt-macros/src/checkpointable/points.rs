@@ -50,6 +50,24 @@ impl Points {
     pub fn get(&self, id: u32) -> &Point {
         &self.list[id as usize - 1]
     }
+
+    /// Where each point is in the user's source (`src/main.rs:12`), by id - 1, for the
+    /// frame records of images (`cargo ckpt inspect` shows them); empty where the
+    /// compiler does not say (a span built by a macro, an older rustc).
+    pub fn sites(&self) -> Vec<String> {
+        self.list.iter().map(|p| site(p.span)).collect()
+    }
+}
+
+/// `file:line` of a span, or empty when the compiler gives no real file for it (a token
+/// stream built outside a compilation, as in this crate's tests, says `<parsed string>`).
+pub fn site(span: Span) -> String {
+    let file = span.file();
+    let line = span.start().line;
+    if file.is_empty() || file.starts_with('<') || line == 0 {
+        return String::new();
+    }
+    format!("{file}:{line}")
 }
 
 const PREFIX: &str = "__ckpt_point_";

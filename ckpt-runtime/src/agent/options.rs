@@ -432,6 +432,7 @@ pub(crate) enum Start {
 
 /// The prologue. Returns only in the process that runs the program.
 pub(crate) fn start(program: &'static Program) -> Result<Start> {
+    answer_probe(program);
     let staged = std::env::var_os(ENV_REEXEC).is_some();
     if !staged {
         let original: Vec<OsString> = std::env::args_os().collect();
@@ -672,6 +673,29 @@ impl Config {
             !unused
         });
     }
+}
+
+/// `CKPT_PROBE=build` (see [`image::probe`]): prints this build's fingerprint and
+/// executable identity and exits, before anything else happens.
+fn answer_probe(program: &Program) {
+    use image::probe::{BuildProbe, PROBE_BUILD, PROBE_ENV};
+    let Some(asked) = std::env::var_os(PROBE_ENV) else {
+        return;
+    };
+    if asked != PROBE_BUILD {
+        eprintln!(
+            "ckpt: {PROBE_ENV}={} is not a probe this build answers (it answers \
+             {PROBE_ENV}={PROBE_BUILD})",
+            asked.to_string_lossy()
+        );
+        std::process::exit(2);
+    }
+    let answer = BuildProbe {
+        fingerprint: program.fingerprint(),
+        exe: crate::state::code::identity().map(str::to_string),
+    };
+    print!("{}", answer.render());
+    std::process::exit(0);
 }
 
 #[cfg(test)]

@@ -17,6 +17,18 @@ pub struct FnInfo {
     pub hash: u64,
     /// Parameter names by position (the receiver first, as `self`), `#i` for patterns.
     pub params: &'static [&'static str],
+    /// Where each save point and call point is in the source (`src/main.rs:12`), by point
+    /// id - 1; empty where the compiler did not say. Written into frame records as
+    /// `site` for `cargo ckpt inspect`; a restore never reads it.
+    pub sites: &'static [&'static str],
+}
+
+impl FnInfo {
+    /// `file:line` of point `id`, if known.
+    fn site(&self, id: u32) -> Option<&'static str> {
+        let i = usize::try_from(id).ok()?.checked_sub(1)?;
+        self.sites.get(i).copied().filter(|s| !s.is_empty())
+    }
 }
 
 /// A capture: writes a frame's live locals (or its argument slots) into an image.
@@ -382,13 +394,18 @@ impl Agent {
                 0 => &[],
                 _ => self.stack[d - 1].call.as_ref().map_or(&[], |c| c.lent),
             };
-            enc.map(7);
+            let site = act.info.site(point);
+            enc.map(if site.is_some() { 8 } else { 7 });
             enc.text("fn");
             enc.text(act.info.name);
             enc.text("hash");
             enc.uint(act.info.hash);
             enc.text("at");
             enc.uint(point as u64);
+            if let Some(site) = site {
+                enc.text("site");
+                enc.text(site);
+            }
             let mut holes = Vec::new();
             for (key, part) in [("live", Part::Live), ("args", Part::Args)] {
                 enc.text(key);

@@ -21,13 +21,17 @@
 //! may hold code pointers; absent before): a function pointer is only restored by that
 //! executable (see [`code`](crate::state::code)).
 //!
-//! A frame record is the map `{"fn": text, "hash": uint, "at": uint, "live": {name: value},
-//! "args": {name: value}, "lent": {local: callee parameter}}`; `live` and `args` may be
-//! indefinite-length maps.
+//! A frame record is the map `{"fn": text, "hash": uint, "at": uint, "site": text,
+//! "live": {name: value}, "args": {name: value}, "lent": {local: callee parameter}}`;
+//! `live` and `args` may be indefinite-length maps. `site` is where the point `at` is in
+//! the source (`"src/main.rs:12"`), for people reading the image; it is absent in images
+//! written before ckpt recorded it and where the compiler gave no location, and a
+//! restore never reads it.
 //!
 //! [`Encoder`]: crate::state::Encoder
 
 mod checksum;
+pub mod probe;
 mod read;
 pub mod signature;
 mod write;
@@ -41,7 +45,7 @@ use crate::state::{SharedTable, Value};
 
 /// Decoder limits of [`read`] (re-exported from [`crate::state`]).
 pub use crate::state::Limits;
-pub use read::{read, read_header};
+pub use read::{read, read_header, read_with_progress};
 #[cfg(test)]
 pub(crate) use write::write_header_as;
 pub use write::{is_finished, mark_finished, write, write_signed};
@@ -127,6 +131,9 @@ pub struct FrameRecord {
     pub body_hash: u64,
     /// The save point (resume point index) the frame is stopped at.
     pub at: u32,
+    /// Where that point is in the source (`src/main.rs:12`); `None` in images written
+    /// before ckpt recorded it, or when the compiler did not say.
+    pub site: Option<String>,
     /// Live locals: name → value.
     pub live: Vec<(String, Value)>,
     /// Arguments: name → value.

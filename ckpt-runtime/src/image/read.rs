@@ -31,6 +31,9 @@ struct BodyReader<'f> {
     /// Body bytes still in the file (not yet in `buf`).
     left: u64,
     hasher: Checksum,
+    /// Told (bytes of the body read, body length) after each piece read from the file.
+    progress: Option<&'f mut dyn FnMut(u64, u64)>,
+    body_len: u64,
 }
 
 impl<'f> BodyReader<'f> {
@@ -41,6 +44,8 @@ impl<'f> BodyReader<'f> {
             pos: 0,
             left: body_len,
             hasher: Checksum::new(),
+            progress: None,
+            body_len,
         }
     }
 
@@ -52,6 +57,9 @@ impl<'f> BodyReader<'f> {
             })?;
             self.hasher.update(chunk);
             self.left -= chunk.len() as u64;
+            if let Some(p) = self.progress.as_mut() {
+                p(self.body_len - self.left, self.body_len);
+            }
         }
         Ok(())
     }
@@ -306,8 +314,19 @@ fn missing(path: &Path, section: &str) -> Error {
 /// Reads and validates a whole image: size, magic, version, trailer, checksum,
 /// structure and limits. Bulk typed arrays land directly in their final vectors.
 pub fn read(path: &Path, limits: &Limits) -> Result<Image, Error> {
+    read_with_progress(path, limits, &mut |_, _| {})
+}
+
+/// [`read`], telling `progress` (bytes of the body read so far, body length) as it goes
+/// (after each piece of up to 1 MiB), for a progress bar on large images.
+pub fn read_with_progress(
+    path: &Path,
+    limits: &Limits,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Image, Error> {
     let (mut file, file_len, body_len, checksum) = open(path)?;
     let mut src = BodyReader::new(&mut file, body_len);
+    src.progress = Some(progress);
     let mut shared = Vec::new();
     let parsed = parse_body(&mut src, body_len, limits, &mut shared, path, false);
     let leftover = src.remaining_bytes();
@@ -465,6 +484,10 @@ fn parse_frame(mut v: Value) -> Result<FrameRecord, String> {
         function: text(field(&mut v, "fn")?, "fn")?,
         body_hash: uint(field(&mut v, "hash")?, "hash")?,
         at: u32::try_from(at).map_err(|_| format!("`at`: {at} is out of range"))?,
+        site: match v.take_field("site") {
+            None => None,
+            Some(s) => Some(text(s, "site")?),
+        },
         live: text_map(field(&mut v, "live")?, "live")?,
         args: opt_map(&mut v, "args")?,
         lent: opt_map(&mut v, "lent")?

@@ -12,6 +12,7 @@ fn branches(__ckpt_p0: Option<i64>, __ckpt_p1: &[u32]) -> Result<i64, ckpt::Erro
         name: "branches",
         hash: 15324896791403930448u64,
         params: &["x", "v"],
+        sites: &["", ""],
     };
     let __ck = ::ckpt::__private::frame(&__CKPT_FN);
     let __ckpt_ty0 = ::ckpt::__private::type_of(&__ckpt_p0);

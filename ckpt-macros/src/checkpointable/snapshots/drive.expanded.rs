@@ -12,6 +12,7 @@ fn drive(__ckpt_p0: &mut Sim, __ckpt_p1: u64) -> u64 {
         name: "drive",
         hash: 5243001070731067354u64,
         params: &["sim", "rounds"],
+        sites: &[""],
     };
     let __ck = ::ckpt::__private::frame(&__CKPT_FN);
     let __ckpt_ty1 = ::ckpt::__private::type_of(&__ckpt_p1);

@@ -13,6 +13,7 @@ impl Sim {
             name: "Sim::step",
             hash: 2984369233385525843u64,
             params: &["self", "dt"],
+            sites: &[""],
         };
         let __ck = ::ckpt::__private::frame(&__CKPT_FN);
         let __ckpt_ty1 = ::ckpt::__private::type_of(&__ckpt_p1);
@@ -78,6 +79,7 @@ impl Sim {
             name: "Sim::run",
             hash: 3495825516178836902u64,
             params: &["self"],
+            sites: &[""],
         };
         let __ck = ::ckpt::__private::frame(&__CKPT_FN);
         if !__ck.resuming() {
