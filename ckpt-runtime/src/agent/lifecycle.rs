@@ -138,12 +138,15 @@ pub(crate) fn last_seq(path: &Path) -> u64 {
     newest.max(kept)
 }
 
-/// Before image `seq` replaces `path`: with `keep > 1`, the image there now (sequence
-/// number `seq − 1` or lower) stays as `app.ckpt.<its seq>`.
+/// Before a new image replaces `path`: with `keep > 1`, the image there now (sequence
+/// number `prev_seq`) stays as `app.ckpt.<prev_seq>`, and older kept images beyond the
+/// last `keep − 1` are removed first, so that a kill at any moment leaves at most `keep`
+/// images.
 pub(crate) fn rotate(path: &Path, keep: u32, prev_seq: u64) {
     if keep <= 1 || prev_seq == 0 || !path.exists() {
         return;
     }
+    prune(path, keep - 1);
     let g = generation(path, prev_seq);
     if !g.exists() {
         // A hard link: the image's bytes are not copied, and `image::write` still
@@ -152,7 +155,7 @@ pub(crate) fn rotate(path: &Path, keep: u32, prev_seq: u64) {
     }
 }
 
-/// After a save: removes kept images beyond the newest `keep − 1`.
+/// Removes kept images beyond the newest `keep − 1`.
 pub(crate) fn prune(path: &Path, keep: u32) {
     let keep_old = keep.saturating_sub(1) as usize;
     for (_, old) in generations(path).into_iter().skip(keep_old) {

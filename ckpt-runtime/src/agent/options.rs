@@ -646,7 +646,6 @@ impl Config {
         r?;
         if main {
             self.seq.store(seq, Ordering::Relaxed);
-            lifecycle::prune(path, self.settings.keep);
             *self.last_image.lock().unwrap_or_else(|e| e.into_inner()) = Some(path.into());
         }
         Ok(())
