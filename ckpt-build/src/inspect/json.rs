@@ -95,6 +95,8 @@ pub(crate) fn render(image: &Image, opts: &InspectOptions) -> String {
         "args": h.args,
         "ckpt_file": h.ckpt_file,
         "options": h.options.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
+        "finished": super::marks(&image.path).0,
+        "signed": super::marks(&image.path).1,
         "exe": image.exe,
         "fingerprint": {
             "crate_name": fp.crate_name,

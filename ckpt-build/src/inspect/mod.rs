@@ -178,6 +178,25 @@ fn human(image: &Image, opts: &InspectOptions) -> String {
         let opts: Vec<String> = h.options.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let _ = writeln!(o, "options:    {}", opts.join(" "));
     }
+    let (finished, signed) = marks(&image.path);
+    let _ = writeln!(
+        o,
+        "run:        {}",
+        if finished {
+            "finished (the run ended normally after writing this image)"
+        } else {
+            "not finished (a restore continues it)"
+        }
+    );
+    let _ = writeln!(
+        o,
+        "signed:     {}",
+        if signed {
+            "yes, HMAC-SHA256 (a restore with the key checks it)"
+        } else {
+            "no"
+        }
+    );
     let _ = writeln!(o, "fingerprint:");
     let _ = writeln!(o, "  crate:    {} {}", fp.crate_name, fp.crate_version);
     let _ = writeln!(o, "  sources:  {}", fp.sources);
@@ -385,6 +404,15 @@ pub(crate) fn inline_shared(image: &Image) -> std::collections::BTreeSet<usize> 
 fn quoted_list(items: &[String]) -> String {
     let q: Vec<String> = items.iter().map(|a| format!("{a:?}")).collect();
     format!("[{}]", q.join(", "))
+}
+
+/// Whether the image file is marked finished, and whether it is signed (both read from
+/// its end; an unreadable end counts as neither).
+pub(crate) fn marks(path: &std::path::Path) -> (bool, bool) {
+    (
+        ckpt::image::is_finished(path).unwrap_or(false),
+        ckpt::image::signature::is_signed(path).unwrap_or(false),
+    )
 }
 
 #[cfg(test)]

@@ -117,6 +117,24 @@ impl ValueText<'_> {
             );
             out.push_str(" (values: --json)");
         }
+        if let Some(Value::Array(absent)) = v.get("absent") {
+            if !absent.is_empty() {
+                out.push_str("; unset: ");
+                self.seq(
+                    absent.iter(),
+                    absent.len(),
+                    &mut out,
+                    0,
+                    |s, k, out, d| match k {
+                        Value::Text(t) => out.push_str(t),
+                        other => s.value(other, out, d),
+                    },
+                );
+            }
+        }
+        if let Some(Value::Bool(true)) = v.get("whole") {
+            out.push_str(" (the whole environment: the program listed it)");
+        }
         Some(out)
     }
 

@@ -114,7 +114,7 @@ pub(crate) fn generations(path: &Path) -> Vec<(u64, PathBuf)> {
             Some((seq.parse().ok()?, e.path()))
         })
         .collect();
-    out.sort_by(|a, b| b.0.cmp(&a.0));
+    out.sort_by_key(|g| std::cmp::Reverse(g.0));
     out
 }
 
@@ -193,15 +193,15 @@ pub(crate) fn resolve_restore(
                 }
             })
             .collect();
-        headed.sort_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
+        headed.sort_by_key(|c| std::cmp::Reverse((c.0, c.1)));
         let ordered: Vec<PathBuf> = headed.into_iter().map(|c| c.2).collect();
-        return first_valid(&ordered).map(Some).or_else(|e| match e {
-            Error::Usage(_) if ordered.is_empty() => Err(Error::Usage(format!(
+        if ordered.is_empty() {
+            return Err(Error::Usage(format!(
                 "{}: no image of {program} in this directory; pass an image file",
                 arg.display()
-            ))),
-            e => Err(e),
-        });
+            )));
+        }
+        return first_valid(&ordered).map(Some);
     }
     latest(image_path).map(Some)
 }
