@@ -105,7 +105,7 @@ pub fn write(
     write_signed(path, header, None, frames, components)
 }
 
-/// [`write`], signed with `key` when there is one (see [`signature`](super::signature)).
+/// [`write()`], signed with `key` when there is one (see [`signature`](super::signature)).
 pub fn write_signed(
     path: &Path,
     header: &Header,
