@@ -101,6 +101,36 @@ fn verify_binary_asks_the_binary_for_its_build() {
     assert_eq!(ckpt_build::Exit::from(&e).code(), 6);
 }
 
+/// A program that saves only at `ckpt::safepoint()` is checked with checkpoints requested
+/// by `CKPT_EVERY`.
+#[test]
+fn check_asks_a_safepoint_only_program_for_checkpoints() {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let opts = CheckOptions {
+        manifest_path: Some(repo.join("Cargo.toml")),
+        target: Target::Example("batch".into()),
+        args: vec!["3000".into()],
+        kills: 3,
+        timeout: Duration::from_secs(120),
+        ..CheckOptions::default()
+    };
+    let report = ckpt_build::check(&opts).expect("check runs");
+    let text = report.render_text();
+    assert!(report.equivalent(), "{text}");
+    assert_eq!(report.kills.len(), 3, "{text}");
+    let site = format!(
+        "examples/batch.rs:{}",
+        line_of("examples/batch.rs", "ckpt::safepoint().expect")
+    );
+    assert!(
+        report
+            .kills
+            .iter()
+            .all(|k| k.resumes_from.site.as_deref() == Some(site.as_str())),
+        "{text}"
+    );
+}
+
 #[test]
 fn check_passes_on_an_example_that_restores_equivalently() {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));

@@ -352,6 +352,9 @@ impl Moments {
     }
 }
 
+/// How often a check asks a program that saves only at safepoints for a checkpoint.
+const EVERY: &str = "20ms";
+
 /// The files of one check, under a scratch directory.
 struct Layout {
     work: PathBuf,
@@ -359,6 +362,8 @@ struct Layout {
     image: PathBuf,
     stdout: PathBuf,
     stderr: PathBuf,
+    /// `CKPT_EVERY` for every run: set for a program that saves only at safepoints.
+    every: Option<&'static str>,
 }
 
 /// How a run ended.
@@ -369,6 +374,38 @@ enum RunEnd {
 }
 
 impl Layout {
+    /// The uninterrupted run: it must succeed. Returns how long it took in ms.
+    fn reference(&self, binary: &Path, opts: &CheckOptions) -> Result<u64, CheckError> {
+        let l = self;
+        let binary = binary.to_path_buf();
+        l.reset(opts.input.as_deref())?;
+        let t0 = Instant::now();
+        match l.run(&binary, &opts.args, false, None, opts.timeout)? {
+            RunEnd::Exited(s) if s.success() => {}
+            RunEnd::Exited(s) => {
+                return Err(CheckError::ReferenceFailed {
+                    binary,
+                    status: s.to_string(),
+                    stderr: l.stderr_tail(),
+                })
+            }
+            RunEnd::Killed => {
+                return Err(CheckError::ReferenceFailed {
+                    binary,
+                    status: "killed by SIGKILL".into(),
+                    stderr: l.stderr_tail(),
+                })
+            }
+            RunEnd::TimedOut => {
+                return Err(CheckError::ReferenceTimeout {
+                    binary,
+                    secs: opts.timeout.as_secs(),
+                })
+            }
+        }
+        Ok(t0.elapsed().as_millis() as u64)
+    }
+
     fn new(root: &Path, binary: &Path) -> Layout {
         let stem = binary
             .file_stem()
@@ -380,6 +417,7 @@ impl Layout {
             images,
             stdout: root.join("stdout"),
             stderr: root.join("stderr"),
+            every: None,
         }
     }
 
@@ -417,6 +455,9 @@ impl Layout {
             cmd.env_remove(v);
         }
         cmd.env("CKPT_FILE", &self.image);
+        if let Some(every) = self.every {
+            cmd.env("CKPT_EVERY", every);
+        }
         if let Some(KillHow::AfterSaves(n)) = kill {
             cmd.env("CKPT_CRASH_AFTER_SAVES", n.to_string());
         }
@@ -562,36 +603,27 @@ pub fn check(opts: &CheckOptions) -> Result<CheckReport, CheckError> {
             binary.display()
         )
     });
-    let l = Layout::new(scratch.path(), &binary);
+    let mut l = Layout::new(scratch.path(), &binary);
     let input = opts.input.as_deref();
 
-    // The uninterrupted run.
-    l.reset(input)?;
-    let t0 = Instant::now();
-    match l.run(&binary, &opts.args, false, None, opts.timeout)? {
-        RunEnd::Exited(s) if s.success() => {}
-        RunEnd::Exited(s) => {
-            return Err(CheckError::ReferenceFailed {
-                binary,
-                status: s.to_string(),
-                stderr: l.stderr_tail(),
-            })
+    // The uninterrupted run; again with checkpoints requested every few milliseconds if
+    // the program saved nothing on its own (it saves only at `ckpt::safepoint()`).
+    let mut reference_ms = 0;
+    for attempt in 0..2 {
+        if attempt == 1 {
+            if l.image.exists() {
+                break;
+            }
+            note(opts.progress, || {
+                format!(
+                    "the program saved nothing on its own: checking it with a checkpoint \
+                     requested every {EVERY} (CKPT_EVERY), for its safepoints"
+                )
+            });
+            l.every = Some(EVERY);
         }
-        RunEnd::Killed => {
-            return Err(CheckError::ReferenceFailed {
-                binary,
-                status: "killed by SIGKILL".into(),
-                stderr: l.stderr_tail(),
-            })
-        }
-        RunEnd::TimedOut => {
-            return Err(CheckError::ReferenceTimeout {
-                binary,
-                secs: opts.timeout.as_secs(),
-            })
-        }
+        reference_ms = l.reference(&binary, opts)?;
     }
-    let reference_ms = t0.elapsed().as_millis() as u64;
     if !l.image.exists() {
         return Err(CheckError::NoImage {
             binary,
