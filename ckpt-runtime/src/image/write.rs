@@ -31,10 +31,60 @@ struct BodyWriter<'f> {
     len: u64,
     /// Body bytes already handed to writeback.
     kicked: u64,
+    /// Progress on a terminal for a large save.
+    progress: Progress,
+}
+
+/// Progress of a save on standard error, when it is a terminal and the image is large:
+/// `ckpt: saving app.ckpt: 768 MiB` every [`PROGRESS_STEP`] once [`PROGRESS_FROM`] bytes
+/// are written, and a last line with the total and the time.
+struct Progress {
+    /// The image's name, or `None` when standard error is not a terminal.
+    name: Option<String>,
+    started: std::time::Instant,
+    shown: u64,
+}
+
+/// Saves smaller than this print nothing.
+const PROGRESS_FROM: u64 = 256 << 20;
+/// How often a large save says how far it is.
+const PROGRESS_STEP: u64 = 128 << 20;
+
+impl Progress {
+    fn new(path: &Path) -> Progress {
+        use std::io::IsTerminal;
+        let name = std::io::stderr()
+            .is_terminal()
+            .then(|| path.display().to_string());
+        Progress {
+            name,
+            started: std::time::Instant::now(),
+            shown: 0,
+        }
+    }
+
+    fn at(&mut self, len: u64) {
+        let Some(name) = &self.name else { return };
+        if len >= PROGRESS_FROM && len - self.shown >= PROGRESS_STEP {
+            self.shown = len;
+            eprint!("\rckpt: saving {name}: {} MiB", len >> 20);
+        }
+    }
+
+    fn done(&self, len: u64) {
+        if let (Some(name), true) = (&self.name, self.shown > 0) {
+            eprintln!(
+                "\rckpt: saved {name}: {} MiB in {:.1} s",
+                len >> 20,
+                self.started.elapsed().as_secs_f64()
+            );
+        }
+    }
 }
 
 impl BodyWriter<'_> {
     fn wrote(&mut self, piece: &[u8]) {
+        self.progress.at(self.len);
         self.hasher.update(piece);
         if let Some(m) = &mut self.mac {
             m.update(piece);
@@ -126,7 +176,7 @@ pub fn write_signed(
     let name = name.to_string_lossy();
     let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
     let old = dir.join(format!(".{name}.old.{}", std::process::id()));
-    let result = write_tmp(&tmp, header, key, frames, components).and_then(|n| {
+    let result = write_tmp(&tmp, path, header, key, frames, components).and_then(|n| {
         // Keep the previous image alive under another name across the rename: unlinking a
         // large file is slow (it frees every extent) and need not delay the save.
         let _ = fs::remove_file(&old);
@@ -168,6 +218,7 @@ fn release_old(dir: PathBuf, name: String, old: PathBuf) {
 
 fn write_tmp(
     tmp: &Path,
+    path: &Path,
     header: &Header,
     key: Option<&Key>,
     frames: &mut dyn FnMut(&mut Encoder<'_>) -> Result<(), Error>,
@@ -209,6 +260,7 @@ fn write_tmp(
         mac,
         len: 0,
         kicked: 0,
+        progress: Progress::new(path),
     };
     let mut e = Encoder::new(&mut body);
     e.set_file_offset(super::PREFIX_LEN);
@@ -224,6 +276,7 @@ fn write_tmp(
     e.text("heap");
     e.write_heap().map_err(fix)?;
     e.finish().map_err(fix)?;
+    body.progress.done(body.len);
     let (len, hash, mac) = (body.len, body.hasher.digest(), body.mac.take());
 
     let mut trailer = [0u8; 24];
