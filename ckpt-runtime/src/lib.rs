@@ -21,6 +21,21 @@
 //! ```
 #![warn(missing_docs)]
 
+/// Enters a `tracing` span named `$name` for the rest of the enclosing block (feature
+/// `tracing`; without it, nothing).
+#[cfg(feature = "tracing")]
+macro_rules! phase {
+    ($name:literal $(, $k:ident = $v:expr)*) => {
+        let _phase = tracing::info_span!($name $(, $k = tracing::field::display(&$v))*).entered();
+    };
+}
+#[cfg(not(feature = "tracing"))]
+macro_rules! phase {
+    ($name:literal $(, $k:ident = $v:expr)*) => {
+        $(let _ = &$v;)*
+    };
+}
+
 pub mod collections;
 pub mod env;
 pub mod error;

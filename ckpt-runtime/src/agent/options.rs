@@ -549,6 +549,7 @@ fn finish_setup(
     let mut start = Start::Fresh;
     let mut last_image = None;
     if let Some(path) = restore {
+        phase!("ckpt.restore", path = path.display());
         if let Some(key) = &settings.key {
             image::signature::verify(&path, key)?;
         }

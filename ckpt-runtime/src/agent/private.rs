@@ -160,6 +160,7 @@ pub fn start(program: &'static Program) {
             journal(Some(&img.path));
             // Components first: their state is back before any user code runs.
             let mut loader = Loader::new(img.shared);
+            phase!("ckpt.components", path = img.path.display());
             if let Err(e) = components::restore_all(&img.path, img.components, &mut loader) {
                 fatal(&e);
             }
@@ -534,6 +535,7 @@ impl Frame {
             Dest::Default => cfg.image_path.clone(),
             Dest::Path(p) => options::absolute(p),
         };
+        phase!("ckpt.save", path = path.display(), point = id);
         AGENT.with(|a| {
             let a = a.borrow();
             a.check_registered(self.depth)?;

@@ -314,6 +314,7 @@ fn missing(path: &Path, section: &str) -> Error {
 /// Reads and validates a whole image: size, magic, version, trailer, checksum,
 /// structure and limits. Bulk typed arrays land directly in their final vectors.
 pub fn read(path: &Path, limits: &Limits) -> Result<Image, Error> {
+    phase!("ckpt.read", path = path.display());
     read_with_progress(path, limits, &mut |_, _| {})
 }
 

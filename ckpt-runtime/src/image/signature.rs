@@ -108,6 +108,7 @@ fn tail_magic(f: &mut File, path: &Path) -> Result<Option<[u8; 8]>, Error> {
 /// Checks the signature of the image at `path` with `key`: an unsigned image and a
 /// signature that does not match are [`Error::Signature`].
 pub fn verify(path: &Path, key: &Key) -> Result<(), Error> {
+    phase!("ckpt.verify", path = path.display());
     let io = |e| Error::io("reading image", path, e);
     let mut f = File::open(path).map_err(io)?;
     let len = f.metadata().map_err(io)?.len();

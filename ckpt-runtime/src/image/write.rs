@@ -180,6 +180,7 @@ pub fn write_signed(
         // Keep the previous image alive under another name across the rename: unlinking a
         // large file is slow (it frees every extent) and need not delay the save.
         let _ = fs::remove_file(&old);
+        phase!("ckpt.rename", path = path.display());
         let kept = fs::hard_link(path, &old).is_ok();
         fs::rename(&tmp, path).map_err(|e| Error::io("renaming image into place", path, e))?;
         sync_dir(&dir)?;
@@ -234,6 +235,7 @@ fn write_tmp(
     let mut file = opts
         .open(tmp)
         .map_err(|e| Error::io("creating image", tmp, e))?;
+    phase!("ckpt.write", path = path.display());
     let io_err = |e: io::Error| Error::io("writing image", tmp, e);
     // Errors from the encoder carry no path: name the temp file.
     let fix = |e: Error| match e {
@@ -292,6 +294,7 @@ fn write_tmp(
         file.write_all(SIGNATURE_MAGIC).map_err(io_err)?;
         signed = SIGNATURE_LEN;
     }
+    phase!("ckpt.fsync", path = path.display());
     file.sync_all()
         .map_err(|e| Error::io("syncing image", tmp, e))?;
     Ok(8 + len + 24 + signed)
