@@ -46,14 +46,26 @@ fn wait_step(child: &mut Running, dir: &Path, n: u64) {
     child.wait_for_text(&dir.join("out.txt"), &format!("step {n}:"), LIMIT);
 }
 
-/// No `.batch.ckpt.tmp.*` / `.batch.ckpt.old.*` file is left in `dir`.
-fn assert_no_temporaries(dir: &Path) {
-    let left: Vec<String> = std::fs::read_dir(dir)
+/// The names of the files in `dir` that `keep` accepts.
+fn files(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<String> {
+    std::fs::read_dir(dir)
         .unwrap()
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains(".tmp.") || n.contains(".old."))
-        .collect();
+        .filter(|n| keep(n))
+        .collect()
+}
+
+/// The kept images (`batch.ckpt.<seq>`) in `dir`.
+fn kept_images(dir: &Path) -> Vec<String> {
+    files(dir, |n| {
+        n.starts_with("batch.ckpt.") && n != "batch.ckpt.lock"
+    })
+}
+
+/// No `.batch.ckpt.tmp.*` / `.batch.ckpt.old.*` file is left in `dir`.
+fn assert_no_temporaries(dir: &Path) {
+    let left = files(dir, |n| n.contains(".tmp.") || n.contains(".old."));
     assert!(left.is_empty(), "temporary files left behind: {left:?}");
 }
 
@@ -145,12 +157,7 @@ fn a_finished_run_marks_its_image_and_resume_starts_fresh() {
         .finish(LIMIT);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!image.exists(), "the finished image was not removed");
-    let kept: Vec<String> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("batch.ckpt.") && n != "batch.ckpt.lock")
-        .collect();
+    let kept = kept_images(dir.path());
     assert!(kept.is_empty(), "kept images not removed: {kept:?}");
     assert_eq!(read(dir.path(), "out.txt"), baseline());
 }
@@ -294,12 +301,7 @@ fn every_and_keep_rotate_and_restore_latest_skips_a_damaged_image() {
                 .unwrap_or(false)
         });
         assert!(child.kill_if_running(), "the run ended before the kill");
-        let kept: Vec<String> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with("batch.ckpt.") && n != "batch.ckpt.lock")
-            .collect();
+        let kept = kept_images(dir.path());
         assert_eq!(kept.len(), 2, "kept images: {kept:?}");
         // Damage the newest image: a flipped byte in its body.
         let mut bytes = std::fs::read(&image).unwrap();
