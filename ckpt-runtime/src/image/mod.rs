@@ -26,6 +26,7 @@
 //! [`Encoder`]: crate::state::Encoder
 
 mod checksum;
+pub mod crash;
 mod read;
 mod write;
 
@@ -39,9 +40,9 @@ use crate::state::{SharedTable, Value};
 /// Decoder limits of [`read`] (re-exported from [`crate::state`]).
 pub use crate::state::Limits;
 pub use read::{read, read_header};
-pub use write::write;
 #[cfg(test)]
 pub(crate) use write::write_header_as;
+pub use write::{check_writable, write};
 
 /// Version of the image format written by this build; [`read`] refuses newer ones.
 pub const FORMAT_VERSION: u32 = 1;

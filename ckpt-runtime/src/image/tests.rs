@@ -178,9 +178,14 @@ fn failed_write_leaves_the_previous_image() {
 }
 
 #[test]
-fn write_into_a_missing_directory_is_an_io_error() {
+fn write_into_a_missing_directory_is_an_unwritable_error() {
     let p = std::env::temp_dir().join("ckpt-no-such-dir-xyz/app.ckpt");
-    assert!(matches!(write_sample(&p, &[]), Err(Error::Io { .. })));
+    let e = write_sample(&p, &[]).unwrap_err();
+    assert!(matches!(e, Error::Unwritable { .. }), "{e:?}");
+    assert!(e.to_string().contains("does not exist"), "{e}");
+    let e = check_writable(&p).unwrap_err();
+    assert!(e.to_string().contains("ckpt-no-such-dir-xyz"), "{e}");
+    check_writable(&std::env::temp_dir().join("app.ckpt")).unwrap();
 }
 
 fn read_bytes(d: &Path, bytes: &[u8]) -> Result<Image, Error> {
@@ -216,16 +221,21 @@ fn every_read_error_has_its_kind() {
         Err(Error::Truncated { .. })
     ));
 
+    // A damaged version field in front of an intact body is corruption, not a later ckpt.
     let mut v = good.clone();
     v[4] = 9;
-    assert!(matches!(
-        read_bytes(d, &v),
-        Err(Error::UnsupportedVersion {
-            found: 9,
-            supported: FORMAT_VERSION,
-            ..
-        })
-    ));
+    match read_bytes(d, &v) {
+        Err(e @ Error::Corrupt { .. }) => {
+            let m = e.to_string();
+            assert!(m.contains("version field is damaged"), "{m}");
+            assert!(!m.contains("ckpt version that wrote it"), "{m}");
+        }
+        other => panic!("{other:?}"),
+    }
+    v[4] = 1;
+    v[7] = 0x80;
+    let m = read_bytes(d, &v).unwrap_err().to_string();
+    assert!(m.contains("damaged") && m.contains("prefix"), "{m}");
 
     let mut v = good.clone();
     let mid = 8 + (good.len() - 32) / 2;
@@ -262,6 +272,35 @@ fn every_read_error_has_its_kind() {
     assert!(matches!(
         read_bytes(d, &bad_body(&[0x01])),
         Err(Error::Corrupt { .. })
+    ));
+
+    // A later format: its prefix and the header inside its body agree on the version.
+    let mut body = Vec::new();
+    let mut e = Encoder::new(&mut body);
+    e.map(1);
+    e.text("header");
+    let later = Header {
+        format: 2,
+        ..header()
+    };
+    write_header_as(&mut e, &later, None);
+    e.finish().unwrap();
+    let mut v = bad_body(&body);
+    v[4] = 2;
+    assert!(matches!(
+        read_bytes(d, &v),
+        Err(Error::UnsupportedVersion {
+            found: 2,
+            supported: FORMAT_VERSION,
+            ..
+        })
+    ));
+    // So is one whose body this build cannot read at all.
+    let mut v = bad_body(&[0xff, 0x00]);
+    v[4] = 7;
+    assert!(matches!(
+        read_bytes(d, &v),
+        Err(Error::UnsupportedVersion { found: 7, .. })
     ));
 
     // Limits.
@@ -307,6 +346,92 @@ fn bit_flips_and_truncations_never_panic() {
             let _ = read_header(&q);
         }
     }
+}
+
+/// A flipped bit anywhere (prefix, body, trailer) is reported as corruption: never as a
+/// foreign file, a cut-off write or an image of another ckpt version, and never with the
+/// damaged bytes shown as a name.
+#[test]
+fn every_flipped_bit_is_called_corruption() {
+    let dir = tmpdir("flips");
+    let d = dir.path();
+    let p = d.join("ok.ckpt");
+    write_sample(&p, &[0.5, 1.5]).unwrap();
+    let good = fs::read(&p).unwrap();
+    let q = d.join("bad.ckpt");
+    for i in 0..good.len() {
+        for b in 0..8 {
+            let mut v = good.clone();
+            v[i] ^= 1 << b;
+            fs::write(&q, &v).unwrap();
+            let e = read(&q, &Limits::default()).unwrap_err();
+            let m = e.to_string();
+            assert!(
+                matches!(e, Error::Corrupt { .. }),
+                "bit {b} of byte {i}: {m}"
+            );
+            assert!(!m.contains("ckpt version that wrote it"), "{m}");
+            match read_header(&q) {
+                Ok(_) => assert!(i >= 8, "a damaged prefix passed read_header"),
+                Err(e) => assert!(
+                    matches!(e, Error::Corrupt { .. }),
+                    "read_header, bit {b} of byte {i}: {e}"
+                ),
+            }
+        }
+    }
+}
+
+/// A damaged section key is not shown as a section name, by `read` (checksum first) nor
+/// by `read_header` (which checks the checksum when the header does not parse), nor
+/// when the checksum was recomputed over the damage.
+#[test]
+fn damaged_section_keys_are_not_shown_as_names() {
+    let dir = tmpdir("keys");
+    let d = dir.path();
+    let p = d.join("ok.ckpt");
+    write_sample(&p, &[0.5]).unwrap();
+    let good = fs::read(&p).unwrap();
+    let at = good.windows(6).position(|w| w == b"header").unwrap();
+    let mut v = good.clone();
+    v[at + 1] = b'f';
+    let q = d.join("bad.ckpt");
+    fs::write(&q, &v).unwrap();
+    for e in [
+        read(&q, &Limits::default()).unwrap_err(),
+        read_header(&q).unwrap_err(),
+    ] {
+        let m = e.to_string();
+        assert!(
+            m.contains("checksum mismatch") && !m.contains("hfader"),
+            "{m}"
+        );
+    }
+    // The same damage with a checksum that matches it (a bug in a writer, or an edit).
+    let body_end = v.len() - TRAILER_LEN as usize;
+    let digest = xxhash_rust::xxh3::xxh3_64(&v[8..body_end]);
+    v[body_end + 8..body_end + 16].copy_from_slice(&digest.to_le_bytes());
+    fs::write(&q, &v).unwrap();
+    for e in [
+        read(&q, &Limits::default()).unwrap_err(),
+        read_header(&q).unwrap_err(),
+    ] {
+        let m = e.to_string();
+        assert!(
+            matches!(e, Error::Corrupt { .. }) && !m.contains("hfader"),
+            "{m}"
+        );
+    }
+}
+
+/// A foreign file's first bytes are shown escaped, as bytes.
+#[test]
+fn a_foreign_file_is_shown_as_bytes() {
+    let dir = tmpdir("foreign");
+    let m = read_bytes(dir.path(), b"\x89PNG\r\n\x1a\n and more")
+        .unwrap_err()
+        .to_string();
+    assert!(m.contains(r#"b"\x89PNG""#), "{m}");
 }
 
 #[test]
