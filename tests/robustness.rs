@@ -556,10 +556,13 @@ fn read_only() -> Result<String, String> {
 
 // ---- The harness ---------------------------------------------------------------------------
 
+/// One scenario: `Ok(summary)`, or `Err(why it cannot run here)`; a failure panics.
+type Scenario = fn() -> Result<String, String>;
+
 fn parent() {
     let ci = std::env::var("CI").is_ok_and(|v| v == "true");
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
-    let tests: [(&str, fn() -> Result<String, String>); 3] = [
+    let tests: [(&str, Scenario); 3] = [
         ("SIGKILL at byte offsets of a save", || Ok(kill_offsets())),
         ("full disk", full_disk),
         ("read-only directory", read_only),
