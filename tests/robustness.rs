@@ -560,7 +560,7 @@ fn read_only() -> Result<String, String> {
 type Scenario = fn() -> Result<String, String>;
 
 fn parent() {
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     let tests: [(&str, Scenario); 3] = [
         ("SIGKILL at byte offsets of a save", || Ok(kill_offsets())),

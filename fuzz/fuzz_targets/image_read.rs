@@ -62,7 +62,7 @@ unsafe impl GlobalAlloc for Counting {
 static ALLOC: Counting = Counting;
 
 /// The bound of the property test: per byte of file, and whatever the file.
-const PER_BYTE: usize = 128;
+const PER_BYTE: usize = 160;
 const FIXED: usize = 64 << 10;
 
 /// One file per fuzzing process, rewritten for every input (in memory where possible).
@@ -108,6 +108,9 @@ fuzz_target!(|data: &[u8]| {
     );
     for e in [full.err(), head.err()].into_iter().flatten() {
         let m = e.to_string();
-        assert!(m.contains("ckpt-fuzz-"), "the error does not name the file: {m}");
+        assert!(
+            m.contains("ckpt-fuzz-"),
+            "the error does not name the file: {m}"
+        );
     }
 });
