@@ -10,6 +10,9 @@
 #![no_main]
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::os::unix::io::AsRawFd;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
@@ -65,17 +68,29 @@ static ALLOC: Counting = Counting;
 const PER_BYTE: usize = 160;
 const FIXED: usize = 64 << 10;
 
-/// One file per fuzzing process, rewritten for every input (in memory where possible).
-fn path() -> &'static PathBuf {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
+/// One file per fuzzing process, rewritten for every input (in memory where possible),
+/// unlinked at once and read through `/proc/self/fd/N`, so nothing is left behind when
+/// libFuzzer ends the process.
+fn input_file() -> &'static (File, PathBuf) {
+    static FILE: OnceLock<(File, PathBuf)> = OnceLock::new();
+    FILE.get_or_init(|| {
         let shm = std::path::Path::new("/dev/shm");
         let dir = if shm.is_dir() {
             shm.to_path_buf()
         } else {
             std::env::temp_dir()
         };
-        dir.join(format!("ckpt-fuzz-{}.ckpt", std::process::id()))
+        let named = dir.join(format!("ckpt-fuzz-{}.ckpt", std::process::id()));
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&named)
+            .expect("creating the input file");
+        std::fs::remove_file(&named).expect("unlinking the input file");
+        let path = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
+        (file, path)
     })
 }
 
@@ -94,8 +109,10 @@ fn file_of(data: &[u8]) -> Vec<u8> {
 
 fuzz_target!(|data: &[u8]| {
     let bytes = file_of(data);
-    let path = path();
-    std::fs::write(path, &bytes).expect("writing the input file");
+    let (file, path) = input_file();
+    file.set_len(0).expect("truncating the input file");
+    file.write_all_at(&bytes, 0)
+        .expect("writing the input file");
     let base = LIVE.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);
     let full = image::read(path, &Limits::default());
@@ -109,7 +126,7 @@ fuzz_target!(|data: &[u8]| {
     for e in [full.err(), head.err()].into_iter().flatten() {
         let m = e.to_string();
         assert!(
-            m.contains("ckpt-fuzz-"),
+            m.contains("/proc/self/fd/"),
             "the error does not name the file: {m}"
         );
     }
