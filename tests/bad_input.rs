@@ -83,30 +83,78 @@ fn truncated_images_are_refused() {
     }
 }
 
+/// A flipped bit anywhere is corruption: in the prefix, the header (where the damaged
+/// text must not show up as a name), the body and the trailer.
 #[test]
 fn flipped_bits_are_caught_by_the_checksum() {
     let d = TempDir::new("bad-flipped");
     let good = std::fs::read(valid_image(d.path())).unwrap();
-    for pos in [12, good.len() / 3, good.len() / 2, good.len() - 30] {
+    let name = good
+        .windows(10)
+        .position(|w| w == b"montecarlo")
+        .expect("the program's name in the header");
+    let mut positions = vec![
+        1,
+        4,
+        7,
+        12,
+        name + 3,
+        good.len() / 3,
+        good.len() / 2,
+        good.len() - 30,
+    ];
+    positions.extend((1..=24).map(|back| good.len() - back));
+    for pos in positions {
         let mut bad = good.clone();
         bad[pos] ^= 0x10;
         let p = write(d.path(), &format!("flip{pos}.ckpt"), &bad);
         let err = restore_fails(d.path(), &p);
         assert!(
-            err.contains("corrupt") || err.contains("truncated"),
+            err.contains("corrupt image") && err.contains(&format!("flip{pos}.ckpt")),
             "flip at {pos}: {err}"
         );
+        assert!(
+            !err.contains("version that wrote it")
+                && !err.contains("not a ckpt image")
+                && !err.contains("truncated")
+                && !err.contains("different build"),
+            "flip at {pos} blamed on something else: {err}"
+        );
+        if pos == name + 3 {
+            let mut damaged = b"montecarlo".to_vec();
+            damaged[3] ^= 0x10;
+            let damaged = String::from_utf8(damaged).unwrap();
+            assert!(!err.contains(&damaged), "damaged bytes shown: {err}");
+        }
     }
 }
 
 #[test]
 fn future_format_versions_are_refused() {
     let d = TempDir::new("bad-version");
-    let mut img = std::fs::read(valid_image(d.path())).unwrap();
-    img[4..8].copy_from_slice(&99u32.to_le_bytes());
+    // A later format: this build cannot read its body.
+    let mut img = b"CKPT".to_vec();
+    img.extend_from_slice(&2u32.to_le_bytes());
+    img.push(0xa0);
+    img.extend_from_slice(&1u64.to_le_bytes());
+    img.extend_from_slice(&0u64.to_le_bytes());
+    img.extend_from_slice(b"CKPTEND\0");
     let p = write(d.path(), "future.ckpt", &img);
     let err = restore_fails(d.path(), &p);
-    assert!(err.contains("version 99"), "{err}");
+    assert!(
+        err.contains("version 2") && err.contains("the ckpt version that wrote it"),
+        "{err}"
+    );
+    // A version field damaged in front of a readable body is corruption, not a later ckpt.
+    let mut img = std::fs::read(valid_image(d.path())).unwrap();
+    img[4..8].copy_from_slice(&99u32.to_le_bytes());
+    let p = write(d.path(), "damaged.ckpt", &img);
+    let err = restore_fails(d.path(), &p);
+    assert!(
+        err.contains("corrupt image") && err.contains("version field is damaged"),
+        "{err}"
+    );
+    assert!(!err.contains("the ckpt version that wrote it"), "{err}");
 }
 
 #[test]

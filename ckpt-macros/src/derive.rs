@@ -336,7 +336,10 @@ mod tests {
             }
         });
         assert!(out.contains("`#[ckpt(secret, init = path)]`"), "{out}");
-        assert!(out.contains("cannot also be saved through `serde`"), "{out}");
+        assert!(
+            out.contains("cannot also be saved through `serde`"),
+            "{out}"
+        );
         assert!(out.contains("duplicate `secret`"), "{out}");
         let ok = super::expand(quote! {
             struct S {
@@ -348,7 +351,10 @@ mod tests {
         .to_string();
         assert!(!ok.contains("compile_error"), "{ok}");
         assert!(ok.contains("load_key"), "{ok}");
-        assert!(!ok.contains("\"key\""), "the secret's name is written: {ok}");
+        assert!(
+            !ok.contains("\"key\""),
+            "the secret's name is written: {ok}"
+        );
     }
 
     #[test]

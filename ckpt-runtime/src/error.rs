@@ -19,6 +19,20 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The image cannot be written where it should go: no space left, a read-only file
+    /// system, no permission, a missing directory. Reported when the run starts (see
+    /// [`image::check_writable`](crate::image::check_writable)) or by the save that
+    /// failed, which leaves the previous image as it was.
+    #[error("cannot save to {path}: {source}; {hint}")]
+    Unwritable {
+        /// The image path.
+        path: PathBuf,
+        /// The underlying error (`ENOSPC`, `EROFS`, `EACCES`, ...).
+        #[source]
+        source: std::io::Error,
+        /// What it means for the image and what to do.
+        hint: String,
+    },
     /// The file is not a ckpt image at all (wrong magic, empty file).
     #[error("{path}: not a ckpt image ({detail}); pass a file written by ckpt::save()")]
     NotAnImage {
@@ -214,7 +228,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl From<Error> for std::io::Error {
     fn from(e: Error) -> Self {
         let kind = match &e {
-            Error::Io { source, .. } => source.kind(),
+            Error::Io { source, .. } | Error::Unwritable { source, .. } => source.kind(),
             _ => std::io::ErrorKind::Other,
         };
         std::io::Error::new(kind, e)

@@ -542,6 +542,8 @@ fn finish_setup(
     // Consumed: a child process that is itself a ckpt program must not save to this
     // process's image.
     std::env::remove_var(ENV_FILE);
+    // A run that could never save is refused before it does any work.
+    image::check_writable(&image_path)?;
     let settings = Settings::from_env()?;
     let fingerprint = program.fingerprint();
     // The lock first: a second instance fails here, at once, naming the holder.

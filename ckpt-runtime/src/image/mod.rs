@@ -31,6 +31,7 @@
 //! [`Encoder`]: crate::state::Encoder
 
 mod checksum;
+pub mod crash;
 pub mod probe;
 mod read;
 pub mod signature;
@@ -48,7 +49,7 @@ pub use crate::state::Limits;
 pub use read::{read, read_header, read_with_progress};
 #[cfg(test)]
 pub(crate) use write::write_header_as;
-pub use write::{is_finished, mark_finished, write, write_signed};
+pub use write::{check_writable, is_finished, mark_finished, write, write_signed};
 
 /// Version of the image format written by this build; [`read`] refuses newer ones.
 pub const FORMAT_VERSION: u32 = 1;

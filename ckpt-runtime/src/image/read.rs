@@ -118,8 +118,57 @@ impl Source for BodyReader<'_> {
     }
 }
 
-/// Opens the file and checks prefix and trailer; returns (file, length, body length, checksum).
-fn open(path: &Path) -> Result<(File, u64, u64, u64), Error> {
+/// Highest format version a prefix may plausibly hold; above it (or 0) the prefix is
+/// damaged, not written by a later ckpt.
+const PLAUSIBLE_VERSION: u32 = 0xFFFF;
+
+/// The first bytes of a file that is not an image, shown as bytes (escaped), never as
+/// text that could pass for a name.
+fn shown(bytes: &[u8]) -> String {
+    format!("b\"{}\"", bytes.escape_ascii())
+}
+
+/// The file's frame (prefix and trailer), checked.
+struct Opened {
+    file: File,
+    len: u64,
+    body_len: u64,
+    checksum: u64,
+    /// The prefix's format version, not yet checked (see [`version_error`]).
+    version: u32,
+}
+
+/// The error for a prefix whose format version is not [`FORMAT_VERSION`]. `intact`: the
+/// body read as a valid image of this version with an intact checksum, so only the
+/// prefix is damaged (a flipped byte is corruption, not another ckpt version).
+fn version_error(path: &Path, version: u32, intact: bool) -> Error {
+    let corrupt = |detail: String| Error::Corrupt {
+        path: path.into(),
+        section: "prefix".into(),
+        detail,
+    };
+    if intact {
+        corrupt(format!(
+            "the prefix says format version {version}, but the body (checksum intact) is a \
+             version-{FORMAT_VERSION} image: the version field is damaged"
+        ))
+    } else if version == 0 || version > PLAUSIBLE_VERSION {
+        corrupt(format!(
+            "the format version field holds {version}, which no ckpt writes: the file is \
+             damaged"
+        ))
+    } else {
+        Error::UnsupportedVersion {
+            path: path.into(),
+            found: version,
+            supported: FORMAT_VERSION,
+        }
+    }
+}
+
+/// Opens the file and checks magic and trailer (the version is checked by the caller,
+/// which can tell a damaged version field from a later format).
+fn open(path: &Path) -> Result<Opened, Error> {
     let mut file = File::open(path).map_err(|e| Error::io("opening image", path, e))?;
     let mut len = file
         .metadata()
@@ -140,11 +189,35 @@ fn open(path: &Path) -> Result<(File, u64, u64, u64), Error> {
     let n = (len as usize).min(prefix.len());
     file.read_exact(&mut prefix[..n]).map_err(io)?;
     let m = n.min(MAGIC.len());
+    // The trailer, if the file is long enough for one: it tells a damaged image (a
+    // trailer whose body length fits the file) from a cut-off or a foreign file.
+    let mut trailer = [0u8; TRAILER_LEN as usize];
+    let framed = if len >= PREFIX_LEN + TRAILER_LEN {
+        file.seek(SeekFrom::Start(len - TRAILER_LEN)).map_err(io)?;
+        file.read_exact(&mut trailer).map_err(io)?;
+        let body_len = u64::from_le_bytes(trailer[..8].try_into().unwrap_or_default());
+        Some(body_len == len - PREFIX_LEN - TRAILER_LEN)
+    } else {
+        None
+    };
+    // A finished run's image ends with the finished marker instead (see `mark_finished`).
+    let end_ok = framed.is_some()
+        && (&trailer[16..] == END_MAGIC || &trailer[16..] == super::FINISHED_MAGIC);
     if prefix[..m] != MAGIC[..m] {
-        let found = String::from_utf8_lossy(&prefix[..m]).into_owned();
+        if end_ok && framed == Some(true) {
+            return Err(Error::Corrupt {
+                path: path.into(),
+                section: "prefix".into(),
+                detail: format!(
+                    "the magic number is damaged ({} instead of b\"CKPT\"; the trailer is \
+                     intact)",
+                    shown(&prefix[..m])
+                ),
+            });
+        }
         return Err(Error::NotAnImage {
             path: path.into(),
-            detail: format!("starts with {found:?}, not \"CKPT\""),
+            detail: format!("starts with {}, not b\"CKPT\"", shown(&prefix[..m])),
         });
     }
     let short = |what: &str| Error::Truncated {
@@ -155,34 +228,34 @@ fn open(path: &Path) -> Result<(File, u64, u64, u64), Error> {
         return Err(short("shorter than the 8-byte prefix"));
     }
     let version = u32::from_le_bytes([prefix[4], prefix[5], prefix[6], prefix[7]]);
-    if version == 0 || version > FORMAT_VERSION {
-        return Err(Error::UnsupportedVersion {
-            path: path.into(),
-            found: version,
-            supported: FORMAT_VERSION,
-        });
-    }
-    if len < PREFIX_LEN + TRAILER_LEN {
+    // A later format may frame its body differently: its version decides the error.
+    let other_version = version != FORMAT_VERSION;
+    let Some(fits) = framed else {
+        if other_version {
+            return Err(version_error(path, version, false));
+        }
         return Err(short("too short to hold the trailer"));
-    }
-    let mut trailer = [0u8; TRAILER_LEN as usize];
-    file.seek(SeekFrom::Start(len - TRAILER_LEN)).map_err(io)?;
-    file.read_exact(&mut trailer).map_err(io)?;
-    if &trailer[16..] != END_MAGIC && &trailer[16..] != super::FINISHED_MAGIC {
-        return Err(short("no end marker: the write was cut off"));
-    }
+    };
     let body_len = u64::from_le_bytes(trailer[..8].try_into().unwrap_or_default());
     let checksum = u64::from_le_bytes(trailer[8..16].try_into().unwrap_or_default());
     let actual = len - PREFIX_LEN - TRAILER_LEN;
-    if body_len > actual {
-        return Err(Error::Truncated {
-            path: path.into(),
-            detail: format!(
-                "the trailer announces a {body_len}-byte body, the file holds {actual}"
-            ),
-        });
+    if !(end_ok && fits) && other_version {
+        return Err(version_error(path, version, false));
     }
-    if body_len < actual {
+    if !end_ok {
+        if fits {
+            // The length matches the file exactly: the marker is damaged, not missing.
+            return Err(Error::Corrupt {
+                path: path.into(),
+                section: "trailer".into(),
+                detail: "the end marker is damaged (the body length fits the file)".into(),
+            });
+        }
+        return Err(short("no end marker: the write was cut off"));
+    }
+    if !fits {
+        // The end marker is there, so the file was not cut off: the length field is damaged
+        // (or bytes went missing inside the file).
         return Err(Error::Corrupt {
             path: path.into(),
             section: "trailer".into(),
@@ -192,7 +265,13 @@ fn open(path: &Path) -> Result<(File, u64, u64, u64), Error> {
         });
     }
     file.seek(SeekFrom::Start(PREFIX_LEN)).map_err(io)?;
-    Ok((file, len, body_len, checksum))
+    Ok(Opened {
+        file,
+        len,
+        body_len,
+        checksum,
+        version,
+    })
 }
 
 /// A structural error found inside the body.
@@ -261,19 +340,43 @@ fn parse_body(
                 detail: format!("a section key is a {}", key.kind()),
             });
         };
+        // Errors name known sections only: another key may be damaged bytes, not a name.
+        let known = ["header", "frames", "components", "heap"].contains(&section.as_str());
+        let in_section = |e: DecodeError| {
+            if known {
+                corrupt(path, &section, e)
+            } else {
+                match corrupt(path, "body", e) {
+                    Error::Corrupt {
+                        path,
+                        section,
+                        detail,
+                    } => Error::Corrupt {
+                        path,
+                        section,
+                        detail: format!("in a section this build does not know: {detail}"),
+                    },
+                    other => other,
+                }
+            }
+        };
         let start = d.src.consumed(body_len);
         if section == "heap" && !header_only {
-            d.heap().map_err(|e| corrupt(path, &section, e))?;
+            d.heap().map_err(in_section)?;
             body.sections
                 .push((section, d.src.consumed(body_len) - start));
             continue;
         }
-        let v = d.item().map_err(|e| corrupt(path, &section, e))?;
+        let v = d.item().map_err(in_section)?;
         body.sections
             .push((section.clone(), d.src.consumed(body_len) - start));
         let bad = |detail: String| Error::Corrupt {
             path: path.into(),
-            section: section.clone(),
+            section: if known {
+                section.clone()
+            } else {
+                "body".into()
+            },
             detail,
         };
         match section.as_str() {
@@ -290,7 +393,11 @@ fn parse_body(
             _ => {} // a section of a later minor revision: ignored
         }
         if header_only {
-            return Err(bad("the body does not start with the header".into()));
+            return Err(Error::Corrupt {
+                path: path.into(),
+                section: "body".into(),
+                detail: "the body does not start with the header".into(),
+            });
         }
     }
     if let Some(n) = d.undefined() {
@@ -325,19 +432,27 @@ pub fn read_with_progress(
     limits: &Limits,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Image, Error> {
-    let (mut file, file_len, body_len, checksum) = open(path)?;
+    let Opened {
+        mut file,
+        len: file_len,
+        body_len,
+        checksum,
+        version,
+    } = open(path)?;
     let mut src = BodyReader::new(&mut file, body_len);
     src.progress = Some(progress);
     let mut shared = Vec::new();
     let parsed = parse_body(&mut src, body_len, limits, &mut shared, path, false);
     let leftover = src.remaining_bytes();
     let digest = src.finish().map_err(|e| corrupt(path, "body", e))?;
+    if version != FORMAT_VERSION {
+        let intact = digest == checksum
+            && leftover == 0
+            && matches!(&parsed, Ok(b) if b.header.as_ref().is_some_and(|h| h.format == FORMAT_VERSION));
+        return Err(version_error(path, version, intact));
+    }
     if digest != checksum {
-        return Err(Error::Corrupt {
-            path: path.into(),
-            section: "body".into(),
-            detail: format!("checksum mismatch (trailer {checksum:016x}, body {digest:016x})"),
-        });
+        return Err(mismatch(path, checksum, digest));
     }
     let body = parsed?;
     if leftover != 0 {
@@ -359,21 +474,56 @@ pub fn read_with_progress(
     })
 }
 
+/// The error for a body whose checksum does not match the trailer's.
+fn mismatch(path: &Path, checksum: u64, digest: u64) -> Error {
+    Error::Corrupt {
+        path: path.into(),
+        section: "body".into(),
+        detail: format!(
+            "checksum mismatch (trailer {checksum:016x}, body {digest:016x}): the file was \
+             damaged after it was written"
+        ),
+    }
+}
+
 /// Reads only the prefix and the header (for a re-exec with the original arguments).
-/// Checks magic, version and lengths, but not the checksum.
+/// Checks magic, version and lengths; the checksum only when the header is broken, so a
+/// damaged byte is reported as a checksum mismatch, not as the structure it breaks (a
+/// damaged byte in a header that still parses is caught by the [`read`] that follows).
 pub fn read_header(path: &Path) -> Result<Header, Error> {
-    let (mut file, _, body_len, _) = open(path)?;
+    let Opened {
+        mut file,
+        body_len,
+        checksum,
+        version,
+        ..
+    } = open(path)?;
+    if version != FORMAT_VERSION {
+        // Rare: the whole read tells a damaged version field from a later format.
+        return Err(read(path, &Limits::default())
+            .err()
+            .unwrap_or_else(|| version_error(path, version, false)));
+    }
     let mut src = BodyReader::new(&mut file, body_len);
     let mut shared = Vec::new();
-    let body = parse_body(
+    let parsed = parse_body(
         &mut src,
         body_len,
         &Limits::default(),
         &mut shared,
         path,
         true,
-    )?;
-    body.header.ok_or_else(|| missing(path, "header"))
+    );
+    match parsed {
+        Ok(body) => body.header.ok_or_else(|| missing(path, "header")),
+        Err(e) => {
+            let digest = src.finish().map_err(|e| corrupt(path, "body", e))?;
+            if digest != checksum {
+                return Err(mismatch(path, checksum, digest));
+            }
+            Err(e)
+        }
+    }
 }
 
 fn text(v: Value, what: &str) -> Result<String, String> {

@@ -8,8 +8,10 @@ use super::*;
 use crate::state::{Encoder, Limits, Loader, Value};
 use crate::Error;
 
+mod messages;
+
 /// A directory for the images of one test, removed on drop.
-fn tmpdir(name: &str) -> tempfile::TempDir {
+pub(super) fn tmpdir(name: &str) -> tempfile::TempDir {
     tempfile::Builder::new()
         .prefix(&format!("ckpt-image-{name}-"))
         .tempdir()
@@ -36,7 +38,7 @@ fn header() -> Header {
 
 /// Writes a small image: one frame with an indefinite `live` map, one component, and an
 /// `Rc` shared between the frame and the component.
-fn write_sample(path: &Path, data: &[f64]) -> Result<u64, Error> {
+pub(super) fn write_sample(path: &Path, data: &[f64]) -> Result<u64, Error> {
     let shared = Rc::new(String::from("shared"));
     write(
         path,
@@ -178,12 +180,17 @@ fn failed_write_leaves_the_previous_image() {
 }
 
 #[test]
-fn write_into_a_missing_directory_is_an_io_error() {
+fn write_into_a_missing_directory_is_an_unwritable_error() {
     let p = std::env::temp_dir().join("ckpt-no-such-dir-xyz/app.ckpt");
-    assert!(matches!(write_sample(&p, &[]), Err(Error::Io { .. })));
+    let e = write_sample(&p, &[]).unwrap_err();
+    assert!(matches!(e, Error::Unwritable { .. }), "{e:?}");
+    assert!(e.to_string().contains("does not exist"), "{e}");
+    let e = check_writable(&p).unwrap_err();
+    assert!(e.to_string().contains("ckpt-no-such-dir-xyz"), "{e}");
+    check_writable(&std::env::temp_dir().join("app.ckpt")).unwrap();
 }
 
-fn read_bytes(d: &Path, bytes: &[u8]) -> Result<Image, Error> {
+pub(super) fn read_bytes(d: &Path, bytes: &[u8]) -> Result<Image, Error> {
     let p = d.join("x.ckpt");
     fs::write(&p, bytes).unwrap();
     read(&p, &Limits::default())
@@ -216,16 +223,21 @@ fn every_read_error_has_its_kind() {
         Err(Error::Truncated { .. })
     ));
 
+    // A damaged version field in front of an intact body is corruption, not a later ckpt.
     let mut v = good.clone();
     v[4] = 9;
-    assert!(matches!(
-        read_bytes(d, &v),
-        Err(Error::UnsupportedVersion {
-            found: 9,
-            supported: FORMAT_VERSION,
-            ..
-        })
-    ));
+    match read_bytes(d, &v) {
+        Err(e @ Error::Corrupt { .. }) => {
+            let m = e.to_string();
+            assert!(m.contains("version field is damaged"), "{m}");
+            assert!(!m.contains("ckpt version that wrote it"), "{m}");
+        }
+        other => panic!("{other:?}"),
+    }
+    v[4] = 1;
+    v[7] = 0x80;
+    let m = read_bytes(d, &v).unwrap_err().to_string();
+    assert!(m.contains("damaged") && m.contains("prefix"), "{m}");
 
     let mut v = good.clone();
     let mid = 8 + (good.len() - 32) / 2;
@@ -262,6 +274,35 @@ fn every_read_error_has_its_kind() {
     assert!(matches!(
         read_bytes(d, &bad_body(&[0x01])),
         Err(Error::Corrupt { .. })
+    ));
+
+    // A later format: its prefix and the header inside its body agree on the version.
+    let mut body = Vec::new();
+    let mut e = Encoder::new(&mut body);
+    e.map(1);
+    e.text("header");
+    let later = Header {
+        format: 2,
+        ..header()
+    };
+    write_header_as(&mut e, &later, None);
+    e.finish().unwrap();
+    let mut v = bad_body(&body);
+    v[4] = 2;
+    assert!(matches!(
+        read_bytes(d, &v),
+        Err(Error::UnsupportedVersion {
+            found: 2,
+            supported: FORMAT_VERSION,
+            ..
+        })
+    ));
+    // So is one whose body this build cannot read at all.
+    let mut v = bad_body(&[0xff, 0x00]);
+    v[4] = 7;
+    assert!(matches!(
+        read_bytes(d, &v),
+        Err(Error::UnsupportedVersion { found: 7, .. })
     ));
 
     // Limits.

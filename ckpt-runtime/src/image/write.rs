@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use hmac::Mac;
 
 use super::checksum::Checksum;
+use super::crash::{self, Step};
 use super::signature::{Key, SIGNATURE_LEN, SIGNATURE_MAGIC};
 
 use super::{Header, END_MAGIC, FORMAT_VERSION, MAGIC};
@@ -22,6 +23,22 @@ const PIECE: usize = 256 << 10;
 /// written, so the final fsync only waits for the last window instead of the whole file.
 const WRITEBACK_WINDOW: u64 = 16 << 20;
 
+/// Appends `bytes` to the temp file, which holds `*len` bytes so far. `crash_at`: the
+/// byte count of the `CKPT_CRASH_AT_BYTE` testing aid (see [`crash`]), which writes up to
+/// that count and kills the process.
+fn append(file: &mut File, bytes: &[u8], len: &mut u64, crash_at: Option<u64>) -> io::Result<()> {
+    if let Some(n) = crash_at {
+        if *len + bytes.len() as u64 >= n {
+            let keep = n.saturating_sub(*len) as usize;
+            file.write_all(&bytes[..keep])?;
+            crash::kill();
+        }
+    }
+    file.write_all(bytes)?;
+    *len += bytes.len() as u64;
+    Ok(())
+}
+
 /// Counts and hashes the body on its way to the file.
 struct BodyWriter<'f> {
     file: &'f mut File,
@@ -31,6 +48,9 @@ struct BodyWriter<'f> {
     len: u64,
     /// Body bytes already handed to writeback.
     kicked: u64,
+    /// Bytes in the file (prefix included), for the crash testing aid.
+    file_len: u64,
+    crash_at: Option<u64>,
     /// Progress on a terminal for a large save.
     progress: Progress,
 }
@@ -83,6 +103,12 @@ impl Progress {
 }
 
 impl BodyWriter<'_> {
+    fn put(&mut self, piece: &[u8]) -> io::Result<()> {
+        append(self.file, piece, &mut self.file_len, self.crash_at)?;
+        self.wrote(piece);
+        Ok(())
+    }
+
     fn wrote(&mut self, piece: &[u8]) {
         self.progress.at(self.len);
         self.hasher.update(piece);
@@ -122,14 +148,13 @@ fn start_writeback(_: &File, _: u64, _: u64) {}
 
 impl Write for BodyWriter<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.file.write(&buf[..buf.len().min(PIECE)])?;
-        self.wrote(&buf[..n]);
+        let n = buf.len().min(PIECE);
+        self.put(&buf[..n])?;
         Ok(n)
     }
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         for piece in buf.chunks(PIECE) {
-            self.file.write_all(piece)?;
-            self.wrote(piece);
+            self.put(piece)?;
         }
         Ok(())
     }
@@ -142,6 +167,9 @@ impl Write for BodyWriter<'_> {
 /// (`.{file}.tmp.{pid}`, mode 0600) gets prefix, body and trailer, is fsynced and renamed
 /// over `path`, then the directory is fsynced. On any error the temp file is removed and
 /// the previous image at `path` is untouched. Returns the bytes written.
+///
+/// A file system that refuses the image (no space left, read-only, no permission) gives
+/// [`Error::Unwritable`] naming `path`.
 ///
 /// `frames` must write exactly one CBOR item (the frames array) and `components` one
 /// item (a map name → component state). Shared objects first met inside another shared
@@ -177,13 +205,17 @@ pub fn write_signed(
     let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
     let old = dir.join(format!(".{name}.old.{}", std::process::id()));
     let result = write_tmp(&tmp, path, header, key, frames, components).and_then(|n| {
+        crash::after(Step::Synced);
         // Keep the previous image alive under another name across the rename: unlinking a
         // large file is slow (it frees every extent) and need not delay the save.
         let _ = fs::remove_file(&old);
         phase!("ckpt.rename", path = path.display());
         let kept = fs::hard_link(path, &old).is_ok();
+        crash::after(Step::Linked);
         fs::rename(&tmp, path).map_err(|e| Error::io("renaming image into place", path, e))?;
+        crash::after(Step::Renamed);
         sync_dir(&dir)?;
+        crash::after(Step::DirSynced);
         if kept {
             release_old(dir.clone(), name.to_string(), old.clone());
         }
@@ -193,7 +225,104 @@ pub fn write_signed(
         let _ = fs::remove_file(&tmp);
         let _ = fs::remove_file(&old);
     }
-    result
+    result.map_err(|e| refused(path, e, true))
+}
+
+/// An I/O error that means the file system refuses images at `path` (no space, read-only,
+/// no permission, no directory) as [`Error::Unwritable`]; other errors unchanged.
+/// `saving`: the error came from a save (so the previous image is still there).
+fn refused(path: &Path, e: Error, saving: bool) -> Error {
+    let Error::Io {
+        source,
+        op,
+        path: p,
+    } = e
+    else {
+        return e;
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let what = match source.raw_os_error() {
+        Some(libc::ENOSPC) | Some(libc::EDQUOT) => format!(
+            "the file system of {} is full: free space there or save elsewhere with \
+             --ckpt-file",
+            dir.display()
+        ),
+        Some(libc::EROFS) => format!(
+            "{} is on a read-only file system: make it writable or save elsewhere with \
+             --ckpt-file",
+            dir.display()
+        ),
+        Some(libc::EACCES) | Some(libc::EPERM) => format!(
+            "no permission to create files in {}: change its permissions or save elsewhere \
+             with --ckpt-file",
+            dir.display()
+        ),
+        Some(libc::ENOENT) | Some(libc::ENOTDIR) if !dir.is_dir() => format!(
+            "the directory {} does not exist: create it or save elsewhere with --ckpt-file",
+            dir.display()
+        ),
+        _ => {
+            return Error::Io {
+                op,
+                path: p,
+                source,
+            }
+        }
+    };
+    let hint = if saving {
+        format!("{what} (the previous image, if any, is unchanged)")
+    } else {
+        what
+    };
+    Error::Unwritable {
+        path: path.to_path_buf(),
+        source,
+        hint,
+    }
+}
+
+/// Checks that images can be created next to `path` (its directory exists and is
+/// writable: not on a read-only file system, not forbidden by its permissions), so a run
+/// that could never save is refused when it starts, before it does any work. Space is not
+/// checked: a full disk is reported by the save that does not fit.
+pub fn check_writable(path: &Path) -> Result<(), Error> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+            return Err(Error::Usage(format!(
+                "{}: an image path cannot hold a NUL byte",
+                path.display()
+            )));
+        };
+        // SAFETY: faccessat reads a NUL-terminated path that lives across the call.
+        // AT_EACCESS: checked for the effective user, the one that will create the files
+        // (root passes permission bits but not a read-only file system).
+        let rc = unsafe {
+            libc::faccessat(
+                libc::AT_FDCWD,
+                c.as_ptr(),
+                libc::W_OK | libc::X_OK,
+                libc::AT_EACCESS,
+            )
+        };
+        if rc != 0 {
+            let e = io::Error::last_os_error();
+            return Err(refused(
+                path,
+                Error::io("checking the image directory", dir, e),
+                false,
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Removes the previous image in the background, with any `.{file}.old.*` left by a
@@ -247,10 +376,12 @@ fn write_tmp(
         other => other,
     };
 
+    let crash_at = crash::at_byte();
+    let mut file_len = 0;
     let mut prefix = [0u8; 8];
     prefix[..4].copy_from_slice(MAGIC);
     prefix[4..].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
-    file.write_all(&prefix).map_err(io_err)?;
+    append(&mut file, &prefix, &mut file_len, crash_at).map_err(io_err)?;
     let mut mac = key.map(Key::mac);
     if let Some(m) = &mut mac {
         m.update(&prefix);
@@ -263,6 +394,8 @@ fn write_tmp(
         len: 0,
         kicked: 0,
         progress: Progress::new(path),
+        file_len,
+        crash_at,
     };
     let mut e = Encoder::new(&mut body);
     e.set_file_offset(super::PREFIX_LEN);
@@ -279,19 +412,22 @@ fn write_tmp(
     e.write_heap().map_err(fix)?;
     e.finish().map_err(fix)?;
     body.progress.done(body.len);
-    let (len, hash, mac) = (body.len, body.hasher.digest(), body.mac.take());
+    let (len, hash, mut file_len) = (body.len, body.hasher.digest(), body.file_len);
+    let mac = body.mac.take();
 
     let mut trailer = [0u8; 24];
     trailer[..8].copy_from_slice(&len.to_le_bytes());
     trailer[8..16].copy_from_slice(&hash.to_le_bytes());
     trailer[16..].copy_from_slice(END_MAGIC);
-    file.write_all(&trailer).map_err(io_err)?;
+    append(&mut file, &trailer, &mut file_len, crash_at).map_err(io_err)?;
     let mut signed = 0;
     if let Some(mut m) = mac {
         // The end magic is left out: marking the image finished keeps it valid.
         m.update(&trailer[..16]);
-        file.write_all(&m.finalize().into_bytes()).map_err(io_err)?;
-        file.write_all(SIGNATURE_MAGIC).map_err(io_err)?;
+        let mut block = [0u8; SIGNATURE_LEN as usize];
+        block[..32].copy_from_slice(&m.finalize().into_bytes());
+        block[32..].copy_from_slice(SIGNATURE_MAGIC);
+        append(&mut file, &block, &mut file_len, crash_at).map_err(io_err)?;
         signed = SIGNATURE_LEN;
     }
     phase!("ckpt.fsync", path = path.display());

@@ -215,6 +215,11 @@ pub(crate) struct Decoder<'a, S: Source> {
     /// Forward references allowed (image reading): the indices referenced ahead of their
     /// definition and not defined yet. `None`: a reference must follow its definition.
     forward: Option<HashSet<u64>>,
+    /// Bytes the open definite-length containers still need for their items not yet
+    /// started (one per array item, map key and map value). A new length must fit in the
+    /// input left *after* them: nested containers cannot all claim the same bytes, so
+    /// what they reserve together never exceeds the input.
+    owed: u64,
 }
 
 impl<'a, S: Source> Decoder<'a, S> {
@@ -225,6 +230,7 @@ impl<'a, S: Source> Decoder<'a, S> {
             shared,
             depth: 0,
             forward: None,
+            owed: 0,
         }
     }
 
@@ -360,7 +366,15 @@ impl<'a, S: Source> Decoder<'a, S> {
         loop {
             let h = match next.take() {
                 Some(h) => h,
-                None => self.head()?,
+                None => {
+                    // An item of the innermost container starts: one byte less owed.
+                    if let Some(Open::Array { len, .. } | Open::Map { len, .. }) = open.last() {
+                        if *len != INDEFINITE {
+                            self.owed = self.owed.saturating_sub(1);
+                        }
+                    }
+                    self.head()?
+                }
             };
             // A complete value, or a container opened (then read its first item).
             let mut v = match h {
@@ -401,6 +415,7 @@ impl<'a, S: Source> Decoder<'a, S> {
                         Value::Array(Items::new())
                     } else {
                         self.enter(open.len())?;
+                        self.owed += n;
                         open.push(Open::Array {
                             items: Vec::with_capacity(n.min(4096) as usize),
                             len: len.unwrap_or(INDEFINITE),
@@ -414,6 +429,7 @@ impl<'a, S: Source> Decoder<'a, S> {
                         Value::Map(Entries::new())
                     } else {
                         self.enter(open.len())?;
+                        self.owed += 2 * n;
                         open.push(Open::Map {
                             entries: Vec::with_capacity(n.min(4096) as usize),
                             len: len.unwrap_or(INDEFINITE),
@@ -574,7 +590,8 @@ impl<'a, S: Source> Decoder<'a, S> {
         Ok(())
     }
 
-    /// Checks a declared count against the limits and the input left (`min_bytes` per item).
+    /// Checks a declared count against the limits and the input left (`min_bytes` per item),
+    /// after what the open containers still need.
     fn count(&self, len: Option<u64>, min_bytes: u64) -> Result<u64, DecodeError> {
         let Some(n) = len else { return Ok(0) };
         if n == INDEFINITE {
@@ -583,7 +600,7 @@ impl<'a, S: Source> Decoder<'a, S> {
         }
         self.check_len(n)?;
         if let Some(left) = self.src.remaining() {
-            if n.saturating_mul(min_bytes) > left {
+            if n.saturating_mul(min_bytes).saturating_add(self.owed) > left {
                 return Err(DecodeError::Truncated);
             }
         }

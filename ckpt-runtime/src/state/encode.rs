@@ -231,7 +231,11 @@ impl<'w> Encoder<'w> {
             (None, Some(e)) => Error::io(
                 "writing checkpoint",
                 "",
-                io::Error::new(e.kind(), e.to_string()),
+                // The OS error code itself where there is one: callers tell a full disk
+                // or a read-only file system by it.
+                e.raw_os_error()
+                    .map(io::Error::from_raw_os_error)
+                    .unwrap_or_else(|| io::Error::new(e.kind(), e.to_string())),
             ),
             (None, None) => Error::Unsaveable {
                 at: String::new(),

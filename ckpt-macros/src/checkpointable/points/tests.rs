@@ -114,7 +114,9 @@ fn saves_are_points() {
 fn a_save_with_wrong_arguments_is_an_error() {
     let m = marked("{ ckpt::save(1); }");
     assert!(m.points.is_empty());
-    assert!(m.errors.contains("`ckpt::save()` and `ckpt::safepoint()` take no argument"));
+    assert!(m
+        .errors
+        .contains("`ckpt::save()` and `ckpt::safepoint()` take no argument"));
 }
 
 #[test]
