@@ -368,3 +368,17 @@ fn bad_run_settings_are_clear_errors() {
         stderr(&out)
     );
 }
+
+/// `--ckpt-signals=off` leaves the signals to the program: SIGTERM ends it as it would
+/// without ckpt, and no checkpoint is written.
+#[test]
+fn with_signals_off_sigterm_is_the_programs() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = TempDir::new("batch-signals-off");
+    let mut child = runner(dir.path()).start(&["1000000", "--ckpt-signals=off"], false, &[]);
+    wait_step(&mut child, dir.path(), 100);
+    child.signal(libc::SIGTERM);
+    let out = child.finish(LIMIT);
+    assert_eq!(out.status.signal(), Some(libc::SIGTERM), "{}", stderr(&out));
+    assert!(!dir.path().join(IMAGE).exists());
+}
