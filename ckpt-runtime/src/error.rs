@@ -176,6 +176,24 @@ pub enum Error {
         /// What is wrong, and what to do.
         detail: String,
     },
+    /// An input log is not one, or is damaged (see [`replay::log`](crate::replay::log)).
+    #[error("{path}: {detail}")]
+    BadLog {
+        /// The log file.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A replayed run asked for another result than the log holds next.
+    #[error("replay of {path} diverged at event {event}: {detail}")]
+    Diverged {
+        /// The log file.
+        path: PathBuf,
+        /// The event's number.
+        event: u64,
+        /// Both sides.
+        detail: String,
+    },
     /// A command-line option of ckpt was misused.
     #[error("{0}")]
     Usage(String),

@@ -44,6 +44,7 @@ pub mod image;
 pub mod io;
 mod policy;
 pub mod rand;
+pub mod replay;
 pub mod state;
 pub mod time;
 

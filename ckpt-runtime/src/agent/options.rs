@@ -199,6 +199,12 @@ pub(crate) struct CkptArgs {
     pub file: Option<PathBuf>,
     /// `--ckpt-key-file FILE`.
     pub key_file: Option<PathBuf>,
+    /// `--ckpt-record LOG`.
+    pub record: Option<PathBuf>,
+    /// `--replay start|IMAGE`.
+    pub replay: Option<PathBuf>,
+    /// `--log LOG` (with `--replay`).
+    pub log: Option<PathBuf>,
     pub resume: bool,
     /// Policy options given (`--ckpt-time=wall` → `("CKPT_TIME", "wall")`), see
     /// [`POLICIES`].
@@ -232,6 +238,10 @@ ckpt options (taken out of the program's arguments; the program never sees them)
                             SIGINT (default on)                         (CKPT_SIGNALS)
   --ckpt-key-file FILE      sign images with the key in FILE (HMAC-SHA256), and restore
                             only images signed with it    (CKPT_KEY_FILE; or the key in CKPT_KEY)
+  --ckpt-record LOG         record what the program gets from the OS (clocks, random
+                            bytes, stdin) into LOG; images written meanwhile point into it
+  --replay start|IMAGE --log LOG   run the recorded run again from its start (or from an
+                            image written while recording), fed from LOG instead of the OS
   --ckpt-time=monotonic|wall      on restore, leave out or count the downtime (CKPT_TIME)
   --ckpt-env=saved|current        on restore, the saved or the current environment (CKPT_ENV)
   --ckpt-cwd=saved|current        on restore, the saved or the current working directory (CKPT_CWD)
@@ -243,7 +253,8 @@ ckpt options (taken out of the program's arguments; the program never sees them)
 /// The options `--ckpt-help` lists, for the error about an unknown one.
 const KNOWN: &str = "--restore FILE|latest|DIR, --ckpt-resume, --ckpt-file FILE, --ckpt-keep N, \
                      --ckpt-every DURATION, --ckpt-grace DURATION, --ckpt-finished=, \
-                     --ckpt-signals=, --ckpt-key-file FILE, --ckpt-time=, --ckpt-env=, --ckpt-cwd=, --ckpt-files=, \
+                     --ckpt-signals=, --ckpt-key-file FILE, --ckpt-record LOG, --replay start|IMAGE --log LOG, \
+                     --ckpt-time=, --ckpt-env=, --ckpt-cwd=, --ckpt-files=, \
                      --ckpt-help";
 
 /// A restore policy: its option, the environment variable the component reads, and the
@@ -322,6 +333,12 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<CkptArgs> {
             out.file = Some(p);
         } else if let Some(p) = value("--ckpt-key-file")? {
             out.key_file = Some(p);
+        } else if let Some(p) = value("--ckpt-record")? {
+            out.record = Some(p);
+        } else if let Some(p) = value("--replay")? {
+            out.replay = Some(p);
+        } else if let Some(p) = value("--log")? {
+            out.log = Some(p);
         } else if s == "--ckpt-resume" {
             out.resume = true;
         } else if let Some(set) = SETTINGS
@@ -371,6 +388,31 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<CkptArgs> {
         } else {
             out.rest.push(a);
         }
+    }
+    match (&out.replay, &out.log) {
+        (Some(_), None) => {
+            return Err(Error::Usage(
+                "--replay needs the log to replay: --replay start|IMAGE --log LOG".into(),
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(Error::Usage(
+                "--log names the log of a --replay: --replay start|IMAGE --log LOG".into(),
+            ))
+        }
+        (Some(_), Some(_)) if out.restore.is_some() || out.resume || out.record.is_some() => {
+            return Err(Error::Usage(
+                "--replay excludes --restore, --ckpt-resume and --ckpt-record".into(),
+            ))
+        }
+        _ => {}
+    }
+    if out.replay.is_some() && out.rest.len() > 1 {
+        let extra = lossy(&out.rest[1..]).join(" ");
+        return Err(Error::Usage(format!(
+            "--replay runs the recorded run with its own arguments, so `{extra}` would be \
+             ignored: remove it"
+        )));
     }
     if out.restore.is_some() && out.resume {
         return Err(Error::Usage(
@@ -465,6 +507,12 @@ pub(crate) fn start(program: &'static Program) -> Result<Start> {
         if let Some(k) = &parsed.key_file {
             std::env::set_var(image::signature::ENV_KEY_FILE, absolute(k));
         }
+        if let Some(r) = &parsed.record {
+            std::env::set_var(ENV_RECORD, absolute(r));
+        }
+        if let (Some(from), Some(log)) = (&parsed.replay, &parsed.log) {
+            return Err(replay_exec(from, &absolute(log)));
+        }
         for (env, value) in parsed.policies.iter().chain(&parsed.settings) {
             // Read by the component when the restore starts, or by `finish_setup`.
             std::env::set_var(env, value);
@@ -513,6 +561,87 @@ pub(crate) fn start(program: &'static Program) -> Result<Start> {
     finish_setup(program, args, restore, None)
 }
 
+/// Where `--ckpt-record` writes, for the re-exec'd process.
+const ENV_RECORD: &str = "CKPT_RECORD";
+/// The log a replay reads, and the event it starts at.
+const ENV_REPLAY_LOG: &str = "CKPT_REPLAY_LOG";
+const ENV_REPLAY_FROM: &str = "CKPT_REPLAY_FROM";
+
+/// `--replay start|IMAGE --log LOG`: re-executes the program with the recorded run's
+/// arguments (the log's, or the image's), the replay told through the environment.
+fn replay_exec(from: &Path, log: &Path) -> Error {
+    let header = match crate::replay::log::read(log) {
+        Ok(l) => l.header,
+        Err(e) => return e,
+    };
+    let mut env: Vec<(&str, OsString)> = vec![
+        (ENV_REEXEC, "1".into()),
+        (ENV_REPLAY_LOG, log.as_os_str().to_owned()),
+    ];
+    let argv: Vec<OsString>;
+    if from == Path::new("start") && !from.exists() {
+        argv = header.args.iter().map(OsString::from).collect();
+        env.push((ENV_REPLAY_FROM, "0".into()));
+    } else {
+        let img = absolute(from);
+        let h = match image::read_header(&img) {
+            Ok(h) => h,
+            Err(e) => return e,
+        };
+        let Some(at) = h
+            .options
+            .iter()
+            .find(|(k, _)| k == crate::replay::LOG_EVENT_KEY)
+            .map(|(_, v)| v.clone())
+        else {
+            return Error::Usage(format!(
+                "{}: this image was not written while recording a log (--ckpt-record), so no \
+                 log continues it; replay with --replay start",
+                img.display()
+            ));
+        };
+        argv = h.args.iter().map(OsString::from).collect();
+        env.push((ENV_REPLAY_FROM, at.into()));
+        env.push((ENV_RESTORE, img.into()));
+    }
+    reexec(&argv, &env)
+}
+
+/// Starts recording or replaying as the re-exec'd process was told.
+fn start_log(program: &Program, args: &[OsString], fingerprint: &Fingerprint) -> Result<()> {
+    if let Some(rec) = std::env::var_os(ENV_RECORD) {
+        std::env::remove_var(ENV_RECORD);
+        let header = crate::replay::LogHeader {
+            program: program.crate_name.into(),
+            args: lossy(args),
+            sources: fingerprint.sources.clone(),
+        };
+        crate::replay::start_recording(Path::new(&rec), &header)?;
+    }
+    if let Some(log) = std::env::var_os(ENV_REPLAY_LOG) {
+        std::env::remove_var(ENV_REPLAY_LOG);
+        let from = std::env::var(ENV_REPLAY_FROM)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        std::env::remove_var(ENV_REPLAY_FROM);
+        let path = PathBuf::from(log);
+        let l = crate::replay::log::read(&path)?;
+        if l.header.sources != fingerprint.sources {
+            return Err(Error::BadLog {
+                path,
+                detail: format!(
+                    "recorded by another build of {} (sources {}, this build {}): replay it \
+                     with the binary that recorded it",
+                    l.header.program, l.header.sources, fingerprint.sources
+                ),
+            });
+        }
+        crate::replay::start_replaying(&path, l, from);
+    }
+    Ok(())
+}
+
 /// `--ckpt-resume`: the image to restore, or `None` to start a new run (no image, or the
 /// newest one belongs to a run that finished: said on stderr).
 fn resume_target(path: &Path) -> Result<Option<PathBuf>> {
@@ -546,6 +675,7 @@ fn finish_setup(
     image::check_writable(&image_path)?;
     let settings = Settings::from_env()?;
     let fingerprint = program.fingerprint();
+    start_log(program, &args, &fingerprint)?;
     // The lock first: a second instance fails here, at once, naming the holder.
     let lock = lifecycle::take_lock(&image_path)?;
     let mut start = Start::Fresh;
@@ -604,6 +734,9 @@ impl Config {
         if seq > 0 {
             options.push((lifecycle::SEQ_KEY.into(), seq.to_string()));
         }
+        if let Some(n) = crate::replay::position() {
+            options.push((crate::replay::LOG_EVENT_KEY.into(), n.to_string()));
+        }
         Header {
             format: image::FORMAT_VERSION,
             fingerprint: self.fingerprint.clone(),
@@ -644,7 +777,10 @@ impl Config {
         let header = self.header(path, seq);
         triggers::saving(true);
         let key = self.settings.key.as_ref();
-        let r = image::write_signed(path, &header, key, frames, components);
+        // The log up to this image is written first: a replay from it starts there.
+        crate::replay::flush();
+        let r =
+            crate::replay::internal(|| image::write_signed(path, &header, key, frames, components));
         triggers::saving(false);
         r?;
         if main {

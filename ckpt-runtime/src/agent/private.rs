@@ -59,6 +59,7 @@ fn exit_after_checkpoint(cfg: &options::Config, sig: i32, path: &Path) -> ! {
         path.display()
     );
     cfg.sweep();
+    crate::replay::flush();
     std::process::exit(0)
 }
 
@@ -90,6 +91,7 @@ fn grace_expired(sig: i32) -> ! {
 /// successful end marks the run's last image finished (or removes it,
 /// `--ckpt-finished=remove`); any end sweeps temporary files.
 pub fn finish(ok: bool) {
+    crate::replay::flush();
     let Some(cfg) = options::config() else { return };
     if ok {
         let last = cfg
@@ -161,7 +163,10 @@ pub fn start(program: &'static Program) {
             // Components first: their state is back before any user code runs.
             let mut loader = Loader::new(img.shared);
             phase!("ckpt.components", path = img.path.display());
-            if let Err(e) = components::restore_all(&img.path, img.components, &mut loader) {
+            let restored = crate::replay::internal(|| {
+                components::restore_all(&img.path, img.components, &mut loader)
+            });
+            if let Err(e) = restored {
                 fatal(&e);
             }
             options::consume_policies();
@@ -526,6 +531,10 @@ impl Frame {
     }
 
     fn save(&self, id: u32, dest: Dest<'_>, capture: &Capture<'_>) -> Result<()> {
+        if crate::replay::replaying() {
+            // A replay re-runs the recorded run without writing over its images.
+            return Ok(());
+        }
         let Some(cfg) = options::config() else {
             return Err(Error::Usage(
                 "ckpt::save() needs the agent: annotate `fn main` with #[checkpointable]".into(),

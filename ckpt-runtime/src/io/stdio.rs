@@ -201,19 +201,10 @@ impl Buf {
     fn fill(&mut self) -> io::Result<&[u8]> {
         if self.pos >= self.buf.len() {
             self.buf.resize(8 * 1024, 0);
-            let n = loop {
-                // SAFETY: reads into our own buffer of the given length.
-                let r = unsafe { libc::read(0, self.buf.as_mut_ptr().cast(), self.buf.len()) };
-                if r >= 0 {
-                    break r as usize;
-                }
-                let e = io::Error::last_os_error();
-                match e.kind() {
-                    io::ErrorKind::Interrupted => continue,
-                    // A closed standard input reads as empty, as std's does.
-                    _ if e.raw_os_error() == Some(libc::EBADF) => break 0,
-                    _ => return Err(e),
-                }
+            let n = if crate::replay::on() {
+                crate::replay::read(crate::replay::Kind::Stdin, &mut self.buf, read_fd0)?
+            } else {
+                read_fd0(&mut self.buf)?
             };
             self.buf.truncate(n);
             self.pos = 0;
@@ -223,6 +214,24 @@ impl Buf {
 
     fn consume(&mut self, n: usize) {
         self.pos = (self.pos + n).min(self.buf.len());
+    }
+}
+
+/// One read of standard input from the OS.
+fn read_fd0(buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: reads into the caller's buffer of the given length.
+        let r = unsafe { libc::read(0, buf.as_mut_ptr().cast(), buf.len()) };
+        if r >= 0 {
+            return Ok(r as usize);
+        }
+        let e = io::Error::last_os_error();
+        match e.kind() {
+            io::ErrorKind::Interrupted => continue,
+            // A closed standard input reads as empty, as std's does.
+            _ if e.raw_os_error() == Some(libc::EBADF) => return Ok(0),
+            _ => return Err(e),
+        }
     }
 }
 

@@ -5,6 +5,13 @@ use std::io::{self, Read};
 /// Fills `buf` with bytes from the kernel's random number generator: the `getrandom`
 /// system call where there is one, else (old kernels, seccomp filters) `/dev/urandom`.
 pub(super) fn os_random(buf: &mut [u8]) -> io::Result<()> {
+    if crate::replay::on() {
+        return crate::replay::fill(crate::replay::Kind::Random, buf, raw_os_random);
+    }
+    raw_os_random(buf)
+}
+
+fn raw_os_random(buf: &mut [u8]) -> io::Result<()> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     if getrandom(buf).is_ok() {
         return Ok(());

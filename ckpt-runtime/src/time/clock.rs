@@ -160,14 +160,20 @@ fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX - 1)
 }
 
-/// The `time` component's state: `{"now_ns": uint, "wall_unix_ns": uint}`.
+/// The `time` component's state: `{"now_ns": uint, "wall_unix_ns": uint, "delta_ns":
+/// uint}`. `delta_ns` maps the real monotonic clock to the virtual one (`virtual = real +
+/// delta`, wrapping); a replay from the image restores it as is, so the logged real
+/// readings give the recorded virtual times.
 #[cfg_attr(not(feature = "agent"), allow(dead_code))]
 pub(crate) fn save_component(e: &mut Encoder<'_>) -> Result<()> {
-    e.map(2);
+    let now = now();
+    e.map(3);
     e.text("now_ns");
-    e.uint(nanos(now()));
+    e.uint(nanos(now));
     e.text("wall_unix_ns");
     e.uint(nanos(wall_since_epoch()));
+    e.text("delta_ns");
+    e.uint(DELTA_NS.load(Ordering::Acquire));
     Ok(())
 }
 
@@ -193,6 +199,15 @@ pub(crate) fn parse_component(v: &Value) -> Result<Saved> {
 pub(crate) fn restore_component(v: &Value, policy: Policy) -> Result<()> {
     let saved = parse_component(v)?;
     let b = base_ns();
+    if crate::replay::replaying() {
+        if let Some(delta) = v.get("delta_ns").and_then(Value::as_u64) {
+            if delta != UNSET {
+                OFFSET_NS.store(b.wrapping_add(delta), Ordering::Release);
+                DELTA_NS.store(delta, Ordering::Release);
+                return Ok(());
+            }
+        }
+    }
     let since = since_base();
     let current = offset().saturating_add(since);
     let target = restored_now(saved, wall_since_epoch(), policy, current);

@@ -11,6 +11,14 @@ pub(super) fn monotonic() -> std::time::Instant {
 /// virtual clock's hot path only needs nanoseconds.
 #[inline]
 pub(super) fn monotonic_ns() -> u64 {
+    if crate::replay::on() {
+        return crate::replay::clock(crate::replay::Kind::Monotonic, raw_monotonic_ns);
+    }
+    raw_monotonic_ns()
+}
+
+#[inline]
+fn raw_monotonic_ns() -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -26,5 +34,14 @@ pub(super) fn monotonic_ns() -> u64 {
 /// The real wall clock.
 #[inline]
 pub(super) fn wall() -> std::time::SystemTime {
+    if crate::replay::on() {
+        let ns = crate::replay::clock(crate::replay::Kind::Wall, || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(0)
+        });
+        return std::time::UNIX_EPOCH + std::time::Duration::from_nanos(ns);
+    }
     std::time::SystemTime::now()
 }

@@ -1,0 +1,399 @@
+//! The input log's file format: what a recorded run received from the operating system,
+//! one event per result, in the order the program received them.
+//!
+//! ```text
+//! b"CKPTLOG\0"  version u32 LE
+//! chunk*        payload length u32 LE, xxh3-64 of the payload u64 LE, payload
+//! ```
+//!
+//! The first chunk's payload is the header, a CBOR map `{"program": text, "args": [text],
+//! "sources": text}`; every later payload is a CBOR array of events, each the array
+//! `[n, kind, digest, value]`: `n` the event's number (0, 1, 2, ... over the whole log),
+//! `kind` a [`Kind`] code, `digest` a digest of the call's arguments (the length asked
+//! for, say), `value` what the program got (an unsigned integer, or a byte string; an
+//! error is the map `{"err": kind code}`).
+//!
+//! The log is only appended to, a chunk at a time with one `write`. A process killed while
+//! writing leaves a torn last chunk: [`read`] detects it (length or checksum) and stops
+//! there, reporting how many bytes it cut; a damaged chunk followed by valid ones is
+//! corruption, never read past.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+use crate::state::{decode_slice, Encoder, Value};
+
+/// The magic bytes that open every log.
+pub const LOG_MAGIC: &[u8; 8] = b"CKPTLOG\0";
+/// The log format version this build writes and reads.
+pub const LOG_VERSION: u32 = 1;
+/// Chunks are written when this many bytes of events are pending (and at every flush).
+const CHUNK: usize = 64 << 10;
+/// A chunk claiming more than this is damaged.
+const MAX_CHUNK: u32 = 64 << 20;
+
+/// What kind of result an event holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Kind {
+    /// A reading of the monotonic clock, in nanoseconds.
+    Monotonic = 1,
+    /// A reading of the wall clock, in nanoseconds since the Unix epoch.
+    Wall = 2,
+    /// Bytes from the kernel's random number generator.
+    Random = 3,
+    /// Bytes read from standard input (empty at its end).
+    Stdin = 4,
+}
+
+impl Kind {
+    /// The kind with code `c`.
+    pub fn from_code(c: u64) -> Option<Kind> {
+        Some(match c {
+            1 => Kind::Monotonic,
+            2 => Kind::Wall,
+            3 => Kind::Random,
+            4 => Kind::Stdin,
+            _ => return None,
+        })
+    }
+
+    /// Its name, for messages and `cargo ckpt log`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Monotonic => "monotonic clock",
+            Kind::Wall => "wall clock",
+            Kind::Random => "random bytes",
+            Kind::Stdin => "stdin read",
+        }
+    }
+}
+
+/// One result handed to the program.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// Its number in the log.
+    pub n: u64,
+    /// What kind of result.
+    pub kind: Kind,
+    /// A digest of the call's arguments.
+    pub digest: u64,
+    /// The result.
+    pub value: Payload,
+}
+
+/// An event's result.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Payload {
+    /// A number (clock readings).
+    Uint(u64),
+    /// Bytes (random bytes, bytes read).
+    Bytes(Vec<u8>),
+    /// The call failed with this `std::io::ErrorKind` (its position in a fixed list: `Other`,
+    /// `NotFound`, `PermissionDenied`, `BrokenPipe`, `WouldBlock`, `InvalidInput`,
+    /// `InvalidData`, `UnexpectedEof`).
+    Err(u64),
+}
+
+/// The error kinds a logged call may return, by position.
+pub(crate) const ERROR_KINDS: &[std::io::ErrorKind] = &[
+    std::io::ErrorKind::Other,
+    std::io::ErrorKind::NotFound,
+    std::io::ErrorKind::PermissionDenied,
+    std::io::ErrorKind::BrokenPipe,
+    std::io::ErrorKind::WouldBlock,
+    std::io::ErrorKind::InvalidInput,
+    std::io::ErrorKind::InvalidData,
+    std::io::ErrorKind::UnexpectedEof,
+];
+
+/// The log's first chunk: which run it records.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LogHeader {
+    /// The program's name.
+    pub program: String,
+    /// The arguments of the recorded run, argv[0] first.
+    pub args: Vec<String>,
+    /// The build's source fingerprint.
+    pub sources: String,
+}
+
+/// Appends events to a log file.
+pub(crate) struct Writer {
+    file: File,
+    path: PathBuf,
+    pending: Vec<u8>,
+    count: u64,
+    /// The next event's number.
+    pub next: u64,
+}
+
+impl Writer {
+    /// Creates (truncates) the log at `path` and writes its header.
+    pub(crate) fn create(path: &Path, header: &LogHeader) -> Result<Writer, Error> {
+        let mut file = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(true)
+            .open(path)
+            .map_err(|e| Error::io("creating log", path, e))?;
+        let mut start = LOG_MAGIC.to_vec();
+        start.extend(LOG_VERSION.to_le_bytes());
+        file.write_all(&start)
+            .map_err(|e| Error::io("writing log", path, e))?;
+        let mut w = Writer {
+            file,
+            path: path.into(),
+            pending: Vec::new(),
+            count: 0,
+            next: 0,
+        };
+        let mut payload = Vec::new();
+        let mut e = Encoder::new(&mut payload);
+        e.map(3);
+        e.text("program");
+        e.text(&header.program);
+        e.text("args");
+        e.array(header.args.len() as u64);
+        for a in &header.args {
+            e.text(a);
+        }
+        e.text("sources");
+        e.text(&header.sources);
+        e.finish()?;
+        w.write_chunk(&payload)?;
+        Ok(w)
+    }
+
+    /// Adds an event (written with the next chunk).
+    pub(crate) fn push(&mut self, kind: Kind, digest: u64, value: &Payload) -> Result<(), Error> {
+        let mut e = Encoder::new(&mut self.pending);
+        e.array(4);
+        e.uint(self.next);
+        e.uint(kind as u64);
+        e.uint(digest);
+        match value {
+            Payload::Uint(v) => e.uint(*v),
+            Payload::Bytes(b) => e.bytes(b),
+            Payload::Err(k) => {
+                e.map(1);
+                e.text("err");
+                e.uint(*k);
+            }
+        }
+        e.finish()?;
+        self.next += 1;
+        self.count += 1;
+        if self.pending.len() >= CHUNK {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the pending events as one chunk.
+    pub(crate) fn flush(&mut self) -> Result<(), Error> {
+        if self.count == 0 {
+            return Ok(());
+        }
+        // The array header goes in front of the events already encoded.
+        let mut payload = Vec::with_capacity(self.pending.len() + 9);
+        let mut e = Encoder::new(&mut payload);
+        e.array(self.count);
+        e.finish()?;
+        payload.extend_from_slice(&self.pending);
+        self.pending.clear();
+        self.count = 0;
+        self.write_chunk(&payload)
+    }
+
+    fn write_chunk(&mut self, payload: &[u8]) -> Result<(), Error> {
+        let mut chunk = Vec::with_capacity(payload.len() + 12);
+        chunk.extend((payload.len() as u32).to_le_bytes());
+        chunk.extend(xxh3(payload).to_le_bytes());
+        chunk.extend_from_slice(payload);
+        // One write: a kill leaves this chunk whole or torn, and a torn one is cut.
+        self.file
+            .write_all(&chunk)
+            .map_err(|e| Error::io("writing log", &self.path, e))
+    }
+}
+
+fn xxh3(b: &[u8]) -> u64 {
+    twox_hash::XxHash3_64::oneshot(b)
+}
+
+/// A log read back.
+#[derive(Debug)]
+pub struct Log {
+    /// Which run it records.
+    pub header: LogHeader,
+    /// Its events, in order.
+    pub events: Vec<Event>,
+    /// Bytes of a torn last chunk that were left out (the recording process was killed
+    /// while writing it), 0 when the log ends cleanly.
+    pub torn: u64,
+}
+
+fn bad(path: &Path, detail: impl Into<String>) -> Error {
+    Error::BadLog {
+        path: path.into(),
+        detail: detail.into(),
+    }
+}
+
+/// Reads and checks the log at `path`.
+pub fn read(path: &Path) -> Result<Log, Error> {
+    let mut bytes = Vec::new();
+    File::open(path)
+        .and_then(|mut f| f.read_to_end(&mut bytes))
+        .map_err(|e| Error::io("reading log", path, e))?;
+    if bytes.len() < 12 || &bytes[..8] != LOG_MAGIC {
+        return Err(bad(
+            path,
+            "not a ckpt input log (it does not start with b\"CKPTLOG\\0\"); pass a file \
+             written by --ckpt-record",
+        ));
+    }
+    let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
+    if version != LOG_VERSION {
+        return Err(bad(
+            path,
+            format!("log format version {version}; this build reads version {LOG_VERSION}"),
+        ));
+    }
+    let mut at = 12usize;
+    let mut payloads = Vec::new();
+    let mut torn = 0u64;
+    while at < bytes.len() {
+        let rest = &bytes[at..];
+        let whole = rest.len() >= 12 && {
+            let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
+            len <= MAX_CHUNK && rest.len() >= 12 + len as usize
+        };
+        let ok = whole && {
+            let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+            let sum = u64::from_le_bytes(rest[4..12].try_into().unwrap_or_default());
+            xxh3(&rest[12..12 + len]) == sum
+        };
+        if !ok {
+            // A damaged chunk with whole chunks after it is corruption; at the end it is
+            // the torn tail of a killed writer.
+            if whole && next_chunks_valid(&bytes, at) {
+                return Err(bad(
+                    path,
+                    format!("chunk at byte {at} is damaged (checksum mismatch) and more follow"),
+                ));
+            }
+            torn = rest.len() as u64;
+            break;
+        }
+        let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        payloads.push((at, &bytes[at + 12..at + 12 + len]));
+        at += 12 + len;
+    }
+    let Some((_, first)) = payloads.first() else {
+        return Err(bad(
+            path,
+            "the log has no header: the recording never started",
+        ));
+    };
+    let header = parse_header(path, first)?;
+    let mut events = Vec::new();
+    for (at, p) in &payloads[1..] {
+        let (v, _) = decode_slice(p).map_err(|e| bad(path, format!("chunk at byte {at}: {e}")))?;
+        let Value::Array(items) = v else {
+            return Err(bad(
+                path,
+                format!("chunk at byte {at} is not a list of events"),
+            ));
+        };
+        for it in items {
+            let ev = parse_event(it)
+                .ok_or_else(|| bad(path, format!("chunk at byte {at}: a malformed event")))?;
+            if ev.n != events.len() as u64 {
+                return Err(bad(
+                    path,
+                    format!("event {} where event {} was due", ev.n, events.len()),
+                ));
+            }
+            events.push(ev);
+        }
+    }
+    Ok(Log {
+        header,
+        events,
+        torn,
+    })
+}
+
+/// Whether a whole, valid chunk follows the one at `at` (which is whole but damaged).
+fn next_chunks_valid(bytes: &[u8], at: usize) -> bool {
+    let len = u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+    let next = at + 12 + len as usize;
+    let rest = &bytes[next.min(bytes.len())..];
+    if rest.len() < 12 {
+        return false;
+    }
+    let l = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+    l as u32 <= MAX_CHUNK && rest.len() >= 12 + l && {
+        let sum = u64::from_le_bytes(rest[4..12].try_into().unwrap_or_default());
+        xxh3(&rest[12..12 + l]) == sum
+    }
+}
+
+fn parse_header(path: &Path, p: &[u8]) -> Result<LogHeader, Error> {
+    let (v, _) = decode_slice(p).map_err(|e| bad(path, format!("header: {e}")))?;
+    let text = |k: &str| match v.get(k) {
+        Some(Value::Text(t)) => Some(t.clone()),
+        _ => None,
+    };
+    let args = match v.get("args") {
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|x| match x {
+                Value::Text(t) => Some(t.clone()),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>(),
+        _ => None,
+    };
+    match (text("program"), args, text("sources")) {
+        (Some(program), Some(args), Some(sources)) => Ok(LogHeader {
+            program,
+            args,
+            sources,
+        }),
+        _ => Err(bad(path, "header: expected {program, args, sources}")),
+    }
+}
+
+fn parse_event(v: Value) -> Option<Event> {
+    let Value::Array(mut a) = v else { return None };
+    if a.len() != 4 {
+        return None;
+    }
+    let value = match a.pop()? {
+        Value::Uint(u) => Payload::Uint(u),
+        Value::Bytes(b) => Payload::Bytes(b),
+        m @ Value::Map(_) => match m.get("err") {
+            Some(Value::Uint(k)) => Payload::Err(*k),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let uint = |v: Value| match v {
+        Value::Uint(u) => Some(u),
+        _ => None,
+    };
+    let digest = uint(a.pop()?)?;
+    let kind = Kind::from_code(uint(a.pop()?)?)?;
+    let n = uint(a.pop()?)?;
+    Some(Event {
+        n,
+        kind,
+        digest,
+        value,
+    })
+}

@@ -1,0 +1,264 @@
+//! Record and replay: every result the operating system hands a checkpointable program
+//! through ckpt's components goes through one function per kind here, which appends it to
+//! the input log while recording (`--ckpt-record LOG`) and hands back the logged result
+//! instead of asking the OS while replaying (`--replay LOG`).
+//!
+//! Recorded today: monotonic and wall clock readings, bytes from the kernel's random
+//! number generator (the seeds of `ckpt::rand`), and bytes read from standard input. A
+//! replayed run that asks for something else than the log holds next (another kind, or
+//! the same kind with other arguments) stops with the event's number and both sides:
+//! divergence is never silent. When the log ends, the replay goes on live.
+//!
+//! Off (neither recording nor replaying), each choke point costs one relaxed atomic load.
+// Without the agent (build scripts reading images) nothing records or replays.
+#![cfg_attr(not(feature = "agent"), allow(dead_code))]
+
+pub mod log;
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Mutex;
+
+pub use log::{Event, Kind, LogHeader, Payload};
+
+use crate::error::Error;
+
+const OFF: u8 = 0;
+const RECORD: u8 = 1;
+const REPLAY: u8 = 2;
+
+static MODE: AtomicU8 = AtomicU8::new(OFF);
+
+enum Active {
+    Recording(log::Writer),
+    Replaying {
+        path: PathBuf,
+        events: VecDeque<Event>,
+        total: u64,
+    },
+}
+
+static ACTIVE: Mutex<Option<Active>> = Mutex::new(None);
+
+fn active() -> std::sync::MutexGuard<'static, Option<Active>> {
+    ACTIVE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+thread_local! {
+    /// Nonzero while ckpt itself works (a save, a restore): what it reads is not the
+    /// program's input and is neither logged nor replayed.
+    static INTERNAL: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Runs `f` as ckpt's own work: the results it reads are live and not logged.
+pub(crate) fn internal<R>(f: impl FnOnce() -> R) -> R {
+    INTERNAL.with(|c| c.set(c.get() + 1));
+    let r = f();
+    INTERNAL.with(|c| c.set(c.get() - 1));
+    r
+}
+
+/// True while replaying a log.
+pub(crate) fn replaying() -> bool {
+    MODE.load(Ordering::Relaxed) == REPLAY
+}
+
+/// The number of the next event while recording (an image records it: its replay starts
+/// there).
+pub(crate) fn position() -> Option<u64> {
+    if MODE.load(Ordering::Relaxed) != RECORD {
+        return None;
+    }
+    match active().as_ref() {
+        Some(Active::Recording(w)) => Some(w.next),
+        _ => None,
+    }
+}
+
+/// The header key of an image's position in the log being recorded.
+pub const LOG_EVENT_KEY: &str = "log_event";
+
+/// True while recording or replaying (the choke points' fast test).
+#[inline]
+pub(crate) fn on() -> bool {
+    MODE.load(Ordering::Relaxed) != OFF
+}
+
+/// Starts recording into a new log at `path`.
+pub(crate) fn start_recording(path: &Path, header: &LogHeader) -> Result<(), Error> {
+    let w = log::Writer::create(path, header)?;
+    *active() = Some(Active::Recording(w));
+    MODE.store(RECORD, Ordering::SeqCst);
+    Ok(())
+}
+
+/// Starts replaying the log at `path` (already read) from event `from` on.
+pub(crate) fn start_replaying(path: &Path, log: log::Log, from: u64) {
+    let total = log.events.len() as u64;
+    let events: VecDeque<Event> = log.events.into_iter().filter(|e| e.n >= from).collect();
+    *active() = Some(Active::Replaying {
+        path: path.into(),
+        events,
+        total,
+    });
+    MODE.store(REPLAY, Ordering::SeqCst);
+}
+
+/// Writes the pending events (at a save, at exit, before output leaves).
+pub(crate) fn flush() {
+    if MODE.load(Ordering::Relaxed) != RECORD {
+        return;
+    }
+    if let Some(Active::Recording(w)) = active().as_mut() {
+        if let Err(e) = w.flush() {
+            eprintln!("ckpt: warning: the input log is incomplete: {e}");
+        }
+    }
+}
+
+/// A diverged replay: the program asked for something the log does not hold next.
+fn diverged(path: &Path, n: u64, logged: &Event, asked: Kind, digest: u64) -> ! {
+    let e = Error::Diverged {
+        path: path.into(),
+        event: n,
+        detail: format!(
+            "the log has a {} (arguments {:016x}) where the program asked for a {} \
+             (arguments {digest:016x}): the program, its build or an input differs from the \
+             recorded run",
+            logged.kind.name(),
+            logged.digest,
+            asked.name()
+        ),
+    };
+    eprintln!("ckpt: error: {e}");
+    std::process::exit(2)
+}
+
+/// The one path of every logged result: records `live()`'s result, or hands back the
+/// logged one.
+fn through(kind: Kind, digest: u64, live: impl FnOnce() -> Payload) -> Payload {
+    if INTERNAL.with(|c| c.get()) > 0 {
+        return live();
+    }
+    let mut guard = active();
+    match guard.as_mut() {
+        Some(Active::Recording(w)) => {
+            let v = live();
+            if let Err(e) = w.push(kind, digest, &v) {
+                eprintln!("ckpt: warning: the input log is incomplete: {e}");
+            }
+            v
+        }
+        Some(Active::Replaying {
+            path,
+            events,
+            total,
+        }) => match events.pop_front() {
+            Some(ev) if ev.kind == kind && ev.digest == digest => ev.value,
+            Some(ev) => {
+                let (p, n) = (path.clone(), ev.n);
+                drop(guard);
+                diverged(&p, n, &ev, kind, digest)
+            }
+            None => {
+                eprintln!(
+                    "ckpt: replay: the log ends after event {}; the run goes on live",
+                    total.saturating_sub(1)
+                );
+                *guard = None;
+                MODE.store(OFF, Ordering::SeqCst);
+                drop(guard);
+                live()
+            }
+        },
+        None => live(),
+    }
+}
+
+/// A clock reading (`kind` is [`Kind::Monotonic`] or [`Kind::Wall`]).
+pub(crate) fn clock(kind: Kind, live: impl FnOnce() -> u64) -> u64 {
+    match through(kind, 0, || Payload::Uint(live())) {
+        Payload::Uint(v) => v,
+        _ => live_mismatch(kind),
+    }
+}
+
+/// Bytes that fill `buf` entirely (random bytes).
+pub(crate) fn fill(
+    kind: Kind,
+    buf: &mut [u8],
+    live: impl FnOnce(&mut [u8]) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let len = buf.len();
+    let r = through(kind, len as u64, || {
+        let mut b = vec![0u8; len];
+        match live(&mut b) {
+            Ok(()) => Payload::Bytes(b),
+            Err(e) => Payload::Err(error_code(&e)),
+        }
+    });
+    match r {
+        Payload::Bytes(b) if b.len() == len => {
+            buf.copy_from_slice(&b);
+            Ok(())
+        }
+        Payload::Err(k) => Err(error_of(k)),
+        _ => live_mismatch(kind),
+    }
+}
+
+/// A read of up to `buf.len()` bytes (standard input).
+pub(crate) fn read(
+    kind: Kind,
+    buf: &mut [u8],
+    live: impl FnOnce(&mut [u8]) -> std::io::Result<usize>,
+) -> std::io::Result<usize> {
+    let len = buf.len();
+    let r = through(kind, len as u64, || {
+        let mut b = vec![0u8; len];
+        match live(&mut b) {
+            Ok(n) => {
+                b.truncate(n);
+                Payload::Bytes(b)
+            }
+            Err(e) => Payload::Err(error_code(&e)),
+        }
+    });
+    match r {
+        Payload::Bytes(b) if b.len() <= len => {
+            buf[..b.len()].copy_from_slice(&b);
+            Ok(b.len())
+        }
+        Payload::Err(k) => Err(error_of(k)),
+        _ => live_mismatch(kind),
+    }
+}
+
+fn error_code(e: &std::io::Error) -> u64 {
+    log::ERROR_KINDS
+        .iter()
+        .position(|k| *k == e.kind())
+        .unwrap_or(0) as u64
+}
+
+fn error_of(k: u64) -> std::io::Error {
+    let kind = log::ERROR_KINDS
+        .get(k as usize)
+        .copied()
+        .unwrap_or(std::io::ErrorKind::Other);
+    std::io::Error::new(kind, "error recorded in the input log")
+}
+
+/// A logged event of the right kind whose value has the wrong shape: the log is damaged.
+#[cold]
+fn live_mismatch(kind: Kind) -> ! {
+    eprintln!(
+        "ckpt: error: the input log holds a {} of the wrong shape: the log is damaged",
+        kind.name()
+    );
+    std::process::exit(2)
+}
+
+#[cfg(test)]
+mod tests;

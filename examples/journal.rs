@@ -1,0 +1,52 @@
+//! A program whose output depends on what the OS hands it: the lines of standard input,
+//! the monotonic clock and the kernel's random bytes. Live, two runs never print the same;
+//! recorded with `--ckpt-record`, its replay prints exactly what the recorded run printed,
+//! in another directory, without its input.
+//!
+//! ```sh
+//! seq 1 50 | cargo run --example journal -- --ckpt-record run.log > recorded.txt
+//! cargo run --example journal -- --replay start --log run.log < /dev/null > replayed.txt
+//! cmp recorded.txt replayed.txt
+//! ```
+//!
+//! With `--marks FILE`, every line of FILE costs one more clock reading at the start: an
+//! input the log does not hold, so editing FILE between recording and replay makes the
+//! replay diverge (and say where).
+
+use ckpt::checkpointable;
+
+#[checkpointable]
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let marks = args
+        .iter()
+        .position(|a| a == "--marks")
+        .and_then(|i| args.get(i + 1))
+        .map(|f| std::fs::read_to_string(f).unwrap_or_default())
+        .unwrap_or_default();
+    let start = std::time::Instant::now();
+    for _ in marks.lines() {
+        let _ = std::time::Instant::now();
+    }
+    let mut rng = ckpt::rand::Rng::from_os();
+    let mut n = 0u64;
+    let mut total = 0usize;
+    for line in std::io::stdin().lines() {
+        let line = line.expect("stdin");
+        n += 1;
+        total += line.len();
+        println!(
+            "line {n}: {:?} tag {:08x} after {} ns",
+            line,
+            rng.next_u64() as u32,
+            start.elapsed().as_nanos()
+        );
+        if n % 10 == 0 {
+            ckpt::save().expect("checkpoint");
+        }
+    }
+    println!(
+        "result: {n} lines, {total} bytes, last tag {:08x}",
+        rng.next_u64() as u32
+    );
+}

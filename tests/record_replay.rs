@@ -1,0 +1,139 @@
+//! Record and replay (first part of issue 10): a run recorded with `--ckpt-record` is
+//! replayed byte for byte in another directory without its input, from its start or from
+//! an image written while recording; a replay that asks for something else than the log
+//! holds stops at the event, saying so; bad logs and options are clear errors.
+//!
+//! Needs the examples built into the same target directory (`cargo test` does that;
+//! `cargo build --examples` first when running `cargo test --test record_replay` alone).
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use support::*;
+
+fn journal(dir: &Path, args: &[&str], stdin: Option<&Path>) -> Output {
+    let input = match stdin {
+        Some(f) => Stdio::from(std::fs::File::open(f).unwrap()),
+        None => Stdio::null(),
+    };
+    Command::new(example("journal"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(input)
+        .output()
+        .expect("spawn journal")
+}
+
+/// Records a run over 35 lines of input in `dir`; returns its output.
+fn record(dir: &Path, extra: &[&str]) -> String {
+    let input = dir.join("input.txt");
+    let lines: String = (1..=35).map(|i| format!("entry number {i}\n")).collect();
+    std::fs::write(&input, lines).unwrap();
+    let mut args = vec!["--ckpt-record", "run.log"];
+    args.extend_from_slice(extra);
+    let out = journal(dir, &args, Some(&input));
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out)
+}
+
+#[test]
+fn a_recorded_run_replays_byte_for_byte_elsewhere_from_its_start_and_from_an_image() {
+    let rec = TempDir::new("record");
+    let recorded = record(rec.path(), &[]);
+    assert!(recorded.contains("result: 35 lines"), "{recorded}");
+    // Live, the clocks and the random tags differ from run to run.
+    let live = journal(
+        rec.path(),
+        &["--ckpt-file", "live.ckpt"],
+        Some(&rec.path().join("input.txt")),
+    );
+    assert_ne!(stdout(&live), recorded);
+
+    let elsewhere = TempDir::new("replay");
+    let log = rec.path().join("run.log");
+    let log = log.to_str().unwrap();
+    let out = journal(elsewhere.path(), &["--replay", "start", "--log", log], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), recorded);
+
+    // From the image written at line 30: the rest of the recorded output.
+    let image = rec.path().join("journal.ckpt");
+    let out = journal(
+        elsewhere.path(),
+        &[
+            "--replay",
+            image.to_str().unwrap(),
+            "--log",
+            log,
+            "--ckpt-cwd=current",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let tail: String = recorded
+        .lines()
+        .skip(30)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(stdout(&out), tail);
+}
+
+#[test]
+fn a_replay_that_asks_for_other_inputs_stops_at_the_event() {
+    let rec = TempDir::new("record-diverge");
+    std::fs::write(rec.path().join("marks"), "one\n").unwrap();
+    record(rec.path(), &["--marks", "marks"]);
+    // Two more marks: two more clock readings where the log has the random seed.
+    std::fs::write(rec.path().join("marks"), "one\ntwo\nthree\n").unwrap();
+    let out = journal(rec.path(), &["--replay", "start", "--log", "run.log"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let e = stderr(&out);
+    assert!(
+        e.contains("diverged at event 3")
+            && e.contains("the log has a random bytes")
+            && e.contains("asked for a monotonic clock"),
+        "{e}"
+    );
+}
+
+#[test]
+fn bad_logs_and_options_are_clear_errors() {
+    let d = TempDir::new("record-bad");
+    record(d.path(), &[]);
+    for (args, says) in [
+        (&["--replay", "start"][..], "--replay needs the log"),
+        (&["--log", "run.log"], "--log names the log of a --replay"),
+        (
+            &[
+                "--replay",
+                "start",
+                "--log",
+                "run.log",
+                "--ckpt-record",
+                "x.log",
+            ],
+            "--replay excludes",
+        ),
+        (
+            &["--replay", "start", "--log", "input.txt"],
+            "not a ckpt input log",
+        ),
+    ] {
+        let out = journal(d.path(), args, None);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+    }
+    // A log cut short (its recorder killed): the replay feeds what is there, then goes
+    // on live, saying so.
+    let bytes = std::fs::read(d.path().join("run.log")).unwrap();
+    std::fs::write(d.path().join("cut.log"), &bytes[..bytes.len() * 2 / 3]).unwrap();
+    let out = journal(d.path(), &["--replay", "start", "--log", "cut.log"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the log ends after event"),
+        "{}",
+        stderr(&out)
+    );
+}
