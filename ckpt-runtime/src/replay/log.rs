@@ -114,7 +114,7 @@ pub(crate) const ERROR_KINDS: &[std::io::ErrorKind] = &[
 pub struct LogHeader {
     /// The program's name.
     pub program: String,
-    /// The arguments of the recorded run, argv[0] first.
+    /// The arguments of the recorded run, `argv[0]` first.
     pub args: Vec<String>,
     /// The build's source fingerprint.
     pub sources: String,
