@@ -137,3 +137,36 @@ fn bad_logs_and_options_are_clear_errors() {
         stderr(&out)
     );
 }
+
+#[test]
+fn cargo_ckpt_log_lists_the_events_and_filters_them() {
+    let d = TempDir::new("record-list");
+    record(d.path(), &[]);
+    let log = d.path().join("run.log");
+    let text = ckpt_build::log(&log, &ckpt_build::LogOptions::default()).unwrap();
+    assert!(text.contains("program journal"), "{text}");
+    assert!(
+        text.contains("random bytes") && text.contains("32 bytes: "),
+        "{text}"
+    );
+    assert!(text.contains("\"entry number 1\\nentry number 2"), "{text}");
+    let opts = ckpt_build::LogOptions {
+        kind: Some("stdin".into()),
+        json: true,
+        ..Default::default()
+    };
+    let doc: serde_json::Value =
+        serde_json::from_str(&ckpt_build::log(&log, &opts).unwrap()).unwrap();
+    let events = doc["events"].as_array().unwrap();
+    assert!(!events.is_empty());
+    assert!(events.iter().all(|e| e["kind"] == "stdin"));
+    let bad = ckpt_build::LogOptions {
+        kind: Some("network".into()),
+        ..Default::default()
+    };
+    let e = ckpt_build::log(&log, &bad).unwrap_err().to_string();
+    assert!(
+        e.contains("expected monotonic, wall, random or stdin"),
+        "{e}"
+    );
+}

@@ -30,8 +30,8 @@ pub use analysis::{analyze, Analysis, AnalysisError, CrateAnalysis};
 pub use check::{check, CheckError, CheckOptions, CheckReport};
 pub use exit::Exit;
 pub use inspect::{
-    diff, inspect, verify, verify_binary, verify_build, verify_with, InspectOptions, ProbeError,
-    VerifyBinaryError,
+    diff, inspect, log, verify, verify_binary, verify_build, verify_with, InspectOptions,
+    LogOptions, ProbeError, VerifyBinaryError,
 };
 pub use instrument::{fingerprint_of, host_target, instrument, rustc_version, Config};
 pub use report::{find_package, report, Finding, Report, ReportError};

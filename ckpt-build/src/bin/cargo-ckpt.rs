@@ -115,6 +115,25 @@ enum Ckpt {
         #[arg(last = true, value_name = "ARGS")]
         args: Vec<OsString>,
     },
+    /// List the events of an input log written by `--ckpt-record`: number, kind, digest
+    /// of the call's arguments, the result in short.
+    #[command(after_help = EXIT_CODES.as_str())]
+    Log {
+        /// The log file.
+        file: PathBuf,
+        /// Only events of this kind: monotonic, wall, random or stdin.
+        #[arg(long, value_name = "KIND")]
+        kind: Option<String>,
+        /// Only events numbered N or more.
+        #[arg(long, value_name = "N")]
+        from: Option<u64>,
+        /// Only events numbered N or less.
+        #[arg(long, value_name = "N")]
+        to: Option<u64>,
+        /// Print one JSON document instead of the text listing.
+        #[arg(long)]
+        json: bool,
+    },
     /// List the OS calls in checkpointable code that ckpt cannot virtualize (libc, FFI,
     /// processes, threads, raw fds, std::os, memory maps), with file:line and a reason.
     /// Findings are warnings: the exit code is 0 unless the package cannot be read.
@@ -230,6 +249,21 @@ fn run(cmd: Ckpt) -> Outcome {
                 Exit::No
             };
             Ok((out, exit))
+        }
+        Ckpt::Log {
+            file,
+            kind,
+            from,
+            to,
+            json,
+        } => {
+            let opts = ckpt_build::LogOptions {
+                kind,
+                from,
+                to,
+                json,
+            };
+            Ok((ckpt_build::log(&file, &opts).map_err(image)?, Exit::Ok))
         }
         Ckpt::Report {
             manifest_path,

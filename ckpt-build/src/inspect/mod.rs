@@ -8,6 +8,7 @@ mod components;
 mod diff;
 mod diff_out;
 mod json;
+mod log;
 mod progress;
 mod text;
 
@@ -19,6 +20,7 @@ use ckpt::state::Limits;
 
 pub use binary::{probe_binary, verify_binary, ProbeError, VerifyBinaryError};
 pub use diff::diff;
+pub use log::{log, LogOptions};
 pub use progress::PROGRESS_MIN_BYTES;
 use text::{utc, ValueText};
 

@@ -1,0 +1,138 @@
+//! `cargo ckpt log`: the events of an input log written by `--ckpt-record`, one line each
+//! (number, kind, digest of the call's arguments, the result in short), or as JSON.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use ckpt::replay::log::{self, Event, Kind, Payload};
+use serde_json::json;
+
+/// Which events `cargo ckpt log` shows.
+#[derive(Debug, Clone, Default)]
+pub struct LogOptions {
+    /// Only events of this kind (`monotonic`, `wall`, `random`, `stdin`).
+    pub kind: Option<String>,
+    /// Only events numbered at least this.
+    pub from: Option<u64>,
+    /// Only events numbered at most this.
+    pub to: Option<u64>,
+    /// One JSON document instead of text.
+    pub json: bool,
+}
+
+/// The short name `--kind` takes.
+fn short(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Monotonic => "monotonic",
+        Kind::Wall => "wall",
+        Kind::Random => "random",
+        Kind::Stdin => "stdin",
+    }
+}
+
+/// Lists the events of the log at `path` that `opts` selects.
+///
+/// ```no_run
+/// let text = ckpt_build::log(
+///     std::path::Path::new("run.log"),
+///     &ckpt_build::LogOptions::default(),
+/// )
+/// .expect("a log");
+/// print!("{text}");
+/// ```
+pub fn log(path: &Path, opts: &LogOptions) -> Result<String, ckpt::Error> {
+    if let Some(k) = &opts.kind {
+        if ![Kind::Monotonic, Kind::Wall, Kind::Random, Kind::Stdin]
+            .iter()
+            .any(|x| short(*x) == k)
+        {
+            return Err(ckpt::Error::Usage(format!(
+                "--kind {k}: expected monotonic, wall, random or stdin"
+            )));
+        }
+    }
+    let l = log::read(path)?;
+    let chosen: Vec<&Event> = l
+        .events
+        .iter()
+        .filter(|e| opts.kind.as_deref().is_none_or(|k| short(e.kind) == k))
+        .filter(|e| opts.from.is_none_or(|f| e.n >= f))
+        .filter(|e| opts.to.is_none_or(|t| e.n <= t))
+        .collect();
+    if opts.json {
+        let events: Vec<serde_json::Value> = chosen
+            .iter()
+            .map(|e| {
+                let value = match &e.value {
+                    Payload::Uint(v) => json!({ "uint": v }),
+                    Payload::Bytes(b) => json!({ "bytes": hex(b) }),
+                    Payload::Err(k) => json!({ "error": k }),
+                };
+                json!({ "n": e.n, "kind": short(e.kind), "digest": format!("{:016x}", e.digest),
+                        "value": value })
+            })
+            .collect();
+        let doc = json!({
+            "file": path.display().to_string(),
+            "program": l.header.program,
+            "args": l.header.args,
+            "sources": l.header.sources,
+            "events_total": l.events.len(),
+            "torn_bytes": l.torn,
+            "events": events,
+        });
+        return Ok(format!("{doc:#}\n"));
+    }
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{}: program {}, args {:?}, {} events{}",
+        path.display(),
+        l.header.program,
+        l.header.args,
+        l.events.len(),
+        if l.torn > 0 {
+            format!(" (a torn last chunk of {} bytes was left out)", l.torn)
+        } else {
+            String::new()
+        }
+    );
+    let _ = writeln!(
+        o,
+        "{:>8}  {:<16} {:<16}  value",
+        "event", "kind", "arguments"
+    );
+    for e in chosen {
+        let _ = writeln!(
+            o,
+            "{:>8}  {:<16} {:016x}  {}",
+            e.n,
+            e.kind.name(),
+            e.digest,
+            value(e)
+        );
+    }
+    Ok(o)
+}
+
+fn value(e: &Event) -> String {
+    match (&e.value, e.kind) {
+        (Payload::Uint(v), Kind::Monotonic) => format!("{v} ns"),
+        (Payload::Uint(v), Kind::Wall) => format!("{v} ns since the epoch"),
+        (Payload::Uint(v), _) => v.to_string(),
+        (Payload::Bytes(b), Kind::Stdin) => {
+            let shown: String = String::from_utf8_lossy(&b[..b.len().min(40)]).into_owned();
+            let more = if b.len() > 40 { "…" } else { "" };
+            format!("{} bytes: {shown:?}{more}", b.len())
+        }
+        (Payload::Bytes(b), _) => {
+            let more = if b.len() > 8 { "…" } else { "" };
+            format!("{} bytes: {}{more}", b.len(), hex(&b[..b.len().min(8)]))
+        }
+        (Payload::Err(k), _) => format!("error (kind {k})"),
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
