@@ -170,3 +170,56 @@ fn cargo_ckpt_log_lists_the_events_and_filters_them() {
         "{e}"
     );
 }
+
+/// `--until N` at random events: the replay stops at the first save point after event N
+/// (one every 10 lines; each line's clock reading is one event) and writes
+/// `journal.at-N.ckpt`, whose variables are those of the recorded run at that save point.
+#[test]
+fn until_stops_a_replay_after_an_event_and_writes_an_image_there() {
+    let rec = TempDir::new("record-until");
+    record(rec.path(), &[]);
+    let log = rec.path().join("run.log");
+    let l = ckpt::replay::log::read(&log).unwrap();
+    // Events 0-3: two clock readings, the seed, the first stdin read; then one clock
+    // reading per line (more stdin reads may come between them).
+    let line_of = |n: u64| {
+        l.events[..=n as usize]
+            .iter()
+            .skip(4)
+            .filter(|e| e.kind == ckpt::replay::Kind::Monotonic)
+            .count() as u64
+    };
+    let mut seed = Moments::new();
+    for _ in 0..10 {
+        let n = 4 + seed.next_ms(0, 25);
+        let dir = TempDir::new("record-until-at");
+        let out = journal(
+            dir.path(),
+            &[
+                "--replay",
+                "start",
+                "--log",
+                log.to_str().unwrap(),
+                "--until",
+                &n.to_string(),
+            ],
+            None,
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("event {n} passed")),
+            "{}",
+            stderr(&out)
+        );
+        let image = dir.path().join(format!("journal.at-{n}.ckpt"));
+        let img = ckpt::image::read(&image, &Default::default()).expect("the image");
+        let lines = img.frames[0]
+            .live
+            .iter()
+            .find(|(k, _)| k == "n")
+            .map(|(_, v)| v.clone());
+        // The save point after the line that read event n: the next multiple of 10.
+        let due = line_of(n).div_ceil(10) * 10;
+        assert_eq!(lines, Some(ckpt::state::Value::Uint(due)), "--until {n}");
+    }
+}

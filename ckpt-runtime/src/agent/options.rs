@@ -205,6 +205,8 @@ pub(crate) struct CkptArgs {
     pub replay: Option<PathBuf>,
     /// `--log LOG` (with `--replay`).
     pub log: Option<PathBuf>,
+    /// `--until N` (with `--replay`).
+    pub until: Option<u64>,
     pub resume: bool,
     /// Policy options given (`--ckpt-time=wall` → `("CKPT_TIME", "wall")`), see
     /// [`POLICIES`].
@@ -242,6 +244,8 @@ ckpt options (taken out of the program's arguments; the program never sees them)
                             bytes, stdin) into LOG; images written meanwhile point into it
   --replay start|IMAGE --log LOG   run the recorded run again from its start (or from an
                             image written while recording), fed from LOG instead of the OS
+  --until N                 with --replay: stop at the first save point after event N and
+                            write the image APP.at-N.ckpt there
   --ckpt-time=monotonic|wall      on restore, leave out or count the downtime (CKPT_TIME)
   --ckpt-env=saved|current        on restore, the saved or the current environment (CKPT_ENV)
   --ckpt-cwd=saved|current        on restore, the saved or the current working directory (CKPT_CWD)
@@ -253,7 +257,7 @@ ckpt options (taken out of the program's arguments; the program never sees them)
 /// The options `--ckpt-help` lists, for the error about an unknown one.
 const KNOWN: &str = "--restore FILE|latest|DIR, --ckpt-resume, --ckpt-file FILE, --ckpt-keep N, \
                      --ckpt-every DURATION, --ckpt-grace DURATION, --ckpt-finished=, \
-                     --ckpt-signals=, --ckpt-key-file FILE, --ckpt-record LOG, --replay start|IMAGE --log LOG, \
+                     --ckpt-signals=, --ckpt-key-file FILE, --ckpt-record LOG, --replay start|IMAGE --log LOG [--until N], \
                      --ckpt-time=, --ckpt-env=, --ckpt-cwd=, --ckpt-files=, \
                      --ckpt-help";
 
@@ -339,6 +343,13 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<CkptArgs> {
             out.replay = Some(p);
         } else if let Some(p) = value("--log")? {
             out.log = Some(p);
+        } else if let Some(n) = value("--until")? {
+            let n = n.to_string_lossy();
+            out.until = Some(n.parse().map_err(|_| {
+                Error::Usage(format!(
+                    "--until {n}: expected an event number (cargo ckpt log lists them)"
+                ))
+            })?);
         } else if s == "--ckpt-resume" {
             out.resume = true;
         } else if let Some(set) = SETTINGS
@@ -406,6 +417,11 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<CkptArgs> {
             ))
         }
         _ => {}
+    }
+    if out.until.is_some() && out.replay.is_none() {
+        return Err(Error::Usage(
+            "--until stops a replay: --replay start|IMAGE --log LOG --until N".into(),
+        ));
     }
     if out.replay.is_some() && out.rest.len() > 1 {
         let extra = lossy(&out.rest[1..]).join(" ");
@@ -510,6 +526,9 @@ pub(crate) fn start(program: &'static Program) -> Result<Start> {
         if let Some(r) = &parsed.record {
             std::env::set_var(ENV_RECORD, absolute(r));
         }
+        if let Some(n) = parsed.until {
+            std::env::set_var(ENV_REPLAY_UNTIL, n.to_string());
+        }
         if let (Some(from), Some(log)) = (&parsed.replay, &parsed.log) {
             return Err(replay_exec(from, &absolute(log)));
         }
@@ -566,6 +585,7 @@ const ENV_RECORD: &str = "CKPT_RECORD";
 /// The log a replay reads, and the event it starts at.
 const ENV_REPLAY_LOG: &str = "CKPT_REPLAY_LOG";
 const ENV_REPLAY_FROM: &str = "CKPT_REPLAY_FROM";
+const ENV_REPLAY_UNTIL: &str = "CKPT_REPLAY_UNTIL";
 
 /// `--replay start|IMAGE --log LOG`: re-executes the program with the recorded run's
 /// arguments (the log's, or the image's), the replay told through the environment.
@@ -637,6 +657,13 @@ fn start_log(program: &Program, args: &[OsString], fingerprint: &Fingerprint) ->
                 ),
             });
         }
+        if let Some(n) = std::env::var(ENV_REPLAY_UNTIL)
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            crate::replay::set_until(n);
+        }
+        std::env::remove_var(ENV_REPLAY_UNTIL);
         crate::replay::start_replaying(&path, l, from);
     }
     Ok(())

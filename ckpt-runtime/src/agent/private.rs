@@ -48,6 +48,15 @@ pub fn fatal(e: &Error) -> ! {
     std::process::exit(2)
 }
 
+/// The image `--until N` writes next to the run's: `app.at-N.ckpt`.
+fn at_event(image: &Path, n: u64) -> std::path::PathBuf {
+    let stem = image
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "program".into());
+    image.with_file_name(format!("{stem}.at-{n}.ckpt"))
+}
+
 /// A requested exit after the checkpoint that satisfied it: says how to continue, sweeps
 /// temporary files, exits 0.
 fn exit_after_checkpoint(cfg: &options::Config, sig: i32, path: &Path) -> ! {
@@ -531,18 +540,24 @@ impl Frame {
     }
 
     fn save(&self, id: u32, dest: Dest<'_>, capture: &Capture<'_>) -> Result<()> {
+        let mut until = None;
         if crate::replay::replaying() {
-            // A replay re-runs the recorded run without writing over its images.
-            return Ok(());
+            // A replay re-runs the recorded run without writing over its images, except
+            // the one `--until N` asks for, after which it ends.
+            match crate::replay::until_reached() {
+                None => return Ok(()),
+                Some(n) => until = Some(n),
+            }
         }
         let Some(cfg) = options::config() else {
             return Err(Error::Usage(
                 "ckpt::save() needs the agent: annotate `fn main` with #[checkpointable]".into(),
             ));
         };
-        let path = match dest {
-            Dest::Default => cfg.image_path.clone(),
-            Dest::Path(p) => options::absolute(p),
+        let path = match (dest, until) {
+            (_, Some(n)) => at_event(&cfg.image_path, n),
+            (Dest::Default, None) => cfg.image_path.clone(),
+            (Dest::Path(p), None) => options::absolute(p),
         };
         phase!("ckpt.save", path = path.display(), point = id);
         AGENT.with(|a| {
@@ -558,6 +573,24 @@ impl Frame {
             crash_injection::after_save();
             Ok(())
         })?;
+        if let Some(n) = until {
+            let site = AGENT
+                .with(|a| {
+                    a.borrow()
+                        .stack
+                        .get(self.depth)
+                        .and_then(|f| f.info.site(id))
+                })
+                .map(|s| format!(" ({s})"))
+                .unwrap_or_default();
+            eprintln!(
+                "ckpt: replay: event {n} passed; stopped at the next save point{site} and wrote {}",
+                path.display()
+            );
+            cfg.sweep();
+            cfg.release_unused_locks();
+            std::process::exit(0);
+        }
         if let Some(sig) = triggers::saved() {
             exit_after_checkpoint(cfg, sig, &path);
         }

@@ -25,7 +25,7 @@ pub struct FnInfo {
 
 impl FnInfo {
     /// `file:line` of point `id`, if known.
-    fn site(&self, id: u32) -> Option<&'static str> {
+    pub(crate) fn site(&self, id: u32) -> Option<&'static str> {
         let i = usize::try_from(id).ok()?.checked_sub(1)?;
         self.sites.get(i).copied().filter(|s| !s.is_empty())
     }

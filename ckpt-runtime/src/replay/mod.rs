@@ -17,7 +17,7 @@ pub mod log;
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Mutex;
 
 pub use log::{Event, Kind, LogHeader, Payload};
@@ -57,6 +57,23 @@ pub(crate) fn internal<R>(f: impl FnOnce() -> R) -> R {
     let r = f();
     INTERNAL.with(|c| c.set(c.get() - 1));
     r
+}
+
+/// `--until N`: the replay stops at the first save point or safepoint after event N.
+static UNTIL: AtomicU64 = AtomicU64::new(u64::MAX);
+/// Event `UNTIL` has been replayed.
+static REACHED: AtomicBool = AtomicBool::new(false);
+
+/// Sets `--until N`.
+pub(crate) fn set_until(n: u64) {
+    UNTIL.store(n, Ordering::SeqCst);
+}
+
+/// The `--until` event, once the replay has passed it.
+pub(crate) fn until_reached() -> Option<u64> {
+    REACHED
+        .load(Ordering::SeqCst)
+        .then(|| UNTIL.load(Ordering::SeqCst))
 }
 
 /// True while replaying a log.
@@ -155,7 +172,14 @@ fn through(kind: Kind, digest: u64, live: impl FnOnce() -> Payload) -> Payload {
             events,
             total,
         }) => match events.pop_front() {
-            Some(ev) if ev.kind == kind && ev.digest == digest => ev.value,
+            Some(ev) if ev.kind == kind && ev.digest == digest => {
+                if ev.n >= UNTIL.load(Ordering::Relaxed) && !REACHED.swap(true, Ordering::SeqCst) {
+                    // The next save point or safepoint writes the image and ends the run.
+                    #[cfg(feature = "agent")]
+                    crate::agent::request_checkpoint();
+                }
+                ev.value
+            }
             Some(ev) => {
                 let (p, n) = (path.clone(), ev.n);
                 drop(guard);
