@@ -154,9 +154,20 @@ impl Norm {
             || has_plain_call(iterable)
             || matches!(iterable, syn::Expr::MethodCall(m)
                 if matches!(m.method.to_string().as_str(), "lines" | "bytes" | "split")
-                    && super::vars::ident_of(&m.receiver).is_some_and(|r| self.readers.contains(&r)))
+                    && super::vars::ident_of(unlocked(&m.receiver))
+                        .is_some_and(|r| self.readers.contains(&r)))
             || matches!(iterable, syn::Expr::MethodCall(m)
                 if matches!(m.method.to_string().as_str(), "drain" | "into_values" | "into_keys"))
+    }
+}
+
+/// A reader behind `.lock()` (`stdin.lock()`): the reader itself.
+fn unlocked(e: &syn::Expr) -> &syn::Expr {
+    match e {
+        syn::Expr::MethodCall(m) if m.method == "lock" && m.args.is_empty() => {
+            unlocked(&m.receiver)
+        }
+        _ => e,
     }
 }
 

@@ -340,8 +340,9 @@ impl BufRead for StdinLock<'_> {
     }
 }
 
-/// The buffered, unconsumed bytes.
-impl State for StdinLock<'static> {
+/// The buffered, unconsumed bytes. (Any lifetime: the lock is always of the one static
+/// standard input, so `stdin.lock()` of a local `stdin` loads as well.)
+impl State for StdinLock<'_> {
     fn save(&self, e: &mut Encoder<'_>) -> Result<()> {
         e.bytes(self.buf.unread());
         Ok(())

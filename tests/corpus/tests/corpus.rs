@@ -94,7 +94,7 @@ enum End {
     Failed(String),
 }
 
-/// One run of `bin` in `dir`: stdin null, stdout to `dir/out.txt` (truncated or
+/// One run of `bin` in `dir`: stdin `inputs/<name>.txt` if there is one, else null, stdout to `dir/out.txt` (truncated or
 /// appended), stderr to `stderr_file`.
 fn run_once(
     bin: &Path,
@@ -112,10 +112,20 @@ fn run_once(
     }
     .expect("open out.txt");
     let stderr = File::create(stderr_file).expect("create stderr log");
+    // A program reading standard input gets `inputs/<name>.txt` (a regular file, which a
+    // restore reads on from where the image says).
+    let name = bin.file_stem().expect("binary stem").to_string_lossy();
+    let input = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("inputs")
+        .join(format!("{name}.txt"));
+    let stdin = match File::open(&input) {
+        Ok(f) => Stdio::from(f),
+        Err(_) => Stdio::null(),
+    };
     let mut cmd = Command::new(bin);
     cmd.args(args)
         .current_dir(dir)
-        .stdin(Stdio::null())
+        .stdin(stdin)
         .stdout(stdout)
         .stderr(stderr);
     for var in CKPT_VARS {
@@ -453,6 +463,7 @@ corpus! {
     split_whitespace_words,
     stack_last_brackets,
     static_atomic_counter,
+    stdin_lock_lines,
     string_buffer_helper,
     string_builder_report,
     struct_map_method_loop,
