@@ -223,3 +223,39 @@ fn until_stops_a_replay_after_an_event_and_writes_an_image_there() {
         assert_eq!(lines, Some(ckpt::state::Value::Uint(due)), "--until {n}");
     }
 }
+
+/// A recording killed with SIGKILL (right after save k, for ten values of k) leaves a log
+/// that reads cleanly, and its replay prints what the killed run had printed, then goes
+/// on live.
+#[test]
+fn a_log_cut_by_sigkill_replays_what_the_killed_run_printed() {
+    for k in 1..=10u64 {
+        let d = TempDir::new("record-killed");
+        let input = d.path().join("input.txt");
+        let lines: String = (1..=120)
+            .map(|i| format!("line {i} of the input\n"))
+            .collect();
+        std::fs::write(&input, lines).unwrap();
+        let out = Command::new(example("journal"))
+            .args(["--ckpt-record", "run.log"])
+            .current_dir(d.path())
+            .env("CKPT_CRASH_AFTER_SAVES", k.to_string())
+            .stdin(Stdio::from(std::fs::File::open(&input).unwrap()))
+            .output()
+            .unwrap();
+        assert!(
+            !out.status.success(),
+            "the run after save {k} was not killed"
+        );
+        let printed = stdout(&out);
+        let l = ckpt::replay::log::read(&d.path().join("run.log")).expect("a log after a kill");
+        assert!(!l.events.is_empty());
+        let replay = journal(d.path(), &["--replay", "start", "--log", "run.log"], None);
+        assert!(replay.status.success(), "{}", stderr(&replay));
+        assert!(
+            stdout(&replay).starts_with(&printed),
+            "after save {k}: the replay does not print what the killed run printed"
+        );
+        assert!(stderr(&replay).contains("the log ends after event"));
+    }
+}
