@@ -9,9 +9,9 @@
 //! cmp recorded.txt replayed.txt
 //! ```
 //!
-//! With `--marks FILE`, every line of FILE costs one more clock reading at the start: an
-//! input the log does not hold, so editing FILE between recording and replay makes the
-//! replay diverge (and say where).
+//! `--save-every K` saves every K lines (default 10). With `--marks FILE`, every line of
+//! FILE costs one more clock reading at the start: an input the log does not hold, so
+//! editing FILE between recording and replay makes the replay diverge (and say where).
 
 use ckpt::checkpointable;
 
@@ -24,6 +24,12 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .map(|f| std::fs::read_to_string(f).unwrap_or_default())
         .unwrap_or_default();
+    let save_every: u64 = args
+        .iter()
+        .position(|a| a == "--save-every")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|k| k.parse().ok())
+        .unwrap_or(10);
     let start = std::time::Instant::now();
     for _ in marks.lines() {
         let _ = std::time::Instant::now();
@@ -41,7 +47,7 @@ fn main() {
             rng.next_u64() as u32,
             start.elapsed().as_nanos()
         );
-        if n % 10 == 0 {
+        if n % save_every == 0 {
             ckpt::save().expect("checkpoint");
         }
     }

@@ -158,14 +158,22 @@ fn through(kind: Kind, digest: u64, live: impl FnOnce() -> Payload) -> Payload {
     if INTERNAL.with(|c| c.get()) > 0 {
         return live();
     }
-    let mut guard = active();
-    match guard.as_mut() {
-        Some(Active::Recording(w)) => {
-            let v = live();
+    if MODE.load(Ordering::Relaxed) == RECORD {
+        // The OS call runs without the log's lock: a read that waits (standard input)
+        // must not hold up other threads' clock readings.
+        let v = live();
+        if let Some(Active::Recording(w)) = active().as_mut() {
             if let Err(e) = w.push(kind, digest, &v) {
                 eprintln!("ckpt: warning: the input log is incomplete: {e}");
             }
-            v
+        }
+        return v;
+    }
+    let mut guard = active();
+    match guard.as_mut() {
+        Some(Active::Recording(_)) => {
+            drop(guard);
+            live()
         }
         Some(Active::Replaying {
             path,
