@@ -259,3 +259,58 @@ fn a_log_cut_by_sigkill_replays_what_the_killed_run_printed() {
         assert!(stderr(&replay).contains("the log ends after event"));
     }
 }
+
+/// Every example that needs no input files, recorded (standard input: 300 numbered lines)
+/// and replayed in another directory without input, prints the same bytes; `stopwatch`,
+/// whose live runs differ (it prints clock readings), too.
+#[test]
+fn the_examples_replay_byte_for_byte_in_another_directory() {
+    let input = TempDir::new("record-examples-input");
+    let lines: String = (1..=300).map(|i| format!("{i}\n")).collect();
+    let input_file = input.path().join("in.txt");
+    std::fs::write(&input_file, lines).unwrap();
+    for (name, args) in [
+        ("montecarlo", &["--steps", "200000"][..]),
+        ("dice", &["--rolls", "2000"]),
+        ("stopwatch", &[]),
+        ("linestats", &[]),
+        ("graph", &[]),
+        ("shapes", &[]),
+        ("wordcount", &["--words", "20000"]),
+    ] {
+        let rec = TempDir::new("record-example");
+        let mut a: Vec<&str> = args.to_vec();
+        a.extend(["--ckpt-record", "run.log"]);
+        let run = |dir: &Path, args: &[&str], stdin: Option<&Path>| {
+            let input = match stdin {
+                Some(f) => Stdio::from(std::fs::File::open(f).unwrap()),
+                None => Stdio::null(),
+            };
+            Command::new(example(name))
+                .args(args)
+                .current_dir(dir)
+                .stdin(input)
+                .output()
+                .unwrap()
+        };
+        let recorded = run(rec.path(), &a, Some(&input_file));
+        assert!(recorded.status.success(), "{name}: {}", stderr(&recorded));
+        let elsewhere = TempDir::new("replay-example");
+        let log = rec.path().join("run.log");
+        let replayed = run(
+            elsewhere.path(),
+            &["--replay", "start", "--log", log.to_str().unwrap()],
+            None,
+        );
+        assert!(replayed.status.success(), "{name}: {}", stderr(&replayed));
+        assert_eq!(stdout(&replayed), stdout(&recorded), "{name}");
+        if name == "stopwatch" {
+            let again = run(elsewhere.path(), args, Some(&input_file));
+            assert_ne!(
+                stdout(&again),
+                stdout(&recorded),
+                "stopwatch should vary live"
+            );
+        }
+    }
+}
