@@ -314,3 +314,54 @@ fn the_examples_replay_byte_for_byte_in_another_directory() {
         }
     }
 }
+
+/// `--ckpt-log-keep=last`: the log holds only the events since the last image; a replay
+/// from that image gives the rest of the recorded output, and one from the start is
+/// refused, saying why.
+#[test]
+fn a_log_that_keeps_only_the_last_segment_replays_from_the_last_image() {
+    let rec = TempDir::new("record-last");
+    let recorded = record(rec.path(), &["--ckpt-log-keep=last"]);
+    let log = rec.path().join("run.log");
+    let l = ckpt::replay::log::read(&log).unwrap();
+    let image = rec.path().join("journal.ckpt");
+    let h = ckpt::image::read_header(&image).unwrap();
+    let at: u64 = h
+        .options
+        .iter()
+        .find(|(k, _)| k == "log_event")
+        .map(|(_, v)| v.parse().unwrap())
+        .unwrap();
+    assert_eq!(l.header.first, at);
+    assert_eq!(l.events.first().map(|e| e.n), Some(at));
+    let elsewhere = TempDir::new("replay-last");
+    let out = journal(
+        elsewhere.path(),
+        &[
+            "--replay",
+            image.to_str().unwrap(),
+            "--log",
+            log.to_str().unwrap(),
+            "--ckpt-cwd=current",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let tail: String = recorded
+        .lines()
+        .skip(30)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(stdout(&out), tail);
+    let out = journal(
+        elsewhere.path(),
+        &["--replay", "start", "--log", log.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(&format!("the log starts at event {at}")),
+        "{}",
+        stderr(&out)
+    );
+}

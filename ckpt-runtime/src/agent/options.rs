@@ -207,6 +207,8 @@ pub(crate) struct CkptArgs {
     pub log: Option<PathBuf>,
     /// `--until N` (with `--replay`).
     pub until: Option<u64>,
+    /// `--ckpt-log-keep=all|last` (with `--ckpt-record`).
+    pub log_keep: Option<String>,
     pub resume: bool,
     /// Policy options given (`--ckpt-time=wall` → `("CKPT_TIME", "wall")`), see
     /// [`POLICIES`].
@@ -246,6 +248,8 @@ ckpt options (taken out of the program's arguments; the program never sees them)
                             image written while recording), fed from LOG instead of the OS
   --until N                 with --replay: stop at the first save point after event N and
                             write the image APP.at-N.ckpt there
+  --ckpt-log-keep=all|last  with --ckpt-record: keep the whole log (default), or only the
+                            events since the last image                (CKPT_LOG_KEEP)
   --ckpt-time=monotonic|wall      on restore, leave out or count the downtime (CKPT_TIME)
   --ckpt-env=saved|current        on restore, the saved or the current environment (CKPT_ENV)
   --ckpt-cwd=saved|current        on restore, the saved or the current working directory (CKPT_CWD)
@@ -257,7 +261,7 @@ ckpt options (taken out of the program's arguments; the program never sees them)
 /// The options `--ckpt-help` lists, for the error about an unknown one.
 const KNOWN: &str = "--restore FILE|latest|DIR, --ckpt-resume, --ckpt-file FILE, --ckpt-keep N, \
                      --ckpt-every DURATION, --ckpt-grace DURATION, --ckpt-finished=, \
-                     --ckpt-signals=, --ckpt-key-file FILE, --ckpt-record LOG, --replay start|IMAGE --log LOG [--until N], \
+                     --ckpt-signals=, --ckpt-key-file FILE, --ckpt-record LOG, --replay start|IMAGE --log LOG [--until N], --ckpt-log-keep=, \
                      --ckpt-time=, --ckpt-env=, --ckpt-cwd=, --ckpt-files=, \
                      --ckpt-help";
 
@@ -339,6 +343,13 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<CkptArgs> {
             out.key_file = Some(p);
         } else if let Some(p) = value("--ckpt-record")? {
             out.record = Some(p);
+        } else if let Some(v) = s.strip_prefix("--ckpt-log-keep=") {
+            if v != "all" && v != "last" {
+                return Err(Error::Usage(format!(
+                    "--ckpt-log-keep={v}: expected `all` (the default) or `last`"
+                )));
+            }
+            out.log_keep = Some(v.to_string());
         } else if let Some(p) = value("--replay")? {
             out.replay = Some(p);
         } else if let Some(p) = value("--log")? {
@@ -526,6 +537,9 @@ pub(crate) fn start(program: &'static Program) -> Result<Start> {
         if let Some(r) = &parsed.record {
             std::env::set_var(ENV_RECORD, absolute(r));
         }
+        if let Some(k) = &parsed.log_keep {
+            std::env::set_var(ENV_LOG_KEEP, k);
+        }
         if let Some(n) = parsed.until {
             std::env::set_var(ENV_REPLAY_UNTIL, n.to_string());
         }
@@ -586,6 +600,8 @@ const ENV_RECORD: &str = "CKPT_RECORD";
 const ENV_REPLAY_LOG: &str = "CKPT_REPLAY_LOG";
 const ENV_REPLAY_FROM: &str = "CKPT_REPLAY_FROM";
 const ENV_REPLAY_UNTIL: &str = "CKPT_REPLAY_UNTIL";
+/// `--ckpt-log-keep=all|last`.
+const ENV_LOG_KEEP: &str = "CKPT_LOG_KEEP";
 
 /// `--replay start|IMAGE --log LOG`: re-executes the program with the recorded run's
 /// arguments (the log's, or the image's), the replay told through the environment.
@@ -635,7 +651,18 @@ fn start_log(program: &Program, args: &[OsString], fingerprint: &Fingerprint) ->
             program: program.crate_name.into(),
             args: lossy(args),
             sources: fingerprint.sources.clone(),
+            first: 0,
         };
+        match std::env::var(ENV_LOG_KEEP).as_deref() {
+            Ok("last") => crate::replay::keep_last_only(true),
+            Ok("all") | Err(_) => {}
+            Ok(other) => {
+                return Err(Error::Usage(format!(
+                    "{ENV_LOG_KEEP}={other:?}: expected `all` (the default) or `last`"
+                )))
+            }
+        }
+        std::env::remove_var(ENV_LOG_KEEP);
         crate::replay::start_recording(Path::new(&rec), &header)?;
     }
     if let Some(log) = std::env::var_os(ENV_REPLAY_LOG) {
@@ -647,6 +674,16 @@ fn start_log(program: &Program, args: &[OsString], fingerprint: &Fingerprint) ->
         std::env::remove_var(ENV_REPLAY_FROM);
         let path = PathBuf::from(log);
         let l = crate::replay::log::read(&path)?;
+        if from < l.header.first {
+            return Err(Error::BadLog {
+                path,
+                detail: format!(
+                    "the log starts at event {} (the events before the last image were \
+                     dropped, --ckpt-log-keep=last): replay from that image",
+                    l.header.first
+                ),
+            });
+        }
         if l.header.sources != fingerprint.sources {
             return Err(Error::BadLog {
                 path,
@@ -810,6 +847,7 @@ impl Config {
             crate::replay::internal(|| image::write_signed(path, &header, key, frames, components));
         triggers::saving(false);
         r?;
+        crate::replay::image_written();
         if main {
             self.seq.store(seq, Ordering::Relaxed);
             *self.last_image.lock().unwrap_or_else(|e| e.into_inner()) = Some(path.into());

@@ -7,7 +7,8 @@
 //! ```
 //!
 //! The first chunk's payload is the header, a CBOR map `{"program": text, "args": [text],
-//! "sources": text}`; every later payload is a CBOR array of events, each the array
+//! "sources": text, "first": uint}` (`first`: the number of the log's first event, 0 unless
+//! the events before an image were dropped, `--ckpt-log-keep=last`); every later payload is a CBOR array of events, each the array
 //! `[n, kind, digest, value]`: `n` the event's number (0, 1, 2, ... over the whole log),
 //! `kind` a [`Kind`] code, `digest` a digest of the call's arguments (the length asked
 //! for, say), `value` what the program got (an unsigned integer, or a byte string; an
@@ -118,6 +119,8 @@ pub struct LogHeader {
     pub args: Vec<String>,
     /// The build's source fingerprint.
     pub sources: String,
+    /// The number of the log's first event (events before it were dropped).
+    pub first: u64,
 }
 
 /// Appends events to a log file.
@@ -128,17 +131,23 @@ pub(crate) struct Writer {
     count: u64,
     /// The next event's number.
     pub next: u64,
+    header: LogHeader,
 }
 
 impl Writer {
     /// Creates (truncates) the log at `path` and writes its header.
     pub(crate) fn create(path: &Path, header: &LogHeader) -> Result<Writer, Error> {
+        Writer::create_at(path, path, header)
+    }
+
+    /// Writes a new log at `tmp` (renamed over `path` by [`Writer::restart`]).
+    fn create_at(tmp: &Path, path: &Path, header: &LogHeader) -> Result<Writer, Error> {
         let mut file = OpenOptions::new()
             .create(true)
             .write(true)
             .truncate(true)
-            .open(path)
-            .map_err(|e| Error::io("creating log", path, e))?;
+            .open(tmp)
+            .map_err(|e| Error::io("creating log", tmp, e))?;
         let mut start = LOG_MAGIC.to_vec();
         start.extend(LOG_VERSION.to_le_bytes());
         file.write_all(&start)
@@ -148,11 +157,12 @@ impl Writer {
             path: path.into(),
             pending: Vec::new(),
             count: 0,
-            next: 0,
+            next: header.first,
+            header: header.clone(),
         };
         let mut payload = Vec::new();
         let mut e = Encoder::new(&mut payload);
-        e.map(3);
+        e.map(4);
         e.text("program");
         e.text(&header.program);
         e.text("args");
@@ -162,9 +172,29 @@ impl Writer {
         }
         e.text("sources");
         e.text(&header.sources);
+        e.text("first");
+        e.uint(header.first);
         e.finish()?;
         w.write_chunk(&payload)?;
         Ok(w)
+    }
+
+    /// Drops the events written so far: the log starts again at the next event (an
+    /// image was just written there). A new file replaces the old one by rename, so a
+    /// kill leaves one or the other, whole.
+    pub(crate) fn restart(&mut self) -> Result<(), Error> {
+        self.flush()?;
+        let mut name = self.path.file_name().unwrap_or_default().to_os_string();
+        name.push(".new");
+        let tmp = self.path.with_file_name(name);
+        let header = LogHeader {
+            first: self.next,
+            ..self.header.clone()
+        };
+        let fresh = Writer::create_at(&tmp, &self.path, &header)?;
+        std::fs::rename(&tmp, &self.path).map_err(|e| Error::io("replacing log", &self.path, e))?;
+        *self = fresh;
+        Ok(())
     }
 
     /// Adds an event (written with the next chunk).
@@ -312,10 +342,11 @@ pub fn read(path: &Path) -> Result<Log, Error> {
         for it in items {
             let ev = parse_event(it)
                 .ok_or_else(|| bad(path, format!("chunk at byte {at}: a malformed event")))?;
-            if ev.n != events.len() as u64 {
+            let due = header.first + events.len() as u64;
+            if ev.n != due {
                 return Err(bad(
                     path,
-                    format!("event {} where event {} was due", ev.n, events.len()),
+                    format!("event {} where event {due} was due", ev.n),
                 ));
             }
             events.push(ev);
@@ -359,11 +390,16 @@ fn parse_header(path: &Path, p: &[u8]) -> Result<LogHeader, Error> {
             .collect::<Option<Vec<_>>>(),
         _ => None,
     };
+    let first = match v.get("first") {
+        Some(Value::Uint(n)) => *n,
+        _ => 0,
+    };
     match (text("program"), args, text("sources")) {
         (Some(program), Some(args), Some(sources)) => Ok(LogHeader {
             program,
             args,
             sources,
+            first,
         }),
         _ => Err(bad(path, "header: expected {program, args, sources}")),
     }

@@ -112,7 +112,7 @@ pub(crate) fn start_recording(path: &Path, header: &LogHeader) -> Result<(), Err
 
 /// Starts replaying the log at `path` (already read) from event `from` on.
 pub(crate) fn start_replaying(path: &Path, log: log::Log, from: u64) {
-    let total = log.events.len() as u64;
+    let total = log.header.first + log.events.len() as u64;
     let events: VecDeque<Event> = log.events.into_iter().filter(|e| e.n >= from).collect();
     *active() = Some(Active::Replaying {
         path: path.into(),
@@ -120,6 +120,28 @@ pub(crate) fn start_replaying(path: &Path, log: log::Log, from: u64) {
         total,
     });
     MODE.store(REPLAY, Ordering::SeqCst);
+}
+
+/// `--ckpt-log-keep=last`: each image starts the log again (the events before it are
+/// dropped; replays start from the image).
+static KEEP_LAST: AtomicBool = AtomicBool::new(false);
+
+/// Sets `--ckpt-log-keep=last`.
+pub(crate) fn keep_last_only(on: bool) {
+    KEEP_LAST.store(on, Ordering::SeqCst);
+}
+
+/// An image was just written at the log's current position: with
+/// `--ckpt-log-keep=last`, the log starts again there.
+pub(crate) fn image_written() {
+    if MODE.load(Ordering::Relaxed) != RECORD || !KEEP_LAST.load(Ordering::Relaxed) {
+        return;
+    }
+    if let Some(Active::Recording(w)) = active().as_mut() {
+        if let Err(e) = w.restart() {
+            eprintln!("ckpt: warning: the input log could not start again at the image: {e}");
+        }
+    }
 }
 
 /// Writes the pending events (at a save, at exit, before output leaves).

@@ -5,6 +5,7 @@ fn header() -> LogHeader {
         program: "app".into(),
         args: vec!["app".into(), "7".into()],
         sources: "abc".into(),
+        first: 0,
     }
 }
 
