@@ -199,21 +199,26 @@ impl Writer {
 
     /// Adds an event (written with the next chunk).
     pub(crate) fn push(&mut self, kind: Kind, digest: u64, value: &Payload) -> Result<(), Error> {
-        let mut e = Encoder::new(&mut self.pending);
-        e.array(4);
-        e.uint(self.next);
-        e.uint(kind as u64);
-        e.uint(digest);
+        // Written directly (the hot path of recording): the same CBOR the `Encoder`
+        // would write.
+        let out = &mut self.pending;
+        cbor_head(out, 4, 4);
+        cbor_head(out, 0, self.next);
+        cbor_head(out, 0, kind as u64);
+        cbor_head(out, 0, digest);
         match value {
-            Payload::Uint(v) => e.uint(*v),
-            Payload::Bytes(b) => e.bytes(b),
+            Payload::Uint(v) => cbor_head(out, 0, *v),
+            Payload::Bytes(b) => {
+                cbor_head(out, 2, b.len() as u64);
+                out.extend_from_slice(b);
+            }
             Payload::Err(k) => {
-                e.map(1);
-                e.text("err");
-                e.uint(*k);
+                cbor_head(out, 5, 1);
+                cbor_head(out, 3, 3);
+                out.extend_from_slice(b"err");
+                cbor_head(out, 0, *k);
             }
         }
-        e.finish()?;
         self.next += 1;
         self.count += 1;
         if self.pending.len() >= CHUNK {
@@ -248,6 +253,97 @@ impl Writer {
             .write_all(&chunk)
             .map_err(|e| Error::io("writing log", &self.path, e))
     }
+}
+
+/// A CBOR item head: major type `major` with argument `v`, in its shortest form.
+fn cbor_head(out: &mut Vec<u8>, major: u8, v: u64) {
+    let m = major << 5;
+    match v {
+        0..=23 => out.push(m | v as u8),
+        24..=0xff => out.extend_from_slice(&[m | 24, v as u8]),
+        0x100..=0xffff => {
+            out.push(m | 25);
+            out.extend_from_slice(&(v as u16).to_be_bytes());
+        }
+        0x1_0000..=0xffff_ffff => {
+            out.push(m | 26);
+            out.extend_from_slice(&(v as u32).to_be_bytes());
+        }
+        _ => {
+            out.push(m | 27);
+            out.extend_from_slice(&v.to_be_bytes());
+        }
+    }
+}
+
+/// Reads a CBOR item head at `*at`: (major type, argument).
+fn read_head(b: &[u8], at: &mut usize) -> Option<(u8, u64)> {
+    let first = *b.get(*at)?;
+    *at += 1;
+    let (major, info) = (first >> 5, first & 0x1f);
+    let n = match info {
+        0..=23 => return Some((major, u64::from(info))),
+        24 => 1,
+        25 => 2,
+        26 => 4,
+        27 => 8,
+        _ => return None,
+    };
+    let bytes = b.get(*at..*at + n)?;
+    *at += n;
+    Some((
+        major,
+        bytes.iter().fold(0u64, |acc, x| (acc << 8) | u64::from(*x)),
+    ))
+}
+
+/// The events of one chunk's payload, decoded directly (the shape [`Writer::push`]
+/// writes); `None` if the payload is not that shape.
+fn parse_events(p: &[u8], out: &mut Vec<Event>) -> Option<()> {
+    let mut at = 0;
+    let (major, count) = read_head(p, &mut at)?;
+    if major != 4 {
+        return None;
+    }
+    for _ in 0..count {
+        let (m, len) = read_head(p, &mut at)?;
+        if m != 4 || len != 4 {
+            return None;
+        }
+        let mut uint = || match read_head(p, &mut at)? {
+            (0, v) => Some(v),
+            _ => None,
+        };
+        let (n, kind, digest) = (uint()?, uint()?, uint()?);
+        let kind = Kind::from_code(kind)?;
+        let value = match read_head(p, &mut at)? {
+            (0, v) => Payload::Uint(v),
+            (2, len) => {
+                let end = at.checked_add(usize::try_from(len).ok()?)?;
+                let v = p.get(at..end)?.to_vec();
+                at = end;
+                Payload::Bytes(v)
+            }
+            (5, 1) => {
+                if read_head(p, &mut at)? != (3, 3) || p.get(at..at + 3)? != b"err" {
+                    return None;
+                }
+                at += 3;
+                match read_head(p, &mut at)? {
+                    (0, k) => Payload::Err(k),
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        };
+        out.push(Event {
+            n,
+            kind,
+            digest,
+            value,
+        });
+    }
+    (at == p.len()).then_some(())
 }
 
 fn xxh3(b: &[u8]) -> u64 {
@@ -331,17 +427,16 @@ pub fn read(path: &Path) -> Result<Log, Error> {
     };
     let header = parse_header(path, first)?;
     let mut events = Vec::new();
+    let mut chunk = Vec::new();
     for (at, p) in &payloads[1..] {
-        let (v, _) = decode_slice(p).map_err(|e| bad(path, format!("chunk at byte {at}: {e}")))?;
-        let Value::Array(items) = v else {
-            return Err(bad(
+        chunk.clear();
+        parse_events(p, &mut chunk).ok_or_else(|| {
+            bad(
                 path,
-                format!("chunk at byte {at} is not a list of events"),
-            ));
-        };
-        for it in items {
-            let ev = parse_event(it)
-                .ok_or_else(|| bad(path, format!("chunk at byte {at}: a malformed event")))?;
+                format!("chunk at byte {at} is not a list of well-formed events"),
+            )
+        })?;
+        for ev in chunk.drain(..) {
             let due = header.first + events.len() as u64;
             if ev.n != due {
                 return Err(bad(
@@ -403,33 +498,4 @@ fn parse_header(path: &Path, p: &[u8]) -> Result<LogHeader, Error> {
         }),
         _ => Err(bad(path, "header: expected {program, args, sources}")),
     }
-}
-
-fn parse_event(v: Value) -> Option<Event> {
-    let Value::Array(mut a) = v else { return None };
-    if a.len() != 4 {
-        return None;
-    }
-    let value = match a.pop()? {
-        Value::Uint(u) => Payload::Uint(u),
-        Value::Bytes(b) => Payload::Bytes(b),
-        m @ Value::Map(_) => match m.get("err") {
-            Some(Value::Uint(k)) => Payload::Err(*k),
-            _ => return None,
-        },
-        _ => return None,
-    };
-    let uint = |v: Value| match v {
-        Value::Uint(u) => Some(u),
-        _ => None,
-    };
-    let digest = uint(a.pop()?)?;
-    let kind = Kind::from_code(uint(a.pop()?)?)?;
-    let n = uint(a.pop()?)?;
-    Some(Event {
-        n,
-        kind,
-        digest,
-        value,
-    })
 }
