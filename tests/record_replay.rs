@@ -38,6 +38,26 @@ fn record(dir: &Path, extra: &[&str]) -> String {
     stdout(&out)
 }
 
+/// Replays `log` from `image` (written at line 30 of a recorded run) in `dir`: it prints
+/// the rest of the `recorded` output.
+fn replay_from_image_gives_the_rest(dir: &Path, image: &Path, log: &Path, recorded: &str) {
+    let args = [
+        "--replay",
+        image.to_str().unwrap(),
+        "--log",
+        log.to_str().unwrap(),
+        "--ckpt-cwd=current",
+    ];
+    let out = journal(dir, &args, None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let tail: String = recorded
+        .lines()
+        .skip(30)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(stdout(&out), tail);
+}
+
 #[test]
 fn a_recorded_run_replays_byte_for_byte_elsewhere_from_its_start_and_from_an_image() {
     let rec = TempDir::new("record");
@@ -60,24 +80,7 @@ fn a_recorded_run_replays_byte_for_byte_elsewhere_from_its_start_and_from_an_ima
 
     // From the image written at line 30: the rest of the recorded output.
     let image = rec.path().join("journal.ckpt");
-    let out = journal(
-        elsewhere.path(),
-        &[
-            "--replay",
-            image.to_str().unwrap(),
-            "--log",
-            log,
-            "--ckpt-cwd=current",
-        ],
-        None,
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    let tail: String = recorded
-        .lines()
-        .skip(30)
-        .map(|l| format!("{l}\n"))
-        .collect();
-    assert_eq!(stdout(&out), tail);
+    replay_from_image_gives_the_rest(elsewhere.path(), &image, Path::new(log), &recorded);
 }
 
 #[test]
@@ -335,24 +338,7 @@ fn a_log_that_keeps_only_the_last_segment_replays_from_the_last_image() {
     assert_eq!(l.header.first, at);
     assert_eq!(l.events.first().map(|e| e.n), Some(at));
     let elsewhere = TempDir::new("replay-last");
-    let out = journal(
-        elsewhere.path(),
-        &[
-            "--replay",
-            image.to_str().unwrap(),
-            "--log",
-            log.to_str().unwrap(),
-            "--ckpt-cwd=current",
-        ],
-        None,
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    let tail: String = recorded
-        .lines()
-        .skip(30)
-        .map(|l| format!("{l}\n"))
-        .collect();
-    assert_eq!(stdout(&out), tail);
+    replay_from_image_gives_the_rest(elsewhere.path(), &image, &log, &recorded);
     let out = journal(
         elsewhere.path(),
         &["--replay", "start", "--log", log.to_str().unwrap()],
