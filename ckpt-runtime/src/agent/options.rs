@@ -610,12 +610,25 @@ fn replay_exec(from: &Path, log: &Path) -> Error {
         Ok(l) => l.header,
         Err(e) => return e,
     };
+    // The image this log continues (by its stamp: a kept copy under another name is the
+    // same image).
+    let continues = |h: &Header| !header.image.is_empty() && header.image_stamp == image_stamp(h);
     let mut env: Vec<(&str, OsString)> = vec![
         (ENV_REEXEC, "1".into()),
         (ENV_REPLAY_LOG, log.as_os_str().to_owned()),
     ];
     let argv: Vec<OsString>;
     if from == Path::new("start") && !from.exists() {
+        if !header.image.is_empty() {
+            return Error::Usage(format!(
+                "{}: this log records a run restored from {}: replay it from there, with \
+                 --replay {} --log {}",
+                log.display(),
+                header.image,
+                header.image,
+                log.display()
+            ));
+        }
         argv = header.args.iter().map(OsString::from).collect();
         env.push((ENV_REPLAY_FROM, "0".into()));
     } else {
@@ -624,12 +637,16 @@ fn replay_exec(from: &Path, log: &Path) -> Error {
             Ok(h) => h,
             Err(e) => return e,
         };
-        let Some(at) = h
-            .options
-            .iter()
-            .find(|(k, _)| k == crate::replay::LOG_EVENT_KEY)
-            .map(|(_, v)| v.clone())
-        else {
+        let at = if continues(&h) {
+            // The log starts where this image was restored.
+            Some("0".to_string())
+        } else {
+            h.options
+                .iter()
+                .find(|(k, _)| k == crate::replay::LOG_EVENT_KEY)
+                .map(|(_, v)| v.clone())
+        };
+        let Some(at) = at else {
             return Error::Usage(format!(
                 "{}: this image was not written while recording a log (--ckpt-record), so no \
                  log continues it; replay with --replay start",
@@ -644,14 +661,29 @@ fn replay_exec(from: &Path, log: &Path) -> Error {
 }
 
 /// Starts recording or replaying as the re-exec'd process was told.
-fn start_log(program: &Program, args: &[OsString], fingerprint: &Fingerprint) -> Result<()> {
+fn start_log(
+    program: &Program,
+    args: &[OsString],
+    fingerprint: &Fingerprint,
+    restore: Option<&Path>,
+) -> Result<()> {
     if let Some(rec) = std::env::var_os(ENV_RECORD) {
         std::env::remove_var(ENV_RECORD);
+        // A restored run's log continues its image: a replay starts from that image.
+        let (image, image_stamp) = match restore {
+            Some(img) => (
+                img.to_string_lossy().into_owned(),
+                image_stamp(&image::read_header(img)?),
+            ),
+            None => (String::new(), String::new()),
+        };
         let header = crate::replay::LogHeader {
             program: program.crate_name.into(),
             args: lossy(args),
             sources: fingerprint.sources.clone(),
             first: 0,
+            image,
+            image_stamp,
         };
         match std::env::var(ENV_LOG_KEEP).as_deref() {
             Ok("last") => crate::replay::keep_last_only(true),
@@ -706,6 +738,11 @@ fn start_log(program: &Program, args: &[OsString], fingerprint: &Fingerprint) ->
     Ok(())
 }
 
+/// What tells an image from a later one at the same path: `created:seq`.
+fn image_stamp(h: &Header) -> String {
+    format!("{}:{}", h.created_unix, lifecycle::seq_of(h))
+}
+
 /// `--ckpt-resume`: the image to restore, or `None` to start a new run (no image, or the
 /// newest one belongs to a run that finished: said on stderr).
 fn resume_target(path: &Path) -> Result<Option<PathBuf>> {
@@ -739,7 +776,7 @@ fn finish_setup(
     image::check_writable(&image_path)?;
     let settings = Settings::from_env()?;
     let fingerprint = program.fingerprint();
-    start_log(program, &args, &fingerprint)?;
+    start_log(program, &args, &fingerprint, restore.as_deref())?;
     // The lock first: a second instance fails here, at once, naming the holder.
     let lock = lifecycle::take_lock(&image_path)?;
     let mut start = Start::Fresh;

@@ -7,8 +7,10 @@
 //! ```
 //!
 //! The first chunk's payload is the header, a CBOR map `{"program": text, "args": [text],
-//! "sources": text, "first": uint}` (`first`: the number of the log's first event, 0 unless
-//! the events before an image were dropped, `--ckpt-log-keep=last`); every later payload is a CBOR array of events, each the array
+//! "sources": text, "first": uint, "image": text, "image_stamp": text}` (`first`: the
+//! number of the log's first event, 0 unless the events before an image were dropped,
+//! `--ckpt-log-keep=last`; `image`: the image a restored run recorded from, empty for a
+//! run recorded from its start); every later payload is a CBOR array of events, each the array
 //! `[n, kind, digest, value]`: `n` the event's number (0, 1, 2, ... over the whole log),
 //! `kind` a [`Kind`] code, `digest` a digest of the call's arguments (the length asked
 //! for, say), `value` what the program got (an unsigned integer, or a byte string; an
@@ -121,6 +123,12 @@ pub struct LogHeader {
     pub sources: String,
     /// The number of the log's first event (events before it were dropped).
     pub first: u64,
+    /// The image the recorded run was restored from (`--restore IMG --ckpt-record LOG`),
+    /// or empty for a run recorded from its start.
+    pub image: String,
+    /// That image's creation time and sequence number (`created:seq`), which tell it from
+    /// a later image written to the same path.
+    pub image_stamp: String,
 }
 
 /// Appends events to a log file.
@@ -162,7 +170,7 @@ impl Writer {
         };
         let mut payload = Vec::new();
         let mut e = Encoder::new(&mut payload);
-        e.map(4);
+        e.map(6);
         e.text("program");
         e.text(&header.program);
         e.text("args");
@@ -174,6 +182,10 @@ impl Writer {
         e.text(&header.sources);
         e.text("first");
         e.uint(header.first);
+        e.text("image");
+        e.text(&header.image);
+        e.text("image_stamp");
+        e.text(&header.image_stamp);
         e.finish()?;
         w.write_chunk(&payload)?;
         Ok(w)
@@ -495,6 +507,8 @@ fn parse_header(path: &Path, p: &[u8]) -> Result<LogHeader, Error> {
             args,
             sources,
             first,
+            image: text("image").unwrap_or_default(),
+            image_stamp: text("image_stamp").unwrap_or_default(),
         }),
         _ => Err(bad(path, "header: expected {program, args, sources}")),
     }

@@ -230,6 +230,45 @@ fn through(kind: Kind, digest: u64, live: impl FnOnce() -> Payload) -> Payload {
     }
 }
 
+/// The digest that marks the clock mapping a restore computed (see [`restored_clock`]).
+const RESTORED_CLOCK: u64 = u64::MAX;
+
+/// The clock mapping (`virtual = real + delta`) a restore set: recorded when a restored
+/// run records (the event right after the restore); while replaying, the recorded one if
+/// the log holds it next (`None` otherwise: the image's own mapping applies).
+pub(crate) fn restored_clock(delta: Option<u64>) -> Option<u64> {
+    match MODE.load(Ordering::Relaxed) {
+        RECORD => {
+            if let (Some(d), Some(Active::Recording(w))) = (delta, active().as_mut()) {
+                if let Err(e) = w.push(Kind::Monotonic, RESTORED_CLOCK, &Payload::Uint(d)) {
+                    eprintln!("ckpt: warning: the input log is incomplete: {e}");
+                }
+            }
+            None
+        }
+        REPLAY => {
+            let mut guard = active();
+            let Some(Active::Replaying { events, .. }) = guard.as_mut() else {
+                return None;
+            };
+            match events.front() {
+                Some(Event {
+                    kind: Kind::Monotonic,
+                    digest: RESTORED_CLOCK,
+                    value: Payload::Uint(d),
+                    ..
+                }) => {
+                    let d = *d;
+                    events.pop_front();
+                    Some(d)
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
 /// A clock reading (`kind` is [`Kind::Monotonic`] or [`Kind::Wall`]).
 pub(crate) fn clock(kind: Kind, live: impl FnOnce() -> u64) -> u64 {
     match through(kind, 0, || Payload::Uint(live())) {

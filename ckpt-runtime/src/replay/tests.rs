@@ -6,6 +6,8 @@ fn header() -> LogHeader {
         args: vec!["app".into(), "7".into()],
         sources: "abc".into(),
         first: 0,
+        image: String::new(),
+        image_stamp: String::new(),
     }
 }
 

@@ -200,7 +200,10 @@ pub(crate) fn restore_component(v: &Value, policy: Policy) -> Result<()> {
     let saved = parse_component(v)?;
     let b = base_ns();
     if crate::replay::replaying() {
-        if let Some(delta) = v.get("delta_ns").and_then(Value::as_u64) {
+        // A log recorded by a restored run holds the mapping that restore computed; a log
+        // that continues past its image uses the image's.
+        let recorded = crate::replay::restored_clock(None);
+        if let Some(delta) = recorded.or_else(|| v.get("delta_ns").and_then(Value::as_u64)) {
             if delta != UNSET {
                 OFFSET_NS.store(b.wrapping_add(delta), Ordering::Release);
                 DELTA_NS.store(delta, Ordering::Release);
@@ -213,6 +216,8 @@ pub(crate) fn restore_component(v: &Value, policy: Policy) -> Result<()> {
     let target = restored_now(saved, wall_since_epoch(), policy, current);
     let offset = nanos(offset_for(target, since));
     OFFSET_NS.store(offset, Ordering::Release);
-    DELTA_NS.store(offset.wrapping_sub(b), Ordering::Release);
+    let delta = offset.wrapping_sub(b);
+    DELTA_NS.store(delta, Ordering::Release);
+    crate::replay::restored_clock(Some(delta));
     Ok(())
 }
