@@ -9,57 +9,19 @@
 
 #![no_main]
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::os::unix::io::AsRawFd;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use ckpt::image::{self, Limits, END_MAGIC, FORMAT_VERSION, MAGIC};
 use libfuzzer_sys::fuzz_target;
 
-struct Counting;
+#[path = "../../ckpt-runtime/tests/counting_alloc/mod.rs"]
+mod counting_alloc;
 
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-fn grew(n: usize) {
-    let now = LIVE.fetch_add(n, Ordering::Relaxed) + n;
-    PEAK.fetch_max(now, Ordering::Relaxed);
-}
-
-// SAFETY: every call is forwarded to the system allocator unchanged; the counters are
-// plain atomics.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        let p = System.alloc(l);
-        if !p.is_null() {
-            grew(l.size());
-        }
-        p
-    }
-    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
-        let p = System.alloc_zeroed(l);
-        if !p.is_null() {
-            grew(l.size());
-        }
-        p
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        System.dealloc(p, l);
-        LIVE.fetch_sub(l.size(), Ordering::Relaxed);
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        let q = System.realloc(p, l, new);
-        if !q.is_null() {
-            grew(new);
-            LIVE.fetch_sub(l.size(), Ordering::Relaxed);
-        }
-        q
-    }
-}
+use counting_alloc::{measured, Counting};
 
 #[global_allocator]
 static ALLOC: Counting = Counting;
@@ -113,11 +75,12 @@ fuzz_target!(|data: &[u8]| {
     file.set_len(0).expect("truncating the input file");
     file.write_all_at(&bytes, 0)
         .expect("writing the input file");
-    let base = LIVE.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
-    let full = image::read(path, &Limits::default());
-    let head = image::read_header(path);
-    let peak = PEAK.load(Ordering::Relaxed).saturating_sub(base);
+    let ((full, head), peak, _) = measured(|| {
+        (
+            image::read(path, &Limits::default()),
+            image::read_header(path),
+        )
+    });
     assert!(
         peak <= PER_BYTE * bytes.len() + FIXED,
         "the decoder took {peak} bytes for a file of {}",

@@ -376,29 +376,27 @@ enum RunEnd {
 impl Layout {
     /// The uninterrupted run: it must succeed. Returns how long it took in ms.
     fn reference(&self, binary: &Path, opts: &CheckOptions) -> Result<u64, CheckError> {
-        let l = self;
-        let binary = binary.to_path_buf();
-        l.reset(opts.input.as_deref())?;
+        self.reset(opts.input.as_deref())?;
         let t0 = Instant::now();
-        match l.run(&binary, &opts.args, false, None, opts.timeout)? {
+        match self.run(binary, &opts.args, false, None, opts.timeout)? {
             RunEnd::Exited(s) if s.success() => {}
             RunEnd::Exited(s) => {
                 return Err(CheckError::ReferenceFailed {
-                    binary,
+                    binary: binary.to_path_buf(),
                     status: s.to_string(),
-                    stderr: l.stderr_tail(),
+                    stderr: self.stderr_tail(),
                 })
             }
             RunEnd::Killed => {
                 return Err(CheckError::ReferenceFailed {
-                    binary,
+                    binary: binary.to_path_buf(),
                     status: "killed by SIGKILL".into(),
-                    stderr: l.stderr_tail(),
+                    stderr: self.stderr_tail(),
                 })
             }
             RunEnd::TimedOut => {
                 return Err(CheckError::ReferenceTimeout {
-                    binary,
+                    binary: binary.to_path_buf(),
                     secs: opts.timeout.as_secs(),
                 })
             }

@@ -94,7 +94,8 @@ struct Setting {
     option: &'static str,
     env: &'static str,
     key: &'static str,
-    check: fn(&str) -> std::result::Result<(), String>,
+    /// Parses a value into the settings (the parse is the check of an option's value).
+    apply: fn(&mut Settings, &str) -> std::result::Result<(), String>,
 }
 
 const SETTINGS: &[Setting] = &[
@@ -102,31 +103,46 @@ const SETTINGS: &[Setting] = &[
         option: "--ckpt-keep",
         env: "CKPT_KEEP",
         key: "keep",
-        check: |v| parse_keep(v).map(drop),
+        apply: |s, v| {
+            s.keep = parse_keep(v)?;
+            Ok(())
+        },
     },
     Setting {
         option: "--ckpt-every",
         env: "CKPT_EVERY",
         key: "every",
-        check: |v| triggers::parse_duration(v).map(drop),
+        apply: |s, v| {
+            s.triggers.every = Some(triggers::parse_duration(v)?);
+            Ok(())
+        },
     },
     Setting {
         option: "--ckpt-grace",
         env: "CKPT_GRACE",
         key: "grace",
-        check: |v| triggers::parse_duration(v).map(drop),
+        apply: |s, v| {
+            s.triggers.grace = triggers::parse_duration(v)?;
+            Ok(())
+        },
     },
     Setting {
         option: "--ckpt-finished",
         env: "CKPT_FINISHED",
         key: "finished",
-        check: |v| Finished::parse(v).map(drop),
+        apply: |s, v| {
+            s.finished = Finished::parse(v)?;
+            Ok(())
+        },
     },
     Setting {
         option: "--ckpt-signals",
         env: "CKPT_SIGNALS",
         key: "signals",
-        check: |v| parse_on_off(v).map(drop),
+        apply: |s, v| {
+            s.triggers.signals = parse_on_off(v)?;
+            Ok(())
+        },
     },
 ];
 
@@ -150,10 +166,9 @@ fn parse_on_off(v: &str) -> std::result::Result<bool, String> {
 const DEFAULT_GRACE: Duration = Duration::from_secs(25);
 
 impl Settings {
-    /// Reads the settings' variables (set by the options or by the user) and takes them
-    /// out of the environment, so child processes do not inherit them.
-    fn from_env() -> Result<Settings> {
-        let mut s = Settings {
+    /// The settings of a run given none.
+    fn default_run() -> Settings {
+        Settings {
             keep: 1,
             triggers: Triggers {
                 signals: true,
@@ -162,8 +177,15 @@ impl Settings {
             },
             finished: Finished::Keep,
             recorded: Vec::new(),
-            key: image::signature::Key::from_env()?,
-        };
+            key: None,
+        }
+    }
+
+    /// Reads the settings' variables (set by the options or by the user) and takes them
+    /// out of the environment, so child processes do not inherit them.
+    fn from_env() -> Result<Settings> {
+        let mut s = Settings::default_run();
+        s.key = image::signature::Key::from_env()?;
         std::env::remove_var(image::signature::ENV_KEY_FILE);
         std::env::remove_var(image::signature::ENV_KEY);
         for set in SETTINGS {
@@ -172,14 +194,7 @@ impl Settings {
             };
             std::env::remove_var(set.env);
             let v = v.to_string_lossy().into_owned();
-            let bad = |m: String| Error::Usage(format!("{}={v:?}: {m}", set.env));
-            match set.key {
-                "keep" => s.keep = parse_keep(&v).map_err(bad)?,
-                "every" => s.triggers.every = Some(triggers::parse_duration(&v).map_err(bad)?),
-                "grace" => s.triggers.grace = triggers::parse_duration(&v).map_err(bad)?,
-                "finished" => s.finished = Finished::parse(&v).map_err(bad)?,
-                _ => s.triggers.signals = parse_on_off(&v).map_err(bad)?,
-            }
+            (set.apply)(&mut s, &v).map_err(|m| Error::Usage(format!("{}={v:?}: {m}", set.env)))?;
             s.recorded.push((set.key.to_string(), v));
         }
         Ok(s)
@@ -379,7 +394,8 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<CkptArgs> {
                     }
                 },
             };
-            (set.check)(&v).map_err(|m| Error::Usage(format!("{} {v}: {m}", set.option)))?;
+            (set.apply)(&mut Settings::default_run(), &v)
+                .map_err(|m| Error::Usage(format!("{} {v}: {m}", set.option)))?;
             out.settings.retain(|(env, _)| *env != set.env);
             out.settings.push((set.env, v));
         } else if let Some((p, v)) = POLICIES

@@ -170,15 +170,10 @@ fn version_error(path: &Path, version: u32, intact: bool) -> Error {
 /// which can tell a damaged version field from a later format).
 fn open(path: &Path) -> Result<Opened, Error> {
     let mut file = File::open(path).map_err(|e| Error::io("opening image", path, e))?;
-    let mut len = file
-        .metadata()
-        .map_err(|e| Error::io("reading image metadata", path, e))?
-        .len();
-    let io = |e| Error::io("reading image", path, e);
     // A signed image: the layout below ends before the signature block.
-    if super::signature::is_signed(path)? && len >= super::signature::SIGNATURE_LEN {
-        len -= super::signature::SIGNATURE_LEN;
-    }
+    let len = super::signature::unsigned_len(&mut file, path)?;
+    let io = |e| Error::io("reading image", path, e);
+    file.seek(SeekFrom::Start(0)).map_err(io)?;
     if len == 0 {
         return Err(Error::NotAnImage {
             path: path.into(),

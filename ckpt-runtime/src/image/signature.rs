@@ -93,6 +93,19 @@ pub fn is_signed(path: &Path) -> Result<bool, Error> {
     Ok(tail_magic(&mut f, path)?.as_ref() == Some(SIGNATURE_MAGIC))
 }
 
+/// The length of the open image `f` without its signature block, if it has one: where
+/// the unsigned layout (prefix, body, trailer) ends.
+pub(crate) fn unsigned_len(f: &mut File, path: &Path) -> Result<u64, Error> {
+    let len = f
+        .metadata()
+        .map_err(|e| Error::io("reading image metadata", path, e))?
+        .len();
+    if len >= SIGNATURE_LEN && tail_magic(f, path)?.as_ref() == Some(SIGNATURE_MAGIC) {
+        return Ok(len - SIGNATURE_LEN);
+    }
+    Ok(len)
+}
+
 fn tail_magic(f: &mut File, path: &Path) -> Result<Option<[u8; 8]>, Error> {
     let io = |e| Error::io("reading image", path, e);
     let len = f.metadata().map_err(io)?.len();

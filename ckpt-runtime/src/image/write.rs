@@ -513,7 +513,7 @@ pub fn mark_finished(path: &Path) -> Result<(), Error> {
         .write(true)
         .open(path)
         .map_err(io)?;
-    let len = unsigned_len(&mut f, path)?;
+    let len = super::signature::unsigned_len(&mut f, path)?;
     if len < super::PREFIX_LEN + super::TRAILER_LEN {
         return Ok(());
     }
@@ -534,7 +534,7 @@ pub fn is_finished(path: &Path) -> Result<bool, Error> {
     use std::io::{Read, Seek, SeekFrom};
     let io = |e| Error::io("reading image", path, e);
     let mut f = File::open(path).map_err(io)?;
-    let len = unsigned_len(&mut f, path)?;
+    let len = super::signature::unsigned_len(&mut f, path)?;
     if len < 8 {
         return Ok(false);
     }
@@ -542,16 +542,4 @@ pub fn is_finished(path: &Path) -> Result<bool, Error> {
     f.seek(SeekFrom::Start(len - 8)).map_err(io)?;
     f.read_exact(&mut end).map_err(io)?;
     Ok(&end == super::FINISHED_MAGIC)
-}
-
-/// The length of the image without its signature block, if it has one.
-fn unsigned_len(f: &mut File, path: &Path) -> Result<u64, Error> {
-    let len = f
-        .metadata()
-        .map_err(|e| Error::io("reading image", path, e))?
-        .len();
-    if super::signature::is_signed(path)? && len >= SIGNATURE_LEN {
-        return Ok(len - SIGNATURE_LEN);
-    }
-    Ok(len)
 }

@@ -193,7 +193,7 @@ fn through(kind: Kind, digest: u64, live: impl FnOnce() -> Payload) -> Payload {
     }
     let mut guard = active();
     match guard.as_mut() {
-        Some(Active::Recording(_)) => {
+        Some(Active::Recording(_)) | None => {
             drop(guard);
             live()
         }
@@ -226,7 +226,6 @@ fn through(kind: Kind, digest: u64, live: impl FnOnce() -> Payload) -> Payload {
                 live()
             }
         },
-        None => live(),
     }
 }
 
