@@ -9,7 +9,8 @@
 //! cmp recorded.txt replayed.txt
 //! ```
 //!
-//! `--save-every K` saves every K lines (default 10). With `--marks FILE`, every line of
+//! `--save-every K` saves every K lines (default 10); `--pace MS` waits MS milliseconds
+//! after each line. With `--marks FILE`, every line of
 //! FILE costs one more clock reading at the start: an input the log does not hold, so
 //! editing FILE between recording and replay makes the replay diverge (and say where).
 
@@ -30,6 +31,13 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|k| k.parse().ok())
         .unwrap_or(10);
+    // Milliseconds to wait after each line (a slower run, to kill in the middle of).
+    let pace: u64 = args
+        .iter()
+        .position(|a| a == "--pace")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|k| k.parse().ok())
+        .unwrap_or(0);
     let start = std::time::Instant::now();
     for _ in marks.lines() {
         let _ = std::time::Instant::now();
@@ -49,6 +57,9 @@ fn main() {
         );
         if n % save_every == 0 {
             ckpt::save().expect("checkpoint");
+        }
+        if pace > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(pace));
         }
     }
     println!(

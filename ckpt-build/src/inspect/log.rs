@@ -10,7 +10,7 @@ use serde_json::json;
 /// Which events `cargo ckpt log` shows.
 #[derive(Debug, Clone, Default)]
 pub struct LogOptions {
-    /// Only events of this kind (`monotonic`, `wall`, `random`, `stdin`).
+    /// Only events of this kind (`monotonic`, `wall`, `random`, `stdin`, `output`).
     pub kind: Option<String>,
     /// Only events numbered at least this.
     pub from: Option<u64>,
@@ -20,14 +20,8 @@ pub struct LogOptions {
     pub json: bool,
 }
 
-/// The short name `--kind` takes.
 fn short(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Monotonic => "monotonic",
-        Kind::Wall => "wall",
-        Kind::Random => "random",
-        Kind::Stdin => "stdin",
-    }
+    kind.short()
 }
 
 /// Lists the events of the log at `path` that `opts` selects.
@@ -42,12 +36,11 @@ fn short(kind: Kind) -> &'static str {
 /// ```
 pub fn log(path: &Path, opts: &LogOptions) -> Result<String, ckpt::Error> {
     if let Some(k) = &opts.kind {
-        if ![Kind::Monotonic, Kind::Wall, Kind::Random, Kind::Stdin]
-            .iter()
-            .any(|x| short(*x) == k)
-        {
+        if !Kind::ALL.iter().any(|x| short(*x) == k) {
+            let names: Vec<&str> = Kind::ALL.iter().map(|x| x.short()).collect();
             return Err(ckpt::Error::Usage(format!(
-                "--kind {k}: expected monotonic, wall, random or stdin"
+                "--kind {k}: expected one of {}",
+                names.join(", ")
             )));
         }
     }
@@ -119,6 +112,7 @@ fn value(e: &Event) -> String {
     match (&e.value, e.kind) {
         (Payload::Uint(v), Kind::Monotonic) => format!("{v} ns"),
         (Payload::Uint(v), Kind::Wall) => format!("{v} ns since the epoch"),
+        (Payload::Uint(v), Kind::Released) => format!("standard output released up to byte {v}"),
         (Payload::Uint(v), _) => v.to_string(),
         (Payload::Bytes(b), Kind::Stdin) => {
             let shown: String = String::from_utf8_lossy(&b[..b.len().min(40)]).into_owned();

@@ -224,6 +224,8 @@ pub(crate) struct CkptArgs {
     pub until: Option<u64>,
     /// `--ckpt-log-keep=all|last` (with `--ckpt-record`).
     pub log_keep: Option<String>,
+    /// `--ckpt-log-sync` (with `--ckpt-record`).
+    pub log_sync: bool,
     pub resume: bool,
     /// Policy options given (`--ckpt-time=wall` → `("CKPT_TIME", "wall")`), see
     /// [`POLICIES`].
@@ -265,6 +267,8 @@ ckpt options (taken out of the program's arguments; the program never sees them)
                             write the image APP.at-N.ckpt there
   --ckpt-log-keep=all|last  with --ckpt-record: keep the whole log (default), or only the
                             events since the last image                (CKPT_LOG_KEEP)
+  --ckpt-log-sync           with --ckpt-record: fdatasync the log before output leaves
+                            (survives power loss, not only kill -9)     (CKPT_LOG_SYNC=1)
   --ckpt-time=monotonic|wall      on restore, leave out or count the downtime (CKPT_TIME)
   --ckpt-env=saved|current        on restore, the saved or the current environment (CKPT_ENV)
   --ckpt-cwd=saved|current        on restore, the saved or the current working directory (CKPT_CWD)
@@ -276,7 +280,7 @@ ckpt options (taken out of the program's arguments; the program never sees them)
 /// The options `--ckpt-help` lists, for the error about an unknown one.
 const KNOWN: &str = "--restore FILE|latest|DIR, --ckpt-resume, --ckpt-file FILE, --ckpt-keep N, \
                      --ckpt-every DURATION, --ckpt-grace DURATION, --ckpt-finished=, \
-                     --ckpt-signals=, --ckpt-key-file FILE, --ckpt-record LOG, --replay start|IMAGE --log LOG [--until N], --ckpt-log-keep=, \
+                     --ckpt-signals=, --ckpt-key-file FILE, --ckpt-record LOG, --replay start|IMAGE --log LOG [--until N], --ckpt-log-keep=, --ckpt-log-sync, \
                      --ckpt-time=, --ckpt-env=, --ckpt-cwd=, --ckpt-files=, \
                      --ckpt-help";
 
@@ -376,6 +380,8 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<CkptArgs> {
                     "--until {n}: expected an event number (cargo ckpt log lists them)"
                 ))
             })?);
+        } else if s == "--ckpt-log-sync" {
+            out.log_sync = true;
         } else if s == "--ckpt-resume" {
             out.resume = true;
         } else if let Some(set) = SETTINGS
@@ -556,6 +562,9 @@ pub(crate) fn start(program: &'static Program) -> Result<Start> {
         if let Some(k) = &parsed.log_keep {
             std::env::set_var(ENV_LOG_KEEP, k);
         }
+        if parsed.log_sync {
+            std::env::set_var(ENV_LOG_SYNC, "1");
+        }
         if let Some(n) = parsed.until {
             std::env::set_var(ENV_REPLAY_UNTIL, n.to_string());
         }
@@ -618,6 +627,8 @@ const ENV_REPLAY_FROM: &str = "CKPT_REPLAY_FROM";
 const ENV_REPLAY_UNTIL: &str = "CKPT_REPLAY_UNTIL";
 /// `--ckpt-log-keep=all|last`.
 const ENV_LOG_KEEP: &str = "CKPT_LOG_KEEP";
+/// `--ckpt-log-sync`.
+const ENV_LOG_SYNC: &str = "CKPT_LOG_SYNC";
 
 /// `--replay start|IMAGE --log LOG`: re-executes the program with the recorded run's
 /// arguments (the log's, or the image's), the replay told through the environment.
@@ -685,22 +696,7 @@ fn start_log(
 ) -> Result<()> {
     if let Some(rec) = std::env::var_os(ENV_RECORD) {
         std::env::remove_var(ENV_RECORD);
-        // A restored run's log continues its image: a replay starts from that image.
-        let (image, image_stamp) = match restore {
-            Some(img) => (
-                img.to_string_lossy().into_owned(),
-                image_stamp(&image::read_header(img)?),
-            ),
-            None => (String::new(), String::new()),
-        };
-        let header = crate::replay::LogHeader {
-            program: program.crate_name.into(),
-            args: lossy(args),
-            sources: fingerprint.sources.clone(),
-            first: 0,
-            image,
-            image_stamp,
-        };
+        let rec = PathBuf::from(rec);
         match std::env::var(ENV_LOG_KEEP).as_deref() {
             Ok("last") => crate::replay::keep_last_only(true),
             Ok("all") | Err(_) => {}
@@ -711,7 +707,58 @@ fn start_log(
             }
         }
         std::env::remove_var(ENV_LOG_KEEP);
-        crate::replay::start_recording(Path::new(&rec), &header)?;
+        let image = restore.map(image::read_header).transpose()?;
+        // Where the run's standard output stands (an image records it), and how much of
+        // it a killed run had released.
+        let option = |h: &Header, key: &str| {
+            h.options
+                .iter()
+                .find(|(k, _)| k == key)
+                .and_then(|(_, v)| v.parse::<u64>().ok())
+        };
+        let out_start = image
+            .as_ref()
+            .and_then(|h| option(h, crate::replay::LOG_OUT_KEY))
+            .unwrap_or(0);
+        let mut suppress = out_start;
+        match (restore, &image) {
+            (Some(img), Some(h)) if rec.exists() => match recovery_from(&rec, h, fingerprint)? {
+                Some((log, from)) => {
+                    suppress = suppress.max(crate::replay::released_in(&log));
+                    eprintln!(
+                        "ckpt: recovery: {} continues {}: replaying its events {from}..{} \
+                         (output already released is not printed again), then going on live",
+                        rec.display(),
+                        img.display(),
+                        (log.header.first + log.events.len() as u64).saturating_sub(1),
+                    );
+                    crate::replay::start_recovering(&rec, log, from)?;
+                }
+                None => new_log(
+                    program,
+                    args,
+                    fingerprint,
+                    &rec,
+                    restore.zip(image.as_ref()),
+                )?,
+            },
+            _ => new_log(
+                program,
+                args,
+                fingerprint,
+                &rec,
+                restore.zip(image.as_ref()),
+            )?,
+        }
+        crate::replay::set_sync(std::env::var_os(ENV_LOG_SYNC).is_some_and(|v| v == "1"));
+        std::env::remove_var(ENV_LOG_SYNC);
+        if let Err(e) = crate::io::commit::interpose(out_start, suppress) {
+            eprintln!(
+                "ckpt: warning: standard output could not be routed through the log's \
+                 output commit ({e}): after a kill, a recovery may print again what was \
+                 printed after the last image"
+            );
+        }
     }
     if let Some(log) = std::env::var_os(ENV_REPLAY_LOG) {
         std::env::remove_var(ENV_REPLAY_LOG);
@@ -752,6 +799,83 @@ fn start_log(
         crate::replay::start_replaying(&path, l, from);
     }
     Ok(())
+}
+
+/// Starts recording into a new log at `rec` (the run restored from `image`, if any).
+fn new_log(
+    program: &Program,
+    args: &[OsString],
+    fingerprint: &Fingerprint,
+    rec: &Path,
+    image: Option<(&Path, &Header)>,
+) -> Result<()> {
+    // A restored run's log continues its image: a replay starts from that image.
+    let (image, image_stamp) = match image {
+        Some((img, h)) => (img.to_string_lossy().into_owned(), image_stamp(h)),
+        None => (String::new(), String::new()),
+    };
+    let mut b = [0u8; 8];
+    let id = crate::rand::sys::raw_os_random(&mut b)
+        .map(|()| u64::from_le_bytes(b))
+        .map_err(|e| Error::io("drawing the log's identity", rec, e))?;
+    let header = crate::replay::LogHeader {
+        program: program.crate_name.into(),
+        args: lossy(args),
+        sources: fingerprint.sources.clone(),
+        first: 0,
+        image,
+        image_stamp,
+        id: format!("{id:016x}"),
+    };
+    crate::replay::start_recording(rec, &header)
+}
+
+/// `--restore IMG --ckpt-record LOG` where LOG exists: if LOG is the log the run that
+/// wrote IMG was recording (IMG names it) or the log of a run restored from IMG, the
+/// restore is a recovery: the log read, and the event to replay from.
+fn recovery_from(
+    rec: &Path,
+    h: &Header,
+    fingerprint: &Fingerprint,
+) -> Result<Option<(crate::replay::log::Log, u64)>> {
+    // A file that is no log (or is damaged) is replaced by a new log, as before.
+    let Ok(log) = crate::replay::log::read(rec) else {
+        return Ok(None);
+    };
+    if log.header.sources != fingerprint.sources {
+        return Ok(None);
+    }
+    let named = h
+        .options
+        .iter()
+        .any(|(k, v)| k == crate::replay::LOG_ID_KEY && !v.is_empty() && *v == log.header.id);
+    let from = if named {
+        h.options
+            .iter()
+            .find(|(k, _)| k == crate::replay::LOG_EVENT_KEY)
+            .and_then(|(_, v)| v.parse::<u64>().ok())
+    } else if !log.header.image_stamp.is_empty()
+        && log.header.image_stamp == image_stamp(h)
+        && log.header.first == 0
+    {
+        Some(0)
+    } else {
+        None
+    };
+    let Some(from) = from else { return Ok(None) };
+    let end = log.header.first + log.events.len() as u64;
+    if from < log.header.first || from > end {
+        return Err(Error::BadLog {
+            path: rec.into(),
+            detail: format!(
+                "the image continues at event {from}, but the log holds events {}..{end} \
+                 (the events before its last image were dropped, --ckpt-log-keep=last): \
+                 restore the newest image to recover",
+                log.header.first
+            ),
+        });
+    }
+    Ok(Some((log, from)))
 }
 
 /// What tells an image from a later one at the same path: `created:seq`.
@@ -853,6 +977,12 @@ impl Config {
         }
         if let Some(n) = crate::replay::position() {
             options.push((crate::replay::LOG_EVENT_KEY.into(), n.to_string()));
+            if let Some(id) = crate::replay::log_id() {
+                options.push((crate::replay::LOG_ID_KEY.into(), id));
+            }
+            if let Some(p) = crate::io::commit::position() {
+                options.push((crate::replay::LOG_OUT_KEY.into(), p.to_string()));
+            }
         }
         Header {
             format: image::FORMAT_VERSION,

@@ -33,6 +33,8 @@
 
 mod buffered;
 #[cfg_attr(not(feature = "agent"), allow(dead_code))]
+pub(crate) mod commit;
+#[cfg_attr(not(feature = "agent"), allow(dead_code))]
 pub(crate) mod stdio;
 
 #[cfg(test)]

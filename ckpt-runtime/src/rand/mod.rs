@@ -39,7 +39,7 @@
 
 mod range;
 mod state;
-mod sys;
+pub(crate) mod sys;
 
 #[cfg(test)]
 mod tests;

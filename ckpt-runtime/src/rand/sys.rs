@@ -11,7 +11,7 @@ pub(super) fn os_random(buf: &mut [u8]) -> io::Result<()> {
     raw_os_random(buf)
 }
 
-fn raw_os_random(buf: &mut [u8]) -> io::Result<()> {
+pub(crate) fn raw_os_random(buf: &mut [u8]) -> io::Result<()> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     if getrandom(buf).is_ok() {
         return Ok(());

@@ -49,9 +49,33 @@ pub enum Kind {
     Random = 3,
     /// Bytes read from standard input (empty at its end).
     Stdin = 4,
+    /// Not an input: standard output released up to this position (the digest is the
+    /// stream, 1; the value the number of bytes that had left the process, counted from
+    /// the run's start). A recovery suppresses that much of the replayed output.
+    Released = 5,
 }
 
 impl Kind {
+    /// Every kind, by code.
+    pub const ALL: &'static [Kind] = &[
+        Kind::Monotonic,
+        Kind::Wall,
+        Kind::Random,
+        Kind::Stdin,
+        Kind::Released,
+    ];
+
+    /// Its one-word name (`cargo ckpt log --kind`).
+    pub fn short(self) -> &'static str {
+        match self {
+            Kind::Monotonic => "monotonic",
+            Kind::Wall => "wall",
+            Kind::Random => "random",
+            Kind::Stdin => "stdin",
+            Kind::Released => "output",
+        }
+    }
+
     /// The kind with code `c`.
     pub fn from_code(c: u64) -> Option<Kind> {
         Some(match c {
@@ -59,6 +83,7 @@ impl Kind {
             2 => Kind::Wall,
             3 => Kind::Random,
             4 => Kind::Stdin,
+            5 => Kind::Released,
             _ => return None,
         })
     }
@@ -70,6 +95,7 @@ impl Kind {
             Kind::Wall => "wall clock",
             Kind::Random => "random bytes",
             Kind::Stdin => "stdin read",
+            Kind::Released => "output released",
         }
     }
 }
@@ -129,6 +155,9 @@ pub struct LogHeader {
     /// That image's creation time and sequence number (`created:seq`), which tell it from
     /// a later image written to the same path.
     pub image_stamp: String,
+    /// The log's identity (random, hex): images written while recording name it, so a
+    /// recovery knows the log continues them.
+    pub id: String,
 }
 
 /// Appends events to a log file.
@@ -140,6 +169,10 @@ pub(crate) struct Writer {
     /// The next event's number.
     pub next: u64,
     header: LogHeader,
+    sync: bool,
+    /// Since [`Writer::mark`]: the event number marked, and the events pushed since (their
+    /// count and encoding), which [`Writer::restart`] keeps.
+    since_mark: Option<(u64, u64, Vec<u8>)>,
 }
 
 impl Writer {
@@ -167,10 +200,12 @@ impl Writer {
             count: 0,
             next: header.first,
             header: header.clone(),
+            sync: false,
+            since_mark: None,
         };
         let mut payload = Vec::new();
         let mut e = Encoder::new(&mut payload);
-        e.map(6);
+        e.map(7);
         e.text("program");
         e.text(&header.program);
         e.text("args");
@@ -186,24 +221,87 @@ impl Writer {
         e.text(&header.image);
         e.text("image_stamp");
         e.text(&header.image_stamp);
+        e.text("id");
+        e.text(&header.id);
         e.finish()?;
         w.write_chunk(&payload)?;
         Ok(w)
     }
 
-    /// Drops the events written so far: the log starts again at the next event (an
-    /// image was just written there). A new file replaces the old one by rename, so a
-    /// kill leaves one or the other, whole.
+    /// Opens the log `log` (read from `path`) to append to it: the torn tail, if any, is
+    /// cut, and the next event is the one after its last.
+    pub(crate) fn append(path: &Path, log: &Log) -> Result<Writer, Error> {
+        let file = OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::io("opening log", path, e))?;
+        file.set_len(log.valid_len)
+            .map_err(|e| Error::io("cutting the torn tail of log", path, e))?;
+        let mut file = file;
+        use std::io::Seek;
+        file.seek(std::io::SeekFrom::End(0))
+            .map_err(|e| Error::io("opening log", path, e))?;
+        Ok(Writer {
+            file,
+            path: path.into(),
+            pending: Vec::new(),
+            count: 0,
+            next: log.header.first + log.events.len() as u64,
+            header: log.header.clone(),
+            sync: false,
+            since_mark: None,
+        })
+    }
+
+    /// The header it was created with.
+    pub(crate) fn header(&self) -> &LogHeader {
+        &self.header
+    }
+
+    /// `fdatasync` after every chunk that precedes released output.
+    pub(crate) fn set_sync(&mut self, on: bool) {
+        self.sync = on;
+    }
+
+    /// Flushes, and with `set_sync`, makes the log durable (before output leaves).
+    pub(crate) fn commit(&mut self) -> Result<(), Error> {
+        let wrote = self.count > 0;
+        self.flush()?;
+        if wrote && self.sync {
+            self.file
+                .sync_data()
+                .map_err(|e| Error::io("syncing log", &self.path, e))?;
+        }
+        Ok(())
+    }
+
+    /// Marks the next event: a [`Writer::restart`] starts the log there, keeping what is
+    /// pushed meanwhile.
+    pub(crate) fn mark(&mut self) {
+        self.since_mark = Some((self.next, 0, Vec::new()));
+    }
+
+    /// Drops the events before the [`Writer::mark`] (or all written so far): the log
+    /// starts again there (an image was written at that event). A new file replaces the old
+    /// one by rename, so a kill leaves one or the other, whole.
     pub(crate) fn restart(&mut self) -> Result<(), Error> {
         self.flush()?;
+        let (first, count, kept) = self.since_mark.take().unwrap_or((self.next, 0, Vec::new()));
         let mut name = self.path.file_name().unwrap_or_default().to_os_string();
         name.push(".new");
         let tmp = self.path.with_file_name(name);
         let header = LogHeader {
-            first: self.next,
+            first,
             ..self.header.clone()
         };
-        let fresh = Writer::create_at(&tmp, &self.path, &header)?;
+        let mut fresh = Writer::create_at(&tmp, &self.path, &header)?;
+        fresh.sync = self.sync;
+        if count > 0 {
+            fresh.pending = kept;
+            fresh.count = count;
+            fresh.next = self.next;
+            fresh.flush()?;
+        }
         std::fs::rename(&tmp, &self.path).map_err(|e| Error::io("replacing log", &self.path, e))?;
         *self = fresh;
         Ok(())
@@ -213,6 +311,7 @@ impl Writer {
     pub(crate) fn push(&mut self, kind: Kind, digest: u64, value: &Payload) -> Result<(), Error> {
         // Written directly (the hot path of recording): the same CBOR the `Encoder`
         // would write.
+        let start = self.pending.len();
         let out = &mut self.pending;
         cbor_head(out, 4, 4);
         cbor_head(out, 0, self.next);
@@ -230,6 +329,10 @@ impl Writer {
                 out.extend_from_slice(b"err");
                 cbor_head(out, 0, *k);
             }
+        }
+        if let Some((_, count, kept)) = &mut self.since_mark {
+            *count += 1;
+            kept.extend_from_slice(&self.pending[start..]);
         }
         self.next += 1;
         self.count += 1;
@@ -372,6 +475,8 @@ pub struct Log {
     /// Bytes of a torn last chunk that were left out (the recording process was killed
     /// while writing it), 0 when the log ends cleanly.
     pub torn: u64,
+    /// The length of the valid part (where a recovery appends, cutting the torn tail).
+    pub valid_len: u64,
 }
 
 fn bad(path: &Path, detail: impl Into<String>) -> Error {
@@ -463,6 +568,7 @@ pub fn read(path: &Path) -> Result<Log, Error> {
         header,
         events,
         torn,
+        valid_len: at as u64,
     })
 }
 
@@ -509,6 +615,7 @@ fn parse_header(path: &Path, p: &[u8]) -> Result<LogHeader, Error> {
             first,
             image: text("image").unwrap_or_default(),
             image_stamp: text("image_stamp").unwrap_or_default(),
+            id: text("id").unwrap_or_default(),
         }),
         _ => Err(bad(path, "header: expected {program, args, sources}")),
     }

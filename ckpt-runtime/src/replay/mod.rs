@@ -36,7 +36,20 @@ enum Active {
         path: PathBuf,
         events: VecDeque<Event>,
         total: u64,
+        /// A recovery (`--restore IMG --ckpt-record LOG` after a kill): the log's writer,
+        /// appending from its end; recording takes over when the replay ends.
+        writer: Option<log::Writer>,
     },
+}
+
+impl Active {
+    /// The log being written: recording, or recovering.
+    fn writer(&mut self) -> Option<&mut log::Writer> {
+        match self {
+            Active::Recording(w) => Some(w),
+            Active::Replaying { writer, .. } => writer.as_mut(),
+        }
+    }
 }
 
 static ACTIVE: Mutex<Option<Active>> = Mutex::new(None);
@@ -81,20 +94,32 @@ pub(crate) fn replaying() -> bool {
     MODE.load(Ordering::Relaxed) == REPLAY
 }
 
-/// The number of the next event while recording (an image records it: its replay starts
-/// there).
+/// The number of the next event while recording: an image about to be written records
+/// it (its replay starts there). With `--ckpt-log-keep=last`, the events logged from here
+/// until the image is written (by other threads, or output released meanwhile) are kept
+/// for the log that starts again at the image.
 pub(crate) fn position() -> Option<u64> {
     if MODE.load(Ordering::Relaxed) != RECORD {
         return None;
     }
-    match active().as_ref() {
-        Some(Active::Recording(w)) => Some(w.next),
+    match active().as_mut() {
+        Some(Active::Recording(w)) => {
+            if KEEP_LAST.load(Ordering::Relaxed) {
+                w.mark();
+            }
+            Some(w.next)
+        }
         _ => None,
     }
 }
 
 /// The header key of an image's position in the log being recorded.
 pub const LOG_EVENT_KEY: &str = "log_event";
+/// The header key of the identity of the log being recorded.
+pub const LOG_ID_KEY: &str = "log_id";
+/// The header key of the position of standard output at the image (see
+/// [`crate::io`]'s output commit).
+pub const LOG_OUT_KEY: &str = "log_out";
 
 /// True while recording or replaying (the choke points' fast test).
 #[inline]
@@ -118,8 +143,74 @@ pub(crate) fn start_replaying(path: &Path, log: log::Log, from: u64) {
         path: path.into(),
         events,
         total,
+        writer: None,
     });
     MODE.store(REPLAY, Ordering::SeqCst);
+}
+
+/// Starts a recovery: replays the log at `path` (already read) from event `from` to its
+/// end, then records on into the same log. Events the replayed part would have logged are
+/// in it already; what happens meanwhile that is not an input (output released) is
+/// appended after them.
+pub(crate) fn start_recovering(path: &Path, log: log::Log, from: u64) -> Result<(), Error> {
+    let writer = log::Writer::append(path, &log)?;
+    start_replaying(path, log, from);
+    if let Some(Active::Replaying { writer: w, .. }) = active().as_mut() {
+        *w = Some(writer);
+    }
+    Ok(())
+}
+
+/// The identity of the log being recorded (images written meanwhile name it).
+pub(crate) fn log_id() -> Option<String> {
+    match active().as_mut().and_then(Active::writer) {
+        Some(w) => Some(w.header().id.clone()),
+        None => None,
+    }
+}
+
+/// The position of standard output recorded as released in `log` (the most any
+/// [`Kind::Released`] event says), 0 if none.
+pub(crate) fn released_in(log: &log::Log) -> u64 {
+    log.events
+        .iter()
+        .filter(|e| e.kind == Kind::Released)
+        .filter_map(|e| match e.value {
+            Payload::Uint(v) => Some(v),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// `--ckpt-log-sync`: the log is made durable (`fdatasync`) before output leaves.
+pub(crate) fn set_sync(on: bool) {
+    if let Some(w) = active().as_mut().and_then(Active::writer) {
+        w.set_sync(on);
+    }
+}
+
+/// Before output leaves: the inputs logged so far are written (and synced, with
+/// `--ckpt-log-sync`). The output depends on no input that is not in the log.
+pub(crate) fn commit() {
+    if let Some(w) = active().as_mut().and_then(Active::writer) {
+        if let Err(e) = w.commit() {
+            eprintln!("ckpt: warning: the input log is incomplete: {e}");
+        }
+    }
+}
+
+/// After output left: standard output has been released up to `pos` (written to the log
+/// at once, so a recovery does not release it again).
+pub(crate) fn released(pos: u64) {
+    if let Some(w) = active().as_mut().and_then(Active::writer) {
+        let r = w
+            .push(Kind::Released, 1, &Payload::Uint(pos))
+            .and_then(|()| w.flush());
+        if let Err(e) = r {
+            eprintln!("ckpt: warning: the input log is incomplete: {e}");
+        }
+    }
 }
 
 /// `--ckpt-log-keep=last`: each image starts the log again (the events before it are
@@ -146,10 +237,10 @@ pub(crate) fn image_written() {
 
 /// Writes the pending events (at a save, at exit, before output leaves).
 pub(crate) fn flush() {
-    if MODE.load(Ordering::Relaxed) != RECORD {
+    if MODE.load(Ordering::Relaxed) == OFF {
         return;
     }
-    if let Some(Active::Recording(w)) = active().as_mut() {
+    if let Some(w) = active().as_mut().and_then(Active::writer) {
         if let Err(e) = w.flush() {
             eprintln!("ckpt: warning: the input log is incomplete: {e}");
         }
@@ -201,12 +292,11 @@ fn through(kind: Kind, digest: u64, live: impl FnOnce() -> Payload) -> Payload {
             path,
             events,
             total,
-        }) => match events.pop_front() {
+            writer,
+        }) => match next_input(events) {
             Some(ev) if ev.kind == kind && ev.digest == digest => {
-                if ev.n >= UNTIL.load(Ordering::Relaxed) && !REACHED.swap(true, Ordering::SeqCst) {
-                    // The next save point or safepoint writes the image and ends the run.
-                    #[cfg(feature = "agent")]
-                    crate::agent::request_checkpoint();
+                if let (Kind::Stdin, Payload::Bytes(b)) = (kind, &ev.value) {
+                    REPLAYED_STDIN.fetch_add(b.len() as u64, Ordering::Relaxed);
                 }
                 ev.value
             }
@@ -215,18 +305,59 @@ fn through(kind: Kind, digest: u64, live: impl FnOnce() -> Payload) -> Payload {
                 drop(guard);
                 diverged(&p, n, &ev, kind, digest)
             }
-            None => {
-                eprintln!(
-                    "ckpt: replay: the log ends after event {}; the run goes on live",
-                    total.saturating_sub(1)
-                );
-                *guard = None;
-                MODE.store(OFF, Ordering::SeqCst);
-                drop(guard);
-                live()
-            }
+            None => match writer.take() {
+                Some(w) => {
+                    // A recovery: the killed run's inputs are all replayed; this one
+                    // records on from here.
+                    eprintln!(
+                        "ckpt: recovery: replayed the log to event {}; the run goes on live, \
+                         recording into {}",
+                        total.saturating_sub(1),
+                        path.display()
+                    );
+                    *guard = Some(Active::Recording(w));
+                    MODE.store(RECORD, Ordering::SeqCst);
+                    drop(guard);
+                    going_live();
+                    through(kind, digest, live)
+                }
+                None => {
+                    eprintln!(
+                        "ckpt: replay: the log ends after event {}; the run goes on live",
+                        total.saturating_sub(1)
+                    );
+                    *guard = None;
+                    MODE.store(OFF, Ordering::SeqCst);
+                    drop(guard);
+                    going_live();
+                    live()
+                }
+            },
         },
     }
+}
+
+/// Bytes of standard input the replay handed the program from the log.
+static REPLAYED_STDIN: AtomicU64 = AtomicU64::new(0);
+
+/// The replay ends and the run goes on live.
+fn going_live() {
+    crate::io::stdio::skip_replayed(REPLAYED_STDIN.swap(0, Ordering::SeqCst));
+}
+
+/// The next logged input, past the records of released output.
+fn next_input(events: &mut VecDeque<Event>) -> Option<Event> {
+    while let Some(ev) = events.pop_front() {
+        if ev.n >= UNTIL.load(Ordering::Relaxed) && !REACHED.swap(true, Ordering::SeqCst) {
+            // `--until`: the next save point or safepoint writes the image and ends the run.
+            #[cfg(feature = "agent")]
+            crate::agent::request_checkpoint();
+        }
+        if ev.kind != Kind::Released {
+            return Some(ev);
+        }
+    }
+    None
 }
 
 /// The digest that marks the clock mapping a restore computed (see [`restored_clock`]).
@@ -238,7 +369,7 @@ const RESTORED_CLOCK: u64 = u64::MAX;
 pub(crate) fn restored_clock(delta: Option<u64>) -> Option<u64> {
     match MODE.load(Ordering::Relaxed) {
         RECORD => {
-            if let (Some(d), Some(Active::Recording(w))) = (delta, active().as_mut()) {
+            if let (Some(d), Some(w)) = (delta, active().as_mut().and_then(Active::writer)) {
                 if let Err(e) = w.push(Kind::Monotonic, RESTORED_CLOCK, &Payload::Uint(d)) {
                     eprintln!("ckpt: warning: the input log is incomplete: {e}");
                 }
@@ -250,6 +381,9 @@ pub(crate) fn restored_clock(delta: Option<u64>) -> Option<u64> {
             let Some(Active::Replaying { events, .. }) = guard.as_mut() else {
                 return None;
             };
+            while events.front().is_some_and(|e| e.kind == Kind::Released) {
+                events.pop_front();
+            }
             match events.front() {
                 Some(Event {
                     kind: Kind::Monotonic,

@@ -8,6 +8,7 @@ fn header() -> LogHeader {
         first: 0,
         image: String::new(),
         image_stamp: String::new(),
+        id: String::new(),
     }
 }
 
