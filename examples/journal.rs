@@ -1,5 +1,5 @@
 //! A program whose output depends on what the OS hands it: the lines of standard input,
-//! the monotonic clock and the kernel's random bytes. Live, two runs never print the same;
+//! the monotonic and wall clocks and the kernel's random bytes. Live, two runs never print the same;
 //! recorded with `--ckpt-record`, its replay prints exactly what the recorded run printed,
 //! in another directory, without its input.
 //!
@@ -10,9 +10,9 @@
 //! ```
 //!
 //! `--save-every K` saves every K lines (default 10); `--pace MS` waits MS milliseconds
-//! after each line. With `--marks FILE`, every line of
-//! FILE costs one more clock reading at the start: an input the log does not hold, so
-//! editing FILE between recording and replay makes the replay diverge (and say where).
+//! after each line. With `--marks FILE`, every line of FILE costs one more clock reading
+//! at the start. The log holds a reference to FILE (a hash of what was read), not its
+//! bytes: editing FILE between recording and replay makes the replay stop and say where.
 
 use ckpt::checkpointable;
 
@@ -62,8 +62,12 @@ fn main() {
             std::thread::sleep(std::time::Duration::from_millis(pace));
         }
     }
+    let finished = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970");
     println!(
-        "result: {n} lines, {total} bytes, last tag {:08x}",
-        rng.next_u64() as u32
+        "result: {n} lines, {total} bytes, last tag {:08x}, finished at {} ms after the epoch",
+        rng.next_u64() as u32,
+        finished.as_millis()
     );
 }

@@ -84,20 +84,47 @@ fn a_recorded_run_replays_byte_for_byte_elsewhere_from_its_start_and_from_an_ima
     replay_from_image_gives_the_rest(elsewhere.path(), &image, Path::new(log), &recorded);
 }
 
+/// Input files are logged as references (the outcome of each open, a hash of the bytes
+/// each read returned), so a replay reads them itself: an input edited or removed after
+/// the recording stops the replay at the event, naming the file.
 #[test]
-fn a_replay_that_asks_for_other_inputs_stops_at_the_event() {
+fn a_replay_whose_input_file_changed_stops_at_the_event() {
     let rec = TempDir::new("record-diverge");
     std::fs::write(rec.path().join("marks"), "one\n").unwrap();
-    record(rec.path(), &["--marks", "marks"]);
-    // Two more marks: two more clock readings where the log has the random seed.
+    let recorded = record(rec.path(), &["--marks", "marks"]);
+    let l = ckpt::replay::log::read(&rec.path().join("run.log")).unwrap();
+    let kinds: Vec<_> = l.events.iter().take(2).map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [ckpt::replay::Kind::Open, ckpt::replay::Kind::FileRead]
+    );
+    // Unchanged, even as another file with the same bytes: the replay prints the same.
+    std::fs::write(rec.path().join("marks.new"), "one\n").unwrap();
+    std::fs::rename(rec.path().join("marks.new"), rec.path().join("marks")).unwrap();
+    let same = journal(rec.path(), &["--replay", "start", "--log", "run.log"], None);
+    assert!(same.status.success(), "{}", stderr(&same));
+    assert_eq!(stdout(&same), recorded);
+    // Edited: the read differs.
     std::fs::write(rec.path().join("marks"), "one\ntwo\nthree\n").unwrap();
     let out = journal(rec.path(), &["--replay", "start", "--log", "run.log"], None);
     assert_eq!(out.status.code(), Some(2));
     let e = stderr(&out);
     assert!(
-        e.contains("diverged at event 3")
-            && e.contains("the log has a random bytes")
-            && e.contains("asked for a monotonic clock"),
+        e.contains("diverged at event 1") && e.contains("reading") && e.contains("marks"),
+        "{e}"
+    );
+    assert!(e.contains("the file changed since the recording"), "{e}");
+    assert!(
+        stdout(&out).is_empty(),
+        "the replay printed before it stopped"
+    );
+    // Removed: the open differs.
+    std::fs::remove_file(rec.path().join("marks")).unwrap();
+    let out = journal(rec.path(), &["--replay", "start", "--log", "run.log"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let e = stderr(&out);
+    assert!(
+        e.contains("diverged at event 0") && e.contains("opening") && e.contains("marks"),
         "{e}"
     );
 }
@@ -124,22 +151,37 @@ fn bad_logs_and_options_are_clear_errors() {
             &["--replay", "start", "--log", "input.txt"],
             "not a ckpt input log",
         ),
+        (&["--then-live"], "--then-live continues a replay"),
     ] {
         let out = journal(d.path(), args, None);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
         assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
     }
-    // A log cut short (its recorder killed): the replay feeds what is there, then goes
-    // on live, saying so.
+    // A log cut short (its recorder killed): the replay feeds what is there and stops
+    // where the recorded run stopped, or with --then-live goes on live; either way saying
+    // so.
     let bytes = std::fs::read(d.path().join("run.log")).unwrap();
     std::fs::write(d.path().join("cut.log"), &bytes[..bytes.len() * 2 / 3]).unwrap();
     let out = journal(d.path(), &["--replay", "start", "--log", "cut.log"], None);
     assert!(out.status.success(), "{}", stderr(&out));
+    let e = stderr(&out);
     assert!(
-        stderr(&out).contains("the log ends after event"),
-        "{}",
-        stderr(&out)
+        e.contains("the log ends after event") && e.contains("so does the replay"),
+        "{e}"
     );
+    assert!(
+        !stdout(&out).contains("result:"),
+        "a stopped replay finished"
+    );
+    let live = journal(
+        d.path(),
+        &["--replay", "start", "--log", "cut.log", "--then-live"],
+        None,
+    );
+    assert!(live.status.success(), "{}", stderr(&live));
+    assert!(stderr(&live).contains("goes on live"), "{}", stderr(&live));
+    assert!(stdout(&live).starts_with(&stdout(&out)));
+    assert!(stdout(&live).contains("result:"), "{}", stdout(&live));
 }
 
 #[test]
@@ -233,8 +275,8 @@ fn until_stops_a_replay_after_an_event_and_writes_an_image_there() {
 }
 
 /// A recording killed with SIGKILL (right after save k, for ten values of k) leaves a log
-/// that reads cleanly, and its replay prints what the killed run had printed, then goes
-/// on live.
+/// that reads cleanly, and its replay prints what the killed run had printed and stops where the
+/// log ends.
 #[test]
 fn a_log_cut_by_sigkill_replays_what_the_killed_run_printed() {
     for k in 1..=10u64 {

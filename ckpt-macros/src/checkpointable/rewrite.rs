@@ -75,6 +75,39 @@ impl VisitMut for StdPaths {
         p.leading_colon = Some(Default::default());
     }
 
+    /// `SystemTime::now()` (by any path to std's: `std::time::SystemTime::now()`,
+    /// `time::SystemTime::now()`) reads the wall clock through ckpt's choke point,
+    /// `::ckpt::time::system_now()`, which returns std's `SystemTime` all the same.
+    fn visit_expr_call_mut(&mut self, c: &mut syn::ExprCall) {
+        syn::visit_mut::visit_expr_call_mut(self, c);
+        let syn::Expr::Path(f) = &mut *c.func else {
+            return;
+        };
+        if f.qself.is_some() || !c.args.is_empty() {
+            return;
+        }
+        let names: Vec<String> = f
+            .path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
+        let std_prefix = match names.as_slice() {
+            [.., t, n] if t == "SystemTime" && n == "now" => &names[..names.len() - 2],
+            _ => return,
+        };
+        let ours = match std_prefix {
+            [] => true,
+            [t] => t == "time",
+            [a, t] => (a == "std" || a == "ckpt") && t == "time",
+            _ => false,
+        };
+        if ours {
+            let span = f.path.segments[0].ident.span();
+            f.path = syn::parse_quote_spanned!(span=> ::ckpt::time::system_now);
+        }
+    }
+
     fn visit_item_use_mut(&mut self, u: &mut syn::ItemUse) {
         let before = u.tree.clone();
         rewrite_use_tree(&mut u.tree, &mut Vec::new());
@@ -279,6 +312,14 @@ mod tests {
 
     #[test]
     fn macro_arguments_are_rewritten() {
+        assert_eq!(
+            rewrite("{ let t = SystemTime::now(); let u = std::time::SystemTime::now(); }"),
+            "{ let t = :: ckpt :: time :: system_now () ; let u = :: ckpt :: time :: system_now () ; }"
+        );
+        assert_eq!(
+            rewrite("{ let t = my::SystemTime::now(); }"),
+            "{ let t = my :: SystemTime :: now () ; }"
+        );
         assert_eq!(
             rewrite(r#"{ println!("{:?}", std::time::Instant::now()); }"#),
             r#"{ println ! ("{:?}" , :: ckpt :: time :: Instant :: now ()) ; }"#

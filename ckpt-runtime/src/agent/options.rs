@@ -224,6 +224,8 @@ pub(crate) struct CkptArgs {
     pub until: Option<u64>,
     /// `--ckpt-log-keep=all|last` (with `--ckpt-record`).
     pub log_keep: Option<String>,
+    /// `--then-live` (with `--replay`).
+    pub then_live: bool,
     /// `--ckpt-log-sync` (with `--ckpt-record`).
     pub log_sync: bool,
     pub resume: bool,
@@ -265,6 +267,8 @@ ckpt options (taken out of the program's arguments; the program never sees them)
                             image written while recording), fed from LOG instead of the OS
   --until N                 with --replay: stop at the first save point after event N and
                             write the image APP.at-N.ckpt there
+  --then-live               with --replay: where the log ends, go on live (by default the
+                            replay stops there, as the recorded run did)
   --ckpt-log-keep=all|last  with --ckpt-record: keep the whole log (default), or only the
                             events since the last image                (CKPT_LOG_KEEP)
   --ckpt-log-sync           with --ckpt-record: fdatasync the log before output leaves
@@ -280,7 +284,7 @@ ckpt options (taken out of the program's arguments; the program never sees them)
 /// The options `--ckpt-help` lists, for the error about an unknown one.
 const KNOWN: &str = "--restore FILE|latest|DIR, --ckpt-resume, --ckpt-file FILE, --ckpt-keep N, \
                      --ckpt-every DURATION, --ckpt-grace DURATION, --ckpt-finished=, \
-                     --ckpt-signals=, --ckpt-key-file FILE, --ckpt-record LOG, --replay start|IMAGE --log LOG [--until N], --ckpt-log-keep=, --ckpt-log-sync, \
+                     --ckpt-signals=, --ckpt-key-file FILE, --ckpt-record LOG, --replay start|IMAGE --log LOG [--until N] [--then-live], --ckpt-log-keep=, --ckpt-log-sync, \
                      --ckpt-time=, --ckpt-env=, --ckpt-cwd=, --ckpt-files=, \
                      --ckpt-help";
 
@@ -380,6 +384,8 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<CkptArgs> {
                     "--until {n}: expected an event number (cargo ckpt log lists them)"
                 ))
             })?);
+        } else if s == "--then-live" {
+            out.then_live = true;
         } else if s == "--ckpt-log-sync" {
             out.log_sync = true;
         } else if s == "--ckpt-resume" {
@@ -450,6 +456,11 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<CkptArgs> {
             ))
         }
         _ => {}
+    }
+    if out.then_live && out.replay.is_none() {
+        return Err(Error::Usage(
+            "--then-live continues a replay: --replay start|IMAGE --log LOG --then-live".into(),
+        ));
     }
     if out.until.is_some() && out.replay.is_none() {
         return Err(Error::Usage(
@@ -568,6 +579,9 @@ pub(crate) fn start(program: &'static Program) -> Result<Start> {
         if let Some(n) = parsed.until {
             std::env::set_var(ENV_REPLAY_UNTIL, n.to_string());
         }
+        if parsed.then_live {
+            std::env::set_var(ENV_REPLAY_THEN_LIVE, "1");
+        }
         if let (Some(from), Some(log)) = (&parsed.replay, &parsed.log) {
             return Err(replay_exec(from, &absolute(log)));
         }
@@ -625,6 +639,7 @@ const ENV_RECORD: &str = "CKPT_RECORD";
 const ENV_REPLAY_LOG: &str = "CKPT_REPLAY_LOG";
 const ENV_REPLAY_FROM: &str = "CKPT_REPLAY_FROM";
 const ENV_REPLAY_UNTIL: &str = "CKPT_REPLAY_UNTIL";
+const ENV_REPLAY_THEN_LIVE: &str = "CKPT_REPLAY_THEN_LIVE";
 /// `--ckpt-log-keep=all|last`.
 const ENV_LOG_KEEP: &str = "CKPT_LOG_KEEP";
 /// `--ckpt-log-sync`.
@@ -796,6 +811,8 @@ fn start_log(
             crate::replay::set_until(n);
         }
         std::env::remove_var(ENV_REPLAY_UNTIL);
+        crate::replay::set_then_live(std::env::var_os(ENV_REPLAY_THEN_LIVE).is_some());
+        std::env::remove_var(ENV_REPLAY_THEN_LIVE);
         crate::replay::start_replaying(&path, l, from);
     }
     Ok(())

@@ -223,22 +223,67 @@ impl AsFd for File {
     }
 }
 
+/// A read from `h` while recording or replaying: logged as the hash of what it read (a
+/// reference to the file, not a copy), checked against the log by a replay.
+fn checked_read<'a>(
+    h: &Handle,
+    asked: usize,
+    r: &io::Result<usize>,
+    read: impl FnOnce(usize) -> &'a [u8],
+) {
+    let observed = match r {
+        Ok(n) => crate::replay::hash(read(*n)),
+        Err(_) => crate::replay::outcome(r),
+    };
+    crate::replay::check(
+        crate::replay::Kind::FileRead,
+        asked as u64,
+        observed,
+        || {
+            let path = table::path_of(h.id).unwrap_or_default();
+            format!("reading {}", path.display())
+        },
+    );
+}
+
 macro_rules! forward_io {
     ($t:ty) => {
         impl Read for $t {
             #[inline]
             fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-                (&self.shared.file).read(buf)
+                let r = (&self.shared.file).read(buf);
+                if crate::replay::on() {
+                    checked_read(&self.shared, buf.len(), &r, |n| &buf[..n]);
+                }
+                r
             }
             #[inline]
             fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+                if crate::replay::on() {
+                    // One buffer at a time, each read checked.
+                    let buf = bufs.iter_mut().find(|b| !b.is_empty());
+                    return match buf {
+                        Some(b) => self.read(b),
+                        None => Ok(0),
+                    };
+                }
                 (&self.shared.file).read_vectored(bufs)
             }
             fn read_to_end(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
-                (&self.shared.file).read_to_end(buf)
+                let start = buf.len();
+                let r = (&self.shared.file).read_to_end(buf);
+                if crate::replay::on() {
+                    checked_read(&self.shared, usize::MAX, &r, |_| &buf[start..]);
+                }
+                r
             }
             fn read_to_string(&mut self, buf: &mut String) -> io::Result<usize> {
-                (&self.shared.file).read_to_string(buf)
+                let start = buf.len();
+                let r = (&self.shared.file).read_to_string(buf);
+                if crate::replay::on() {
+                    checked_read(&self.shared, usize::MAX, &r, |_| &buf.as_bytes()[start..]);
+                }
+                r
             }
         }
         impl Write for $t {
@@ -336,7 +381,11 @@ impl OpenOptions {
     pub fn open<P: AsRef<Path>>(&self, path: P) -> io::Result<File> {
         let path = path.as_ref();
         let existed = std::fs::symlink_metadata(path).is_ok();
-        let inner = self.inner.open(path)?;
+        let opened = self.inner.open(path);
+        if crate::replay::on() {
+            checked_open(path, self.flags(), &opened);
+        }
+        let inner = opened?;
         let mode = Mode {
             read: self.read,
             write: self.write,
@@ -350,6 +399,25 @@ impl OpenOptions {
             created,
         )))
     }
+}
+
+impl OpenOptions {
+    /// The options as one number (for the log's digest of an open).
+    fn flags(&self) -> u64 {
+        u64::from(self.read) | u64::from(self.write) << 1 | u64::from(self.append) << 2
+    }
+}
+
+/// An open while recording or replaying: its outcome is logged, and checked by a replay.
+pub(crate) fn checked_open<T>(path: &Path, flags: u64, r: &io::Result<T>) {
+    use std::os::unix::ffi::OsStrExt;
+    let digest = crate::replay::hash(path.as_os_str().as_bytes()) ^ flags;
+    crate::replay::check(
+        crate::replay::Kind::Open,
+        digest,
+        crate::replay::outcome(r),
+        || format!("opening {}", path.display()),
+    );
 }
 
 /// `mode` and `custom_flags`, as on std's options (import the trait, as with std).

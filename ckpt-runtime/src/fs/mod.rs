@@ -115,12 +115,34 @@ impl Policy {
 
 /// Reads a whole file (see [`std::fs::read`]).
 pub fn read<P: AsRef<Path>>(path: P) -> io::Result<Vec<u8>> {
-    std::fs::read(path)
+    let path = path.as_ref();
+    let r = std::fs::read(path);
+    if crate::replay::on() {
+        checked_whole(path, &r, |v| v);
+    }
+    r
 }
 
 /// Reads a whole file as UTF-8 (see [`std::fs::read_to_string`]).
 pub fn read_to_string<P: AsRef<Path>>(path: P) -> io::Result<String> {
-    std::fs::read_to_string(path)
+    let path = path.as_ref();
+    let r = std::fs::read_to_string(path);
+    if crate::replay::on() {
+        checked_whole(path, &r, |s| s.as_bytes());
+    }
+    r
+}
+
+/// A whole file read while recording or replaying: the open's outcome and the bytes' hash
+/// are logged, and checked by a replay.
+fn checked_whole<T>(path: &Path, r: &io::Result<T>, bytes: impl FnOnce(&T) -> &[u8]) {
+    file::checked_open(path, 1, r);
+    if let Ok(v) = r {
+        let observed = crate::replay::hash(bytes(v));
+        crate::replay::check(crate::replay::Kind::FileRead, u64::MAX, observed, || {
+            format!("reading {}", path.display())
+        });
+    }
 }
 
 /// Writes a whole file (see [`std::fs::write`]); the file is recorded as written, so a

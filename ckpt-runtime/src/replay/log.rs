@@ -53,6 +53,14 @@ pub enum Kind {
     /// stream, 1; the value the number of bytes that had left the process, counted from
     /// the run's start). A recovery suppresses that much of the replayed output.
     Released = 5,
+    /// A file opened: checked, not fed (the digest is the path's and options'; the value
+    /// 0, or 1 + the error's code). A replay opens the file itself and stops if the
+    /// outcome differs.
+    Open = 6,
+    /// Bytes read from a file: checked, not fed (the digest is the length asked for; the
+    /// value a hash of the bytes read). A replay reads the file itself and stops if the
+    /// bytes differ: the file is logged as a reference, not copied into the log.
+    FileRead = 7,
 }
 
 impl Kind {
@@ -63,6 +71,8 @@ impl Kind {
         Kind::Random,
         Kind::Stdin,
         Kind::Released,
+        Kind::Open,
+        Kind::FileRead,
     ];
 
     /// Its one-word name (`cargo ckpt log --kind`).
@@ -73,6 +83,8 @@ impl Kind {
             Kind::Random => "random",
             Kind::Stdin => "stdin",
             Kind::Released => "output",
+            Kind::Open => "open",
+            Kind::FileRead => "read",
         }
     }
 
@@ -84,6 +96,8 @@ impl Kind {
             3 => Kind::Random,
             4 => Kind::Stdin,
             5 => Kind::Released,
+            6 => Kind::Open,
+            7 => Kind::FileRead,
             _ => return None,
         })
     }
@@ -96,6 +110,8 @@ impl Kind {
             Kind::Random => "random bytes",
             Kind::Stdin => "stdin read",
             Kind::Released => "output released",
+            Kind::Open => "file open",
+            Kind::FileRead => "file read",
         }
     }
 }
@@ -461,7 +477,7 @@ fn parse_events(p: &[u8], out: &mut Vec<Event>) -> Option<()> {
     (at == p.len()).then_some(())
 }
 
-fn xxh3(b: &[u8]) -> u64 {
+pub(crate) fn xxh3(b: &[u8]) -> u64 {
     twox_hash::XxHash3_64::oneshot(b)
 }
 

@@ -77,6 +77,14 @@ static UNTIL: AtomicU64 = AtomicU64::new(u64::MAX);
 /// Event `UNTIL` has been replayed.
 static REACHED: AtomicBool = AtomicBool::new(false);
 
+/// `--then-live`: at the log's end the replay goes on live instead of stopping.
+static THEN_LIVE: AtomicBool = AtomicBool::new(false);
+
+/// Sets `--then-live`.
+pub(crate) fn set_then_live(on: bool) {
+    THEN_LIVE.store(on, Ordering::SeqCst);
+}
+
 /// Sets `--until N`.
 pub(crate) fn set_until(n: u64) {
     UNTIL.store(n, Ordering::SeqCst);
@@ -295,6 +303,7 @@ fn through(kind: Kind, digest: u64, live: impl FnOnce() -> Payload) -> Payload {
             writer,
         }) => match next_input(events) {
             Some(ev) if ev.kind == kind && ev.digest == digest => {
+                LAST_EVENT.store(ev.n, Ordering::Relaxed);
                 if let (Kind::Stdin, Payload::Bytes(b)) = (kind, &ev.value) {
                     REPLAYED_STDIN.fetch_add(b.len() as u64, Ordering::Relaxed);
                 }
@@ -321,9 +330,22 @@ fn through(kind: Kind, digest: u64, live: impl FnOnce() -> Payload) -> Payload {
                     going_live();
                     through(kind, digest, live)
                 }
+                None if !THEN_LIVE.load(Ordering::Relaxed) => {
+                    // The recorded run got no more: it was stopped here (killed).
+                    let total = *total;
+                    *guard = None;
+                    drop(guard);
+                    eprintln!(
+                        "ckpt: replay: the log ends after event {}: the recorded run stopped \
+                         there, and so does the replay (--then-live goes on live instead)",
+                        total.saturating_sub(1)
+                    );
+                    std::process::exit(0)
+                }
                 None => {
                     eprintln!(
-                        "ckpt: replay: the log ends after event {}; the run goes on live",
+                        "ckpt: replay: the log ends after event {}; the run goes on live \
+                         (--then-live)",
                         total.saturating_sub(1)
                     );
                     *guard = None;
@@ -335,6 +357,52 @@ fn through(kind: Kind, digest: u64, live: impl FnOnce() -> Payload) -> Payload {
             },
         },
     }
+}
+
+/// The number of the last event a replay handed out.
+static LAST_EVENT: AtomicU64 = AtomicU64::new(0);
+
+/// A result the log checks rather than feeds (a file opened, bytes read from a file): the
+/// call is made live in every mode; recording logs `observed` (a code or a hash of the
+/// result), replaying compares it with the logged one and stops, naming the event and
+/// `what()` was called, if they differ.
+pub(crate) fn check(kind: Kind, digest: u64, observed: u64, what: impl FnOnce() -> String) {
+    match through(kind, digest, || Payload::Uint(observed)) {
+        Payload::Uint(v) if v == observed => {}
+        Payload::Uint(_) => {
+            let path = match active().as_ref() {
+                Some(Active::Replaying { path, .. }) => path.clone(),
+                _ => PathBuf::new(),
+            };
+            let e = Error::Diverged {
+                path,
+                event: LAST_EVENT.load(Ordering::Relaxed),
+                detail: format!(
+                    "{}: the result differs from the recorded run's (the {} was checked, \
+                     not copied into the log): the file changed since the recording; restore \
+                     it, or record again",
+                    what(),
+                    kind.name()
+                ),
+            };
+            eprintln!("ckpt: error: {e}");
+            std::process::exit(2)
+        }
+        _ => live_mismatch(kind),
+    }
+}
+
+/// The outcome of a call as [`check`] logs it: 0, or 1 + the error's code.
+pub(crate) fn outcome<T>(r: &std::io::Result<T>) -> u64 {
+    match r {
+        Ok(_) => 0,
+        Err(e) => 1 + error_code(e),
+    }
+}
+
+/// The hash [`check`] logs for `bytes` read.
+pub(crate) fn hash(bytes: &[u8]) -> u64 {
+    log::xxh3(bytes) ^ (bytes.len() as u64).rotate_left(32)
 }
 
 /// Bytes of standard input the replay handed the program from the log.

@@ -14,7 +14,9 @@
 //! suspended); `CKPT_TIME=monotonic` is the default. Either way the clock never goes back.
 //!
 //! Wall time stays real: [`SystemTime`], [`UNIX_EPOCH`] and [`Duration`] are std's, and
-//! [`sleep`] is [`std::thread::sleep`].
+//! [`sleep`] is [`std::thread::sleep`]. Inside checkpointable code, `SystemTime::now()`
+//! is [`system_now`]: the same reading, taken through the clock's one choke point, so a
+//! recorded run's wall-clock readings are in its input log and replay as recorded.
 //!
 //! ```no_run
 //! use ckpt::time::{Duration, Instant};
@@ -51,6 +53,17 @@ pub use std::time::*;
 
 use crate::error::Error;
 use crate::state::{Encoder, Loader, State, Value};
+
+/// The wall clock now: [`SystemTime::now`], logged while recording (`--ckpt-record`) and
+/// replayed from the log. `#[checkpointable]` code calls it for `SystemTime::now()`.
+///
+/// ```
+/// let t = ckpt::time::system_now();
+/// assert!(t > ckpt::time::UNIX_EPOCH);
+/// ```
+pub fn system_now() -> SystemTime {
+    sys::wall()
+}
 
 /// Puts the current thread to sleep for at least `d` (this is [`std::thread::sleep`]).
 pub fn sleep(d: Duration) {
