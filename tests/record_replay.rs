@@ -533,3 +533,59 @@ fn recovery_after_kills_replays_the_log_and_prints_nothing_twice() {
         "the replay of the whole log differs"
     );
 }
+
+/// Environment reads are inputs: a replay under another environment sees the recorded
+/// values. `cargo ckpt replay` (here its library form) runs the executable that recorded
+/// the log, with a progress bar, and `--until` through it writes the image.
+#[test]
+fn cargo_ckpt_replay_runs_the_recorded_executable_with_the_recorded_environment() {
+    let d = TempDir::new("record-env");
+    let recorded = Command::new(example("envcheck"))
+        .args(["one", "two", "--ckpt-record", "run.log"])
+        .current_dir(d.path())
+        .env("ENVCHECK_VAR", "recorded value")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(recorded.status.success(), "{}", stderr(&recorded));
+    assert!(stdout(&recorded).contains("ENVCHECK_VAR=recorded value"));
+    let log = d.path().join("run.log");
+    let listed = ckpt_build::log(
+        &log,
+        &ckpt_build::LogOptions {
+            kind: Some("env".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(listed.contains("\"recorded value\""), "{listed}");
+    let elsewhere = TempDir::new("replay-env");
+    let mut cmd = ckpt_build::replay_command(&ckpt_build::ReplayOptions {
+        log: log.clone(),
+        progress: true,
+        ..Default::default()
+    })
+    .unwrap();
+    let replayed = cmd
+        .current_dir(elsewhere.path())
+        .env("ENVCHECK_VAR", "another value")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(replayed.status.success(), "{}", stderr(&replayed));
+    assert_eq!(stdout(&replayed), stdout(&recorded));
+    let e = stderr(&replayed);
+    assert!(e.contains("ckpt: replay [") && e.contains("(100%)"), "{e}");
+    // An executable that is gone is named, with what to do.
+    let err = ckpt_build::replay_command(&ckpt_build::ReplayOptions {
+        log,
+        exe: Some(d.path().join("no-such-binary")),
+        ..Default::default()
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("is gone") && err.contains("--exe PATH"),
+        "{err}"
+    );
+}

@@ -24,6 +24,7 @@ mod exit;
 pub mod inspect;
 mod instrument;
 mod process;
+mod replay;
 pub mod report;
 
 pub use analysis::{analyze, Analysis, AnalysisError, CrateAnalysis};
@@ -34,4 +35,5 @@ pub use inspect::{
     LogOptions, ProbeError, VerifyBinaryError,
 };
 pub use instrument::{fingerprint_of, host_target, instrument, rustc_version, Config};
+pub use replay::{replay, replay_command, ReplayOptions};
 pub use report::{find_package, report, Finding, Report, ReportError};

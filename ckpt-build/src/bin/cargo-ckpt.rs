@@ -2,8 +2,9 @@
 //! restores equivalently, and print the checkpointability report of a package.
 //!
 //! A thin shell over [`ckpt_build::inspect()`], [`ckpt_build::diff()`],
-//! [`ckpt_build::verify()`], [`ckpt_build::verify_binary()`], [`ckpt_build::check()`] and
-//! [`ckpt_build::report()`]; exit codes per [`ckpt_build::Exit`]. Install with
+//! [`ckpt_build::verify()`], [`ckpt_build::verify_binary()`], [`ckpt_build::check()`],
+//! [`ckpt_build::log()`], [`ckpt_build::replay()`] and [`ckpt_build::report()`]; exit
+//! codes per [`ckpt_build::Exit`]. Install with
 //! `cargo install --path ckpt-build`.
 
 use std::ffi::OsString;
@@ -121,7 +122,8 @@ enum Ckpt {
     Log {
         /// The log file.
         file: PathBuf,
-        /// Only events of this kind: monotonic, wall, random or stdin.
+        /// Only events of this kind: monotonic, wall, random, stdin, output, open, read or
+        /// env.
         #[arg(long, value_name = "KIND")]
         kind: Option<String>,
         /// Only events numbered N or more.
@@ -133,6 +135,29 @@ enum Ckpt {
         /// Print one JSON document instead of the text listing.
         #[arg(long)]
         json: bool,
+    },
+    /// Run the executable that recorded an input log again, fed from the log (its
+    /// `--replay`), with a progress bar. Exits as the replayed program does (2 when the
+    /// replay diverges from the log).
+    #[command(after_help = EXIT_CODES.as_str())]
+    Replay {
+        /// The log file.
+        log: PathBuf,
+        /// Replay from this image (written while recording) instead of the run's start.
+        #[arg(long, value_name = "IMAGE")]
+        from: Option<PathBuf>,
+        /// Stop at the first save point after event N and write APP.at-N.ckpt there.
+        #[arg(long, value_name = "N")]
+        until: Option<u64>,
+        /// Where the log ends, go on live instead of stopping.
+        #[arg(long)]
+        then_live: bool,
+        /// The executable to run (default: the one that recorded the log).
+        #[arg(long, value_name = "PATH")]
+        exe: Option<PathBuf>,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
     },
     /// List the OS calls in checkpointable code that ckpt cannot virtualize (libc, FFI,
     /// processes, threads, raw fds, std::os, memory maps), with file:line and a reason.
@@ -264,6 +289,26 @@ fn run(cmd: Ckpt) -> Outcome {
                 json,
             };
             Ok((ckpt_build::log(&file, &opts).map_err(image)?, Exit::Ok))
+        }
+        Ckpt::Replay {
+            log,
+            from,
+            until,
+            then_live,
+            exe,
+            quiet,
+        } => {
+            let opts = ckpt_build::ReplayOptions {
+                log,
+                from,
+                until,
+                then_live,
+                exe,
+                progress: !quiet,
+            };
+            let code = ckpt_build::replay(&opts).map_err(image)?;
+            // The program's own output is printed already; its exit code is the answer.
+            std::process::exit(code)
         }
         Ckpt::Report {
             manifest_path,

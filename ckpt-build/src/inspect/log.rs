@@ -113,8 +113,12 @@ fn value(e: &Event) -> String {
         (Payload::Uint(v), Kind::Monotonic) => format!("{v} ns"),
         (Payload::Uint(v), Kind::Wall) => format!("{v} ns since the epoch"),
         (Payload::Uint(v), Kind::Released) => format!("standard output released up to byte {v}"),
+        (Payload::Uint(0), Kind::Open) => "opened".into(),
+        (Payload::Uint(v), Kind::Open) => format!("failed (error kind {})", v - 1),
+        (Payload::Uint(v), Kind::FileRead) => format!("bytes with hash {v:016x}"),
+        (Payload::Err(_), Kind::Env) => "not set".into(),
         (Payload::Uint(v), _) => v.to_string(),
-        (Payload::Bytes(b), Kind::Stdin) => {
+        (Payload::Bytes(b), Kind::Stdin | Kind::Env) => {
             let shown: String = String::from_utf8_lossy(&b[..b.len().min(40)]).into_owned();
             let more = if b.len() > 40 { "…" } else { "" };
             format!("{} bytes: {shown:?}{more}", b.len())

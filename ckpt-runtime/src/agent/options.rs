@@ -813,6 +813,10 @@ fn start_log(
         std::env::remove_var(ENV_REPLAY_UNTIL);
         crate::replay::set_then_live(std::env::var_os(ENV_REPLAY_THEN_LIVE).is_some());
         std::env::remove_var(ENV_REPLAY_THEN_LIVE);
+        crate::replay::show_progress(
+            std::env::var_os(crate::replay::ENV_PROGRESS).is_some_and(|v| v == "1"),
+        );
+        std::env::remove_var(crate::replay::ENV_PROGRESS);
         crate::replay::start_replaying(&path, l, from);
     }
     Ok(())
@@ -843,6 +847,9 @@ fn new_log(
         image,
         image_stamp,
         id: format!("{id:016x}"),
+        exe: std::env::current_exe()
+            .map(|e| e.to_string_lossy().into_owned())
+            .unwrap_or_default(),
     };
     crate::replay::start_recording(rec, &header)
 }

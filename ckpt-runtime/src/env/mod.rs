@@ -111,8 +111,17 @@ pub fn var<K: AsRef<OsStr>>(key: K) -> Result<String, VarError> {
 /// The variable `key` as the program sees it, `None` if it is not set. Like
 /// [`std::env::var_os`].
 pub fn var_os<K: AsRef<OsStr>>(key: K) -> Option<OsString> {
-    view::note(key.as_ref());
-    sys::var_os(key.as_ref())
+    let key = key.as_ref();
+    view::note(key);
+    if crate::replay::on() {
+        use std::os::unix::ffi::{OsStrExt, OsStringExt};
+        let digest = crate::replay::hash(key.as_bytes());
+        return crate::replay::value(crate::replay::Kind::Env, digest, || {
+            sys::var_os(key).map(OsStringExt::into_vec)
+        })
+        .map(OsString::from_vec);
+    }
+    sys::var_os(key)
 }
 
 /// A variable that holds a secret (a token, a password): read like [`var`], but never
@@ -149,6 +158,32 @@ pub fn vars() -> Vars {
 /// sorted by name, then the real `CKPT_*` ones.
 pub fn vars_os() -> VarsOs {
     view::note_whole();
+    if crate::replay::on() {
+        // The whole environment as one event: `name\0value\0` for each variable.
+        use std::os::unix::ffi::{OsStrExt, OsStringExt};
+        let all = crate::replay::value(crate::replay::Kind::Env, u64::MAX, || {
+            let mut b = Vec::new();
+            for (k, v) in sys::vars_os() {
+                b.extend_from_slice(k.as_bytes());
+                b.push(0);
+                b.extend_from_slice(v.as_bytes());
+                b.push(0);
+            }
+            Some(b)
+        })
+        .unwrap_or_default();
+        let mut parts = all.split(|c| *c == 0);
+        let mut vars = Vec::new();
+        while let (Some(k), Some(v)) = (parts.next(), parts.next()) {
+            if !k.is_empty() {
+                vars.push((
+                    OsString::from_vec(k.to_vec()),
+                    OsString::from_vec(v.to_vec()),
+                ));
+            }
+        }
+        return VarsOs::new(vars);
+    }
     VarsOs::new(sys::vars_os())
 }
 

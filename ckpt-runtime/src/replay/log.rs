@@ -61,6 +61,11 @@ pub enum Kind {
     /// value a hash of the bytes read). A replay reads the file itself and stops if the
     /// bytes differ: the file is logged as a reference, not copied into the log.
     FileRead = 7,
+    /// An environment variable read (the digest is its name's hash; the value its bytes,
+    /// or the `NotFound` error when it is not set; the whole environment, digest
+    /// `u64::MAX`: `name\0value\0` for each variable). Secrets
+    /// (`ckpt::env::secret_var`) are never logged.
+    Env = 8,
 }
 
 impl Kind {
@@ -73,6 +78,7 @@ impl Kind {
         Kind::Released,
         Kind::Open,
         Kind::FileRead,
+        Kind::Env,
     ];
 
     /// Its one-word name (`cargo ckpt log --kind`).
@@ -85,6 +91,7 @@ impl Kind {
             Kind::Released => "output",
             Kind::Open => "open",
             Kind::FileRead => "read",
+            Kind::Env => "env",
         }
     }
 
@@ -98,6 +105,7 @@ impl Kind {
             5 => Kind::Released,
             6 => Kind::Open,
             7 => Kind::FileRead,
+            8 => Kind::Env,
             _ => return None,
         })
     }
@@ -112,6 +120,7 @@ impl Kind {
             Kind::Released => "output released",
             Kind::Open => "file open",
             Kind::FileRead => "file read",
+            Kind::Env => "environment read",
         }
     }
 }
@@ -174,6 +183,8 @@ pub struct LogHeader {
     /// The log's identity (random, hex): images written while recording name it, so a
     /// recovery knows the log continues them.
     pub id: String,
+    /// The absolute path of the recorded executable (`cargo ckpt replay` runs it).
+    pub exe: String,
 }
 
 /// Appends events to a log file.
@@ -221,7 +232,7 @@ impl Writer {
         };
         let mut payload = Vec::new();
         let mut e = Encoder::new(&mut payload);
-        e.map(7);
+        e.map(8);
         e.text("program");
         e.text(&header.program);
         e.text("args");
@@ -239,6 +250,8 @@ impl Writer {
         e.text(&header.image_stamp);
         e.text("id");
         e.text(&header.id);
+        e.text("exe");
+        e.text(&header.exe);
         e.finish()?;
         w.write_chunk(&payload)?;
         Ok(w)
@@ -632,6 +645,7 @@ fn parse_header(path: &Path, p: &[u8]) -> Result<LogHeader, Error> {
             image: text("image").unwrap_or_default(),
             image_stamp: text("image_stamp").unwrap_or_default(),
             id: text("id").unwrap_or_default(),
+            exe: text("exe").unwrap_or_default(),
         }),
         _ => Err(bad(path, "header: expected {program, args, sources}")),
     }

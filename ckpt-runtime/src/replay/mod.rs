@@ -77,6 +77,55 @@ static UNTIL: AtomicU64 = AtomicU64::new(u64::MAX);
 /// Event `UNTIL` has been replayed.
 static REACHED: AtomicBool = AtomicBool::new(false);
 
+/// `CKPT_REPLAY_PROGRESS=1` (`cargo ckpt replay` sets it): the replay shows its progress
+/// on standard error.
+pub const ENV_PROGRESS: &str = "CKPT_REPLAY_PROGRESS";
+
+static PROGRESS: AtomicBool = AtomicBool::new(false);
+
+/// Shows (or not) the replay's progress.
+pub(crate) fn show_progress(on: bool) {
+    PROGRESS.store(on, Ordering::SeqCst);
+}
+
+/// When the progress line was last drawn (ns of the real monotonic clock).
+static PROGRESS_AT: AtomicU64 = AtomicU64::new(0);
+
+/// The events a replay hands out: up to the log's last input (output records after it are
+/// never asked for).
+static PROGRESS_END: AtomicU64 = AtomicU64::new(0);
+
+/// Event `n` was replayed: every 1024 events, the progress line is drawn again if 100 ms
+/// have passed (and at the last input).
+fn progress(n: u64) {
+    let total = PROGRESS_END.load(Ordering::Relaxed);
+    if !PROGRESS.load(Ordering::Relaxed) || (n % 1024 != 0 && n + 1 != total) {
+        return;
+    }
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes the timespec it is given.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    let now = ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64;
+    if n + 1 != total && now.saturating_sub(PROGRESS_AT.load(Ordering::Relaxed)) < 100_000_000 {
+        return;
+    }
+    PROGRESS_AT.store(now, Ordering::Relaxed);
+    let done = (n + 1) as f64 / total.max(1) as f64;
+    let bar = (done * 30.0) as usize;
+    eprint!(
+        "\rckpt: replay [{}{}] event {} of {} ({:.0}%){}",
+        "#".repeat(bar),
+        ".".repeat(30 - bar.min(30)),
+        n + 1,
+        total,
+        done * 100.0,
+        if n + 1 == total { "\n" } else { "" }
+    );
+}
+
 /// `--then-live`: at the log's end the replay goes on live instead of stopping.
 static THEN_LIVE: AtomicBool = AtomicBool::new(false);
 
@@ -147,6 +196,8 @@ pub(crate) fn start_recording(path: &Path, header: &LogHeader) -> Result<(), Err
 pub(crate) fn start_replaying(path: &Path, log: log::Log, from: u64) {
     let total = log.header.first + log.events.len() as u64;
     let events: VecDeque<Event> = log.events.into_iter().filter(|e| e.n >= from).collect();
+    let last_input = events.iter().rev().find(|e| e.kind != Kind::Released);
+    PROGRESS_END.store(last_input.map_or(0, |e| e.n + 1), Ordering::SeqCst);
     *active() = Some(Active::Replaying {
         path: path.into(),
         events,
@@ -416,6 +467,7 @@ fn going_live() {
 /// The next logged input, past the records of released output.
 fn next_input(events: &mut VecDeque<Event>) -> Option<Event> {
     while let Some(ev) = events.pop_front() {
+        progress(ev.n);
         if ev.n >= UNTIL.load(Ordering::Relaxed) && !REACHED.swap(true, Ordering::SeqCst) {
             // `--until`: the next save point or safepoint writes the image and ends the run.
             #[cfg(feature = "agent")]
@@ -498,6 +550,24 @@ pub(crate) fn fill(
             Ok(())
         }
         Payload::Err(k) => Err(error_of(k)),
+        _ => live_mismatch(kind),
+    }
+}
+
+/// A value that may be absent (an environment variable): fed from the log while
+/// replaying.
+pub(crate) fn value(
+    kind: Kind,
+    digest: u64,
+    live: impl FnOnce() -> Option<Vec<u8>>,
+) -> Option<Vec<u8>> {
+    let absent = error_code(&std::io::ErrorKind::NotFound.into());
+    match through(kind, digest, || match live() {
+        Some(v) => Payload::Bytes(v),
+        None => Payload::Err(absent),
+    }) {
+        Payload::Bytes(b) => Some(b),
+        Payload::Err(_) => None,
         _ => live_mismatch(kind),
     }
 }

@@ -9,6 +9,7 @@ fn header() -> LogHeader {
         image: String::new(),
         image_stamp: String::new(),
         id: String::new(),
+        exe: String::new(),
     }
 }
 
