@@ -99,7 +99,7 @@ static PROGRESS_END: AtomicU64 = AtomicU64::new(0);
 /// have passed (and at the last input).
 fn progress(n: u64) {
     let total = PROGRESS_END.load(Ordering::Relaxed);
-    if !PROGRESS.load(Ordering::Relaxed) || (n % 1024 != 0 && n + 1 != total) {
+    if !PROGRESS.load(Ordering::Relaxed) || (!n.is_multiple_of(1024) && n + 1 != total) {
         return;
     }
     let mut ts = libc::timespec {
@@ -222,10 +222,10 @@ pub(crate) fn start_recovering(path: &Path, log: log::Log, from: u64) -> Result<
 
 /// The identity of the log being recorded (images written meanwhile name it).
 pub(crate) fn log_id() -> Option<String> {
-    match active().as_mut().and_then(Active::writer) {
-        Some(w) => Some(w.header().id.clone()),
-        None => None,
-    }
+    active()
+        .as_mut()
+        .and_then(Active::writer)
+        .map(|w| w.header().id.clone())
 }
 
 /// The position of standard output recorded as released in `log` (the most any
