@@ -152,6 +152,10 @@ fn bad_logs_and_options_are_clear_errors() {
             "not a ckpt input log",
         ),
         (&["--then-live"], "--then-live continues a replay"),
+        (
+            &["--ckpt-record", "x.log", "--ckpt-log-bound", "soon"],
+            "--ckpt-log-bound soon: \"soon\": expected `off`, or a duration",
+        ),
     ] {
         let out = journal(d.path(), args, None);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
@@ -588,4 +592,45 @@ fn cargo_ckpt_replay_runs_the_recorded_executable_with_the_recorded_environment(
         err.contains("is gone") && err.contains("--exe PATH"),
         "{err}"
     );
+}
+
+/// While recording, a checkpoint is requested once a recovery would replay more than
+/// `--ckpt-log-bound` (default 1 s): a program that saves only at safepoints gets images,
+/// each pointing into the log.
+#[test]
+fn recording_bounds_what_a_recovery_replays_with_requested_checkpoints() {
+    let d = TempDir::new("record-bound");
+    let out = Command::new(example("batch"))
+        .args([
+            "3000",
+            "--ckpt-record",
+            "run.log",
+            "--ckpt-log-bound",
+            "50ms",
+        ])
+        .current_dir(d.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let h = ckpt::image::read_header(&d.path().join("batch.ckpt")).unwrap();
+    let option = |k: &str| {
+        h.options
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+    };
+    let seq: u64 = option("seq").unwrap().parse().unwrap();
+    assert!(seq >= 2, "only {seq} images in a run of several bounds");
+    assert!(option("log_event").is_some() && option("log_id").is_some());
+    // Off: no image at all (batch saves only when asked).
+    let off = TempDir::new("record-bound-off");
+    let out = Command::new(example("batch"))
+        .args(["300", "--ckpt-record", "run.log", "--ckpt-log-bound", "off"])
+        .current_dir(off.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!off.path().join("batch.ckpt").exists());
 }

@@ -224,6 +224,8 @@ pub(crate) struct CkptArgs {
     pub until: Option<u64>,
     /// `--ckpt-log-keep=all|last` (with `--ckpt-record`).
     pub log_keep: Option<String>,
+    /// `--ckpt-log-bound VALUE` (with `--ckpt-record`).
+    pub log_bound: Option<String>,
     /// `--then-live` (with `--replay`).
     pub then_live: bool,
     /// `--ckpt-log-sync` (with `--ckpt-record`).
@@ -273,6 +275,8 @@ ckpt options (taken out of the program's arguments; the program never sees them)
                             events since the last image                (CKPT_LOG_KEEP)
   --ckpt-log-sync           with --ckpt-record: fdatasync the log before output leaves
                             (survives power loss, not only kill -9)     (CKPT_LOG_SYNC=1)
+  --ckpt-log-bound 1s,64MB  with --ckpt-record: request a checkpoint once a recovery would
+                            replay more than this (time, log size, or off) (CKPT_LOG_BOUND)
   --ckpt-time=monotonic|wall      on restore, leave out or count the downtime (CKPT_TIME)
   --ckpt-env=saved|current        on restore, the saved or the current environment (CKPT_ENV)
   --ckpt-cwd=saved|current        on restore, the saved or the current working directory (CKPT_CWD)
@@ -284,7 +288,7 @@ ckpt options (taken out of the program's arguments; the program never sees them)
 /// The options `--ckpt-help` lists, for the error about an unknown one.
 const KNOWN: &str = "--restore FILE|latest|DIR, --ckpt-resume, --ckpt-file FILE, --ckpt-keep N, \
                      --ckpt-every DURATION, --ckpt-grace DURATION, --ckpt-finished=, \
-                     --ckpt-signals=, --ckpt-key-file FILE, --ckpt-record LOG, --replay start|IMAGE --log LOG [--until N] [--then-live], --ckpt-log-keep=, --ckpt-log-sync, \
+                     --ckpt-signals=, --ckpt-key-file FILE, --ckpt-record LOG, --replay start|IMAGE --log LOG [--until N] [--then-live], --ckpt-log-keep=, --ckpt-log-sync, --ckpt-log-bound, \
                      --ckpt-time=, --ckpt-env=, --ckpt-cwd=, --ckpt-files=, \
                      --ckpt-help";
 
@@ -384,6 +388,11 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<CkptArgs> {
                     "--until {n}: expected an event number (cargo ckpt log lists them)"
                 ))
             })?);
+        } else if let Some(v) = value("--ckpt-log-bound")? {
+            let v = v.to_string_lossy().into_owned();
+            crate::replay::Bound::parse(&v)
+                .map_err(|m| Error::Usage(format!("--ckpt-log-bound {v}: {m}")))?;
+            out.log_bound = Some(v);
         } else if s == "--then-live" {
             out.then_live = true;
         } else if s == "--ckpt-log-sync" {
@@ -572,6 +581,9 @@ pub(crate) fn start(program: &'static Program) -> Result<Start> {
         }
         if let Some(k) = &parsed.log_keep {
             std::env::set_var(ENV_LOG_KEEP, k);
+        }
+        if let Some(b) = &parsed.log_bound {
+            std::env::set_var(crate::replay::ENV_BOUND, b);
         }
         if parsed.log_sync {
             std::env::set_var(ENV_LOG_SYNC, "1");
@@ -765,6 +777,13 @@ fn start_log(
                 restore.zip(image.as_ref()),
             )?,
         }
+        let bound = match std::env::var(crate::replay::ENV_BOUND) {
+            Ok(v) => crate::replay::Bound::parse(&v)
+                .map_err(|m| Error::Usage(format!("{}={v:?}: {m}", crate::replay::ENV_BOUND)))?,
+            Err(_) => crate::replay::Bound::default(),
+        };
+        std::env::remove_var(crate::replay::ENV_BOUND);
+        crate::replay::set_bound(bound);
         crate::replay::set_sync(std::env::var_os(ENV_LOG_SYNC).is_some_and(|v| v == "1"));
         std::env::remove_var(ENV_LOG_SYNC);
         if let Err(e) = crate::io::commit::interpose(out_start, suppress) {

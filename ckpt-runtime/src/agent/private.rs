@@ -190,7 +190,12 @@ pub fn start(program: &'static Program) {
         Err(e) => fatal(&e),
     }
     if let Some(cfg) = options::config() {
-        if let Err(e) = triggers::install(cfg.settings.triggers, grace_expired) {
+        let mut t = cfg.settings.triggers;
+        // While recording, an image at least as often as a recovery may replay.
+        if let Some(b) = crate::replay::bound_time() {
+            t.every = Some(t.every.map_or(b, |e| e.min(b)));
+        }
+        if let Err(e) = triggers::install(t, grace_expired) {
             fatal(&Error::Usage(format!(
                 "cannot install ckpt's signal handlers ({e}); run with --ckpt-signals=off"
             )));

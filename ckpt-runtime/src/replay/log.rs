@@ -197,6 +197,8 @@ pub(crate) struct Writer {
     pub next: u64,
     header: LogHeader,
     sync: bool,
+    /// Bytes of events pushed so far (over restarts).
+    pushed: u64,
     /// Since [`Writer::mark`]: the event number marked, and the events pushed since (their
     /// count and encoding), which [`Writer::restart`] keeps.
     since_mark: Option<(u64, u64, Vec<u8>)>,
@@ -228,6 +230,7 @@ impl Writer {
             next: header.first,
             header: header.clone(),
             sync: false,
+            pushed: 0,
             since_mark: None,
         };
         let mut payload = Vec::new();
@@ -278,6 +281,7 @@ impl Writer {
             next: log.header.first + log.events.len() as u64,
             header: log.header.clone(),
             sync: false,
+            pushed: 0,
             since_mark: None,
         })
     }
@@ -304,6 +308,11 @@ impl Writer {
         Ok(())
     }
 
+    /// Bytes of events pushed so far.
+    pub(crate) fn pushed_bytes(&self) -> u64 {
+        self.pushed
+    }
+
     /// Marks the next event: a [`Writer::restart`] starts the log there, keeping what is
     /// pushed meanwhile.
     pub(crate) fn mark(&mut self) {
@@ -325,6 +334,7 @@ impl Writer {
         };
         let mut fresh = Writer::create_at(&tmp, &self.path, &header)?;
         fresh.sync = self.sync;
+        fresh.pushed = self.pushed;
         if count > 0 {
             fresh.pending = kept;
             fresh.count = count;
@@ -359,6 +369,7 @@ impl Writer {
                 cbor_head(out, 0, *k);
             }
         }
+        self.pushed += (self.pending.len() - start) as u64;
         if let Some((_, count, kept)) = &mut self.since_mark {
             *count += 1;
             kept.extend_from_slice(&self.pending[start..]);

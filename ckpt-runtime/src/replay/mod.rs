@@ -13,6 +13,7 @@
 // Without the agent (build scripts reading images) nothing records or replays.
 #![cfg_attr(not(feature = "agent"), allow(dead_code))]
 
+mod bound;
 pub mod log;
 
 use std::collections::VecDeque;
@@ -20,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Mutex;
 
+pub use bound::{Bound, ENV_BOUND};
 pub use log::{Event, Kind, LogHeader, Payload};
 
 use crate::error::Error;
@@ -242,6 +244,20 @@ pub(crate) fn released_in(log: &log::Log) -> u64 {
         .unwrap_or(0)
 }
 
+/// `--ckpt-log-bound`: how much a recovery may have to replay before a checkpoint is
+/// requested.
+pub(crate) fn set_bound(b: Bound) {
+    bound::set(b);
+}
+
+/// While recording: the longest time between images `--ckpt-log-bound` allows.
+pub(crate) fn bound_time() -> Option<std::time::Duration> {
+    if MODE.load(Ordering::Relaxed) == OFF {
+        return None;
+    }
+    bound::time()
+}
+
 /// `--ckpt-log-sync`: the log is made durable (`fdatasync`) before output leaves.
 pub(crate) fn set_sync(on: bool) {
     if let Some(w) = active().as_mut().and_then(Active::writer) {
@@ -281,10 +297,16 @@ pub(crate) fn keep_last_only(on: bool) {
     KEEP_LAST.store(on, Ordering::SeqCst);
 }
 
-/// An image was just written at the log's current position: with
-/// `--ckpt-log-keep=last`, the log starts again there.
+/// An image was just written at the log's current position: a recovery replays from
+/// there; with `--ckpt-log-keep=last`, the log starts again there.
 pub(crate) fn image_written() {
-    if MODE.load(Ordering::Relaxed) != RECORD || !KEEP_LAST.load(Ordering::Relaxed) {
+    if MODE.load(Ordering::Relaxed) != RECORD {
+        return;
+    }
+    if let Some(Active::Recording(w)) = active().as_ref() {
+        bound::reset(w.pushed_bytes());
+    }
+    if !KEEP_LAST.load(Ordering::Relaxed) {
         return;
     }
     if let Some(Active::Recording(w)) = active().as_mut() {
@@ -338,6 +360,7 @@ fn through(kind: Kind, digest: u64, live: impl FnOnce() -> Payload) -> Payload {
             if let Err(e) = w.push(kind, digest, &v) {
                 eprintln!("ckpt: warning: the input log is incomplete: {e}");
             }
+            bound::pushed(w.pushed_bytes());
         }
         return v;
     }
