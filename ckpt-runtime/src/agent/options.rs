@@ -748,10 +748,12 @@ fn start_log(
             .and_then(|h| option(h, crate::replay::LOG_OUT_KEY))
             .unwrap_or(0);
         let mut suppress = out_start;
+        let mut expected = Vec::new();
         match (restore, &image) {
             (Some(img), Some(h)) if rec.exists() => match recovery_from(&rec, h, fingerprint)? {
                 Some((log, from)) => {
                     suppress = suppress.max(crate::replay::released_in(&log));
+                    expected = crate::replay::released_ranges(&log);
                     eprintln!(
                         "ckpt: recovery: {} continues {}: replaying its events {from}..{} \
                          (output already released is not printed again), then going on live",
@@ -786,7 +788,7 @@ fn start_log(
         crate::replay::set_bound(bound);
         crate::replay::set_sync(std::env::var_os(ENV_LOG_SYNC).is_some_and(|v| v == "1"));
         std::env::remove_var(ENV_LOG_SYNC);
-        if let Err(e) = crate::io::commit::interpose(out_start, suppress) {
+        if let Err(e) = crate::io::commit::interpose(out_start, suppress, expected) {
             eprintln!(
                 "ckpt: warning: standard output could not be routed through the log's \
                  output commit ({e}): after a kill, a recovery may print again what was \
@@ -836,7 +838,25 @@ fn start_log(
             std::env::var_os(crate::replay::ENV_PROGRESS).is_some_and(|v| v == "1"),
         );
         std::env::remove_var(crate::replay::ENV_PROGRESS);
+        // The output is checked against the digests of what the recorded run released.
+        let out_start = restore
+            .and_then(|img| image::read_header(img).ok())
+            .and_then(|h| {
+                h.options
+                    .iter()
+                    .find(|(k, _)| k == crate::replay::LOG_OUT_KEY)
+                    .and_then(|(_, v)| v.parse::<u64>().ok())
+            })
+            .unwrap_or(0);
+        let expected = crate::replay::released_ranges(&l);
         crate::replay::start_replaying(&path, l, from);
+        if !expected.is_empty() {
+            if let Err(e) = crate::io::commit::interpose(out_start, 0, expected) {
+                eprintln!(
+                    "ckpt: warning: the replay's output cannot be checked against the log ({e})"
+                );
+            }
+        }
     }
     Ok(())
 }

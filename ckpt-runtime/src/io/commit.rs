@@ -14,7 +14,14 @@
 //! that replays the killed run's log) drops the replayed output up to the position the
 //! log says was released. Output released before a kill is not released again; output
 //! that had not left yet is.
+//!
+//! Each record of released output carries a digest of the bytes it covers. A replay, and
+//! a recovery's replayed part, hash the output the program makes again over the same
+//! ranges and stop, saying which bytes differ, if a digest does not match: the replay
+//! reproduced the inputs but not the output.
 
+use std::collections::VecDeque;
+use std::hash::Hasher;
 use std::io::Write;
 use std::os::fd::RawFd;
 use std::sync::{Condvar, Mutex, OnceLock};
@@ -29,6 +36,63 @@ struct Out {
     counts: Mutex<Counts>,
     /// Signalled when bytes are done with.
     done: Condvar,
+    /// The recorded output this run must make again (replay, recovery).
+    expected: Mutex<Expected>,
+}
+
+/// A recorded range of released output: `[start, end)` and the digest of its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Range {
+    pub start: u64,
+    pub end: u64,
+    pub digest: u64,
+}
+
+/// The ranges still to check, and the hash of the current one so far.
+struct Expected {
+    ranges: VecDeque<Range>,
+    hasher: twox_hash::XxHash3_64,
+}
+
+impl Expected {
+    /// Takes in the bytes at positions `[from, from + len)`; the first range whose digest
+    /// differs, if any.
+    fn feed(&mut self, from: u64, mut bytes: &[u8]) -> Option<Range> {
+        let mut pos = from;
+        while !bytes.is_empty() {
+            let r = *self.ranges.front()?;
+            if pos >= r.end {
+                self.ranges.pop_front();
+                self.hasher = Default::default();
+                continue;
+            }
+            if pos < r.start {
+                let skip = ((r.start - pos) as usize).min(bytes.len());
+                pos += skip as u64;
+                bytes = &bytes[skip..];
+                continue;
+            }
+            let take = ((r.end - pos) as usize).min(bytes.len());
+            self.hasher.write(&bytes[..take]);
+            pos += take as u64;
+            bytes = &bytes[take..];
+            if pos == r.end {
+                let got = std::mem::take(&mut self.hasher).finish();
+                self.ranges.pop_front();
+                if got != r.digest {
+                    return Some(r);
+                }
+            }
+        }
+        None
+    }
+}
+
+/// The digest a record of released output carries for `bytes`.
+pub(crate) fn digest(bytes: &[u8]) -> u64 {
+    let mut h = twox_hash::XxHash3_64::default();
+    h.write(bytes);
+    h.finish()
 }
 
 struct Counts {
@@ -70,9 +134,14 @@ fn needs_commit() -> bool {
 }
 
 /// Interposes standard output (see the module's text) if it needs it: `start` is the
-/// position of the run's output so far (from the image restored, 0 for a new run), and
-/// output before `suppress_until` was released already. Returns whether it did.
-pub(crate) fn interpose(start: u64, suppress_until: u64) -> std::io::Result<bool> {
+/// position of the run's output so far (from the image restored, 0 for a new run),
+/// output before `suppress_until` was released already, and `expected` are the recorded
+/// ranges the output made from here must match. Returns whether it did.
+pub(crate) fn interpose(
+    start: u64,
+    suppress_until: u64,
+    expected: Vec<Range>,
+) -> std::io::Result<bool> {
     if OUT.get().is_some() || !needs_commit() {
         return Ok(false);
     }
@@ -105,6 +174,10 @@ pub(crate) fn interpose(start: u64, suppress_until: u64) -> std::io::Result<bool
                 stopped: false,
             }),
             done: Condvar::new(),
+            expected: Mutex::new(Expected {
+                ranges: expected.into_iter().filter(|r| r.start >= start).collect(),
+                hasher: Default::default(),
+            }),
         };
         if OUT.set(out).is_err() {
             return Ok(false);
@@ -125,6 +198,9 @@ fn counts(out: &Out) -> std::sync::MutexGuard<'_, Counts> {
 fn forward() {
     let Some(out) = OUT.get() else { return };
     let mut buf = vec![0u8; 64 << 10];
+    // The log learns where this run's first release starts (so its digest can be
+    // checked): a zero-length release there, logged with the first one.
+    let mut announced = false;
     loop {
         let mut pfd = libc::pollfd {
             fd: out.read_fd,
@@ -157,6 +233,16 @@ fn forward() {
         let skip = (suppress_until.saturating_sub(from) as usize).min(n);
         let data = &buf[skip..n];
         let end = from + n as u64;
+        let differs = out
+            .expected
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .feed(from, &buf[..n]);
+        if let Some(r) = differs {
+            // The exit's drain must not wait for this thread.
+            counts(out).stopped = true;
+            crate::replay::output_diverged(r.start, r.end);
+        }
         if !data.is_empty() {
             crate::replay::commit();
             if write_all(out.orig_fd, data).is_err() {
@@ -169,7 +255,11 @@ fn forward() {
                 out.done.notify_all();
                 return;
             }
-            crate::replay::released(end);
+            if !announced {
+                crate::replay::released(end - data.len() as u64, digest(&[]));
+                announced = true;
+            }
+            crate::replay::released(end, digest(data));
         }
         let mut c = counts(out);
         c.done = end;

@@ -230,6 +230,49 @@ pub(crate) fn log_id() -> Option<String> {
         .map(|w| w.header().id.clone())
 }
 
+/// The ranges of released output `log` records, with their digests (a range's start is
+/// the end of the release before it; the first release's start is not in the log).
+pub(crate) fn released_ranges(log: &log::Log) -> Vec<crate::io::commit::Range> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for e in log.events.iter().filter(|e| e.kind == Kind::Released) {
+        let Payload::Uint(end) = e.value else {
+            continue;
+        };
+        if let Some(s) = start {
+            if end > s {
+                out.push(crate::io::commit::Range {
+                    start: s,
+                    end,
+                    digest: e.digest,
+                });
+            }
+        }
+        start = Some(end);
+    }
+    out
+}
+
+/// The output a replay (or a recovery's replayed part) made differs from what the
+/// recorded run released over `[start, end)`: stops the run.
+pub(crate) fn output_diverged(start: u64, end: u64) -> ! {
+    let path = match active().as_ref() {
+        Some(Active::Replaying { path, .. }) => path.clone(),
+        _ => PathBuf::new(),
+    };
+    let e = Error::Diverged {
+        path,
+        event: LAST_EVENT.load(Ordering::Relaxed),
+        detail: format!(
+            "standard output bytes {start}..{end} differ from what the recorded run printed \
+             there (their digest is in the log): the program made other output from the same \
+             inputs (code that bypasses ckpt, or another build)"
+        ),
+    };
+    eprintln!("ckpt: error: {e}");
+    std::process::exit(2)
+}
+
 /// The position of standard output recorded as released in `log` (the most any
 /// [`Kind::Released`] event says), 0 if none.
 pub(crate) fn released_in(log: &log::Log) -> u64 {
@@ -275,12 +318,13 @@ pub(crate) fn commit() {
     }
 }
 
-/// After output left: standard output has been released up to `pos` (written to the log
-/// at once, so a recovery does not release it again).
-pub(crate) fn released(pos: u64) {
+/// After output left: standard output has been released up to `pos`, the bytes since the
+/// last release hashing to `digest` (written to the log at once, so a recovery does not
+/// release them again).
+pub(crate) fn released(pos: u64, digest: u64) {
     if let Some(w) = active().as_mut().and_then(Active::writer) {
         let r = w
-            .push(Kind::Released, 1, &Payload::Uint(pos))
+            .push(Kind::Released, digest, &Payload::Uint(pos))
             .and_then(|()| w.flush());
         if let Err(e) = r {
             eprintln!("ckpt: warning: the input log is incomplete: {e}");

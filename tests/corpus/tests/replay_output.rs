@@ -1,0 +1,31 @@
+//! The output of a replay is checked against the digests of what the recorded run
+//! released: a program that prints something ckpt does not see (here its process id)
+//! replays its inputs exactly and still stops, naming the output bytes that differ.
+
+use std::process::{Command, Stdio};
+
+#[test]
+fn a_replay_whose_output_differs_from_the_recorded_output_stops() {
+    let bin = env!("CARGO_BIN_EXE_bypass_output");
+    let d = tempfile::tempdir().unwrap();
+    let recorded = Command::new(bin)
+        .args(["--ckpt-record", "run.log"])
+        .current_dir(d.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(recorded.status.success());
+    let replayed = Command::new(bin)
+        .args(["--replay", "start", "--log", "run.log"])
+        .current_dir(d.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&replayed.stderr);
+    assert_eq!(replayed.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("standard output bytes 0..")
+            && err.contains("differ from what the recorded run printed"),
+        "{err}"
+    );
+}
