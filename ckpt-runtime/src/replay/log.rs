@@ -3,8 +3,14 @@
 //!
 //! ```text
 //! b"CKPTLOG\0"  version u32 LE
-//! chunk*        payload length u32 LE, xxh3-64 of the payload u64 LE, payload
+//! chunk*        stored length u32 LE, xxh3-64 of the stored bytes u64 LE, stored bytes
+//! stored bytes  codec u8 (0: the payload as is; 1: an LZ4 block, its payload length
+//!               first as u32 LE), then the payload in that form
 //! ```
+//!
+//! Chunks of events of 1 KiB or more are compressed when that makes them smaller (clock
+//! readings and hashes shrink to about half); the checksum covers the stored bytes, so a
+//! torn or damaged chunk is found before anything is decompressed.
 //!
 //! The first chunk's payload is the header, a CBOR map `{"program": text, "args": [text],
 //! "sources": text, "first": uint, "image": text, "image_stamp": text}` (`first`: the
@@ -31,7 +37,11 @@ use crate::state::{decode_slice, Encoder, Value};
 /// The magic bytes that open every log.
 pub const LOG_MAGIC: &[u8; 8] = b"CKPTLOG\0";
 /// The log format version this build writes and reads.
-pub const LOG_VERSION: u32 = 1;
+pub const LOG_VERSION: u32 = 2;
+/// Payloads at least this long are compressed (when that makes them smaller).
+const COMPRESS_FROM: usize = 1024;
+const RAW: u8 = 0;
+const LZ4: u8 = 1;
 /// Chunks are written when this many bytes of events are pending (and at every flush).
 const CHUNK: usize = 64 << 10;
 /// A chunk claiming more than this is damaged.
@@ -399,10 +409,20 @@ impl Writer {
     }
 
     fn write_chunk(&mut self, payload: &[u8]) -> Result<(), Error> {
-        let mut chunk = Vec::with_capacity(payload.len() + 12);
-        chunk.extend((payload.len() as u32).to_le_bytes());
-        chunk.extend(xxh3(payload).to_le_bytes());
-        chunk.extend_from_slice(payload);
+        let packed = (payload.len() >= COMPRESS_FROM)
+            .then(|| lz4_flex::block::compress_prepend_size(payload))
+            .filter(|c| c.len() < payload.len());
+        let (codec, body) = match &packed {
+            Some(c) => (LZ4, &c[..]),
+            None => (RAW, payload),
+        };
+        let mut chunk = Vec::with_capacity(body.len() + 13);
+        chunk.extend((body.len() as u32 + 1).to_le_bytes());
+        chunk.extend([0u8; 8]);
+        chunk.push(codec);
+        chunk.extend_from_slice(body);
+        let sum = xxh3(&chunk[12..]);
+        chunk[4..12].copy_from_slice(&sum.to_le_bytes());
         // One write: a kill leaves this chunk whole or torn, and a torn one is cut.
         self.file
             .write_all(&chunk)
@@ -576,18 +596,19 @@ pub fn read(path: &Path) -> Result<Log, Error> {
         payloads.push((at, &bytes[at + 12..at + 12 + len]));
         at += 12 + len;
     }
-    let Some((_, first)) = payloads.first() else {
+    let Some((header_at, first)) = payloads.first() else {
         return Err(bad(
             path,
             "the log has no header: the recording never started",
         ));
     };
-    let header = parse_header(path, first)?;
+    let header = parse_header(path, &unpack(path, *header_at, first)?)?;
     let mut events = Vec::new();
     let mut chunk = Vec::new();
-    for (at, p) in &payloads[1..] {
+    for (at, stored) in &payloads[1..] {
+        let p = unpack(path, *at, stored)?;
         chunk.clear();
-        parse_events(p, &mut chunk).ok_or_else(|| {
+        parse_events(&p, &mut chunk).ok_or_else(|| {
             bad(
                 path,
                 format!("chunk at byte {at} is not a list of well-formed events"),
@@ -610,6 +631,32 @@ pub fn read(path: &Path) -> Result<Log, Error> {
         torn,
         valid_len: at as u64,
     })
+}
+
+/// The payload of a chunk's stored bytes (checked already), decompressed if it is.
+fn unpack<'a>(
+    path: &Path,
+    at: usize,
+    stored: &'a [u8],
+) -> Result<std::borrow::Cow<'a, [u8]>, Error> {
+    let damaged = |what: &str| bad(path, format!("chunk at byte {at}: {what}"));
+    match stored.split_first() {
+        Some((&RAW, body)) => Ok(std::borrow::Cow::Borrowed(body)),
+        Some((&LZ4, body)) => {
+            let len = body
+                .get(..4)
+                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .ok_or_else(|| damaged("a compressed chunk without its length"))?;
+            if len > MAX_CHUNK {
+                return Err(damaged("a compressed chunk claims more than 64 MiB"));
+            }
+            lz4_flex::block::decompress_size_prepended(body)
+                .map(std::borrow::Cow::Owned)
+                .map_err(|e| damaged(&format!("its compressed payload does not decompress ({e})")))
+        }
+        Some((codec, _)) => Err(damaged(&format!("unknown codec {codec}"))),
+        None => Err(damaged("empty")),
+    }
 }
 
 /// Whether a whole, valid chunk follows the one at `at` (which is whole but damaged).

@@ -30,6 +30,32 @@ fn write_log(path: &std::path::Path, events: u64) {
 }
 
 #[test]
+fn big_chunks_are_compressed_and_read_back_the_same() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("run.log");
+    let mut w = Writer::create(&p, &header()).unwrap();
+    for i in 0..5000u64 {
+        // Clock readings a few microseconds apart, as a recorded loop makes them.
+        w.push(
+            Kind::Monotonic,
+            0,
+            &Payload::Uint(21_931_076_915_362 + i * 1_700),
+        )
+        .unwrap();
+    }
+    w.flush().unwrap();
+    let l = log::read(&p).unwrap();
+    assert_eq!(l.events.len(), 5000);
+    assert_eq!(
+        l.events[4999].value,
+        Payload::Uint(21_931_076_915_362 + 4999 * 1_700)
+    );
+    let raw = 5000 * 13;
+    let size = std::fs::metadata(&p).unwrap().len();
+    assert!(size < raw * 3 / 4, "{size} bytes for {raw} bytes of events");
+}
+
+#[test]
 fn a_log_reads_back_its_header_and_events_in_order() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("run.log");
@@ -97,10 +123,18 @@ fn not_a_log_and_empty_files_are_clear_errors() {
         assert!(e.contains("not a ckpt input log"), "{e}");
     }
     let mut v = log::LOG_MAGIC.to_vec();
-    v.extend(1u32.to_le_bytes());
+    v.extend(log::LOG_VERSION.to_le_bytes());
     std::fs::write(&p, &v).unwrap();
     let e = log::read(&p).unwrap_err().to_string();
     assert!(e.contains("no header"), "{e}");
+    // Another version of the format is named, with the version this build reads.
+    v[8..12].copy_from_slice(&1u32.to_le_bytes());
+    std::fs::write(&p, &v).unwrap();
+    let e = log::read(&p).unwrap_err().to_string();
+    assert!(
+        e.contains("log format version 1; this build reads version 2"),
+        "{e}"
+    );
 }
 
 /// A small deterministic generator for the fuzzing below.
