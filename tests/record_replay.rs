@@ -314,25 +314,73 @@ fn a_log_cut_by_sigkill_replays_what_the_killed_run_printed() {
     }
 }
 
-/// Every example that needs no input files, recorded (standard input: 300 numbered lines)
-/// and replayed in another directory without input, prints the same bytes (`stopwatch`
-/// prints clock readings; `journal`'s tests show live runs differing).
+/// The files a run left in `dir` (not ckpt's: images, locks, the log), by relative path.
+fn outputs(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+            if p.is_dir() {
+                stack.push(p);
+            } else if !(name.contains(".ckpt") || name == "run.log" || name.starts_with("input/")) {
+                out.insert(name, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+/// Every example, recorded (standard input: 300 numbered lines; input files in `input/`),
+/// and replayed in a fresh directory tree that holds only the input files: the same
+/// standard output, and the same files written, byte for byte (`stopwatch` prints clock
+/// readings, `journal` random tags, `envcheck` the environment: live runs differ).
 #[test]
-fn the_examples_replay_byte_for_byte_in_another_directory() {
+fn the_examples_replay_byte_for_byte_in_a_fresh_directory_tree() {
     let input = TempDir::new("record-examples-input");
     let lines: String = (1..=300).map(|i| format!("{i}\n")).collect();
     let input_file = input.path().join("in.txt");
     std::fs::write(&input_file, lines).unwrap();
-    for (name, args) in [
-        ("montecarlo", &["--steps", "200000"][..]),
-        ("dice", &["--rolls", "2000"]),
-        ("stopwatch", &[]),
-        ("linestats", &[]),
-        ("graph", &[]),
-        ("shapes", &[]),
-        ("wordcount", &["--words", "20000"]),
+    let text: String = (0..400)
+        .map(|i| {
+            format!(
+                "the quick brown fox {i} jumps over the lazy dog {}\n",
+                i % 7
+            )
+        })
+        .collect();
+    for (name, args, files) in [
+        ("montecarlo", &["--steps", "200000"][..], &[][..]),
+        ("dice", &["--rolls", "2000"], &[]),
+        ("stopwatch", &[], &[]),
+        ("linestats", &[], &[]),
+        ("graph", &[], &[]),
+        ("shapes", &[], &[]),
+        ("wordcount", &["--words", "20000"], &[]),
+        ("journal", &["--save-every", "7"], &[]),
+        ("envcheck", &["one", "two"], &[]),
+        ("batch", &["300"], &[]),
+        ("workdir", &["--parts", "4"], &[]),
+        (
+            "logtail",
+            &["tail.txt", "--entries", "30", "--interval-ms", "1"],
+            &[],
+        ),
+        (
+            "wordfreq",
+            &["input/text.txt", "freq.tsv"],
+            &[("text.txt", &text)],
+        ),
     ] {
         let rec = TempDir::new("record-example");
+        let elsewhere = TempDir::new("replay-example");
+        for dir in [rec.path(), elsewhere.path()] {
+            std::fs::create_dir(dir.join("input")).unwrap();
+            for (f, content) in files {
+                std::fs::write(dir.join("input").join(f), content).unwrap();
+            }
+        }
         let mut a: Vec<&str> = args.to_vec();
         a.extend(["--ckpt-record", "run.log"]);
         let run = |dir: &Path, args: &[&str], stdin: Option<&Path>| {
@@ -343,13 +391,13 @@ fn the_examples_replay_byte_for_byte_in_another_directory() {
             Command::new(example(name))
                 .args(args)
                 .current_dir(dir)
+                .env("ENVCHECK_VAR", format!("{dir:?}"))
                 .stdin(input)
                 .output()
                 .unwrap()
         };
         let recorded = run(rec.path(), &a, Some(&input_file));
         assert!(recorded.status.success(), "{name}: {}", stderr(&recorded));
-        let elsewhere = TempDir::new("replay-example");
         let log = rec.path().join("run.log");
         let replayed = run(
             elsewhere.path(),
@@ -358,12 +406,14 @@ fn the_examples_replay_byte_for_byte_in_another_directory() {
         );
         assert!(replayed.status.success(), "{name}: {}", stderr(&replayed));
         assert_eq!(stdout(&replayed), stdout(&recorded), "{name}");
+        assert_eq!(
+            outputs(elsewhere.path()),
+            outputs(rec.path()),
+            "{name}: the files written differ"
+        );
     }
 }
 
-/// `--ckpt-log-keep=last`: the log holds only the events since the last image; a replay
-/// from that image gives the rest of the recorded output, and one from the start is
-/// refused, saying why.
 #[test]
 fn a_log_that_keeps_only_the_last_segment_replays_from_the_last_image() {
     let rec = TempDir::new("record-last");
