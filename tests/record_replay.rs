@@ -113,6 +113,8 @@ fn a_replay_whose_input_file_changed_stops_at_the_event() {
         e.contains("diverged at event 1") && e.contains("reading") && e.contains("marks"),
         "{e}"
     );
+    // The call site is the program's line that read the file.
+    assert!(e.contains("at examples/journal.rs:"), "{e}");
     assert!(e.contains("the file changed since the recording"), "{e}");
     assert!(
         stdout(&out).is_empty(),
@@ -200,6 +202,31 @@ fn cargo_ckpt_log_lists_the_events_and_filters_them() {
         "{text}"
     );
     assert!(text.contains("\"entry number 1\\nentry number 2"), "{text}");
+    // Each event's call site: the program's own line for its clock readings.
+    assert!(
+        text.contains("call site") && text.contains("journal.rs:"),
+        "{text}"
+    );
+    let l = ckpt::replay::log::read(&log).unwrap();
+    let clock = l
+        .events
+        .iter()
+        .find(|e| e.kind == ckpt::replay::Kind::Monotonic)
+        .unwrap();
+    let site = l.site(clock).unwrap().to_string();
+    assert!(site.starts_with("examples/journal.rs:"), "{site}");
+    let only = ckpt_build::log(
+        &log,
+        &ckpt_build::LogOptions {
+            site: Some(site.clone()),
+            json: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&only).unwrap();
+    let events = doc["events"].as_array().unwrap();
+    assert!(!events.is_empty() && events.iter().all(|e| e["site"] == site.as_str()));
     let opts = ckpt_build::LogOptions {
         kind: Some("stdin".into()),
         json: true,

@@ -126,6 +126,9 @@ enum Ckpt {
         /// env.
         #[arg(long, value_name = "KIND")]
         kind: Option<String>,
+        /// Only events made at a call site (`file:line:column`) that contains TEXT.
+        #[arg(long, value_name = "TEXT")]
+        site: Option<String>,
         /// Only events numbered N or more.
         #[arg(long, value_name = "N")]
         from: Option<u64>,
@@ -278,12 +281,14 @@ fn run(cmd: Ckpt) -> Outcome {
         Ckpt::Log {
             file,
             kind,
+            site,
             from,
             to,
             json,
         } => {
             let opts = ckpt_build::LogOptions {
                 kind,
+                site,
                 from,
                 to,
                 json,

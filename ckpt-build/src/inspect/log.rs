@@ -12,6 +12,8 @@ use serde_json::json;
 pub struct LogOptions {
     /// Only events of this kind (`monotonic`, `wall`, `random`, `stdin`, `output`).
     pub kind: Option<String>,
+    /// Only events whose call site (`file:line:column`) contains this.
+    pub site: Option<String>,
     /// Only events numbered at least this.
     pub from: Option<u64>,
     /// Only events numbered at most this.
@@ -49,6 +51,11 @@ pub fn log(path: &Path, opts: &LogOptions) -> Result<String, ckpt::Error> {
         .events
         .iter()
         .filter(|e| opts.kind.as_deref().is_none_or(|k| short(e.kind) == k))
+        .filter(|e| {
+            opts.site
+                .as_deref()
+                .is_none_or(|s| l.site(e).is_some_and(|x| x.contains(s)))
+        })
         .filter(|e| opts.from.is_none_or(|f| e.n >= f))
         .filter(|e| opts.to.is_none_or(|t| e.n <= t))
         .collect();
@@ -62,7 +69,7 @@ pub fn log(path: &Path, opts: &LogOptions) -> Result<String, ckpt::Error> {
                     Payload::Err(k) => json!({ "error": k }),
                 };
                 json!({ "n": e.n, "kind": short(e.kind), "digest": format!("{:016x}", e.digest),
-                        "value": value })
+                        "value": value, "site": l.site(e) })
             })
             .collect();
         let doc = json!({
@@ -92,20 +99,26 @@ pub fn log(path: &Path, opts: &LogOptions) -> Result<String, ckpt::Error> {
     );
     let _ = writeln!(
         o,
-        "{:>8}  {:<16} {:<16}  value",
-        "event", "kind", "arguments"
+        "{:>8}  {:<16} {:<16}  {:<32}  value",
+        "event", "kind", "arguments", "call site"
     );
     for e in chosen {
         let _ = writeln!(
             o,
-            "{:>8}  {:<16} {:016x}  {}",
+            "{:>8}  {:<16} {:016x}  {:<32}  {}",
             e.n,
             e.kind.name(),
             e.digest,
+            l.site(e).map_or_else(|| "-".to_string(), short_site),
             value(e)
         );
     }
     Ok(o)
+}
+
+/// A call site without the directories of its file (`main.rs:12:5`); in full in `--json`.
+fn short_site(s: &str) -> String {
+    s.rsplit('/').next().unwrap_or(s).to_string()
 }
 
 fn value(e: &Event) -> String {

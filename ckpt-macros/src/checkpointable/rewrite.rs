@@ -72,7 +72,9 @@ impl VisitMut for StdPaths {
             segs.push(seg);
         }
         p.segments = segs;
-        p.leading_colon = Some(Default::default());
+        // The user's span, not the attribute's: a call through this path reports the
+        // user's line (`#[track_caller]`, the input log's call sites, error messages).
+        p.leading_colon = Some(syn::Token![::](span));
     }
 
     /// `SystemTime::now()` (by any path to std's: `std::time::SystemTime::now()`,

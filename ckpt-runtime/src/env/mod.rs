@@ -101,6 +101,7 @@ pub fn args_os() -> ArgsOs {
 ///
 /// [`VarError::NotPresent`] if it is not set, [`VarError::NotUnicode`] if its value is not
 /// valid Unicode.
+#[track_caller]
 pub fn var<K: AsRef<OsStr>>(key: K) -> Result<String, VarError> {
     match var_os(key) {
         Some(v) => v.into_string().map_err(VarError::NotUnicode),
@@ -110,6 +111,7 @@ pub fn var<K: AsRef<OsStr>>(key: K) -> Result<String, VarError> {
 
 /// The variable `key` as the program sees it, `None` if it is not set. Like
 /// [`std::env::var_os`].
+#[track_caller]
 pub fn var_os<K: AsRef<OsStr>>(key: K) -> Option<OsString> {
     let key = key.as_ref();
     view::note(key);
@@ -149,6 +151,7 @@ pub fn secret_var<K: AsRef<OsStr>>(key: K) -> Result<String, VarError> {
 ///
 /// The iterator panics on a name or value that is not valid Unicode, as std's does; use
 /// [`vars_os`] for those.
+#[track_caller]
 pub fn vars() -> Vars {
     Vars::new(vars_os())
 }
@@ -156,6 +159,7 @@ pub fn vars() -> Vars {
 /// The variables the program sees, as `(name, value)` [`OsString`]s. Like
 /// [`std::env::vars_os`]. After a restore under the default policy: the saved variables
 /// sorted by name, then the real `CKPT_*` ones.
+#[track_caller]
 pub fn vars_os() -> VarsOs {
     view::note_whole();
     if crate::replay::on() {

@@ -72,11 +72,13 @@ impl std::ops::Deref for File {
 
 impl File {
     /// Opens a file read-only, like [`std::fs::File::open`].
+    #[track_caller]
     pub fn open<P: AsRef<Path>>(path: P) -> io::Result<File> {
         OpenOptions::new().read(true).open(path)
     }
 
     /// Creates or truncates a file for writing, like [`std::fs::File::create`].
+    #[track_caller]
     pub fn create<P: AsRef<Path>>(path: P) -> io::Result<File> {
         OpenOptions::new()
             .write(true)
@@ -86,6 +88,7 @@ impl File {
     }
 
     /// Creates a new file for reading and writing; fails if it exists.
+    #[track_caller]
     pub fn create_new<P: AsRef<Path>>(path: P) -> io::Result<File> {
         OpenOptions::new()
             .read(true)
@@ -225,6 +228,7 @@ impl AsFd for File {
 
 /// A read from `h` while recording or replaying: logged as the hash of what it read (a
 /// reference to the file, not a copy), checked against the log by a replay.
+#[track_caller]
 fn checked_read<'a>(
     h: &Handle,
     asked: usize,
@@ -250,6 +254,7 @@ macro_rules! forward_io {
     ($t:ty) => {
         impl Read for $t {
             #[inline]
+            #[track_caller]
             fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
                 let r = (&self.shared.file).read(buf);
                 if crate::replay::on() {
@@ -269,6 +274,7 @@ macro_rules! forward_io {
                 }
                 (&self.shared.file).read_vectored(bufs)
             }
+            #[track_caller]
             fn read_to_end(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
                 let start = buf.len();
                 let r = (&self.shared.file).read_to_end(buf);
@@ -277,6 +283,7 @@ macro_rules! forward_io {
                 }
                 r
             }
+            #[track_caller]
             fn read_to_string(&mut self, buf: &mut String) -> io::Result<usize> {
                 let start = buf.len();
                 let r = (&self.shared.file).read_to_string(buf);
@@ -378,6 +385,7 @@ impl OpenOptions {
     }
 
     /// Opens `path` with these options; the file is recorded by its absolute path.
+    #[track_caller]
     pub fn open<P: AsRef<Path>>(&self, path: P) -> io::Result<File> {
         let path = path.as_ref();
         let existed = std::fs::symlink_metadata(path).is_ok();
@@ -409,6 +417,7 @@ impl OpenOptions {
 }
 
 /// An open while recording or replaying: its outcome is logged, and checked by a replay.
+#[track_caller]
 pub(crate) fn checked_open<T>(path: &Path, flags: u64, r: &io::Result<T>) {
     use std::os::unix::ffi::OsStrExt;
     let digest = crate::replay::hash(path.as_os_str().as_bytes()) ^ flags;

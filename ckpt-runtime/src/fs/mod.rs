@@ -114,6 +114,7 @@ impl Policy {
 }
 
 /// Reads a whole file (see [`std::fs::read`]).
+#[track_caller]
 pub fn read<P: AsRef<Path>>(path: P) -> io::Result<Vec<u8>> {
     let path = path.as_ref();
     let r = std::fs::read(path);
@@ -124,6 +125,7 @@ pub fn read<P: AsRef<Path>>(path: P) -> io::Result<Vec<u8>> {
 }
 
 /// Reads a whole file as UTF-8 (see [`std::fs::read_to_string`]).
+#[track_caller]
 pub fn read_to_string<P: AsRef<Path>>(path: P) -> io::Result<String> {
     let path = path.as_ref();
     let r = std::fs::read_to_string(path);
@@ -135,6 +137,7 @@ pub fn read_to_string<P: AsRef<Path>>(path: P) -> io::Result<String> {
 
 /// A whole file read while recording or replaying: the open's outcome and the bytes' hash
 /// are logged, and checked by a replay.
+#[track_caller]
 fn checked_whole<T>(path: &Path, r: &io::Result<T>, bytes: impl FnOnce(&T) -> &[u8]) {
     file::checked_open(path, 1, r);
     if let Ok(v) = r {

@@ -217,7 +217,6 @@ impl Buf {
     }
 }
 
-/// One read of standard input from the OS.
 /// A replay handed the program `n` bytes of standard input from the log and goes on live:
 /// when standard input is a regular file, its offset moves past those bytes, so the live
 /// reads continue where the recorded run's did (a pipe's bytes were consumed by the
@@ -231,6 +230,7 @@ pub(crate) fn skip_replayed(n: u64) {
     }
 }
 
+/// One read of standard input from the OS.
 fn read_fd0(buf: &mut [u8]) -> io::Result<usize> {
     loop {
         // SAFETY: reads into the caller's buffer of the given length.

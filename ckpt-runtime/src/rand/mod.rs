@@ -121,6 +121,7 @@ impl Rng {
     ///
     /// If both `getrandom` and `/dev/urandom` fail; use [`Rng::try_from_os`] to handle
     /// that case.
+    #[track_caller]
     pub fn from_os() -> Self {
         match Rng::try_from_os() {
             Ok(rng) => rng,
@@ -134,6 +135,7 @@ impl Rng {
     /// let rng = ckpt::rand::Rng::try_from_os().expect("OS randomness");
     /// # let _ = rng;
     /// ```
+    #[track_caller]
     pub fn try_from_os() -> Result<Self, crate::Error> {
         let mut seed = [0u8; 32];
         sys::os_random(&mut seed).map_err(|e| crate::Error::io("reading", "/dev/urandom", e))?;

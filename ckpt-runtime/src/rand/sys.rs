@@ -4,6 +4,7 @@ use std::io::{self, Read};
 
 /// Fills `buf` with bytes from the kernel's random number generator: the `getrandom`
 /// system call where there is one, else (old kernels, seccomp filters) `/dev/urandom`.
+#[track_caller]
 pub(super) fn os_random(buf: &mut [u8]) -> io::Result<()> {
     if crate::replay::on() {
         return crate::replay::fill(crate::replay::Kind::Random, buf, raw_os_random);

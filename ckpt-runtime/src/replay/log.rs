@@ -17,18 +17,24 @@
 //! number of the log's first event, 0 unless the events before an image were dropped,
 //! `--ckpt-log-keep=last`; `image`: the image a restored run recorded from, empty for a
 //! run recorded from its start); every later payload is a CBOR array of events, each the array
-//! `[n, kind, digest, value]`: `n` the event's number (0, 1, 2, ... over the whole log),
+//! `[n, kind, digest, value]` or `[n, kind, digest, value, site]`: `n` the event's number (0, 1, 2, ... over the whole log),
 //! `kind` a [`Kind`] code, `digest` a digest of the call's arguments (the length asked
 //! for, say), `value` what the program got (an unsigned integer, or a byte string; an
-//! error is the map `{"err": kind code}`).
+//! error is the map `{"err": kind code}`), `site` where in the program the call was made:
+//! the text `file:line:column` the first time a site appears (it gets the next site
+//! number, from 0), the site's number afterwards. A payload that is a CBOR map
+//! `{"sites": [text]}` defines sites in bulk (a log that starts again at an image,
+//! `--ckpt-log-keep=last`, begins with the sites defined before).
 //!
 //! The log is only appended to, a chunk at a time with one `write`. A process killed while
 //! writing leaves a torn last chunk: [`read`] detects it (length or checksum) and stops
 //! there, reporting how many bytes it cut; a damaged chunk followed by valid ones is
 //! corruption, never read past.
 
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
+use std::panic::Location;
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
@@ -144,6 +150,8 @@ pub struct Event {
     pub kind: Kind,
     /// A digest of the call's arguments.
     pub digest: u64,
+    /// Where in the program the call was made: an index into [`Log::sites`].
+    pub site: Option<u32>,
     /// The result.
     pub value: Payload,
 }
@@ -209,6 +217,13 @@ pub(crate) struct Writer {
     sync: bool,
     /// Bytes of events pushed so far (over restarts).
     pushed: u64,
+    /// The call sites defined in this file so far, by the address of their location
+    /// (a cache) and by their text.
+    site_ids: HashMap<(usize, u32, u32), u32>,
+    site_names: HashMap<String, u32>,
+    /// How many sites were defined at the [`Writer::mark`] (later ones are defined again
+    /// by the kept events themselves).
+    sites_at_mark: usize,
     /// Since [`Writer::mark`]: the event number marked, and the events pushed since (their
     /// count and encoding), which [`Writer::restart`] keeps.
     since_mark: Option<(u64, u64, Vec<u8>)>,
@@ -241,6 +256,9 @@ impl Writer {
             header: header.clone(),
             sync: false,
             pushed: 0,
+            site_ids: HashMap::new(),
+            site_names: HashMap::new(),
+            sites_at_mark: 0,
             since_mark: None,
         };
         let mut payload = Vec::new();
@@ -292,6 +310,14 @@ impl Writer {
             header: log.header.clone(),
             sync: false,
             pushed: 0,
+            site_ids: HashMap::new(),
+            site_names: log
+                .sites
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.clone(), i as u32))
+                .collect(),
+            sites_at_mark: 0,
             since_mark: None,
         })
     }
@@ -318,6 +344,24 @@ impl Writer {
         Ok(())
     }
 
+    /// The number of the site `l` (`Ok`), or its text when this is its first event in the
+    /// file (`Err`: the event defines it).
+    fn site(&mut self, l: &'static Location<'static>) -> Result<u32, String> {
+        let key = (l.file().as_ptr() as usize, l.line(), l.column());
+        if let Some(id) = self.site_ids.get(&key) {
+            return Ok(*id);
+        }
+        let name = format!("{}:{}:{}", l.file(), l.line(), l.column());
+        if let Some(id) = self.site_names.get(&name) {
+            self.site_ids.insert(key, *id);
+            return Ok(*id);
+        }
+        let id = self.site_names.len() as u32;
+        self.site_names.insert(name.clone(), id);
+        self.site_ids.insert(key, id);
+        Err(name)
+    }
+
     /// Bytes of events pushed so far.
     pub(crate) fn pushed_bytes(&self) -> u64 {
         self.pushed
@@ -327,6 +371,7 @@ impl Writer {
     /// pushed meanwhile.
     pub(crate) fn mark(&mut self) {
         self.since_mark = Some((self.next, 0, Vec::new()));
+        self.sites_at_mark = self.site_names.len();
     }
 
     /// Drops the events before the [`Writer::mark`] (or all written so far): the log
@@ -345,6 +390,31 @@ impl Writer {
         let mut fresh = Writer::create_at(&tmp, &self.path, &header)?;
         fresh.sync = self.sync;
         fresh.pushed = self.pushed;
+        // The kept events may name sites defined before the mark by number: the new file
+        // defines those first (the kept events define the later ones themselves).
+        let before = if count > 0 { self.sites_at_mark } else { 0 };
+        if before > 0 {
+            let mut sites: Vec<(&String, &u32)> = self
+                .site_names
+                .iter()
+                .filter(|(_, id)| (**id as usize) < before)
+                .collect();
+            sites.sort_by_key(|(_, id)| **id);
+            let mut payload = Vec::new();
+            let mut e = Encoder::new(&mut payload);
+            e.map(1);
+            e.text("sites");
+            e.array(sites.len() as u64);
+            for (name, _) in &sites {
+                e.text(name);
+            }
+            e.finish()?;
+            fresh.write_chunk(&payload)?;
+        }
+        if count > 0 {
+            fresh.site_ids = std::mem::take(&mut self.site_ids);
+            fresh.site_names = std::mem::take(&mut self.site_names);
+        }
         if count > 0 {
             fresh.pending = kept;
             fresh.count = count;
@@ -356,13 +426,25 @@ impl Writer {
         Ok(())
     }
 
-    /// Adds an event (written with the next chunk).
+    /// Adds an event (written with the next chunk), with no call site.
     pub(crate) fn push(&mut self, kind: Kind, digest: u64, value: &Payload) -> Result<(), Error> {
+        self.push_at(kind, digest, value, None)
+    }
+
+    /// Adds an event made at `site` (written with the next chunk).
+    pub(crate) fn push_at(
+        &mut self,
+        kind: Kind,
+        digest: u64,
+        value: &Payload,
+        site: Option<&'static Location<'static>>,
+    ) -> Result<(), Error> {
         // Written directly (the hot path of recording): the same CBOR the `Encoder`
         // would write.
         let start = self.pending.len();
+        let site = site.map(|l| self.site(l));
         let out = &mut self.pending;
-        cbor_head(out, 4, 4);
+        cbor_head(out, 4, if site.is_some() { 5 } else { 4 });
         cbor_head(out, 0, self.next);
         cbor_head(out, 0, kind as u64);
         cbor_head(out, 0, digest);
@@ -378,6 +460,14 @@ impl Writer {
                 out.extend_from_slice(b"err");
                 cbor_head(out, 0, *k);
             }
+        }
+        match site {
+            Some(Ok(id)) => cbor_head(out, 0, u64::from(id)),
+            Some(Err(name)) => {
+                cbor_head(out, 3, name.len() as u64);
+                out.extend_from_slice(name.as_bytes());
+            }
+            None => {}
         }
         self.pushed += (self.pending.len() - start) as u64;
         if let Some((_, count, kept)) = &mut self.since_mark {
@@ -474,15 +564,18 @@ fn read_head(b: &[u8], at: &mut usize) -> Option<(u8, u64)> {
 
 /// The events of one chunk's payload, decoded directly (the shape [`Writer::push`]
 /// writes); `None` if the payload is not that shape.
-fn parse_events(p: &[u8], out: &mut Vec<Event>) -> Option<()> {
+fn parse_events(p: &[u8], out: &mut Vec<Event>, sites: &mut Vec<String>) -> Option<()> {
     let mut at = 0;
     let (major, count) = read_head(p, &mut at)?;
+    if major == 5 && count == 1 {
+        return parse_sites(p, at, sites);
+    }
     if major != 4 {
         return None;
     }
     for _ in 0..count {
         let (m, len) = read_head(p, &mut at)?;
-        if m != 4 || len != 4 {
+        if m != 4 || !(len == 4 || len == 5) {
             return None;
         }
         let mut uint = || match read_head(p, &mut at)? {
@@ -511,12 +604,54 @@ fn parse_events(p: &[u8], out: &mut Vec<Event>) -> Option<()> {
             }
             _ => return None,
         };
+        let site = if len == 5 {
+            match read_head(p, &mut at)? {
+                (0, id) if id < sites.len() as u64 => Some(id as u32),
+                (3, l) => {
+                    let end = at.checked_add(usize::try_from(l).ok()?)?;
+                    let name = std::str::from_utf8(p.get(at..end)?).ok()?;
+                    at = end;
+                    sites.push(name.to_string());
+                    Some(sites.len() as u32 - 1)
+                }
+                _ => return None,
+            }
+        } else {
+            None
+        };
         out.push(Event {
             n,
             kind,
             digest,
             value,
+            site,
         });
+    }
+    (at == p.len()).then_some(())
+}
+
+/// A `{"sites": [text]}` payload (its map head read): the sites it defines.
+fn parse_sites(p: &[u8], mut at: usize, sites: &mut Vec<String>) -> Option<()> {
+    let text = |at: &mut usize| -> Option<String> {
+        match read_head(p, at)? {
+            (3, l) => {
+                let end = at.checked_add(usize::try_from(l).ok()?)?;
+                let s = std::str::from_utf8(p.get(*at..end)?).ok()?.to_string();
+                *at = end;
+                Some(s)
+            }
+            _ => None,
+        }
+    };
+    if text(&mut at)? != "sites" {
+        return None;
+    }
+    let (m, count) = read_head(p, &mut at)?;
+    if m != 4 || count > p.len() as u64 {
+        return None;
+    }
+    for _ in 0..count {
+        sites.push(text(&mut at)?);
     }
     (at == p.len()).then_some(())
 }
@@ -532,6 +667,8 @@ pub struct Log {
     pub header: LogHeader,
     /// Its events, in order.
     pub events: Vec<Event>,
+    /// The call sites its events name (`file:line:column`), by number.
+    pub sites: Vec<String>,
     /// Bytes of a torn last chunk that were left out (the recording process was killed
     /// while writing it), 0 when the log ends cleanly.
     pub torn: u64,
@@ -604,11 +741,12 @@ pub fn read(path: &Path) -> Result<Log, Error> {
     };
     let header = parse_header(path, &unpack(path, *header_at, first)?)?;
     let mut events = Vec::new();
+    let mut sites = Vec::new();
     let mut chunk = Vec::new();
     for (at, stored) in &payloads[1..] {
         let p = unpack(path, *at, stored)?;
         chunk.clear();
-        parse_events(&p, &mut chunk).ok_or_else(|| {
+        parse_events(&p, &mut chunk, &mut sites).ok_or_else(|| {
             bad(
                 path,
                 format!("chunk at byte {at} is not a list of well-formed events"),
@@ -628,9 +766,19 @@ pub fn read(path: &Path) -> Result<Log, Error> {
     Ok(Log {
         header,
         events,
+        sites,
         torn,
         valid_len: at as u64,
     })
+}
+
+impl Log {
+    /// The call site of `e` (`file:line:column`), if the log has it.
+    pub fn site(&self, e: &Event) -> Option<&str> {
+        e.site
+            .and_then(|i| self.sites.get(i as usize))
+            .map(String::as_str)
+    }
 }
 
 /// The payload of a chunk's stored bytes (checked already), decompressed if it is.

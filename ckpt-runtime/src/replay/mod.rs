@@ -16,7 +16,8 @@
 mod bound;
 pub mod log;
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::panic::Location;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Mutex;
@@ -41,7 +42,53 @@ enum Active {
         /// A recovery (`--restore IMG --ckpt-record LOG` after a kill): the log's writer,
         /// appending from its end; recording takes over when the replay ends.
         writer: Option<log::Writer>,
+        /// The log's call sites, and where the program's own call sites are among them.
+        sites: Sites,
     },
+}
+
+/// A replayed log's call sites, matched with the program's.
+struct Sites {
+    names: Vec<String>,
+    by_name: HashMap<String, u32>,
+    /// The program's call sites (by the address of their location) seen so far: the
+    /// log's number for the same site, `u32::MAX` if the log never names it.
+    seen: HashMap<(usize, u32, u32), u32>,
+}
+
+impl Sites {
+    fn new(names: Vec<String>) -> Sites {
+        let by_name = names
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.clone(), i as u32))
+            .collect();
+        Sites {
+            names,
+            by_name,
+            seen: HashMap::new(),
+        }
+    }
+
+    /// The log's number of the program's site `l`.
+    fn number(&mut self, l: &'static Location<'static>) -> u32 {
+        let key = (l.file().as_ptr() as usize, l.line(), l.column());
+        if let Some(n) = self.seen.get(&key) {
+            return *n;
+        }
+        let n = *self.by_name.get(&site_name(l)).unwrap_or(&u32::MAX);
+        self.seen.insert(key, n);
+        n
+    }
+
+    fn name(&self, n: Option<u32>) -> &str {
+        n.and_then(|n| self.names.get(n as usize))
+            .map_or("an unknown site", String::as_str)
+    }
+}
+
+fn site_name(l: &Location<'_>) -> String {
+    format!("{}:{}:{}", l.file(), l.line(), l.column())
 }
 
 impl Active {
@@ -205,6 +252,7 @@ pub(crate) fn start_replaying(path: &Path, log: log::Log, from: u64) {
         events,
         total,
         writer: None,
+        sites: Sites::new(log.sites),
     });
     MODE.store(REPLAY, Ordering::SeqCst);
 }
@@ -373,17 +421,20 @@ pub(crate) fn flush() {
 }
 
 /// A diverged replay: the program asked for something the log does not hold next.
-fn diverged(path: &Path, n: u64, logged: &Event, asked: Kind, digest: u64) -> ! {
+fn diverged(path: &Path, n: u64, logged: (&Event, &str), asked: (Kind, u64, &Location<'_>)) -> ! {
+    let (ev, logged_site) = logged;
+    let (kind, digest, site) = asked;
     let e = Error::Diverged {
         path: path.into(),
         event: n,
         detail: format!(
-            "the log has a {} (arguments {:016x}) where the program asked for a {} \
-             (arguments {digest:016x}): the program, its build or an input differs from the \
-             recorded run",
-            logged.kind.name(),
-            logged.digest,
-            asked.name()
+            "the log has a {} made at {logged_site} (arguments {:016x}) where the program \
+             asked for a {} at {} (arguments {digest:016x}): the program, its build or an \
+             input differs from the recorded run",
+            ev.kind.name(),
+            ev.digest,
+            kind.name(),
+            site_name(site),
         ),
     };
     eprintln!("ckpt: error: {e}");
@@ -392,7 +443,9 @@ fn diverged(path: &Path, n: u64, logged: &Event, asked: Kind, digest: u64) -> ! 
 
 /// The one path of every logged result: records `live()`'s result, or hands back the
 /// logged one.
+#[track_caller]
 fn through(kind: Kind, digest: u64, live: impl FnOnce() -> Payload) -> Payload {
+    let site = Location::caller();
     if INTERNAL.with(|c| c.get()) > 0 {
         return live();
     }
@@ -401,7 +454,7 @@ fn through(kind: Kind, digest: u64, live: impl FnOnce() -> Payload) -> Payload {
         // must not hold up other threads' clock readings.
         let v = live();
         if let Some(Active::Recording(w)) = active().as_mut() {
-            if let Err(e) = w.push(kind, digest, &v) {
+            if let Err(e) = w.push_at(kind, digest, &v, Some(site)) {
                 eprintln!("ckpt: warning: the input log is incomplete: {e}");
             }
             bound::pushed(w.pushed_bytes());
@@ -419,8 +472,13 @@ fn through(kind: Kind, digest: u64, live: impl FnOnce() -> Payload) -> Payload {
             events,
             total,
             writer,
+            sites,
         }) => match next_input(events) {
-            Some(ev) if ev.kind == kind && ev.digest == digest => {
+            Some(ev)
+                if ev.kind == kind
+                    && ev.digest == digest
+                    && ev.site.is_none_or(|s| s == sites.number(site)) =>
+            {
                 LAST_EVENT.store(ev.n, Ordering::Relaxed);
                 if let (Kind::Stdin, Payload::Bytes(b)) = (kind, &ev.value) {
                     REPLAYED_STDIN.fetch_add(b.len() as u64, Ordering::Relaxed);
@@ -429,8 +487,9 @@ fn through(kind: Kind, digest: u64, live: impl FnOnce() -> Payload) -> Payload {
             }
             Some(ev) => {
                 let (p, n) = (path.clone(), ev.n);
+                let logged_site = sites.name(ev.site).to_string();
                 drop(guard);
-                diverged(&p, n, &ev, kind, digest)
+                diverged(&p, n, (&ev, &logged_site), (kind, digest, site))
             }
             None => match writer.take() {
                 Some(w) => {
@@ -484,7 +543,9 @@ static LAST_EVENT: AtomicU64 = AtomicU64::new(0);
 /// call is made live in every mode; recording logs `observed` (a code or a hash of the
 /// result), replaying compares it with the logged one and stops, naming the event and
 /// `what()` was called, if they differ.
+#[track_caller]
 pub(crate) fn check(kind: Kind, digest: u64, observed: u64, what: impl FnOnce() -> String) {
+    let site = Location::caller();
     match through(kind, digest, || Payload::Uint(observed)) {
         Payload::Uint(v) if v == observed => {}
         Payload::Uint(_) => {
@@ -496,10 +557,11 @@ pub(crate) fn check(kind: Kind, digest: u64, observed: u64, what: impl FnOnce() 
                 path,
                 event: LAST_EVENT.load(Ordering::Relaxed),
                 detail: format!(
-                    "{}: the result differs from the recorded run's (the {} was checked, \
-                     not copied into the log): the file changed since the recording; restore \
-                     it, or record again",
+                    "{} at {}: the result differs from the recorded run's (the {} was \
+                     checked, not copied into the log): the file changed since the recording; \
+                     restore it, or record again",
                     what(),
+                    site_name(site),
                     kind.name()
                 ),
             };
@@ -590,6 +652,7 @@ pub(crate) fn restored_clock(delta: Option<u64>) -> Option<u64> {
 }
 
 /// A clock reading (`kind` is [`Kind::Monotonic`] or [`Kind::Wall`]).
+#[track_caller]
 pub(crate) fn clock(kind: Kind, live: impl FnOnce() -> u64) -> u64 {
     match through(kind, 0, || Payload::Uint(live())) {
         Payload::Uint(v) => v,
@@ -598,6 +661,7 @@ pub(crate) fn clock(kind: Kind, live: impl FnOnce() -> u64) -> u64 {
 }
 
 /// Bytes that fill `buf` entirely (random bytes).
+#[track_caller]
 pub(crate) fn fill(
     kind: Kind,
     buf: &mut [u8],
@@ -623,6 +687,7 @@ pub(crate) fn fill(
 
 /// A value that may be absent (an environment variable): fed from the log while
 /// replaying.
+#[track_caller]
 pub(crate) fn value(
     kind: Kind,
     digest: u64,
@@ -640,6 +705,7 @@ pub(crate) fn value(
 }
 
 /// A read of up to `buf.len()` bytes (standard input).
+#[track_caller]
 pub(crate) fn read(
     kind: Kind,
     buf: &mut [u8],

@@ -95,8 +95,14 @@ static OFFSET_NS: AtomicU64 = AtomicU64::new(u64::MAX);
 static DELTA_NS: AtomicU64 = AtomicU64::new(UNSET);
 const UNSET: u64 = u64::MAX;
 
+#[track_caller]
 fn base_ns() -> u64 {
-    *BASE_NS.get_or_init(sys::monotonic_ns)
+    if let Some(b) = BASE_NS.get() {
+        return *b;
+    }
+    // Read here, not in a closure, so the reading's call site is the program's.
+    let now = sys::monotonic_ns();
+    *BASE_NS.get_or_init(|| now)
 }
 
 fn offset_ns() -> u64 {
@@ -111,6 +117,7 @@ fn offset() -> Duration {
 }
 
 /// The real time since the base.
+#[track_caller]
 fn since_base() -> Duration {
     let b = base_ns();
     Duration::from_nanos(sys::monotonic_ns().saturating_sub(b))
@@ -118,6 +125,7 @@ fn since_base() -> Duration {
 
 /// The virtual monotonic time now.
 #[inline]
+#[track_caller]
 pub(crate) fn now() -> Duration {
     let delta = DELTA_NS.load(Ordering::Acquire);
     if delta == UNSET {
@@ -130,6 +138,7 @@ pub(crate) fn now() -> Duration {
 /// The first reading: fixes the base and caches `offset - base`.
 #[cold]
 #[inline(never)]
+#[track_caller]
 fn now_slow() -> Duration {
     let b = base_ns();
     let delta = offset_ns().wrapping_sub(b);

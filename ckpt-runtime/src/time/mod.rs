@@ -61,6 +61,7 @@ use crate::state::{Encoder, Loader, State, Value};
 /// let t = ckpt::time::system_now();
 /// assert!(t > ckpt::time::UNIX_EPOCH);
 /// ```
+#[track_caller]
 pub fn system_now() -> SystemTime {
     sys::wall()
 }
@@ -88,6 +89,7 @@ impl Instant {
     /// The virtual monotonic time now.
     #[must_use]
     #[inline]
+    #[track_caller]
     pub fn now() -> Instant {
         Instant(clock::now())
     }
@@ -116,6 +118,7 @@ impl Instant {
     /// The time elapsed since `self` (zero if `self` is in the future).
     #[must_use]
     #[inline]
+    #[track_caller]
     pub fn elapsed(&self) -> Duration {
         Instant::now().saturating_duration_since(*self)
     }

@@ -10,6 +10,7 @@ pub(super) fn monotonic() -> std::time::Instant {
 /// [`monotonic`] (std's `Instant`), read without std's `Timespec` arithmetic because the
 /// virtual clock's hot path only needs nanoseconds.
 #[inline]
+#[track_caller]
 pub(super) fn monotonic_ns() -> u64 {
     if crate::replay::on() {
         return crate::replay::clock(crate::replay::Kind::Monotonic, raw_monotonic_ns);
@@ -33,6 +34,7 @@ fn raw_monotonic_ns() -> u64 {
 
 /// The real wall clock.
 #[inline]
+#[track_caller]
 pub(super) fn wall() -> std::time::SystemTime {
     if crate::replay::on() {
         let ns = crate::replay::clock(crate::replay::Kind::Wall, || {

@@ -29,3 +29,36 @@ fn a_replay_whose_output_differs_from_the_recorded_output_stops() {
         "{err}"
     );
 }
+
+#[test]
+fn a_replay_that_asks_for_another_input_stops_naming_both_call_sites() {
+    let bin = env!("CARGO_BIN_EXE_bypass_output");
+    let d = tempfile::tempdir().unwrap();
+    let recorded = Command::new(bin)
+        .args(["--ckpt-record", "run.log"])
+        .current_dir(d.path())
+        .env_remove("BYPASS_EXTRA_CLOCK")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(recorded.status.success());
+    let replayed = Command::new(bin)
+        .args(["--replay", "start", "--log", "run.log"])
+        .current_dir(d.path())
+        .env("BYPASS_EXTRA_CLOCK", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&replayed.stderr);
+    assert_eq!(replayed.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("diverged at event 2")
+            && err.contains(
+                "the log has a random bytes made at tests/corpus/src/bin/bypass_output.rs:24:"
+            )
+            && err.contains(
+                "asked for a monotonic clock at tests/corpus/src/bin/bypass_output.rs:22:"
+            ),
+        "{err}"
+    );
+}
