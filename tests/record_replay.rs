@@ -254,7 +254,25 @@ fn cargo_ckpt_log_lists_the_events_and_filters_them() {
 #[test]
 fn until_stops_a_replay_after_an_event_and_writes_an_image_there() {
     let rec = TempDir::new("record-until");
-    record(rec.path(), &[]);
+    record(rec.path(), &["--ckpt-keep", "10"]);
+    // The recorded run's own images, by the line they were saved at.
+    let recorded_images: Vec<ckpt::image::Image> = std::fs::read_dir(rec.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("journal.ckpt")
+                && !p.to_string_lossy().ends_with(".lock")
+        })
+        .map(|p| ckpt::image::read(&p, &Default::default()).unwrap())
+        .collect();
+    assert!(
+        recorded_images.len() >= 3,
+        "{} images kept",
+        recorded_images.len()
+    );
     let log = rec.path().join("run.log");
     let l = ckpt::replay::log::read(&log).unwrap();
     // Events 0-3: two clock readings, the seed, the first stdin read; then one clock
@@ -302,6 +320,22 @@ fn until_stops_a_replay_after_an_event_and_writes_an_image_there() {
         // The save point after the line that read event n: the next multiple of 10.
         let due = line_of(n).div_ceil(10) * 10;
         assert_eq!(lines, Some(ckpt::state::Value::Uint(due)), "--until {n}");
+        // The same variables, value for value, as the recorded run's image at that line.
+        let same_line = recorded_images
+            .iter()
+            .find(|r| {
+                r.frames[0]
+                    .live
+                    .iter()
+                    .find(|(k, _)| k == "n")
+                    .map(|(_, v)| v)
+                    == Some(&ckpt::state::Value::Uint(due))
+            })
+            .unwrap_or_else(|| panic!("no recorded image at line {due}"));
+        assert_eq!(
+            img.frames[0].live, same_line.frames[0].live,
+            "--until {n}: the variables differ from the recorded run's at line {due}"
+        );
     }
 }
 

@@ -32,10 +32,10 @@ pub struct ReplayOptions {
 /// println!("{cmd:?}");
 /// ```
 pub fn replay_command(opts: &ReplayOptions) -> Result<Command, ckpt::Error> {
-    let l = ckpt::replay::log::read(&opts.log)?;
+    let header = ckpt::replay::log::read_header(&opts.log)?;
     let exe = match &opts.exe {
         Some(e) => e.clone(),
-        None if !l.header.exe.is_empty() => PathBuf::from(&l.header.exe),
+        None if !header.exe.is_empty() => PathBuf::from(&header.exe),
         None => {
             return Err(ckpt::Error::Usage(format!(
                 "{}: the log does not name the executable that recorded it (an older log); \

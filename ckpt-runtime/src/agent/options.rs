@@ -660,8 +660,8 @@ const ENV_LOG_SYNC: &str = "CKPT_LOG_SYNC";
 /// `--replay start|IMAGE --log LOG`: re-executes the program with the recorded run's
 /// arguments (the log's, or the image's), the replay told through the environment.
 fn replay_exec(from: &Path, log: &Path) -> Error {
-    let header = match crate::replay::log::read(log) {
-        Ok(l) => l.header,
+    let header = match crate::replay::log::read_header(log) {
+        Ok(h) => h,
         Err(e) => return e,
     };
     // The image this log continues (by its stamp: a kept copy under another name is the

@@ -108,6 +108,9 @@ struct Counts {
 
 static OUT: OnceLock<Out> = OnceLock::new();
 
+/// The replayed output differed from the recorded one: the process ends with status 2.
+static DIVERGED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn bytes_in_pipe(fd: RawFd) -> u64 {
     let mut n: libc::c_int = 0;
     // SAFETY: FIONREAD writes one int through the pointer.
@@ -239,9 +242,17 @@ fn forward() {
             .unwrap_or_else(|e| e.into_inner())
             .feed(from, &buf[..n]);
         if let Some(r) = differs {
-            // The exit's drain must not wait for this thread.
+            eprintln!(
+                "ckpt: error: {}",
+                crate::replay::output_diverged(r.start, r.end)
+            );
+            // The program may be exiting on its own meanwhile: its exit's drain sees the
+            // flag and ends with the same status.
+            DIVERGED.store(true, std::sync::atomic::Ordering::SeqCst);
             counts(out).stopped = true;
-            crate::replay::output_diverged(r.start, r.end);
+            out.done.notify_all();
+            // SAFETY: _exit ends the process at once; nothing here needs unwinding.
+            unsafe { libc::_exit(2) };
         }
         if !data.is_empty() {
             crate::replay::commit();
@@ -324,6 +335,10 @@ pub(crate) fn drain() {
             .wait_timeout(c, left.min(Duration::from_millis(20)))
             .unwrap_or_else(|e| e.into_inner())
             .0;
+    }
+    if DIVERGED.load(std::sync::atomic::Ordering::SeqCst) {
+        // SAFETY: as in the forwarder: the run ends with the divergence's status.
+        unsafe { libc::_exit(2) };
     }
 }
 

@@ -10,12 +10,17 @@
 //! output (or error) is the *same* file cuts it back to that length, so the file ends up
 //! equal to the output of an uninterrupted run: run the restore with `>>` (append) to the
 //! same file. When they are pipes or terminals nothing can be taken back: output printed
-//! after the last save and before the kill is printed again by the restored run.
+//! after the last save and before the kill is printed again by a plain restore. A run
+//! recorded with `--ckpt-record` avoids that: its standard output leaves through an output
+//! commit that logs how much of it left, and a recovery (`--restore IMG --ckpt-record
+//! LOG`) does not print that part again (see the `commit` part of this module and
+//! [`crate::replay`]).
 //!
 //! **Standard input.** Bytes read from the OS but not yet consumed are saved. When standard
 //! input is a regular file, its offset is saved too, and a restore given the *same* file
 //! (`prog --restore img < same-file`) continues reading where the saved run stopped; from a
-//! pipe or terminal, the restored run reads whatever comes next.
+//! pipe or terminal, a plain restore reads whatever comes next; a recovery through the
+//! input log gets the bytes the killed run had read from the log first.
 //!
 //! ```no_run
 //! use std::io::BufRead;

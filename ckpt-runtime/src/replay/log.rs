@@ -215,12 +215,18 @@ pub(crate) struct Writer {
     pub next: u64,
     header: LogHeader,
     sync: bool,
+    /// The thread that writes full chunks (started with the first).
+    bg: Option<Background>,
+    /// Chunks were written since the last `fdatasync` of `commit`.
+    unsynced: bool,
     /// Bytes of events pushed so far (over restarts).
     pushed: u64,
     /// The call sites defined in this file so far, by the address of their location
     /// (a cache) and by their text.
     site_ids: HashMap<(usize, u32, u32), u32>,
     site_names: HashMap<String, u32>,
+    /// The last site pushed, and its number.
+    last_site: Option<(&'static Location<'static>, u32)>,
     /// How many sites were defined at the [`Writer::mark`] (later ones are defined again
     /// by the kept events themselves).
     sites_at_mark: usize,
@@ -255,9 +261,12 @@ impl Writer {
             next: header.first,
             header: header.clone(),
             sync: false,
+            bg: None,
+            unsynced: false,
             pushed: 0,
             site_ids: HashMap::new(),
             site_names: HashMap::new(),
+            last_site: None,
             sites_at_mark: 0,
             since_mark: None,
         };
@@ -309,6 +318,8 @@ impl Writer {
             next: log.header.first + log.events.len() as u64,
             header: log.header.clone(),
             sync: false,
+            bg: None,
+            unsynced: false,
             pushed: 0,
             site_ids: HashMap::new(),
             site_names: log
@@ -317,6 +328,7 @@ impl Writer {
                 .enumerate()
                 .map(|(i, s)| (s.clone(), i as u32))
                 .collect(),
+            last_site: None,
             sites_at_mark: 0,
             since_mark: None,
         })
@@ -334,9 +346,8 @@ impl Writer {
 
     /// Flushes, and with `set_sync`, makes the log durable (before output leaves).
     pub(crate) fn commit(&mut self) -> Result<(), Error> {
-        let wrote = self.count > 0;
         self.flush()?;
-        if wrote && self.sync {
+        if std::mem::take(&mut self.unsynced) && self.sync {
             self.file
                 .sync_data()
                 .map_err(|e| Error::io("syncing log", &self.path, e))?;
@@ -347,8 +358,15 @@ impl Writer {
     /// The number of the site `l` (`Ok`), or its text when this is its first event in the
     /// file (`Err`: the event defines it).
     fn site(&mut self, l: &'static Location<'static>) -> Result<u32, String> {
+        // Runs of events from one site (a loop reading the clock) skip the map.
+        if let Some((last, id)) = self.last_site {
+            if std::ptr::eq(last, l) {
+                return Ok(id);
+            }
+        }
         let key = (l.file().as_ptr() as usize, l.line(), l.column());
         if let Some(id) = self.site_ids.get(&key) {
+            self.last_site = Some((l, *id));
             return Ok(*id);
         }
         let name = format!("{}:{}:{}", l.file(), l.line(), l.column());
@@ -359,6 +377,7 @@ impl Writer {
         let id = self.site_names.len() as u32;
         self.site_names.insert(name.clone(), id);
         self.site_ids.insert(key, id);
+        self.last_site = Some((l, id));
         Err(name)
     }
 
@@ -414,6 +433,7 @@ impl Writer {
         if count > 0 {
             fresh.site_ids = std::mem::take(&mut self.site_ids);
             fresh.site_names = std::mem::take(&mut self.site_names);
+            fresh.last_site = self.last_site;
         }
         if count > 0 {
             fresh.pending = kept;
@@ -477,17 +497,20 @@ impl Writer {
         self.next += 1;
         self.count += 1;
         if self.pending.len() >= CHUNK {
-            self.flush()?;
+            // A full chunk is compressed and written on the log's own thread: the
+            // program goes on meanwhile.
+            let payload = self.take_payload()?;
+            self.unsynced = true;
+            if let Err(payload) = self.background()?.send(payload) {
+                self.write_chunk(&payload)?;
+            }
         }
         Ok(())
     }
 
-    /// Writes the pending events as one chunk.
-    pub(crate) fn flush(&mut self) -> Result<(), Error> {
-        if self.count == 0 {
-            return Ok(());
-        }
-        // The array header goes in front of the events already encoded.
+    /// The pending events as one chunk's payload (the array header in front of the
+    /// events already encoded); none are pending afterwards.
+    fn take_payload(&mut self) -> Result<Vec<u8>, Error> {
         let mut payload = Vec::with_capacity(self.pending.len() + 9);
         let mut e = Encoder::new(&mut payload);
         e.array(self.count);
@@ -495,28 +518,141 @@ impl Writer {
         payload.extend_from_slice(&self.pending);
         self.pending.clear();
         self.count = 0;
+        Ok(payload)
+    }
+
+    /// The thread that writes full chunks, started with the first one.
+    fn background(&mut self) -> Result<&Background, Error> {
+        if self.bg.is_none() {
+            let file = self
+                .file
+                .try_clone()
+                .map_err(|e| Error::io("writing log", &self.path, e))?;
+            self.bg = Some(Background::start(file));
+        }
+        Ok(self.bg.as_ref().expect("started above"))
+    }
+
+    /// Writes the pending events as one chunk, after the full chunks still on the log's
+    /// thread: when this returns, every event pushed is in the file.
+    pub(crate) fn flush(&mut self) -> Result<(), Error> {
+        if let Some(bg) = &self.bg {
+            bg.wait()
+                .map_err(|e| Error::io("writing log", &self.path, e))?;
+        }
+        if self.count == 0 {
+            return Ok(());
+        }
+        let payload = self.take_payload()?;
         self.write_chunk(&payload)
     }
 
     fn write_chunk(&mut self, payload: &[u8]) -> Result<(), Error> {
-        let packed = (payload.len() >= COMPRESS_FROM)
-            .then(|| lz4_flex::block::compress_prepend_size(payload))
-            .filter(|c| c.len() < payload.len());
-        let (codec, body) = match &packed {
-            Some(c) => (LZ4, &c[..]),
-            None => (RAW, payload),
-        };
-        let mut chunk = Vec::with_capacity(body.len() + 13);
-        chunk.extend((body.len() as u32 + 1).to_le_bytes());
-        chunk.extend([0u8; 8]);
-        chunk.push(codec);
-        chunk.extend_from_slice(body);
-        let sum = xxh3(&chunk[12..]);
-        chunk[4..12].copy_from_slice(&sum.to_le_bytes());
+        self.unsynced = true;
         // One write: a kill leaves this chunk whole or torn, and a torn one is cut.
         self.file
-            .write_all(&chunk)
+            .write_all(&seal(payload))
             .map_err(|e| Error::io("writing log", &self.path, e))
+    }
+}
+
+/// A chunk ready to write: length, checksum, codec, and the payload, compressed when that
+/// makes it smaller.
+fn seal(payload: &[u8]) -> Vec<u8> {
+    let packed = (payload.len() >= COMPRESS_FROM)
+        .then(|| lz4_flex::block::compress_prepend_size(payload))
+        .filter(|c| c.len() < payload.len());
+    let (codec, body) = match &packed {
+        Some(c) => (LZ4, &c[..]),
+        None => (RAW, payload),
+    };
+    let mut chunk = Vec::with_capacity(body.len() + 13);
+    chunk.extend((body.len() as u32 + 1).to_le_bytes());
+    chunk.extend([0u8; 8]);
+    chunk.push(codec);
+    chunk.extend_from_slice(body);
+    let sum = xxh3(&chunk[12..]);
+    chunk[4..12].copy_from_slice(&sum.to_le_bytes());
+    chunk
+}
+
+/// Chunks sent to the log's thread and not written yet, and its first write error.
+type Written = (usize, Option<std::io::Error>);
+
+/// The log's thread: compresses and writes full chunks, in the order they were sent.
+struct Background {
+    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    /// Chunks sent and not written yet, and the first write error.
+    state: std::sync::Arc<(std::sync::Mutex<Written>, std::sync::Condvar)>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Background {
+    fn start(mut file: File) -> Background {
+        // Two chunks may wait: a program that logs faster than the disk takes it is
+        // held up there, with bounded memory.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+        let state = std::sync::Arc::new((
+            std::sync::Mutex::new((0usize, None)),
+            std::sync::Condvar::new(),
+        ));
+        let st = state.clone();
+        let thread = std::thread::Builder::new()
+            .name("ckpt-log".into())
+            .spawn(move || {
+                for payload in rx {
+                    let r = file.write_all(&seal(&payload));
+                    let (m, cv) = &*st;
+                    let mut g = m.lock().unwrap_or_else(|e| e.into_inner());
+                    g.0 -= 1;
+                    if let Err(e) = r {
+                        g.1.get_or_insert(e);
+                    }
+                    cv.notify_all();
+                }
+            })
+            .ok();
+        Background {
+            tx: thread.is_some().then_some(tx),
+            state,
+            thread,
+        }
+    }
+
+    /// Hands `payload` to the thread; gives it back if there is no thread.
+    fn send(&self, payload: Vec<u8>) -> Result<(), Vec<u8>> {
+        let Some(tx) = &self.tx else {
+            return Err(payload);
+        };
+        let (m, _) = &*self.state;
+        m.lock().unwrap_or_else(|e| e.into_inner()).0 += 1;
+        tx.send(payload).map_err(|e| {
+            m.lock().unwrap_or_else(|e| e.into_inner()).0 -= 1;
+            e.0
+        })
+    }
+
+    /// Waits until every chunk sent is written; the first write error, if any.
+    fn wait(&self) -> std::io::Result<()> {
+        let (m, cv) = &*self.state;
+        let mut g = m.lock().unwrap_or_else(|e| e.into_inner());
+        while g.0 > 0 {
+            g = cv.wait(g).unwrap_or_else(|e| e.into_inner());
+        }
+        match g.1.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        // The thread writes what it has, then ends.
+        self.tx = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }
 
@@ -689,6 +825,28 @@ pub fn read(path: &Path) -> Result<Log, Error> {
     File::open(path)
         .and_then(|mut f| f.read_to_end(&mut bytes))
         .map_err(|e| Error::io("reading log", path, e))?;
+    parse(path, &bytes, false)
+}
+
+/// Reads and checks only the header of the log at `path` (its first chunk), without
+/// reading its events.
+pub fn read_header(path: &Path) -> Result<LogHeader, Error> {
+    const PREFIX: u64 = 1 << 20;
+    let mut bytes = Vec::new();
+    let mut f = File::open(path).map_err(|e| Error::io("reading log", path, e))?;
+    (&mut f)
+        .take(PREFIX)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io("reading log", path, e))?;
+    match parse(path, &bytes, true) {
+        Ok(l) => Ok(l.header),
+        // A header longer than the prefix: the whole file.
+        Err(_) if bytes.len() as u64 == PREFIX => read(path).map(|l| l.header),
+        Err(e) => Err(e),
+    }
+}
+
+fn parse(path: &Path, bytes: &[u8], header_only: bool) -> Result<Log, Error> {
     if bytes.len() < 12 || &bytes[..8] != LOG_MAGIC {
         return Err(bad(
             path,
@@ -706,7 +864,7 @@ pub fn read(path: &Path) -> Result<Log, Error> {
     let mut at = 12usize;
     let mut payloads = Vec::new();
     let mut torn = 0u64;
-    while at < bytes.len() {
+    while at < bytes.len() && !(header_only && payloads.len() == 1) {
         let rest = &bytes[at..];
         let whole = rest.len() >= 12 && {
             let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
@@ -720,7 +878,7 @@ pub fn read(path: &Path) -> Result<Log, Error> {
         if !ok {
             // A damaged chunk with whole chunks after it is corruption; at the end it is
             // the torn tail of a killed writer.
-            if whole && next_chunks_valid(&bytes, at) {
+            if whole && next_chunks_valid(bytes, at) {
                 return Err(bad(
                     path,
                     format!("chunk at byte {at} is damaged (checksum mismatch) and more follow"),

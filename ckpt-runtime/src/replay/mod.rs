@@ -3,11 +3,21 @@
 //! the input log while recording (`--ckpt-record LOG`) and hands back the logged result
 //! instead of asking the OS while replaying (`--replay LOG`).
 //!
-//! Recorded today: monotonic and wall clock readings, bytes from the kernel's random
-//! number generator (the seeds of `ckpt::rand`), and bytes read from standard input. A
-//! replayed run that asks for something else than the log holds next (another kind, or
-//! the same kind with other arguments) stops with the event's number and both sides:
-//! divergence is never silent. When the log ends, the replay goes on live.
+//! Fed from the log (values): monotonic and wall clock readings, bytes from the kernel's
+//! random number generator (the seeds of `ckpt::rand`), bytes read from standard input,
+//! environment variables (not secrets). Checked against the log (references): the outcome
+//! of each file open and a hash of the bytes of each file read; the replay makes those
+//! calls itself. Every event names the program's call site (`#[track_caller]` from the
+//! public call down to here).
+//!
+//! A replayed run that asks for something else than the log holds next (another kind,
+//! other arguments, another call site), or gets another result from a checked call, stops
+//! with the event's number and both sides: divergence is never silent. Its standard output
+//! is checked against the digests of what the recorded run released
+//! ([`crate::io`]'s output commit). Where the log ends the replay stops, as the recorded
+//! run did, or goes on live (`--then-live`); a recovery (`--restore IMG --ckpt-record
+//! LOG` with the log IMG was written into) replays the log's tail and goes on recording
+//! into the same log.
 //!
 //! Off (neither recording nor replaying), each choke point costs one relaxed atomic load.
 // Without the agent (build scripts reading images) nothing records or replays.
@@ -54,6 +64,8 @@ struct Sites {
     /// The program's call sites (by the address of their location) seen so far: the
     /// log's number for the same site, `u32::MAX` if the log never names it.
     seen: HashMap<(usize, u32, u32), u32>,
+    /// The last site looked up.
+    last: Option<(&'static Location<'static>, u32)>,
 }
 
 impl Sites {
@@ -67,17 +79,27 @@ impl Sites {
             names,
             by_name,
             seen: HashMap::new(),
+            last: None,
         }
     }
 
     /// The log's number of the program's site `l`.
     fn number(&mut self, l: &'static Location<'static>) -> u32 {
-        let key = (l.file().as_ptr() as usize, l.line(), l.column());
-        if let Some(n) = self.seen.get(&key) {
-            return *n;
+        if let Some((last, n)) = self.last {
+            if std::ptr::eq(last, l) {
+                return n;
+            }
         }
-        let n = *self.by_name.get(&site_name(l)).unwrap_or(&u32::MAX);
-        self.seen.insert(key, n);
+        let key = (l.file().as_ptr() as usize, l.line(), l.column());
+        let n = match self.seen.get(&key) {
+            Some(n) => *n,
+            None => {
+                let n = *self.by_name.get(&site_name(l)).unwrap_or(&u32::MAX);
+                self.seen.insert(key, n);
+                n
+            }
+        };
+        self.last = Some((l, n));
         n
     }
 
@@ -244,7 +266,10 @@ pub(crate) fn start_recording(path: &Path, header: &LogHeader) -> Result<(), Err
 /// Starts replaying the log at `path` (already read) from event `from` on.
 pub(crate) fn start_replaying(path: &Path, log: log::Log, from: u64) {
     let total = log.header.first + log.events.len() as u64;
-    let events: VecDeque<Event> = log.events.into_iter().filter(|e| e.n >= from).collect();
+    let mut events = log.events;
+    events.retain(|e| e.n >= from);
+    // In place: the log's events are not copied.
+    let events = VecDeque::from(events);
     let last_input = events.iter().rev().find(|e| e.kind != Kind::Released);
     PROGRESS_END.store(last_input.map_or(0, |e| e.n + 1), Ordering::SeqCst);
     *active() = Some(Active::Replaying {
@@ -301,9 +326,9 @@ pub(crate) fn released_ranges(log: &log::Log) -> Vec<crate::io::commit::Range> {
     out
 }
 
-/// The output a replay (or a recovery's replayed part) made differs from what the
-/// recorded run released over `[start, end)`: stops the run.
-pub(crate) fn output_diverged(start: u64, end: u64) -> ! {
+/// The error of a replay (or a recovery's replayed part) whose output differs from what
+/// the recorded run released over `[start, end)`.
+pub(crate) fn output_diverged(start: u64, end: u64) -> Error {
     let path = match active().as_ref() {
         Some(Active::Replaying { path, .. }) => path.clone(),
         _ => PathBuf::new(),
@@ -317,8 +342,7 @@ pub(crate) fn output_diverged(start: u64, end: u64) -> ! {
              inputs (code that bypasses ckpt, or another build)"
         ),
     };
-    eprintln!("ckpt: error: {e}");
-    std::process::exit(2)
+    e
 }
 
 /// The position of standard output recorded as released in `log` (the most any
