@@ -129,6 +129,8 @@ fn value(e: &Event) -> String {
         (Payload::Uint(0), Kind::Open) => "opened".into(),
         (Payload::Uint(v), Kind::Open) => format!("failed (error kind {})", v - 1),
         (Payload::Uint(v), Kind::FileRead) => format!("bytes with hash {v:016x}"),
+        (Payload::Uint(v), Kind::Metadata) => format!("type and length with hash {v:016x}"),
+        (Payload::Uint(v), Kind::Dir) => format!("names with hash {v:016x}"),
         (Payload::Err(_), Kind::Env) => "not set".into(),
         (Payload::Uint(v), _) => v.to_string(),
         (Payload::Bytes(b), Kind::Stdin | Kind::Env) => {

@@ -255,7 +255,63 @@ pub fn create_dir_all<P: AsRef<Path>>(path: P) -> io::Result<()> {
     std::fs::create_dir_all(path)
 }
 
-/// A file's metadata (see [`std::fs::metadata`]).
+/// A file's metadata (see [`std::fs::metadata`]). While recording or replaying, its
+/// outcome, file type and length are checked against the log (times are not: a replay in
+/// a fresh directory tree has files with other times).
+#[track_caller]
 pub fn metadata<P: AsRef<Path>>(path: P) -> io::Result<Metadata> {
-    std::fs::metadata(path)
+    let path = path.as_ref();
+    let r = std::fs::metadata(path);
+    if crate::replay::on() {
+        let observed = match &r {
+            Ok(m) => {
+                let kind = u64::from(m.is_dir()) | u64::from(m.is_file()) << 1;
+                crate::replay::hash(&[kind.to_le_bytes(), m.len().to_le_bytes()].concat())
+            }
+            Err(_) => crate::replay::outcome(&r),
+        };
+        crate::replay::check(
+            crate::replay::Kind::Metadata,
+            path_digest(path),
+            observed,
+            || format!("the metadata of {}", path.display()),
+        );
+    }
+    r
+}
+
+/// The entries of a directory (see [`std::fs::read_dir`]). While recording or replaying,
+/// the outcome and the names in it are checked against the log (as a set: the order
+/// the OS lists them in may differ in a fresh directory tree).
+#[track_caller]
+pub fn read_dir<P: AsRef<Path>>(path: P) -> io::Result<ReadDir> {
+    let path = path.as_ref();
+    let r = std::fs::read_dir(path);
+    if crate::replay::on() {
+        use std::os::unix::ffi::OsStrExt;
+        let observed = match std::fs::read_dir(path) {
+            Ok(entries) => {
+                let mut names: Vec<Vec<u8>> = entries
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.file_name().as_bytes().to_vec())
+                    .collect();
+                names.sort();
+                crate::replay::hash(&names.join(&0u8))
+            }
+            Err(e) => crate::replay::outcome::<()>(&Err(e)),
+        };
+        crate::replay::check(
+            crate::replay::Kind::Dir,
+            path_digest(path),
+            observed,
+            || format!("the listing of {}", path.display()),
+        );
+    }
+    r
+}
+
+/// The digest of a path, for the log.
+fn path_digest(path: &Path) -> u64 {
+    use std::os::unix::ffi::OsStrExt;
+    crate::replay::hash(path.as_os_str().as_bytes())
 }

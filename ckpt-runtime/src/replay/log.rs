@@ -82,6 +82,12 @@ pub enum Kind {
     /// `u64::MAX`: `name\0value\0` for each variable). Secrets
     /// (`ckpt::env::secret_var`) are never logged.
     Env = 8,
+    /// A file's metadata: checked, not fed (the digest is the path's; the value a hash
+    /// of its type and length, or 1 + the error's code).
+    Metadata = 9,
+    /// A directory listing: checked, not fed (the digest is the path's; the value a hash
+    /// of the names in it, sorted, or 1 + the error's code).
+    Dir = 10,
 }
 
 impl Kind {
@@ -95,6 +101,8 @@ impl Kind {
         Kind::Open,
         Kind::FileRead,
         Kind::Env,
+        Kind::Metadata,
+        Kind::Dir,
     ];
 
     /// Its one-word name (`cargo ckpt log --kind`).
@@ -108,6 +116,8 @@ impl Kind {
             Kind::Open => "open",
             Kind::FileRead => "read",
             Kind::Env => "env",
+            Kind::Metadata => "metadata",
+            Kind::Dir => "dir",
         }
     }
 
@@ -122,6 +132,8 @@ impl Kind {
             6 => Kind::Open,
             7 => Kind::FileRead,
             8 => Kind::Env,
+            9 => Kind::Metadata,
+            10 => Kind::Dir,
             _ => return None,
         })
     }
@@ -137,6 +149,8 @@ impl Kind {
             Kind::Open => "file open",
             Kind::FileRead => "file read",
             Kind::Env => "environment read",
+            Kind::Metadata => "file metadata",
+            Kind::Dir => "directory listing",
         }
     }
 }

@@ -402,6 +402,7 @@ corpus! {
     custom_error_enum,
     custom_iterator_struct,
     dijkstra_binary_heap,
+    dir_size_report,
     display_big_numbers_unicode,
     early_return_labelled,
     entry_api_word_freq,

@@ -62,3 +62,55 @@ fn a_replay_that_asks_for_another_input_stops_naming_both_call_sites() {
         "{err}"
     );
 }
+
+/// Directory listings and metadata are checked against the log: a replay in a fresh
+/// directory makes the same files and prints the same report; a file that is in the
+/// directory at the replay but was not at the recording stops it at the listing.
+#[test]
+fn directory_listings_and_metadata_are_checked_on_replay() {
+    let bin = env!("CARGO_BIN_EXE_dir_size_report");
+    let rec = tempfile::tempdir().unwrap();
+    let recorded = Command::new(bin)
+        .args(["--ckpt-record", "run.log"])
+        .current_dir(rec.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        recorded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&recorded.stderr)
+    );
+    let log = rec.path().join("run.log");
+    let fresh = tempfile::tempdir().unwrap();
+    let replayed = Command::new(bin)
+        .args(["--replay", "start", "--log"])
+        .arg(&log)
+        .current_dir(fresh.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        replayed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&replayed.stderr)
+    );
+    assert_eq!(replayed.stdout, recorded.stdout);
+    let other = tempfile::tempdir().unwrap();
+    std::fs::create_dir(other.path().join("reports")).unwrap();
+    std::fs::write(other.path().join("reports/notes.txt"), "not recorded").unwrap();
+    let diverged = Command::new(bin)
+        .args(["--replay", "start", "--log"])
+        .arg(&log)
+        .current_dir(other.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&diverged.stderr);
+    assert_eq!(diverged.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("the listing of reports")
+            && err.contains("tests/corpus/src/bin/dir_size_report.rs:"),
+        "{err}"
+    );
+}
