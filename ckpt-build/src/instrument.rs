@@ -162,6 +162,11 @@ fn analyze_into(build: &BuildEnv, out: &mut Vec<String>) -> Option<String> {
         }
     }
     out.push("cargo:rerun-if-env-changed=CKPT_REPORT".to_owned());
+    // ckpt's `getrandom` (the source of std's `HashMap` keys, logged while recording) is
+    // found by std at run time by name: the program exports it.
+    if std::env::var("CARGO_CFG_TARGET_OS").is_ok_and(|os| os == "linux" || os == "android") {
+        out.push("cargo:rustc-link-arg=-Wl,--export-dynamic-symbol=getrandom".to_owned());
+    }
     if let Some(v) = &build.bad_report_var {
         out.push(format!(
             "cargo:warning=ckpt: CKPT_REPORT={v:?} is neither `deny` nor `warn`; the report only warns"

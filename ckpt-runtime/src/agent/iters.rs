@@ -466,7 +466,8 @@ impl<T: ItemKey, O> Replay<T, O> {
     /// The items of a fresh `Replay` (the collection iterated again) in the order of
     /// `keys`; `None` when one of them is no longer in the collection.
     fn reordered(mut self, keys: &[T::Key]) -> Option<Self> {
-        let mut at = std::collections::HashMap::with_capacity(self.raw.len());
+        let mut at =
+            crate::state::FixedMap::with_capacity_and_hasher(self.raw.len(), Default::default());
         for (i, r) in self.raw.iter().enumerate() {
             // SAFETY: as in `save_key`: keys of the borrowed collection.
             at.insert(unsafe { &*(r[0] as *const T::Key) }, i);

@@ -721,6 +721,11 @@ fn start_log(
     fingerprint: &Fingerprint,
     restore: Option<&Path>,
 ) -> Result<()> {
+    if std::env::var_os(ENV_RECORD).is_some() || std::env::var_os(ENV_REPLAY_LOG).is_some() {
+        // Randomness drawn from here until the log starts is the same fixed stream in the
+        // recording and the replaying process (std's map keys: see `rand::sys`).
+        crate::replay::announce();
+    }
     if let Some(rec) = std::env::var_os(ENV_RECORD) {
         std::env::remove_var(ENV_RECORD);
         let rec = PathBuf::from(rec);

@@ -12,7 +12,6 @@
 //! already back under its old name, or never moved (a kill between the journal line and
 //! the change), is left alone. Only files the journal names are ever moved.
 
-use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -72,7 +71,7 @@ enum Step {
 #[derive(Debug, Default)]
 pub(crate) struct Plan {
     steps: Vec<Step>,
-    overlay: HashMap<PathBuf, Slot>,
+    overlay: crate::state::FixedMap<PathBuf, Slot>,
 }
 
 /// Plans the undoing of `entries` (a journal, in the order written) for a restore of an

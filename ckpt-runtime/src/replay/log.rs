@@ -31,7 +31,6 @@
 //! there, reporting how many bytes it cut; a damaged chunk followed by valid ones is
 //! corruption, never read past.
 
-use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::panic::Location;
@@ -237,8 +236,8 @@ pub(crate) struct Writer {
     pushed: u64,
     /// The call sites defined in this file so far, by the address of their location
     /// (a cache) and by their text.
-    site_ids: HashMap<(usize, u32, u32), u32>,
-    site_names: HashMap<String, u32>,
+    site_ids: crate::state::FixedMap<(usize, u32, u32), u32>,
+    site_names: crate::state::FixedMap<String, u32>,
     /// The last site pushed, and its number.
     last_site: Option<(&'static Location<'static>, u32)>,
     /// How many sites were defined at the [`Writer::mark`] (later ones are defined again
@@ -278,8 +277,8 @@ impl Writer {
             bg: None,
             unsynced: false,
             pushed: 0,
-            site_ids: HashMap::new(),
-            site_names: HashMap::new(),
+            site_ids: Default::default(),
+            site_names: Default::default(),
             last_site: None,
             sites_at_mark: 0,
             since_mark: None,
@@ -335,7 +334,7 @@ impl Writer {
             bg: None,
             unsynced: false,
             pushed: 0,
-            site_ids: HashMap::new(),
+            site_ids: Default::default(),
             site_names: log
                 .sites
                 .iter()

@@ -26,7 +26,9 @@
 mod bound;
 pub mod log;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use crate::state::FixedMap;
 use std::panic::Location;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
@@ -60,10 +62,10 @@ enum Active {
 /// A replayed log's call sites, matched with the program's.
 struct Sites {
     names: Vec<String>,
-    by_name: HashMap<String, u32>,
+    by_name: FixedMap<String, u32>,
     /// The program's call sites (by the address of their location) seen so far: the
     /// log's number for the same site, `u32::MAX` if the log never names it.
-    seen: HashMap<(usize, u32, u32), u32>,
+    seen: FixedMap<(usize, u32, u32), u32>,
     /// The last site looked up.
     last: Option<(&'static Location<'static>, u32)>,
 }
@@ -78,7 +80,7 @@ impl Sites {
         Sites {
             names,
             by_name,
-            seen: HashMap::new(),
+            seen: Default::default(),
             last: None,
         }
     }
@@ -217,6 +219,27 @@ pub(crate) fn until_reached() -> Option<u64> {
         .then(|| UNTIL.load(Ordering::SeqCst))
 }
 
+/// Recording or replaying started in this process (it may have ended since).
+static STARTED: AtomicBool = AtomicBool::new(false);
+
+/// This process is about to record or replay (its log is being opened).
+static ANNOUNCED: AtomicBool = AtomicBool::new(false);
+
+/// Says that this process is about to record or replay.
+pub(crate) fn announce() {
+    ANNOUNCED.store(true, Ordering::SeqCst);
+}
+
+/// Whether this process said it is about to record or replay.
+pub(crate) fn announced() -> bool {
+    ANNOUNCED.load(Ordering::Relaxed)
+}
+
+/// Whether recording or replaying started in this process.
+pub(crate) fn started() -> bool {
+    STARTED.load(Ordering::Relaxed)
+}
+
 /// True while replaying a log.
 pub(crate) fn replaying() -> bool {
     MODE.load(Ordering::Relaxed) == REPLAY
@@ -259,6 +282,7 @@ pub(crate) fn on() -> bool {
 pub(crate) fn start_recording(path: &Path, header: &LogHeader) -> Result<(), Error> {
     let w = log::Writer::create(path, header)?;
     *active() = Some(Active::Recording(w));
+    STARTED.store(true, Ordering::SeqCst);
     MODE.store(RECORD, Ordering::SeqCst);
     Ok(())
 }
@@ -279,6 +303,7 @@ pub(crate) fn start_replaying(path: &Path, log: log::Log, from: u64) {
         writer: None,
         sites: Sites::new(log.sites),
     });
+    STARTED.store(true, Ordering::SeqCst);
     MODE.store(REPLAY, Ordering::SeqCst);
 }
 

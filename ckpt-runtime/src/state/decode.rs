@@ -5,7 +5,6 @@
 //! defined one. In an image, tag 29 with exactly the next index is a *forward reference*:
 //! the object is defined later, in the `heap` section (see [`Decoder::heap`]).
 
-use std::collections::HashSet;
 use std::io::{self, Read};
 use std::path::PathBuf;
 
@@ -214,7 +213,7 @@ pub(crate) struct Decoder<'a, S: Source> {
     depth: u32,
     /// Forward references allowed (image reading): the indices referenced ahead of their
     /// definition and not defined yet. `None`: a reference must follow its definition.
-    forward: Option<HashSet<u64>>,
+    forward: Option<super::FixedSet<u64>>,
     /// Bytes the open definite-length containers still need for their items not yet
     /// started (one per array item, map key and map value). A new length must fit in the
     /// input left *after* them: nested containers cannot all claim the same bytes, so
@@ -236,7 +235,7 @@ impl<'a, S: Source> Decoder<'a, S> {
 
     /// Accepts forward references, to be defined by a [`heap`](Self::heap) section.
     pub(crate) fn allow_forward(&mut self) {
-        self.forward.get_or_insert_with(HashSet::new);
+        self.forward.get_or_insert_with(Default::default);
     }
 
     /// The lowest index referenced ahead of its definition and still not defined.

@@ -11,7 +11,9 @@
 //! then that of one object, however long the chains of shared objects are.
 
 use std::any::{Any, TypeId};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
+
+use super::{FixedMap, FixedSet};
 use std::io::{self, Write};
 
 use super::decode::{MAX_LEN, MAX_TAG_CHAIN};
@@ -55,12 +57,12 @@ pub struct Encoder<'w> {
     flushed: u64,
     err: Option<io::Error>,
     /// Identity of the shared objects written so far: (address, type) → index.
-    ids: HashMap<(usize, TypeId), u64>,
+    ids: FixedMap<(usize, TypeId), u64>,
     /// Shared objects whose definition is being written and that own the current position
     /// through strong pointers only (a strong reference to one of them is a strong cycle).
-    open: HashSet<u64>,
+    open: FixedSet<u64>,
     /// The `open` sets set aside while a definition reached through a `Weak` is written.
-    outer: Vec<HashSet<u64>>,
+    outer: Vec<FixedSet<u64>>,
     next_id: u64,
     /// Clones of the shared objects seen, so no address is reused during the save.
     keep: Vec<Box<dyn Any>>,
@@ -108,8 +110,8 @@ impl<'w> Encoder<'w> {
             buf: Vec::with_capacity(BUF),
             flushed: 0,
             err: None,
-            ids: HashMap::new(),
-            open: HashSet::new(),
+            ids: Default::default(),
+            open: Default::default(),
             outer: Vec::new(),
             next_id: 0,
             keep: Vec::new(),

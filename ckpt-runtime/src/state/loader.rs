@@ -20,7 +20,6 @@
 //!   ever being read or dropped as a value, and the `Weak` pointers to it dangle.
 
 use std::any::Any;
-use std::collections::HashSet;
 use std::panic::{self, AssertUnwindSafe};
 
 use super::code::Origin;
@@ -323,7 +322,7 @@ impl Loader {
             Err(_) => {}
         }
         let mut work: Vec<(u64, BuildFn)> = vec![(n, build)];
-        let mut waiting: HashSet<u64> = HashSet::from([n]);
+        let mut waiting: super::FixedSet<u64> = [n].into_iter().collect();
         let limit = 64 * self.slots.len() as u64 + 1024;
         while let Some(&(m, build)) = work.last() {
             if let Some((k, b)) = self.need.take() {

@@ -43,6 +43,17 @@ mod value;
 mod tests;
 
 pub use decode::{decode, decode_slice, DecodeError, Limits, MAX_LEN, MAX_TAG_CHAIN};
+
+/// The hasher of ckpt's own maps and sets: fixed keys, never std's `RandomState`. std
+/// gives each thread random keys once and steps them for every `RandomState` made after,
+/// so a map ckpt made (at a save, say) would change the keys of the program's next maps,
+/// and with them their iteration order: a replay, which makes no images, would then
+/// iterate the program's maps in another order than the recorded run.
+pub(crate) type Fixed = std::hash::BuildHasherDefault<std::collections::hash_map::DefaultHasher>;
+/// A map of ckpt's own (see [`Fixed`]).
+pub(crate) type FixedMap<K, V> = std::collections::HashMap<K, V, Fixed>;
+/// A set of ckpt's own (see [`Fixed`]).
+pub(crate) type FixedSet<T> = std::collections::HashSet<T, Fixed>;
 pub use encode::Encoder;
 #[doc(hidden)]
 pub use encode::Shared as ShareOutcome;

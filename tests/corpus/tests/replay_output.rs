@@ -114,3 +114,39 @@ fn directory_listings_and_metadata_are_checked_on_replay() {
         "{err}"
     );
 }
+
+/// std's `HashMap` order comes from keys the OS hands the process: they are inputs too.
+/// Two live runs print a map in different orders (almost surely: 16 words); a replay
+/// prints it in the recorded order, also a map made after a save.
+#[test]
+fn a_replay_iterates_std_hash_maps_in_the_recorded_order() {
+    let bin = env!("CARGO_BIN_EXE_hashmap_order_print");
+    let d = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(bin)
+            .args(args)
+            .current_dir(d.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let live: Vec<Vec<u8>> = (0..3).map(|_| run(&[]).stdout).collect();
+    assert!(
+        live.windows(2).any(|w| w[0] != w[1]),
+        "three live runs printed the maps in one order"
+    );
+    for _ in 0..3 {
+        let recorded = run(&["--ckpt-record", "run.log"]);
+        assert!(recorded.status.success());
+        let replayed = run(&["--replay", "start", "--log", "run.log"]);
+        assert!(
+            replayed.status.success(),
+            "{}",
+            String::from_utf8_lossy(&replayed.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&replayed.stdout),
+            String::from_utf8_lossy(&recorded.stdout)
+        );
+    }
+}
