@@ -745,3 +745,77 @@ fn recording_bounds_what_a_recovery_replays_with_requested_checkpoints() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!off.path().join("batch.ckpt").exists());
 }
+
+/// `--ckpt-resume --ckpt-record LOG` as the one command a supervisor repeats: killed at
+/// random moments (before the first image too, which recovers from the log's start),
+/// the outputs put together are one run's, nothing printed twice; a run that finished
+/// is not recovered again (its log says it ended).
+#[test]
+fn resume_with_record_recovers_before_the_first_image_too() {
+    let d = TempDir::new("record-resume");
+    let input = d.path().join("input.txt");
+    let lines: String = (1..=240).map(|i| format!("entry {i}\n")).collect();
+    std::fs::write(&input, lines).unwrap();
+    let mut m = Moments::new();
+    let started = std::time::Instant::now();
+    let (mut kills, mut early, mut printed, mut finished) = (0, 0, String::new(), false);
+    let args = [
+        "--ckpt-resume",
+        "--ckpt-record",
+        "run.log",
+        "--save-every",
+        "30",
+        "--pace",
+        "6",
+    ];
+    for _ in 0..60 {
+        assert!(started.elapsed() < Duration::from_secs(120), "too slow");
+        let had_image = d.path().join("journal.ckpt").exists();
+        let mut cmd = Command::new(example("journal"));
+        cmd.args(args)
+            .current_dir(d.path())
+            .stdin(Stdio::from(std::fs::File::open(&input).unwrap()))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = Running::spawn(&mut cmd);
+        let ended = kills >= 10 || child.ended_within(Duration::from_millis(m.next_ms(30, 150)));
+        let out = if ended {
+            child.finish(Duration::from_secs(60))
+        } else {
+            child.kill()
+        };
+        printed.push_str(&stdout(&out));
+        if ended {
+            assert!(out.status.success(), "{}", stderr(&out));
+            finished = true;
+            break;
+        }
+        kills += 1;
+        early += usize::from(!had_image && d.path().join("run.log").exists());
+    }
+    assert!(
+        finished && kills >= 10,
+        "{kills} kills, finished {finished}"
+    );
+    eprintln!("{kills} kills, {early} of them before any image");
+    let numbers: Vec<&str> = printed
+        .lines()
+        .filter_map(|l| l.strip_prefix("line "))
+        .map(|l| l.split(':').next().unwrap())
+        .collect();
+    let expected: Vec<String> = (1..=240).map(|i| i.to_string()).collect();
+    assert_eq!(numbers, expected, "lines lost or printed twice:\n{printed}");
+    let replay = journal(d.path(), &["--replay", "start", "--log", "run.log"], None);
+    assert!(replay.status.success(), "{}", stderr(&replay));
+    assert_eq!(stdout(&replay), printed);
+    // The run finished: the same command starts a new run, not a recovery.
+    let again = Command::new(example("journal"))
+        .args(args)
+        .current_dir(d.path())
+        .stdin(Stdio::from(std::fs::File::open(&input).unwrap()))
+        .output()
+        .unwrap();
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(!stderr(&again).contains("recovery"), "{}", stderr(&again));
+    assert!(stdout(&again).contains("line 1:"));
+}

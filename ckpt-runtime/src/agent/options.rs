@@ -572,6 +572,11 @@ pub(crate) fn start(program: &'static Program) -> Result<Start> {
         };
         if parsed.resume {
             restore = resume_target(&image_path())?;
+            if restore.is_none() && !image_path().exists() {
+                // No image at all: a recording killed before its first save is recovered
+                // from its log's start (start_log decides).
+                std::env::set_var(ENV_RESUME_LOG, "1");
+            }
         }
         if let Some(k) = &parsed.key_file {
             std::env::set_var(image::signature::ENV_KEY_FILE, absolute(k));
@@ -656,6 +661,8 @@ const ENV_REPLAY_THEN_LIVE: &str = "CKPT_REPLAY_THEN_LIVE";
 const ENV_LOG_KEEP: &str = "CKPT_LOG_KEEP";
 /// `--ckpt-log-sync`.
 const ENV_LOG_SYNC: &str = "CKPT_LOG_SYNC";
+/// `--ckpt-resume` found no image: a log of the same run may be recovered from its start.
+const ENV_RESUME_LOG: &str = "CKPT_RESUME_LOG";
 
 /// `--replay start|IMAGE --log LOG`: re-executes the program with the recorded run's
 /// arguments (the log's, or the image's), the replay told through the environment.
@@ -739,6 +746,8 @@ fn start_log(
             }
         }
         std::env::remove_var(ENV_LOG_KEEP);
+        let resume_log = std::env::var_os(ENV_RESUME_LOG).is_some();
+        std::env::remove_var(ENV_RESUME_LOG);
         let image = restore.map(image::read_header).transpose()?;
         // Where the run's standard output stands (an image records it), and how much of
         // it a killed run had released.
@@ -776,6 +785,22 @@ fn start_log(
                     restore.zip(image.as_ref()),
                 )?,
             },
+            (None, None) if resume_log && rec.exists() => {
+                match recovery_from_start(&rec, args, fingerprint) {
+                    Some(log) => {
+                        suppress = crate::replay::released_in(&log);
+                        expected = crate::replay::released_ranges(&log);
+                        eprintln!(
+                            "ckpt: recovery: {} records this run, killed before its first \
+                             image: replaying it from the start (output already released is \
+                             not printed again), then going on live",
+                            rec.display()
+                        );
+                        crate::replay::start_recovering(&rec, log, 0)?;
+                    }
+                    None => new_log(program, args, fingerprint, &rec, None)?,
+                }
+            }
             _ => new_log(
                 program,
                 args,
@@ -944,6 +969,21 @@ fn recovery_from(
         });
     }
     Ok(Some((log, from)))
+}
+
+/// `--ckpt-resume --ckpt-record LOG` with no image: LOG, if it records this run (same
+/// build, same arguments, from its start) and the run did not end.
+fn recovery_from_start(
+    rec: &Path,
+    args: &[OsString],
+    fingerprint: &Fingerprint,
+) -> Option<crate::replay::log::Log> {
+    let log = crate::replay::log::read(rec).ok()?;
+    let same = log.header.sources == fingerprint.sources
+        && log.header.image.is_empty()
+        && log.header.first == 0
+        && log.header.args == lossy(args);
+    (same && !crate::replay::is_over(&log)).then_some(log)
 }
 
 /// What tells an image from a later one at the same path: `created:seq`.

@@ -100,6 +100,7 @@ fn grace_expired(sig: i32) -> ! {
 /// successful end marks the run's last image finished (or removes it,
 /// `--ckpt-finished=remove`); any end sweeps temporary files.
 pub fn finish(ok: bool) {
+    crate::replay::ended(ok);
     crate::replay::flush();
     let Some(cfg) = options::config() else { return };
     if ok {

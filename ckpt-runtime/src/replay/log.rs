@@ -87,6 +87,9 @@ pub enum Kind {
     /// A directory listing: checked, not fed (the digest is the path's; the value a hash
     /// of the names in it, sorted, or 1 + the error's code).
     Dir = 10,
+    /// Not an input: the recorded run's `main` returned here (the value 0 on success,
+    /// 1 otherwise). A log that ends with it is not recovered: its run is over.
+    End = 11,
 }
 
 impl Kind {
@@ -102,6 +105,7 @@ impl Kind {
         Kind::Env,
         Kind::Metadata,
         Kind::Dir,
+        Kind::End,
     ];
 
     /// Its one-word name (`cargo ckpt log --kind`).
@@ -117,6 +121,7 @@ impl Kind {
             Kind::Env => "env",
             Kind::Metadata => "metadata",
             Kind::Dir => "dir",
+            Kind::End => "end",
         }
     }
 
@@ -133,6 +138,7 @@ impl Kind {
             8 => Kind::Env,
             9 => Kind::Metadata,
             10 => Kind::Dir,
+            11 => Kind::End,
             _ => return None,
         })
     }
@@ -150,6 +156,7 @@ impl Kind {
             Kind::Env => "environment read",
             Kind::Metadata => "file metadata",
             Kind::Dir => "directory listing",
+            Kind::End => "end of the run",
         }
     }
 }

@@ -294,7 +294,10 @@ pub(crate) fn start_replaying(path: &Path, log: log::Log, from: u64) {
     events.retain(|e| e.n >= from);
     // In place: the log's events are not copied.
     let events = VecDeque::from(events);
-    let last_input = events.iter().rev().find(|e| e.kind != Kind::Released);
+    let last_input = events
+        .iter()
+        .rev()
+        .find(|e| !matches!(e.kind, Kind::Released | Kind::End));
     PROGRESS_END.store(last_input.map_or(0, |e| e.n + 1), Ordering::SeqCst);
     *active() = Some(Active::Replaying {
         path: path.into(),
@@ -642,6 +645,27 @@ fn going_live() {
     crate::io::stdio::skip_replayed(REPLAYED_STDIN.swap(0, Ordering::SeqCst));
 }
 
+/// The recorded run's `main` returned (`ok`: with success): the log says so, and is
+/// written.
+pub(crate) fn ended(ok: bool) {
+    if MODE.load(Ordering::Relaxed) != RECORD {
+        return;
+    }
+    if let Some(w) = active().as_mut().and_then(Active::writer) {
+        let r = w
+            .push(Kind::End, 0, &Payload::Uint(u64::from(!ok)))
+            .and_then(|()| w.flush());
+        if let Err(e) = r {
+            eprintln!("ckpt: warning: the input log is incomplete: {e}");
+        }
+    }
+}
+
+/// Whether `log` records a run whose `main` returned.
+pub(crate) fn is_over(log: &log::Log) -> bool {
+    log.events.iter().any(|e| e.kind == Kind::End)
+}
+
 /// The next logged input, past the records of released output.
 fn next_input(events: &mut VecDeque<Event>) -> Option<Event> {
     while let Some(ev) = events.pop_front() {
@@ -651,7 +675,7 @@ fn next_input(events: &mut VecDeque<Event>) -> Option<Event> {
             #[cfg(feature = "agent")]
             crate::agent::request_checkpoint();
         }
-        if ev.kind != Kind::Released {
+        if !matches!(ev.kind, Kind::Released | Kind::End) {
             return Some(ev);
         }
     }
@@ -679,7 +703,10 @@ pub(crate) fn restored_clock(delta: Option<u64>) -> Option<u64> {
             let Some(Active::Replaying { events, .. }) = guard.as_mut() else {
                 return None;
             };
-            while events.front().is_some_and(|e| e.kind == Kind::Released) {
+            while events
+                .front()
+                .is_some_and(|e| matches!(e.kind, Kind::Released | Kind::End))
+            {
                 events.pop_front();
             }
             match events.front() {

@@ -14,9 +14,10 @@
 //! suspended); `CKPT_TIME=monotonic` is the default. Either way the clock never goes back.
 //!
 //! Wall time stays real: [`SystemTime`], [`UNIX_EPOCH`] and [`Duration`] are std's, and
-//! [`sleep`] is [`std::thread::sleep`]. Inside checkpointable code, `SystemTime::now()`
-//! is [`system_now`]: the same reading, taken through the clock's one choke point, so a
-//! recorded run's wall-clock readings are in its input log and replay as recorded.
+//! [`sleep`] is [`std::thread::sleep`] (except in a replay, where it does not wait).
+//! Inside checkpointable code, `SystemTime::now()` is [`system_now`]: the same reading,
+//! taken through the clock's one choke point, so a recorded run's wall-clock readings are
+//! in its input log and replay as recorded.
 //!
 //! ```no_run
 //! use ckpt::time::{Duration, Instant};
@@ -67,7 +68,12 @@ pub fn system_now() -> SystemTime {
 }
 
 /// Puts the current thread to sleep for at least `d` (this is [`std::thread::sleep`]).
+/// While a replay feeds the program its recorded clock readings, a sleep has nothing to
+/// wait for and returns at once: the replay runs as fast as the program computes.
 pub fn sleep(d: Duration) {
+    if crate::replay::replaying() {
+        return;
+    }
     std::thread::sleep(d)
 }
 
