@@ -3,7 +3,8 @@
 //!
 //! While recording, when standard output is a pipe, a terminal or a socket (anything a
 //! restore cannot cut back, unlike a regular file), fd 1 becomes the write end of a pipe
-//! this module owns. A forwarding thread reads what the program wrote, commits the log
+//! this module owns (for a terminal, a pseudo-terminal in raw mode, so the program still
+//! writes to a terminal). A forwarding thread reads what the program wrote, commits the log
 //! ([`crate::replay::commit`]: the pending input events are written, and synced with
 //! `--ckpt-log-sync`), writes the bytes to the original standard output, then logs how
 //! far standard output has been released ([`crate::replay::released`]). Only the output
@@ -159,12 +160,16 @@ pub(crate) fn interpose(
     // SAFETY: plain fd syscalls on fds this function owns (and fd 1, replaced whole).
     unsafe {
         let orig_fd = cvt(libc::fcntl(1, libc::F_DUPFD_CLOEXEC, 3))?;
-        let mut p = [0 as libc::c_int; 2];
-        cvt(libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC))?;
-        let (read_fd, write_fd) = (p[0], p[1]);
+        let (read_fd, write_fd) = if libc::isatty(1) == 1 {
+            terminal()?
+        } else {
+            let mut p = [0 as libc::c_int; 2];
+            cvt(libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC))?;
+            // Room for bursts of output while the forwarder commits the log.
+            let _ = libc::fcntl(p[1], libc::F_SETPIPE_SZ, 1 << 20);
+            (p[0], p[1])
+        };
         cvt(libc::fcntl(read_fd, libc::F_SETFL, libc::O_NONBLOCK))?;
-        // Room for bursts of output while the forwarder commits the log.
-        let _ = libc::fcntl(write_fd, libc::F_SETPIPE_SZ, 1 << 20);
         cvt(libc::dup2(write_fd, 1))?;
         libc::close(write_fd);
         let out = Out {
@@ -191,6 +196,43 @@ pub(crate) fn interpose(
         .name("ckpt-output".into())
         .spawn(forward)?;
     Ok(true)
+}
+
+/// For a terminal, a pseudo-terminal in raw mode (bytes pass unchanged; the real
+/// terminal's settings still apply when they leave), the size of the real one: the
+/// program's standard output is still a terminal (`is_terminal()`, colours, line width).
+/// Returns (master, slave).
+fn terminal() -> std::io::Result<(RawFd, RawFd)> {
+    let (mut master, mut slave) = (-1, -1);
+    // SAFETY: openpty fills the two fds; the termios and winsize are plain structs read
+    // and written through valid pointers.
+    unsafe {
+        let mut size: libc::winsize = std::mem::zeroed();
+        let sized = libc::ioctl(1, libc::TIOCGWINSZ, &mut size) == 0;
+        let size_ptr = if sized {
+            &mut size as *mut _
+        } else {
+            std::ptr::null_mut()
+        };
+        if libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            size_ptr,
+        ) != 0
+        {
+            return Err(std::io::Error::last_os_error());
+        }
+        let mut t: libc::termios = std::mem::zeroed();
+        if libc::tcgetattr(slave, &mut t) == 0 {
+            libc::cfmakeraw(&mut t);
+            libc::tcsetattr(slave, libc::TCSANOW, &t);
+        }
+        libc::fcntl(master, libc::F_SETFD, libc::FD_CLOEXEC);
+        libc::fcntl(slave, libc::F_SETFD, libc::FD_CLOEXEC);
+    }
+    Ok((master, slave))
 }
 
 fn counts(out: &Out) -> std::sync::MutexGuard<'_, Counts> {
@@ -224,7 +266,8 @@ fn forward() {
                 if n < 0 && matches!(err.raw_os_error(), Some(libc::EAGAIN | libc::EINTR)) {
                     continue;
                 }
-                // End of file: every writer closed standard output.
+                // End of file (a pseudo-terminal says EIO): every writer closed standard
+                // output.
                 c.stopped = true;
                 out.done.notify_all();
                 return;

@@ -150,3 +150,34 @@ fn a_replay_iterates_std_hash_maps_in_the_recorded_order() {
         );
     }
 }
+
+/// Recorded on a terminal, standard output goes through the output commit and is still
+/// a terminal to the program (a pseudo-terminal in raw mode); the bytes reach the real
+/// terminal unchanged. Runs under `script`, which gives the program a terminal.
+#[test]
+fn a_recorded_program_on_a_terminal_still_writes_to_a_terminal() {
+    let bin = env!("CARGO_BIN_EXE_terminal_lines");
+    let d = tempfile::tempdir().unwrap();
+    let Ok(out) = Command::new("script")
+        .args(["-qec", &format!("{bin} --ckpt-record run.log"), "/dev/null"])
+        .current_dir(d.path())
+        .stdin(Stdio::null())
+        .output()
+    else {
+        panic!("`script` (util-linux) is needed to give the program a terminal");
+    };
+    let text = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("stdout is a terminal: true"), "{text}");
+    assert!(
+        text.contains("line 1\nline 2\nline 3\nline 4\nline 5\n"),
+        "{text}"
+    );
+    let l = ckpt::replay::log::read(&d.path().join("run.log")).unwrap();
+    assert!(
+        l.events
+            .iter()
+            .any(|e| e.kind == ckpt::replay::Kind::Released),
+        "the output did not go through the output commit"
+    );
+}
