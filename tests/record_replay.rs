@@ -396,7 +396,8 @@ fn outputs(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
 /// Every example, recorded (standard input: 300 numbered lines; input files in `input/`),
 /// and replayed in a fresh directory tree that holds only the input files: the same
 /// standard output, and the same files written, byte for byte (`stopwatch` prints clock
-/// readings, `journal` random tags, `envcheck` the environment: live runs differ).
+/// readings, `journal` random tags, `envcheck` the environment: live runs differ;
+/// `apiclient`'s token is a secret, read again by the replay and never in the log).
 #[test]
 fn the_examples_replay_byte_for_byte_in_a_fresh_directory_tree() {
     let input = TempDir::new("record-examples-input");
@@ -433,6 +434,7 @@ fn the_examples_replay_byte_for_byte_in_a_fresh_directory_tree() {
             &["input/text.txt", "freq.tsv"],
             &[("text.txt", &text)],
         ),
+        ("apiclient", &["3000"], &[]),
     ] {
         let rec = TempDir::new("record-example");
         let elsewhere = TempDir::new("replay-example");
@@ -453,6 +455,8 @@ fn the_examples_replay_byte_for_byte_in_a_fresh_directory_tree() {
                 .args(args)
                 .current_dir(dir)
                 .env("ENVCHECK_VAR", format!("{dir:?}"))
+                // A secret is read again by the replay, never logged.
+                .env("API_TOKEN", "tok-123")
                 .stdin(input)
                 .output()
                 .unwrap()
@@ -460,6 +464,12 @@ fn the_examples_replay_byte_for_byte_in_a_fresh_directory_tree() {
         let recorded = run(rec.path(), &a, Some(&input_file));
         assert!(recorded.status.success(), "{name}: {}", stderr(&recorded));
         let log = rec.path().join("run.log");
+        let l = ckpt::replay::log::read(&log).unwrap();
+        assert!(
+            !l.events.iter().any(|e| matches!(&e.value,
+                ckpt::replay::Payload::Bytes(b) if b.windows(7).any(|w| w == b"tok-123"))),
+            "{name}: a secret is in the log"
+        );
         let replayed = run(
             elsewhere.path(),
             &["--replay", "start", "--log", log.to_str().unwrap()],
