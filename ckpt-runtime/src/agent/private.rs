@@ -478,7 +478,9 @@ impl Frame {
             // passes it to the same function at the same position (checked by the frames'
             // function names and body hashes), and `make` compares the type names and the
             // executable's identity.
-            unsafe { entry.make::<T>(loader) }
+            // Loading is ckpt's own work: what it draws (the keys of a std map it makes
+            // again) is not the program's input.
+            crate::replay::internal(|| unsafe { entry.make::<T>(loader) })
         });
         r.unwrap_or_else(|detail| self.mismatch(&None, format!("{what}: {detail}")))
     }
@@ -494,7 +496,7 @@ impl Frame {
             let Some(loader) = a.loader.as_mut() else {
                 internal("take without a loader")
             };
-            loader.load::<T>(v)
+            crate::replay::internal(|| loader.load::<T>(v))
         });
         r.unwrap_or_else(|e| match e {
             // The outside world differs from the checkpoint (a file changed): say so as is.

@@ -145,6 +145,11 @@ pub(crate) fn internal<R>(f: impl FnOnce() -> R) -> R {
     r
 }
 
+/// Whether this thread is doing ckpt's own work (see [`internal`]).
+pub(crate) fn is_internal() -> bool {
+    INTERNAL.with(|c| c.get() > 0)
+}
+
 /// `--until N`: the replay stops at the first save point or safepoint after event N.
 static UNTIL: AtomicU64 = AtomicU64::new(u64::MAX);
 /// Event `UNTIL` has been replayed.
