@@ -571,6 +571,107 @@ fn a_restored_run_records_a_log_that_replays_from_its_image() {
     );
 }
 
+/// What a journal run killed again and again and recovered each time printed.
+struct Recovered {
+    /// Every run's standard output, put together.
+    printed: String,
+    kills: usize,
+    /// Kills of runs that started with no image to recover from.
+    early: usize,
+}
+
+/// Runs `journal` over `lines` numbered input lines in `d`, with `args(attempt)`, killed
+/// with SIGKILL after a random 20-160 ms (after `wait_image` is written, for the first
+/// run) until `kills` kills, then lets it finish. Checks that what the runs printed, put
+/// together, is one run's output (every line once, in order) and what a replay of the
+/// whole log prints.
+fn recover_until_done(
+    d: &Path,
+    lines: usize,
+    kills: usize,
+    wait_image: bool,
+    args: impl Fn(usize) -> Vec<&'static str>,
+) -> Recovered {
+    let input = d.join("input.txt");
+    let text: String = (1..=lines).map(|i| format!("entry {i}\n")).collect();
+    std::fs::write(&input, text).unwrap();
+    let image = d.join("journal.ckpt");
+    let mut m = Moments::new();
+    let started = std::time::Instant::now();
+    let mut r = Recovered {
+        printed: String::new(),
+        kills: 0,
+        early: 0,
+    };
+    let mut finished = false;
+    for attempt in 0..60 {
+        assert!(started.elapsed() < Duration::from_secs(120), "too slow");
+        let had_image = image.exists();
+        let mut cmd = Command::new(example("journal"));
+        cmd.args(args(attempt))
+            .current_dir(d)
+            .stdin(Stdio::from(std::fs::File::open(&input).unwrap()))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = Running::spawn(&mut cmd);
+        if attempt == 0 && wait_image {
+            child.wait_for_file(&image, Duration::from_secs(20));
+        }
+        let ended =
+            r.kills >= kills || child.ended_within(Duration::from_millis(m.next_ms(20, 160)));
+        let out = if ended {
+            child.finish(Duration::from_secs(60))
+        } else {
+            child.kill()
+        };
+        r.printed.push_str(&stdout(&out));
+        if ended {
+            assert!(out.status.success(), "{}", stderr(&out));
+            finished = true;
+            break;
+        }
+        if attempt > 0 && had_image {
+            assert!(
+                stderr(&out).contains("ckpt: recovery:"),
+                "not a recovery: {}",
+                stderr(&out)
+            );
+        }
+        r.kills += 1;
+        r.early += usize::from(!had_image);
+    }
+    assert!(
+        finished && r.kills >= 10,
+        "{} kills, finished {finished}",
+        r.kills
+    );
+    let numbers: Vec<&str> = r
+        .printed
+        .lines()
+        .filter_map(|l| l.strip_prefix("line "))
+        .map(|l| l.split(':').next().unwrap())
+        .collect();
+    let expected: Vec<String> = (1..=lines).map(|i| i.to_string()).collect();
+    assert_eq!(
+        numbers, expected,
+        "lines lost or printed twice:\n{}",
+        r.printed
+    );
+    let last = r.printed.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with(&format!("result: {lines} lines")),
+        "{last}"
+    );
+    let replay = journal(d, &["--replay", "start", "--log", "run.log"], None);
+    assert!(replay.status.success(), "{}", stderr(&replay));
+    assert_eq!(
+        stdout(&replay),
+        r.printed,
+        "the replay of the whole log differs"
+    );
+    r
+}
+
 /// The recovery of issue 10: a recorded run killed with SIGKILL again and again, each time
 /// restored with `--restore IMG --ckpt-record LOG`, replays the killed run's log tail and
 /// goes on live. What reached the pipe of every run, put together, is one run's output:
@@ -579,84 +680,60 @@ fn a_restored_run_records_a_log_that_replays_from_its_image() {
 #[test]
 fn recovery_after_kills_replays_the_log_and_prints_nothing_twice() {
     let d = TempDir::new("record-recover");
-    let input = d.path().join("input.txt");
-    let lines: String = (1..=120).map(|i| format!("entry {i}\n")).collect();
-    std::fs::write(&input, lines).unwrap();
-    let image = d.path().join("journal.ckpt");
-    let mut m = Moments::new();
-    let started = std::time::Instant::now();
-    let (mut kills, mut printed, mut finished) = (0, String::new(), false);
-    for attempt in 0..60 {
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "recovery loop too slow"
-        );
-        let mut cmd = Command::new(example("journal"));
+    recover_until_done(d.path(), 240, 12, true, |attempt| {
         if attempt == 0 {
-            cmd.args([
+            vec![
                 "--ckpt-record",
                 "run.log",
                 "--save-every",
                 "5",
                 "--pace",
                 "8",
-            ]);
+            ]
         } else {
-            cmd.args(["--restore", "journal.ckpt", "--ckpt-record", "run.log"]);
+            vec!["--restore", "journal.ckpt", "--ckpt-record", "run.log"]
         }
-        cmd.current_dir(d.path())
-            .stdin(Stdio::from(std::fs::File::open(&input).unwrap()))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = Running::spawn(&mut cmd);
-        if attempt == 0 {
-            child.wait_for_file(&image, Duration::from_secs(20));
-        }
-        let ended = kills >= 12 || child.ended_within(Duration::from_millis(m.next_ms(20, 160)));
-        let out = if ended {
-            child.finish(Duration::from_secs(60))
-        } else {
-            child.kill()
-        };
-        printed.push_str(&stdout(&out));
-        if ended {
-            assert!(out.status.success(), "{}", stderr(&out));
-            finished = true;
-            break;
-        }
-        kills += 1;
-        if attempt > 0 {
-            assert!(
-                stderr(&out).contains("ckpt: recovery:"),
-                "not a recovery: {}",
-                stderr(&out)
-            );
-        }
-    }
-    assert!(finished, "the run never finished");
-    assert!(kills >= 10, "only {kills} kills");
-    let numbers: Vec<&str> = printed
-        .lines()
-        .filter_map(|l| l.strip_prefix("line "))
-        .map(|l| l.split(':').next().unwrap())
-        .collect();
-    let expected: Vec<String> = (1..=120).map(|i| i.to_string()).collect();
-    assert_eq!(numbers, expected, "lines lost or printed twice:\n{printed}");
+    });
+}
+
+/// `--ckpt-resume --ckpt-record LOG` as the one command a supervisor repeats: killed at
+/// random moments (before the first image too, which recovers from the log's start),
+/// the outputs put together are one run's, nothing printed twice; a run that finished
+/// is not recovered again (its log says it ended).
+#[test]
+fn resume_with_record_recovers_before_the_first_image_too() {
+    let d = TempDir::new("record-resume");
+    let args = [
+        "--ckpt-resume",
+        "--ckpt-record",
+        "run.log",
+        "--save-every",
+        "30",
+        "--pace",
+        "6",
+    ];
+    let r = recover_until_done(d.path(), 240, 10, false, |_| args.to_vec());
+    eprintln!("{} kills, {} of them before any image", r.kills, r.early);
+    // The first run is killed before its first image (at line 30, 180 ms in); a replay
+    // does not sleep, so the recoveries get past it (the run takes 1.4 s live).
     assert!(
-        printed.ends_with('\n')
-            && printed
-                .lines()
-                .last()
-                .unwrap()
-                .starts_with("result: 120 lines")
+        r.early >= 1 && r.kills > r.early,
+        "{} kills, {} before any image",
+        r.kills,
+        r.early
     );
-    let replay = journal(d.path(), &["--replay", "start", "--log", "run.log"], None);
-    assert!(replay.status.success(), "{}", stderr(&replay));
-    assert_eq!(
-        stdout(&replay),
-        printed,
-        "the replay of the whole log differs"
-    );
+    // The run finished: the same command starts a new run, not a recovery.
+    let again = Command::new(example("journal"))
+        .args(args)
+        .current_dir(d.path())
+        .stdin(Stdio::from(
+            std::fs::File::open(d.path().join("input.txt")).unwrap(),
+        ))
+        .output()
+        .unwrap();
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(!stderr(&again).contains("recovery"), "{}", stderr(&again));
+    assert!(stdout(&again).contains("line 1:"));
 }
 
 /// Environment reads are inputs: a replay under another environment sees the recorded
@@ -754,78 +831,4 @@ fn recording_bounds_what_a_recovery_replays_with_requested_checkpoints() {
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!off.path().join("batch.ckpt").exists());
-}
-
-/// `--ckpt-resume --ckpt-record LOG` as the one command a supervisor repeats: killed at
-/// random moments (before the first image too, which recovers from the log's start),
-/// the outputs put together are one run's, nothing printed twice; a run that finished
-/// is not recovered again (its log says it ended).
-#[test]
-fn resume_with_record_recovers_before_the_first_image_too() {
-    let d = TempDir::new("record-resume");
-    let input = d.path().join("input.txt");
-    let lines: String = (1..=240).map(|i| format!("entry {i}\n")).collect();
-    std::fs::write(&input, lines).unwrap();
-    let mut m = Moments::new();
-    let started = std::time::Instant::now();
-    let (mut kills, mut early, mut printed, mut finished) = (0, 0, String::new(), false);
-    let args = [
-        "--ckpt-resume",
-        "--ckpt-record",
-        "run.log",
-        "--save-every",
-        "30",
-        "--pace",
-        "6",
-    ];
-    for _ in 0..60 {
-        assert!(started.elapsed() < Duration::from_secs(120), "too slow");
-        let had_image = d.path().join("journal.ckpt").exists();
-        let mut cmd = Command::new(example("journal"));
-        cmd.args(args)
-            .current_dir(d.path())
-            .stdin(Stdio::from(std::fs::File::open(&input).unwrap()))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = Running::spawn(&mut cmd);
-        let ended = kills >= 10 || child.ended_within(Duration::from_millis(m.next_ms(30, 150)));
-        let out = if ended {
-            child.finish(Duration::from_secs(60))
-        } else {
-            child.kill()
-        };
-        printed.push_str(&stdout(&out));
-        if ended {
-            assert!(out.status.success(), "{}", stderr(&out));
-            finished = true;
-            break;
-        }
-        kills += 1;
-        early += usize::from(!had_image && d.path().join("run.log").exists());
-    }
-    assert!(
-        finished && kills >= 10,
-        "{kills} kills, finished {finished}"
-    );
-    eprintln!("{kills} kills, {early} of them before any image");
-    let numbers: Vec<&str> = printed
-        .lines()
-        .filter_map(|l| l.strip_prefix("line "))
-        .map(|l| l.split(':').next().unwrap())
-        .collect();
-    let expected: Vec<String> = (1..=240).map(|i| i.to_string()).collect();
-    assert_eq!(numbers, expected, "lines lost or printed twice:\n{printed}");
-    let replay = journal(d.path(), &["--replay", "start", "--log", "run.log"], None);
-    assert!(replay.status.success(), "{}", stderr(&replay));
-    assert_eq!(stdout(&replay), printed);
-    // The run finished: the same command starts a new run, not a recovery.
-    let again = Command::new(example("journal"))
-        .args(args)
-        .current_dir(d.path())
-        .stdin(Stdio::from(std::fs::File::open(&input).unwrap()))
-        .output()
-        .unwrap();
-    assert!(again.status.success(), "{}", stderr(&again));
-    assert!(!stderr(&again).contains("recovery"), "{}", stderr(&again));
-    assert!(stdout(&again).contains("line 1:"));
 }

@@ -763,45 +763,43 @@ fn start_log(
             .unwrap_or(0);
         let mut suppress = out_start;
         let mut expected = Vec::new();
-        match (restore, &image) {
-            (Some(img), Some(h)) if rec.exists() => match recovery_from(&rec, h, fingerprint)? {
-                Some((log, from)) => {
-                    suppress = suppress.max(crate::replay::released_in(&log));
-                    expected = crate::replay::released_ranges(&log);
-                    eprintln!(
-                        "ckpt: recovery: {} continues {}: replaying its events {from}..{} \
-                         (output already released is not printed again), then going on live",
+        // A recovery: the log this run was recording when it was killed, from its image's
+        // event (or from its start, when it was killed before its first image).
+        let recovery = match (restore, &image) {
+            (Some(img), Some(h)) if rec.exists() => {
+                recovery_from(&rec, h, fingerprint)?.map(|(log, from)| {
+                    let said = format!(
+                        "{} continues {}: replaying its events {from}..{}",
                         rec.display(),
                         img.display(),
                         (log.header.first + log.events.len() as u64).saturating_sub(1),
                     );
-                    crate::replay::start_recovering(&rec, log, from)?;
-                }
-                None => new_log(
-                    program,
-                    args,
-                    fingerprint,
-                    &rec,
-                    restore.zip(image.as_ref()),
-                )?,
-            },
-            (None, None) if resume_log && rec.exists() => {
-                match recovery_from_start(&rec, args, fingerprint) {
-                    Some(log) => {
-                        suppress = crate::replay::released_in(&log);
-                        expected = crate::replay::released_ranges(&log);
-                        eprintln!(
-                            "ckpt: recovery: {} records this run, killed before its first \
-                             image: replaying it from the start (output already released is \
-                             not printed again), then going on live",
-                            rec.display()
-                        );
-                        crate::replay::start_recovering(&rec, log, 0)?;
-                    }
-                    None => new_log(program, args, fingerprint, &rec, None)?,
-                }
+                    (log, from, said)
+                })
             }
-            _ => new_log(
+            (None, None) if resume_log && rec.exists() => {
+                recovery_from_start(&rec, args, fingerprint).map(|log| {
+                    let said = format!(
+                        "{} records this run, killed before its first image: replaying it \
+                         from the start",
+                        rec.display()
+                    );
+                    (log, 0, said)
+                })
+            }
+            _ => None,
+        };
+        match recovery {
+            Some((log, from, said)) => {
+                suppress = suppress.max(crate::replay::released_in(&log));
+                expected = crate::replay::released_ranges(&log);
+                eprintln!(
+                    "ckpt: recovery: {said} (output already released is not printed again), \
+                     then going on live"
+                );
+                crate::replay::start_recovering(&rec, log, from)?;
+            }
+            None => new_log(
                 program,
                 args,
                 fingerprint,

@@ -362,20 +362,24 @@ pub(crate) fn released_ranges(log: &log::Log) -> Vec<crate::io::commit::Range> {
 /// The error of a replay (or a recovery's replayed part) whose output differs from what
 /// the recorded run released over `[start, end)`.
 pub(crate) fn output_diverged(start: u64, end: u64) -> Error {
+    diverged_at_last(format!(
+        "standard output bytes {start}..{end} differ from what the recorded run printed \
+             there (their digest is in the log): the program made other output from the same \
+             inputs (code that bypasses ckpt, or another build)"
+    ))
+}
+
+/// A divergence found at the last event the replay handed out, in the log replayed.
+fn diverged_at_last(detail: String) -> Error {
     let path = match active().as_ref() {
         Some(Active::Replaying { path, .. }) => path.clone(),
         _ => PathBuf::new(),
     };
-    let e = Error::Diverged {
+    Error::Diverged {
         path,
         event: LAST_EVENT.load(Ordering::Relaxed),
-        detail: format!(
-            "standard output bytes {start}..{end} differ from what the recorded run printed \
-             there (their digest is in the log): the program made other output from the same \
-             inputs (code that bypasses ckpt, or another build)"
-        ),
-    };
-    e
+        detail,
+    }
 }
 
 /// The position of standard output recorded as released in `log` (the most any
@@ -606,22 +610,14 @@ pub(crate) fn check(kind: Kind, digest: u64, observed: u64, what: impl FnOnce() 
     match through(kind, digest, || Payload::Uint(observed)) {
         Payload::Uint(v) if v == observed => {}
         Payload::Uint(_) => {
-            let path = match active().as_ref() {
-                Some(Active::Replaying { path, .. }) => path.clone(),
-                _ => PathBuf::new(),
-            };
-            let e = Error::Diverged {
-                path,
-                event: LAST_EVENT.load(Ordering::Relaxed),
-                detail: format!(
-                    "{} at {}: the result differs from the recorded run's (the {} was \
+            let e = diverged_at_last(format!(
+                "{} at {}: the result differs from the recorded run's (the {} was \
                      checked, not copied into the log): the file changed since the recording; \
                      restore it, or record again",
-                    what(),
-                    site_name(site),
-                    kind.name()
-                ),
-            };
+                what(),
+                site_name(site),
+                kind.name()
+            ));
             eprintln!("ckpt: error: {e}");
             std::process::exit(2)
         }

@@ -2,25 +2,32 @@
 //! released: a program that prints something ckpt does not see (here its process id)
 //! replays its inputs exactly and still stops, naming the output bytes that differ.
 
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+/// Runs `bin` in `dir` with `args` (and the environment variable `env` set, or removed
+/// when its value is `None`), standard input empty, its outputs captured.
+fn run(bin: &str, dir: &Path, args: &[&str], env: (&str, Option<&str>)) -> Output {
+    let mut cmd = Command::new(bin);
+    cmd.args(args).current_dir(dir).stdin(Stdio::null());
+    match env {
+        (k, Some(v)) => cmd.env(k, v),
+        (k, None) => cmd.env_remove(k),
+    };
+    cmd.output().unwrap()
+}
+
+const RECORD: &[&str] = &["--ckpt-record", "run.log"];
+const REPLAY: &[&str] = &["--replay", "start", "--log", "run.log"];
+const NO_ENV: (&str, Option<&str>) = ("CKPT_TEST_UNUSED", None);
 
 #[test]
 fn a_replay_whose_output_differs_from_the_recorded_output_stops() {
     let bin = env!("CARGO_BIN_EXE_bypass_output");
     let d = tempfile::tempdir().unwrap();
-    let recorded = Command::new(bin)
-        .args(["--ckpt-record", "run.log"])
-        .current_dir(d.path())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let recorded = run(bin, d.path(), RECORD, NO_ENV);
     assert!(recorded.status.success());
-    let replayed = Command::new(bin)
-        .args(["--replay", "start", "--log", "run.log"])
-        .current_dir(d.path())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let replayed = run(bin, d.path(), REPLAY, NO_ENV);
     let err = String::from_utf8_lossy(&replayed.stderr);
     assert_eq!(replayed.status.code(), Some(2), "{err}");
     assert!(
@@ -34,21 +41,9 @@ fn a_replay_whose_output_differs_from_the_recorded_output_stops() {
 fn a_replay_that_asks_for_another_input_stops_naming_both_call_sites() {
     let bin = env!("CARGO_BIN_EXE_bypass_output");
     let d = tempfile::tempdir().unwrap();
-    let recorded = Command::new(bin)
-        .args(["--ckpt-record", "run.log"])
-        .current_dir(d.path())
-        .env_remove("BYPASS_EXTRA_CLOCK")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let recorded = run(bin, d.path(), RECORD, ("BYPASS_EXTRA_CLOCK", None));
     assert!(recorded.status.success());
-    let replayed = Command::new(bin)
-        .args(["--replay", "start", "--log", "run.log"])
-        .current_dir(d.path())
-        .env("BYPASS_EXTRA_CLOCK", "1")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let replayed = run(bin, d.path(), REPLAY, ("BYPASS_EXTRA_CLOCK", Some("1")));
     let err = String::from_utf8_lossy(&replayed.stderr);
     assert_eq!(replayed.status.code(), Some(2), "{err}");
     assert!(
@@ -70,26 +65,17 @@ fn a_replay_that_asks_for_another_input_stops_naming_both_call_sites() {
 fn directory_listings_and_metadata_are_checked_on_replay() {
     let bin = env!("CARGO_BIN_EXE_dir_size_report");
     let rec = tempfile::tempdir().unwrap();
-    let recorded = Command::new(bin)
-        .args(["--ckpt-record", "run.log"])
-        .current_dir(rec.path())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let recorded = run(bin, rec.path(), RECORD, NO_ENV);
     assert!(
         recorded.status.success(),
         "{}",
         String::from_utf8_lossy(&recorded.stderr)
     );
     let log = rec.path().join("run.log");
+    let log = log.to_str().unwrap();
+    let replay = ["--replay", "start", "--log", log];
     let fresh = tempfile::tempdir().unwrap();
-    let replayed = Command::new(bin)
-        .args(["--replay", "start", "--log"])
-        .arg(&log)
-        .current_dir(fresh.path())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let replayed = run(bin, fresh.path(), &replay, NO_ENV);
     assert!(
         replayed.status.success(),
         "{}",
@@ -99,13 +85,7 @@ fn directory_listings_and_metadata_are_checked_on_replay() {
     let other = tempfile::tempdir().unwrap();
     std::fs::create_dir(other.path().join("reports")).unwrap();
     std::fs::write(other.path().join("reports/notes.txt"), "not recorded").unwrap();
-    let diverged = Command::new(bin)
-        .args(["--replay", "start", "--log"])
-        .arg(&log)
-        .current_dir(other.path())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let diverged = run(bin, other.path(), &replay, NO_ENV);
     let err = String::from_utf8_lossy(&diverged.stderr);
     assert_eq!(diverged.status.code(), Some(2), "{err}");
     assert!(
@@ -122,23 +102,17 @@ fn directory_listings_and_metadata_are_checked_on_replay() {
 fn a_replay_iterates_std_hash_maps_in_the_recorded_order() {
     let bin = env!("CARGO_BIN_EXE_hashmap_order_print");
     let d = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        Command::new(bin)
-            .args(args)
-            .current_dir(d.path())
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    };
-    let live: Vec<Vec<u8>> = (0..3).map(|_| run(&[]).stdout).collect();
+    let live: Vec<Vec<u8>> = (0..3)
+        .map(|_| run(bin, d.path(), &[], NO_ENV).stdout)
+        .collect();
     assert!(
         live.windows(2).any(|w| w[0] != w[1]),
         "three live runs printed the maps in one order"
     );
     for _ in 0..3 {
-        let recorded = run(&["--ckpt-record", "run.log"]);
+        let recorded = run(bin, d.path(), RECORD, NO_ENV);
         assert!(recorded.status.success());
-        let replayed = run(&["--replay", "start", "--log", "run.log"]);
+        let replayed = run(bin, d.path(), REPLAY, NO_ENV);
         assert!(
             replayed.status.success(),
             "{}",
