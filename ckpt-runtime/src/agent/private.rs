@@ -549,6 +549,15 @@ impl Frame {
 
     fn save(&self, id: u32, dest: Dest<'_>, capture: &Capture<'_>) -> Result<()> {
         let mut until = None;
+        if crate::replay::on() {
+            // The variables here: logged while recording (before the image, so the
+            // image's place in the log is after it), checked while replaying.
+            let digest = self.state_digest(id, capture)?;
+            crate::replay::check(crate::replay::Kind::State, u64::from(id), digest, || {
+                let site = self.site_of(id);
+                format!("the program's variables at the save point{site}")
+            });
+        }
         if crate::replay::replaying() {
             // A replay re-runs the recorded run without writing over its images, except
             // the one `--until N` asks for, after which it ends.
@@ -582,15 +591,7 @@ impl Frame {
             Ok(())
         })?;
         if let Some(n) = until {
-            let site = AGENT
-                .with(|a| {
-                    a.borrow()
-                        .stack
-                        .get(self.depth)
-                        .and_then(|f| f.info.site(id))
-                })
-                .map(|s| format!(" ({s})"))
-                .unwrap_or_default();
+            let site = self.site_of(id);
             eprintln!(
                 "ckpt: replay: event {n} passed; stopped at the next save point{site} and wrote {}",
                 path.display()
@@ -603,6 +604,28 @@ impl Frame {
             exit_after_checkpoint(cfg, sig, &path);
         }
         Ok(())
+    }
+
+    /// ` (file:line)` of save point `id` of this frame, or nothing.
+    fn site_of(&self, id: u32) -> String {
+        AGENT
+            .with(|a| {
+                a.borrow()
+                    .stack
+                    .get(self.depth)
+                    .and_then(|f| f.info.site(id))
+            })
+            .map(|s| format!(" ({s})"))
+            .unwrap_or_default()
+    }
+
+    /// The digest of the program's variables at save point `id` (see
+    /// `state::digest_of`), for the input log.
+    fn state_digest(&self, id: u32, capture: &Capture<'_>) -> Result<u64> {
+        AGENT.with(|a| {
+            let a = a.borrow();
+            crate::replay::internal(|| crate::state::digest_of(|e| a.write_frames(e, id, capture)))
+        })
     }
 
     /// A safepoint: saves (like a save point) only when a checkpoint was requested by a

@@ -90,6 +90,10 @@ pub enum Kind {
     /// Not an input: the recorded run's `main` returned here (the value 0 on success,
     /// 1 otherwise). A log that ends with it is not recovered: its run is over.
     End = 11,
+    /// At a save point: a digest of the program's variables there (the digest is the save
+    /// point's number). A replay computes it again at the same save point and stops if it
+    /// differs: the state diverged before any output showed it.
+    State = 12,
 }
 
 impl Kind {
@@ -106,6 +110,7 @@ impl Kind {
         Kind::Metadata,
         Kind::Dir,
         Kind::End,
+        Kind::State,
     ];
 
     /// Its one-word name (`cargo ckpt log --kind`).
@@ -122,6 +127,7 @@ impl Kind {
             Kind::Metadata => "metadata",
             Kind::Dir => "dir",
             Kind::End => "end",
+            Kind::State => "state",
         }
     }
 
@@ -139,6 +145,7 @@ impl Kind {
             9 => Kind::Metadata,
             10 => Kind::Dir,
             11 => Kind::End,
+            12 => Kind::State,
             _ => return None,
         })
     }
@@ -157,6 +164,7 @@ impl Kind {
             Kind::Metadata => "file metadata",
             Kind::Dir => "directory listing",
             Kind::End => "end of the run",
+            Kind::State => "state digest",
         }
     }
 }

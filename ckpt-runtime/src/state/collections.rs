@@ -112,9 +112,33 @@ fn save_entries<'a, K: State + 'a, V: State + 'a>(
     })
 }
 
+/// A hash map's or set's items in a digest (`Encoder::is_digest`): each item's digest,
+/// sorted, so the map's keys (its iteration order) do not count.
+fn digest_items<'a, T: 'a>(
+    it: impl Iterator<Item = T>,
+    e: &mut Encoder<'_>,
+    item: impl Fn(&mut Encoder<'_>, T) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let mut hs = it
+        .map(|x| super::digest_of(|d| item(d, x)))
+        .collect::<Result<Vec<u64>, Error>>()?;
+    hs.sort_unstable();
+    e.array(hs.len() as u64);
+    for h in hs {
+        e.uint(h);
+    }
+    Ok(())
+}
+
 impl<K: State + Eq + Hash, V: State, S: BuildHasher + Default> State for HashMap<K, V, S> {
     /// A CBOR map in iteration order.
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        if e.is_digest() {
+            return digest_items(self.iter(), e, |d, (k, v)| {
+                d.put(k)?;
+                d.put(v)
+            });
+        }
         save_entries(self.len(), self.iter(), e)
     }
     fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
@@ -141,6 +165,9 @@ impl<K: State + Ord, V: State> State for BTreeMap<K, V> {
 
 impl<T: State + Eq + Hash, S: BuildHasher + Default> State for HashSet<T, S> {
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        if e.is_digest() {
+            return digest_items(self.iter(), e, |d, x| d.put(x));
+        }
         e.array(self.len() as u64);
         grow_for_loop(|| self.iter().try_for_each(|x| e.put(x)))
     }

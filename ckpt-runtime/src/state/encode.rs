@@ -81,6 +81,36 @@ pub struct Encoder<'w> {
     tag_end: u64,
     /// The stack room known for nested saves.
     room: Headroom,
+    /// A digest of the state, not an image (see [`digest_of`]).
+    digest: bool,
+}
+
+/// A sink that only hashes what is written.
+struct HashSink(twox_hash::XxHash3_64);
+
+impl Write for HashSink {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        std::hash::Hasher::write(&mut self.0, b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The digest of what `f` encodes, with the encoder in digest mode: values that differ
+/// between equal runs in different places are left out or made order-free (an open file
+/// is its mode and offset, not its path and inode; a std hash map's entries are hashed
+/// one by one and sorted, whatever keys the map has).
+pub(crate) fn digest_of(
+    f: impl FnOnce(&mut Encoder<'_>) -> Result<(), Error>,
+) -> Result<u64, Error> {
+    let mut sink = HashSink(Default::default());
+    let mut e = Encoder::new(&mut sink);
+    e.digest = true;
+    f(&mut e)?;
+    e.finish()?;
+    Ok(std::hash::Hasher::finish(&sink.0))
 }
 
 impl std::fmt::Debug for Encoder<'_> {
@@ -122,7 +152,16 @@ impl<'w> Encoder<'w> {
             tag_chain: 0,
             tag_end: u64::MAX,
             room: Headroom::default(),
+            digest: false,
         }
+    }
+
+    /// Whether this encoder makes a digest of the state rather than an image (see
+    /// `digest_of`): `State` impls whose encoding depends on where the program runs
+    /// (paths, inodes, hash map order) write a form that does not.
+    #[doc(hidden)]
+    pub fn is_digest(&self) -> bool {
+        self.digest
     }
 
     /// The output is an image body whose header names the running executable.
