@@ -51,6 +51,14 @@ echo "  recorded  $(ms "$rec") ms   ratio $(ratio "$rec" "$live")"
 echo "  replayed  $(ms "$rep") ms   ratio $(ratio "$rep" "$live")"
 echo "  log       $size bytes, $events events, $(( size / events )) bytes per event"
 
+# A program that waits (1 ms after each of 1000 lines): its replay does not.
+head -1000 "$dir/in.txt" > "$dir/in1k.txt"
+wlive=$( t0=$(date +%s%N); (cd "$dir" && "$J" --pace 1 --save-every 1000000000 --ckpt-file w.ckpt --ckpt-record "$dir/w.log" < "$dir/in1k.txt" > /dev/null); echo $(( $(date +%s%N) - t0 )) )
+wrep=$( t0=$(date +%s%N); (cd "$dir" && "$J" --replay start --log "$dir/w.log" > /dev/null); echo $(( $(date +%s%N) - t0 )) )
+echo "journal --pace 1, 1000 lines (one run each):"
+echo "  recorded  $(ms "$wlive") ms"
+echo "  replayed  $(ms "$wrep") ms   ratio $(ratio "$wrep" "$wlive")"
+
 # The same through a pipe: recorded, every line leaves through the output commit.
 pipe_best() {
     local b=""
@@ -99,4 +107,4 @@ mrec=$(best "$M" --steps 40000000 --ckpt-file m-rec.ckpt --ckpt-record "$dir/m.l
 echo "montecarlo, 40M samples (best of $REPS):"
 echo "  live      $(ms "$mlive") ms"
 echo "  recorded  $(ms "$mrec") ms   ratio $(ratio "$mrec" "$mlive")"
-echo "RESULT journal_record_ratio=$(ratio "$rec" "$live") journal_replay_ratio=$(ratio "$rep" "$live") journal_pipe_record_ratio=$(ratio "$prec" "$plive") log_bytes_per_event=$(( size / events )) montecarlo_record_ratio=$(ratio "$mrec" "$mlive") output_added_us_p50=$(added "$r50" "$l50") output_added_sync_us_p50=$(added "$s50" "$l50")"
+echo "RESULT journal_record_ratio=$(ratio "$rec" "$live") journal_replay_ratio=$(ratio "$rep" "$live") journal_pipe_record_ratio=$(ratio "$prec" "$plive") log_bytes_per_event=$(( size / events )) montecarlo_record_ratio=$(ratio "$mrec" "$mlive") output_added_us_p50=$(added "$r50" "$l50") output_added_sync_us_p50=$(added "$s50" "$l50") waiting_replay_ratio=$(ratio "$wrep" "$wlive")"
