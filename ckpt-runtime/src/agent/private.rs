@@ -553,10 +553,15 @@ impl Frame {
             // The variables here: logged while recording (before the image, so the
             // image's place in the log is after it), checked while replaying.
             let digest = self.state_digest(id, capture)?;
-            crate::replay::check(crate::replay::Kind::State, u64::from(id), digest, || {
-                let site = self.site_of(id);
-                format!("the program's variables at the save point{site}")
-            });
+            crate::replay::check(
+                crate::replay::Kind::Variables,
+                u64::from(id),
+                digest,
+                || {
+                    let site = self.site_of(id);
+                    format!("the program's variables at the save point{site}")
+                },
+            );
         }
         if crate::replay::replaying() {
             // A replay re-runs the recorded run without writing over its images, except

@@ -93,7 +93,7 @@ pub enum Kind {
     /// At a save point: a digest of the program's variables there (the digest is the save
     /// point's number). A replay computes it again at the same save point and stops if it
     /// differs: the state diverged before any output showed it.
-    State = 12,
+    Variables = 12,
 }
 
 impl Kind {
@@ -110,7 +110,7 @@ impl Kind {
         Kind::Metadata,
         Kind::Dir,
         Kind::End,
-        Kind::State,
+        Kind::Variables,
     ];
 
     /// Its one-word name (`cargo ckpt log --kind`).
@@ -127,7 +127,7 @@ impl Kind {
             Kind::Metadata => "metadata",
             Kind::Dir => "dir",
             Kind::End => "end",
-            Kind::State => "state",
+            Kind::Variables => "state",
         }
     }
 
@@ -145,7 +145,7 @@ impl Kind {
             9 => Kind::Metadata,
             10 => Kind::Dir,
             11 => Kind::End,
-            12 => Kind::State,
+            12 => Kind::Variables,
             _ => return None,
         })
     }
@@ -164,7 +164,7 @@ impl Kind {
             Kind::Metadata => "file metadata",
             Kind::Dir => "directory listing",
             Kind::End => "end of the run",
-            Kind::State => "state digest",
+            Kind::Variables => "state digest",
         }
     }
 }

@@ -13,7 +13,7 @@
 //! A replayed run that asks for something else than the log holds next (another kind,
 //! other arguments, another call site), or gets another result from a checked call, stops
 //! with the event's number and both sides: divergence is never silent. At every save point
-//! the recording logs a digest of the program's variables ([`Kind::State`]), and the replay
+//! the recording logs a digest of the program's variables ([`Kind::Variables`]), and the replay
 //! checks its own there. Its standard output
 //! is checked against the digests of what the recorded run released
 //! ([`crate::io`]'s output commit). Where the log ends the replay stops, as the recorded

@@ -167,7 +167,7 @@ fn a_replay_whose_variables_differ_stops_at_the_save_point() {
     let states = l
         .events
         .iter()
-        .filter(|e| e.kind == ckpt::replay::Kind::State)
+        .filter(|e| e.kind == ckpt::replay::Kind::Variables)
         .count();
     assert_eq!(states, 3, "one state digest per save");
     let replayed = run(bin, d.path(), REPLAY, ("BYPASS_OFFSET", Some("7")));
