@@ -100,13 +100,21 @@ pub unsafe extern "C" fn getrandom(
     }
     if crate::replay::on() {
         return match crate::replay::fill(crate::replay::Kind::Random, out, |b| {
-            // SAFETY: `b` is a writable buffer of its length.
-            let n = unsafe { raw_getrandom(b.as_mut_ptr().cast(), b.len(), flags) };
-            if n < 0 {
-                return Err(io::Error::last_os_error());
+            // The whole buffer: a short read (a signal, a huge request) reads on.
+            let mut done = 0;
+            while done < b.len() {
+                let rest = &mut b[done..];
+                // SAFETY: `rest` is a writable buffer of its length.
+                let n = unsafe { raw_getrandom(rest.as_mut_ptr().cast(), rest.len(), flags) };
+                if n < 0 {
+                    let e = io::Error::last_os_error();
+                    if e.kind() == io::ErrorKind::Interrupted {
+                        continue;
+                    }
+                    return Err(e);
+                }
+                done += n as usize;
             }
-            // A short read (rare) is topped up from the stream below.
-            fixed_stream(&mut b[n as usize..]);
             Ok(())
         }) {
             Ok(()) => len as libc::ssize_t,
