@@ -14,20 +14,22 @@ pub(super) fn os_random(buf: &mut [u8]) -> io::Result<()> {
 
 pub(crate) fn raw_os_random(buf: &mut [u8]) -> io::Result<()> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    if getrandom_all(buf).is_ok() {
+    if getrandom_all(buf, 0).is_ok() {
         return Ok(());
     }
     std::fs::File::open("/dev/urandom")?.read_exact(buf)
 }
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
-fn getrandom_all(buf: &mut [u8]) -> io::Result<()> {
+/// Fills `buf` with the `getrandom` system call (`flags` as the call takes them), reading
+/// on after a short read or a signal.
+fn getrandom_all(buf: &mut [u8], flags: libc::c_uint) -> io::Result<()> {
     let mut filled = 0;
     while filled < buf.len() {
         let rest = &mut buf[filled..];
         // The system call itself: `getrandom` the symbol is ckpt's own (below).
         // SAFETY: `rest` is a valid, writable buffer of `rest.len()` bytes.
-        let n = unsafe { raw_getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
+        let n = unsafe { raw_getrandom(rest.as_mut_ptr().cast(), rest.len(), flags) };
         if n < 0 {
             let err = io::Error::last_os_error();
             if err.kind() == io::ErrorKind::Interrupted {
@@ -100,22 +102,7 @@ pub unsafe extern "C" fn getrandom(
     }
     if crate::replay::on() {
         return match crate::replay::fill(crate::replay::Kind::Random, out, |b| {
-            // The whole buffer: a short read (a signal, a huge request) reads on.
-            let mut done = 0;
-            while done < b.len() {
-                let rest = &mut b[done..];
-                // SAFETY: `rest` is a writable buffer of its length.
-                let n = unsafe { raw_getrandom(rest.as_mut_ptr().cast(), rest.len(), flags) };
-                if n < 0 {
-                    let e = io::Error::last_os_error();
-                    if e.kind() == io::ErrorKind::Interrupted {
-                        continue;
-                    }
-                    return Err(e);
-                }
-                done += n as usize;
-            }
-            Ok(())
+            getrandom_all(b, flags)
         }) {
             Ok(()) => len as libc::ssize_t,
             Err(e) => {

@@ -133,21 +133,7 @@ impl Kind {
 
     /// The kind with code `c`.
     pub fn from_code(c: u64) -> Option<Kind> {
-        Some(match c {
-            1 => Kind::Monotonic,
-            2 => Kind::Wall,
-            3 => Kind::Random,
-            4 => Kind::Stdin,
-            5 => Kind::Released,
-            6 => Kind::Open,
-            7 => Kind::FileRead,
-            8 => Kind::Env,
-            9 => Kind::Metadata,
-            10 => Kind::Dir,
-            11 => Kind::End,
-            12 => Kind::Variables,
-            _ => return None,
-        })
+        Kind::ALL.iter().copied().find(|k| *k as u64 == c)
     }
 
     /// Its name, for messages and `cargo ckpt log`.
