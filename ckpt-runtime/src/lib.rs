@@ -42,6 +42,7 @@ pub mod error;
 pub mod fs;
 pub mod image;
 pub mod io;
+pub mod net;
 mod policy;
 pub mod rand;
 pub mod replay;

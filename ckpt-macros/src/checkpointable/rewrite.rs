@@ -1,7 +1,7 @@
 //! Routes std's OS interfaces to ckpt's components (DESIGN §7): inside a checkpointable
-//! function, `std::fs`, `std::io`, `std::env` and `std::time` mean `ckpt::fs`,
-//! `ckpt::io`, `ckpt::env` and `ckpt::time` (supersets of std's modules with the same
-//! signatures), and `std::thread::sleep` is `ckpt::time::sleep`. `std::collections`
+//! function, `std::fs`, `std::io`, `std::env`, `std::time` and `std::net` mean
+//! `ckpt::fs`, `ckpt::io`, `ckpt::env`, `ckpt::time` and `ckpt::net` (supersets of std's
+//! modules with the same signatures), and `std::thread::sleep` is `ckpt::time::sleep`. `std::collections`
 //! keeps std's types.
 //!
 //! Three ways a body reaches those items, three rewrites:
@@ -22,7 +22,7 @@ use syn::visit_mut::VisitMut;
 
 /// std modules that have a ckpt superset. (`std::collections` keeps std's types: a loop
 /// over a std map is resumed by the keys it still has to visit.)
-const MODULES: &[&str] = &["fs", "io", "env", "time"];
+const MODULES: &[&str] = &["fs", "io", "env", "time", "net"];
 
 /// The ckpt path for a std path given as segments after `std`, or `None` if it stays.
 /// `["collections", "HashMap"]` → `["collections", "HashMap"]` under `::ckpt`.
@@ -231,6 +231,7 @@ pub fn shadowing_uses(imports: &[(String, String)]) -> TokenStream {
                     "metadata",
                 ],
                 [m] if m == "time" => &["Instant"],
+                [m] if m == "net" => &["TcpListener", "TcpStream", "UdpSocket", "Incoming"],
                 [m] if m == "env" => &[
                     "args",
                     "args_os",

@@ -53,6 +53,13 @@ const COMPONENTS: &[Component] = &[
         check: check_cwd,
         restore: restore_cwd,
     },
+    #[cfg(feature = "net")]
+    Component {
+        name: "net",
+        save: crate::net::component::save_component,
+        check: no_check,
+        restore: restore_net,
+    },
     Component {
         name: "globals",
         save: super::globals::save_component,
@@ -95,6 +102,11 @@ fn restore_cwd(v: Value, _: &mut Loader) -> Result<()> {
 fn restore_fs(v: Value, _: &mut Loader) -> Result<()> {
     let policy = crate::fs::Policy::from_env()?;
     crate::fs::table::restore_component(&v, policy)
+}
+
+#[cfg(feature = "net")]
+fn restore_net(v: Value, _: &mut Loader) -> Result<()> {
+    crate::net::component::restore_component(&v)
 }
 
 fn check_io(v: &Value) -> Result<()> {

@@ -87,6 +87,8 @@ pub(crate) struct Settings {
     pub recorded: Vec<(String, String)>,
     /// The signing key (`--ckpt-key-file`, `CKPT_KEY_FILE`, `CKPT_KEY`); never recorded.
     pub key: Option<image::signature::Key>,
+    /// The network stack's medium and addresses (`--ckpt-tap`, `--ckpt-ip`, ...).
+    pub net: crate::net::config::NetConfig,
 }
 
 /// A run setting: its option, environment variable, header key and value check.
@@ -136,6 +138,36 @@ const SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        option: "--ckpt-tap",
+        env: "CKPT_TAP",
+        key: "tap",
+        apply: |s, v| crate::net::config::apply_setting(&mut s.net, "tap", v),
+    },
+    Setting {
+        option: "--ckpt-ip",
+        env: "CKPT_IP",
+        key: "ip",
+        apply: |s, v| crate::net::config::apply_setting(&mut s.net, "ip", v),
+    },
+    Setting {
+        option: "--ckpt-gateway",
+        env: "CKPT_GATEWAY",
+        key: "gateway",
+        apply: |s, v| crate::net::config::apply_setting(&mut s.net, "gateway", v),
+    },
+    Setting {
+        option: "--ckpt-mac",
+        env: "CKPT_MAC",
+        key: "mac",
+        apply: |s, v| crate::net::config::apply_setting(&mut s.net, "mac", v),
+    },
+    Setting {
+        option: "--ckpt-net-commit",
+        env: "CKPT_NET_COMMIT",
+        key: "net_commit",
+        apply: |s, v| crate::net::config::apply_setting(&mut s.net, "net_commit", v),
+    },
+    Setting {
         option: "--ckpt-signals",
         env: "CKPT_SIGNALS",
         key: "signals",
@@ -178,6 +210,7 @@ impl Settings {
             finished: Finished::Keep,
             recorded: Vec::new(),
             key: None,
+            net: Default::default(),
         }
     }
 
@@ -277,6 +310,13 @@ ckpt options (taken out of the program's arguments; the program never sees them)
                             (survives power loss, not only kill -9)     (CKPT_LOG_SYNC=1)
   --ckpt-log-bound 1s,64MB  with --ckpt-record: request a checkpoint once a recovery would
                             replay more than this (time, log size, or off) (CKPT_LOG_BOUND)
+  --ckpt-tap NAME           the network stack is a host on TAP device NAME (feature
+                            `net`; default: in-process loopback)         (CKPT_TAP)
+  --ckpt-ip ADDR/PREFIX     its address on the TAP, like 198.51.100.2/24 (CKPT_IP)
+  --ckpt-gateway ADDR       its default route on the TAP                 (CKPT_GATEWAY)
+  --ckpt-mac MAC            its MAC (default: derived from NAME)         (CKPT_MAC)
+  --ckpt-net-commit=save|none   frames leave once an image covers them (save, the
+                            default), or at once                         (CKPT_NET_COMMIT)
   --ckpt-time=monotonic|wall      on restore, leave out or count the downtime (CKPT_TIME)
   --ckpt-env=saved|current        on restore, the saved or the current environment (CKPT_ENV)
   --ckpt-cwd=saved|current        on restore, the saved or the current working directory (CKPT_CWD)
@@ -289,6 +329,7 @@ ckpt options (taken out of the program's arguments; the program never sees them)
 const KNOWN: &str = "--restore FILE|latest|DIR, --ckpt-resume, --ckpt-file FILE, --ckpt-keep N, \
                      --ckpt-every DURATION, --ckpt-grace DURATION, --ckpt-finished=, \
                      --ckpt-signals=, --ckpt-key-file FILE, --ckpt-record LOG, --replay start|IMAGE --log LOG [--until N] [--then-live], --ckpt-log-keep=, --ckpt-log-sync, --ckpt-log-bound, \
+                     --ckpt-tap NAME, --ckpt-ip ADDR/PREFIX, --ckpt-gateway ADDR, --ckpt-mac MAC, --ckpt-net-commit=, \
                      --ckpt-time=, --ckpt-env=, --ckpt-cwd=, --ckpt-files=, \
                      --ckpt-help";
 

@@ -162,6 +162,7 @@ impl<T> MainResultOther for &MainResult<'_, T> {
 pub fn start(program: &'static Program) {
     let journal = |restoring: Option<&Path>| {
         if let Some(cfg) = options::config() {
+            crate::net::config::configure(cfg.settings.net.clone());
             crate::fs::journal::configure(&cfg.image_path, restoring);
         }
     };
@@ -592,6 +593,9 @@ impl Frame {
             )?;
             // That image knows every written file now.
             crate::fs::journal::saved(&path);
+            // ... and covers every frame the network stack held back.
+            #[cfg(feature = "net")]
+            crate::net::saved();
             crash_injection::after_save();
             Ok(())
         })?;

@@ -1,0 +1,117 @@
+//! The stack's configuration: medium, addresses, output commit. Parsed without the
+#![cfg_attr(not(feature = "net"), allow(dead_code))]
+//! `net` feature too, so an option for a build without a stack is a clear error.
+
+use std::net::Ipv4Addr;
+use std::sync::OnceLock;
+
+/// How egress frames leave on an outside medium (TAP).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Commit {
+    /// A frame leaves only once an image covers the state that produced it (the runtime
+    /// requests a checkpoint whenever frames wait). Kill at any instant is safe.
+    Save,
+    /// Frames leave at once: fastest, but a restore can stall connections whose bytes
+    /// left after the last image.
+    None,
+}
+
+/// The medium and addresses, from `--ckpt-tap`, `--ckpt-ip`, `--ckpt-gateway`,
+/// `--ckpt-mac`, `--ckpt-net-commit` (or their `CKPT_*` variables).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct NetConfig {
+    pub tap: Option<String>,
+    pub ip: Option<(Ipv4Addr, u8)>,
+    pub gateway: Option<Ipv4Addr>,
+    pub mac: Option<[u8; 6]>,
+    pub commit: Commit,
+}
+
+impl Default for NetConfig {
+    fn default() -> Self {
+        NetConfig {
+            tap: None,
+            ip: None,
+            gateway: None,
+            mac: None,
+            commit: Commit::Save,
+        }
+    }
+}
+
+/// Parses one net setting's value (the check of an option), into `cfg`.
+pub(crate) fn apply_setting(cfg: &mut NetConfig, key: &str, v: &str) -> Result<(), String> {
+    match key {
+        "tap" => {
+            if v.is_empty() || v.len() > 15 || v.contains('/') {
+                return Err("expected the name of a TAP device (1 to 15 characters)".into());
+            }
+            cfg.tap = Some(v.to_string());
+        }
+        "ip" => {
+            let (a, p) = v
+                .split_once('/')
+                .ok_or("expected ADDRESS/PREFIX, like 198.51.100.2/24")?;
+            let a: Ipv4Addr = a.parse().map_err(|_| format!("`{a}` is not an IPv4 address"))?;
+            let p: u8 = p
+                .parse()
+                .ok()
+                .filter(|p| *p <= 32)
+                .ok_or_else(|| format!("`{p}` is not a prefix length (0 to 32)"))?;
+            cfg.ip = Some((a, p));
+        }
+        "gateway" => {
+            cfg.gateway = Some(
+                v.parse()
+                    .map_err(|_| format!("`{v}` is not an IPv4 address"))?,
+            )
+        }
+        "mac" => {
+            let parts: Vec<u8> = v
+                .split(':')
+                .map(|p| u8::from_str_radix(p, 16))
+                .collect::<Result<_, _>>()
+                .map_err(|_| "expected a MAC address like 02:00:00:00:00:02".to_string())?;
+            let mac: [u8; 6] = parts
+                .try_into()
+                .map_err(|_| "expected six bytes, like 02:00:00:00:00:02".to_string())?;
+            if mac[0] & 1 != 0 {
+                return Err("a multicast MAC address cannot be an interface's".into());
+            }
+            cfg.mac = Some(mac);
+        }
+        "net_commit" => {
+            cfg.commit = match v {
+                "save" => Commit::Save,
+                "none" => Commit::None,
+                _ => return Err("expected `save` (the default) or `none`".into()),
+            }
+        }
+        _ => return Err(format!("unknown net setting `{key}`")),
+    }
+    if !cfg!(feature = "net") {
+        return Err("this build has no network stack: enable ckpt's `net` feature".into());
+    }
+    Ok(())
+}
+
+static CONFIG: OnceLock<NetConfig> = OnceLock::new();
+
+/// Sets the medium and addresses for this process (the agent calls it before any user
+/// code, from the run's settings). Later calls are ignored.
+pub(crate) fn configure(cfg: NetConfig) {
+    let _ = CONFIG.set(cfg);
+}
+
+/// This process's configuration (the in-process medium if none was set).
+pub(crate) fn get() -> NetConfig {
+    CONFIG.get().cloned().unwrap_or_default()
+}
+
+/// The MAC of a TAP interface named `name` when none is given: locally administered,
+/// unicast, the same for every run and restore of a program on that device.
+pub(crate) fn default_mac(name: &str) -> [u8; 6] {
+    let h = twox_hash::XxHash3_64::oneshot(name.as_bytes()).to_le_bytes();
+    [0x02, h[0], h[1], h[2], h[3], h[4]]
+}
+

@@ -1,0 +1,783 @@
+//! The process's network stack: one smoltcp interface on one medium, the sockets the
+//! program opened through `ckpt::net`, and the polling that moves frames.
+//!
+//! Everything lives behind one lock ([`with`]). Every socket call polls the interface
+//! until nothing moves (the in-process medium delivers a frame within the same call), then
+//! works on its socket; a blocking call that cannot go on releases the lock and waits for a
+//! frame (TAP), for another thread's poll (in-process), or for the stack's next timer.
+//!
+//! Sockets are named by an id the program's values carry (`TcpStream { id }`), so a value
+//! saved in a frame and the socket saved in the `net` component meet again on restore
+//! whatever smoltcp's handles are in the new process.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
+
+use smoltcp::iface::{Config as IfaceConfig, Interface, SocketHandle, SocketSet};
+use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
+use smoltcp::socket::{tcp, udp};
+use smoltcp::time::Instant as SmolInstant;
+use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpEndpoint};
+
+use super::config::{default_mac, Commit, NetConfig};
+use super::repair::Observer;
+use super::tap::Tap;
+
+/// TCP receive and send buffers of every connection (the window scale follows from the
+/// receive buffer; a restore rebuilds a connection with the capacities it had).
+pub(crate) const TCP_BUFFER: usize = 128 * 1024;
+/// Datagrams a UDP socket keeps queued, and their total bytes.
+const UDP_QUEUE: usize = 64;
+const UDP_BYTES: usize = 256 * 1024;
+/// Listening sockets kept ready per listener beyond the connections not yet accepted.
+const LISTEN_SPARE: usize = 1;
+/// First ephemeral port (the IANA dynamic range).
+const EPHEMERAL: u16 = 49152;
+/// The in-process medium's MTU: large frames, few of them.
+const LOOP_MTU: usize = 65535;
+/// Rounds of polling per call before giving the program control back.
+const POLL_ROUNDS: usize = 4096;
+
+/// A link the interface moves frames over.
+pub(crate) enum Link {
+    /// In-process loopback: what is sent is received by the same interface.
+    Loop(VecDeque<Vec<u8>>),
+    /// A TAP device (Ethernet frames).
+    Tap(Tap),
+}
+
+/// The interface's device: the link, the frame observer for TCP repair, and the egress
+/// frames held for output commit.
+pub(crate) struct Dev {
+    pub link: Link,
+    pub medium: Medium,
+    pub mtu: usize,
+    pub observer: Observer,
+    /// Egress frames waiting for the image that covers them (TAP, [`Commit::Save`]).
+    pub held: Vec<Vec<u8>>,
+    pub hold: bool,
+    rx: Vec<u8>,
+}
+
+/// The IP packet inside a frame of `medium` (IPv4 over Ethernet: past the header).
+fn ip_of(medium: Medium, frame: &[u8]) -> Option<&[u8]> {
+    match medium {
+        Medium::Ethernet => {
+            if frame.len() > 14 && frame[12] == 0x08 && frame[13] == 0x00 {
+                Some(&frame[14..])
+            } else {
+                None
+            }
+        }
+        _ => Some(frame),
+    }
+}
+
+impl Dev {
+    fn new(link: Link, medium: Medium, mtu: usize, hold: bool) -> Dev {
+        Dev {
+            link,
+            medium,
+            mtu,
+            observer: Observer::default(),
+            held: Vec::new(),
+            hold,
+            rx: vec![0; mtu + 64],
+        }
+    }
+
+    fn next_frame(&mut self) -> Option<Vec<u8>> {
+        match &mut self.link {
+            Link::Loop(q) => q.pop_front(),
+            Link::Tap(t) => match t.recv(&mut self.rx) {
+                Ok(Some(n)) => Some(self.rx[..n].to_vec()),
+                _ => None,
+            },
+        }
+    }
+
+    fn emit(&mut self, frame: Vec<u8>) {
+        if let Some(ip) = ip_of(self.medium, &frame) {
+            self.observer.on_packet(ip, true);
+        }
+        match &mut self.link {
+            Link::Loop(q) => q.push_back(frame),
+            Link::Tap(t) => {
+                if self.hold {
+                    self.held.push(frame);
+                    // The next safepoint saves, and the image lets the frames go.
+                    #[cfg(feature = "agent")]
+                    crate::agent::request_checkpoint();
+                } else {
+                    let _ = t.send(&frame);
+                }
+            }
+        }
+    }
+
+    /// Sends the held frames (an image now covers them).
+    pub fn release(&mut self) {
+        if let Link::Tap(t) = &self.link {
+            for f in self.held.drain(..) {
+                let _ = t.send(&f);
+            }
+        }
+    }
+}
+
+pub(crate) struct RxTok(Vec<u8>);
+pub(crate) struct TxTok<'a>(&'a mut Dev);
+
+impl phy::RxToken for RxTok {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        f(&self.0)
+    }
+}
+
+impl phy::TxToken for TxTok<'_> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        let mut buf = vec![0; len];
+        let r = f(&mut buf);
+        self.0.emit(buf);
+        r
+    }
+}
+
+impl Device for Dev {
+    type RxToken<'a> = RxTok;
+    type TxToken<'a> = TxTok<'a>;
+
+    fn receive(&mut self, _: SmolInstant) -> Option<(RxTok, TxTok<'_>)> {
+        let f = self.next_frame()?;
+        if let Some(ip) = ip_of(self.medium, &f) {
+            self.observer.on_packet(ip, false);
+        }
+        Some((RxTok(f), TxTok(self)))
+    }
+
+    fn transmit(&mut self, _: SmolInstant) -> Option<TxTok<'_>> {
+        Some(TxTok(self))
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        let mut c = DeviceCapabilities::default();
+        c.medium = self.medium;
+        c.max_transmission_unit = match self.medium {
+            Medium::Ethernet => self.mtu + 14,
+            _ => self.mtu,
+        };
+        c
+    }
+}
+
+/// A connection's stream bookkeeping (TCP-REPAIR.md §2: totals and the shadow).
+pub(crate) struct Stream {
+    pub h: SocketHandle,
+    pub local: SocketAddr,
+    pub peer: SocketAddr,
+    pub written: u64,
+    pub read: u64,
+    /// The last `send_queue()` bytes written: what a restore must send again.
+    pub shadow: VecDeque<u8>,
+    /// `shutdown(Read)`: reads return end of stream.
+    pub read_shut: bool,
+    /// Not yet handed out by `accept` (the listener's queue holds its id).
+    pub unaccepted: bool,
+    /// Restored in a state that could not be rebuilt: reads end, writes fail.
+    pub dead: bool,
+}
+
+/// A listening socket: smoltcp listens with one socket per connection, so a listener
+/// keeps spare listening sockets and turns each one that leaves LISTEN into a stream.
+pub(crate) struct Listener {
+    pub local: SocketAddr,
+    pub listening: Vec<SocketHandle>,
+    /// Streams established and not yet accepted, oldest first.
+    pub ready: VecDeque<u64>,
+}
+
+pub(crate) struct Udp {
+    pub h: SocketHandle,
+    pub local: SocketAddr,
+    pub peer: Option<SocketAddr>,
+    /// Datagrams received, not yet read: (payload, source).
+    pub queue: VecDeque<(Vec<u8>, SocketAddr)>,
+    pub queued_bytes: usize,
+}
+
+pub(crate) enum Kind {
+    Stream(Stream),
+    Listener(Listener),
+    Udp(Udp),
+}
+
+/// One socket of the program.
+pub(crate) struct Sock {
+    pub kind: Kind,
+    /// Program values naming it (`try_clone` adds one, drop takes one).
+    pub refs: u32,
+    pub nonblocking: bool,
+    pub read_timeout: Option<Duration>,
+    pub write_timeout: Option<Duration>,
+    pub ttl: u8,
+    pub nodelay: bool,
+}
+
+impl Sock {
+    pub fn new(kind: Kind) -> Sock {
+        Sock {
+            kind,
+            refs: 1,
+            nonblocking: false,
+            read_timeout: None,
+            write_timeout: None,
+            ttl: 64,
+            nodelay: false,
+        }
+    }
+}
+
+/// The stack.
+pub(crate) struct Stack {
+    pub iface: Interface,
+    pub dev: Dev,
+    pub set: SocketSet<'static>,
+    pub socks: BTreeMap<u64, Sock>,
+    pub next_id: u64,
+    pub next_port: u16,
+    pub cfg: NetConfig,
+    /// The interface's addresses (in-process: 127.0.0.1).
+    pub addrs: Vec<(Ipv4Addr, u8)>,
+    /// Frames were held and the release warning is printed once.
+    pub warned: bool,
+}
+
+static STACK: Mutex<Option<Stack>> = Mutex::new(None);
+/// Woken after every poll that moved something (threads waiting on the in-process medium).
+static MOVED: Condvar = Condvar::new();
+/// The stack clock's offset (ms) added to the process's monotonic clock: a restore sets it
+/// so the clock, and the TCP timestamps drawn from it, continue from the saved reading.
+static CLOCK_OFFSET_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+
+fn process_ms() -> u64 {
+    static BASE: OnceLock<std::time::Instant> = OnceLock::new();
+    BASE.get_or_init(std::time::Instant::now).elapsed().as_millis() as u64
+}
+
+/// The stack's clock in milliseconds: monotonic, continues across a restore.
+pub(crate) fn clock_ms() -> u64 {
+    process_ms() + CLOCK_OFFSET_MS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Sets the clock so it reads at least `ms` now.
+pub(crate) fn set_clock_at_least(ms: u64) {
+    let now = process_ms();
+    CLOCK_OFFSET_MS.store(
+        ms.saturating_sub(now),
+        std::sync::atomic::Ordering::Relaxed,
+    );
+}
+
+pub(crate) fn now() -> SmolInstant {
+    SmolInstant::from_millis(clock_ms() as i64)
+}
+
+/// The TCP timestamp generator of every connection: the stack clock.
+pub(crate) fn tsval() -> u32 {
+    clock_ms() as u32
+}
+
+/// Runs `f` on the stack, creating it on first use.
+pub(crate) fn with<R>(f: impl FnOnce(&mut Stack) -> R) -> io::Result<R> {
+    let mut g = lock();
+    let st = get(&mut g)?;
+    Ok(f(st))
+}
+
+pub(crate) fn lock() -> MutexGuard<'static, Option<Stack>> {
+    STACK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub(crate) fn get<'a>(g: &'a mut MutexGuard<'static, Option<Stack>>) -> io::Result<&'a mut Stack> {
+    if g.is_none() {
+        **g = Some(Stack::new(super::config::get())?);
+    }
+    Ok(g.as_mut().expect("just set"))
+}
+
+/// Whether the stack exists (something used the network).
+pub(crate) fn started() -> bool {
+    lock().is_some()
+}
+
+impl Stack {
+    /// A stack on the configured medium.
+    pub fn new(cfg: NetConfig) -> io::Result<Stack> {
+        let seed = {
+            let mut b = [0u8; 8];
+            let _ = crate::rand::sys::raw_os_random(&mut b);
+            u64::from_le_bytes(b)
+        };
+        let (mut dev, hw, addrs) = match &cfg.tap {
+            None => {
+                let dev = Dev::new(Link::Loop(VecDeque::new()), Medium::Ip, LOOP_MTU, false);
+                (dev, HardwareAddress::Ip, vec![(Ipv4Addr::LOCALHOST, 8)])
+            }
+            Some(name) => {
+                let Some(ip) = cfg.ip else {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!(
+                            "--ckpt-tap {name} needs the program's address too: \
+                             --ckpt-ip ADDRESS/PREFIX (CKPT_IP), like 198.51.100.2/24"
+                        ),
+                    ));
+                };
+                let (tap, _) = Tap::through_holder(name).map_err(|e| {
+                    io::Error::new(e.kind(), format!("TAP device `{name}`: {e}"))
+                })?;
+                let mtu = super::tap::mtu(name).unwrap_or(1500);
+                let mac = cfg.mac.unwrap_or_else(|| default_mac(name));
+                let dev = Dev::new(
+                    Link::Tap(tap),
+                    Medium::Ethernet,
+                    mtu,
+                    cfg.commit == Commit::Save,
+                );
+                (
+                    dev,
+                    HardwareAddress::Ethernet(EthernetAddress(mac)),
+                    vec![ip],
+                )
+            }
+        };
+        let mut ic = IfaceConfig::new(hw);
+        ic.random_seed = seed;
+        let mut iface = Interface::new(ic, &mut dev, now());
+        iface.update_ip_addrs(|a| {
+            for (ip, p) in &addrs {
+                let _ = a.push(IpCidr::new(IpAddress::Ipv4(*ip), *p));
+            }
+        });
+        if let Some(gw) = cfg.gateway {
+            let _ = iface.routes_mut().add_default_ipv4_route(gw);
+        }
+        Ok(Stack {
+            iface,
+            dev,
+            set: SocketSet::new(Vec::new()),
+            socks: BTreeMap::new(),
+            next_id: 1,
+            next_port: EPHEMERAL,
+            cfg,
+            addrs,
+            warned: false,
+        })
+    }
+
+    /// Whether this stack is the in-process medium.
+    pub fn in_process(&self) -> bool {
+        matches!(self.dev.link, Link::Loop(_))
+    }
+
+    /// The address a socket bound to `0.0.0.0` reports, and the source of connections.
+    pub fn primary_ip(&self) -> Ipv4Addr {
+        self.addrs[0].0
+    }
+
+    /// Whether `ip` is one of the interface's (or unspecified).
+    pub fn is_local(&self, ip: IpAddr) -> bool {
+        match ip {
+            IpAddr::V4(v4) => {
+                v4.is_unspecified()
+                    || self.addrs.iter().any(|(a, _)| *a == v4)
+                    || (self.in_process() && v4.is_loopback())
+            }
+            IpAddr::V6(_) => false,
+        }
+    }
+
+    pub fn add(&mut self, s: Sock) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.socks.insert(id, s);
+        id
+    }
+
+    /// A free ephemeral port (for `ip` and protocol `tcp`).
+    pub fn ephemeral_port(&mut self, tcp_: bool) -> u16 {
+        for _ in 0..16384 {
+            let p = self.next_port;
+            self.next_port = if p == u16::MAX { EPHEMERAL } else { p + 1 };
+            if !self.port_used(p, tcp_) {
+                return p;
+            }
+        }
+        self.next_port
+    }
+
+    pub fn port_used(&self, port: u16, tcp_: bool) -> bool {
+        self.socks.values().any(|s| match &s.kind {
+            Kind::Stream(st) if tcp_ => st.local.port() == port,
+            Kind::Listener(l) if tcp_ => l.local.port() == port,
+            Kind::Udp(u) if !tcp_ => u.local.port() == port,
+            _ => false,
+        })
+    }
+
+    /// A new TCP socket with the stack's buffers.
+    pub fn tcp_socket() -> tcp::Socket<'static> {
+        let mut s = tcp::Socket::new(
+            tcp::SocketBuffer::new(vec![0; TCP_BUFFER]),
+            tcp::SocketBuffer::new(vec![0; TCP_BUFFER]),
+        );
+        s.set_tsval_generator(Some(tsval));
+        s.set_nagle_enabled(true);
+        s
+    }
+
+    pub fn udp_socket() -> udp::Socket<'static> {
+        udp::Socket::new(
+            udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; UDP_QUEUE], vec![0; UDP_BYTES]),
+            udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; UDP_QUEUE], vec![0; UDP_BYTES]),
+        )
+    }
+
+    /// Polls until no frame moves (bounded), keeping listeners' spares and queues, the
+    /// streams' shadows and the UDP queues up to date.
+    pub fn pump(&mut self) -> bool {
+        let mut moved = false;
+        for _ in 0..POLL_ROUNDS {
+            let t = now();
+            let mut any = false;
+            loop {
+                match self
+                    .iface
+                    .poll_ingress_single(t, &mut self.dev, &mut self.set)
+                {
+                    smoltcp::iface::PollIngressSingleResult::None => break,
+                    _ => {
+                        any = true;
+                        self.tend_listeners();
+                    }
+                }
+            }
+            if self.iface.poll_egress(t, &mut self.dev, &mut self.set)
+                != smoltcp::iface::PollResult::None
+            {
+                any = true;
+            }
+            self.tend_listeners();
+            let queued = matches!(&self.dev.link, Link::Loop(q) if !q.is_empty());
+            moved |= any;
+            if !any && !queued {
+                break;
+            }
+        }
+        self.after_poll();
+        if moved {
+            MOVED.notify_all();
+        }
+        moved
+    }
+
+    /// Moves connections that left LISTEN to their listener's queue, keeps a spare
+    /// listening socket per listener.
+    fn tend_listeners(&mut self) {
+        let ids: Vec<u64> = self
+            .socks
+            .iter()
+            .filter(|(_, s)| matches!(s.kind, Kind::Listener(_)))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            let Some(Sock {
+                kind: Kind::Listener(l),
+                ..
+            }) = self.socks.get_mut(&id)
+            else {
+                continue;
+            };
+            let local = l.local;
+            let mut born = Vec::new();
+            let mut i = 0;
+            while i < l.listening.len() {
+                let h = l.listening[i];
+                let s = self.set.get::<tcp::Socket>(h);
+                match s.state() {
+                    tcp::State::Listen => i += 1,
+                    tcp::State::Established | tcp::State::CloseWait => {
+                        born.push(h);
+                        l.listening.swap_remove(i);
+                    }
+                    tcp::State::SynReceived => i += 1,
+                    _ => {
+                        // Reset during the handshake: listen again on it.
+                        let s = self.set.get_mut::<tcp::Socket>(h);
+                        s.abort();
+                        let _ = s.listen(listen_endpoint(local));
+                        i += 1;
+                    }
+                }
+            }
+            let spare = l
+                .listening
+                .iter()
+                .filter(|h| self.set.get::<tcp::Socket>(**h).state() == tcp::State::Listen)
+                .count();
+            let mut fresh = Vec::new();
+            for _ in spare..LISTEN_SPARE {
+                let mut s = Self::tcp_socket();
+                if s.listen(listen_endpoint(local)).is_ok() {
+                    fresh.push(self.set.add(s));
+                }
+            }
+            let mut new_ids = Vec::new();
+            for h in born {
+                let s = self.set.get::<tcp::Socket>(h);
+                let (Some(l_ep), Some(r_ep)) = (s.local_endpoint(), s.remote_endpoint()) else {
+                    continue;
+                };
+                let mut sock = Sock::new(Kind::Stream(Stream {
+                    h,
+                    local: to_std(l_ep),
+                    peer: to_std(r_ep),
+                    written: 0,
+                    read: 0,
+                    shadow: VecDeque::new(),
+                    read_shut: false,
+                    unaccepted: true,
+                    dead: false,
+                }));
+                sock.refs = 0;
+                new_ids.push(sock);
+            }
+            let new_ids: Vec<u64> = new_ids.into_iter().map(|s| self.add(s)).collect();
+            if let Some(Sock {
+                kind: Kind::Listener(l),
+                ..
+            }) = self.socks.get_mut(&id)
+            {
+                l.listening.extend(fresh);
+                l.ready.extend(new_ids);
+            }
+        }
+    }
+
+    /// After polling: shadows trimmed to what is still unacknowledged, datagrams moved
+    /// into the sockets' queues, closed orphans removed.
+    fn after_poll(&mut self) {
+        let mut gone = Vec::new();
+        for (id, s) in self.socks.iter_mut() {
+            match &mut s.kind {
+                Kind::Stream(st) => {
+                    let sock = self.set.get_mut::<tcp::Socket>(st.h);
+                    let q = sock.send_queue();
+                    while st.shadow.len() > q {
+                        let cut = st.shadow.len() - q;
+                        st.shadow.drain(..cut);
+                    }
+                    if s.refs == 0 && !st.unaccepted {
+                        if sock.send_queue() == 0 && sock.may_send() {
+                            sock.close();
+                        }
+                        if matches!(sock.state(), tcp::State::Closed | tcp::State::TimeWait) {
+                            gone.push(*id);
+                        }
+                    }
+                }
+                Kind::Udp(u) => {
+                    let sock = self.set.get_mut::<udp::Socket>(u.h);
+                    while u.queue.len() < UDP_QUEUE && u.queued_bytes < UDP_BYTES {
+                        match sock.recv() {
+                            Ok((data, meta)) => {
+                                u.queued_bytes += data.len();
+                                u.queue.push_back((data.to_vec(), to_std(meta.endpoint)));
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                }
+                Kind::Listener(_) => {}
+            }
+        }
+        for id in gone {
+            if let Some(Sock {
+                kind: Kind::Stream(st),
+                ..
+            }) = self.socks.remove(&id)
+            {
+                self.set.remove(st.h);
+                self.dev
+                    .observer
+                    .forget(to_smol(st.local), to_smol(st.peer));
+            }
+        }
+    }
+
+    /// How long a blocked call may wait before the stack needs polling again.
+    pub fn delay(&mut self) -> Duration {
+        let d = self
+            .iface
+            .poll_delay(now(), &self.set)
+            .map(|d| Duration::from_micros(d.total_micros()))
+            .unwrap_or(Duration::from_millis(50));
+        d.min(Duration::from_millis(50))
+    }
+
+    /// Drops one reference to socket `id`; the last closes it (a stream sends what is
+    /// queued, then FIN; a listener resets connections never accepted).
+    pub fn release_ref(&mut self, id: u64) {
+        let Some(s) = self.socks.get_mut(&id) else {
+            return;
+        };
+        s.refs = s.refs.saturating_sub(1);
+        if s.refs > 0 {
+            return;
+        }
+        match &s.kind {
+            Kind::Stream(_) => {}
+            Kind::Listener(_) => {
+                let Some(Sock {
+                    kind: Kind::Listener(l),
+                    ..
+                }) = self.socks.remove(&id)
+                else {
+                    return;
+                };
+                for h in l.listening {
+                    self.set.remove(h);
+                }
+                for sid in l.ready {
+                    if let Some(Sock {
+                        kind: Kind::Stream(st),
+                        ..
+                    }) = self.socks.remove(&sid)
+                    {
+                        self.set.get_mut::<tcp::Socket>(st.h).abort();
+                        self.pump();
+                        self.set.remove(st.h);
+                    }
+                }
+            }
+            Kind::Udp(u) => {
+                let h = u.h;
+                self.socks.remove(&id);
+                self.set.remove(h);
+            }
+        }
+        self.pump();
+    }
+}
+
+pub(crate) fn listen_endpoint(a: SocketAddr) -> smoltcp::wire::IpListenEndpoint {
+    smoltcp::wire::IpListenEndpoint {
+        addr: match a.ip() {
+            IpAddr::V4(v) if !v.is_unspecified() => Some(IpAddress::Ipv4(v)),
+            _ => None,
+        },
+        port: a.port(),
+    }
+}
+
+pub(crate) fn to_std(e: IpEndpoint) -> SocketAddr {
+    match e.addr {
+        IpAddress::Ipv4(a) => SocketAddr::new(IpAddr::V4(a), e.port),
+        IpAddress::Ipv6(a) => SocketAddr::new(IpAddr::V6(a), e.port),
+    }
+}
+
+pub(crate) fn to_smol(a: SocketAddr) -> IpEndpoint {
+    match a.ip() {
+        IpAddr::V4(v) => IpEndpoint::new(IpAddress::Ipv4(v), a.port()),
+        IpAddr::V6(v) => IpEndpoint::new(IpAddress::Ipv6(v), a.port()),
+    }
+}
+
+/// Blocks on the stack until `attempt` is ready: polls, tries, and between tries waits for
+/// a frame, another thread's progress, or the stack's next timer. `nonblocking` gives
+/// `WouldBlock` at once; a `timeout` gives `WouldBlock` when it passes (std's behaviour
+/// on Unix).
+pub(crate) fn block<T>(
+    nonblocking: bool,
+    timeout: Option<Duration>,
+    mut attempt: impl FnMut(&mut Stack) -> Option<io::Result<T>>,
+) -> io::Result<T> {
+    let deadline = timeout.map(|t| std::time::Instant::now() + t);
+    let mut g = lock();
+    loop {
+        let st = get(&mut g)?;
+        st.pump();
+        if let Some(r) = attempt(st) {
+            st.pump();
+            return r;
+        }
+        if nonblocking {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let mut wait = st.delay();
+        if let Some(d) = deadline {
+            let left = d.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    "the socket's timeout passed",
+                ));
+            }
+            wait = wait.min(left);
+        }
+        if !st.dev.held.is_empty() {
+            // Held frames wait for an image; a program blocked here will not reach one.
+            hold_blocked(st);
+        }
+        let fd = match &st.dev.link {
+            Link::Tap(t) => Some(t.raw_fd()),
+            Link::Loop(_) => None,
+        };
+        match fd {
+            Some(fd) => {
+                drop(g);
+                wait_fd(fd, wait);
+                g = lock();
+            }
+            None => {
+                g = MOVED
+                    .wait_timeout(g, wait)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+            }
+        }
+    }
+}
+
+/// A program blocked on the network while frames wait for an image: they leave now, and
+/// ckpt says once what that means.
+fn hold_blocked(st: &mut Stack) {
+    if !st.warned {
+        st.warned = true;
+        eprintln!(
+            "ckpt: net: the program waits on the network while {} frame(s) wait for a checkpoint \
+             that covers them; they leave now. A kill before the next save can stall its \
+             connections after the restore: call ckpt::safepoint() after writing replies \
+             (ckpt then saves before they leave), or run with --ckpt-net-commit=none to say \
+             this is accepted.",
+            st.dev.held.len()
+        );
+    }
+    st.dev.release();
+}
+
+fn wait_fd(fd: i32, d: Duration) {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ms = d.as_millis().clamp(1, 1000) as libc::c_int;
+    // SAFETY: one valid pollfd for the duration of the call.
+    unsafe { libc::poll(&mut p, 1, ms) };
+}
