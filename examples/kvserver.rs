@@ -78,9 +78,8 @@ fn main() -> std::io::Result<()> {
             if reader.read_line(&mut line)? == 0 {
                 break;
             }
-            let reply = answer(&mut store, line.trim_end());
+            let reply = answer(&mut store, line.trim_end()) + "\n";
             writer.write_all(reply.as_bytes())?;
-            writer.write_all(b"\n")?;
             served += 1;
             if served % every == 0 {
                 ckpt::save().expect("checkpoint");

@@ -100,6 +100,9 @@ fn grace_expired(sig: i32) -> ! {
 /// successful end marks the run's last image finished (or removes it,
 /// `--ckpt-finished=remove`); any end sweeps temporary files.
 pub fn finish(ok: bool) {
+    // Like a process's sockets at exit: what was written leaves, connections close.
+    #[cfg(feature = "net")]
+    crate::net::stack::finish();
     crate::replay::ended(ok);
     crate::replay::flush();
     let Some(cfg) = options::config() else { return };

@@ -34,9 +34,11 @@ pub(crate) fn save_component(e: &mut Encoder<'_>) -> Result<()> {
         return Ok(());
     };
     st.pump();
-    e.map(6);
+    e.map(7);
     e.text("clock_ms");
     e.uint(stack::clock_ms());
+    e.text("wall_ms");
+    e.uint(wall_ms());
     e.text("next_id");
     e.uint(st.next_id);
     e.text("next_port");
@@ -55,11 +57,18 @@ pub(crate) fn save_component(e: &mut Encoder<'_>) -> Result<()> {
     }
     e.text("sockets");
     e.array(st.socks.len() as u64);
+    st.covering.clear();
     let ids: Vec<u64> = st.socks.keys().copied().collect();
     for id in ids {
         save_sock(st, id, e);
     }
     Ok(())
+}
+
+fn wall_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 fn opt_ms(e: &mut Encoder<'_>, d: Option<Duration>) {
@@ -71,7 +80,11 @@ fn opt_ms(e: &mut Encoder<'_>, d: Option<Duration>) {
 
 fn save_sock(st: &mut Stack, id: u64, e: &mut Encoder<'_>) {
     let Stack {
-        socks, set, dev, ..
+        socks,
+        set,
+        dev,
+        covering,
+        ..
     } = st;
     let s = socks.get(&id).expect("listed");
     e.map(9);
@@ -121,7 +134,19 @@ fn save_sock(st: &mut Stack, id: u64, e: &mut Encoder<'_>) {
                 seen.and_then(|seen| Conn::capture(sock, &seen, sm.written, sm.read, &shadow))
             };
             match conn {
-                Some(c) => save_conn(&c, e),
+                Some(c) => {
+                    let fin = u32::from(c.fin_received);
+                    covering.insert(
+                        (c.local, c.remote),
+                        (
+                            c.snd_una.wrapping_add(c.shadow.len() as u32),
+                            c.rcv_read
+                                .wrapping_add(c.unread.len() as u32)
+                                .wrapping_add(fin),
+                        ),
+                    );
+                    save_conn(&c, e)
+                }
                 None => e.null(),
             }
         }
@@ -310,7 +335,15 @@ pub(crate) fn restore_component(v: &Value) -> Result<()> {
     if matches!(v, Value::Null) {
         return Ok(());
     }
-    stack::set_clock_at_least(get_u(v, "clock_ms")?.saturating_add(1));
+    // The clock (and the TCP timestamps drawn from it) moves on by the real time since
+    // the save: the killed process went on sending timestamps after its last image, and a
+    // peer drops segments whose timestamp goes back (PAWS).
+    let since = wall_ms().saturating_sub(get_opt_u(v, "wall_ms")?.unwrap_or(u64::MAX));
+    stack::set_clock_at_least(
+        get_u(v, "clock_ms")?
+            .saturating_add(since)
+            .saturating_add(1),
+    );
     let medium = v.get("medium").and_then(Value::as_str).unwrap_or("");
     let mut g = stack::lock();
     let st = stack::get(&mut g).map_err(|e| Error::Restore {
@@ -352,23 +385,24 @@ fn restore_sock(st: &mut Stack, v: &Value) -> Result<()> {
             let peer = get_addr(body, "peer")?;
             let written = get_u(body, "written")?;
             let read = get_u(body, "read")?;
-            let (h, shadow, dead) = match body.get("conn") {
-                Some(Value::Null) | None => {
-                    // Not restorable (closing, or still connecting): a closed socket.
-                    (st.set.add(Stack::tcp_socket()), VecDeque::new(), true)
-                }
-                Some(c) => {
-                    let conn = load_conn(c)?;
-                    let sock = repair::rebuild(&conn, stack::now(), Some(stack::tsval as _))
-                        .map_err(|e| Error::Restore {
-                            path: Default::default(),
-                            detail: format!("TCP connection {local} → {peer}: {e}"),
-                        })?;
-                    let seen = conn.seen(written, read);
-                    st.dev.observer.insert(conn.local, conn.remote, seen);
-                    (st.set.add(sock), conn.shadow.into_iter().collect(), false)
-                }
-            };
+            let (h, shadow, dead) =
+                match body.get("conn") {
+                    Some(Value::Null) | None => {
+                        // Not restorable (closing, or still connecting): a closed socket.
+                        (st.set.add(Stack::tcp_socket()), VecDeque::new(), true)
+                    }
+                    Some(c) => {
+                        let conn = load_conn(c)?;
+                        let sock = repair::rebuild(&conn, stack::now(), Some(stack::tsval))
+                            .map_err(|e| Error::Restore {
+                                path: Default::default(),
+                                detail: format!("TCP connection {local} → {peer}: {e}"),
+                            })?;
+                        let seen = conn.seen(written, read);
+                        st.dev.observer.insert(conn.local, conn.remote, seen);
+                        (st.set.add(sock), conn.shadow.into_iter().collect(), false)
+                    }
+                };
             Kind::Stream(Stream {
                 h,
                 local,
@@ -426,9 +460,8 @@ fn restore_sock(st: &mut Stack, v: &Value) -> Result<()> {
         }
         other => return Err(corrupt(format!("unknown socket kind `{other}`"))),
     };
-    let ms_of = |k: &str| -> Result<Option<Duration>> {
-        Ok(get_opt_u(v, k)?.map(Duration::from_millis))
-    };
+    let ms_of =
+        |k: &str| -> Result<Option<Duration>> { Ok(get_opt_u(v, k)?.map(Duration::from_millis)) };
     let mut sock = Sock::new(kind);
     sock.refs = get_u(v, "refs")?.min(u64::from(u32::MAX)) as u32;
     sock.nonblocking = get_bool(v, "nonblocking")?;

@@ -52,7 +52,9 @@ pub(crate) fn apply_setting(cfg: &mut NetConfig, key: &str, v: &str) -> Result<(
             let (a, p) = v
                 .split_once('/')
                 .ok_or("expected ADDRESS/PREFIX, like 198.51.100.2/24")?;
-            let a: Ipv4Addr = a.parse().map_err(|_| format!("`{a}` is not an IPv4 address"))?;
+            let a: Ipv4Addr = a
+                .parse()
+                .map_err(|_| format!("`{a}` is not an IPv4 address"))?;
             let p: u8 = p
                 .parse()
                 .ok()
@@ -114,4 +116,3 @@ pub(crate) fn default_mac(name: &str) -> [u8; 6] {
     let h = twox_hash::XxHash3_64::oneshot(name.as_bytes()).to_le_bytes();
     [0x02, h[0], h[1], h[2], h[3], h[4]]
 }
-

@@ -39,9 +39,9 @@
 #[cfg(not(feature = "net"))]
 pub use std::net::*;
 
-pub(crate) mod config;
 #[cfg(feature = "net")]
 pub(crate) mod component;
+pub(crate) mod config;
 #[cfg(feature = "net")]
 pub(crate) mod repair;
 #[cfg(feature = "net")]
@@ -55,8 +55,8 @@ mod udp;
 
 #[cfg(feature = "net")]
 pub use std::net::{
-    AddrParseError, IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr,
-    SocketAddrV4, SocketAddrV6, ToSocketAddrs,
+    AddrParseError, IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, SocketAddrV4, SocketAddrV6,
+    ToSocketAddrs,
 };
 #[cfg(feature = "net")]
 pub use tcp::{Incoming, TcpListener, TcpStream};
@@ -71,6 +71,7 @@ pub use config::Commit;
 pub(crate) fn saved() {
     let mut g = stack::lock();
     if let Some(st) = g.as_mut() {
+        st.covered = std::mem::take(&mut st.covering);
         st.dev.release();
     }
 }

@@ -94,7 +94,10 @@ fn parse_segment(packet: &[u8], verify: bool) -> Option<Segment<'_>> {
             if ip.more_frags() || ip.frag_offset() != 0 || ip.next_header() != IpProtocol::Tcp {
                 return None;
             }
-            let (src, dst) = (IpAddress::Ipv4(ip.src_addr()), IpAddress::Ipv4(ip.dst_addr()));
+            let (src, dst) = (
+                IpAddress::Ipv4(ip.src_addr()),
+                IpAddress::Ipv4(ip.dst_addr()),
+            );
             (src, dst, ip.payload())
         }
         6 => {
@@ -102,7 +105,10 @@ fn parse_segment(packet: &[u8], verify: bool) -> Option<Segment<'_>> {
             if ip.next_header() != IpProtocol::Tcp {
                 return None;
             }
-            let (src, dst) = (IpAddress::Ipv6(ip.src_addr()), IpAddress::Ipv6(ip.dst_addr()));
+            let (src, dst) = (
+                IpAddress::Ipv6(ip.src_addr()),
+                IpAddress::Ipv6(ip.dst_addr()),
+            );
             (src, dst, ip.payload())
         }
         _ => return None,
@@ -260,11 +266,13 @@ impl Observer {
     }
 
     /// Keys currently tracked (for tests / garbage collection by the caller).
+    #[allow(dead_code)]
     pub fn len(&self) -> usize {
         self.conns.len()
     }
 
     /// No connection is tracked.
+    #[allow(dead_code)]
     pub fn is_empty(&self) -> bool {
         self.conns.is_empty()
     }
@@ -931,7 +939,10 @@ fn attempt(
     }
     let queued = set.get::<tcp::Socket>(h).recv_queue();
     if queued != c.unread.len() {
-        return Err(Attempt::Fatal(RepairError::RecvQueueMismatch { at, got: queued }));
+        return Err(Attempt::Fatal(RepairError::RecvQueueMismatch {
+            at,
+            got: queued,
+        }));
     }
     let rcv_nxt = c.rcv_read.wrapping_add(c.unread.len() as u32);
 
@@ -987,7 +998,9 @@ fn attempt(
             Ok(t)
         }
         #[allow(unreachable_patterns)]
-        _ => Err(setup("the repair socket set returned another kind of socket".into())),
+        _ => Err(setup(
+            "the repair socket set returned another kind of socket".into(),
+        )),
     }
 }
 

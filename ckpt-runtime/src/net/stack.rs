@@ -248,11 +248,14 @@ pub(crate) struct Stack {
     pub socks: BTreeMap<u64, Sock>,
     pub next_id: u64,
     pub next_port: u16,
-    pub cfg: NetConfig,
     /// The interface's addresses (in-process: 127.0.0.1).
     pub addrs: Vec<(Ipv4Addr, u8)>,
     /// Frames were held and the release warning is printed once.
     pub warned: bool,
+    /// What the last committed image holds of each connection, and what the image being
+    /// written holds (it becomes `covered` once committed).
+    pub covered: Covered,
+    pub covering: Covered,
 }
 
 static STACK: Mutex<Option<Stack>> = Mutex::new(None);
@@ -262,10 +265,11 @@ static MOVED: Condvar = Condvar::new();
 /// so the clock, and the TCP timestamps drawn from it, continue from the saved reading.
 static CLOCK_OFFSET_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-
 fn process_ms() -> u64 {
     static BASE: OnceLock<std::time::Instant> = OnceLock::new();
-    BASE.get_or_init(std::time::Instant::now).elapsed().as_millis() as u64
+    BASE.get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_millis() as u64
 }
 
 /// The stack's clock in milliseconds: monotonic, continues across a restore.
@@ -276,10 +280,7 @@ pub(crate) fn clock_ms() -> u64 {
 /// Sets the clock so it reads at least `ms` now.
 pub(crate) fn set_clock_at_least(ms: u64) {
     let now = process_ms();
-    CLOCK_OFFSET_MS.store(
-        ms.saturating_sub(now),
-        std::sync::atomic::Ordering::Relaxed,
-    );
+    CLOCK_OFFSET_MS.store(ms.saturating_sub(now), std::sync::atomic::Ordering::Relaxed);
 }
 
 pub(crate) fn now() -> SmolInstant {
@@ -309,9 +310,40 @@ pub(crate) fn get<'a>(g: &'a mut MutexGuard<'static, Option<Stack>>) -> io::Resu
     Ok(g.as_mut().expect("just set"))
 }
 
-/// Whether the stack exists (something used the network).
-pub(crate) fn started() -> bool {
-    lock().is_some()
+/// The program ended: held frames leave, and every connection is closed the way the
+/// kernel closes a process's sockets at exit (queued bytes, then FIN), waiting up to 2 s
+/// for the peers to take them.
+pub(crate) fn finish() {
+    let t0 = std::time::Instant::now();
+    let mut g = lock();
+    {
+        let Some(st) = g.as_mut() else { return };
+        st.dev.hold = false;
+        st.dev.release();
+        for s in st.socks.values() {
+            if let Kind::Stream(sm) = &s.kind {
+                let t = st.set.get_mut::<tcp::Socket>(sm.h);
+                if t.may_send() {
+                    t.close();
+                }
+            }
+        }
+    }
+    while t0.elapsed() <= Duration::from_secs(2) {
+        let Some(st) = g.as_mut() else { return };
+        st.pump();
+        if !st.closing() {
+            return;
+        }
+        let Link::Tap(t) = &st.dev.link else {
+            // In-process, one pump moved every frame there is.
+            return;
+        };
+        let fd = t.raw_fd();
+        drop(g);
+        wait_fd(fd, Duration::from_millis(20));
+        g = lock();
+    }
 }
 
 impl Stack {
@@ -337,9 +369,8 @@ impl Stack {
                         ),
                     ));
                 };
-                let (tap, _) = Tap::through_holder(name).map_err(|e| {
-                    io::Error::new(e.kind(), format!("TAP device `{name}`: {e}"))
-                })?;
+                let (tap, _) = Tap::through_holder(name)
+                    .map_err(|e| io::Error::new(e.kind(), format!("TAP device `{name}`: {e}")))?;
                 let mtu = super::tap::mtu(name).unwrap_or(1500);
                 let mac = cfg.mac.unwrap_or_else(|| default_mac(name));
                 let dev = Dev::new(
@@ -373,9 +404,25 @@ impl Stack {
             socks: BTreeMap::new(),
             next_id: 1,
             next_port: EPHEMERAL,
-            cfg,
             addrs,
             warned: false,
+            covered: Covered::new(),
+            covering: Covered::new(),
+        })
+    }
+
+    /// Whether a connection still has bytes or a FIN on their way out.
+    fn closing(&self) -> bool {
+        self.socks.values().any(|s| match &s.kind {
+            Kind::Stream(sm) => {
+                let t = self.set.get::<tcp::Socket>(sm.h);
+                t.send_queue() > 0
+                    || matches!(
+                        t.state(),
+                        tcp::State::FinWait1 | tcp::State::Closing | tcp::State::LastAck
+                    )
+            }
+            _ => false,
         })
     }
 
@@ -442,8 +489,14 @@ impl Stack {
 
     pub fn udp_socket() -> udp::Socket<'static> {
         udp::Socket::new(
-            udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; UDP_QUEUE], vec![0; UDP_BYTES]),
-            udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; UDP_QUEUE], vec![0; UDP_BYTES]),
+            udp::PacketBuffer::new(
+                vec![udp::PacketMetadata::EMPTY; UDP_QUEUE],
+                vec![0; UDP_BYTES],
+            ),
+            udp::PacketBuffer::new(
+                vec![udp::PacketMetadata::EMPTY; UDP_QUEUE],
+                vec![0; UDP_BYTES],
+            ),
         )
     }
 
@@ -754,21 +807,63 @@ pub(crate) fn block<T>(
     }
 }
 
-/// A program blocked on the network while frames wait for an image: they leave now, and
-/// ckpt says once what that means.
+/// A program blocked on the network while frames wait for an image: they leave now (it
+/// reaches no save point while it waits). Most are harmless: a frame whose bytes and
+/// acknowledgement the last image covers (a segment Nagle held back, a retransmission,
+/// a window update), ARP, a handshake. ckpt says once when a frame acknowledges bytes
+/// or carries bytes that no image holds yet: a kill before the next save can stall that
+/// connection after the restore.
 fn hold_blocked(st: &mut Stack) {
-    if !st.warned {
+    let beyond = st
+        .dev
+        .held
+        .iter()
+        .any(|f| ip_of(st.dev.medium, f).is_some_and(|ip| beyond_image(ip, &st.covered)));
+    if beyond && !st.warned {
         st.warned = true;
         eprintln!(
-            "ckpt: net: the program waits on the network while {} frame(s) wait for a checkpoint \
-             that covers them; they leave now. A kill before the next save can stall its \
-             connections after the restore: call ckpt::safepoint() after writing replies \
-             (ckpt then saves before they leave), or run with --ckpt-net-commit=none to say \
-             this is accepted.",
-            st.dev.held.len()
+            "ckpt: net: the program waits on the network while frames that no checkpoint \
+             covers yet wait to leave; they leave now. A kill before the next save can stall \
+             those connections after the restore: call ckpt::safepoint() after writing (ckpt \
+             then saves before they leave), or run with --ckpt-net-commit=none to accept this."
         );
     }
     st.dev.release();
+}
+
+/// Per connection (local, remote): the sequence number after the last byte the last image
+/// holds as written, and the one after the last byte it holds as received.
+pub(crate) type Covered = BTreeMap<(IpEndpoint, IpEndpoint), (u32, u32)>;
+
+/// Whether a TCP segment (an IPv4 packet we send) carries bytes or acknowledges bytes
+/// beyond what the image covers. Handshakes and other protocols are not.
+fn beyond_image(ip: &[u8], covered: &Covered) -> bool {
+    use smoltcp::wire::{IpProtocol, Ipv4Packet, TcpPacket};
+    let Ok(p) = Ipv4Packet::new_checked(ip) else {
+        return false;
+    };
+    if p.next_header() != IpProtocol::Tcp {
+        return false;
+    }
+    let Ok(t) = TcpPacket::new_checked(p.payload()) else {
+        return false;
+    };
+    if t.syn() || t.rst() {
+        return false;
+    }
+    let local = IpEndpoint::new(IpAddress::Ipv4(p.src_addr()), t.src_port());
+    let remote = IpEndpoint::new(IpAddress::Ipv4(p.dst_addr()), t.dst_port());
+    let Some(&(snd_limit, rcv_limit)) = covered.get(&(local, remote)) else {
+        // A connection born after the image: the restore does not know it anyway.
+        return false;
+    };
+    let end = t
+        .seq_number()
+        .0
+        .wrapping_add(t.payload().len() as i32)
+        .wrapping_add(i32::from(t.fin())) as u32;
+    let after = |a: u32, b: u32| (a.wrapping_sub(b) as i32) > 0;
+    after(end, snd_limit.wrapping_add(1)) || (t.ack() && after(t.ack_number().0 as u32, rcv_limit))
 }
 
 fn wait_fd(fd: i32, d: Duration) {

@@ -15,6 +15,7 @@
 //! touches frames, and exits when no client has been connected for
 //! `CKPT_TAP_HOLDER_IDLE` seconds (default 600, at least 1) or when the device disappears.
 
+use std::ffi::CStr;
 use std::io;
 use std::mem;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
@@ -27,7 +28,7 @@ const DEFAULT_IDLE: Duration = Duration::from_secs(600);
 /// The shortest idle period: the program that started the holder must have time to connect.
 const MIN_IDLE: Duration = Duration::from_secs(1);
 /// The holder's process name (`/proc/PID/comm`).
-pub(crate) const HOLDER_COMM: &str = "ckpt-tap-hold";
+pub(crate) const HOLDER_COMM: &CStr = c"ckpt-tap-hold";
 /// The abstract socket name is this prefix followed by the device name.
 const SOCKET_PREFIX: &[u8] = b"ckpt-tap/";
 /// How many program connections the holder tracks at once (more are served, not tracked).
@@ -142,6 +143,7 @@ impl Tap {
         }
     }
 
+    #[cfg_attr(not(test), allow(dead_code))] // API not used by the stack yet
     /// Waits until a frame is readable or `timeout` passes (`poll(2)`; `None`: no limit).
     /// `Ok(true)` if readable. An error or hang-up on the device (it was deleted) is an
     /// error.
@@ -179,6 +181,7 @@ impl Tap {
         }
     }
 
+    #[cfg_attr(not(test), allow(dead_code))] // API not used by the stack yet
     /// The device's name.
     pub fn name(&self) -> &str {
         &self.name
@@ -189,6 +192,7 @@ impl Tap {
         self.fd.as_raw_fd()
     }
 
+    #[cfg_attr(not(test), allow(dead_code))] // API not used by the stack yet
     /// Whether the fd came from a holder (which keeps the device attached between
     /// incarnations).
     pub fn is_held(&self) -> bool {
@@ -226,8 +230,11 @@ pub(crate) fn mtu(name: &str) -> io::Result<usize> {
     usize::try_from(m).map_err(|_| io::Error::other(format!("`{name}` reports MTU {m}")))
 }
 
+#[cfg_attr(not(test), allow(dead_code))] // API not used by the stack yet
 /// The pid of the holder of `name` in the current network namespace, obtained through
-/// `SO_PEERCRED` on a connection to it; `None` if no holder answers.
+/// `SO_PEERCRED` on a connection to it; `None` if no holder answers. The short connection
+/// counts as a client: it restarts the holder's idle period (do not poll with it to watch
+/// for an idle exit).
 pub(crate) fn holder_pid(name: &str) -> Option<u32> {
     let (addr, len) = holder_addr(name).ok()?;
     let sock = connect_holder(&addr, len).ok()?;
@@ -254,6 +261,7 @@ pub(crate) fn through_holder_with(name: &str, idle: Duration) -> io::Result<(Tap
                 Err(e) if Instant::now() < deadline && e.kind() == io::ErrorKind::UnexpectedEof => {
                     tried_start = false;
                     started = false;
+                    std::thread::sleep(Duration::from_millis(50));
                 }
                 Err(e) => return Err(e),
             },
@@ -430,7 +438,8 @@ fn peer_cred(sock: &OwnedFd) -> io::Result<libc::ucred> {
 }
 
 /// Receives the TAP fd from a connected holder and checks it: `UnexpectedEof` if the holder
-/// closed the connection without sending one (it was exiting).
+/// closed the connection without sending one (it was exiting) or sent a detached device
+/// (it is about to exit): worth retrying.
 fn receive_tap(name: &str, sock: OwnedFd) -> io::Result<Tap> {
     let cred = peer_cred(&sock)?;
     // SAFETY: geteuid cannot fail.
@@ -489,10 +498,13 @@ fn receive_tap(name: &str, sock: OwnedFd) -> io::Result<Tap> {
     let mut ifr: libc::ifreq = unsafe { mem::zeroed() };
     // SAFETY: TUNGETIFF fills a valid ifreq.
     if unsafe { libc::ioctl(fd.as_raw_fd(), libc::TUNGETIFF as _, &mut ifr) } < 0 {
+        // A holder whose device was deleted (and maybe recreated) and that has not noticed
+        // yet: retried, it exits within a second.
         let e = io::Error::last_os_error();
-        return Err(io::Error::other(format!(
-            "the TAP holder for `{name}` sent an fd that is not an attached TUN/TAP device: {e}"
-        )));
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!("the TAP holder for `{name}` sent an fd that is not an attached TUN/TAP device: {e}"),
+        ));
     }
     let got: Vec<u8> = ifr
         .ifr_name
@@ -556,7 +568,7 @@ fn recv_fd(sock: &OwnedFd) -> io::Result<Option<OwnedFd>> {
         while !c.is_null() {
             if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
                 let data = libc::CMSG_DATA(c);
-                let count = ((*c).cmsg_len as usize - (data as usize - c as usize))
+                let count = ((*c).cmsg_len as usize).saturating_sub(data as usize - c as usize)
                     / mem::size_of::<RawFd>();
                 for i in 0..count {
                     let fd = std::ptr::read_unaligned(data.cast::<RawFd>().add(i));
@@ -591,6 +603,7 @@ fn poll_ms(d: Duration) -> libc::c_int {
 // Starting the holder.
 
 /// What became of an attempt to start a holder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Spawn {
     /// Our holder is listening.
     Started,
@@ -800,7 +813,7 @@ unsafe fn holder_main(plan: &HolderPlan) -> ! {
     libc::sigemptyset(&mut set);
     libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
 
-    libc::prctl(libc::PR_SET_NAME, c"ckpt-tap-hold".as_ptr(), 0, 0, 0);
+    libc::prctl(libc::PR_SET_NAME, HOLDER_COMM.as_ptr(), 0, 0, 0);
     libc::chdir(c"/".as_ptr());
 
     // Fds: the report pipe to 3, /dev/null on 0-2, nothing else.
@@ -904,7 +917,7 @@ unsafe fn holder_loop(plan: &HolderPlan, lsn: RawFd, tap: RawFd, ctl: RawFd, ind
         events: 0,
         revents: 0,
     }; MAX_CLIENTS + 2];
-    loop {
+    'serve: loop {
         let now = now_ms();
         if nclients == 0 && now.saturating_sub(idle_since) >= plan.idle_ms {
             break;
@@ -975,6 +988,11 @@ unsafe fn holder_loop(plan: &HolderPlan, lsn: RawFd, tap: RawFd, ctl: RawFd, ind
                 );
                 if c < 0 {
                     break;
+                }
+                if raw_ifindex(ctl, &plan.ifr) != index {
+                    // The device is gone: the client gets EOF and starts a new holder.
+                    libc::close(c);
+                    break 'serve;
                 }
                 if !peer_allowed(c, uid) || !send_fd(c, tap) {
                     libc::close(c);

@@ -149,7 +149,7 @@ impl Netns {
             else {
                 continue;
             };
-            if comm(pid).as_deref() != Some(HOLDER_COMM) || exited(pid) {
+            if comm(pid).as_deref() != HOLDER_COMM.to_str().ok() || exited(pid) {
                 continue;
             }
             let ns = std::fs::read_link(format!("/proc/{pid}/ns/net"));
@@ -296,7 +296,7 @@ fn holder_keeps_device_across_incarnations() {
         arp_round_trip(&tap);
         holder_pid(DEV).expect("holder_pid")
     });
-    assert_eq!(comm(pid).as_deref(), Some(HOLDER_COMM));
+    assert_eq!(comm(pid).as_deref(), HOLDER_COMM.to_str().ok());
     assert_eq!(ns.holders(), vec![pid]);
     // Not our child: double fork.
     // SAFETY: getppid cannot fail.
@@ -467,6 +467,32 @@ fn holder_exits_when_device_deleted() {
 }
 
 #[test]
+fn device_recreated_gets_a_new_holder() {
+    let ns = Netns::new("recr");
+    let pid = ns.run(|| {
+        let (tap, started) = through_holder_with(DEV, LONG_IDLE).expect("through_holder");
+        assert!(started);
+        drop(tap);
+        holder_pid(DEV).expect("holder_pid")
+    });
+    // Deleted and recreated at once: the old holder has not noticed yet.
+    ns.ip(&["link", "del", DEV]);
+    ns.ip(&["tuntap", "add", "dev", DEV, "mode", "tap"]);
+    ns.ip(&["addr", "add", "198.51.100.1/24", "dev", DEV]);
+    ns.ip(&["link", "set", DEV, "up"]);
+    let new = ns.run(|| {
+        let (tap, started) = through_holder_with(DEV, LONG_IDLE).expect("through_holder");
+        assert!(started, "the stale holder must not serve the new device");
+        arp_round_trip(&tap);
+        holder_pid(DEV).expect("holder_pid")
+    });
+    assert_ne!(new, pid);
+    wait_until("the stale holder to exit", Duration::from_secs(5), || {
+        exited(pid)
+    });
+}
+
+#[test]
 fn missing_device_is_a_clear_error() {
     let ns = Netns::new("miss");
     ns.run(|| {
@@ -528,5 +554,39 @@ fn concurrent_starts_share_one_holder() {
         "one holder in the namespace",
         Duration::from_secs(3),
         || ns.holders() == vec![results[0].1.unwrap()],
+    );
+}
+
+#[test]
+fn bind_arbitrates_between_two_holders() {
+    let ns = Netns::new("bind");
+    let barrier = Barrier::new(2);
+    let mut results: Vec<Spawn> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    ns.run(|| {
+                        let ifr = ifreq_for(DEV).unwrap();
+                        let (addr, len) = holder_addr(DEV).unwrap();
+                        barrier.wait();
+                        spawn_holder(DEV, &ifr, &addr, len, LONG_IDLE).expect("spawn_holder")
+                    })
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    results.sort_by_key(|r| *r as u8);
+    assert_eq!(results, vec![Spawn::Started, Spawn::LostRace]);
+    let pid = ns.run(|| {
+        let (tap, started) = through_holder_with(DEV, LONG_IDLE).expect("through_holder");
+        assert!(!started);
+        arp_round_trip(&tap);
+        holder_pid(DEV).expect("holder_pid")
+    });
+    wait_until(
+        "one holder in the namespace",
+        Duration::from_secs(3),
+        || ns.holders() == vec![pid],
     );
 }

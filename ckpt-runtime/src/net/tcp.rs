@@ -89,7 +89,10 @@ impl TcpListener {
             if !st.is_local(a.ip()) {
                 return Err(io::Error::new(
                     io::ErrorKind::AddrNotAvailable,
-                    format!("{} is not an address of this program's network interface", a.ip()),
+                    format!(
+                        "{} is not an address of this program's network interface",
+                        a.ip()
+                    ),
                 ));
             }
             let port = if a.port() == 0 {
@@ -279,8 +282,12 @@ impl TcpStream {
             let port = st.ephemeral_port(true);
             let local = SocketAddr::new(local_ip.into(), port);
             let mut s = Stack::tcp_socket();
-            s.connect(st.iface.context(), stack::to_smol(remote), stack::to_smol(local))
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("{e}")))?;
+            s.connect(
+                st.iface.context(),
+                stack::to_smol(remote),
+                stack::to_smol(local),
+            )
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("{e}")))?;
             let h = st.set.add(s);
             Ok(st.add(Sock::new(Kind::Stream(Stream {
                 h,
@@ -308,9 +315,10 @@ impl TcpStream {
         });
         match r {
             Ok(()) => Ok(stream),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                Err(io::Error::new(io::ErrorKind::TimedOut, "connection timed out"))
-            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "connection timed out",
+            )),
             Err(e) => Err(e),
         }
     }

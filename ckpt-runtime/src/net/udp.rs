@@ -122,12 +122,7 @@ impl UdpSocket {
         self.take(buf, true, true).map(|(n, _)| n)
     }
 
-    fn take(
-        &self,
-        buf: &mut [u8],
-        peek: bool,
-        connected: bool,
-    ) -> io::Result<(usize, SocketAddr)> {
+    fn take(&self, buf: &mut [u8], peek: bool, connected: bool) -> io::Result<(usize, SocketAddr)> {
         let id = self.id;
         let (nb, to) = self.flags(|s| (s.nonblocking, s.read_timeout))?;
         stack::block(nb, to, |st| {

@@ -1,0 +1,345 @@
+//! Live TCP connections between ckpt's stack on a TAP device and the Linux kernel's TCP
+//! survive SIGKILL and restore: the kernel-side peer sees no reset, every request is
+//! answered exactly once, every byte arrives once in both directions.
+//!
+//! Needs root (network namespaces and TAP devices): CI runs as root. Without it every
+//! test here fails saying so. Each test makes its own namespace with addresses in
+//! 198.51.100.0/24 and removes it, and every process in it, when it ends.
+//!
+//! Needs the examples built into the same target directory (`cargo test` does that;
+//! `cargo build --examples` first when running `cargo test --test net_tap` alone).
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use support::*;
+
+const SERVER_IP: &str = "198.51.100.2";
+const KERNEL_IP: &str = "198.51.100.1";
+
+/// A network namespace with a TAP device `tap` whose kernel side is 198.51.100.1/24.
+/// Dropping it kills every process left in it and deletes it.
+struct Netns {
+    name: String,
+    tap: String,
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().unwrap_or_else(|e| {
+        panic!("cannot run `ip` ({e}): scripts/install-deps.sh installs iproute2")
+    });
+    assert!(
+        out.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn require_root() {
+    // SAFETY: geteuid has no preconditions.
+    let euid = unsafe { libc::geteuid() };
+    assert!(
+        euid == 0,
+        "the TAP tests need root (network namespaces, TAP devices): run `cargo test` as root, \
+         as CI does (euid is {euid})"
+    );
+    assert!(
+        Path::new("/dev/net/tun").exists(),
+        "the TAP tests need /dev/net/tun (the tun module)"
+    );
+}
+
+impl Netns {
+    fn new(tag: &str) -> Netns {
+        require_root();
+        let name = format!("ckpt{tag}{}", std::process::id());
+        let _ = Command::new("ip").args(["netns", "del", &name]).output();
+        ip(&["netns", "add", &name]);
+        let ns = Netns {
+            name,
+            tap: "ckt0".to_string(),
+        };
+        ns.exec_ok(&["ip", "link", "set", "lo", "up"]);
+        ns.exec_ok(&["ip", "tuntap", "add", "dev", &ns.tap, "mode", "tap"]);
+        ns.exec_ok(&[
+            "ip",
+            "addr",
+            "add",
+            &format!("{KERNEL_IP}/24"),
+            "dev",
+            &ns.tap,
+        ]);
+        ns.exec_ok(&["ip", "link", "set", &ns.tap, "up"]);
+        ns
+    }
+
+    fn exec_ok(&self, cmd: &[&str]) -> String {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.name])
+            .args(cmd)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            cmd.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A command that runs in the namespace.
+    fn command(&self, bin: &Path) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.name]).arg(bin);
+        c
+    }
+
+    /// Runs `f` on a thread inside the namespace (its sockets are the namespace's).
+    fn thread<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> std::thread::JoinHandle<T> {
+        let path = format!("/var/run/netns/{}", self.name);
+        std::thread::spawn(move || {
+            let ns = std::fs::File::open(&path).unwrap();
+            // SAFETY: a valid namespace fd; setns changes only this thread's namespace.
+            let r = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
+            assert_eq!(r, 0, "setns: {}", std::io::Error::last_os_error());
+            f()
+        })
+    }
+
+    /// The namespace's TCP counter `name` (absolute).
+    fn counter(&self, name: &str) -> u64 {
+        let out = self.exec_ok(&["nstat", "-az", name]);
+        out.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in nstat's output:\n{out}"))
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        // Whatever still runs in the namespace (a program, the TAP holder) ends with it.
+        if let Ok(out) = Command::new("ip")
+            .args(["netns", "pids", &self.name])
+            .output()
+        {
+            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                if let Ok(pid) = pid.parse::<i32>() {
+                    // SAFETY: kill has no memory preconditions.
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
+    }
+}
+
+/// The kvserver's answers, modelled.
+struct Model {
+    store: std::collections::HashMap<String, String>,
+}
+
+impl Model {
+    fn checksum(&self) -> u64 {
+        self.store
+            .iter()
+            .map(|(k, v)| {
+                let mut h = 0xcbf29ce484222325u64;
+                for b in k.bytes().chain([0]).chain(v.bytes()) {
+                    h = (h ^ u64::from(b)).wrapping_mul(0x100000001b3);
+                }
+                h
+            })
+            .fold(0u64, u64::wrapping_add)
+    }
+
+    /// Request `i` and the reply it must get.
+    fn step(&mut self, i: u64) -> (String, String) {
+        let key = format!("key{}", (i * 7) % 61);
+        match i % 5 {
+            0..=2 => {
+                let v = format!("value-{i}-{}", "x".repeat((i % 40) as usize));
+                self.store.insert(key.clone(), v.clone());
+                (format!("SET {key} {v}"), "OK".into())
+            }
+            3 => {
+                let r = match self.store.get(&key) {
+                    Some(v) => format!("VALUE {v}"),
+                    None => "NONE".into(),
+                };
+                (format!("GET {key}"), r)
+            }
+            _ => ("SUM".to_string(), format!("SUM {:016x}", self.checksum())),
+        }
+    }
+}
+
+/// Connects to `addr` from the namespace's kernel, retrying while the server starts.
+fn connect_retrying(addr: &str) -> TcpStream {
+    let t0 = Instant::now();
+    loop {
+        match TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_secs(2)) {
+            Ok(s) => return s,
+            Err(e) => {
+                assert!(
+                    t0.elapsed() < Duration::from_secs(20),
+                    "cannot connect to {addr}: {e}"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+}
+
+fn start_kvserver(ns: &Netns, dir: &Path, restore: bool) -> Running {
+    let mut c = ns.command(&example("kvserver"));
+    if restore {
+        c.args(["--restore", "kvserver.ckpt"]);
+    } else {
+        c.args([
+            "--ckpt-tap",
+            &ns.tap,
+            "--ckpt-ip",
+            &format!("{SERVER_IP}/24"),
+        ])
+        .args(["--every", "25", "--connections", "1"]);
+    }
+    c.current_dir(dir)
+        .env("CKPT_TAP_HOLDER_IDLE", "60")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    Running::spawn(&mut c)
+}
+
+/// A client on the kernel's TCP keeps one connection to kvserver while the server is
+/// killed with SIGKILL at random moments ten times and restored (a restore of a restore
+/// each time, with 0 to 1.5 s of downtime): every reply arrives once and is right, the
+/// kernel counts no reset, the server's final count is the client's.
+#[test]
+fn kvserver_keeps_its_kernel_client_across_repeated_sigkill() {
+    let ns = Netns::new("kv");
+    let dir = TempDir::new("kvserver-tap");
+    let requests = 20_000u64;
+    let done = Arc::new(AtomicU64::new(0));
+    let mut server = start_kvserver(&ns, dir.path(), false);
+    let progress = done.clone();
+    let client = ns.thread(move || -> Result<(u64, u64), String> {
+        let stream = connect_retrying(&format!("{SERVER_IP}:7878"));
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut writer = stream;
+        let mut model = Model {
+            store: Default::default(),
+        };
+        let (mut sent, mut got) = (0u64, 0u64);
+        for i in 0..requests {
+            let (req, want) = model.step(i);
+            writer
+                .write_all(format!("{req}\n").as_bytes())
+                .map_err(|e| format!("request {i}: {e}"))?;
+            sent += req.len() as u64 + 1;
+            let mut reply = String::new();
+            reader
+                .read_line(&mut reply)
+                .map_err(|e| format!("reply {i}: {e}"))?;
+            got += reply.len() as u64;
+            if reply.trim_end() != want {
+                return Err(format!(
+                    "reply {i} to {req:?}: {reply:?}, expected {want:?}"
+                ));
+            }
+            progress.store(i + 1, Ordering::SeqCst);
+        }
+        writer.shutdown(Shutdown::Write).unwrap();
+        let mut rest = String::new();
+        reader
+            .read_to_string(&mut rest)
+            .map_err(|e| format!("after the last request: {e}"))?;
+        if !rest.is_empty() {
+            return Err(format!("bytes after the last reply: {rest:?}"));
+        }
+        Ok((sent, got))
+    });
+
+    let mut m = Moments::new();
+    let wait_progress = |from: u64, what: &str| {
+        let t0 = Instant::now();
+        while done.load(Ordering::SeqCst) <= from.min(requests - 1) {
+            assert!(
+                t0.elapsed() < Duration::from_secs(30),
+                "no reply for 30 s {what} (at request {from})"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    };
+    wait_progress(30, "after the start");
+    let mut kills = 0;
+    let downtimes = [0u64, 50, 300, 1500];
+    while kills < 10 && done.load(Ordering::SeqCst) < requests - 1000 {
+        std::thread::sleep(Duration::from_millis(m.next_ms(50, 400)));
+        let at = done.load(Ordering::SeqCst);
+        let out = server.kill();
+        assert!(
+            dir.path().join("kvserver.ckpt").exists(),
+            "no image yet: {}",
+            stderr(&out)
+        );
+        std::thread::sleep(Duration::from_millis(downtimes[kills % downtimes.len()]));
+        let t0 = Instant::now();
+        server = start_kvserver(&ns, dir.path(), true);
+        kills += 1;
+        wait_progress(at.max(done.load(Ordering::SeqCst)), "after a restore");
+        eprintln!(
+            "kill {kills} at request {at}: replies again {:?} after the restore started",
+            t0.elapsed()
+        );
+    }
+    assert!(kills >= 10, "only {kills} kills before the client finished");
+    let r = client.join().unwrap();
+    let out = server.finish(Duration::from_secs(60));
+    let (sent, got) = r.unwrap_or_else(|e| panic!("client: {e}\nserver: {}", stderr(&out)));
+    assert!(out.status.success(), "server: {}", stderr(&out));
+    assert_eq!(
+        result_line(&stdout(&out)),
+        format!("result: served {requests} requests")
+    );
+    assert!(sent > 0 && got > 0);
+    assert_eq!(ns.counter("TcpEstabResets"), 0, "the kernel saw a reset");
+    assert_eq!(ns.counter("TcpExtPAWSEstab"), 0, "segments dropped by PAWS");
+}
+
+/// A TAP that does not exist is a clear error, not a hang.
+#[test]
+fn a_missing_tap_device_is_a_clear_error() {
+    let ns = Netns::new("miss");
+    let dir = TempDir::new("kvserver-notap");
+    let out = ns
+        .command(&example("kvserver"))
+        .args(["--ckpt-tap", "nosuch0", "--ckpt-ip", "198.51.100.2/24"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("nosuch0"), "{err}");
+}
