@@ -575,7 +575,7 @@ fn load_id(v: Value, what: &str) -> Result<u64, Error> {
         return Err(Error::ty(
             "socket",
             "a socket saved in the image's `net` component",
-            &format!("{what} {id}, which it lacks"),
+            format!("{what} {id}, which it lacks"),
         ));
     }
     Ok(id)
