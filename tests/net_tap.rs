@@ -343,3 +343,162 @@ fn a_missing_tap_device_is_a_clear_error() {
     let err = stderr(&out);
     assert!(err.contains("nosuch0"), "{err}");
 }
+
+const OUT_BASE: u64 = 1 << 40;
+const IN_BASE: u64 = 1 << 50;
+
+fn byte_at(base: u64, at: u64) -> u8 {
+    (base + at / 8).to_be_bytes()[(at % 8) as usize]
+}
+
+/// The kernel-side service of `stream_sum`: checks every byte it receives at its offset,
+/// sends `send` bytes of its own stream and closes its side (the client then sits in
+/// CLOSE-WAIT while it sends the rest), reads to the end. Pauses now and then, so its
+/// window closes. Returns (received, sent) or what went wrong.
+fn kernel_stream_service(
+    ns: &Netns,
+    send: u64,
+) -> std::thread::JoinHandle<Result<(u64, u64), String>> {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let h = ns.thread(move || -> Result<(u64, u64), String> {
+        let l =
+            std::net::TcpListener::bind(format!("{KERNEL_IP}:9000")).map_err(|e| e.to_string())?;
+        ready_tx.send(()).unwrap();
+        let (s, _) = l.accept().map_err(|e| format!("accept: {e}"))?;
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut w = s.try_clone().unwrap();
+        let writer = std::thread::spawn(move || -> Result<u64, String> {
+            let mut at = 0u64;
+            while at < send {
+                let n = (send - at).min(3000);
+                let chunk: Vec<u8> = (0..n).map(|i| byte_at(IN_BASE, at + i)).collect();
+                w.write_all(&chunk)
+                    .map_err(|e| format!("send at {at}: {e}"))?;
+                at += n;
+            }
+            w.shutdown(Shutdown::Write)
+                .map_err(|e| format!("shutdown: {e}"))?;
+            Ok(at)
+        });
+        let mut r = s;
+        let mut got = 0u64;
+        let mut buf = vec![0u8; 8192];
+        let mut reads = 0u64;
+        loop {
+            let n = r
+                .read(&mut buf)
+                .map_err(|e| format!("receive at {got}: {e}"))?;
+            if n == 0 {
+                break;
+            }
+            for (i, b) in buf[..n].iter().enumerate() {
+                let at = got + i as u64;
+                if *b != byte_at(OUT_BASE, at) {
+                    return Err(format!(
+                        "byte {at} is {b:#x}, not {:#x}",
+                        byte_at(OUT_BASE, at)
+                    ));
+                }
+            }
+            got += n as u64;
+            reads += 1;
+            if reads % 200 == 0 {
+                std::thread::sleep(Duration::from_millis(40));
+            }
+        }
+        let sent = writer.join().unwrap()?;
+        Ok((got, sent))
+    });
+    ready_rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the kernel-side service did not start");
+    h
+}
+
+fn start_stream_sum(ns: &Netns, dir: &Path, restore: bool, bytes: u64) -> Running {
+    let mut c = ns.command(&example("stream_sum"));
+    if restore {
+        c.args(["--restore", "stream_sum.ckpt"]);
+    } else {
+        c.args([
+            "--ckpt-tap",
+            &ns.tap,
+            "--ckpt-ip",
+            &format!("{SERVER_IP}/24"),
+        ])
+        .args(["--server", &format!("{KERNEL_IP}:9000")])
+        .args(["--bytes", &bytes.to_string()]);
+    }
+    c.current_dir(dir)
+        .env("CKPT_TAP_HOLDER_IDLE", "60")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    Running::spawn(&mut c)
+}
+
+/// ckpt in the connecting role: `stream_sum` streams to a kernel-side service and checks
+/// its stream while killed ten times and restored, some restores with the TAP holder
+/// killed too (the device is opened again) and many while the connection is in
+/// CLOSE-WAIT (the service has closed its side): every byte arrives once in both
+/// directions, the service's FIN is seen once, the kernel counts no reset.
+#[test]
+fn stream_sum_connects_out_and_survives_kills_and_close_wait() {
+    let ns = Netns::new("ss");
+    let dir = TempDir::new("stream-sum-tap");
+    let (total, back) = (30_000_000u64, 6_000_000u64);
+    let service = kernel_stream_service(&ns, back);
+    let mut client = start_stream_sum(&ns, dir.path(), false, total);
+    let mut m = Moments::new();
+    let mut kills = 0;
+    while kills < 10 {
+        std::thread::sleep(Duration::from_millis(m.next_ms(150, 600)));
+        if client.try_wait().is_some() {
+            let out = client.finish(Duration::from_secs(5));
+            panic!(
+                "the client ended after {kills} kills: {}{}",
+                stdout(&out),
+                stderr(&out)
+            );
+        }
+        let pid = client.pid();
+        let out = client.kill();
+        assert!(
+            dir.path().join("stream_sum.ckpt").exists(),
+            "no image yet: {}",
+            stderr(&out)
+        );
+        if kills % 4 == 3 {
+            // Without the holder: the restore opens the device again.
+            let out = Command::new("ip")
+                .args(["netns", "pids", &ns.name])
+                .output()
+                .unwrap();
+            for p in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                if let Ok(p) = p.parse::<i32>() {
+                    if p as u32 != pid {
+                        // SAFETY: kill has no memory preconditions.
+                        unsafe { libc::kill(p, libc::SIGKILL) };
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        kills += 1;
+        client = start_stream_sum(&ns, dir.path(), true, total);
+    }
+    assert!(
+        kills >= 10,
+        "the client finished after {kills} kills: make it longer"
+    );
+    let out = client.finish(Duration::from_secs(120));
+    let r = service.join().unwrap();
+    assert!(out.status.success(), "client: {}", stderr(&out));
+    let (got, sent) = r.unwrap_or_else(|e| panic!("service: {e}\nclient: {}", stderr(&out)));
+    assert_eq!((got, sent), (total, back));
+    assert_eq!(
+        result_line(&stdout(&out)),
+        format!("result: sent {total} received {back}")
+    );
+    assert_eq!(ns.counter("TcpEstabResets"), 0, "the kernel saw a reset");
+}
