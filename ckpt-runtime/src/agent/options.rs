@@ -168,6 +168,12 @@ const SETTINGS: &[Setting] = &[
         apply: |s, v| crate::net::config::apply_setting(&mut s.net, "net_commit", v),
     },
     Setting {
+        option: "--ckpt-net-relay",
+        env: "CKPT_NET_RELAY",
+        key: "net_relay",
+        apply: |s, v| crate::net::config::apply_setting(&mut s.net, "net_relay", v),
+    },
+    Setting {
         option: "--ckpt-signals",
         env: "CKPT_SIGNALS",
         key: "signals",
@@ -317,6 +323,8 @@ ckpt options (taken out of the program's arguments; the program never sees them)
   --ckpt-mac MAC            its MAC (default: derived from NAME)         (CKPT_MAC)
   --ckpt-net-commit=save|none   frames leave once an image covers them (save, the
                             default), or at once                         (CKPT_NET_COMMIT)
+  --ckpt-net-relay=error|reconnect  on restore, connections to hosts outside the program
+                            (no TAP) fail saying so, or connect again   (CKPT_NET_RELAY)
   --ckpt-time=monotonic|wall      on restore, leave out or count the downtime (CKPT_TIME)
   --ckpt-env=saved|current        on restore, the saved or the current environment (CKPT_ENV)
   --ckpt-cwd=saved|current        on restore, the saved or the current working directory (CKPT_CWD)
@@ -329,7 +337,7 @@ ckpt options (taken out of the program's arguments; the program never sees them)
 const KNOWN: &str = "--restore FILE|latest|DIR, --ckpt-resume, --ckpt-file FILE, --ckpt-keep N, \
                      --ckpt-every DURATION, --ckpt-grace DURATION, --ckpt-finished=, \
                      --ckpt-signals=, --ckpt-key-file FILE, --ckpt-record LOG, --replay start|IMAGE --log LOG [--until N] [--then-live], --ckpt-log-keep=, --ckpt-log-sync, --ckpt-log-bound, \
-                     --ckpt-tap NAME, --ckpt-ip ADDR/PREFIX, --ckpt-gateway ADDR, --ckpt-mac MAC, --ckpt-net-commit=, \
+                     --ckpt-tap NAME, --ckpt-ip ADDR/PREFIX, --ckpt-gateway ADDR, --ckpt-mac MAC, --ckpt-net-commit=, --ckpt-net-relay=, \
                      --ckpt-time=, --ckpt-env=, --ckpt-cwd=, --ckpt-files=, \
                      --ckpt-help";
 

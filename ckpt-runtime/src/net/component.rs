@@ -17,8 +17,9 @@ use std::time::Duration;
 
 use smoltcp::socket::tcp;
 
+use super::config::RelayPolicy;
 use super::repair::{self, Conn, Role};
-use super::stack::{self, Kind, Link, Listener, Sock, Stack, Stream, Udp};
+use super::stack::{self, Kind, Link, Listener, Relay, Sock, Stack, Stream, Udp};
 use crate::error::{Error, Result};
 use crate::state::{Encoder, Value};
 
@@ -161,6 +162,19 @@ fn save_sock(st: &mut Stack, id: u64, e: &mut Encoder<'_>) {
             for r in &l.ready {
                 e.uint(*r);
             }
+        }
+        Kind::Relay(r) => {
+            e.text("relay");
+            e.text("v");
+            e.map(4);
+            e.text("local");
+            e.text(&r.local.to_string());
+            e.text("peer");
+            e.text(&r.peer.to_string());
+            e.text("written");
+            e.uint(r.written);
+            e.text("read");
+            e.uint(r.read);
         }
         Kind::Udp(u) => {
             e.text("udp");
@@ -458,6 +472,46 @@ fn restore_sock(st: &mut Stack, v: &Value) -> Result<()> {
                 queued_bytes,
             })
         }
+        "relay" => {
+            let peer = get_addr(body, "peer")?;
+            let (conn, broken) = match super::config::get().relay {
+                RelayPolicy::Error => (
+                    None,
+                    Some(format!(
+                        "the connection to {peer}, a host outside this program (through the \
+                         host relay), did not survive the restore; run the restore with \
+                         --ckpt-net-relay=reconnect to connect again instead"
+                    )),
+                ),
+                RelayPolicy::Reconnect => {
+                    match std::net::TcpStream::connect_timeout(&peer, Duration::from_secs(10)) {
+                        Ok(k) => {
+                            eprintln!(
+                                "ckpt: net: connected again to {peer} (--ckpt-net-relay=reconnect); \
+                                 bytes on their way at the kill are lost"
+                            );
+                            (Some(std::sync::Arc::new(k)), None)
+                        }
+                        Err(e) => (
+                            None,
+                            Some(format!("connecting again to {peer} after the restore: {e}")),
+                        ),
+                    }
+                }
+            };
+            let local = conn
+                .as_ref()
+                .and_then(|k| k.local_addr().ok())
+                .map_or(get_addr(body, "local"), Ok)?;
+            Kind::Relay(Relay {
+                conn,
+                local,
+                peer,
+                written: get_u(body, "written")?,
+                read: get_u(body, "read")?,
+                broken,
+            })
+        }
         other => return Err(corrupt(format!("unknown socket kind `{other}`"))),
     };
     let ms_of =
@@ -469,6 +523,13 @@ fn restore_sock(st: &mut Stack, v: &Value) -> Result<()> {
     sock.write_timeout = ms_of("write_timeout_ms")?;
     sock.ttl = get_u(v, "ttl")?.min(255) as u8;
     sock.nodelay = get_bool(v, "nodelay")?;
+    if let Kind::Relay(Relay { conn: Some(k), .. }) = &sock.kind {
+        // The new kernel socket behaves as the saved one did.
+        let _ = k.set_nonblocking(sock.nonblocking);
+        let _ = k.set_read_timeout(sock.read_timeout);
+        let _ = k.set_write_timeout(sock.write_timeout);
+        let _ = k.set_nodelay(sock.nodelay);
+    }
     st.socks.insert(id, sock);
     Ok(())
 }

@@ -25,6 +25,20 @@ pub(crate) struct NetConfig {
     pub gateway: Option<Ipv4Addr>,
     pub mac: Option<[u8; 6]>,
     pub commit: Commit,
+    /// What a restore does with connections through the host relay.
+    pub relay: RelayPolicy,
+}
+
+/// What a restore does with a connection to a host outside the program (through the
+/// host relay, the in-process medium's way out): the kernel connection died with the
+/// process, so the program is told, one way or the other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RelayPolicy {
+    /// Reads and writes on it fail with `ConnectionReset`, saying why (the default).
+    Error,
+    /// It connects again to the same address; bytes that were on their way are lost,
+    /// which suits request/response protocols saved between requests.
+    Reconnect,
 }
 
 impl Default for NetConfig {
@@ -35,6 +49,7 @@ impl Default for NetConfig {
             gateway: None,
             mac: None,
             commit: Commit::Save,
+            relay: RelayPolicy::Error,
         }
     }
 }
@@ -87,6 +102,13 @@ pub(crate) fn apply_setting(cfg: &mut NetConfig, key: &str, v: &str) -> Result<(
                 "save" => Commit::Save,
                 "none" => Commit::None,
                 _ => return Err("expected `save` (the default) or `none`".into()),
+            }
+        }
+        "net_relay" => {
+            cfg.relay = match v {
+                "error" => RelayPolicy::Error,
+                "reconnect" => RelayPolicy::Reconnect,
+                _ => return Err("expected `error` (the default) or `reconnect`".into()),
             }
         }
         _ => return Err(format!("unknown net setting `{key}`")),

@@ -64,7 +64,7 @@ pub use tcp::{Incoming, TcpListener, TcpStream};
 pub use udp::UdpSocket;
 
 #[cfg(feature = "net")]
-pub use config::Commit;
+pub use config::{Commit, RelayPolicy};
 
 /// After an image is committed: frames held for it leave.
 #[cfg(feature = "net")]

@@ -208,10 +208,25 @@ pub(crate) struct Udp {
     pub queued_bytes: usize,
 }
 
+/// A connection to a host outside the program on the in-process medium: a kernel
+/// socket (the host relay). Its bytes are the kernel's; a restore follows the relay
+/// policy.
+pub(crate) struct Relay {
+    /// The kernel connection; `None` once broken.
+    pub conn: Option<std::sync::Arc<std::net::TcpStream>>,
+    pub local: SocketAddr,
+    pub peer: SocketAddr,
+    pub written: u64,
+    pub read: u64,
+    /// Why it no longer works (a restore under `RelayPolicy::Error`, a failed reconnect).
+    pub broken: Option<String>,
+}
+
 pub(crate) enum Kind {
     Stream(Stream),
     Listener(Listener),
     Udp(Udp),
+    Relay(Relay),
 }
 
 /// One socket of the program.
@@ -467,6 +482,17 @@ impl Stack {
         self.next_port
     }
 
+    /// Whether a listener of this program takes connections to `a` (in-process medium).
+    pub fn listens_on(&self, a: SocketAddr) -> bool {
+        self.socks.values().any(|s| match &s.kind {
+            Kind::Listener(l) => {
+                l.local.port() == a.port()
+                    && (l.local.ip().is_unspecified() || l.local.ip() == a.ip())
+            }
+            _ => false,
+        })
+    }
+
     pub fn port_used(&self, port: u16, tcp_: bool) -> bool {
         self.socks.values().any(|s| match &s.kind {
             Kind::Stream(st) if tcp_ => st.local.port() == port,
@@ -655,7 +681,7 @@ impl Stack {
                         }
                     }
                 }
-                Kind::Listener(_) => {}
+                Kind::Listener(_) | Kind::Relay(_) => {}
             }
         }
         for id in gone {
@@ -721,6 +747,10 @@ impl Stack {
                 let h = u.h;
                 self.socks.remove(&id);
                 self.set.remove(h);
+            }
+            Kind::Relay(_) => {
+                // Dropping the kernel socket closes it.
+                self.socks.remove(&id);
             }
         }
         self.pump();

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use smoltcp::socket::tcp;
 
-use super::stack::{self, Kind, Listener, Sock, Stack, Stream};
+use super::stack::{self, Kind, Listener, Relay, Sock, Stack, Stream};
 use crate::error::Error;
 use crate::state::{Encoder, Loader, State, Value};
+use std::sync::Arc;
 
 /// A TCP socket server, listening for connections: [`std::net::TcpListener`] on ckpt's
 /// user-space stack. A listener saved in a program's variables listens again after a
@@ -263,6 +264,12 @@ impl TcpStream {
                 "ckpt::net: IPv6 is not supported yet",
             ));
         }
+        let relay = stack::with(|st| {
+            st.in_process() && !(remote.ip().is_loopback() && st.listens_on(remote))
+        })?;
+        if relay {
+            return Self::relay_connect(remote, timeout);
+        }
         let id = stack::with(|st| -> io::Result<u64> {
             let local_ip = if st.in_process() {
                 if !remote.ip().is_loopback() {
@@ -323,13 +330,73 @@ impl TcpStream {
         }
     }
 
+    /// A connection to a host outside the program, through a kernel socket (the host
+    /// relay of the in-process medium).
+    fn relay_connect(remote: SocketAddr, timeout: Option<Duration>) -> io::Result<TcpStream> {
+        let k = match timeout {
+            Some(t) => std::net::TcpStream::connect_timeout(&remote, t)?,
+            None => std::net::TcpStream::connect(remote)?,
+        };
+        let local = k.local_addr()?;
+        let id = stack::with(|st| {
+            st.add(Sock::new(Kind::Relay(Relay {
+                conn: Some(Arc::new(k)),
+                local,
+                peer: remote,
+                written: 0,
+                read: 0,
+                broken: None,
+            })))
+        })?;
+        Ok(TcpStream { id })
+    }
+
+    /// The kernel socket if this connection goes through the host relay.
+    fn relayed(&self) -> io::Result<Option<Arc<std::net::TcpStream>>> {
+        stack::with(|st| match st.socks.get(&self.id).map(|s| &s.kind) {
+            Some(Kind::Relay(r)) => match (&r.conn, &r.broken) {
+                (_, Some(why)) => Err(io::Error::new(io::ErrorKind::ConnectionReset, why.clone())),
+                (Some(c), None) => Ok(Some(c.clone())),
+                (None, None) => Err(io::ErrorKind::ConnectionReset.into()),
+            },
+            Some(_) => Ok(None),
+            None => Err(not_found("connection")),
+        })?
+    }
+
+    fn relay_count(&self, read: usize, written: usize) {
+        let _ = stack::with(|st| {
+            if let Some(Sock {
+                kind: Kind::Relay(r),
+                ..
+            }) = st.socks.get_mut(&self.id)
+            {
+                r.read += read as u64;
+                r.written += written as u64;
+            }
+        });
+    }
+
+    fn relay_addrs(&self) -> io::Result<Option<(SocketAddr, SocketAddr)>> {
+        stack::with(|st| match st.socks.get(&self.id).map(|s| &s.kind) {
+            Some(Kind::Relay(r)) => Some((r.local, r.peer)),
+            _ => None,
+        })
+    }
+
     /// The remote address of this connection.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        if let Some((_, p)) = self.relay_addrs()? {
+            return Ok(p);
+        }
         self.with_stream(|s, _| Ok(stream_of(s).peer))
     }
 
     /// The local address of this connection.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        if let Some((l, _)) = self.relay_addrs()? {
+            return Ok(l);
+        }
         self.with_stream(|s, _| Ok(stream_of(s).local))
     }
 
@@ -346,6 +413,9 @@ impl TcpStream {
     /// Shuts down the read half, the write half (sends FIN once queued bytes are out), or
     /// both.
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        if let Some(k) = self.relayed()? {
+            return k.shutdown(how);
+        }
         stack::with(|st| {
             let r = match stream_mut(st, self.id) {
                 Some((s, t)) => {
@@ -374,12 +444,18 @@ impl TcpStream {
     /// std.
     pub fn set_read_timeout(&self, dur: Option<Duration>) -> io::Result<()> {
         check_timeout(dur)?;
+        if let Some(k) = self.relayed()? {
+            k.set_read_timeout(dur)?;
+        }
         set_sock(self.id, |s| s.read_timeout = dur)
     }
 
     /// Sets the write timeout.
     pub fn set_write_timeout(&self, dur: Option<Duration>) -> io::Result<()> {
         check_timeout(dur)?;
+        if let Some(k) = self.relayed()? {
+            k.set_write_timeout(dur)?;
+        }
         set_sock(self.id, |s| s.write_timeout = dur)
     }
 
@@ -400,6 +476,10 @@ impl TcpStream {
 
     /// Turns Nagle's algorithm off (`true`) or on.
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        if let Some(k) = self.relayed()? {
+            k.set_nodelay(nodelay)?;
+            return set_sock(self.id, |s| s.nodelay = nodelay);
+        }
         self.with_stream(|s, t| {
             s.nodelay = nodelay;
             t.set_nagle_enabled(!nodelay);
@@ -414,6 +494,10 @@ impl TcpStream {
 
     /// Sets the IP time-to-live.
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        if let Some(k) = self.relayed()? {
+            k.set_ttl(ttl)?;
+            return set_sock(self.id, |s| s.ttl = ttl.min(255) as u8);
+        }
         self.with_stream(|s, t| {
             s.ttl = ttl.min(255) as u8;
             t.set_hop_limit(Some(s.ttl));
@@ -433,12 +517,22 @@ impl TcpStream {
 
     /// Moves the stream into or out of nonblocking mode.
     pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        if let Some(k) = self.relayed()? {
+            k.set_nonblocking(nonblocking)?;
+        }
         set_sock(self.id, |s| s.nonblocking = nonblocking)
     }
 
     fn read_with(&self, buf: &mut [u8], peek: bool) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);
+        }
+        if let Some(k) = self.relayed()? {
+            let n = if peek { k.peek(buf)? } else { (&*k).read(buf)? };
+            if !peek {
+                self.relay_count(n, 0);
+            }
+            return Ok(n);
         }
         let id = self.id;
         let (nb, to) = sock_flag(id, |s| (s.nonblocking, s.read_timeout))?;
@@ -481,6 +575,11 @@ impl TcpStream {
     fn write_some(&self, buf: &[u8]) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);
+        }
+        if let Some(k) = self.relayed()? {
+            let n = (&*k).write(buf)?;
+            self.relay_count(0, n);
+            return Ok(n);
         }
         let id = self.id;
         let (nb, to) = sock_flag(id, |s| (s.nonblocking, s.write_timeout))?;
