@@ -208,18 +208,36 @@ fn connect_retrying(addr: &str) -> TcpStream {
     }
 }
 
-fn start_kvserver(ns: &Netns, dir: &Path, restore: bool) -> Running {
+/// How kvserver's replies are committed in a test.
+#[derive(Clone, Copy, PartialEq)]
+enum Commit {
+    /// A reply leaves once an image covers it (a save per reply).
+    Save,
+    /// A reply leaves once the input log holds what it depends on (`--ckpt-record`); a
+    /// restart recovers through the log (`--ckpt-resume`).
+    Log,
+}
+
+fn start_kvserver(ns: &Netns, dir: &Path, restore: bool, commit: Commit) -> Running {
     let mut c = ns.command(&example("kvserver"));
-    if restore {
-        c.args(["--restore", "kvserver.ckpt"]);
-    } else {
-        c.args([
-            "--ckpt-tap",
-            &ns.tap,
-            "--ckpt-ip",
-            &format!("{SERVER_IP}/24"),
-        ])
-        .args(["--every", "25", "--connections", "1"]);
+    let ip = format!("{SERVER_IP}/24");
+    match (commit, restore) {
+        (Commit::Save, true) => {
+            c.args(["--restore", "kvserver.ckpt"]);
+        }
+        (Commit::Save, false) => {
+            c.args(["--ckpt-tap", &ns.tap, "--ckpt-ip", &ip]).args([
+                "--every",
+                "25",
+                "--connections",
+                "1",
+            ]);
+        }
+        (Commit::Log, _) => {
+            c.args(["--ckpt-resume", "--ckpt-record", "kv.log"])
+                .args(["--ckpt-tap", &ns.tap, "--ckpt-ip", &ip])
+                .args(["--every", "400", "--connections", "1"]);
+        }
     }
     c.current_dir(dir)
         .env("CKPT_TAP_HOLDER_IDLE", "60")
@@ -232,14 +250,27 @@ fn start_kvserver(ns: &Netns, dir: &Path, restore: bool) -> Running {
 /// A client on the kernel's TCP keeps one connection to kvserver while the server is
 /// killed with SIGKILL at random moments ten times and restored (a restore of a restore
 /// each time, with 0 to 1.5 s of downtime): every reply arrives once and is right, the
-/// kernel counts no reset, the server's final count is the client's.
+/// kernel counts no reset, the server's final count is the client's. Replies leave once
+/// an image covers them.
 #[test]
 fn kvserver_keeps_its_kernel_client_across_repeated_sigkill() {
-    let ns = Netns::new("kv");
+    kvserver_under_kills(Commit::Save, "kv");
+}
+
+/// The same with the input log: replies leave once the log holds the frames and clock
+/// readings they depend on, and each restart recovers by replaying the log from the last
+/// image (`--ckpt-resume --ckpt-record`).
+#[test]
+fn kvserver_recovers_through_the_input_log_across_repeated_sigkill() {
+    kvserver_under_kills(Commit::Log, "kvlog");
+}
+
+fn kvserver_under_kills(commit: Commit, tag: &str) {
+    let ns = Netns::new(tag);
     let dir = TempDir::new("kvserver-tap");
     let requests = 20_000u64;
     let done = Arc::new(AtomicU64::new(0));
-    let mut server = start_kvserver(&ns, dir.path(), false);
+    let mut server = start_kvserver(&ns, dir.path(), false, commit);
     let progress = done.clone();
     let client = ns.thread(move || -> Result<(u64, u64), String> {
         let stream = connect_retrying(&format!("{SERVER_IP}:7878"));
@@ -300,13 +331,13 @@ fn kvserver_keeps_its_kernel_client_across_repeated_sigkill() {
         let at = done.load(Ordering::SeqCst);
         let out = server.kill();
         assert!(
-            dir.path().join("kvserver.ckpt").exists(),
+            commit == Commit::Log || dir.path().join("kvserver.ckpt").exists(),
             "no image yet: {}",
             stderr(&out)
         );
         std::thread::sleep(Duration::from_millis(downtimes[kills % downtimes.len()]));
         let t0 = Instant::now();
-        server = start_kvserver(&ns, dir.path(), true);
+        server = start_kvserver(&ns, dir.path(), true, commit);
         kills += 1;
         wait_progress(at.max(done.load(Ordering::SeqCst)), "after a restore");
         eprintln!(

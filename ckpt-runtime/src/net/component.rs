@@ -34,8 +34,10 @@ pub(crate) fn save_component(e: &mut Encoder<'_>) -> Result<()> {
         e.null();
         return Ok(());
     };
-    st.pump();
-    e.map(7);
+    // No poll here: a replay skips saves, so a save must not change the stack.
+    e.map(8);
+    e.text("emitted");
+    e.uint(st.dev.emitted);
     e.text("clock_ms");
     e.uint(stack::clock_ms());
     e.text("wall_ms");
@@ -54,7 +56,7 @@ pub(crate) fn save_component(e: &mut Encoder<'_>) -> Result<()> {
                 e.bytes(f);
             }
         }
-        Link::Tap(_) => e.array(0),
+        Link::Tap(_) | Link::Null => e.array(0),
     }
     e.text("sockets");
     e.array(st.socks.len() as u64);
@@ -372,6 +374,7 @@ pub(crate) fn restore_component(v: &Value) -> Result<()> {
         )));
     }
     st.next_id = get_u(v, "next_id")?;
+    st.dev.emitted = get_opt_u(v, "emitted")?.unwrap_or(0);
     st.next_port = get_u(v, "next_port")?.clamp(1, 65535) as u16;
     if let (Some(Value::Array(frames)), Link::Loop(q)) = (v.get("frames"), &mut st.dev.link) {
         for f in frames {

@@ -47,6 +47,9 @@ pub(crate) enum Link {
     Loop(VecDeque<Vec<u8>>),
     /// A TAP device (Ethernet frames).
     Tap(Tap),
+    /// No device: a replay that is not a recovery gets its frames from the input log and
+    /// sends none.
+    Null,
 }
 
 /// The interface's device: the link, the frame observer for TCP repair, and the egress
@@ -59,6 +62,13 @@ pub(crate) struct Dev {
     /// Egress frames waiting for the image that covers them (TAP, [`Commit::Save`]).
     pub held: Vec<Vec<u8>>,
     pub hold: bool,
+    /// Frames emitted on an outside link since the run's start (saved in the image): while
+    /// recording, the log says how many left; a recovery sends only those after them.
+    pub emitted: u64,
+    /// The outside link said it has no frame waiting in this poll: the poll reads no more
+    /// from it (so the frames a poll reads, and the log's record of them, do not depend
+    /// on what the stack sends meanwhile).
+    drained: bool,
     rx: Vec<u8>,
 }
 
@@ -85,17 +95,40 @@ impl Dev {
             observer: Observer::default(),
             held: Vec::new(),
             hold,
+            emitted: 0,
+            drained: false,
             rx: vec![0; mtu + 64],
         }
     }
 
     fn next_frame(&mut self) -> Option<Vec<u8>> {
-        match &mut self.link {
-            Link::Loop(q) => q.pop_front(),
-            Link::Tap(t) => match t.recv(&mut self.rx) {
-                Ok(Some(n)) => Some(self.rx[..n].to_vec()),
-                _ => None,
+        let link = &mut self.link;
+        if let Link::Loop(q) = link {
+            return q.pop_front();
+        }
+        if self.drained {
+            return None;
+        }
+        let mut live = |buf: &mut [u8]| match link {
+            Link::Tap(t) => match t.recv(buf) {
+                Ok(Some(n)) => Ok(n),
+                Ok(None) => Err(io::ErrorKind::WouldBlock.into()),
+                Err(e) => Err(e),
             },
+            _ => Err(io::ErrorKind::WouldBlock.into()),
+        };
+        let r = if crate::replay::on() {
+            // An input like any other: logged while recording, fed while replaying.
+            crate::replay::read(crate::replay::Kind::Frame, &mut self.rx, live)
+        } else {
+            live(&mut self.rx)
+        };
+        match r {
+            Ok(n) => Some(self.rx[..n].to_vec()),
+            Err(_) => {
+                self.drained = true;
+                None
+            }
         }
     }
 
@@ -103,8 +136,29 @@ impl Dev {
         if let Some(ip) = ip_of(self.medium, &frame) {
             self.observer.on_packet(ip, true);
         }
+        if matches!(self.link, Link::Loop(_)) {
+            if let Link::Loop(q) = &mut self.link {
+                q.push_back(frame);
+            }
+            return;
+        }
+        self.emitted += 1;
+        if crate::replay::replaying() {
+            // The recorded run sent the first frames already; a recovery sends the rest.
+            if self.emitted > crate::replay::net_sent_before() {
+                if let Link::Tap(t) = &self.link {
+                    let _ = t.send(&frame);
+                }
+            }
+            return;
+        }
+        if crate::replay::on() {
+            // Recording: it leaves once the inputs it depends on are in the log.
+            self.held.push(frame);
+            return;
+        }
         match &mut self.link {
-            Link::Loop(q) => q.push_back(frame),
+            Link::Loop(_) | Link::Null => {}
             Link::Tap(t) => {
                 if self.hold {
                     self.held.push(frame);
@@ -116,6 +170,17 @@ impl Dev {
                 }
             }
         }
+    }
+
+    /// While recording: the inputs logged so far are written out, then the frames held
+    /// since leave, and the log says so.
+    fn release_logged(&mut self) {
+        if self.held.is_empty() || crate::replay::replaying() || !crate::replay::on() {
+            return;
+        }
+        crate::replay::commit();
+        self.release();
+        crate::replay::sent(self.emitted);
     }
 
     /// Sends the held frames (an image now covers them).
@@ -302,6 +367,20 @@ pub(crate) fn now() -> SmolInstant {
     SmolInstant::from_millis(clock_ms() as i64)
 }
 
+/// The stack's clock for a poll: an input like any other (the stack's timers depend on
+/// it), logged while recording and fed while replaying.
+fn logged_now() -> SmolInstant {
+    let ms = if crate::replay::on() {
+        crate::replay::clock_with(crate::replay::Kind::Monotonic, NET_CLOCK, clock_ms)
+    } else {
+        clock_ms()
+    };
+    SmolInstant::from_millis(ms as i64)
+}
+
+/// The digest that marks the network stack's clock readings in the input log.
+const NET_CLOCK: u64 = 0x6e6574;
+
 /// The TCP timestamp generator of every connection: the stack clock.
 pub(crate) fn tsval() -> u32 {
     clock_ms() as u32
@@ -366,13 +445,26 @@ impl Stack {
     pub fn new(cfg: NetConfig) -> io::Result<Stack> {
         let seed = {
             let mut b = [0u8; 8];
-            let _ = crate::rand::sys::raw_os_random(&mut b);
+            let _ = crate::replay::fill(crate::replay::Kind::Random, &mut b, |b| {
+                crate::rand::sys::raw_os_random(b)
+            });
             u64::from_le_bytes(b)
         };
         let (mut dev, hw, addrs) = match &cfg.tap {
             None => {
                 let dev = Dev::new(Link::Loop(VecDeque::new()), Medium::Ip, LOOP_MTU, false);
                 (dev, HardwareAddress::Ip, vec![(Ipv4Addr::LOCALHOST, 8)])
+            }
+            Some(name) if crate::replay::replaying_only() => {
+                // Frames come from the log; nothing goes out.
+                let ip = cfg.ip.unwrap_or((Ipv4Addr::UNSPECIFIED, 0));
+                let mac = cfg.mac.unwrap_or_else(|| default_mac(name));
+                let dev = Dev::new(Link::Null, Medium::Ethernet, 1500, false);
+                (
+                    dev,
+                    HardwareAddress::Ethernet(EthernetAddress(mac)),
+                    vec![ip],
+                )
             }
             Some(name) => {
                 let Some(ip) = cfg.ip else {
@@ -530,8 +622,9 @@ impl Stack {
     /// streams' shadows and the UDP queues up to date.
     pub fn pump(&mut self) -> bool {
         let mut moved = false;
+        let t = logged_now();
+        self.dev.drained = false;
         for _ in 0..POLL_ROUNDS {
-            let t = now();
             let mut any = false;
             loop {
                 match self
@@ -558,6 +651,7 @@ impl Stack {
             }
         }
         self.after_poll();
+        self.dev.release_logged();
         if moved {
             MOVED.notify_all();
         }
@@ -813,13 +907,17 @@ pub(crate) fn block<T>(
             }
             wait = wait.min(left);
         }
+        if crate::replay::replaying() {
+            // What the recorded run waited for is next in the log.
+            continue;
+        }
         if !st.dev.held.is_empty() {
             // Held frames wait for an image; a program blocked here will not reach one.
             hold_blocked(st);
         }
         let fd = match &st.dev.link {
             Link::Tap(t) => Some(t.raw_fd()),
-            Link::Loop(_) => None,
+            Link::Loop(_) | Link::Null => None,
         };
         match fd {
             Some(fd) => {

@@ -94,6 +94,12 @@ pub enum Kind {
     /// point's number). A replay computes it again at the same save point and stops if it
     /// differs: the state diverged before any output showed it.
     Variables = 12,
+    /// A frame the network stack received from its device (TAP): the bytes, or the
+    /// `WouldBlock` error when none was waiting (the digest is the buffer's length).
+    Frame = 13,
+    /// Not an input: the network stack has sent this many frames since the run's start
+    /// (the value). A recovery sends only the frames after them again.
+    Sent = 14,
 }
 
 impl Kind {
@@ -111,6 +117,8 @@ impl Kind {
         Kind::Dir,
         Kind::End,
         Kind::Variables,
+        Kind::Frame,
+        Kind::Sent,
     ];
 
     /// Its one-word name (`cargo ckpt log --kind`).
@@ -128,6 +136,8 @@ impl Kind {
             Kind::Dir => "dir",
             Kind::End => "end",
             Kind::Variables => "state",
+            Kind::Frame => "frame",
+            Kind::Sent => "sent",
         }
     }
 
@@ -151,6 +161,8 @@ impl Kind {
             Kind::Dir => "directory listing",
             Kind::End => "end of the run",
             Kind::Variables => "state digest",
+            Kind::Frame => "network frame",
+            Kind::Sent => "frames sent",
         }
     }
 }

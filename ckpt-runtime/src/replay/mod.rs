@@ -294,8 +294,52 @@ pub(crate) fn start_recording(path: &Path, header: &LogHeader) -> Result<(), Err
     Ok(())
 }
 
+/// How many frames the recorded run's network stack had sent (the most any
+/// [`Kind::Sent`] event says): a recovery sends the frames after them, a replay none.
+static NET_SENT: AtomicU64 = AtomicU64::new(0);
+
+/// Frames sent by the recorded run (see [`NET_SENT`]); `u64::MAX` in a replay that is not a
+/// recovery: it sends nothing.
+pub(crate) fn net_sent_before() -> u64 {
+    match active().as_ref() {
+        Some(Active::Replaying { writer: None, .. }) => u64::MAX,
+        _ => NET_SENT.load(Ordering::Relaxed),
+    }
+}
+
+/// Whether a replay is under way that is not a recovery (its output goes nowhere).
+pub(crate) fn replaying_only() -> bool {
+    matches!(
+        active().as_ref(),
+        Some(Active::Replaying { writer: None, .. })
+    )
+}
+
+/// While recording: the network stack has sent `n` frames since the run's start.
+pub(crate) fn sent(n: u64) {
+    if MODE.load(Ordering::Relaxed) != RECORD {
+        return;
+    }
+    if let Some(w) = active().as_mut().and_then(Active::writer) {
+        if let Err(e) = w.push(Kind::Sent, 0, &Payload::Uint(n)) {
+            eprintln!("ckpt: warning: the input log is incomplete: {e}");
+        }
+    }
+}
+
 /// Starts replaying the log at `path` (already read) from event `from` on.
 pub(crate) fn start_replaying(path: &Path, log: log::Log, from: u64) {
+    let sent = log
+        .events
+        .iter()
+        .filter(|e| e.kind == Kind::Sent)
+        .filter_map(|e| match e.value {
+            Payload::Uint(v) => Some(v),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0);
+    NET_SENT.store(sent, Ordering::SeqCst);
     let total = log.header.first + log.events.len() as u64;
     let mut events = log.events;
     events.retain(|e| e.n >= from);
@@ -304,7 +348,7 @@ pub(crate) fn start_replaying(path: &Path, log: log::Log, from: u64) {
     let last_input = events
         .iter()
         .rev()
-        .find(|e| !matches!(e.kind, Kind::Released | Kind::End));
+        .find(|e| !matches!(e.kind, Kind::Released | Kind::End | Kind::Sent));
     PROGRESS_END.store(last_input.map_or(0, |e| e.n + 1), Ordering::SeqCst);
     *active() = Some(Active::Replaying {
         path: path.into(),
@@ -678,7 +722,7 @@ fn next_input(events: &mut VecDeque<Event>) -> Option<Event> {
             #[cfg(feature = "agent")]
             crate::agent::request_checkpoint();
         }
-        if !matches!(ev.kind, Kind::Released | Kind::End) {
+        if !matches!(ev.kind, Kind::Released | Kind::End | Kind::Sent) {
             return Some(ev);
         }
     }
@@ -708,7 +752,7 @@ pub(crate) fn restored_clock(delta: Option<u64>) -> Option<u64> {
             };
             while events
                 .front()
-                .is_some_and(|e| matches!(e.kind, Kind::Released | Kind::End))
+                .is_some_and(|e| matches!(e.kind, Kind::Released | Kind::End | Kind::Sent))
             {
                 events.pop_front();
             }
@@ -733,7 +777,13 @@ pub(crate) fn restored_clock(delta: Option<u64>) -> Option<u64> {
 /// A clock reading (`kind` is [`Kind::Monotonic`] or [`Kind::Wall`]).
 #[track_caller]
 pub(crate) fn clock(kind: Kind, live: impl FnOnce() -> u64) -> u64 {
-    match through(kind, 0, || Payload::Uint(live())) {
+    clock_with(kind, 0, live)
+}
+
+/// A clock reading of a clock told apart by `digest` (the network stack's).
+#[track_caller]
+pub(crate) fn clock_with(kind: Kind, digest: u64, live: impl FnOnce() -> u64) -> u64 {
+    match through(kind, digest, || Payload::Uint(live())) {
         Payload::Uint(v) => v,
         _ => live_mismatch(kind),
     }
