@@ -76,7 +76,7 @@ fn relay_reconnect_policy_keeps_a_request_reply_client_going() {
         "--server",
         clean_addr.as_str(),
         "--requests",
-        "300",
+        "800",
         "--ckpt-net-relay=reconnect",
     ];
     let clean = TempDir::new("kvclient-clean");
@@ -85,7 +85,7 @@ fn relay_reconnect_policy_keeps_a_request_reply_client_going() {
         "--server",
         addr.as_str(),
         "--requests",
-        "300",
+        "800",
         "--ckpt-net-relay=reconnect",
     ];
     // The killed runs get a service of their own (its store starts empty, as the clean
@@ -115,7 +115,7 @@ fn relay_reconnect_policy_keeps_a_request_reply_client_going() {
     let last = child.finish(Duration::from_secs(60));
     assert!(last.status.success(), "{}", stderr(&last));
     let out = fs::read_to_string(dir.path().join("out.txt")).unwrap();
-    assert!(base.contains("result: 300 requests answered"), "{base}");
+    assert!(base.contains("result: 800 requests answered"), "{base}");
     assert!(
         out == base,
         "the restored runs printed something else:\n{out}"
