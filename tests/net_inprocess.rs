@@ -33,3 +33,31 @@ fn chat_survives_repeated_sigkill_byte_for_byte() {
         assert!(out == base, "round {i}: the conversation differs:\n{out}");
     }
 }
+
+/// Wrong network options are usage errors that name the option and what it expects,
+/// before the program runs.
+#[test]
+fn bad_network_options_are_usage_errors() {
+    let bin = example("chat");
+    let dir = TempDir::new("chat-bad-options");
+    for (args, says) in [
+        (&["--ckpt-ip", "300.1.2.3/24"][..], "is not an IPv4 address"),
+        (&["--ckpt-ip", "198.51.100.2"], "ADDRESS/PREFIX"),
+        (&["--ckpt-ip", "198.51.100.2/40"], "prefix length"),
+        (&["--ckpt-mac", "01:00:00:00:00:01"], "multicast"),
+        (&["--ckpt-mac", "02:00"], "six bytes"),
+        (&["--ckpt-tap", "a/b"], "TAP device"),
+        (&["--ckpt-net-commit=maybe"], "`save`"),
+        (&["--ckpt-net-relay=sometimes"], "`reconnect`"),
+    ] {
+        let out = run(&bin, args, dir.path());
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(stdout(&out).is_empty(), "{args:?} ran the program");
+    }
+    // A TAP needs the program's address on it.
+    let out = run(&bin, &["--ckpt-tap", "ckt9"], dir.path());
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--ckpt-ip"), "{}", stderr(&out));
+}

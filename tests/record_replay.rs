@@ -393,7 +393,7 @@ fn outputs(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     out
 }
 
-/// Every example, recorded (standard input: 300 numbered lines; input files in `input/`),
+/// Every example that needs no peer, recorded (standard input: 300 numbered lines; input files in `input/`),
 /// and replayed in a fresh directory tree that holds only the input files: the same
 /// standard output, and the same files written, byte for byte (`stopwatch` prints clock
 /// readings, `journal` random tags, `envcheck` the environment: live runs differ;
@@ -435,6 +435,8 @@ fn the_examples_replay_byte_for_byte_in_a_fresh_directory_tree() {
             &[("text.txt", &text)],
         ),
         ("apiclient", &["3000"], &[]),
+        // The in-process network: its clock readings are in the log.
+        ("chat", &["--rounds", "40"], &[]),
     ] {
         let rec = TempDir::new("record-example");
         let elsewhere = TempDir::new("replay-example");

@@ -536,3 +536,94 @@ fn restore_sock(st: &mut Stack, v: &Value) -> Result<()> {
     st.socks.insert(id, sock);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::decode_slice;
+
+    /// Encodes with `f` and decodes back: a component entry as a restore sees it.
+    fn value(f: impl FnOnce(&mut Encoder<'_>)) -> Value {
+        let mut bytes = Vec::new();
+        let mut e = Encoder::new(&mut bytes);
+        f(&mut e);
+        e.finish().unwrap();
+        decode_slice(&bytes).unwrap().0
+    }
+
+    fn header(e: &mut Encoder<'_>, medium: &str, sockets: u64) {
+        e.map(6);
+        e.text("clock_ms");
+        e.uint(5);
+        e.text("next_id");
+        e.uint(9);
+        e.text("next_port");
+        e.uint(50000);
+        e.text("medium");
+        e.text(medium);
+        e.text("frames");
+        e.array(0);
+        e.text("sockets");
+        e.array(sockets);
+    }
+
+    /// Damaged or foreign `net` entries are errors that say what is wrong, never panics,
+    /// and a program that never used the network saves `null` and restores from it.
+    #[test]
+    fn malformed_entries_are_clear_errors() {
+        restore_component(&Value::Null).unwrap();
+        let e = restore_component(&value(|e| e.text("nonsense"))).unwrap_err();
+        assert!(e.to_string().contains("clock_ms"), "{e}");
+        // This process's stack is in-process: an image of a TAP run is a usage error.
+        let e = restore_component(&value(|e| header(e, "tap", 0))).unwrap_err();
+        assert!(
+            matches!(&e, Error::Usage(m) if m.contains("--ckpt-tap")),
+            "{e}"
+        );
+        let e = restore_component(&value(|e| {
+            header(e, "in-process", 1);
+            e.map(3);
+            e.text("id");
+            e.uint(1);
+            e.text("kind");
+            e.text("wormhole");
+            e.text("v");
+            e.map(0);
+        }))
+        .unwrap_err();
+        assert!(e.to_string().contains("wormhole"), "{e}");
+        let e = restore_component(&value(|e| {
+            header(e, "in-process", 1);
+            e.map(3);
+            e.text("id");
+            e.uint(2);
+            e.text("kind");
+            e.text("stream");
+            e.text("v");
+            e.map(2);
+            e.text("local");
+            e.text("not an address");
+            e.text("peer");
+            e.text("127.0.0.1:1");
+        }))
+        .unwrap_err();
+        assert!(e.to_string().contains("local"), "{e}");
+    }
+
+    #[test]
+    fn a_connection_entry_with_a_bad_buffer_size_is_refused() {
+        let conn = value(|e| {
+            e.map(4);
+            e.text("local");
+            e.text("127.0.0.1:1");
+            e.text("remote");
+            e.text("127.0.0.1:2");
+            e.text("role");
+            e.text("accepted");
+            e.text("rx_cap");
+            e.uint(0);
+        });
+        let e = load_conn(&conn).unwrap_err();
+        assert!(e.to_string().contains("snd_una"), "{e}");
+    }
+}
