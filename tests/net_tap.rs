@@ -433,7 +433,7 @@ fn kernel_stream_service(
             }
             got += n as u64;
             reads += 1;
-            if reads % 200 == 0 {
+            if reads.is_multiple_of(200) {
                 std::thread::sleep(Duration::from_millis(40));
             }
         }

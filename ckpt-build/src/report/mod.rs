@@ -179,10 +179,17 @@ pub(crate) fn report_and_unseen(
     analysis: &Analysis,
 ) -> (Report, Vec<Finding>) {
     let files: BTreeSet<&String> = analysis.crates.iter().flat_map(|c| &c.files).collect();
+    // Files whose checkpointable code can make sockets.
+    let mut net_files = BTreeSet::new();
     let parsed: Vec<(String, syn::File)> = files
         .iter()
         .filter_map(|f| {
             let text = fs::read_to_string(package_root.join(f)).ok()?;
+            let net =
+                text.contains("std::net") || (text.contains("std::{") && text.contains("net::"));
+            if net && text.contains("checkpointable") {
+                net_files.insert((*f).clone());
+            }
             Some(((*f).clone(), syn::parse_file(&text).ok()?))
         })
         .collect();
@@ -195,6 +202,7 @@ pub(crate) fn report_and_unseen(
         foreign: &foreign,
         seen: BTreeSet::new(),
         findings: Vec::new(),
+        net_files: &net_files,
     };
     for (file, _) in &parsed {
         if is_target_root(file) {
@@ -351,6 +359,8 @@ struct Walker<'a> {
     foreign: &'a BTreeSet<String>,
     /// `(file, annotated)` already walked.
     seen: BTreeSet<(String, bool)>,
+    /// Files whose checkpointable code can make sockets (they name `std::net`).
+    net_files: &'a BTreeSet<String>,
     /// Each with whether `#[checkpointable]` sees it.
     findings: Vec<(Finding, bool)>,
 }
@@ -375,6 +385,7 @@ impl Walker<'_> {
                 .to_path_buf(),
             children: Vec::new(),
             findings: Vec::new(),
+            uses_net: self.net_files.contains(rel),
         };
         scan.visit_file(file);
         self.findings.append(&mut scan.findings);
@@ -397,6 +408,8 @@ struct Scan<'a> {
     path_base: PathBuf,
     /// `mod foo;` files to walk next: (file, its mod dir, annotated).
     children: Vec<(String, PathBuf, bool)>,
+    /// This file's checkpointable code can make sockets (see [`Walker::net_files`]).
+    uses_net: bool,
     /// Each with whether `#[checkpointable]` sees it.
     findings: Vec<(Finding, bool)>,
 }
@@ -444,9 +457,92 @@ fn method_name(self_ty: &syn::Type, method: &syn::Ident) -> String {
     format!("{}::{method}", self_type_name(self_ty))
 }
 
+/// The std socket type a type names (`TcpStream`, `std::net::TcpListener`, `Vec<UdpSocket>`,
+/// `&mut TcpStream`), if any: ckpt's network stack replaces them inside checkpointable
+/// functions.
+fn std_socket_in(ty: &syn::Type) -> Option<String> {
+    struct Find(Option<String>);
+    impl<'ast> Visit<'ast> for Find {
+        fn visit_type_path(&mut self, t: &'ast syn::TypePath) {
+            let names: Vec<String> = t
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
+            let ours = names.first().is_some_and(|f| f == "ckpt");
+            if let Some(last) = names.last() {
+                if !ours && ["TcpStream", "TcpListener", "UdpSocket"].contains(&last.as_str()) {
+                    self.0.get_or_insert_with(|| last.clone());
+                }
+            }
+            visit::visit_type_path(self, t);
+        }
+    }
+    let mut f = Find(None);
+    f.visit_type(ty);
+    f.0
+}
+
+impl Scan<'_> {
+    /// A function or struct outside checkpointable code that names a std socket type: the
+    /// sockets checkpointable code makes are ckpt's, so they cannot be handed to it.
+    fn socket_outside(&mut self, item: String, what: &str, at: proc_macro2::Span, ty: String) {
+        let start = at.start();
+        let fix = if what == "field" {
+            format!("name `ckpt::net::{ty}` for the field (it is std's elsewhere)")
+        } else {
+            format!("add #[checkpointable] to `{item}` (its signature then names ckpt's {ty})")
+        };
+        let finding = Finding {
+            file: self.file.to_owned(),
+            line: start.line,
+            column: start.column + 1,
+            function: item.clone(),
+            construct: format!("{ty} in {what} `{item}`"),
+            reason: format!(
+                "inside #[checkpointable] functions std::net's sockets are ckpt's (their \
+                 connections are saved in the image), so one made there cannot be passed to \
+                 {what} `{item}`, which is not checkpointable and names std's {ty}: {fix}"
+            ),
+        };
+        self.findings.push((finding, true));
+    }
+
+    fn signature_sockets(&mut self, name: String, sig: &syn::Signature) {
+        let types = sig.inputs.iter().filter_map(|a| match a {
+            syn::FnArg::Typed(t) => Some(&*t.ty),
+            syn::FnArg::Receiver(_) => None,
+        });
+        let ret = match &sig.output {
+            syn::ReturnType::Type(_, t) => Some(&**t),
+            syn::ReturnType::Default => None,
+        };
+        if let Some(ty) = types.chain(ret).find_map(std_socket_in) {
+            self.socket_outside(name, "function", sig.ident.span(), ty);
+        }
+    }
+}
+
 impl<'ast> Visit<'ast> for Scan<'_> {
+    fn visit_item_struct(&mut self, st: &'ast syn::ItemStruct) {
+        if !self.uses_net {
+            return;
+        }
+        for field in &st.fields {
+            if let Some(ty) = std_socket_in(&field.ty) {
+                let at = field.ident.as_ref().map_or(st.ident.span(), |i| i.span());
+                self.socket_outside(st.ident.to_string(), "field", at, ty);
+                return;
+            }
+        }
+    }
+
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
         let own = is_marked(&f.attrs);
+        if !(self.annotated || own) && self.uses_net {
+            self.signature_sockets(f.sig.ident.to_string(), &f.sig);
+        }
         let name = (self.annotated || own).then(|| f.sig.ident.to_string());
         let here = self.attr_here(own, false);
         self.function(name, here, &f.block);
@@ -458,6 +554,9 @@ impl<'ast> Visit<'ast> for Scan<'_> {
         for item in &imp.items {
             if let syn::ImplItem::Fn(m) = item {
                 let own = is_marked(&m.attrs);
+                if !(all || own) && self.uses_net {
+                    self.signature_sockets(method_name(&imp.self_ty, &m.sig.ident), &m.sig);
+                }
                 let name = (all || own).then(|| method_name(&imp.self_ty, &m.sig.ident));
                 let here = self.attr_here(own, container);
                 self.function(name, here, &m.block);

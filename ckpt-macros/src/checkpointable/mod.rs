@@ -422,6 +422,14 @@ fn function(
              resume); make it a plain fn",
         );
     }
+    // The std types the signature names are ckpt's, like the values the body makes.
+    let mut net_sig = sig.clone();
+    let key = match self_ty {
+        Some(t) => format!("{t}::{}", sig.ident),
+        None => sig.ident.to_string(),
+    };
+    rewrite::std_signature(&mut net_sig, a.imports.get(&key).map_or(&[][..], |v| v));
+    let sig = &net_sig;
     let mut model = FnModel::new(sig, block, self_ty);
     if let Bounds::Impl {
         dyn_trait: Some(t), ..

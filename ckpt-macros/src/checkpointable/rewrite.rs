@@ -287,6 +287,81 @@ pub fn shadowing_uses(imports: &[(String, String)]) -> TokenStream {
     out
 }
 
+/// Rewrites the std types a checkpointable function's signature names through the
+/// module's imports of the modules ckpt replaces (`File` imported from `std::fs`,
+/// `TcpStream` from `std::net`, `io::BufReader<File>` with `use std::io;`) to ckpt's, so
+/// the values its body makes and the ones its (checkpointable) callers pass are the same
+/// types. Names ckpt only re-exports (`io::Result`, `Duration`) are std's either way; a
+/// full `std::fs::File` stays std's.
+pub fn std_signature(sig: &mut syn::Signature, imports: &[(String, String)]) {
+    struct Sig<'a>(&'a [(String, String)]);
+    impl VisitMut for Sig<'_> {
+        fn visit_type_path_mut(&mut self, t: &mut syn::TypePath) {
+            syn::visit_mut::visit_type_path_mut(self, t);
+            if t.qself.is_some() || t.path.leading_colon.is_some() {
+                return;
+            }
+            let names: Vec<String> = t
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
+            // The std path an alias the module imports names. A full `std::…` path says
+            // std's type on purpose (a function called from code that is not
+            // checkpointable, say): it stays.
+            let Some((_, p)) = self
+                .0
+                .iter()
+                .find(|(alias, _)| Some(alias) == names.first())
+            else {
+                return;
+            };
+            if p.split("::").next() != Some("std") {
+                return;
+            }
+            let mut std_path: Vec<String> = p.split("::").skip(1).map(str::to_string).collect();
+            std_path.extend(names[1..].iter().cloned());
+            let Some(new) = ckpt_path(&std_path) else {
+                return;
+            };
+            if new.len() < 2 {
+                // A module itself (`io`), not a type.
+                return;
+            }
+            let span = t.path.segments[0].ident.span();
+            // The last segment keeps its generic arguments (`BufReader<File>`).
+            let last = t
+                .path
+                .segments
+                .last()
+                .cloned()
+                .expect("a path has a segment");
+            let mut segs = syn::punctuated::Punctuated::new();
+            segs.push(syn::PathSegment::from(syn::Ident::new("ckpt", span)));
+            for (i, name) in new.iter().enumerate() {
+                if i + 1 == new.len() {
+                    let mut seg = last.clone();
+                    seg.ident = syn::Ident::new(name, last.ident.span());
+                    segs.push(seg);
+                } else {
+                    segs.push(syn::PathSegment::from(syn::Ident::new(name, span)));
+                }
+            }
+            t.path.segments = segs;
+            t.path.leading_colon = Some(syn::Token![::](span));
+        }
+        fn visit_block_mut(&mut self, _: &mut syn::Block) {}
+    }
+    let mut v = Sig(imports);
+    for input in sig.inputs.iter_mut() {
+        if let syn::FnArg::Typed(pt) = input {
+            v.visit_type_mut(&mut pt.ty);
+        }
+    }
+    v.visit_return_type_mut(&mut sig.output);
+}
+
 fn is_ident(s: &str) -> bool {
     syn::parse_str::<syn::Ident>(s).is_ok()
 }

@@ -341,6 +341,8 @@ pub(crate) struct Stack {
 static STACK: Mutex<Option<Stack>> = Mutex::new(None);
 /// Woken after every poll that moved something (threads waiting on the in-process medium).
 static MOVED: Condvar = Condvar::new();
+/// Threads waiting on [`MOVED`] (a notify with none costs a futex call per poll).
+static WAITERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 /// The stack clock's offset (ms) added to the process's monotonic clock: a restore sets it
 /// so the clock, and the TCP timestamps drawn from it, continue from the saved reading.
 static CLOCK_OFFSET_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -443,6 +445,12 @@ pub(crate) fn finish() {
 impl Stack {
     /// A stack on the configured medium.
     pub fn new(cfg: NetConfig) -> io::Result<Stack> {
+        // Socket buffers (128 KiB each, two per connection) from fresh zero pages: glibc
+        // otherwise raises its mmap threshold after the first such buffer is freed and
+        // clears later ones with memset, which made restoring 1,000 connections 3-4x
+        // slower and 7x bigger (BENCHMARKS.md).
+        // SAFETY: mallopt only changes the allocator's tuning.
+        unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, TCP_BUFFER as libc::c_int) };
         let seed = {
             let mut b = [0u8; 8];
             let _ = crate::replay::fill(crate::replay::Kind::Random, &mut b, |b| {
@@ -652,7 +660,7 @@ impl Stack {
         }
         self.after_poll();
         self.dev.release_logged();
-        if moved {
+        if moved && WAITERS.load(std::sync::atomic::Ordering::Relaxed) > 0 {
             MOVED.notify_all();
         }
         moved
@@ -926,10 +934,12 @@ pub(crate) fn block<T>(
                 g = lock();
             }
             None => {
+                WAITERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 g = MOVED
                     .wait_timeout(g, wait)
                     .unwrap_or_else(|e| e.into_inner())
                     .0;
+                WAITERS.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
             }
         }
     }
