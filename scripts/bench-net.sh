@@ -14,7 +14,8 @@
 #   d. TAP throughput: ckpt's stack on a TAP sending to a kernel receiver in the namespace,
 #      --ckpt-net-commit=none and =save (a safepoint after every 64 KiB write), vs the
 #      kernel's TCP over a veth pair between two namespaces
-#   e. examples/kvserver on the TAP with both commit modes, a kernel client doing sequential
+#   e. examples/kvserver on the TAP with each commit mode (none, save, the input log with and
+#      without fdatasync), a kernel client doing sequential
 #      requests on one connection (req/s, p50/p99), vs the same client against a plain
 #      kernel TCP key-value server over the veth pair
 #
@@ -139,12 +140,20 @@ if [ "$root" = 1 ]; then
         sleep 0.3
         run 120 ip netns exec "$NS_A" "$NB" kv-client --to 198.51.100.2:7878 --requests "$KV_N" --label kernel-veth --ckpt-file "$work/kvc.ckpt"
         wait
-        for commit in none save save-shm; do
+        for commit in none save save-shm log log-sync; do
             d="$work/kv-$commit"
             [ "$commit" = save-shm ] && d="$shm/kv-save"
             mkdir -p "$d"
+            rm -f "$d"/kv.log "$d"/*.ckpt*
+            case "$commit" in
+                # Log-based: replies leave once the input log holds what they depend on
+                # (page cache; with --ckpt-log-sync, fdatasync'd).
+                log) mode=(--ckpt-record kv.log) ;;
+                log-sync) mode=(--ckpt-record kv.log --ckpt-log-sync) ;;
+                *) mode=(--ckpt-net-commit="${commit%-shm}") ;;
+            esac
             (cd "$d" && ip netns exec "$NS_TAP" timeout -k 5 120 "$EX/kvserver" "${CKPT_OPTS[@]}" \
-                --ckpt-net-commit="${commit%-shm}" --every 1000000000 --connections 1 > "$d/out" 2> "$d/err") &
+                "${mode[@]}" --every 1000000000 --connections 1 > "$d/out" 2> "$d/err") &
             bg_pids+=($!)
             run 120 ip netns exec "$NS_TAP" "$NB" kv-client --to 198.51.100.2:7878 --requests "$KV_N" --label "ckpt-$commit" --ckpt-file "$work/kvc.ckpt"
             wait
@@ -208,8 +217,8 @@ summary() {
             }
         }
         if (cnt["kvr_kernel-veth"] + cnt["kvr_ckpt-none"] > 0) {
-            split("kernel-veth ckpt-none ckpt-save ckpt-save-shm", L, " ")
-            for (i = 1; i <= 4; i++) {
+            split("kernel-veth ckpt-none ckpt-save ckpt-save-shm ckpt-log ckpt-log-sync", L, " ")
+            for (i = 1; i <= 6; i++) {
                 l = L[i]
                 printf "%-58s %s\n", "e. kv " l ": req/s ; p50 ; p99 us", range("kvr_" l) " ; " range("kv50_" l) " ; " range("kv99_" l)
             }
