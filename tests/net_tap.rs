@@ -13,143 +13,14 @@ mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use support::netns::*;
 use support::*;
-
-const SERVER_IP: &str = "198.51.100.2";
-const KERNEL_IP: &str = "198.51.100.1";
-
-/// A network namespace with a TAP device `tap` whose kernel side is 198.51.100.1/24.
-/// Dropping it kills every process left in it and deletes it.
-struct Netns {
-    name: String,
-    tap: String,
-}
-
-fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().unwrap_or_else(|e| {
-        panic!("cannot run `ip` ({e}): scripts/install-deps.sh installs iproute2")
-    });
-    assert!(
-        out.status.success(),
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn require_root() {
-    // SAFETY: geteuid has no preconditions.
-    let euid = unsafe { libc::geteuid() };
-    assert!(
-        euid == 0,
-        "the TAP tests need root (network namespaces, TAP devices): run `cargo test` as root, \
-         as CI does (euid is {euid})"
-    );
-    assert!(
-        Path::new("/dev/net/tun").exists(),
-        "the TAP tests need /dev/net/tun (the tun module)"
-    );
-}
-
-impl Netns {
-    fn new(tag: &str) -> Netns {
-        require_root();
-        let name = format!("ckpt{tag}{}", std::process::id());
-        let _ = Command::new("ip").args(["netns", "del", &name]).output();
-        ip(&["netns", "add", &name]);
-        let ns = Netns {
-            name,
-            tap: "ckt0".to_string(),
-        };
-        ns.exec_ok(&["ip", "link", "set", "lo", "up"]);
-        ns.exec_ok(&["ip", "tuntap", "add", "dev", &ns.tap, "mode", "tap"]);
-        ns.exec_ok(&[
-            "ip",
-            "addr",
-            "add",
-            &format!("{KERNEL_IP}/24"),
-            "dev",
-            &ns.tap,
-        ]);
-        ns.exec_ok(&["ip", "link", "set", &ns.tap, "up"]);
-        ns
-    }
-
-    fn exec_ok(&self, cmd: &[&str]) -> String {
-        let out = Command::new("ip")
-            .args(["netns", "exec", &self.name])
-            .args(cmd)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}: {}",
-            cmd.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// A command that runs in the namespace.
-    fn command(&self, bin: &Path) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.name]).arg(bin);
-        c
-    }
-
-    /// Runs `f` on a thread inside the namespace (its sockets are the namespace's).
-    fn thread<T: Send + 'static>(
-        &self,
-        f: impl FnOnce() -> T + Send + 'static,
-    ) -> std::thread::JoinHandle<T> {
-        let path = format!("/var/run/netns/{}", self.name);
-        std::thread::spawn(move || {
-            let ns = std::fs::File::open(&path).unwrap();
-            // SAFETY: a valid namespace fd; setns changes only this thread's namespace.
-            let r = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
-            assert_eq!(r, 0, "setns: {}", std::io::Error::last_os_error());
-            f()
-        })
-    }
-
-    /// The namespace's TCP counter `name` (absolute).
-    fn counter(&self, name: &str) -> u64 {
-        let out = self.exec_ok(&["nstat", "-az", name]);
-        out.lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("no {name} in nstat's output:\n{out}"))
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        // Whatever still runs in the namespace (a program, the TAP holder) ends with it.
-        if let Ok(out) = Command::new("ip")
-            .args(["netns", "pids", &self.name])
-            .output()
-        {
-            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-                if let Ok(pid) = pid.parse::<i32>() {
-                    // SAFETY: kill has no memory preconditions.
-                    unsafe { libc::kill(pid, libc::SIGKILL) };
-                }
-            }
-        }
-        std::thread::sleep(Duration::from_millis(50));
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .output();
-    }
-}
 
 /// The kvserver's answers, modelled.
 struct Model {
@@ -208,6 +79,17 @@ fn connect_retrying(addr: &str) -> TcpStream {
     }
 }
 
+/// Starts `c` (a program in the namespace) in `dir`, its outputs piped; the TAP holder it
+/// starts ends a minute after the last program (the namespace's removal ends it first).
+fn spawn_in(mut c: Command, dir: &Path) -> Running {
+    c.current_dir(dir)
+        .env("CKPT_TAP_HOLDER_IDLE", "60")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    Running::spawn(&mut c)
+}
+
 /// How kvserver's replies are committed in a test.
 #[derive(Clone, Copy, PartialEq)]
 enum Commit {
@@ -239,12 +121,7 @@ fn start_kvserver(ns: &Netns, dir: &Path, restore: bool, commit: Commit) -> Runn
                 .args(["--every", "400", "--connections", "1"]);
         }
     }
-    c.current_dir(dir)
-        .env("CKPT_TAP_HOLDER_IDLE", "60")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    Running::spawn(&mut c)
+    spawn_in(c, dir)
 }
 
 /// A client on the kernel's TCP keeps one connection to kvserver while the server is
@@ -460,12 +337,7 @@ fn start_stream_sum(ns: &Netns, dir: &Path, restore: bool, bytes: u64) -> Runnin
         .args(["--server", &format!("{KERNEL_IP}:9000")])
         .args(["--bytes", &bytes.to_string()]);
     }
-    c.current_dir(dir)
-        .env("CKPT_TAP_HOLDER_IDLE", "60")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    Running::spawn(&mut c)
+    spawn_in(c, dir)
 }
 
 /// ckpt in the connecting role: `stream_sum` streams to a kernel-side service and checks

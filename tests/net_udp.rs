@@ -23,13 +23,13 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::net::UdpSocket;
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use support::netns::*;
 use support::*;
 
 // ---- In-process ---------------------------------------------------------------------------
@@ -313,126 +313,6 @@ fn pingpong_survives_sigkill_at_random_moments() {
 
 // ---- On a TAP device ----------------------------------------------------------------------
 
-const SERVER_IP: &str = "198.51.100.2";
-const KERNEL_IP: &str = "198.51.100.1";
-
-/// A network namespace `ckptudp<pid><tag>` with a TAP device `ckt0` whose kernel side is
-/// 198.51.100.1/24. Dropping it kills every process left in it and deletes it.
-struct Netns {
-    name: String,
-    tap: String,
-}
-
-fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().unwrap_or_else(|e| {
-        panic!("cannot run `ip` ({e}): scripts/install-deps.sh installs iproute2")
-    });
-    assert!(
-        out.status.success(),
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn require_root() {
-    // SAFETY: geteuid has no preconditions.
-    let euid = unsafe { libc::geteuid() };
-    assert!(
-        euid == 0,
-        "the UDP TAP tests need root (network namespaces, TAP devices): run `cargo test` as \
-         root, as CI does (euid is {euid})"
-    );
-    assert!(
-        Path::new("/dev/net/tun").exists(),
-        "the UDP TAP tests need /dev/net/tun (the tun module)"
-    );
-}
-
-impl Netns {
-    fn new(tag: &str) -> Netns {
-        require_root();
-        let name = format!("ckptudp{}{tag}", std::process::id());
-        let _ = Command::new("ip").args(["netns", "del", &name]).output();
-        ip(&["netns", "add", &name]);
-        // From here on, a failure removes the namespace again.
-        let ns = Netns {
-            name,
-            tap: "ckt0".to_string(),
-        };
-        ns.exec_ok(&["ip", "link", "set", "lo", "up"]);
-        ns.exec_ok(&["ip", "tuntap", "add", "dev", &ns.tap, "mode", "tap"]);
-        ns.exec_ok(&[
-            "ip",
-            "addr",
-            "add",
-            &format!("{KERNEL_IP}/24"),
-            "dev",
-            &ns.tap,
-        ]);
-        ns.exec_ok(&["ip", "link", "set", &ns.tap, "up"]);
-        ns
-    }
-
-    fn exec_ok(&self, cmd: &[&str]) -> String {
-        let out = Command::new("ip")
-            .args(["netns", "exec", &self.name])
-            .args(cmd)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}: {}",
-            cmd.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// A command that runs in the namespace.
-    fn command(&self, bin: &Path) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.name]).arg(bin);
-        c
-    }
-
-    /// Runs `f` on a thread inside the namespace (its sockets are the namespace's).
-    fn thread<T: Send + 'static>(
-        &self,
-        f: impl FnOnce() -> T + Send + 'static,
-    ) -> std::thread::JoinHandle<T> {
-        let path = format!("/var/run/netns/{}", self.name);
-        std::thread::spawn(move || {
-            let ns = std::fs::File::open(&path).unwrap();
-            // SAFETY: a valid namespace fd; setns changes only this thread's namespace.
-            let r = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
-            assert_eq!(r, 0, "setns: {}", std::io::Error::last_os_error());
-            f()
-        })
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        // Whatever still runs in the namespace (the server, the TAP holder) ends with it.
-        if let Ok(out) = Command::new("ip")
-            .args(["netns", "pids", &self.name])
-            .output()
-        {
-            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-                if let Ok(pid) = pid.parse::<i32>() {
-                    // SAFETY: kill has no memory preconditions.
-                    unsafe { libc::kill(pid, libc::SIGKILL) };
-                }
-            }
-        }
-        std::thread::sleep(Duration::from_millis(50));
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .output();
-    }
-}
-
 fn start_echo(ns: &Netns, dir: &Path, restore: bool, extra: &[&str]) -> Running {
     let mut c = ns.command(&example("echo_udp"));
     if restore {
@@ -585,7 +465,7 @@ fn udp_client(
 /// resend reached the server too): at-least-once delivery with a monotonic count.
 #[test]
 fn echo_udp_answers_a_kernel_client_across_repeated_sigkill() {
-    let ns = Netns::new("k");
+    let ns = Netns::new("udpk");
     let dir = TempDir::new("echo-udp-tap");
     let n = 12_000u64;
     let limit = Duration::from_secs(180);
@@ -643,7 +523,7 @@ fn echo_udp_answers_a_kernel_client_across_repeated_sigkill() {
 /// the client computes from the echoes (each carries the datagram and its number).
 #[test]
 fn echo_udp_count_ends_with_the_totals_of_what_it_echoed() {
-    let ns = Netns::new("c");
+    let ns = Netns::new("udpc");
     let dir = TempDir::new("echo-udp-count");
     let count = 40u64;
     let server = start_echo(&ns, dir.path(), false, &["--count", &count.to_string()]);

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 mod child;
+pub mod netns;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -570,6 +570,32 @@ impl Stack {
         id
     }
 
+    /// The local address a socket binding `a` gets: `a` itself, with an ephemeral port
+    /// for port 0; an address that is not the interface's, or a port in use, is an error
+    /// as the kernel's.
+    pub fn claim(&mut self, a: SocketAddr, tcp_: bool) -> io::Result<SocketAddr> {
+        if !self.is_local(a.ip()) {
+            return Err(io::Error::new(
+                io::ErrorKind::AddrNotAvailable,
+                format!(
+                    "{} is not an address of this program's network interface",
+                    a.ip()
+                ),
+            ));
+        }
+        let port = if a.port() == 0 {
+            self.ephemeral_port(tcp_)
+        } else if self.port_used(a.port(), tcp_) {
+            return Err(io::Error::new(
+                io::ErrorKind::AddrInUse,
+                format!("address {a} is already in use"),
+            ));
+        } else {
+            a.port()
+        };
+        Ok(SocketAddr::new(a.ip(), port))
+    }
+
     /// A free ephemeral port (for `ip` and protocol `tcp`).
     pub fn ephemeral_port(&mut self, tcp_: bool) -> u16 {
         for _ in 0..16384 {

@@ -87,26 +87,7 @@ impl TcpListener {
 
     fn bind_one(a: SocketAddr) -> io::Result<TcpListener> {
         stack::with(|st| {
-            if !st.is_local(a.ip()) {
-                return Err(io::Error::new(
-                    io::ErrorKind::AddrNotAvailable,
-                    format!(
-                        "{} is not an address of this program's network interface",
-                        a.ip()
-                    ),
-                ));
-            }
-            let port = if a.port() == 0 {
-                st.ephemeral_port(true)
-            } else if st.port_used(a.port(), true) {
-                return Err(io::Error::new(
-                    io::ErrorKind::AddrInUse,
-                    format!("address {a} is already in use"),
-                ));
-            } else {
-                a.port()
-            };
-            let local = SocketAddr::new(a.ip(), port);
+            let local = st.claim(a, true)?;
             let id = st.add(Sock::new(Kind::Listener(Listener {
                 local,
                 listening: Vec::new(),

@@ -67,26 +67,7 @@ impl UdpSocket {
     pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<UdpSocket> {
         let a = first_addr(addr)?;
         let id = stack::with(|st| -> io::Result<u64> {
-            if !st.is_local(a.ip()) {
-                return Err(io::Error::new(
-                    io::ErrorKind::AddrNotAvailable,
-                    format!(
-                        "{} is not an address of this program's network interface",
-                        a.ip()
-                    ),
-                ));
-            }
-            let port = if a.port() == 0 {
-                st.ephemeral_port(false)
-            } else if st.port_used(a.port(), false) {
-                return Err(io::Error::new(
-                    io::ErrorKind::AddrInUse,
-                    format!("address {a} is already in use"),
-                ));
-            } else {
-                a.port()
-            };
-            let local = SocketAddr::new(a.ip(), port);
+            let local = st.claim(a, false)?;
             let mut s = Stack::udp_socket();
             s.bind(stack::listen_endpoint(local))
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("{e}")))?;

@@ -329,17 +329,7 @@ pub(crate) fn sent(n: u64) {
 
 /// Starts replaying the log at `path` (already read) from event `from` on.
 pub(crate) fn start_replaying(path: &Path, log: log::Log, from: u64) {
-    let sent = log
-        .events
-        .iter()
-        .filter(|e| e.kind == Kind::Sent)
-        .filter_map(|e| match e.value {
-            Payload::Uint(v) => Some(v),
-            _ => None,
-        })
-        .max()
-        .unwrap_or(0);
-    NET_SENT.store(sent, Ordering::SeqCst);
+    NET_SENT.store(most(&log, Kind::Sent), Ordering::SeqCst);
     let total = log.header.first + log.events.len() as u64;
     let mut events = log.events;
     events.retain(|e| e.n >= from);
@@ -431,9 +421,14 @@ fn diverged_at_last(detail: String) -> Error {
 /// The position of standard output recorded as released in `log` (the most any
 /// [`Kind::Released`] event says), 0 if none.
 pub(crate) fn released_in(log: &log::Log) -> u64 {
+    most(log, Kind::Released)
+}
+
+/// The largest number any event of `kind` in `log` holds, 0 if none.
+fn most(log: &log::Log, kind: Kind) -> u64 {
     log.events
         .iter()
-        .filter(|e| e.kind == Kind::Released)
+        .filter(|e| e.kind == kind)
         .filter_map(|e| match e.value {
             Payload::Uint(v) => Some(v),
             _ => None,
