@@ -158,6 +158,10 @@ impl Norm {
                         .is_some_and(|r| self.readers.contains(&r)))
             || matches!(iterable, syn::Expr::MethodCall(m)
                 if matches!(m.method.to_string().as_str(), "drain" | "into_values" | "into_keys"))
+            // A listener's connections (`listener.incoming()`): the iterator has no
+            // position, it is saved as the listener it takes from.
+            || matches!(iterable, syn::Expr::MethodCall(m)
+                if m.method == "incoming" && m.args.is_empty())
     }
 }
 

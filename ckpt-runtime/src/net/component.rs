@@ -136,6 +136,7 @@ fn save_sock(st: &mut Stack, id: u64, e: &mut Encoder<'_>) {
             } else {
                 seen.and_then(|seen| Conn::capture(sock, &seen, sm.written, sm.read, &shadow))
             };
+
             match conn {
                 Some(c) => {
                     let fin = u32::from(c.fin_received);
@@ -389,7 +390,38 @@ pub(crate) fn restore_component(v: &Value) -> Result<()> {
     for s in socks {
         restore_sock(st, s)?;
     }
+    if st.in_process() {
+        mark_gone_ends(st);
+    }
     Ok(())
+}
+
+/// In-process, both ends of a connection are the program's. An end that was closing at
+/// the save (restored closed) or already closed (not in the image) is gone: the segments
+/// of its connection are dropped, so the end that was restored (in CLOSE-WAIT, with bytes
+/// it has not read, say) is not reset by the stack answering for the gone one.
+fn mark_gone_ends(st: &mut Stack) {
+    let ends: Vec<(SocketAddr, SocketAddr, bool)> = st
+        .socks
+        .values()
+        .filter_map(|s| match &s.kind {
+            Kind::Stream(sm) => Some((sm.local, sm.peer, sm.dead)),
+            _ => None,
+        })
+        .collect();
+    for (local, peer, dead) in &ends {
+        let other_alive = ends.iter().any(|(l, p, d)| l == peer && p == local && !d);
+        if !dead && !other_alive {
+            st.dev
+                .gone
+                .insert((stack::to_smol(*peer), stack::to_smol(*local)));
+        }
+        if *dead {
+            st.dev
+                .gone
+                .insert((stack::to_smol(*local), stack::to_smol(*peer)));
+        }
+    }
 }
 
 fn restore_sock(st: &mut Stack, v: &Value) -> Result<()> {

@@ -62,6 +62,10 @@ pub(crate) struct Dev {
     /// Egress frames waiting for the image that covers them (TAP, [`Commit::Save`]).
     pub held: Vec<Vec<u8>>,
     pub hold: bool,
+    /// In-process connections whose end here was closing at the save and came back closed,
+    /// as (that end's local, its peer): segments to it are dropped instead of reset, so
+    /// the other end (restored, in CLOSE-WAIT say) keeps the bytes it had not read.
+    pub gone: std::collections::BTreeSet<(IpEndpoint, IpEndpoint)>,
     /// Frames emitted on an outside link since the run's start (saved in the image): while
     /// recording, the log says how many left; a recovery sends only those after them.
     pub emitted: u64,
@@ -95,6 +99,7 @@ impl Dev {
             observer: Observer::default(),
             held: Vec::new(),
             hold,
+            gone: Default::default(),
             emitted: 0,
             drained: false,
             rx: vec![0; mtu + 64],
@@ -137,6 +142,9 @@ impl Dev {
             self.observer.on_packet(ip, true);
         }
         if matches!(self.link, Link::Loop(_)) {
+            if !self.gone.is_empty() && to_gone(&frame, &self.gone) {
+                return;
+            }
             if let Link::Loop(q) = &mut self.link {
                 q.push_back(frame);
             }
@@ -792,6 +800,15 @@ impl Stack {
                         if sock.send_queue() == 0 && sock.may_send() {
                             sock.close();
                         }
+                        if self
+                            .dev
+                            .gone
+                            .contains(&(to_smol(st.peer), to_smol(st.local)))
+                            && !sock.may_send()
+                        {
+                            // Its peer came back closed: nothing will acknowledge its FIN.
+                            sock.abort();
+                        }
                         if matches!(sock.state(), tcp::State::Closed | tcp::State::TimeWait) {
                             gone.push(*id);
                         }
@@ -993,6 +1010,25 @@ fn hold_blocked(st: &mut Stack) {
         );
     }
     st.dev.release();
+}
+
+/// Whether an IPv4 packet is a TCP segment of a connection with an end in `gone`, either
+/// way (to it, or a reset the stack makes for it, say for a segment that was on its way
+/// at the save).
+fn to_gone(ip: &[u8], gone: &std::collections::BTreeSet<(IpEndpoint, IpEndpoint)>) -> bool {
+    use smoltcp::wire::{IpProtocol, Ipv4Packet, TcpPacket};
+    let Ok(p) = Ipv4Packet::new_checked(ip) else {
+        return false;
+    };
+    if p.next_header() != IpProtocol::Tcp {
+        return false;
+    }
+    let Ok(t) = TcpPacket::new_checked(p.payload()) else {
+        return false;
+    };
+    let dst = IpEndpoint::new(IpAddress::Ipv4(p.dst_addr()), t.dst_port());
+    let src = IpEndpoint::new(IpAddress::Ipv4(p.src_addr()), t.src_port());
+    gone.contains(&(dst, src)) || gone.contains(&(src, dst))
 }
 
 /// Per connection (local, remote): the sequence number after the last byte the last image

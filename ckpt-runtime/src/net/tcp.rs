@@ -42,15 +42,32 @@ pub struct TcpStream {
 
 /// An iterator over the connections a [`TcpListener`] accepts (see
 /// [`TcpListener::incoming`]).
+///
+/// It has no position: a `for` loop over it that holds a save point saves it as the
+/// listener it takes from, and goes on accepting after a restore.
 #[derive(Debug)]
 pub struct Incoming<'a> {
-    listener: &'a TcpListener,
+    /// The listener's socket (the borrow keeps the listener alive).
+    id: u64,
+    listener: std::marker::PhantomData<&'a TcpListener>,
 }
 
 impl Iterator for Incoming<'_> {
     type Item = io::Result<TcpStream>;
     fn next(&mut self) -> Option<io::Result<TcpStream>> {
-        Some(self.listener.accept().map(|(s, _)| s))
+        Some(accept(self.id).map(|(s, _)| s))
+    }
+}
+
+impl State for Incoming<'_> {
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        save_id(self.id, e)
+    }
+    fn load(v: Value, _: &mut Loader) -> Result<Self, Error> {
+        Ok(Incoming {
+            id: load_id(v, "listener")?,
+            listener: std::marker::PhantomData,
+        })
     }
 }
 
@@ -115,30 +132,15 @@ impl TcpListener {
 
     /// Accepts a new connection (blocks unless nonblocking).
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let id = self.id;
-        let nb = sock_flag(id, |s| s.nonblocking)?;
-        stack::block(nb, None, |st| {
-            let Some(Sock {
-                kind: Kind::Listener(l),
-                ..
-            }) = st.socks.get_mut(&id)
-            else {
-                return Some(Err(not_found("listener")));
-            };
-            let sid = l.ready.pop_front()?;
-            let s = st.socks.get_mut(&sid)?;
-            s.refs = 1;
-            let Kind::Stream(stream) = &mut s.kind else {
-                return None;
-            };
-            stream.unaccepted = false;
-            Some(Ok((TcpStream { id: sid }, stream.peer)))
-        })
+        accept(self.id)
     }
 
     /// An iterator over connections as they are accepted.
     pub fn incoming(&self) -> Incoming<'_> {
-        Incoming { listener: self }
+        Incoming {
+            id: self.id,
+            listener: std::marker::PhantomData,
+        }
     }
 
     /// Another handle to the same listener.
@@ -172,6 +174,29 @@ impl Drop for TcpListener {
     fn drop(&mut self) {
         let _ = stack::with(|st| st.release_ref(self.id));
     }
+}
+
+/// Accepts a connection on listener `id` (blocks unless it is nonblocking).
+fn accept(id: u64) -> io::Result<(TcpStream, SocketAddr)> {
+    let nb = sock_flag(id, |s| s.nonblocking)?;
+
+    stack::block(nb, None, |st| {
+        let Some(Sock {
+            kind: Kind::Listener(l),
+            ..
+        }) = st.socks.get_mut(&id)
+        else {
+            return Some(Err(not_found("listener")));
+        };
+        let sid = l.ready.pop_front()?;
+        let s = st.socks.get_mut(&sid)?;
+        s.refs = 1;
+        let Kind::Stream(stream) = &mut s.kind else {
+            return None;
+        };
+        stream.unaccepted = false;
+        Some(Ok((TcpStream { id: sid }, stream.peer)))
+    })
 }
 
 fn add_ref(id: u64) -> io::Result<()> {

@@ -478,5 +478,6 @@ corpus! {
     trait_generic_sim,
     typed_self_where_fn,
     vec_consumed_in_branch,
+    web_server_incoming,
     zip_dot_product,
 }
