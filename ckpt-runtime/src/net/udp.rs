@@ -53,13 +53,20 @@ fn udp_of(s: &mut Sock) -> &mut Udp {
     }
 }
 
+/// The address `a` names (an IPv4 one if it names several, as `localhost` may: the stack
+/// speaks IPv4).
 fn first_addr<A: ToSocketAddrs>(a: A) -> io::Result<SocketAddr> {
-    a.to_socket_addrs()?.next().ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "could not resolve to any addresses",
-        )
-    })
+    let all: Vec<SocketAddr> = a.to_socket_addrs()?.collect();
+    all.iter()
+        .find(|a| a.is_ipv4())
+        .or(all.first())
+        .copied()
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "could not resolve to any addresses",
+            )
+        })
 }
 
 impl UdpSocket {
