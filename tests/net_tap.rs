@@ -405,3 +405,59 @@ fn stream_sum_connects_out_and_survives_kills_and_close_wait() {
     );
     assert_eq!(ns.counter("TcpEstabResets"), 0, "the kernel saw a reset");
 }
+
+/// A recording of kvserver on the TAP replays anywhere, without the device or the
+/// namespace: the frames it received are in the log, the frames it sends go nowhere, and
+/// it serves the same requests with the same result.
+#[test]
+fn a_tap_recording_replays_without_the_device() {
+    let ns = Netns::new("rp");
+    let dir = TempDir::new("kvserver-tap-replay");
+    let mut c = ns.command(&example("kvserver"));
+    c.args(["--ckpt-record", "kv.log", "--connections", "1"])
+        .args([
+            "--ckpt-tap",
+            &ns.tap,
+            "--ckpt-ip",
+            &format!("{SERVER_IP}/24"),
+        ]);
+    let server = spawn_in(c, dir.path());
+    let client = ns.thread(|| -> Result<(), String> {
+        let stream = connect_retrying(&format!("{SERVER_IP}:7878"));
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut writer = stream;
+        let mut model = Model {
+            store: Default::default(),
+        };
+        for i in 0..300 {
+            let (req, want) = model.step(i);
+            writer
+                .write_all(format!("{req}\n").as_bytes())
+                .map_err(|e| e.to_string())?;
+            let mut reply = String::new();
+            reader.read_line(&mut reply).map_err(|e| e.to_string())?;
+            if reply.trim_end() != want {
+                return Err(format!("reply {i}: {reply:?}, expected {want:?}"));
+            }
+        }
+        Ok(())
+    });
+    client.join().unwrap().unwrap();
+    let recorded = server.finish(Duration::from_secs(30));
+    assert!(recorded.status.success(), "{}", stderr(&recorded));
+    // Outside the namespace: no TAP device here.
+    let replayed = run(
+        &example("kvserver"),
+        &["--replay", "start", "--log", "kv.log"],
+        dir.path(),
+    );
+    assert!(replayed.status.success(), "{}", stderr(&replayed));
+    assert_eq!(stdout(&replayed), stdout(&recorded));
+    assert_eq!(
+        result_line(&stdout(&replayed)),
+        "result: served 300 requests"
+    );
+}

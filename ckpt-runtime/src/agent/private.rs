@@ -644,7 +644,10 @@ impl Frame {
     /// signal, `--ckpt-every` or [`request_checkpoint`](super::triggers::request_checkpoint).
     #[inline]
     pub fn safe_point(&self, id: u32, capture: &Capture<'_>) -> Result<()> {
-        if !self.resuming.get() && !triggers::pending() {
+        if !self.resuming.get()
+            && !triggers::pending()
+            && !crate::replay::saved_next_at(u64::from(id))
+        {
             return Ok(());
         }
         self.save_point(id, Dest::Default, capture)

@@ -132,6 +132,45 @@ pub(crate) fn get() -> NetConfig {
     CONFIG.get().cloned().unwrap_or_default()
 }
 
+impl NetConfig {
+    /// The settings as `key=value` lines (what [`NetConfig::decode`] reads).
+    pub(crate) fn encode(&self) -> String {
+        let mut out = String::new();
+        if let Some(t) = &self.tap {
+            out.push_str(&format!("tap={t}\n"));
+        }
+        if let Some((a, p)) = self.ip {
+            out.push_str(&format!("ip={a}/{p}\n"));
+        }
+        if let Some(g) = self.gateway {
+            out.push_str(&format!("gateway={g}\n"));
+        }
+        if let Some(m) = self.mac {
+            let hex: Vec<String> = m.iter().map(|b| format!("{b:02x}")).collect();
+            out.push_str(&format!("mac={}\n", hex.join(":")));
+        }
+        out.push_str(match self.commit {
+            Commit::Save => "net_commit=save\n",
+            Commit::None => "net_commit=none\n",
+        });
+        out.push_str(match self.relay {
+            RelayPolicy::Error => "net_relay=error\n",
+            RelayPolicy::Reconnect => "net_relay=reconnect\n",
+        });
+        out
+    }
+
+    /// Reads what [`NetConfig::encode`] wrote; `None` if it is not that.
+    pub(crate) fn decode(s: &str) -> Option<NetConfig> {
+        let mut cfg = NetConfig::default();
+        for line in s.lines() {
+            let (k, v) = line.split_once('=')?;
+            apply_setting(&mut cfg, k, v).ok()?;
+        }
+        Some(cfg)
+    }
+}
+
 /// The MAC of a TAP interface named `name` when none is given: locally administered,
 /// unicast, the same for every run and restore of a program on that device.
 pub(crate) fn default_mac(name: &str) -> [u8; 6] {

@@ -409,9 +409,26 @@ pub(crate) fn lock() -> MutexGuard<'static, Option<Stack>> {
 
 pub(crate) fn get<'a>(g: &'a mut MutexGuard<'static, Option<Stack>>) -> io::Result<&'a mut Stack> {
     if g.is_none() {
-        **g = Some(Stack::new(super::config::get())?);
+        **g = Some(Stack::new(logged_config(super::config::get()))?);
     }
     Ok(g.as_mut().expect("just set"))
+}
+
+/// The stack's configuration is an input like any other: a recording logs it (as an
+/// environment read, by ckpt), a replay builds the stack the recorded run had (a TAP
+/// run's replay needs no device, but its addresses).
+fn logged_config(cfg: NetConfig) -> NetConfig {
+    if !crate::replay::on() {
+        return cfg;
+    }
+    const NET_CONFIG: u64 = 0x636b_7074_6e65_74; // "ckptnet"
+    let live = cfg.encode();
+    let got = crate::replay::value(crate::replay::Kind::Env, NET_CONFIG, || {
+        Some(live.into_bytes())
+    });
+    got.and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| NetConfig::decode(&s))
+        .unwrap_or(cfg)
 }
 
 /// The program ended: held frames leave, and every connection is closed the way the

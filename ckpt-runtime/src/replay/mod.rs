@@ -315,6 +315,22 @@ pub(crate) fn replaying_only() -> bool {
     )
 }
 
+/// While replaying: whether the recorded run saved at save point `point` next (a
+/// safepoint that a signal, `--ckpt-every` or `--ckpt-log-bound` made save): the replay
+/// saves there too, so the state digest logged there is checked, not left in the way.
+pub(crate) fn saved_next_at(point: u64) -> bool {
+    if MODE.load(Ordering::Relaxed) != REPLAY {
+        return false;
+    }
+    match active().as_ref() {
+        Some(Active::Replaying { events, .. }) => events
+            .iter()
+            .find(|e| !matches!(e.kind, Kind::Released | Kind::End | Kind::Sent))
+            .is_some_and(|e| e.kind == Kind::Variables && e.digest == point),
+        _ => false,
+    }
+}
+
 /// While recording: the network stack has sent `n` frames since the run's start.
 pub(crate) fn sent(n: u64) {
     if MODE.load(Ordering::Relaxed) != RECORD {
