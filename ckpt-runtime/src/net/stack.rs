@@ -421,7 +421,7 @@ fn logged_config(cfg: NetConfig) -> NetConfig {
     if !crate::replay::on() {
         return cfg;
     }
-    const NET_CONFIG: u64 = 0x636b_7074_6e65_74; // "ckptnet"
+    const NET_CONFIG: u64 = 0x0063_6b70_746e_6574; // "ckptnet"
     let live = cfg.encode();
     let got = crate::replay::value(crate::replay::Kind::Env, NET_CONFIG, || {
         Some(live.into_bytes())
