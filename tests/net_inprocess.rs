@@ -61,3 +61,31 @@ fn bad_network_options_are_usage_errors() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("--ckpt-ip"), "{}", stderr(&out));
 }
+
+/// A checkpoint requested while the program waits on the network is taken there: kvserver
+/// waiting in `accept` for a client that never comes saves and exits on SIGTERM, and so
+/// does its restore, which waits in `accept` again.
+#[test]
+fn sigterm_while_waiting_in_accept_checkpoints_there() {
+    let bin = example("kvserver");
+    let dir = TempDir::new("kvserver-sigterm");
+    for (i, args) in [&["--port", "7990"][..], &["--restore", "kvserver.ckpt"][..]]
+        .iter()
+        .enumerate()
+    {
+        let mut cmd = std::process::Command::new(&bin);
+        cmd.args(*args)
+            .current_dir(dir.path())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = support::Running::spawn(&mut cmd);
+        // Waiting in accept: nothing else happens.
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        child.signal(libc::SIGTERM);
+        let out = child.finish(std::time::Duration::from_secs(20));
+        let err = stderr(&out);
+        assert!(out.status.success(), "run {i}: {err}");
+        assert!(err.contains("checkpoint saved"), "run {i}: {err}");
+    }
+}

@@ -42,6 +42,7 @@ mod snapshot_tests;
 mod split;
 mod traits;
 mod vars;
+mod waits;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -508,6 +509,9 @@ fn body(
     }
     first.append(&mut body.stmts);
     body.stmts = first;
+    // A checkpoint requested while the program waits on the network is taken before the
+    // call that waits.
+    waits::insert(&mut body);
 
     let points = points::mark(&mut body, a, self_ty, cx);
     if points.list.is_empty() {

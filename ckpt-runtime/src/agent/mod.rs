@@ -23,3 +23,9 @@ mod triggers;
 
 pub use private::{restored, safepoint, save, save_to};
 pub use triggers::{request_checkpoint, request_exit};
+
+/// Whether a checkpoint was requested and not yet written (for the network's wait points).
+#[cfg_attr(not(feature = "net"), allow(dead_code))]
+pub(crate) fn checkpoint_pending() -> bool {
+    triggers::pending()
+}

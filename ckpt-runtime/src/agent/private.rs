@@ -801,6 +801,37 @@ pub fn save_to<P: AsRef<Path>>(path: P) -> Result<()> {
     save()
 }
 
+/// A wait point before a call that may block on the network (`listener.accept()`,
+/// `socket.recv_from(..)`): `#[checkpointable]` writes
+/// `while (&&NetWait(&x)).__ckpt_net_wait() { ckpt::safepoint() }` before it, so a
+/// checkpoint requested while the program waits is taken there, as if just before the
+/// call. For types that are not ckpt's sockets it is nothing.
+pub struct NetWait<'a, T: ?Sized>(pub &'a T);
+
+/// The wait of ckpt's sockets: true when a checkpoint is pending and the call would
+/// block; false when it would not.
+pub trait NetWaitNet {
+    /// Waits until the call would not block, or a checkpoint is pending (true).
+    fn __ckpt_net_wait(&self) -> bool;
+}
+
+/// Any other receiver: no wait.
+pub trait NetWaitOther {
+    /// False.
+    fn __ckpt_net_wait(&self) -> bool {
+        false
+    }
+}
+impl<T: ?Sized> NetWaitOther for NetWait<'_, T> {}
+
+/// The result of a wait point's safepoint: an error is said, the program goes on (as it
+/// would had the call been made without the wait).
+pub fn net_wait_saved(r: Result<()>) {
+    if let Err(e) = r {
+        eprintln!("ckpt: error: checkpoint while waiting on the network: {e}");
+    }
+}
+
 /// True when the most recent save point returned because the program was restored.
 pub fn restored() -> bool {
     AGENT.with(|a| a.borrow().restored)

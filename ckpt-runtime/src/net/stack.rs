@@ -1005,6 +1005,49 @@ pub(crate) fn block<T>(
     }
 }
 
+/// A wait point (see `NetWait`): waits until `ready` (the call would not block: false),
+/// or until a checkpoint is pending (true; the caller's safepoint takes it, held frames
+/// included). While replaying: true where the recorded run saved.
+#[cfg(feature = "agent")]
+pub(crate) fn wait_point(mut ready: impl FnMut(&mut Stack) -> bool) -> bool {
+    let mut g = lock();
+    loop {
+        let Ok(st) = get(&mut g) else {
+            return false;
+        };
+        st.pump();
+        if ready(st) {
+            return false;
+        }
+        if crate::replay::replaying() {
+            if crate::replay::saved_next() {
+                return true;
+            }
+            continue;
+        }
+        if crate::agent::checkpoint_pending() {
+            return true;
+        }
+        let wait = st.delay();
+        match &st.dev.link {
+            Link::Tap(t) => {
+                let fd = t.raw_fd();
+                drop(g);
+                wait_fd(fd, wait);
+                g = lock();
+            }
+            Link::Loop(_) | Link::Null => {
+                WAITERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                g = MOVED
+                    .wait_timeout(g, wait)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+                WAITERS.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    }
+}
+
 /// A program blocked on the network while frames wait for an image: they leave now (it
 /// reaches no save point while it waits). Most are harmless: a frame whose bytes and
 /// acknowledgement the last image covers (a segment Nagle held back, a retransmission,

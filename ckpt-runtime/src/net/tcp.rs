@@ -662,6 +662,21 @@ impl Write for &TcpStream {
     }
 }
 
+#[cfg(feature = "agent")]
+impl crate::agent::private::NetWaitNet for &crate::agent::private::NetWait<'_, TcpListener> {
+    fn __ckpt_net_wait(&self) -> bool {
+        let id = self.0.id;
+        stack::wait_point(|st| match st.socks.get(&id) {
+            Some(Sock {
+                kind: Kind::Listener(l),
+                nonblocking,
+                ..
+            }) => *nonblocking || !l.ready.is_empty(),
+            _ => true,
+        })
+    }
+}
+
 /// A socket handle in an image: the socket's id in the `net` component.
 fn save_id(id: u64, e: &mut Encoder<'_>) -> Result<(), Error> {
     e.map(1);

@@ -305,6 +305,21 @@ impl Drop for UdpSocket {
     }
 }
 
+#[cfg(feature = "agent")]
+impl crate::agent::private::NetWaitNet for &crate::agent::private::NetWait<'_, UdpSocket> {
+    fn __ckpt_net_wait(&self) -> bool {
+        let id = self.0.id;
+        stack::wait_point(|st| match st.socks.get(&id) {
+            Some(Sock {
+                kind: Kind::Udp(u),
+                nonblocking,
+                ..
+            }) => *nonblocking || !u.queue.is_empty(),
+            _ => true,
+        })
+    }
+}
+
 impl State for UdpSocket {
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         e.map(1);

@@ -331,6 +331,20 @@ pub(crate) fn saved_next_at(point: u64) -> bool {
     }
 }
 
+/// While replaying: whether the recorded run saved next, at any save point.
+pub(crate) fn saved_next() -> bool {
+    if MODE.load(Ordering::Relaxed) != REPLAY {
+        return false;
+    }
+    match active().as_ref() {
+        Some(Active::Replaying { events, .. }) => events
+            .iter()
+            .find(|e| !matches!(e.kind, Kind::Released | Kind::End | Kind::Sent))
+            .is_some_and(|e| e.kind == Kind::Variables),
+        _ => false,
+    }
+}
+
 /// While recording: the network stack has sent `n` frames since the run's start.
 pub(crate) fn sent(n: u64) {
     if MODE.load(Ordering::Relaxed) != RECORD {
