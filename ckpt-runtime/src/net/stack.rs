@@ -983,25 +983,7 @@ pub(crate) fn block<T>(
             // Held frames wait for an image; a program blocked here will not reach one.
             hold_blocked(st);
         }
-        let fd = match &st.dev.link {
-            Link::Tap(t) => Some(t.raw_fd()),
-            Link::Loop(_) | Link::Null => None,
-        };
-        match fd {
-            Some(fd) => {
-                drop(g);
-                wait_fd(fd, wait);
-                g = lock();
-            }
-            None => {
-                WAITERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                g = MOVED
-                    .wait_timeout(g, wait)
-                    .unwrap_or_else(|e| e.into_inner())
-                    .0;
-                WAITERS.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-            }
-        }
+        g = pause(g, wait);
     }
 }
 
@@ -1029,22 +1011,7 @@ pub(crate) fn wait_point(mut ready: impl FnMut(&mut Stack) -> bool) -> bool {
             return true;
         }
         let wait = st.delay();
-        match &st.dev.link {
-            Link::Tap(t) => {
-                let fd = t.raw_fd();
-                drop(g);
-                wait_fd(fd, wait);
-                g = lock();
-            }
-            Link::Loop(_) | Link::Null => {
-                WAITERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                g = MOVED
-                    .wait_timeout(g, wait)
-                    .unwrap_or_else(|e| e.into_inner())
-                    .0;
-                WAITERS.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-            }
-        }
+        g = pause(g, wait);
     }
 }
 
@@ -1076,19 +1043,26 @@ fn hold_blocked(st: &mut Stack) {
 /// way (to it, or a reset the stack makes for it, say for a segment that was on its way
 /// at the save).
 fn to_gone(ip: &[u8], gone: &std::collections::BTreeSet<(IpEndpoint, IpEndpoint)>) -> bool {
+    with_tcp(ip, |src, dst, _| {
+        gone.contains(&(dst, src)) || gone.contains(&(src, dst))
+    })
+    .unwrap_or(false)
+}
+
+/// `f(source, destination, segment)` if `ip` is an IPv4 packet holding a TCP segment.
+fn with_tcp<R>(
+    ip: &[u8],
+    f: impl FnOnce(IpEndpoint, IpEndpoint, &smoltcp::wire::TcpPacket<&[u8]>) -> R,
+) -> Option<R> {
     use smoltcp::wire::{IpProtocol, Ipv4Packet, TcpPacket};
-    let Ok(p) = Ipv4Packet::new_checked(ip) else {
-        return false;
-    };
+    let p = Ipv4Packet::new_checked(ip).ok()?;
     if p.next_header() != IpProtocol::Tcp {
-        return false;
+        return None;
     }
-    let Ok(t) = TcpPacket::new_checked(p.payload()) else {
-        return false;
-    };
-    let dst = IpEndpoint::new(IpAddress::Ipv4(p.dst_addr()), t.dst_port());
+    let t = TcpPacket::new_checked(p.payload()).ok()?;
     let src = IpEndpoint::new(IpAddress::Ipv4(p.src_addr()), t.src_port());
-    gone.contains(&(dst, src)) || gone.contains(&(src, dst))
+    let dst = IpEndpoint::new(IpAddress::Ipv4(p.dst_addr()), t.dst_port());
+    Some(f(src, dst, &t))
 }
 
 /// Per connection (local, remote): the sequence number after the last byte the last image
@@ -1098,32 +1072,52 @@ pub(crate) type Covered = BTreeMap<(IpEndpoint, IpEndpoint), (u32, u32)>;
 /// Whether a TCP segment (an IPv4 packet we send) carries bytes or acknowledges bytes
 /// beyond what the image covers. Handshakes and other protocols are not.
 fn beyond_image(ip: &[u8], covered: &Covered) -> bool {
-    use smoltcp::wire::{IpProtocol, Ipv4Packet, TcpPacket};
-    let Ok(p) = Ipv4Packet::new_checked(ip) else {
-        return false;
+    with_tcp(ip, |local, remote, t| {
+        if t.syn() || t.rst() {
+            return false;
+        }
+        let Some(&(snd_limit, rcv_limit)) = covered.get(&(local, remote)) else {
+            // A connection born after the image: the restore does not know it anyway.
+            return false;
+        };
+        let end = t
+            .seq_number()
+            .0
+            .wrapping_add(t.payload().len() as i32)
+            .wrapping_add(i32::from(t.fin())) as u32;
+        let after = |a: u32, b: u32| (a.wrapping_sub(b) as i32) > 0;
+        after(end, snd_limit.wrapping_add(1))
+            || (t.ack() && after(t.ack_number().0 as u32, rcv_limit))
+    })
+    .unwrap_or(false)
+}
+
+/// Waits up to `wait` for something to move: a frame on the TAP (the lock released
+/// meanwhile), or another thread's poll (in-process).
+fn pause(
+    g: MutexGuard<'static, Option<Stack>>,
+    wait: Duration,
+) -> MutexGuard<'static, Option<Stack>> {
+    let fd = match g.as_ref().map(|st| &st.dev.link) {
+        Some(Link::Tap(t)) => Some(t.raw_fd()),
+        _ => None,
     };
-    if p.next_header() != IpProtocol::Tcp {
-        return false;
+    match fd {
+        Some(fd) => {
+            drop(g);
+            wait_fd(fd, wait);
+            lock()
+        }
+        None => {
+            WAITERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let g = MOVED
+                .wait_timeout(g, wait)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+            WAITERS.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            g
+        }
     }
-    let Ok(t) = TcpPacket::new_checked(p.payload()) else {
-        return false;
-    };
-    if t.syn() || t.rst() {
-        return false;
-    }
-    let local = IpEndpoint::new(IpAddress::Ipv4(p.src_addr()), t.src_port());
-    let remote = IpEndpoint::new(IpAddress::Ipv4(p.dst_addr()), t.dst_port());
-    let Some(&(snd_limit, rcv_limit)) = covered.get(&(local, remote)) else {
-        // A connection born after the image: the restore does not know it anyway.
-        return false;
-    };
-    let end = t
-        .seq_number()
-        .0
-        .wrapping_add(t.payload().len() as i32)
-        .wrapping_add(i32::from(t.fin())) as u32;
-    let after = |a: u32, b: u32| (a.wrapping_sub(b) as i32) > 0;
-    after(end, snd_limit.wrapping_add(1)) || (t.ack() && after(t.ack_number().0 as u32, rcv_limit))
 }
 
 fn wait_fd(fd: i32, d: Duration) {

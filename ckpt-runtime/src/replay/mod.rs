@@ -319,29 +319,26 @@ pub(crate) fn replaying_only() -> bool {
 /// safepoint that a signal, `--ckpt-every` or `--ckpt-log-bound` made save): the replay
 /// saves there too, so the state digest logged there is checked, not left in the way.
 pub(crate) fn saved_next_at(point: u64) -> bool {
-    if MODE.load(Ordering::Relaxed) != REPLAY {
-        return false;
-    }
-    match active().as_ref() {
-        Some(Active::Replaying { events, .. }) => events
-            .iter()
-            .find(|e| !matches!(e.kind, Kind::Released | Kind::End | Kind::Sent))
-            .is_some_and(|e| e.kind == Kind::Variables && e.digest == point),
-        _ => false,
-    }
+    next_save_point() == Some(point)
 }
 
 /// While replaying: whether the recorded run saved next, at any save point.
 pub(crate) fn saved_next() -> bool {
+    next_save_point().is_some()
+}
+
+/// While replaying: the save point of the state digest that is the next input, if it is.
+fn next_save_point() -> Option<u64> {
     if MODE.load(Ordering::Relaxed) != REPLAY {
-        return false;
+        return None;
     }
     match active().as_ref() {
         Some(Active::Replaying { events, .. }) => events
             .iter()
             .find(|e| !matches!(e.kind, Kind::Released | Kind::End | Kind::Sent))
-            .is_some_and(|e| e.kind == Kind::Variables),
-        _ => false,
+            .filter(|e| e.kind == Kind::Variables)
+            .map(|e| e.digest),
+        _ => None,
     }
 }
 
