@@ -16,6 +16,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use smoltcp::socket::tcp;
+use smoltcp::wire::HardwareAddress;
 
 use super::config::RelayPolicy;
 use super::repair::{self, Conn, Role};
@@ -35,7 +36,14 @@ pub(crate) fn save_component(e: &mut Encoder<'_>) -> Result<()> {
         return Ok(());
     };
     // No poll here: a replay skips saves, so a save must not change the stack.
-    e.map(8);
+    e.map(9);
+    e.text("neighbors");
+    e.array(st.dev.neighbors.len() as u64);
+    for (ip, mac) in &st.dev.neighbors {
+        e.array(2);
+        e.bytes(ip);
+        e.bytes(mac);
+    }
     e.text("emitted");
     e.uint(st.dev.emitted);
     e.text("clock_ms");
@@ -375,6 +383,7 @@ pub(crate) fn restore_component(v: &Value) -> Result<()> {
         )));
     }
     st.next_id = get_u(v, "next_id")?;
+    restore_neighbors(st, v);
     st.dev.emitted = get_opt_u(v, "emitted")?.unwrap_or(0);
     st.next_port = get_u(v, "next_port")?.clamp(1, 65535) as u16;
     if let (Some(Value::Array(frames)), Link::Loop(q)) = (v.get("frames"), &mut st.dev.link) {
@@ -394,6 +403,35 @@ pub(crate) fn restore_component(v: &Value) -> Result<()> {
         mark_gone_ends(st);
     }
     Ok(())
+}
+
+/// The neighbour cache: the saved entries come back as ARP replies the new interface
+/// takes before any other frame.
+fn restore_neighbors(st: &mut Stack, v: &Value) {
+    if st.dev.medium != smoltcp::phy::Medium::Ethernet {
+        // In-process: no link layer (and `hardware_addr` would panic).
+        return;
+    }
+    let (Some(Value::Array(list)), HardwareAddress::Ethernet(ours)) =
+        (v.get("neighbors"), st.iface.hardware_addr())
+    else {
+        return;
+    };
+    let our_ip = st.primary_ip().octets();
+    for n in list {
+        let Value::Array(pair) = n else { continue };
+        let (Some(Value::Bytes(ip)), Some(Value::Bytes(mac))) = (pair.first(), pair.get(1)) else {
+            continue;
+        };
+        let (Ok(ip), Ok(mac)) = (<[u8; 4]>::try_from(&ip[..]), <[u8; 6]>::try_from(&mac[..]))
+        else {
+            continue;
+        };
+        st.dev.neighbors.insert(ip, mac);
+        st.dev
+            .inject
+            .push_back(stack::arp_reply((ip, mac), (our_ip, ours.0)));
+    }
 }
 
 /// In-process, both ends of a connection are the program's. An end that was closing at
@@ -640,6 +678,33 @@ mod tests {
         }))
         .unwrap_err();
         assert!(e.to_string().contains("local"), "{e}");
+    }
+
+    /// The ARP reply a restore feeds the interface is one smoltcp takes: from the saved
+    /// neighbour, to us, a reply.
+    #[test]
+    fn restored_neighbours_come_back_as_arp_replies() {
+        use smoltcp::wire::{
+            ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol,
+            Ipv4Address,
+        };
+        let them = ([198, 51, 100, 1], [0x0a, 1, 2, 3, 4, 5]);
+        let us = ([198, 51, 100, 2], [0x02, 9, 8, 7, 6, 5]);
+        let f = stack::arp_reply(them, us);
+        let eth = EthernetFrame::new_checked(&f[..]).unwrap();
+        assert_eq!(eth.dst_addr(), EthernetAddress(us.1));
+        assert_eq!(eth.ethertype(), EthernetProtocol::Arp);
+        let arp = ArpRepr::parse(&ArpPacket::new_checked(eth.payload()).unwrap()).unwrap();
+        assert_eq!(
+            arp,
+            ArpRepr::EthernetIpv4 {
+                operation: ArpOperation::Reply,
+                source_hardware_addr: EthernetAddress(them.1),
+                source_protocol_addr: Ipv4Address::from(them.0),
+                target_hardware_addr: EthernetAddress(us.1),
+                target_protocol_addr: Ipv4Address::from(us.0),
+            }
+        );
     }
 
     #[test]

@@ -66,6 +66,11 @@ pub(crate) struct Dev {
     /// as (that end's local, its peer): segments to it are dropped instead of reset, so
     /// the other end (restored, in CLOSE-WAIT say) keeps the bytes it had not read.
     pub gone: std::collections::BTreeSet<(IpEndpoint, IpEndpoint)>,
+    /// The neighbour cache as ARP showed it (IPv4 → MAC), saved in the image.
+    pub neighbors: BTreeMap<[u8; 4], [u8; 6]>,
+    /// Frames to take before the link's (a restore's ARP replies that fill the neighbour
+    /// cache again).
+    pub inject: VecDeque<Vec<u8>>,
     /// Frames emitted on an outside link since the run's start (saved in the image): while
     /// recording, the log says how many left; a recovery sends only those after them.
     pub emitted: u64,
@@ -100,6 +105,8 @@ impl Dev {
             held: Vec::new(),
             hold,
             gone: Default::default(),
+            neighbors: BTreeMap::new(),
+            inject: VecDeque::new(),
             emitted: 0,
             drained: false,
             rx: vec![0; mtu + 64],
@@ -110,6 +117,9 @@ impl Dev {
         let link = &mut self.link;
         if let Link::Loop(q) = link {
             return q.pop_front();
+        }
+        if let Some(f) = self.inject.pop_front() {
+            return Some(f);
         }
         if self.drained {
             return None;
@@ -225,6 +235,16 @@ impl Device for Dev {
 
     fn receive(&mut self, _: SmolInstant) -> Option<(RxTok, TxTok<'_>)> {
         let f = self.next_frame()?;
+        if self.medium == Medium::Ethernet && f.len() >= 42 && f[12..14] == [0x08, 0x06] {
+            // ARP (Ethernet, IPv4): the sender's addresses.
+            let (mac, ip): ([u8; 6], [u8; 4]) = (
+                f[22..28].try_into().expect("6 bytes"),
+                f[28..32].try_into().expect("4 bytes"),
+            );
+            if mac[0] & 1 == 0 && ip != [0; 4] {
+                self.neighbors.insert(ip, mac);
+            }
+        }
         if let Some(ip) = ip_of(self.medium, &f) {
             self.observer.on_packet(ip, false);
         }
@@ -412,6 +432,20 @@ pub(crate) fn get<'a>(g: &'a mut MutexGuard<'static, Option<Stack>>) -> io::Resu
         **g = Some(Stack::new(logged_config(super::config::get()))?);
     }
     Ok(g.as_mut().expect("just set"))
+}
+
+/// An ARP reply from `(their_ip, their_mac)` to `(our_ip, our_mac)`: what a restore feeds
+/// the new interface so its neighbour cache holds what the saved one did.
+pub(crate) fn arp_reply(their: ([u8; 4], [u8; 6]), ours: ([u8; 4], [u8; 6])) -> Vec<u8> {
+    let mut f = Vec::with_capacity(42);
+    f.extend_from_slice(&ours.1);
+    f.extend_from_slice(&their.1);
+    f.extend_from_slice(&[0x08, 0x06, 0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x02]);
+    f.extend_from_slice(&their.1);
+    f.extend_from_slice(&their.0);
+    f.extend_from_slice(&ours.1);
+    f.extend_from_slice(&ours.0);
+    f
 }
 
 /// The stack's configuration is an input like any other: a recording logs it (as an
