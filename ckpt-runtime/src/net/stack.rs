@@ -1154,13 +1154,9 @@ fn pause(
     }
 }
 
+/// Waits up to `d` (1 ms to 1 s) for a frame on the TAP `fd`; a failing device shows at
+/// its next read.
 fn wait_fd(fd: i32, d: Duration) {
-    let mut p = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    let ms = d.as_millis().clamp(1, 1000) as libc::c_int;
-    // SAFETY: one valid pollfd for the duration of the call.
-    unsafe { libc::poll(&mut p, 1, ms) };
+    let d = d.clamp(Duration::from_millis(1), Duration::from_secs(1));
+    let _ = super::tap::poll_in(fd, Some(d));
 }

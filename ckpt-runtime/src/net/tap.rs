@@ -148,36 +148,13 @@ impl Tap {
     /// `Ok(true)` if readable. An error or hang-up on the device (it was deleted) is an
     /// error.
     pub fn wait(&self, timeout: Option<Duration>) -> io::Result<bool> {
-        let deadline = timeout.map(|t| Instant::now() + t);
-        loop {
-            let ms = match deadline {
-                None => -1,
-                Some(d) => poll_ms(d.saturating_duration_since(Instant::now())),
-            };
-            let mut pfd = libc::pollfd {
-                fd: self.fd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // SAFETY: one valid pollfd.
-            let r = unsafe { libc::poll(&mut pfd, 1, ms) };
-            if r < 0 {
-                let e = io::Error::last_os_error();
-                if e.raw_os_error() == Some(libc::EINTR) {
-                    continue;
-                }
-                return Err(e);
-            }
-            if r == 0 {
-                return Ok(false);
-            }
-            if pfd.revents & libc::POLLIN != 0 {
-                return Ok(true);
-            }
-            return Err(io::Error::other(format!(
-                "TAP device `{}` failed (poll revents {:#x}): was it deleted?",
-                self.name, pfd.revents
-            )));
+        match poll_in(self.fd.as_raw_fd(), timeout)? {
+            None => Ok(false),
+            Some(revents) if revents & libc::POLLIN != 0 => Ok(true),
+            Some(revents) => Err(io::Error::other(format!(
+                "TAP device `{}` failed (poll revents {revents:#x}): was it deleted?",
+                self.name
+            ))),
         }
     }
 
@@ -209,6 +186,33 @@ impl AsFd for Tap {
 impl AsRawFd for Tap {
     fn as_raw_fd(&self) -> RawFd {
         self.fd.as_raw_fd()
+    }
+}
+
+/// Waits until `fd` is readable or `timeout` passes (`poll(2)`, retried on EINTR; `None`:
+/// no limit): `Ok(None)` when it passed, else the events `poll` reported.
+pub(crate) fn poll_in(fd: RawFd, timeout: Option<Duration>) -> io::Result<Option<i16>> {
+    let deadline = timeout.map(|t| Instant::now() + t);
+    loop {
+        let ms = match deadline {
+            None => -1,
+            Some(d) => poll_ms(d.saturating_duration_since(Instant::now())),
+        };
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        let r = unsafe { libc::poll(&mut pfd, 1, ms) };
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return Err(e);
+        }
+        return Ok((r > 0).then_some(pfd.revents));
     }
 }
 
@@ -455,22 +459,8 @@ fn receive_tap(name: &str, sock: OwnedFd) -> io::Result<Tap> {
     }
     let deadline = Instant::now() + HOLDER_TIMEOUT;
     let fd = loop {
-        let mut pfd = libc::pollfd {
-            fd: sock.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let ms = poll_ms(deadline.saturating_duration_since(Instant::now()));
-        // SAFETY: one valid pollfd.
-        let r = unsafe { libc::poll(&mut pfd, 1, ms) };
-        if r < 0 {
-            let e = io::Error::last_os_error();
-            if e.raw_os_error() == Some(libc::EINTR) {
-                continue;
-            }
-            return Err(e);
-        }
-        if r == 0 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if poll_in(sock.as_raw_fd(), Some(left))?.is_none() {
             return Err(io::Error::new(
                 io::ErrorKind::TimedOut,
                 format!("the TAP holder for `{name}` (pid {}) sent no fd", cred.pid),

@@ -40,6 +40,14 @@ pub struct TcpStream {
     id: u64,
 }
 
+/// Where a connection's reads and writes go (see `TcpStream::route`).
+enum Route {
+    /// The host relay's kernel socket.
+    Relay(Arc<std::net::TcpStream>),
+    /// The stack: nonblocking, and the timeout of the operation.
+    Stack(bool, Option<Duration>),
+}
+
 /// An iterator over the connections a [`TcpListener`] accepts (see
 /// [`TcpListener::incoming`]).
 ///
@@ -359,13 +367,26 @@ impl TcpStream {
 
     /// The kernel socket if this connection goes through the host relay.
     fn relayed(&self) -> io::Result<Option<Arc<std::net::TcpStream>>> {
-        stack::with(|st| match st.socks.get(&self.id).map(|s| &s.kind) {
-            Some(Kind::Relay(r)) => match (&r.conn, &r.broken) {
+        match self.route(|_| None)? {
+            Route::Relay(k) => Ok(Some(k)),
+            Route::Stack(..) => Ok(None),
+        }
+    }
+
+    /// Where a read or write of this connection goes, found under one lock: the kernel
+    /// socket of the host relay, or the stack with the socket's nonblocking flag and the
+    /// timeout `timeout` picks.
+    fn route(&self, timeout: impl FnOnce(&Sock) -> Option<Duration>) -> io::Result<Route> {
+        stack::with(|st| match st.socks.get(&self.id) {
+            Some(Sock {
+                kind: Kind::Relay(r),
+                ..
+            }) => match (&r.conn, &r.broken) {
                 (_, Some(why)) => Err(io::Error::new(io::ErrorKind::ConnectionReset, why.clone())),
-                (Some(c), None) => Ok(Some(c.clone())),
+                (Some(c), None) => Ok(Route::Relay(c.clone())),
                 (None, None) => Err(io::ErrorKind::ConnectionReset.into()),
             },
-            Some(_) => Ok(None),
+            Some(s) => Ok(Route::Stack(s.nonblocking, timeout(s))),
             None => Err(not_found("connection")),
         })?
     }
@@ -533,15 +554,17 @@ impl TcpStream {
         if buf.is_empty() {
             return Ok(0);
         }
-        if let Some(k) = self.relayed()? {
-            let n = if peek { k.peek(buf)? } else { (&*k).read(buf)? };
-            if !peek {
-                self.relay_count(n, 0);
+        let (nb, to) = match self.route(|s| s.read_timeout)? {
+            Route::Relay(k) => {
+                let n = if peek { k.peek(buf)? } else { (&*k).read(buf)? };
+                if !peek {
+                    self.relay_count(n, 0);
+                }
+                return Ok(n);
             }
-            return Ok(n);
-        }
+            Route::Stack(nb, to) => (nb, to),
+        };
         let id = self.id;
-        let (nb, to) = sock_flag(id, |s| (s.nonblocking, s.read_timeout))?;
         stack::block(nb, to, |st| {
             let Some((s, t)) = stream_mut(st, id) else {
                 return Some(Err(not_found("connection")));
@@ -582,13 +605,15 @@ impl TcpStream {
         if buf.is_empty() {
             return Ok(0);
         }
-        if let Some(k) = self.relayed()? {
-            let n = (&*k).write(buf)?;
-            self.relay_count(0, n);
-            return Ok(n);
-        }
+        let (nb, to) = match self.route(|s| s.write_timeout)? {
+            Route::Relay(k) => {
+                let n = (&*k).write(buf)?;
+                self.relay_count(0, n);
+                return Ok(n);
+            }
+            Route::Stack(nb, to) => (nb, to),
+        };
         let id = self.id;
-        let (nb, to) = sock_flag(id, |s| (s.nonblocking, s.write_timeout))?;
         stack::block(nb, to, |st| {
             let Some((s, t)) = stream_mut(st, id) else {
                 return Some(Err(not_found("connection")));
