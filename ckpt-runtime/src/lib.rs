@@ -21,6 +21,9 @@
 //! ```
 #![warn(missing_docs)]
 
+// The derive macros name `::ckpt`: this lets the runtime derive `State` for its own types.
+extern crate self as ckpt;
+
 /// Enters a `tracing` span named `$name` for the rest of the enclosing block (feature
 /// `tracing`; without it, nothing).
 #[cfg(feature = "tracing")]
@@ -40,6 +43,7 @@ pub mod collections;
 pub mod env;
 pub mod error;
 pub mod fs;
+pub mod gfx;
 pub mod image;
 pub mod io;
 pub mod net;

@@ -60,6 +60,13 @@ const COMPONENTS: &[Component] = &[
         check: no_check,
         restore: restore_net,
     },
+    #[cfg(feature = "gfx")]
+    Component {
+        name: "gfx",
+        save: crate::gfx::component::save_component,
+        check: no_check,
+        restore: crate::gfx::component::restore_component,
+    },
     Component {
         name: "globals",
         save: super::globals::save_component,

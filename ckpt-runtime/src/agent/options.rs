@@ -89,6 +89,9 @@ pub(crate) struct Settings {
     pub key: Option<image::signature::Key>,
     /// The network stack's medium and addresses (`--ckpt-tap`, `--ckpt-ip`, ...).
     pub net: crate::net::config::NetConfig,
+    /// The graphics engine's display and scripted events (`--ckpt-display`,
+    /// `--ckpt-events`).
+    pub gfx: crate::gfx::config::GfxConfig,
 }
 
 /// A run setting: its option, environment variable, header key and value check.
@@ -174,6 +177,18 @@ const SETTINGS: &[Setting] = &[
         apply: |s, v| crate::net::config::apply_setting(&mut s.net, "net_relay", v),
     },
     Setting {
+        option: "--ckpt-display",
+        env: "CKPT_DISPLAY",
+        key: "display",
+        apply: |s, v| crate::gfx::config::apply_setting(&mut s.gfx, "display", v),
+    },
+    Setting {
+        option: "--ckpt-events",
+        env: "CKPT_EVENTS",
+        key: "events",
+        apply: |s, v| crate::gfx::config::apply_setting(&mut s.gfx, "events", v),
+    },
+    Setting {
         option: "--ckpt-signals",
         env: "CKPT_SIGNALS",
         key: "signals",
@@ -217,6 +232,7 @@ impl Settings {
             recorded: Vec::new(),
             key: None,
             net: Default::default(),
+            gfx: Default::default(),
         }
     }
 
@@ -325,6 +341,9 @@ ckpt options (taken out of the program's arguments; the program never sees them)
                             default), or at once                         (CKPT_NET_COMMIT)
   --ckpt-net-relay=error|reconnect  on restore, connections to hosts outside the program
                             (no TAP) fail saying so, or connect again   (CKPT_NET_RELAY)
+  --ckpt-display png:DIR|window|none  where presented frames go (default png:frames)
+                                                                        (CKPT_DISPLAY)
+  --ckpt-events FILE        scripted input events for the display        (CKPT_EVENTS)
   --ckpt-time=monotonic|wall      on restore, leave out or count the downtime (CKPT_TIME)
   --ckpt-env=saved|current        on restore, the saved or the current environment (CKPT_ENV)
   --ckpt-cwd=saved|current        on restore, the saved or the current working directory (CKPT_CWD)
@@ -338,6 +357,7 @@ const KNOWN: &str = "--restore FILE|latest|DIR, --ckpt-resume, --ckpt-file FILE,
                      --ckpt-every DURATION, --ckpt-grace DURATION, --ckpt-finished=, \
                      --ckpt-signals=, --ckpt-key-file FILE, --ckpt-record LOG, --replay start|IMAGE --log LOG [--until N] [--then-live], --ckpt-log-keep=, --ckpt-log-sync, --ckpt-log-bound, \
                      --ckpt-tap NAME, --ckpt-ip ADDR/PREFIX, --ckpt-gateway ADDR, --ckpt-mac MAC, --ckpt-net-commit=, --ckpt-net-relay=, \
+                     --ckpt-display png:DIR|window|none, --ckpt-events FILE, \
                      --ckpt-time=, --ckpt-env=, --ckpt-cwd=, --ckpt-files=, \
                      --ckpt-help";
 

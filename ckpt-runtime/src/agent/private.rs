@@ -103,6 +103,8 @@ pub fn finish(ok: bool) {
     // Like a process's sockets at exit: what was written leaves, connections close.
     #[cfg(feature = "net")]
     crate::net::stack::finish();
+    #[cfg(feature = "gfx")]
+    crate::gfx::finish();
     crate::replay::ended(ok);
     crate::replay::flush();
     let Some(cfg) = options::config() else { return };
@@ -166,6 +168,10 @@ pub fn start(program: &'static Program) {
     let journal = |restoring: Option<&Path>| {
         if let Some(cfg) = options::config() {
             crate::net::config::configure(cfg.settings.net.clone());
+            #[cfg(feature = "gfx")]
+            if let Err(e) = crate::gfx::start(cfg.settings.gfx.clone()) {
+                fatal(&Error::Usage(e));
+            }
             crate::fs::journal::configure(&cfg.image_path, restoring);
         }
     };

@@ -100,6 +100,10 @@ pub enum Kind {
     /// Not an input: the network stack has sent this many frames since the run's start
     /// (the value). A recovery sends only the frames after them again.
     Sent = 14,
+    /// An input event of the graphics engine's display (a key, the mouse, the window
+    /// resized or closed): its one-line text form, or the `WouldBlock` error when none
+    /// was waiting (the digest is the buffer's length).
+    Event = 15,
 }
 
 impl Kind {
@@ -119,6 +123,7 @@ impl Kind {
         Kind::Variables,
         Kind::Frame,
         Kind::Sent,
+        Kind::Event,
     ];
 
     /// Its one-word name (`cargo ckpt log --kind`).
@@ -138,6 +143,7 @@ impl Kind {
             Kind::Variables => "state",
             Kind::Frame => "frame",
             Kind::Sent => "sent",
+            Kind::Event => "event",
         }
     }
 
@@ -163,6 +169,7 @@ impl Kind {
             Kind::Variables => "state digest",
             Kind::Frame => "network frame",
             Kind::Sent => "frames sent",
+            Kind::Event => "display event",
         }
     }
 }
