@@ -437,6 +437,18 @@ fn the_examples_replay_byte_for_byte_in_a_fresh_directory_tree() {
         ("apiclient", &["3000"], &[]),
         // The in-process network: its clock readings are in the log.
         ("chat", &["--rounds", "40"], &[]),
+        // The graphics engine: scripted events, frames as files.
+        (
+            "paint",
+            &[
+                "--frames",
+                "40",
+                "--ckpt-events",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/examples/paint.events"),
+            ],
+            &[],
+        ),
+        ("life", &["--frames", "25", "--save-every", "5"], &[]),
     ] {
         let rec = TempDir::new("record-example");
         let elsewhere = TempDir::new("replay-example");

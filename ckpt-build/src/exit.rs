@@ -119,6 +119,20 @@ impl From<&VerifyBinaryError> for Exit {
     }
 }
 
+impl From<&crate::GfxError> for Exit {
+    fn from(e: &crate::GfxError) -> Exit {
+        use crate::GfxError as G;
+        match e {
+            G::Image(e) => e.into(),
+            G::Corrupt { .. } => Exit::Damaged,
+            G::Write { .. } => Exit::Io,
+            // No graphics state, no such surface, nothing shown: the command line asks
+            // the image for something it does not hold.
+            _ => Exit::Usage,
+        }
+    }
+}
+
 impl From<&crate::ReportError> for Exit {
     fn from(_: &crate::ReportError) -> Exit {
         Exit::Build

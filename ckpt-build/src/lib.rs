@@ -31,7 +31,7 @@ pub use analysis::{analyze, Analysis, AnalysisError, CrateAnalysis};
 pub use check::{check, CheckError, CheckOptions, CheckReport};
 pub use exit::Exit;
 pub use inspect::{
-    diff, inspect, log, verify, verify_binary, verify_build, verify_with, InspectOptions,
+    diff, inspect, log, verify, verify_binary, verify_build, verify_with, GfxError, InspectOptions,
     LogOptions, ProbeError, VerifyBinaryError,
 };
 pub use instrument::{fingerprint_of, host_target, instrument, rustc_version, Config};

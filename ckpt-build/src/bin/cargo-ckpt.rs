@@ -43,6 +43,15 @@ enum Ckpt {
         /// Do not abbreviate long strings, arrays and maps.
         #[arg(long)]
         full: bool,
+        /// Show this surface of the graphics engine (ckpt::gfx): size and drawing state
+        /// (transform, paints, font, clip, saved states). With --png, the surface to write
+        /// (default: the shown one).
+        #[arg(long, value_name = "N")]
+        surface: Option<u64>,
+        /// Write a surface's pixels as a PNG file (the one of --surface, else the shown
+        /// one), atomically: a temporary file in the same directory, renamed.
+        #[arg(long, value_name = "FILE")]
+        png: Option<PathBuf>,
     },
     /// Show what differs between two images: header, fingerprint, frames, variables,
     /// components, sizes.
@@ -206,8 +215,27 @@ fn run(cmd: Ckpt) -> Outcome {
         fail(e, exit)
     };
     match cmd {
-        Ckpt::Inspect { file, json, full } => {
-            let out = ckpt_build::inspect(&file, &view(json, full)).map_err(image)?;
+        Ckpt::Inspect {
+            file,
+            json,
+            full,
+            surface,
+            png,
+        } => {
+            let gfx = |e: ckpt_build::GfxError| {
+                let exit = Exit::from(&e);
+                fail(e, exit)
+            };
+            let opts = view(json, full);
+            let out = match (surface, png) {
+                (_, Some(out)) => {
+                    ckpt_build::inspect::surface_png(&file, surface, &out, &opts).map_err(gfx)?
+                }
+                (Some(n), None) => {
+                    ckpt_build::inspect::surface(&file, Some(n), &opts).map_err(gfx)?
+                }
+                (None, None) => ckpt_build::inspect(&file, &opts).map_err(image)?,
+            };
             Ok((out, Exit::Ok))
         }
         Ckpt::Diff { a, b, json, full } => {

@@ -1,4 +1,5 @@
-//! `cargo ckpt inspect`, `diff` and `verify`: what an image holds, for people and tools.
+//! `cargo ckpt inspect`, `diff` and `verify`: what an image holds, for people and tools;
+//! `inspect --surface N [--png FILE]`: a surface of the graphics engine ([`surface`]).
 //!
 //! Images are read with [`ckpt::image::read`], the decoder a restore uses, so every
 //! failure is the same typed [`ckpt::Error`] a restore would report.
@@ -7,6 +8,7 @@ mod binary;
 mod components;
 mod diff;
 mod diff_out;
+mod gfx;
 mod json;
 mod log;
 mod progress;
@@ -20,6 +22,9 @@ use ckpt::state::Limits;
 
 pub use binary::{probe_binary, verify_binary, ProbeError, VerifyBinaryError};
 pub use diff::diff;
+#[cfg(feature = "png")]
+pub use gfx::surface_png;
+pub use gfx::{surface, GfxError};
 pub use log::{log, LogOptions};
 pub use progress::PROGRESS_MIN_BYTES;
 use text::{utc, ValueText};
@@ -237,6 +242,7 @@ fn human(image: &Image, opts: &InspectOptions) -> String {
             "cwd" => components::cwd(v),
             "fs" => components::fs(v, "      "),
             "io" => components::io(v),
+            "gfx" => gfx::summary(v, &image.shared, "      "),
             _ => None,
         };
         let _ = writeln!(o, "  {name} = {}", shown.unwrap_or_else(|| vt.render(v)));

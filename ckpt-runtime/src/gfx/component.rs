@@ -1,7 +1,7 @@
 //! The `gfx` component: the engine's state in the image, and its restore.
 //!
 //! ```text
-//! {"frame": u, "next_id": u, "shown": id|null, "dirty": bool, "script_pos": u,
+//! {"frame": u, "next_id": u, "shown": [id]|null, "dirty": bool, "script_pos": u,
 //!  "surfaces": [{"id": u, "width": u, "height": u,
 //!                "state": {drawing state}, "stack": [{drawing state}],
 //!                "pixels": u8 typed array (premultiplied RGBA, rows top to bottom)}]}

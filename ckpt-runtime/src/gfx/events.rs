@@ -178,8 +178,9 @@ pub(crate) struct Script {
 }
 
 impl Script {
-    /// Reads and checks a script file; an error names the file and line.
-    pub(crate) fn load(path: &Path) -> std::io::Result<Script> {
+    /// Reads and checks a script file, returning its text; an error names the file and
+    /// line.
+    pub(crate) fn load(path: &Path) -> std::io::Result<String> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             std::io::Error::new(
                 e.kind(),
@@ -191,10 +192,12 @@ impl Script {
                 std::io::ErrorKind::InvalidData,
                 format!("--ckpt-events {}:{n}: {m}", path.display()),
             )
-        })
+        })?;
+        Ok(text)
     }
 
-    fn parse(text: &str) -> Result<Script, (usize, String)> {
+    /// Parses a script's text; an error gives the line number.
+    pub(crate) fn parse(text: &str) -> Result<Script, (usize, String)> {
         let mut events = Vec::new();
         let mut last = 0;
         for (i, line) in text.lines().enumerate() {

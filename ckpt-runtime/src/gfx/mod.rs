@@ -79,21 +79,35 @@ mod api {
     use super::events::{self, Script};
     use super::{config, Event, Surface};
 
+    /// The events script's text, read and checked at start.
+    static TEXT: OnceLock<String> = OnceLock::new();
+    /// The script's events, parsed on first use.
     static SCRIPT: OnceLock<Vec<(u64, Event)>> = OnceLock::new();
 
     /// Takes the run's display settings and reads its events script (the agent calls it
     /// before any user code); an unreadable or malformed script is a usage error.
     pub(crate) fn start(cfg: config::GfxConfig) -> Result<(), String> {
         if let Some(p) = &cfg.events {
-            let s = Script::load(p).map_err(|e| e.to_string())?;
-            let _ = SCRIPT.set(s.events);
+            let text = Script::load(p).map_err(|e| e.to_string())?;
+            let _ = TEXT.set(text);
         }
         config::configure(cfg);
         Ok(())
     }
 
+    /// The scripted events. The script is an input like a file the program reads: a
+    /// recording logs its text at first use, and a replay takes it from the log.
     fn script() -> &'static [(u64, Event)] {
-        SCRIPT.get().map_or(&[], |v| v.as_slice())
+        const EVENTS: u64 = 0x0063_6b70_7465_7674; // "ckptevt"
+        SCRIPT.get_or_init(|| {
+            let text = crate::replay::value(crate::replay::Kind::Env, EVENTS, || {
+                TEXT.get().map(|t| t.clone().into_bytes())
+            });
+            text.and_then(|b| String::from_utf8(b).ok())
+                .and_then(|t| Script::parse(&t).ok())
+                .map(|s| s.events)
+                .unwrap_or_default()
+        })
     }
 
     /// The display, opened on first use.
@@ -134,7 +148,15 @@ mod api {
     /// Whether the display takes input (a window): a program that waits for the user
     /// asks this first, so it does not wait forever when its frames go to files.
     pub fn interactive() -> bool {
-        engine::with(|e| display(e).map(|d| d.interactive()).unwrap_or(false))
+        engine::with(|e| {
+            // An input like the events (a replay on another display answers the same).
+            let mut b = [0u8; 1];
+            let r = crate::replay::read(crate::replay::Kind::Event, &mut b, |b| {
+                b[0] = u8::from(display(e).map(|d| d.interactive()).unwrap_or(false));
+                Ok(1)
+            });
+            matches!(r, Ok(1)) && b[0] == 1
+        })
     }
 
     /// The next input event, if one is waiting: scripted events due at this frame first,
