@@ -212,3 +212,6 @@ mod api {
         }
     }
 }
+
+#[cfg(all(test, feature = "gfx"))]
+mod tests;
