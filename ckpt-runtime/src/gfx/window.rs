@@ -184,8 +184,37 @@ struct XWindow {
 }
 
 /// An open window display: a connection to the X server, and the window once the first
-/// frame is shown.
-pub(crate) struct Window {
+/// frame is shown. Boxed: a connection is large, and [`super::display::Display`] holds one.
+pub(crate) struct Window(Box<Inner>);
+
+impl Window {
+    /// Connects to the X server of `$DISPLAY`; nothing is shown until the first frame.
+    pub(crate) fn open() -> io::Result<Window> {
+        Inner::open().map(|w| Window(Box::new(w)))
+    }
+
+    /// Shows a frame of `w`×`h` premultiplied RGBA pixels (rows top to bottom): creates
+    /// the window with the first frame, resizes it when the frames' size changes, and
+    /// returns once the server has the pixels. A no-op once the window is gone.
+    pub(crate) fn show(&mut self, w: u32, h: u32, px: &[u8]) -> io::Result<()> {
+        self.0.show(w, h, px)
+    }
+
+    /// Sends what is buffered to the server (frames are already there when
+    /// [`Window::show`] returns).
+    pub(crate) fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+
+    /// The next event for the program, waiting up to `wait` for one (`None`: not at
+    /// all). Repaints happen here too.
+    pub(crate) fn next_event(&mut self, wait: Option<Duration>) -> Option<Event> {
+        self.0.next_event(wait)
+    }
+}
+
+/// The window display's state.
+struct Inner {
     /// The connection.
     conn: RustConnection,
     /// The root window of the screen.
@@ -237,19 +266,19 @@ fn shift_of(mask: u32) -> Option<u32> {
     (s <= 24 && mask >> s == 0xff).then_some(s)
 }
 
-impl Window {
-    /// Connects to the X server of `$DISPLAY`; nothing is shown until the first frame.
-    pub(crate) fn open() -> io::Result<Window> {
+impl Inner {
+    /// See [`Window::open`].
+    fn open() -> io::Result<Inner> {
         let display = std::env::var("DISPLAY").ok().filter(|d| !d.is_empty());
         let (conn, screen) = x11rb::connect(None).map_err(|e| {
-            let which = match &display {
-                Some(d) => format!("{d:?}"),
+            let why = match &display {
+                Some(d) => format!("{d:?}: {e}"),
                 None => "(DISPLAY is not set)".to_string(),
             };
             io::Error::new(
                 io::ErrorKind::NotConnected,
                 format!(
-                    "--ckpt-display window: cannot connect to the X display {which}: {e}: \
+                    "--ckpt-display window: cannot connect to the X display {why}: \
                      set DISPLAY or use png:DIR"
                 ),
             )
@@ -323,7 +352,7 @@ impl Window {
             .map(std::path::PathBuf::from)
             .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
             .unwrap_or_else(|| "program".to_string());
-        Ok(Window {
+        Ok(Inner {
             conn,
             root,
             depth: 24,
@@ -341,10 +370,8 @@ impl Window {
         })
     }
 
-    /// Shows a frame of `w`×`h` premultiplied RGBA pixels (rows top to bottom): creates
-    /// the window with the first frame, resizes it when the frames' size changes, and
-    /// returns once the server has the pixels. A no-op once the window is gone.
-    pub(crate) fn show(&mut self, w: u32, h: u32, px: &[u8]) -> io::Result<()> {
+    /// See [`Window::show`].
+    fn show(&mut self, w: u32, h: u32, px: &[u8]) -> io::Result<()> {
         if self.gone || self.broken {
             return Ok(());
         }
@@ -396,7 +423,7 @@ impl Window {
     }
 
     /// A failed connection makes the display inert (reported as `Closed` by
-    /// [`Window::next_event`]) instead of failing the program, like a closed window.
+    /// [`Inner::next_event`]) instead of failing the program, like a closed window.
     fn settle(&mut self, r: io::Result<()>) -> io::Result<()> {
         match r {
             Err(_) if self.conn_failed() => Ok(()),
@@ -591,9 +618,8 @@ impl Window {
         Ok(())
     }
 
-    /// Sends what is buffered to the server (frames are already there when
-    /// [`Window::show`] returns).
-    pub(crate) fn flush(&mut self) -> io::Result<()> {
+    /// See [`Window::flush`].
+    fn flush(&mut self) -> io::Result<()> {
         if self.broken {
             return Ok(());
         }
@@ -603,9 +629,8 @@ impl Window {
         Ok(())
     }
 
-    /// The next event for the program, waiting up to `wait` for one (`None`: not at
-    /// all). Repaints happen here too.
-    pub(crate) fn next_event(&mut self, wait: Option<Duration>) -> Option<Event> {
+    /// See [`Window::next_event`].
+    fn next_event(&mut self, wait: Option<Duration>) -> Option<Event> {
         let deadline = wait.map(|d| Instant::now().checked_add(d));
         loop {
             if let Some(e) = self.pending.pop_front() {

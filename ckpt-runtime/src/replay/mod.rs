@@ -300,6 +300,7 @@ static NET_SENT: AtomicU64 = AtomicU64::new(0);
 
 /// Frames sent by the recorded run (see [`NET_SENT`]); `u64::MAX` in a replay that is not a
 /// recovery: it sends nothing.
+#[cfg_attr(not(feature = "net"), allow(dead_code))]
 pub(crate) fn net_sent_before() -> u64 {
     match active().as_ref() {
         Some(Active::Replaying { writer: None, .. }) => u64::MAX,
@@ -308,6 +309,7 @@ pub(crate) fn net_sent_before() -> u64 {
 }
 
 /// Whether a replay is under way that is not a recovery (its output goes nowhere).
+#[cfg_attr(not(feature = "net"), allow(dead_code))]
 pub(crate) fn replaying_only() -> bool {
     matches!(
         active().as_ref(),
@@ -323,6 +325,7 @@ pub(crate) fn saved_next_at(point: u64) -> bool {
 }
 
 /// While replaying: whether the recorded run saved next, at any save point.
+#[cfg_attr(not(feature = "net"), allow(dead_code))]
 pub(crate) fn saved_next() -> bool {
     next_save_point().is_some()
 }
@@ -343,6 +346,7 @@ fn next_save_point() -> Option<u64> {
 }
 
 /// While recording: the network stack has sent `n` frames since the run's start.
+#[cfg_attr(not(feature = "net"), allow(dead_code))]
 pub(crate) fn sent(n: u64) {
     if MODE.load(Ordering::Relaxed) != RECORD {
         return;
