@@ -413,6 +413,7 @@ corpus! {
     generic_total_stack,
     generic_trait_dispatch,
     get_mut_option_update,
+    gfx_bouncing_balls,
     globals_everywhere,
     guess_number_ordering,
     hashmap_iter_sum,
