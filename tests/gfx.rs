@@ -177,6 +177,21 @@ fn bad_display_options_are_clear_errors() {
         "{}",
         stderr(&out)
     );
+    // A window without an X display is an error of the first present, saying what to do.
+    let out = std::process::Command::new(&bin)
+        .args(["--frames", "2", "--ckpt-display", "window"])
+        .current_dir(dir.path())
+        .env_remove("DISPLAY")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains(
+            "cannot connect to the X display (DISPLAY is not set): set DISPLAY or use png:DIR"
+        ),
+        "{}",
+        stderr(&out)
+    );
     // A display directory that cannot be created is an error of the first present.
     std::fs::write(dir.path().join("file"), "").unwrap();
     let out = run(
