@@ -33,9 +33,12 @@
 //! removed at the end, on error and on panic (not when the process is killed).
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
-use std::os::unix::io::AsRawFd;
 use std::path::Path;
 use std::process::{Command, Stdio};
+
+#[path = "bench_support/mod.rs"]
+mod bench_support;
+use bench_support::*;
 
 use ckpt::checkpointable;
 
@@ -183,43 +186,12 @@ fn as_bytes(data: &[f64]) -> &[u8] {
     unsafe { std::slice::from_raw_parts(data.as_ptr().cast::<u8>(), std::mem::size_of_val(data)) }
 }
 
-/// CLOCK_MONOTONIC in ns: one clock for this process and the children it spawns.
-fn now_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes into the timespec we own.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
-
-fn secs(ns: u64) -> f64 {
-    ns as f64 / 1e9
-}
-
-fn since(t0: u64) -> f64 {
-    secs(now_ns().saturating_sub(t0))
-}
-
-fn parent_t0() -> u64 {
-    std::env::var(ENV_T0)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            eprintln!(
-                "bulk_bench: {ENV_T0} is not set: this mode is started by the benchmark itself"
-            );
-            std::process::exit(2)
-        })
-}
-
 // ---------------------------------------------------------------------------------------
 // The child processes
 
 /// Runs in the restored process, right after the save point returned.
 fn restored_child(data: &[f64]) -> ! {
-    let elapsed = now_ns().saturating_sub(parent_t0());
+    let elapsed = now_ns().saturating_sub(parent_t0(ENV_T0, "bulk_bench"));
     let ok = data_ok(data, data.len()) && !data.is_empty();
     println!(
         "{CHILD_TAG} kind=restore elapsed_ns={elapsed} len={} ok={}",
@@ -232,7 +204,7 @@ fn restored_child(data: &[f64]) -> ! {
 /// The exec-only path: the same binary, the same re-exec of the agent prologue (an
 /// `--ckpt-file` option makes it re-exec like `--restore` does), no image to read.
 fn exec_probe() -> ! {
-    let elapsed = now_ns().saturating_sub(parent_t0());
+    let elapsed = now_ns().saturating_sub(parent_t0(ENV_T0, "bulk_bench"));
     println!("{CHILD_TAG} kind=probe elapsed_ns={elapsed} len=0 ok=1");
     std::process::exit(0)
 }
@@ -275,97 +247,6 @@ fn spawn_child(args: &[&str], kind: &str) -> Result<(f64, u64), String> {
 
 // ---------------------------------------------------------------------------------------
 // File helpers
-
-fn fsync_dir(dir: &str) -> std::io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
-/// Flushes the file system (journal, discards of deleted files) outside the timings.
-fn settle(dir: &str) {
-    if let Ok(d) = File::open(dir) {
-        // SAFETY: syncfs on a descriptor we own.
-        unsafe { libc::syncfs(d.as_raw_fd()) };
-    }
-}
-
-fn remove_if_exists(path: &str) -> std::io::Result<()> {
-    match fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
-    }
-}
-
-/// Puts `path` in the cache state `mode` names: "cold" (pages dropped) or "warm" (read once).
-fn set_cache(path: &str, mode: &str) -> std::io::Result<()> {
-    let mut f = File::open(path)?;
-    if mode == "cold" {
-        // Clean pages (the file was fsynced) are dropped at once.
-        // SAFETY: posix_fadvise on a descriptor we own.
-        let rc = unsafe { libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
-        if rc != 0 {
-            return Err(std::io::Error::from_raw_os_error(rc));
-        }
-    } else {
-        let mut buf = vec![0u8; 8 << 20];
-        while f.read(&mut buf)? > 0 {}
-    }
-    Ok(())
-}
-
-/// Fraction of `path`'s pages in the page cache (mincore), to check `set_cache`.
-fn resident(path: &str) -> f64 {
-    let Ok(f) = File::open(path) else {
-        return f64::NAN;
-    };
-    let len = f.metadata().map(|m| m.len() as usize).unwrap_or(0);
-    if len == 0 {
-        return f64::NAN;
-    }
-    // SAFETY: a read-only shared mapping of a file we opened, unmapped below; mincore
-    // writes one byte per page into a vector of exactly that many bytes.
-    unsafe {
-        let p = libc::mmap(
-            std::ptr::null_mut(),
-            len,
-            libc::PROT_READ,
-            libc::MAP_SHARED,
-            f.as_raw_fd(),
-            0,
-        );
-        if p == libc::MAP_FAILED {
-            return f64::NAN;
-        }
-        let page = libc::sysconf(libc::_SC_PAGESIZE) as usize;
-        let mut vec = vec![0u8; len.div_ceil(page)];
-        let rc = libc::mincore(p, len, vec.as_mut_ptr());
-        libc::munmap(p, len);
-        if rc != 0 {
-            return f64::NAN;
-        }
-        vec.iter().filter(|&&b| b & 1 == 1).count() as f64 / vec.len() as f64
-    }
-}
-
-/// The file system type of `dir`, from statfs.
-fn fs_type(dir: &str) -> String {
-    let Ok(c) = std::ffi::CString::new(dir) else {
-        return "?".into();
-    };
-    // SAFETY: statfs writes into the zeroed struct we own.
-    let mut s: libc::statfs = unsafe { std::mem::zeroed() };
-    if unsafe { libc::statfs(c.as_ptr(), &mut s) } != 0 {
-        return "?".into();
-    }
-    match s.f_type as u64 {
-        0xEF53 => "ext4".into(),
-        0x5846_5342 => "xfs".into(),
-        0x9123_683E => "btrfs".into(),
-        0x0102_1994 => "tmpfs".into(),
-        0x794C_7630 => "overlayfs".into(),
-        0x2FC1_2FC1 => "zfs".into(),
-        t => format!("0x{t:x}"),
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // The benchmark
@@ -729,19 +610,5 @@ impl Drop for Bench {
     /// Removes the files on panic too (never in the restored process: `armed` is not saved).
     fn drop(&mut self) {
         self.cleanup();
-    }
-}
-
-fn median(xs: impl Iterator<Item = f64>) -> f64 {
-    let mut v: Vec<f64> = xs.collect();
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(f64::total_cmp);
-    let m = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[m]
-    } else {
-        (v[m - 1] + v[m]) / 2.0
     }
 }

@@ -66,3 +66,12 @@ fn io_overhead_runs() {
         "RESULT read=",
     );
 }
+
+#[test]
+fn gfx_bench_runs() {
+    runs(
+        "gfx_bench",
+        &["--mp", "0.25", "--frames", "20", "--reps", "1"],
+        "RESULT mp=0.250 ",
+    );
+}

@@ -158,6 +158,9 @@ impl Surf {
     }
 
     pub(crate) fn fill_rect(&mut self, x: f32, y: f32, w: f32, h: f32) {
+        if self.fill_rect_opaque(x, y, w, h) {
+            return;
+        }
         let Some(r) = sk::Rect::from_xywh(x, y, w, h) else {
             return;
         };
@@ -165,6 +168,45 @@ impl Surf {
         let t = self.st.transform.to_skia();
         let (pix, mask) = self.target();
         pix.fill_rect(r, &paint, t, mask);
+    }
+
+    /// The common case of grids and panels, without the rasterizer's per-call setup: an
+    /// opaque solid color over a rectangle on whole pixels, no clip, a whole-pixel
+    /// translation. The pixels are the ones the rasterizer writes (every pixel fully
+    /// covered gets the color). Returns whether it applied.
+    fn fill_rect_opaque(&mut self, x: f32, y: f32, w: f32, h: f32) -> bool {
+        let st = &self.st;
+        let Paint::Solid(c) = st.fill else {
+            return false;
+        };
+        let t = st.transform;
+        let whole = |v: f32| v.fract() == 0.0 && v.abs() < 1e7;
+        let simple = c.a == 255
+            && st.alpha >= 1.0
+            && matches!(st.blend, BlendMode::SourceOver | BlendMode::Source)
+            && st.clip.is_empty()
+            && (t.sx, t.ky, t.kx, t.sy) == (1.0, 0.0, 0.0, 1.0)
+            && [x, y, w, h, t.tx, t.ty].into_iter().all(whole)
+            && w > 0.0
+            && h > 0.0;
+        if !simple {
+            return false;
+        }
+        let (pw, ph) = (self.pix.width() as i64, self.pix.height() as i64);
+        let x0 = ((x + t.tx) as i64).clamp(0, pw);
+        let y0 = ((y + t.ty) as i64).clamp(0, ph);
+        let x1 = ((x + t.tx + w) as i64).clamp(0, pw);
+        let y1 = ((y + t.ty + h) as i64).clamp(0, ph);
+        let px = [c.r, c.g, c.b, 255];
+        let data = self.pix.data_mut();
+        for row in y0..y1 {
+            let start = ((row * pw + x0) * 4) as usize;
+            let end = ((row * pw + x1) * 4) as usize;
+            for p in data[start..end].chunks_exact_mut(4) {
+                p.copy_from_slice(&px);
+            }
+        }
+        true
     }
 
     pub(crate) fn clear(&mut self, c: Color) {

@@ -240,3 +240,49 @@ fn malformed_component_entries_are_clear_errors() {
     // Whatever failed, the engine in place is untouched.
     assert_eq!(s.width(), 4);
 }
+
+/// The opaque-rectangle fast path writes exactly the rasterizer's pixels.
+#[test]
+fn opaque_rectangles_match_the_rasterizer() {
+    let _g = serial();
+    let mut fast = Surface::new(97, 61).unwrap();
+    let mut seed = 0x1234_5678_9abc_def1u64;
+    let mut next = |m: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % m) as f32
+    };
+    let mut rects = Vec::new();
+    for _ in 0..300 {
+        let r = (
+            next(120) - 10.0,
+            next(80) - 10.0,
+            next(40) + 1.0,
+            next(30) + 1.0,
+        );
+        let c = Color::rgb(next(256) as u8, next(256) as u8, next(256) as u8);
+        let t = (next(5) - 2.0, next(5) - 2.0);
+        rects.push((r, c, t));
+    }
+    for ((x, y, w, h), c, (tx, ty)) in &rects {
+        fast.set_transform(Transform::translate(*tx, *ty));
+        fast.set_fill(*c);
+        fast.fill_rect(*x, *y, *w, *h);
+    }
+    let mut slow = tiny_skia::Pixmap::new(97, 61).unwrap();
+    for ((x, y, w, h), c, (tx, ty)) in &rects {
+        let paint = tiny_skia::Paint {
+            shader: tiny_skia::Shader::SolidColor(c.to_skia()),
+            ..Default::default()
+        };
+        let r = tiny_skia::Rect::from_xywh(*x, *y, *w, *h).unwrap();
+        slow.fill_rect(
+            r,
+            &paint,
+            tiny_skia::Transform::from_translate(*tx, *ty),
+            None,
+        );
+    }
+    engine::with(|e| assert!(e.surfaces[&fast.id].pix.data() == slow.data()));
+}
