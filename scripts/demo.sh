@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # The main demo: run montecarlo, kill -9 it mid-run, restore it, and compare the
 # result with an uninterrupted run; then the same with wordfreq, a std-only program that
-# reads a 54 MB file and writes a report and progress output, compared byte for byte.
+# reads a 54 MB file and writes a report and progress output, compared byte for byte; then
+# life, a program that draws (ckpt::gfx): every frame after the restore equals the
+# uninterrupted run's, and `cargo ckpt inspect --surface 0 --png` shows what it showed.
 # Usage: scripts/demo.sh [steps]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 steps="${1:-300000000}"
-cargo build --release --example montecarlo --example wordfreq
+cargo build --release --example montecarlo --example wordfreq --example life
+cargo build --release -p ckpt-build --bin cargo-ckpt
 bin="$PWD/target/release/examples/montecarlo"
 wordfreq="$PWD/target/release/examples/wordfreq"
+life="$PWD/target/release/examples/life"
+cargo_ckpt="$PWD/target/release/cargo-ckpt"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -66,5 +71,30 @@ if cmp -s out.tsv ../clean/out.tsv && cmp -s progress.txt ../clean/progress.txt;
     echo "== out.tsv and progress.txt are byte-identical to the uninterrupted run's"
 else
     echo "== OUTPUTS DIFFER" >&2
+    exit 1
+fi
+
+echo
+echo "== life: 600 frames of the Game of Life as PNG files"
+cd "$work"
+mkdir life-clean life-killed
+t0=$(date +%s%N)
+(cd life-clean && "$life" --frames 600 --ckpt-display png:frames > out.txt)
+half_ms=$(( ($(date +%s%N) - t0) / 2000000 ))
+echo "== uninterrupted: $(cat life-clean/out.txt)"
+cd life-killed
+"$life" --frames 600 --ckpt-display png:frames > out.txt &
+pid=$!
+sleep "$(awk "BEGIN { print $half_ms / 1000 }")"
+kill -9 "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
+echo "== killed with SIGKILL after $(ls frames | grep -c 'png$') frames"
+"$cargo_ckpt" ckpt inspect life.ckpt --surface 0 --png now.png
+"$life" --restore life.ckpt > out.txt
+echo "== restored: $(cat out.txt)"
+if diff -r frames ../life-clean/frames > /dev/null; then
+    echo "== all $(ls frames | wc -l) frames are byte-identical to the uninterrupted run's"
+else
+    echo "== FRAMES DIFFER" >&2
     exit 1
 fi
