@@ -123,7 +123,11 @@ pub(crate) fn check_component(v: &Value, policy: crate::fs::Policy) -> Result<()
 /// Cuts standard output and error back to their length at the save when they are the same
 /// regular file; restores buffered standard input.
 pub(crate) fn restore_component(v: &Value) -> Result<()> {
-    for (name, fd) in [("stdout", 1), ("stderr", 2)] {
+    // Standard output only. Standard error is never cut back: it is the stream most often
+    // shared with other processes (`2>&1` into a script's or a supervisor's log), whose
+    // lines written after the save would be destroyed; a diagnostic the program printed
+    // after the save may repeat instead.
+    for (name, fd) in [("stdout", 1)] {
         let Some(saved) = v.get(name).filter(|s| !matches!(s, Value::Null)) else {
             continue;
         };
