@@ -544,8 +544,8 @@ impl CaptureSpec<'_> {
                     } else {
                         quote! {{
                             #[allow(unused_imports)]
-                            use ::ckpt::__private::{ArgDefaultYes as _, ArgDefaultNo as _};
-                            (&&::ckpt::__private::ArgType(#ty_marker)).__ckpt_default(__w, #pos, #key)?;
+                            use ::ckpt::__private::{ArgPlaceholder as _, ArgDefaultYes as _, ArgDefaultNo as _};
+                            (&&&::ckpt::__private::ArgType(#ty_marker)).__ckpt_default(__w, #pos, #key)?;
                         }}
                     }
                 }

@@ -49,6 +49,10 @@ pub struct Norm {
     readers: BTreeSet<String>,
     /// Parameters passed by reference: `for x in v` with `v: &Vec<T>` borrows.
     ref_params: BTreeSet<String>,
+    /// Readers lent as `&mut` parameters (`r: &mut BufReader<File>`): their
+    /// `lines()`/`bytes()`/`split()` take an item at a time from the reader, which the
+    /// caller keeps.
+    lent_readers: BTreeSet<String>,
 }
 
 impl Norm {
@@ -61,6 +65,13 @@ impl Norm {
         ref_params: BTreeSet<String>,
     ) {
         self.readers = readers(body, params);
+        self.lent_readers = params
+            .iter()
+            .filter(|(name, ty)| {
+                self.readers.contains(name) && ty.replace(' ', "").starts_with("&mut")
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
         self.ref_params = ref_params;
         self.visit_block_mut(body);
     }
@@ -140,6 +151,26 @@ impl Norm {
                 syn::Lifetime::new(&format!("'__ckpt_l{}", self.next_label), Span::call_site())
             }
         }
+    }
+
+    /// `for PAT in r.lines() { … }` over a reader lent as `&mut` (see `lent_readers`):
+    /// the loop's condition, which takes the next item through a fresh iterator, so that
+    /// no iterator lives across the loop's points. std's `Lines`, `Bytes` and `Split` keep
+    /// nothing but the reader, and the reader (with its buffer) is the caller's, saved in
+    /// the caller's frame and lent again on resume.
+    fn per_item(&self, iterable: &syn::Expr) -> Option<syn::Expr> {
+        let syn::Expr::MethodCall(m) = iterable else {
+            return None;
+        };
+        if !matches!(m.method.to_string().as_str(), "lines" | "bytes" | "split") {
+            return None;
+        }
+        let r = super::vars::ident_of(&m.receiver)?;
+        if !self.lent_readers.contains(&r) {
+            return None;
+        }
+        let (r, method, args) = (format_ident!("{}", r), &m.method, &m.args);
+        Some(parse_quote!(::core::iter::Iterator::next(&mut (&mut *#r).#method(#args))))
     }
 
     /// Whether a loop over `iterable` saves its iterator whole.
@@ -477,6 +508,17 @@ impl VisitMut for Norm {
         }
         match e {
             syn::Expr::Closure(_) | syn::Expr::Async(_) => return,
+            syn::Expr::ForLoop(f)
+                if has_point_block(&f.body) && self.per_item(&f.expr).is_some() =>
+            {
+                let next = self.per_item(&f.expr);
+                let (label, pat, body) = (&f.label, &f.pat, &f.body);
+                *e = parse_quote! {
+                    #label while let ::core::option::Option::Some(#pat) = #next #body
+                };
+                self.visit_expr_mut(e);
+                return;
+            }
             syn::Expr::ForLoop(f) if has_point_block(&f.body) => {
                 let label = self.label(&f.label);
                 self.next_iter += 1;

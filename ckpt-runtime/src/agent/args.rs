@@ -35,6 +35,10 @@ fn ctor_default<T: Default>(_: Option<Value>, _: &mut Loader) -> Result<*mut ()>
     Ok(Box::into_raw(Box::<T>::default()).cast())
 }
 
+fn ctor_placeholder<T: Placeholder>(_: Option<Value>, _: &mut Loader) -> Result<*mut ()> {
+    Ok(Box::into_raw(Box::new(T::placeholder())).cast())
+}
+
 fn ctor_offset(c: Ctor) -> u64 {
     crate::state::code::to_offset(c as usize)
 }
@@ -163,7 +167,39 @@ impl<T> ArgValNone for ArgVal<'_, T> {
     }
 }
 
-/// A parameter no longer used whose type has a `Default` (preferred).
+/// A value of a type without `Default` that the resume path can pass for a by-value
+/// parameter the function no longer uses (`fn f(r: BufReader<File>)` whose `r.lines()`
+/// took the reader, saved with the loop): never read, only dropped. ckpt's files, readers
+/// and writers have one.
+pub trait Placeholder {
+    /// The placeholder.
+    fn placeholder() -> Self;
+}
+
+/// A parameter no longer used whose type has a [`Placeholder`] (preferred over
+/// `Default`).
+pub trait ArgPlaceholder {
+    /// Writes an entry that makes the placeholder.
+    fn __ckpt_default(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str) -> Result<()>;
+}
+impl<T: Placeholder> ArgPlaceholder for &&ArgType<T> {
+    fn __ckpt_default(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str) -> Result<()> {
+        entry(
+            w,
+            pos,
+            key,
+            false,
+            std::any::type_name::<T>(),
+            Some(ctor_placeholder::<T> as Ctor),
+            Some(&|e: &mut Encoder<'_>| {
+                e.null();
+                Ok(())
+            }),
+        )
+    }
+}
+
+/// A parameter no longer used whose type has a `Default`.
 pub trait ArgDefaultYes {
     /// Writes an entry that makes a `Default`.
     fn __ckpt_default(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str) -> Result<()>;

@@ -7,8 +7,8 @@ use std::path::Path;
 use super::args::Entry;
 pub use super::args::{
     arg_self_dyn, arg_self_in_trait, type_of, ArgCtorNone, ArgCtorState, ArgDefaultNo,
-    ArgDefaultYes, ArgRef, ArgRefNone, ArgRefState, ArgType, ArgVal, ArgValNone, ArgValState,
-    Pointee, TypeOf,
+    ArgDefaultYes, ArgPlaceholder, ArgRef, ArgRefNone, ArgRefState, ArgType, ArgVal, ArgValNone,
+    ArgValState, Placeholder, Pointee, TypeOf,
 };
 use super::components;
 pub use super::dyns::{dyn_not_saveable, load_dyn, save_dyn, DynCtor};

@@ -591,3 +591,33 @@ impl State for Handle {
         Ok(Handle::new(&path, inner, mode, false))
     }
 }
+
+/// The file the resume path passes for a by-value `File` parameter the function no
+/// longer uses (its value went into something saved, like a reader's lines): an
+/// anonymous empty file, not in the fs table, never read, closed when dropped.
+#[cfg(feature = "agent")]
+impl crate::__private::Placeholder for File {
+    fn placeholder() -> File {
+        // SAFETY: memfd_create takes a NUL-terminated name and returns a new descriptor
+        // or -1; a descriptor it returns is ours alone.
+        let fd = unsafe { libc::memfd_create(c"ckpt-placeholder".as_ptr(), libc::MFD_CLOEXEC) };
+        let file = if fd >= 0 {
+            use std::os::unix::io::FromRawFd;
+            // SAFETY: `fd` is a new descriptor owned by nothing else.
+            unsafe { std::fs::File::from_raw_fd(fd) }
+        } else {
+            match std::fs::File::open("/dev/null") {
+                Ok(f) => f,
+                Err(e) => {
+                    eprintln!(
+                        "ckpt: cannot resume: no descriptor for a parameter's placeholder ({e})"
+                    );
+                    std::process::exit(70)
+                }
+            }
+        };
+        File {
+            shared: Arc::new(Handle { file, id: u64::MAX }),
+        }
+    }
+}

@@ -646,3 +646,20 @@ impl<R: State> State for Bytes<R> {
         })
     }
 }
+
+/// A reader over the inner reader's placeholder (see
+/// [`Placeholder`](crate::__private::Placeholder)).
+#[cfg(feature = "agent")]
+impl<R: Read + crate::__private::Placeholder> crate::__private::Placeholder for BufReader<R> {
+    fn placeholder() -> Self {
+        BufReader::new(R::placeholder())
+    }
+}
+
+/// A writer over the inner writer's placeholder, with nothing buffered.
+#[cfg(feature = "agent")]
+impl<W: Write + crate::__private::Placeholder> crate::__private::Placeholder for BufWriter<W> {
+    fn placeholder() -> Self {
+        BufWriter::new(W::placeholder())
+    }
+}

@@ -39,8 +39,10 @@ fn branches(__ckpt_p0: Option<i64>, __ckpt_p1: &[u32]) -> Result<i64, ckpt::Erro
                             __w.put("total", &total)?;
                             {
                                 #[allow(unused_imports)]
-                                use ::ckpt::__private::{ArgDefaultNo as _, ArgDefaultYes as _};
-                                (&&::ckpt::__private::ArgType(__ckpt_ty0))
+                                use ::ckpt::__private::{
+                                    ArgDefaultNo as _, ArgDefaultYes as _, ArgPlaceholder as _,
+                                };
+                                (&&&::ckpt::__private::ArgType(__ckpt_ty0))
                                     .__ckpt_default(__w, 0usize, "x")?;
                             }
                             {
@@ -74,8 +76,10 @@ fn branches(__ckpt_p0: Option<i64>, __ckpt_p1: &[u32]) -> Result<i64, ckpt::Erro
                     __w.put("total", &total)?;
                     {
                         #[allow(unused_imports)]
-                        use ::ckpt::__private::{ArgDefaultNo as _, ArgDefaultYes as _};
-                        (&&::ckpt::__private::ArgType(__ckpt_ty0))
+                        use ::ckpt::__private::{
+                            ArgDefaultNo as _, ArgDefaultYes as _, ArgPlaceholder as _,
+                        };
+                        (&&&::ckpt::__private::ArgType(__ckpt_ty0))
                             .__ckpt_default(__w, 0usize, "x")?;
                     }
                     {
@@ -114,8 +118,10 @@ fn branches(__ckpt_p0: Option<i64>, __ckpt_p1: &[u32]) -> Result<i64, ckpt::Erro
                             __w.put("total", &total)?;
                             {
                                 #[allow(unused_imports)]
-                                use ::ckpt::__private::{ArgDefaultNo as _, ArgDefaultYes as _};
-                                (&&::ckpt::__private::ArgType(__ckpt_ty0))
+                                use ::ckpt::__private::{
+                                    ArgDefaultNo as _, ArgDefaultYes as _, ArgPlaceholder as _,
+                                };
+                                (&&&::ckpt::__private::ArgType(__ckpt_ty0))
                                     .__ckpt_default(__w, 0usize, "x")?;
                             }
                             {
@@ -142,8 +148,10 @@ fn branches(__ckpt_p0: Option<i64>, __ckpt_p1: &[u32]) -> Result<i64, ckpt::Erro
                             __w.put("total", &total)?;
                             {
                                 #[allow(unused_imports)]
-                                use ::ckpt::__private::{ArgDefaultNo as _, ArgDefaultYes as _};
-                                (&&::ckpt::__private::ArgType(__ckpt_ty0))
+                                use ::ckpt::__private::{
+                                    ArgDefaultNo as _, ArgDefaultYes as _, ArgPlaceholder as _,
+                                };
+                                (&&&::ckpt::__private::ArgType(__ckpt_ty0))
                                     .__ckpt_default(__w, 0usize, "x")?;
                             }
                             {
@@ -181,9 +189,9 @@ fn branches(__ckpt_p0: Option<i64>, __ckpt_p1: &[u32]) -> Result<i64, ckpt::Erro
                                 {
                                     #[allow(unused_imports)]
                                     use ::ckpt::__private::{
-                                        ArgDefaultNo as _, ArgDefaultYes as _,
+                                        ArgDefaultNo as _, ArgDefaultYes as _, ArgPlaceholder as _,
                                     };
-                                    (&&::ckpt::__private::ArgType(__ckpt_ty0))
+                                    (&&&::ckpt::__private::ArgType(__ckpt_ty0))
                                         .__ckpt_default(__w, 0usize, "x")?;
                                 }
                                 {
@@ -214,8 +222,10 @@ fn branches(__ckpt_p0: Option<i64>, __ckpt_p1: &[u32]) -> Result<i64, ckpt::Erro
                         __w.put("total", &total)?;
                         {
                             #[allow(unused_imports)]
-                            use ::ckpt::__private::{ArgDefaultNo as _, ArgDefaultYes as _};
-                            (&&::ckpt::__private::ArgType(__ckpt_ty0))
+                            use ::ckpt::__private::{
+                                ArgDefaultNo as _, ArgDefaultYes as _, ArgPlaceholder as _,
+                            };
+                            (&&&::ckpt::__private::ArgType(__ckpt_ty0))
                                 .__ckpt_default(__w, 0usize, "x")?;
                         }
                         {

@@ -32,8 +32,10 @@ impl Sim {
                     }
                     {
                         #[allow(unused_imports)]
-                        use ::ckpt::__private::{ArgDefaultNo as _, ArgDefaultYes as _};
-                        (&&::ckpt::__private::ArgType(__ckpt_ty1))
+                        use ::ckpt::__private::{
+                            ArgDefaultNo as _, ArgDefaultYes as _, ArgPlaceholder as _,
+                        };
+                        (&&&::ckpt::__private::ArgType(__ckpt_ty1))
                             .__ckpt_default(__w, 1usize, "dt")?;
                     }
                     ::core::result::Result::Ok(())
@@ -54,8 +56,10 @@ impl Sim {
                     }
                     {
                         #[allow(unused_imports)]
-                        use ::ckpt::__private::{ArgDefaultNo as _, ArgDefaultYes as _};
-                        (&&::ckpt::__private::ArgType(__ckpt_ty1))
+                        use ::ckpt::__private::{
+                            ArgDefaultNo as _, ArgDefaultYes as _, ArgPlaceholder as _,
+                        };
+                        (&&&::ckpt::__private::ArgType(__ckpt_ty1))
                             .__ckpt_default(__w, 1usize, "dt")?;
                     }
                     ::core::result::Result::Ok(())
