@@ -11,8 +11,13 @@ fn main() {
         ckpt::save().unwrap();
         println!("{n}");
     }
+    // A chain whose closure owns its state (`move`) cannot be applied item by item.
     let scores: HashMap<String, u32> = HashMap::new();
-    for s in scores.values().filter(|s| **s > 3) {
+    let mut seen = 0;
+    for s in scores.values().filter(move |s| {
+        seen += 1;
+        **s > seen
+    }) {
         ckpt::save().unwrap();
         println!("{s}");
     }

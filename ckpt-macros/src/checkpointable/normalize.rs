@@ -196,6 +196,58 @@ impl Norm {
     }
 }
 
+/// `ROOT.filter(p).map(f).filter_map(g)`: ROOT and the adapters, innermost first, when
+/// each adapter takes one closure that is not `move` (made again for each item, it
+/// borrows what it would have borrowed once) and ROOT walks a collection (`x.iter()`,
+/// `x.keys()`, `x.values()`, `x.into_iter()`, `&x`...).
+fn adapted_chain(e: &syn::Expr) -> Option<(syn::Expr, Vec<(String, syn::Expr)>)> {
+    let mut steps = Vec::new();
+    let mut cur = e;
+    while let syn::Expr::MethodCall(m) = cur {
+        let name = m.method.to_string();
+        if !matches!(name.as_str(), "filter" | "map" | "filter_map") {
+            break;
+        }
+        let (Some(arg), 1, None) = (m.args.first(), m.args.len(), &m.turbofish) else {
+            return None;
+        };
+        match arg {
+            syn::Expr::Closure(c) if c.capture.is_none() && c.asyncness.is_none() => {}
+            _ => return None,
+        }
+        steps.push((name, arg.clone()));
+        cur = &m.receiver;
+    }
+    if steps.is_empty() {
+        return None;
+    }
+    let walks = match cur {
+        syn::Expr::MethodCall(m) => {
+            m.args.is_empty()
+                && matches!(
+                    m.method.to_string().as_str(),
+                    "iter"
+                        | "iter_mut"
+                        | "keys"
+                        | "values"
+                        | "values_mut"
+                        | "into_iter"
+                        | "into_keys"
+                        | "into_values"
+                        | "chars"
+                        | "bytes"
+                )
+        }
+        syn::Expr::Reference(_) => true,
+        _ => false,
+    };
+    if !walks {
+        return None;
+    }
+    steps.reverse();
+    Some((cur.clone(), steps))
+}
+
 /// A reader behind `.lock()` (`stdin.lock()`): the reader itself.
 fn unlocked(e: &syn::Expr) -> &syn::Expr {
     match e {
@@ -508,6 +560,43 @@ impl VisitMut for Norm {
         }
         match e {
             syn::Expr::Closure(_) | syn::Expr::Async(_) => return,
+            syn::Expr::ForLoop(f)
+                if has_point_block(&f.body) && adapted_chain(&f.expr).is_some() =>
+            {
+                // `for PAT in ROOT.filter(p).map(f)… { BODY }` with a point in BODY: the loop
+                // over ROOT (resumed however ROOT's loop is), the adapters applied to each
+                // item at the top of the body, in the same order the lazy chain would apply
+                // them. So a chain over a hash map resumes like a loop over the map.
+                self.next_iter += 1;
+                let v = format_ident!("__ckpt_v{}", self.next_iter);
+                let (root, steps) = adapted_chain(&f.expr).expect("checked");
+                let mut stmts: Vec<syn::Stmt> = Vec::new();
+                for (method, arg) in steps {
+                    stmts.push(match method.as_str() {
+                        "filter" => parse_quote! {
+                            if !::ckpt::__private::lowered_filter(&#v, #arg) { continue; }
+                        },
+                        "map" => parse_quote! {
+                            let #v = ::ckpt::__private::lowered_map(#v, #arg);
+                        },
+                        _ => parse_quote! {
+                            let ::core::option::Option::Some(#v) =
+                                ::ckpt::__private::lowered_filter_map(#v, #arg) else { continue; };
+                        },
+                    });
+                }
+                let (label, pat, body) = (&f.label, &f.pat, &f.body);
+                let body_stmts = &body.stmts;
+                *e = parse_quote! {
+                    #label for #v in #root {
+                        #(#stmts)*
+                        let #pat = #v;
+                        #(#body_stmts)*
+                    }
+                };
+                self.visit_expr_mut(e);
+                return;
+            }
             syn::Expr::ForLoop(f)
                 if has_point_block(&f.body) && self.per_item(&f.expr).is_some() =>
             {

@@ -1040,6 +1040,26 @@ impl<T: ItemKey, O> IterLoadReplay<T, O> for &&IterLoad<Replay<T, O>> {
     }
 }
 
+/// `filter(p)` of a loop's iterator chain, applied to one item in the loop's body (see
+/// the macro's `normalize`): the closure gets its parameter type from `x`, as it would
+/// from the iterator.
+#[inline(always)]
+pub fn lowered_filter<T, P: FnOnce(&T) -> bool>(x: &T, p: P) -> bool {
+    p(x)
+}
+
+/// `map(f)` of a loop's iterator chain, applied to one item.
+#[inline(always)]
+pub fn lowered_map<T, U, F: FnOnce(T) -> U>(x: T, f: F) -> U {
+    f(x)
+}
+
+/// `filter_map(f)` of a loop's iterator chain, applied to one item.
+#[inline(always)]
+pub fn lowered_filter_map<T, U, F: FnOnce(T) -> Option<U>>(x: T, f: F) -> Option<U> {
+    f(x)
+}
+
 #[cfg(test)]
 mod adapter_tests {
     use super::*;

@@ -416,6 +416,7 @@ corpus! {
     gfx_bouncing_balls,
     globals_everywhere,
     guess_number_ordering,
+    hashmap_filter_map_loop,
     hashmap_iter_sum,
     hashmap_remove_entry,
     inherent_impl_bank,
