@@ -196,8 +196,8 @@ impl Norm {
     }
 }
 
-/// `ROOT.filter(p).map(f).filter_map(g)`: ROOT and the adapters, innermost first, when
-/// each adapter takes one closure that is not `move` (made again for each item, it
+/// `ROOT.filter(p).map(f).filter_map(g)` (and `copied()`, `cloned()`): ROOT and the
+/// adapters, innermost first, when each adapter takes one closure that is not `move` (made again for each item, it
 /// borrows what it would have borrowed once) and ROOT walks a collection (`x.iter()`,
 /// `x.keys()`, `x.values()`, `x.into_iter()`, `&x`...).
 fn adapted_chain(e: &syn::Expr) -> Option<(syn::Expr, Vec<(String, syn::Expr)>)> {
@@ -205,6 +205,11 @@ fn adapted_chain(e: &syn::Expr) -> Option<(syn::Expr, Vec<(String, syn::Expr)>)>
     let mut cur = e;
     while let syn::Expr::MethodCall(m) = cur {
         let name = m.method.to_string();
+        if matches!(name.as_str(), "copied" | "cloned") && m.args.is_empty() {
+            steps.push((name, parse_quote!(())));
+            cur = &m.receiver;
+            continue;
+        }
         if !matches!(name.as_str(), "filter" | "map" | "filter_map") {
             break;
         }
@@ -221,31 +226,26 @@ fn adapted_chain(e: &syn::Expr) -> Option<(syn::Expr, Vec<(String, syn::Expr)>)>
     if steps.is_empty() {
         return None;
     }
-    let walks = match cur {
-        syn::Expr::MethodCall(m) => {
-            m.args.is_empty()
-                && matches!(
-                    m.method.to_string().as_str(),
-                    "iter"
-                        | "iter_mut"
-                        | "keys"
-                        | "values"
-                        | "values_mut"
-                        | "into_iter"
-                        | "into_keys"
-                        | "into_values"
-                        | "chars"
-                        | "bytes"
-                )
-        }
-        syn::Expr::Reference(_) => true,
-        _ => false,
-    };
-    if !walks {
+    if !walks_collection(cur) {
         return None;
     }
     steps.reverse();
     Some((cur.clone(), steps))
+}
+
+/// `x.iter()`, `x.keys()`, `x.values()`, `x.into_iter()`, `&x`..., possibly under
+/// `enumerate()`, `rev()`.
+fn walks_collection(e: &syn::Expr) -> bool {
+    match e {
+        syn::Expr::MethodCall(m) if m.args.is_empty() => match m.method.to_string().as_str() {
+            "iter" | "iter_mut" | "keys" | "values" | "values_mut" | "into_iter" | "into_keys"
+            | "into_values" | "chars" | "bytes" => true,
+            "enumerate" | "rev" => walks_collection(&m.receiver),
+            _ => false,
+        },
+        syn::Expr::Reference(_) => true,
+        _ => false,
+    }
 }
 
 /// A reader behind `.lock()` (`stdin.lock()`): the reader itself.
@@ -579,6 +579,8 @@ impl VisitMut for Norm {
                         "map" => parse_quote! {
                             let #v = ::ckpt::__private::lowered_map(#v, #arg);
                         },
+                        "copied" => parse_quote! { let #v = *#v; },
+                        "cloned" => parse_quote! { let #v = ::core::clone::Clone::clone(#v); },
                         _ => parse_quote! {
                             let ::core::option::Option::Some(#v) =
                                 ::ckpt::__private::lowered_filter_map(#v, #arg) else { continue; };

@@ -1,5 +1,6 @@
 //! Walks a `HashMap` of stock levels through iterator chains (`filter`, `map`,
-//! `filter_map`) with a save point in each loop body, and totals what it sees.
+//! `filter_map`, `copied().filter`) with a save point in each loop body, and totals what
+//! it sees (in ways that do not depend on the map's order).
 use std::collections::HashMap;
 
 #[ckpt::checkpointable]
@@ -40,4 +41,11 @@ fn main() {
         ckpt::save().expect("checkpoint");
     }
     println!("letters in long names: {long_names}");
+
+    let mut plenty = 0;
+    for count in stock.values().copied().filter(|c| *c > 2) {
+        plenty += count;
+        ckpt::save().expect("checkpoint");
+    }
+    println!("items in well-stocked lines: {plenty}");
 }
