@@ -167,6 +167,22 @@ impl<T> ArgValNone for ArgVal<'_, T> {
     }
 }
 
+/// An entry whose value the constructor `ctor` makes (the saved value is null).
+fn made(w: &mut Writer<'_, '_>, pos: usize, key: &str, ty: &str, ctor: Ctor) -> Result<()> {
+    entry(
+        w,
+        pos,
+        key,
+        false,
+        ty,
+        Some(ctor),
+        Some(&|e: &mut Encoder<'_>| {
+            e.null();
+            Ok(())
+        }),
+    )
+}
+
 /// A value of a type without `Default` that the resume path can pass for a by-value
 /// parameter the function no longer uses (`fn f(r: BufReader<File>)` whose `r.lines()`
 /// took the reader, saved with the loop): never read, only dropped. ckpt's files, readers
@@ -184,17 +200,12 @@ pub trait ArgPlaceholder {
 }
 impl<T: Placeholder> ArgPlaceholder for &&ArgType<T> {
     fn __ckpt_default(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str) -> Result<()> {
-        entry(
+        made(
             w,
             pos,
             key,
-            false,
             std::any::type_name::<T>(),
-            Some(ctor_placeholder::<T> as Ctor),
-            Some(&|e: &mut Encoder<'_>| {
-                e.null();
-                Ok(())
-            }),
+            ctor_placeholder::<T>,
         )
     }
 }
@@ -206,19 +217,7 @@ pub trait ArgDefaultYes {
 }
 impl<T: Default> ArgDefaultYes for &ArgType<T> {
     fn __ckpt_default(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str) -> Result<()> {
-        // The constructor makes the value: `v` is null.
-        entry(
-            w,
-            pos,
-            key,
-            false,
-            std::any::type_name::<T>(),
-            Some(ctor_default::<T> as Ctor),
-            Some(&|e: &mut Encoder<'_>| {
-                e.null();
-                Ok(())
-            }),
-        )
+        made(w, pos, key, std::any::type_name::<T>(), ctor_default::<T>)
     }
 }
 
