@@ -341,8 +341,8 @@ ckpt options (taken out of the program's arguments; the program never sees them)
                             default), or at once                         (CKPT_NET_COMMIT)
   --ckpt-net-relay=error|reconnect  on restore, connections to hosts outside the program
                             (no TAP) fail saying so, or connect again   (CKPT_NET_RELAY)
-  --ckpt-display png:DIR|window|none  where presented frames go (default png:frames)
-                                                                        (CKPT_DISPLAY)
+  --ckpt-display png:DIR|window|none  where ckpt::gfx frames go: PNG files in DIR (default
+                            png:frames), an X11 window, or nowhere       (CKPT_DISPLAY)
   --ckpt-events FILE        scripted input events for the display        (CKPT_EVENTS)
   --ckpt-time=monotonic|wall      on restore, leave out or count the downtime (CKPT_TIME)
   --ckpt-env=saved|current        on restore, the saved or the current environment (CKPT_ENV)
