@@ -118,6 +118,13 @@ impl PngWriter {
                 ),
             )
         })?;
+        // A program that ends with `std::process::exit` skips the end of `main`: its last
+        // frames are written at exit all the same.
+        static AT_EXIT: std::sync::Once = std::sync::Once::new();
+        // SAFETY: registers a plain `extern "C"` function that does not unwind.
+        AT_EXIT.call_once(|| unsafe {
+            libc::atexit(flush_at_exit);
+        });
         // Two frames in flight: the program is never more than two frames ahead.
         let (tx, rx) = mpsc::sync_channel::<Job>(2);
         let progress: Arc<(Mutex<Progress>, Condvar)> = Arc::default();
@@ -191,6 +198,20 @@ impl Drop for PngWriter {
             let _ = t.join();
         }
     }
+}
+
+/// The exit handler: waits for the frames presented so far (never for the engine: a
+/// thread that holds it at exit keeps its frames).
+extern "C" fn flush_at_exit() {
+    let _ = std::panic::catch_unwind(|| {
+        if let Some(mut g) = super::engine::try_lock() {
+            if let Some(d) = g.as_mut().and_then(|e| e.display.as_mut()) {
+                if let Err(e) = d.flush() {
+                    eprintln!("ckpt: warning: {e}");
+                }
+            }
+        }
+    });
 }
 
 fn write_png(job: &Job) -> io::Result<()> {

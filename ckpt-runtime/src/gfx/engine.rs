@@ -300,6 +300,15 @@ pub(crate) fn lock_if_used() -> MutexGuard<'static, Option<Engine>> {
     ENGINE.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// The engine unless another caller holds it (the exit handler must not wait).
+pub(crate) fn try_lock() -> Option<MutexGuard<'static, Option<Engine>>> {
+    match ENGINE.try_lock() {
+        Ok(g) => Some(g),
+        Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+        Err(std::sync::TryLockError::WouldBlock) => None,
+    }
+}
+
 /// Runs `f` on the engine.
 pub(crate) fn with<R>(f: impl FnOnce(&mut Engine) -> R) -> R {
     let mut g = lock();

@@ -286,3 +286,45 @@ fn opaque_rectangles_match_the_rasterizer() {
     }
     engine::with(|e| assert!(e.surfaces[&fast.id].pix.data() == slow.data()));
 }
+
+/// A program that ends with `std::process::exit` still writes the frames it presented:
+/// this test runs itself again as that program, in a directory of its own.
+#[test]
+fn frames_presented_before_process_exit_are_written() {
+    const CHILD: &str = "CKPT_GFX_TEST_EXIT_CHILD";
+    if std::env::var_os(CHILD).is_some() {
+        let mut s = Surface::new(800, 600).unwrap();
+        for i in 0..6u8 {
+            s.clear(Color::rgb(i * 40, 0, 0));
+            present(&s).unwrap();
+        }
+        std::process::exit(0);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "gfx::tests::frames_presented_before_process_exit_are_written",
+            "--exact",
+            "--test-threads=1",
+        ])
+        .env(CHILD, "1")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let n = std::fs::read_dir(dir.path().join("frames"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".png")
+        })
+        .count();
+    assert_eq!(n, 6, "frames written before the exit");
+}
