@@ -141,12 +141,9 @@ fn parse_opts() -> Opts {
                     .unwrap_or_else(|| usage("--reps must be ≥ 1"));
             }
             "--cache" => {
-                opts.cache = match value().as_str() {
-                    "both" => vec!["cold".into(), "warm".into()],
-                    "cold" => vec!["cold".into()],
-                    "warm" => vec!["warm".into()],
-                    other => usage(&format!("--cache {other}: expected both, cold or warm")),
-                }
+                let v = value();
+                opts.cache = parse_cache(&v)
+                    .unwrap_or_else(|| usage(&format!("--cache {v}: expected both, cold or warm")));
             }
             "-h" | "--help" => {
                 println!("{USAGE}");

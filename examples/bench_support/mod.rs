@@ -150,3 +150,12 @@ pub fn loadavg() -> String {
         .and_then(|s| s.split_whitespace().next().map(str::to_string))
         .unwrap_or_else(|| "?".into())
 }
+
+/// `--cache both|cold|warm`: the page-cache states to measure reads in.
+pub fn parse_cache(v: &str) -> Option<Vec<String>> {
+    match v {
+        "both" => Some(vec!["cold".into(), "warm".into()]),
+        "cold" | "warm" => Some(vec![v.into()]),
+        _ => None,
+    }
+}

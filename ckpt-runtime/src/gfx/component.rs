@@ -114,16 +114,9 @@ pub(crate) fn restore_component(v: Value, l: &mut Loader) -> Result<()> {
     }
     // A window shows what the program showed, before the program draws again.
     if let Some(id) = en.shown {
-        if let Ok(d) = super::display(&mut en) {
-            if d.interactive() {
-                let s = &en.surfaces[&id];
-                let (w, h, px) = (s.pix.width(), s.pix.height(), s.pix.data().to_vec());
-                let n = en.frame.saturating_sub(1);
-                if let Some(d) = en.display.as_mut() {
-                    if let Err(e) = d.show(n, w, h, &px) {
-                        eprintln!("ckpt: warning: showing the restored frame: {e}");
-                    }
-                }
+        if matches!(super::config::get().display, super::config::Choice::Window) {
+            if let Err(e) = en.show(id, en.frame.saturating_sub(1)) {
+                eprintln!("ckpt: warning: showing the restored frame: {e}");
             }
         }
     }

@@ -270,17 +270,48 @@ impl Engine {
         }
     }
 
-    /// The surface `id`; a handle without its surface is a bug in ckpt or a corrupt
-    /// image, which the restore checks.
+    /// The surface `id`, to draw on; a handle without its surface is a bug in ckpt or a
+    /// corrupt image, which the restore checks.
     pub(crate) fn surf(&mut self, id: u64) -> &mut Surf {
         if self.shown == Some(id) {
             self.dirty = true;
         }
         match self.surfaces.get_mut(&id) {
             Some(s) => s,
-            None => panic!("ckpt::gfx: surface {id} does not exist (dropped, or a corrupt image)"),
+            None => missing(id),
         }
     }
+
+    /// The surface `id`, to read.
+    pub(crate) fn get(&self, id: u64) -> &Surf {
+        match self.surfaces.get(&id) {
+            Some(s) => s,
+            None => missing(id),
+        }
+    }
+
+    /// The display, opened on first use (the run's `--ckpt-display`).
+    pub(crate) fn display(&mut self) -> std::io::Result<&mut Display> {
+        match &mut self.display {
+            Some(d) => Ok(d),
+            d @ None => Ok(d.insert(Display::open(&super::config::get().display)?)),
+        }
+    }
+
+    /// Shows surface `id` on the display as frame `n`.
+    pub(crate) fn show(&mut self, id: u64, n: u64) -> std::io::Result<()> {
+        self.display()?;
+        let s = self.surfaces.get(&id).unwrap_or_else(|| missing(id));
+        match &mut self.display {
+            Some(d) => d.show(n, s.pix.width(), s.pix.height(), s.pix.data()),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cold]
+fn missing(id: u64) -> ! {
+    panic!("ckpt::gfx: surface {id} does not exist (dropped, or a corrupt image)")
 }
 
 static ENGINE: Mutex<Option<Engine>> = Mutex::new(None);

@@ -74,8 +74,7 @@ mod api {
     use std::sync::OnceLock;
     use std::time::Duration;
 
-    use super::display::Display;
-    use super::engine::{self, Engine};
+    use super::engine;
     use super::events::{self, Script};
     use super::{config, Event, Surface};
 
@@ -110,14 +109,6 @@ mod api {
         })
     }
 
-    /// The display, opened on first use.
-    pub(crate) fn display(e: &mut Engine) -> io::Result<&mut Display> {
-        if e.display.is_none() {
-            e.display = Some(Display::open(&config::get().display)?);
-        }
-        Ok(e.display.as_mut().expect("opened above"))
-    }
-
     /// Shows `surface` as the next frame and returns its number (0 for the first).
     ///
     /// On `png:DIR` the frame is written as `DIR/frame-NNNNNN.png` in the background; an
@@ -125,17 +116,7 @@ mod api {
     pub fn present(surface: &Surface) -> io::Result<u64> {
         engine::with(|e| {
             let n = e.frame;
-            display(e)?;
-            let Engine {
-                surfaces, display, ..
-            } = e;
-            let s = surfaces
-                .get(&surface.id)
-                .ok_or_else(|| io::Error::other("the surface does not exist"))?;
-            let (w, h) = (s.pix.width(), s.pix.height());
-            if let Some(d) = display {
-                d.show(n, w, h, s.pix.data())?;
-            }
+            e.show(surface.id, n)?;
             e.frame = n + 1;
             e.shown = Some(surface.id);
             e.dirty = false;
@@ -155,7 +136,7 @@ mod api {
             // An input like the events (a replay on another display answers the same).
             let mut b = [0u8; 1];
             let r = crate::replay::read(crate::replay::Kind::Event, &mut b, |b| {
-                b[0] = u8::from(display(e).map(|d| d.interactive()).unwrap_or(false));
+                b[0] = u8::from(e.display().map(|d| d.interactive()).unwrap_or(false));
                 Ok(1)
             });
             matches!(r, Ok(1)) && b[0] == 1
@@ -184,7 +165,8 @@ mod api {
             // The display's events are inputs: logged when recording, fed when replaying.
             let mut buf = [0u8; 128];
             let r = crate::replay::read(crate::replay::Kind::Event, &mut buf, |b| {
-                let ev = display(e)
+                let ev = e
+                    .display()
                     .ok()
                     .and_then(|d| d.next_event(wait))
                     .ok_or(io::ErrorKind::WouldBlock)?;

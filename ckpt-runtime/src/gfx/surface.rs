@@ -68,10 +68,7 @@ impl Surface {
     }
 
     fn peek<R>(&self, f: impl FnOnce(&Surf) -> R) -> R {
-        engine::with(|e| match e.surfaces.get(&self.id) {
-            Some(s) => f(s),
-            None => panic!("ckpt::gfx: surface {} does not exist", self.id),
-        })
+        engine::with(|e| f(e.get(self.id)))
     }
 
     /// Its width in pixels.
