@@ -35,11 +35,13 @@ fn check(cond: bool, what: &str) {
 
 fn child(exe: &Path, dir: &Path, restore: bool) -> Command {
     let mut c = Command::new(exe);
+    // A restore continues with the saved run's arguments (`--child` among them).
     if restore {
         c.args(["--restore", "state.ckpt"]);
+    } else {
+        c.arg("--child");
     }
-    c.arg("--child")
-        .current_dir(dir)
+    c.current_dir(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     c.env("CKPT_FILE", dir.join("state.ckpt"));
@@ -67,12 +69,14 @@ fn parent() {
     println!("seed {seed}");
     let started = Instant::now();
     let mut kills = 0;
+    let mut restores = 0;
     let mut finished = None;
     for _ in 0..60 {
         check(
             started.elapsed() < Duration::from_secs(240),
             "bounded in time",
         );
+        restores += u32::from(image.exists());
         let mut c = Running::spawn(&mut child(&exe, dir, image.exists()));
         seed ^= seed << 13;
         seed ^= seed >> 7;
@@ -112,7 +116,8 @@ fn parent() {
         &format!("same result after {kills} kills: {got} vs {expected}"),
     );
     check(kills >= 5, "enough kills landed");
-    println!("1 passed, 0 failed ({kills} kills)");
+    check(restores >= 3, "runs were restored from images");
+    println!("1 passed, 0 failed ({kills} kills, {restores} restores)");
 }
 
 #[ckpt::checkpointable]

@@ -194,6 +194,15 @@ pub enum Error {
         /// Both sides.
         detail: String,
     },
+    /// A save written in the background (see `ckpt::wait_durable`) failed; the previous
+    /// image is still the current one.
+    #[error("the background save to {path} failed: {detail}")]
+    Background {
+        /// The image.
+        path: PathBuf,
+        /// What went wrong, and what to do.
+        detail: String,
+    },
     /// A command-line option of ckpt was misused.
     #[error("{0}")]
     Usage(String),

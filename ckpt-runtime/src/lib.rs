@@ -56,7 +56,9 @@ pub mod time;
 #[cfg(feature = "agent")]
 mod agent;
 #[cfg(feature = "agent")]
-pub use agent::{request_checkpoint, request_exit, restored, safepoint, save, save_to};
+pub use agent::{
+    request_checkpoint, request_exit, restored, safepoint, save, save_to, wait_durable,
+};
 
 pub use ckpt_macros::{checkpointable, State};
 pub use error::{Error, Result};

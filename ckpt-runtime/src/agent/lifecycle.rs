@@ -46,19 +46,40 @@ pub(crate) fn take_lock(path: &Path) -> Result<File> {
         .open(&lock)
         .map_err(|e| Error::io("opening lock file", lock.clone(), e))?;
     // SAFETY: flock on a file descriptor we own; no memory is involved.
-    let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if rc != 0 {
+    let try_lock = |f: &File| unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    let mut waited = None;
+    while try_lock(&f) != 0 {
         let e = std::io::Error::last_os_error();
-        if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
-            let mut text = String::new();
-            let _ = f.read_to_string(&mut text);
+        if e.raw_os_error() != Some(libc::EWOULDBLOCK) {
+            return Err(Error::io("locking", lock, e));
+        }
+        let mut text = String::new();
+        let _ = f.rewind();
+        let _ = f.read_to_string(&mut text);
+        let holder: Option<u32> = text.trim().parse().ok();
+        // The run that holds the lock ended (killed) while its last save was being
+        // written in the background: the process writing it holds the lock until the
+        // image is complete. Wait for it, so the restore sees that image.
+        let started = *waited.get_or_insert_with(std::time::Instant::now);
+        let gone = holder.is_some_and(|pid| !alive(pid));
+        if !gone || started.elapsed() > SAVE_WAIT {
             return Err(Error::Locked {
                 path: path.to_path_buf(),
                 lock,
-                holder: text.trim().parse().ok(),
+                holder,
             });
         }
-        return Err(Error::io("locking", lock, e));
+        if started.elapsed() >= std::time::Duration::from_millis(200)
+            && started.elapsed() < std::time::Duration::from_millis(220)
+        {
+            eprintln!(
+                "ckpt: waiting for the save that process {} started before it ended to finish \
+                 writing {}",
+                holder.unwrap_or(0),
+                path.display()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
     // Who holds it, for the error another instance prints. Best effort: the lock itself
     // is the flock, not the text.
@@ -67,6 +88,19 @@ pub(crate) fn take_lock(path: &Path) -> Result<File> {
     let _ = writeln!(f, "{}", std::process::id());
     sweep_stale(path);
     Ok(f)
+}
+
+/// How long a run waits for the background save of a run that ended before it.
+const SAVE_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Whether process `pid` exists.
+fn alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 only checks that the process exists.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
 }
 
 /// Removes temporary and previous-image files of `path` (`.{name}.tmp.*`,

@@ -10,6 +10,7 @@
 //! See DESIGN.md §4 and RESUME.md for the transform that emits the calls into this module.
 
 mod args;
+mod background;
 mod components;
 mod dyns;
 mod globals;
@@ -21,7 +22,7 @@ pub mod private;
 mod stack;
 mod triggers;
 
-pub use private::{restored, safepoint, save, save_to};
+pub use private::{restored, safepoint, save, save_to, wait_durable};
 pub use triggers::{request_checkpoint, request_exit};
 
 /// Whether a checkpoint was requested and not yet written (for the network's wait points).

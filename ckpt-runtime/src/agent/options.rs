@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
+use super::background;
 use super::lifecycle::{self, Finished};
 use super::triggers::{self, Triggers};
 use crate::error::{Error, Result};
@@ -92,6 +93,11 @@ pub(crate) struct Settings {
     /// The graphics engine's display and scripted events (`--ckpt-display`,
     /// `--ckpt-events`).
     pub gfx: crate::gfx::config::GfxConfig,
+    /// Every save is durable when it returns (`--ckpt-sync`); otherwise images are
+    /// written in the background.
+    pub sync: bool,
+    /// What a save does while the previous one is still being written.
+    pub overlap: background::Overlap,
 }
 
 /// A run setting: its option, environment variable, header key and value check.
@@ -189,6 +195,28 @@ const SETTINGS: &[Setting] = &[
         apply: |s, v| crate::gfx::config::apply_setting(&mut s.gfx, "events", v),
     },
     Setting {
+        option: "--ckpt-sync",
+        env: "CKPT_SYNC",
+        key: "sync",
+        apply: |s, v| {
+            s.sync = match v {
+                "1" | "on" => true,
+                "0" | "off" => false,
+                _ => return Err("expected `on` or `off` (`--ckpt-sync` alone: on)".into()),
+            };
+            Ok(())
+        },
+    },
+    Setting {
+        option: "--ckpt-overlap",
+        env: "CKPT_OVERLAP",
+        key: "overlap",
+        apply: |s, v| {
+            s.overlap = background::Overlap::parse(v)?;
+            Ok(())
+        },
+    },
+    Setting {
         option: "--ckpt-signals",
         env: "CKPT_SIGNALS",
         key: "signals",
@@ -233,6 +261,8 @@ impl Settings {
             key: None,
             net: Default::default(),
             gfx: Default::default(),
+            sync: false,
+            overlap: background::Overlap::Wait,
         }
     }
 
@@ -314,6 +344,10 @@ ckpt options (taken out of the program's arguments; the program never sees them)
                             before exiting without one (default 25s)   (CKPT_GRACE)
   --ckpt-finished=keep|remove     a run that ends normally marks its image finished, or
                                   removes it                            (CKPT_FINISHED)
+  --ckpt-sync               every save is durable when it returns (by default images
+                            are written in the background)             (CKPT_SYNC=1)
+  --ckpt-overlap=wait|skip  a save asked for while the previous one is still being
+                            written waits for it (default) or is skipped (CKPT_OVERLAP)
   --ckpt-signals=on|off     checkpoint on SIGUSR1, checkpoint and exit on SIGTERM and
                             SIGINT (default on)                         (CKPT_SIGNALS)
   --ckpt-key-file FILE      sign images with the key in FILE (HMAC-SHA256), and restore
@@ -355,7 +389,7 @@ ckpt options (taken out of the program's arguments; the program never sees them)
 /// The options `--ckpt-help` lists, for the error about an unknown one.
 const KNOWN: &str = "--restore FILE|latest|DIR, --ckpt-resume, --ckpt-file FILE, --ckpt-keep N, \
                      --ckpt-every DURATION, --ckpt-grace DURATION, --ckpt-finished=, \
-                     --ckpt-signals=, --ckpt-key-file FILE, --ckpt-record LOG, --replay start|IMAGE --log LOG [--until N] [--then-live], --ckpt-log-keep=, --ckpt-log-sync, --ckpt-log-bound, \
+                     --ckpt-sync, --ckpt-overlap=, --ckpt-signals=, --ckpt-key-file FILE, --ckpt-record LOG, --replay start|IMAGE --log LOG [--until N] [--then-live], --ckpt-log-keep=, --ckpt-log-sync, --ckpt-log-bound, \
                      --ckpt-tap NAME, --ckpt-ip ADDR/PREFIX, --ckpt-gateway ADDR, --ckpt-mac MAC, --ckpt-net-commit=, --ckpt-net-relay=, \
                      --ckpt-display png:DIR|window|none, --ckpt-events FILE, \
                      --ckpt-time=, --ckpt-env=, --ckpt-cwd=, --ckpt-files=, \
@@ -466,6 +500,9 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<CkptArgs> {
             out.then_live = true;
         } else if s == "--ckpt-log-sync" {
             out.log_sync = true;
+        } else if s == "--ckpt-sync" {
+            out.settings.retain(|(env, _)| *env != "CKPT_SYNC");
+            out.settings.push(("CKPT_SYNC", "on".into()));
         } else if s == "--ckpt-resume" {
             out.resume = true;
         } else if let Some(set) = SETTINGS
@@ -1182,14 +1219,23 @@ impl Config {
     }
 
     /// Writes an image of the running program to `path`: the lock, the sequence number
-    /// and rotation (at the run's image path), then [`image::write`].
+    /// and rotation (at the run's image path), then the image, in the background unless
+    /// the save must be durable on return (see [`background`]). A save requested while
+    /// the previous one is still being written waits for it, or is skipped with
+    /// `--ckpt-overlap=skip` (returns `false`).
     pub fn write_image(
         &self,
         path: &Path,
+        durable: bool,
         frames: &mut dyn FnMut(&mut crate::state::Encoder<'_>) -> Result<()>,
         components: &mut dyn FnMut(&mut crate::state::Encoder<'_>) -> Result<()>,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         self.lock(path)?;
+        if self.settings.overlap == background::Overlap::Skip && !durable && background::busy() {
+            phase!("ckpt.skipped", path = path.display());
+            return Ok(false);
+        }
+        background::settle()?;
         let main = path == self.image_path;
         let prev = self.seq.load(Ordering::Relaxed);
         let seq = if main { prev + 1 } else { 0 };
@@ -1198,19 +1244,39 @@ impl Config {
         }
         let header = self.header(path, seq);
         triggers::saving(true);
-        let key = self.settings.key.as_ref();
         // The log up to this image is written first: a replay from it starts there.
         crate::replay::flush();
-        let r =
-            crate::replay::internal(|| image::write_signed(path, &header, key, frames, components));
+        let mode = if durable {
+            background::Mode::Sync
+        } else {
+            background::mode(self.settings.sync)
+        };
+        let body =
+            crate::replay::internal(|| image::encode_body(path, &header, frames, components));
+        let r = body.and_then(|body| {
+            if mode != background::Mode::Sync {
+                crate::fs::journal::open_window(path);
+            }
+            let commit = background::Commit {
+                path: path.to_path_buf(),
+                main,
+                seq,
+                #[cfg(feature = "net")]
+                net_held: crate::net::held(),
+                #[cfg(not(feature = "net"))]
+                net_held: 0,
+            };
+            background::write(mode, body, self.settings.key.clone(), commit)
+        });
         triggers::saving(false);
-        r?;
-        crate::replay::image_written();
-        if main {
-            self.seq.store(seq, Ordering::Relaxed);
-            *self.last_image.lock().unwrap_or_else(|e| e.into_inner()) = Some(path.into());
-        }
-        Ok(())
+        r.map(|()| true)
+    }
+
+    /// The descriptors of the image locks this run holds (a forked writer keeps them).
+    pub fn lock_fds(&self) -> Vec<i32> {
+        use std::os::unix::io::AsRawFd;
+        let locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
+        locks.iter().map(|(_, f)| f.as_raw_fd()).collect()
     }
 
     /// Removes the temporary and previous-image files of every image path this run

@@ -100,6 +100,10 @@ fn grace_expired(sig: i32) -> ! {
 /// successful end marks the run's last image finished (or removes it,
 /// `--ckpt-finished=remove`); any end sweeps temporary files.
 pub fn finish(ok: bool) {
+    // The last save is written before the run ends (and before its image is marked).
+    if let Err(e) = super::background::settle() {
+        eprintln!("ckpt: error: {e}");
+    }
     // Like a process's sockets at exit: what was written leaves, connections close.
     #[cfg(feature = "net")]
     crate::net::stack::finish();
@@ -217,6 +221,9 @@ pub fn start(program: &'static Program) {
 /// `CKPT_CRASH_AFTER_SAVES=N`: a testing aid that simulates a crash at a precise moment.
 /// The process kills itself with SIGKILL right after its N-th image is complete, so a
 /// test can restore from every save point of a program without timing luck.
+/// The variable of the `CKPT_CRASH_AFTER_SAVES` testing aid.
+pub(crate) const CRASH_AFTER_SAVES: &str = crash_injection::ENV;
+
 mod crash_injection {
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::OnceLock;
@@ -592,22 +599,23 @@ impl Frame {
             (Dest::Path(p), None) => options::absolute(p),
         };
         phase!("ckpt.save", path = path.display(), point = id);
-        AGENT.with(|a| {
+        // A save the process exits after must be on disk first.
+        let durable = until.is_some() || triggers::exit_requested();
+        let saved = AGENT.with(|a| {
             let a = a.borrow();
             a.check_registered(self.depth)?;
-            cfg.write_image(
+            let saved = cfg.write_image(
                 &path,
+                durable,
                 &mut |enc| a.write_frames(enc, id, capture),
                 &mut components::save_all,
             )?;
-            // That image knows every written file now.
-            crate::fs::journal::saved(&path);
-            // ... and covers every frame the network stack held back.
-            #[cfg(feature = "net")]
-            crate::net::saved();
             crash_injection::after_save();
-            Ok(())
+            Ok::<_, Error>(saved)
         })?;
+        if !saved {
+            return Ok(());
+        }
         if let Some(n) = until {
             let site = self.site_of(id);
             eprintln!(
@@ -798,6 +806,32 @@ pub fn save() -> Result<()> {
 #[track_caller]
 pub fn safepoint() -> Result<()> {
     save()
+}
+
+/// Waits until the last image [`save`] took is durable: written, synced and in place.
+///
+/// By default a save stops the program only while its state is taken, and the image is
+/// written in the background (by a forked copy of the process, which keeps the memory as
+/// it was); `save()` returns once the state is taken. Call `wait_durable` where the program
+/// needs the image on disk, before telling the outside world that work is done, say.
+/// Returns at once when no save is being written; returns the error of a background
+/// save that failed (the previous image is then still the current one). With
+/// `--ckpt-sync` every save is durable when it returns.
+///
+/// ```no_run
+/// #[ckpt::checkpointable]
+/// fn main() {
+///     let mut total = 0u64;
+///     for batch in 0..100u64 {
+///         total += batch;
+///         ckpt::save().expect("checkpoint");
+///     }
+///     ckpt::wait_durable().expect("the last checkpoint is on disk");
+///     println!("{total}");
+/// }
+/// ```
+pub fn wait_durable() -> Result<()> {
+    super::background::settle()
 }
 
 /// Like [`save`], to the given path instead of the run's image path.

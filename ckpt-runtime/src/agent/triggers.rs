@@ -69,6 +69,11 @@ pub(crate) fn saving(on: bool) {
     SAVING.store(on, Ordering::SeqCst);
 }
 
+/// Whether the process exits after the next save (SIGTERM, SIGINT, `request_exit`).
+pub(crate) fn exit_requested() -> bool {
+    REQUEST.load(Ordering::SeqCst) & EXIT != 0
+}
+
 /// A save to the run's image finished: the checkpoint request is satisfied. Returns the
 /// signal (or 0 for the API) when the process must now exit.
 pub(crate) fn saved() -> Option<i32> {

@@ -60,12 +60,26 @@ struct Journal {
     /// The epoch the `fs` component wrote into the image being saved; the image's own
     /// once the save is committed.
     pending_epoch: u64,
+    /// An image being written in the background (see [`open_window`]).
+    window: Option<Window>,
+}
+
+/// An image being written in the background while the program runs on: a change the
+/// program makes meanwhile is journaled twice, with the epoch of the image before (a
+/// restore of it undoes the change) and with the new image's (which does not hold the
+/// change either). When the new image is committed, its lines are the journal.
+struct Window {
+    image: PathBuf,
+    epoch: u64,
+    /// A line was journaled for the new image.
+    wrote: bool,
 }
 
 static JOURNAL: Mutex<Journal> = Mutex::new(Journal {
     active: Vec::new(),
     read: None,
     pending_epoch: 0,
+    window: None,
 });
 
 fn journal() -> std::sync::MutexGuard<'static, Journal> {
@@ -121,10 +135,13 @@ pub(crate) fn next_epoch() -> u64 {
 }
 
 /// A save to `image` succeeded: that image knows every file as it is now, so its journal
-/// and the files kept for it are not needed any more.
+/// and the files kept for it are not needed any more (but for the changes made while it
+/// was written in the background: those lines stay, as the new image's, with the files
+/// they keep).
 pub(crate) fn saved(image: &Path) {
     let mut j = journal();
     let epoch = j.pending_epoch;
+    let window = j.window.take_if(|w| w.image == image);
     let i = match j.active.iter().position(|t| t.image == image) {
         Some(i) => i,
         None => {
@@ -138,9 +155,54 @@ pub(crate) fn saved(image: &Path) {
     };
     let t = &mut j.active[i];
     t.epoch = epoch;
+    if window.is_some_and(|w| w.wrote) {
+        keep_only_epoch(image, epoch);
+        return;
+    }
     let _ = std::fs::remove_file(path_for(image));
     if std::mem::take(&mut t.kept) {
         let _ = std::fs::remove_dir_all(keep_dir_for(image));
+    }
+}
+
+/// Rewrites `image`'s journal with only the lines of `epoch` (temp file and rename: a
+/// crash leaves the old journal or the new one, and a restore ignores other epochs'
+/// lines in either).
+fn keep_only_epoch(image: &Path, epoch: u64) {
+    let path = path_for(image);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return;
+    };
+    let want = epoch.to_string();
+    let kept: String = text
+        .split_inclusive('\n')
+        .filter(|l| l.ends_with('\n') && l.split(' ').nth(1) == Some(want.as_str()))
+        .collect();
+    let tmp = sibling(image, ".opens.tmp");
+    if std::fs::write(&tmp, kept).is_ok() {
+        let _ = std::fs::rename(&tmp, &path);
+    }
+}
+
+/// A save of `image` is about to be written in the background (see [`Window`]).
+pub(crate) fn open_window(image: &Path) {
+    let mut j = journal();
+    let epoch = j.pending_epoch;
+    if j.active.iter().any(|t| t.image == image) {
+        j.window = Some(Window {
+            image: image.to_path_buf(),
+            epoch,
+            wrote: false,
+        });
+    }
+}
+
+/// The background save of `image` failed: the previous image stays current, and the lines
+/// journaled for the new one are ignored (their epoch is no image's).
+pub(crate) fn abandon_window(image: &Path) {
+    let mut j = journal();
+    if j.window.as_ref().is_some_and(|w| w.image == image) {
+        j.window = None;
     }
 }
 
@@ -160,11 +222,17 @@ pub(crate) fn active() -> bool {
 
 /// The images this run journals to, with their epochs (empty without the agent).
 pub(crate) fn targets() -> Vec<(PathBuf, u64)> {
-    journal()
+    let mut j = journal();
+    let mut out: Vec<(PathBuf, u64)> = j
         .active
         .iter()
         .map(|t| (t.image.clone(), t.epoch))
-        .collect()
+        .collect();
+    if let Some(w) = &mut j.window {
+        w.wrote = true;
+        out.push((w.image.clone(), w.epoch));
+    }
+    out
 }
 
 /// Something may have been kept in `image`'s `IMAGE.removed`.

@@ -50,6 +50,8 @@ pub use read::{read, read_header, read_with_progress};
 #[cfg(test)]
 pub(crate) use write::write_header_as;
 pub use write::{check_writable, is_finished, mark_finished, write, write_signed};
+#[cfg(feature = "agent")]
+pub(crate) use write::{commit, encode_body, Body, Unlink};
 
 /// Version of the image format written by this build; [`read`] refuses newer ones.
 pub const FORMAT_VERSION: u32 = 1;

@@ -12,6 +12,7 @@ use super::signature::{Key, SIGNATURE_LEN, SIGNATURE_MAGIC};
 
 use super::{Header, END_MAGIC, FORMAT_VERSION, MAGIC};
 use crate::state::Encoder;
+use crate::state::{Bulk, ALIGN};
 use crate::Error;
 
 /// Bulk data is written and hashed in pieces this large: small enough that a piece is
@@ -191,6 +192,92 @@ pub fn write_signed(
     frames: &mut dyn FnMut(&mut Encoder<'_>) -> Result<(), Error>,
     components: &mut dyn FnMut(&mut Encoder<'_>) -> Result<(), Error>,
 ) -> Result<u64, Error> {
+    let body = encode_body(path, header, frames, components)?;
+    commit(path, key, &body, Unlink::Background)
+}
+
+/// An image body encoded in memory, its large arrays left in the program's memory (see
+/// [`Encoder::defer_bulk`]): what a save takes while the program is stopped. [`commit`]
+/// writes it out, in this process or in a forked copy of it.
+pub(crate) struct Body {
+    /// The CBOR of the body without the large arrays' data.
+    bytes: Vec<u8>,
+    /// The large arrays, in order, each with its place in `bytes`.
+    bulk: Vec<Bulk>,
+}
+
+#[cfg_attr(not(feature = "agent"), allow(dead_code))]
+impl Body {
+    /// Copies the large arrays out of the program's memory, so the body can be written
+    /// while the program runs on (and changes them).
+    pub(crate) fn own(&mut self) {
+        for b in &mut self.bulk {
+            b.data.own();
+        }
+    }
+}
+
+/// Encodes the body of the image `path` in memory (see [`Body`]).
+pub(crate) fn encode_body(
+    path: &Path,
+    header: &Header,
+    frames: &mut dyn FnMut(&mut Encoder<'_>) -> Result<(), Error>,
+    components: &mut dyn FnMut(&mut Encoder<'_>) -> Result<(), Error>,
+) -> Result<Body, Error> {
+    let mut bytes = Vec::new();
+    let mut e = Encoder::new(&mut bytes);
+    e.set_file_offset(super::PREFIX_LEN);
+    e.defer_shared();
+    e.defer_bulk();
+    e.set_exe_in_header();
+    e.map(4);
+    e.text("header");
+    write_header(&mut e, header);
+    let fix = |e| named(e, path);
+    e.text("frames");
+    frames(&mut e).map_err(fix)?;
+    e.text("components");
+    components(&mut e).map_err(fix)?;
+    e.text("heap");
+    e.write_heap().map_err(fix)?;
+    let bulk = e.take_bulk();
+    e.finish().map_err(fix)?;
+    Ok(Body { bytes, bulk })
+}
+
+/// Errors from the encoder carry no path: name `path`.
+fn named(e: Error, path: &Path) -> Error {
+    match e {
+        Error::Io {
+            op,
+            path: p,
+            source,
+        } if p.as_os_str().is_empty() => Error::Io {
+            op,
+            path: path.into(),
+            source,
+        },
+        other => other,
+    }
+}
+
+/// How [`commit`] removes the previous image once the new one is in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unlink {
+    /// From a thread of its own: unlinking a large file is slow and need not delay the
+    /// program.
+    Background,
+    /// Before returning (a save process that exits right after).
+    Now,
+}
+
+/// Writes `body` as the image at `path`, crash-safely (see [`write()`]).
+pub(crate) fn commit(
+    path: &Path,
+    key: Option<&Key>,
+    body: &Body,
+    unlink: Unlink,
+) -> Result<u64, Error> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -204,7 +291,7 @@ pub fn write_signed(
     let name = name.to_string_lossy();
     let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
     let old = dir.join(format!(".{name}.old.{}", std::process::id()));
-    let result = write_tmp(&tmp, path, header, key, frames, components).and_then(|n| {
+    let result = write_tmp(&tmp, path, key, body).and_then(|n| {
         crash::after(Step::Synced);
         // Keep the previous image alive under another name across the rename: unlinking a
         // large file is slow (it frees every extent) and need not delay the save.
@@ -217,7 +304,7 @@ pub fn write_signed(
         sync_dir(&dir)?;
         crash::after(Step::DirSynced);
         if kept {
-            release_old(dir.clone(), name.to_string(), old.clone());
+            release_old(dir.clone(), name.to_string(), old.clone(), unlink);
         }
         Ok(n)
     });
@@ -328,7 +415,7 @@ pub fn check_writable(path: &Path) -> Result<(), Error> {
 /// Removes the previous image in the background, with any `.{file}.old.*` left by a
 /// process killed before its own removal ran (the image path has one writer at a time, so
 /// no such file is in use).
-fn release_old(dir: PathBuf, name: String, old: PathBuf) {
+fn release_old(dir: PathBuf, name: String, old: PathBuf, unlink: Unlink) {
     let cleanup = move || {
         let _ = fs::remove_file(&old);
         let prefix = format!(".{name}.old.");
@@ -340,20 +427,17 @@ fn release_old(dir: PathBuf, name: String, old: PathBuf) {
             }
         }
     };
+    if unlink == Unlink::Now {
+        cleanup();
+        return;
+    }
     // If no thread can be started, the files stay until the next save removes them.
     let _ = std::thread::Builder::new()
         .name("ckpt-unlink".into())
         .spawn(cleanup);
 }
 
-fn write_tmp(
-    tmp: &Path,
-    path: &Path,
-    header: &Header,
-    key: Option<&Key>,
-    frames: &mut dyn FnMut(&mut Encoder<'_>) -> Result<(), Error>,
-    components: &mut dyn FnMut(&mut Encoder<'_>) -> Result<(), Error>,
-) -> Result<u64, Error> {
+fn write_tmp(tmp: &Path, path: &Path, key: Option<&Key>, body: &Body) -> Result<u64, Error> {
     let mut opts = OpenOptions::new();
     opts.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -366,15 +450,6 @@ fn write_tmp(
         .map_err(|e| Error::io("creating image", tmp, e))?;
     phase!("ckpt.write", path = path.display());
     let io_err = |e: io::Error| Error::io("writing image", tmp, e);
-    // Errors from the encoder carry no path: name the temp file.
-    let fix = |e: Error| match e {
-        Error::Io { op, path, source } if path.as_os_str().is_empty() => Error::Io {
-            op,
-            path: tmp.into(),
-            source,
-        },
-        other => other,
-    };
 
     let crash_at = crash::at_byte();
     let mut file_len = 0;
@@ -387,7 +462,7 @@ fn write_tmp(
         m.update(&prefix);
     }
 
-    let mut body = BodyWriter {
+    let mut w = BodyWriter {
         file: &mut file,
         hasher: Checksum::new(),
         mac,
@@ -397,23 +472,10 @@ fn write_tmp(
         file_len,
         crash_at,
     };
-    let mut e = Encoder::new(&mut body);
-    e.set_file_offset(super::PREFIX_LEN);
-    e.defer_shared();
-    e.set_exe_in_header();
-    e.map(4);
-    e.text("header");
-    write_header(&mut e, header);
-    e.text("frames");
-    frames(&mut e).map_err(fix)?;
-    e.text("components");
-    components(&mut e).map_err(fix)?;
-    e.text("heap");
-    e.write_heap().map_err(fix)?;
-    e.finish().map_err(fix)?;
-    body.progress.done(body.len);
-    let (len, hash, mut file_len) = (body.len, body.hasher.digest(), body.file_len);
-    let mac = body.mac.take();
+    write_body(&mut w, body).map_err(io_err)?;
+    w.progress.done(w.len);
+    let (len, hash, mut file_len) = (w.len, w.hasher.digest(), w.file_len);
+    let mac = w.mac.take();
 
     let mut trailer = [0u8; 24];
     trailer[..8].copy_from_slice(&len.to_le_bytes());
@@ -434,6 +496,41 @@ fn write_tmp(
     file.sync_all()
         .map_err(|e| Error::io("syncing image", tmp, e))?;
     Ok(8 + len + 24 + signed)
+}
+
+/// Writes the body's bytes with each large array in its place, as the typed array's
+/// byte string: indefinite-length, its first chunks empty (one byte each) so that the
+/// data starts at a multiple of [`ALIGN`] in the file. The kernel then copies whole
+/// pages into the page-aligned vector on restore, which is measurably faster than
+/// copying across page boundaries (see BENCHMARKS.md). At most `ALIGN - 1` bytes of
+/// padding, never below 1 MiB of data.
+fn write_body(w: &mut BodyWriter<'_>, body: &Body) -> io::Result<()> {
+    let mut done = 0;
+    for b in &body.bulk {
+        let at = b.at as usize;
+        w.write_all(&body.bytes[done..at])?;
+        done = at;
+        let data = b.data.bytes();
+        let n = data.len() as u64;
+        let head: u64 = if n > u32::MAX as u64 { 9 } else { 5 };
+        let at = super::PREFIX_LEN + w.len + 1 + head;
+        let pad = ((ALIGN - at % ALIGN) % ALIGN) as usize;
+        let mut open = Vec::with_capacity(1 + pad + 9);
+        open.push(0x5f);
+        open.resize(1 + pad, 0x40);
+        // The data's head, in its long form so its size is the one counted above.
+        if head == 9 {
+            open.push(0x5b);
+            open.extend_from_slice(&n.to_be_bytes());
+        } else {
+            open.push(0x5a);
+            open.extend_from_slice(&(n as u32).to_be_bytes());
+        }
+        w.write_all(&open)?;
+        w.write_all(data)?;
+        w.write_all(&[0xff])?;
+    }
+    w.write_all(&body.bytes[done..])
 }
 
 /// The header map. Keys: `format`, `fingerprint` (a map), `created`, `program`, `args`,

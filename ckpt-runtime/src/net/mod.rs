@@ -66,12 +66,19 @@ pub use udp::UdpSocket;
 #[cfg(feature = "net")]
 pub use config::{Commit, RelayPolicy};
 
-/// After an image is committed: frames held for it leave.
+/// The number of frames held back when an image is taken: the ones it covers.
 #[cfg(feature = "net")]
-pub(crate) fn saved() {
+pub(crate) fn held() -> usize {
+    stack::lock().as_ref().map_or(0, |st| st.dev.held.len())
+}
+
+/// After an image is committed: the first `covered` frames held (the ones held when it
+/// was taken, see [`held`]) leave; frames sent since wait for the next image.
+#[cfg(feature = "net")]
+pub(crate) fn saved(covered: usize) {
     let mut g = stack::lock();
     if let Some(st) = g.as_mut() {
         st.covered = std::mem::take(&mut st.covering);
-        st.dev.release();
+        st.dev.release_first(covered);
     }
 }

@@ -203,8 +203,14 @@ impl Dev {
 
     /// Sends the held frames (an image now covers them).
     pub fn release(&mut self) {
+        self.release_first(self.held.len());
+    }
+
+    /// Sends the first `n` held frames (an image now covers them).
+    pub fn release_first(&mut self, n: usize) {
+        let n = n.min(self.held.len());
         if let Link::Tap(t) = &self.link {
-            for f in self.held.drain(..) {
+            for f in self.held.drain(..n) {
                 let _ = t.send(&f);
             }
         }

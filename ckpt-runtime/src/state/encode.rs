@@ -83,6 +83,54 @@ pub struct Encoder<'w> {
     room: Headroom,
     /// A digest of the state, not an image (see [`digest_of`]).
     digest: bool,
+    /// Large typed arrays left out of the output, to be written by the image writer
+    /// (see [`defer_bulk`](Encoder::defer_bulk)); `None`: written inline.
+    bulk: Option<Vec<Bulk>>,
+    /// One per deferred array: keeps positions (tag chains) distinct.
+    skipped: u64,
+}
+
+/// A large typed array the encoder left out of its output (see
+/// [`Encoder::defer_bulk`]): its tag and byte-string head are the image writer's to write.
+pub(crate) struct Bulk {
+    /// Where it goes: the number of output bytes before it.
+    pub at: u64,
+    /// The elements' bytes, little-endian, in the program's memory.
+    pub data: BulkData,
+}
+
+/// The bytes of a [`Bulk`] array.
+#[cfg_attr(not(feature = "agent"), allow(dead_code))]
+pub(crate) enum BulkData {
+    /// Still in the program's memory, which must not change until it is written (the
+    /// save runs with the program stopped, or in a forked child that has its own copy).
+    Borrowed(*const u8, usize),
+    /// A copy (a save written by a thread while the program runs on).
+    Owned(Vec<u8>),
+}
+
+// SAFETY: a borrowed array is only read, and only while its owner is stopped or in a
+// forked copy of the process (see `BulkData::Borrowed`).
+unsafe impl Send for BulkData {}
+
+impl BulkData {
+    /// The bytes.
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            // SAFETY: the pointer and length came from a live slice, which outlives the
+            // save (see `BulkData::Borrowed`).
+            BulkData::Borrowed(p, n) => unsafe { std::slice::from_raw_parts(*p, *n) },
+            BulkData::Owned(v) => v,
+        }
+    }
+
+    /// Makes the bytes the save's own (the program may change its memory after this).
+    #[cfg_attr(not(feature = "agent"), allow(dead_code))]
+    pub fn own(&mut self) {
+        if let BulkData::Borrowed(..) = self {
+            *self = BulkData::Owned(self.bytes().to_vec());
+        }
+    }
 }
 
 /// A sink that only hashes what is written.
@@ -153,7 +201,24 @@ impl<'w> Encoder<'w> {
             tag_end: u64::MAX,
             room: Headroom::default(),
             digest: false,
+            bulk: None,
+            skipped: 0,
         }
+    }
+
+    /// Leaves large typed arrays (≥ [`ALIGN_FROM`] bytes, on little-endian hosts) out of
+    /// the output: only their tag is written, and [`take_bulk`](Self::take_bulk) lists
+    /// them with their positions, for the image writer to write in place (inline, or as
+    /// chunks of a chunk store).
+    pub(crate) fn defer_bulk(&mut self) {
+        if cfg!(target_endian = "little") {
+            self.bulk = Some(Vec::new());
+        }
+    }
+
+    /// The arrays left out so far (see [`defer_bulk`](Self::defer_bulk)), in order.
+    pub(crate) fn take_bulk(&mut self) -> Vec<Bulk> {
+        self.bulk.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// Whether this encoder makes a digest of the state rather than an image (see
@@ -312,7 +377,7 @@ impl<'w> Encoder<'w> {
 
     /// Number of bytes accepted so far (flushed or buffered).
     pub fn bytes_written(&self) -> u64 {
-        self.flushed + self.buf.len() as u64
+        self.flushed + self.buf.len() as u64 + self.skipped
     }
 
     /// Flushes the buffer and the writer; reports the first I/O error (or a limit exceeded,
@@ -512,6 +577,19 @@ impl<'w> Encoder<'w> {
         let n = std::mem::size_of_val(xs) as u64;
         self.check_len(n, "a typed array");
         let aligned = n >= ALIGN_FROM;
+        if aligned && self.bulk.is_some() {
+            self.flush_buf();
+            let at = self.flushed;
+            let bytes = T::as_bytes(xs);
+            if let Some(b) = &mut self.bulk {
+                b.push(Bulk {
+                    at,
+                    data: BulkData::Borrowed(bytes.as_ptr(), bytes.len()),
+                });
+            }
+            self.skipped += 1;
+            return;
+        }
         if aligned {
             self.reserve(1);
             self.buf.push(0x5f);

@@ -54,10 +54,10 @@ pub(crate) type Fixed = std::hash::BuildHasherDefault<std::collections::hash_map
 pub(crate) type FixedMap<K, V> = std::collections::HashMap<K, V, Fixed>;
 /// A set of ckpt's own (see [`Fixed`]).
 pub(crate) type FixedSet<T> = std::collections::HashSet<T, Fixed>;
-pub(crate) use encode::digest_of;
 pub use encode::Encoder;
 #[doc(hidden)]
 pub use encode::Shared as ShareOutcome;
+pub(crate) use encode::{digest_of, Bulk, ALIGN};
 pub use iter::StableOrder;
 
 /// The CBOR tag of a trait object's envelope: `{type, dyn, ctor, v}` (see
