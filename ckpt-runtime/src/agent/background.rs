@@ -279,23 +279,34 @@ struct Child {
 }
 
 impl Child {
-    /// Waits for the writer to exit; its report is the outcome.
-    fn wait(mut self, path: &Path) -> Result<u64> {
-        use std::io::Read;
+    /// Waits for the writer's report (a line, written once the image is in place; the
+    /// writer then removes the previous image and exits); its report is the outcome.
+    /// The writer is reaped on a thread of its own, so that removal delays nothing.
+    fn wait(self, path: &Path) -> Result<u64> {
+        use std::io::BufRead;
         let mut text = String::new();
-        let read = self.report.read_to_string(&mut text);
-        let mut status = 0;
-        // SAFETY: waitpid on our own child with a valid status pointer. ECHILD (the
-        // program reaps children itself, or ignores SIGCHLD) leaves `status` 0: the
-        // report decides.
-        unsafe {
-            while libc::waitpid(self.pid, &mut status, 0) < 0
-                && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR)
-            {}
-        }
+        let read = std::io::BufReader::new(self.report).read_line(&mut text);
+        let pid = self.pid;
+        let reap = move || {
+            let mut status = 0;
+            // SAFETY: waitpid on our own child with a valid status pointer. ECHILD (the
+            // program reaps children itself, or ignores SIGCHLD) leaves `status` 0.
+            unsafe {
+                while libc::waitpid(pid, &mut status, 0) < 0
+                    && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR)
+                {
+                }
+            }
+            status
+        };
         if let Some(n) = text.strip_prefix("ok ") {
+            let _ = std::thread::Builder::new()
+                .name("ckpt-reap".into())
+                .spawn(reap)
+                .map_err(|_| reap());
             return Ok(n.trim().parse().unwrap_or(0));
         }
+        let status = reap();
         if let Some(msg) = text.strip_prefix("err ") {
             return Err(Error::Background {
                 path: path.into(),
@@ -377,12 +388,17 @@ fn child(
             libc::signal(sig, libc::SIG_IGN);
         }
         close_other_fds(fds[1], keep);
-        let report = match image::commit(path, key, body, Unlink::Now) {
-            Ok(n) => format!("ok {n}"),
-            Err(e) => format!("err {e}"),
+        let tell = |report: String| {
+            let line = format!("{}\n", report.replace('\n', " "));
+            libc::write(fds[1], line.as_ptr().cast(), line.len());
         };
-        let b = report.as_bytes();
-        libc::write(fds[1], b.as_ptr().cast(), b.len());
+        // The report goes out as soon as the image is in place; the previous image is
+        // removed after it.
+        let after = Unlink::Then(&|n| tell(format!("ok {n}")));
+        match image::commit(path, key, body, after) {
+            Ok(_) => {}
+            Err(e) => tell(format!("err {e}")),
+        }
         libc::_exit(0)
     }
 }

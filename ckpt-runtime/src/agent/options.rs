@@ -344,8 +344,8 @@ ckpt options (taken out of the program's arguments; the program never sees them)
                             before exiting without one (default 25s)   (CKPT_GRACE)
   --ckpt-finished=keep|remove     a run that ends normally marks its image finished, or
                                   removes it                            (CKPT_FINISHED)
-  --ckpt-sync               every save is durable when it returns (by default images
-                            are written in the background)             (CKPT_SYNC=1)
+  --ckpt-sync               every save is durable when it returns (by default the
+                            image is written while the program runs on) (CKPT_SYNC=1)
   --ckpt-overlap=wait|skip  a save asked for while the previous one is still being
                             written waits for it (default) or is skipped (CKPT_OVERLAP)
   --ckpt-signals=on|off     checkpoint on SIGUSR1, checkpoint and exit on SIGTERM and

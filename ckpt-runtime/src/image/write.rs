@@ -262,13 +262,15 @@ fn named(e: Error, path: &Path) -> Error {
 }
 
 /// How [`commit`] removes the previous image once the new one is in place.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Unlink {
+#[derive(Clone, Copy)]
+pub(crate) enum Unlink<'a> {
     /// From a thread of its own: unlinking a large file is slow and need not delay the
     /// program.
     Background,
-    /// Before returning (a save process that exits right after).
-    Now,
+    /// Before returning, after calling the function with the bytes written (a save
+    /// process that reports, then exits).
+    #[cfg_attr(not(feature = "agent"), allow(dead_code))]
+    Then(&'a dyn Fn(u64)),
 }
 
 /// Writes `body` as the image at `path`, crash-safely (see [`write()`]).
@@ -276,7 +278,7 @@ pub(crate) fn commit(
     path: &Path,
     key: Option<&Key>,
     body: &Body,
-    unlink: Unlink,
+    unlink: Unlink<'_>,
 ) -> Result<u64, Error> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -303,8 +305,17 @@ pub(crate) fn commit(
         crash::after(Step::Renamed);
         sync_dir(&dir)?;
         crash::after(Step::DirSynced);
-        if kept {
-            release_old(dir.clone(), name.to_string(), old.clone(), unlink);
+        match unlink {
+            Unlink::Background if kept => {
+                release_old(dir.clone(), name.to_string(), old.clone(), true)
+            }
+            Unlink::Background => {}
+            Unlink::Then(report) => {
+                report(n);
+                if kept {
+                    release_old(dir.clone(), name.to_string(), old.clone(), false);
+                }
+            }
         }
         Ok(n)
     });
@@ -415,7 +426,7 @@ pub fn check_writable(path: &Path) -> Result<(), Error> {
 /// Removes the previous image in the background, with any `.{file}.old.*` left by a
 /// process killed before its own removal ran (the image path has one writer at a time, so
 /// no such file is in use).
-fn release_old(dir: PathBuf, name: String, old: PathBuf, unlink: Unlink) {
+fn release_old(dir: PathBuf, name: String, old: PathBuf, in_thread: bool) {
     let cleanup = move || {
         let _ = fs::remove_file(&old);
         let prefix = format!(".{name}.old.");
@@ -427,7 +438,7 @@ fn release_old(dir: PathBuf, name: String, old: PathBuf, unlink: Unlink) {
             }
         }
     };
-    if unlink == Unlink::Now {
+    if !in_thread {
         cleanup();
         return;
     }
