@@ -10,7 +10,9 @@
 //!   policy that refuses it) or with `CKPT_BACKGROUND=thread`: the large arrays are
 //!   copied during the pause and a thread writes the image.
 //! - **sync**, with `--ckpt-sync` (`CKPT_SYNC=1`), while recording or replaying an input
-//!   log, and under the crash-testing aids: the save is durable when `save()` returns.
+//!   log, while the network stack holds frames until an image covers them (a TAP with
+//!   `--ckpt-net-commit=save`: they would wait for the image to be durable anyway), and
+//!   under the crash-testing aids: the save is durable when `save()` returns.
 //!
 //! Crash safety is the same in every mode: the image is written to a temp file, synced
 //! and renamed into place, so it becomes current only when complete. The bookkeeping that
@@ -72,6 +74,12 @@ pub(crate) fn mode(sync: bool) -> Mode {
         super::private::CRASH_AFTER_SAVES,
     ];
     if sync || crate::replay::on() || aids.iter().any(|v| std::env::var_os(v).is_some()) {
+        return Mode::Sync;
+    }
+    // Frames that wait for an image wait for it to be durable: writing it in the
+    // background would only let the program run on to the next blocked read.
+    #[cfg(feature = "net")]
+    if crate::net::commits_output() {
         return Mode::Sync;
     }
     match std::env::var(ENV_BACKGROUND).as_deref() {
@@ -147,6 +155,18 @@ pub(crate) fn busy() -> bool {
             .unwrap_or_else(|e| e.into_inner())
             .is_none()
     })
+}
+
+/// Waits until the save being written (if any) is durable or failed, and its bookkeeping
+/// done; the outcome stays for [`settle`].
+pub(crate) fn wait_written() {
+    let Some(slot) = in_flight().as_ref().map(|f| f.slot.clone()) else {
+        return;
+    };
+    let mut out = slot.outcome.lock().unwrap_or_else(|e| e.into_inner());
+    while out.is_none() {
+        out = slot.cv.wait(out).unwrap_or_else(|e| e.into_inner());
+    }
 }
 
 /// Waits until the save being written (if any) is durable or failed; its failure is the
@@ -338,9 +358,10 @@ fn fork_writer(
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
-    let keep = super::options::config()
+    let mut keep = super::options::config()
         .map(|c| c.lock_fds())
         .unwrap_or_default();
+    keep.extend(body.sync_fds());
     // SAFETY: the child only writes the image (our own code: file I/O, hashing and
     // allocation, which glibc makes safe after fork) and exits with `_exit`, running no
     // destructor, exit handler or user code.

@@ -30,3 +30,16 @@ pub use triggers::{request_checkpoint, request_exit};
 pub(crate) fn checkpoint_pending() -> bool {
     triggers::pending()
 }
+
+/// Whether a save is being written in the background (see `background`).
+#[cfg_attr(not(feature = "net"), allow(dead_code))]
+pub(crate) fn save_in_flight() -> bool {
+    background::busy()
+}
+
+/// Waits until the save being written in the background (if any) is durable or failed,
+/// and its bookkeeping done; its outcome stays for the next `wait_durable` or save.
+#[cfg_attr(not(feature = "net"), allow(dead_code))]
+pub(crate) fn wait_written() {
+    background::wait_written()
+}

@@ -14,10 +14,6 @@ fn borrowed(fd: RawFd) -> ManuallyDrop<std::fs::File> {
     ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(fd) })
 }
 
-pub(crate) fn fdatasync(fd: RawFd) -> io::Result<()> {
-    borrowed(fd).sync_data()
-}
-
 pub(crate) fn fstat(fd: RawFd) -> io::Result<std::fs::Metadata> {
     borrowed(fd).metadata()
 }

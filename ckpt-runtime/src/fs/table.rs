@@ -295,7 +295,8 @@ fn snapshot() -> Result<Vec<SavedFile>> {
         let meta = if let Some(h) = r.handles.first() {
             if r.written {
                 let via = r.handles.iter().find(|h| h.mode.writes()).unwrap_or(h);
-                sys::fdatasync(via.fd).map_err(|e| Error::io("syncing", &r.path, e))?;
+                crate::image::sync_before(&r.path, via.fd, true)
+                    .map_err(|e| Error::io("syncing", &r.path, e))?;
             }
             sys::fstat(h.fd).map_err(|e| Error::io("reading metadata of", &r.path, e))?
         } else {
@@ -303,7 +304,8 @@ fn snapshot() -> Result<Vec<SavedFile>> {
             match std::fs::File::open(&r.path).and_then(|f| Ok((f.metadata()?, f))) {
                 Ok((m, f)) if Identity::of(&m) == r.id => {
                     if r.dirty {
-                        f.sync_data()
+                        use std::os::fd::AsRawFd;
+                        crate::image::sync_before(&r.path, f.as_raw_fd(), true)
                             .map_err(|e| Error::io("syncing", &r.path, e))?;
                         r.dirty = false;
                     }

@@ -47,6 +47,7 @@ use crate::state::{SharedTable, Value};
 /// Decoder limits of [`read`] (re-exported from [`crate::state`]).
 pub use crate::state::Limits;
 pub use read::{read, read_header, read_with_progress};
+pub(crate) use write::sync_before;
 #[cfg(test)]
 pub(crate) use write::write_header_as;
 pub use write::{check_writable, is_finished, mark_finished, write, write_signed};

@@ -204,10 +204,60 @@ pub(crate) struct Body {
     bytes: Vec<u8>,
     /// The large arrays, in order, each with its place in `bytes`.
     bulk: Vec<Bulk>,
+    /// Files whose data must be durable before the image is (see [`sync_before`]).
+    syncs: Vec<PendingSync>,
+}
+
+/// A file the image describes, to be synced before the image is written.
+struct PendingSync {
+    path: PathBuf,
+    /// A duplicate of the program's descriptor (the program may close its own).
+    fd: std::os::fd::OwnedFd,
+    /// A failed sync fails the save (else it is best effort: standard output).
+    must: bool,
+}
+
+/// Files whose syncs are collected while a body is encoded (see [`sync_before`]).
+static SYNCS: std::sync::Mutex<Option<Vec<PendingSync>>> = std::sync::Mutex::new(None);
+
+/// The image being encoded describes the file `fd` (at `path`) as it is now: its data
+/// must be durable before the image is. While a body is encoded the sync is left to
+/// the writer of the image (in the background, so the program does not wait for the
+/// disk); otherwise it happens here. `must`: a failed sync fails the save.
+pub(crate) fn sync_before(path: &Path, fd: std::os::fd::RawFd, must: bool) -> io::Result<()> {
+    use std::os::fd::BorrowedFd;
+    let mut pending = SYNCS.lock().unwrap_or_else(|e| e.into_inner());
+    // SAFETY: the caller's descriptor is open for the duration of the call.
+    let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+    match pending.as_mut() {
+        Some(list) => {
+            let fd = fd.try_clone_to_owned()?;
+            list.push(PendingSync {
+                path: path.to_path_buf(),
+                fd,
+                must,
+            });
+            Ok(())
+        }
+        None => {
+            let r = File::from(fd.try_clone_to_owned()?).sync_data();
+            if must {
+                r
+            } else {
+                Ok(())
+            }
+        }
+    }
 }
 
 #[cfg_attr(not(feature = "agent"), allow(dead_code))]
 impl Body {
+    /// The descriptors of the files to sync (a forked writer keeps them open).
+    pub(crate) fn sync_fds(&self) -> Vec<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        self.syncs.iter().map(|s| s.fd.as_raw_fd()).collect()
+    }
+
     /// Copies the large arrays out of the program's memory, so the body can be written
     /// while the program runs on (and changes them).
     pub(crate) fn own(&mut self) {
@@ -225,6 +275,14 @@ pub(crate) fn encode_body(
     components: &mut dyn FnMut(&mut Encoder<'_>) -> Result<(), Error>,
 ) -> Result<Body, Error> {
     let mut bytes = Vec::new();
+    *SYNCS.lock().unwrap_or_else(|e| e.into_inner()) = Some(Vec::new());
+    let taken = |()| {
+        SYNCS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .unwrap_or_default()
+    };
     let mut e = Encoder::new(&mut bytes);
     e.set_file_offset(super::PREFIX_LEN);
     e.defer_shared();
@@ -234,15 +292,42 @@ pub(crate) fn encode_body(
     e.text("header");
     write_header(&mut e, header);
     let fix = |e| named(e, path);
-    e.text("frames");
-    frames(&mut e).map_err(fix)?;
-    e.text("components");
-    components(&mut e).map_err(fix)?;
-    e.text("heap");
-    e.write_heap().map_err(fix)?;
+    let r = (|| {
+        e.text("frames");
+        frames(&mut e).map_err(fix)?;
+        e.text("components");
+        components(&mut e).map_err(fix)?;
+        e.text("heap");
+        e.write_heap().map_err(fix)?;
+        Ok(())
+    })();
+    let syncs = taken(());
+    r?;
     let bulk = e.take_bulk();
     e.finish().map_err(fix)?;
-    Ok(Body { bytes, bulk })
+    Ok(Body { bytes, bulk, syncs })
+}
+
+/// Syncs the files the image describes (see [`sync_before`]).
+fn sync_files(body: &Body) -> Result<(), Error> {
+    phase!("ckpt.sync_files", files = body.syncs.len());
+    for s in &body.syncs {
+        let r = fdatasync_owned(&s.fd);
+        if s.must {
+            r.map_err(|e| Error::io("syncing", &s.path, e))?;
+        }
+    }
+    Ok(())
+}
+
+fn fdatasync_owned(fd: &std::os::fd::OwnedFd) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: fdatasync on a descriptor we own.
+    if unsafe { libc::fdatasync(fd.as_raw_fd()) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// Errors from the encoder carry no path: name `path`.
@@ -293,32 +378,34 @@ pub(crate) fn commit(
     let name = name.to_string_lossy();
     let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
     let old = dir.join(format!(".{name}.old.{}", std::process::id()));
-    let result = write_tmp(&tmp, path, key, body).and_then(|n| {
-        crash::after(Step::Synced);
-        // Keep the previous image alive under another name across the rename: unlinking a
-        // large file is slow (it frees every extent) and need not delay the save.
-        let _ = fs::remove_file(&old);
-        phase!("ckpt.rename", path = path.display());
-        let kept = fs::hard_link(path, &old).is_ok();
-        crash::after(Step::Linked);
-        fs::rename(&tmp, path).map_err(|e| Error::io("renaming image into place", path, e))?;
-        crash::after(Step::Renamed);
-        sync_dir(&dir)?;
-        crash::after(Step::DirSynced);
-        match unlink {
-            Unlink::Background if kept => {
-                release_old(dir.clone(), name.to_string(), old.clone(), true)
-            }
-            Unlink::Background => {}
-            Unlink::Then(report) => {
-                report(n);
-                if kept {
-                    release_old(dir.clone(), name.to_string(), old.clone(), false);
+    let result = sync_files(body)
+        .and_then(|()| write_tmp(&tmp, path, key, body))
+        .and_then(|n| {
+            crash::after(Step::Synced);
+            // Keep the previous image alive under another name across the rename: unlinking a
+            // large file is slow (it frees every extent) and need not delay the save.
+            let _ = fs::remove_file(&old);
+            phase!("ckpt.rename", path = path.display());
+            let kept = fs::hard_link(path, &old).is_ok();
+            crash::after(Step::Linked);
+            fs::rename(&tmp, path).map_err(|e| Error::io("renaming image into place", path, e))?;
+            crash::after(Step::Renamed);
+            sync_dir(&dir)?;
+            crash::after(Step::DirSynced);
+            match unlink {
+                Unlink::Background if kept => {
+                    release_old(dir.clone(), name.to_string(), old.clone(), true)
+                }
+                Unlink::Background => {}
+                Unlink::Then(report) => {
+                    report(n);
+                    if kept {
+                        release_old(dir.clone(), name.to_string(), old.clone(), false);
+                    }
                 }
             }
-        }
-        Ok(n)
-    });
+            Ok(n)
+        });
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
         let _ = fs::remove_file(&old);

@@ -47,7 +47,7 @@ pub(crate) fn save_component(e: &mut Encoder<'_>) -> Result<()> {
         match describe(fd) {
             Some((o, _)) => {
                 // Best effort: the length recorded is what the kernel has either way.
-                let _ = sys::fdatasync(fd);
+                let _ = crate::image::sync_before(std::path::Path::new(name), fd, false);
                 e.map(4);
                 o.id.save(e);
                 e.text("len");

@@ -66,6 +66,16 @@ pub use udp::UdpSocket;
 #[cfg(feature = "net")]
 pub use config::{Commit, RelayPolicy};
 
+/// Whether frames leave only once an image covers them (a TAP with
+/// `--ckpt-net-commit=save`): they wait for a durable image either way, so saves are
+/// written before the program goes on.
+#[cfg(feature = "net")]
+pub(crate) fn commits_output() -> bool {
+    stack::lock()
+        .as_ref()
+        .is_some_and(|st| st.dev.hold && matches!(st.dev.link, stack::Link::Tap(_)))
+}
+
 /// The number of frames held back when an image is taken: the ones it covers.
 #[cfg(feature = "net")]
 pub(crate) fn held() -> usize {

@@ -1020,7 +1020,16 @@ pub(crate) fn block<T>(
             continue;
         }
         if !st.dev.held.is_empty() {
-            // Held frames wait for an image; a program blocked here will not reach one.
+            // Held frames wait for an image. One being written in the background lets the
+            // frames it covers go once it is durable: wait for that first.
+            #[cfg(feature = "agent")]
+            if crate::agent::save_in_flight() {
+                drop(g);
+                crate::agent::wait_written();
+                g = lock();
+                continue;
+            }
+            // A program blocked here will not reach an image.
             hold_blocked(st);
         }
         g = pause(g, wait);
