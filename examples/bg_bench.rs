@@ -161,7 +161,7 @@ fn parent(o: Opts) {
                 std::process::exit(1);
             }
             // The last line (rep 1): rep 0 is the child's warm-up.
-            let Some(line) = text.lines().filter(|l| l.starts_with(CHILD_TAG)).last() else {
+            let Some(line) = text.lines().rfind(|l| l.starts_with(CHILD_TAG)) else {
                 eprintln!("bg_bench: the {mode} child printed no result");
                 std::process::exit(1);
             };

@@ -604,8 +604,9 @@ impl Bench {
             summary += &format!(" {mode}_restore_read_ratio={:.3}", read / restore);
         }
         println!(
-            "  save pause with {:.3} GiB: {save:.3} s",
-            bytes / (1u64 << 30) as f64
+            "  save with {:.3} GiB: {save:.4} s until durable, the program paused {:.4} s",
+            bytes / (1u64 << 30) as f64,
+            self.median_of("pause")
         );
         println!("{summary}");
         self.cleanup();

@@ -243,35 +243,35 @@ fn write_in_thread(body: Body, key: Option<image::signature::Key>, commit: Commi
     });
 }
 
+/// A job handed to a thread, or run here when no thread can be started.
+type Job = Mutex<Option<Box<dyn FnOnce() + Send>>>;
+
 /// Starts the thread that runs `wait` (the writer, or the wait for it) and then the
 /// commit's bookkeeping, and makes it the save in flight. Without a thread, runs it here.
 fn start_waiter(commit: Commit, wait: impl FnOnce() -> Result<u64> + Send + 'static) {
     let slot = Arc::new(Slot::default());
     let s = slot.clone();
     let path = commit.path.clone();
-    let job: Arc<Mutex<Option<Box<dyn FnOnce() + Send>>>> =
-        Arc::new(Mutex::new(Some(Box::new(move || {
-            let r = wait();
-            match &r {
-                Ok(_) => commit.done(),
-                Err(e) => {
-                    commit.failed();
-                    let e = match e {
-                        Error::Background { .. } => e.to_string(),
-                        e => format!(
-                            "the background save to {} failed: {e}",
-                            commit.path.display()
-                        ),
-                    };
-                    eprintln!("ckpt: error: {e}");
-                }
+    let job: Arc<Job> = Arc::new(Mutex::new(Some(Box::new(move || {
+        let r = wait();
+        match &r {
+            Ok(_) => commit.done(),
+            Err(e) => {
+                commit.failed();
+                let e = match e {
+                    Error::Background { .. } => e.to_string(),
+                    e => format!(
+                        "the background save to {} failed: {e}",
+                        commit.path.display()
+                    ),
+                };
+                eprintln!("ckpt: error: {e}");
             }
-            *s.outcome.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
-            s.cv.notify_all();
-        }))));
-    let take = |j: &Mutex<Option<Box<dyn FnOnce() + Send>>>| {
-        j.lock().unwrap_or_else(|e| e.into_inner()).take()
-    };
+        }
+        *s.outcome.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+        s.cv.notify_all();
+    }))));
+    let take = |j: &Job| j.lock().unwrap_or_else(|e| e.into_inner()).take();
     let j = job.clone();
     let waiter = std::thread::Builder::new()
         .name("ckpt-save".into())
