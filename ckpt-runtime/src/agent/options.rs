@@ -98,7 +98,17 @@ pub(crate) struct Settings {
     pub sync: bool,
     /// What a save does while the previous one is still being written.
     pub overlap: background::Overlap,
+    /// Large arrays go to a chunk store beside the image (`--ckpt-incremental`).
+    pub incremental: bool,
+    /// New chunks are compressed where that pays (`--ckpt-compress=lz4`, the default).
+    pub compress: bool,
 }
+
+/// Settings also given as flags: `--ckpt-sync` is `--ckpt-sync=on`.
+const FLAGS: &[(&str, &str)] = &[
+    ("--ckpt-sync", "CKPT_SYNC"),
+    ("--ckpt-incremental", "CKPT_INCREMENTAL"),
+];
 
 /// A run setting: its option, environment variable, header key and value check.
 struct Setting {
@@ -199,10 +209,28 @@ const SETTINGS: &[Setting] = &[
         env: "CKPT_SYNC",
         key: "sync",
         apply: |s, v| {
-            s.sync = match v {
-                "1" | "on" => true,
-                "0" | "off" => false,
-                _ => return Err("expected `on` or `off` (`--ckpt-sync` alone: on)".into()),
+            s.sync = parse_flag(v, "--ckpt-sync")?;
+            Ok(())
+        },
+    },
+    Setting {
+        option: "--ckpt-incremental",
+        env: "CKPT_INCREMENTAL",
+        key: "incremental",
+        apply: |s, v| {
+            s.incremental = parse_flag(v, "--ckpt-incremental")?;
+            Ok(())
+        },
+    },
+    Setting {
+        option: "--ckpt-compress",
+        env: "CKPT_COMPRESS",
+        key: "compress",
+        apply: |s, v| {
+            s.compress = match v {
+                "lz4" => true,
+                "off" => false,
+                _ => return Err("expected `lz4` or `off`".into()),
             };
             Ok(())
         },
@@ -231,6 +259,15 @@ fn parse_keep(v: &str) -> std::result::Result<u32, String> {
     match v.trim().parse::<u32>() {
         Ok(n) if n >= 1 => Ok(n),
         _ => Err(format!("expected a number of images, 1 or more, not `{v}`")),
+    }
+}
+
+/// A setting given as a flag (`--ckpt-sync`: `on`) or with a value.
+fn parse_flag(v: &str, flag: &str) -> std::result::Result<bool, String> {
+    match v {
+        "1" | "on" => Ok(true),
+        "0" | "off" => Ok(false),
+        _ => Err(format!("expected `on` or `off` (`{flag}` alone: on)")),
     }
 }
 
@@ -263,6 +300,8 @@ impl Settings {
             gfx: Default::default(),
             sync: false,
             overlap: background::Overlap::Wait,
+            incremental: false,
+            compress: true,
         }
     }
 
@@ -346,6 +385,10 @@ ckpt options (taken out of the program's arguments; the program never sees them)
                                   removes it                            (CKPT_FINISHED)
   --ckpt-sync               every save is durable when it returns (by default the
                             image is written while the program runs on) (CKPT_SYNC=1)
+  --ckpt-incremental        large arrays go to a chunk store beside the image
+                            (FILE.chunks/): a save writes only the chunks that changed
+                                                                       (CKPT_INCREMENTAL=1)
+  --ckpt-compress=lz4|off   compress new chunks where it pays (default lz4) (CKPT_COMPRESS)
   --ckpt-overlap=wait|skip  a save asked for while the previous one is still being
                             written waits for it (default) or is skipped (CKPT_OVERLAP)
   --ckpt-signals=on|off     checkpoint on SIGUSR1, checkpoint and exit on SIGTERM and
@@ -389,7 +432,7 @@ ckpt options (taken out of the program's arguments; the program never sees them)
 /// The options `--ckpt-help` lists, for the error about an unknown one.
 const KNOWN: &str = "--restore FILE|latest|DIR, --ckpt-resume, --ckpt-file FILE, --ckpt-keep N, \
                      --ckpt-every DURATION, --ckpt-grace DURATION, --ckpt-finished=, \
-                     --ckpt-sync, --ckpt-overlap=, --ckpt-signals=, --ckpt-key-file FILE, --ckpt-record LOG, --replay start|IMAGE --log LOG [--until N] [--then-live], --ckpt-log-keep=, --ckpt-log-sync, --ckpt-log-bound, \
+                     --ckpt-sync, --ckpt-incremental, --ckpt-compress=, --ckpt-overlap=, --ckpt-signals=, --ckpt-key-file FILE, --ckpt-record LOG, --replay start|IMAGE --log LOG [--until N] [--then-live], --ckpt-log-keep=, --ckpt-log-sync, --ckpt-log-bound, \
                      --ckpt-tap NAME, --ckpt-ip ADDR/PREFIX, --ckpt-gateway ADDR, --ckpt-mac MAC, --ckpt-net-commit=, --ckpt-net-relay=, \
                      --ckpt-display png:DIR|window|none, --ckpt-events FILE, \
                      --ckpt-time=, --ckpt-env=, --ckpt-cwd=, --ckpt-files=, \
@@ -500,9 +543,9 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<CkptArgs> {
             out.then_live = true;
         } else if s == "--ckpt-log-sync" {
             out.log_sync = true;
-        } else if s == "--ckpt-sync" {
-            out.settings.retain(|(env, _)| *env != "CKPT_SYNC");
-            out.settings.push(("CKPT_SYNC", "on".into()));
+        } else if let Some(env) = FLAGS.iter().find_map(|(f, env)| (s == *f).then_some(*env)) {
+            out.settings.retain(|(e, _)| *e != env);
+            out.settings.push((env, "on".into()));
         } else if s == "--ckpt-resume" {
             out.resume = true;
         } else if let Some(set) = SETTINGS
@@ -1253,7 +1296,9 @@ impl Config {
         };
         let body =
             crate::replay::internal(|| image::encode_body(path, &header, frames, components));
-        let r = body.and_then(|body| {
+        let chunked = self.settings.incremental.then_some(self.settings.compress);
+        let r = body.and_then(|mut body| {
+            body.set_chunked(chunked);
             if mode != background::Mode::Sync {
                 crate::fs::journal::open_window(path);
             }

@@ -31,6 +31,7 @@
 //! [`Encoder`]: crate::state::Encoder
 
 mod checksum;
+pub(crate) mod chunks;
 pub mod crash;
 pub mod probe;
 mod read;

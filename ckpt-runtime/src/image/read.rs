@@ -13,7 +13,7 @@ use super::{
     Fingerprint, FrameRecord, Header, Hole, Image, END_MAGIC, FORMAT_VERSION, MAGIC, PREFIX_LEN,
     TRAILER_LEN,
 };
-use crate::state::decode::{DecodeError, Decoder, Head, Source};
+use crate::state::decode::{ChunkLoader, DecodeError, Decoder, Head, Source};
 use crate::state::{Limits, SharedTable, Value};
 use crate::Error;
 
@@ -298,6 +298,7 @@ fn parse_body(
     shared: &mut Vec<Option<Value>>,
     path: &Path,
     header_only: bool,
+    chunks: Option<&mut dyn ChunkLoader>,
 ) -> Result<Body, Error> {
     let mut body = Body {
         header: None,
@@ -307,6 +308,9 @@ fn parse_body(
         sections: Vec::new(),
     };
     let mut d = Decoder::new(src, limits, shared);
+    if let Some(l) = chunks {
+        d.set_chunks(l);
+    }
     d.allow_forward();
     let n = match d.head().map_err(|e| corrupt(path, "body", e))? {
         Head::Map(n) => n,
@@ -437,7 +441,16 @@ pub fn read_with_progress(
     let mut src = BodyReader::new(&mut file, body_len);
     src.progress = Some(progress);
     let mut shared = Vec::new();
-    let parsed = parse_body(&mut src, body_len, limits, &mut shared, path, false);
+    let mut loader = super::chunks::Loader::new(path);
+    let parsed = parse_body(
+        &mut src,
+        body_len,
+        limits,
+        &mut shared,
+        path,
+        false,
+        Some(&mut loader),
+    );
     let leftover = src.remaining_bytes();
     let digest = src.finish().map_err(|e| corrupt(path, "body", e))?;
     if version != FORMAT_VERSION {
@@ -508,6 +521,7 @@ pub fn read_header(path: &Path) -> Result<Header, Error> {
         &mut shared,
         path,
         true,
+        None,
     );
     match parsed {
         Ok(body) => body.header.ok_or_else(|| missing(path, "header")),
@@ -671,4 +685,46 @@ fn parse_holes(v: Value) -> Result<Vec<Hole>, String> {
             }
         })
         .collect()
+}
+
+/// Collects the chunk references of an image without reading the chunks (each chunked
+/// array decodes as empty).
+struct RefsOnly<'r>(&'r mut Vec<super::chunks::ChunkRef>);
+
+impl ChunkLoader for RefsOnly<'_> {
+    fn load(
+        &mut self,
+        tag: u64,
+        refs: Vec<super::chunks::ChunkRef>,
+    ) -> Result<crate::state::TypedArray, DecodeError> {
+        self.0.extend(refs);
+        crate::state::read_typed(tag, 0, |_: &mut [u8]| Ok(()))
+    }
+}
+
+/// The chunk references of the image at `path` (checked like [`read`], chunks not read).
+pub(crate) fn read_refs(path: &Path, refs: &mut Vec<super::chunks::ChunkRef>) -> Result<(), Error> {
+    let Opened {
+        mut file,
+        body_len,
+        checksum,
+        ..
+    } = open(path)?;
+    let mut src = BodyReader::new(&mut file, body_len);
+    let mut shared = Vec::new();
+    let mut only = RefsOnly(refs);
+    let parsed = parse_body(
+        &mut src,
+        body_len,
+        &Limits::default(),
+        &mut shared,
+        path,
+        false,
+        Some(&mut only),
+    );
+    let digest = src.finish().map_err(|e| corrupt(path, "body", e))?;
+    if digest != checksum {
+        return Err(mismatch(path, checksum, digest));
+    }
+    parsed.map(drop)
 }

@@ -10,6 +10,7 @@ use super::checksum::Checksum;
 use super::crash::{self, Step};
 use super::signature::{Key, SIGNATURE_LEN, SIGNATURE_MAGIC};
 
+use super::chunks::ChunkWriter;
 use super::{Header, END_MAGIC, FORMAT_VERSION, MAGIC};
 use crate::state::Encoder;
 use crate::state::{Bulk, ALIGN};
@@ -206,6 +207,9 @@ pub(crate) struct Body {
     bulk: Vec<Bulk>,
     /// Files whose data must be durable before the image is (see [`sync_before`]).
     syncs: Vec<PendingSync>,
+    /// Large arrays go to the chunk store (see [`chunks`](super::chunks)); the flag:
+    /// compress new chunks.
+    chunked: Option<bool>,
 }
 
 /// A file the image describes, to be synced before the image is written.
@@ -252,6 +256,11 @@ pub(crate) fn sync_before(path: &Path, fd: std::os::fd::RawFd, must: bool) -> io
 
 #[cfg_attr(not(feature = "agent"), allow(dead_code))]
 impl Body {
+    /// Writes the large arrays as chunks in the image's chunk store, compressed or not.
+    pub(crate) fn set_chunked(&mut self, chunked: Option<bool>) {
+        self.chunked = chunked;
+    }
+
     /// The descriptors of the files to sync (a forked writer keeps them open).
     pub(crate) fn sync_fds(&self) -> Vec<std::os::fd::RawFd> {
         use std::os::fd::AsRawFd;
@@ -305,7 +314,12 @@ pub(crate) fn encode_body(
     r?;
     let bulk = e.take_bulk();
     e.finish().map_err(fix)?;
-    Ok(Body { bytes, bulk, syncs })
+    Ok(Body {
+        bytes,
+        bulk,
+        syncs,
+        chunked: None,
+    })
 }
 
 /// Syncs the files the image describes (see [`sync_before`]).
@@ -403,6 +417,9 @@ pub(crate) fn commit(
                         release_old(dir.clone(), name.to_string(), old.clone(), false);
                     }
                 }
+            }
+            if body.chunked.is_some() {
+                super::chunks::collect(path);
             }
             Ok(n)
         });
@@ -570,7 +587,25 @@ fn write_tmp(tmp: &Path, path: &Path, key: Option<&Key>, body: &Body) -> Result<
         file_len,
         crash_at,
     };
-    write_body(&mut w, body).map_err(io_err)?;
+    let mut chunks = body
+        .chunked
+        .map(|compress| ChunkWriter::new(path, compress));
+    let written = write_body(&mut w, body, chunks.as_mut())
+        .and_then(|()| chunks.as_mut().map_or(Ok(()), ChunkWriter::sync));
+    if let Err(e) = written {
+        if let Some(c) = &mut chunks {
+            c.abandon();
+        }
+        return Err(io_err(e));
+    }
+    if let Some(c) = &chunks {
+        phase!(
+            "ckpt.chunks",
+            written = c.written,
+            reused = c.reused,
+            stored = c.stored
+        );
+    }
     w.progress.done(w.len);
     let (len, hash, mut file_len) = (w.len, w.hasher.digest(), w.file_len);
     let mac = w.mac.take();
@@ -596,19 +631,30 @@ fn write_tmp(tmp: &Path, path: &Path, key: Option<&Key>, body: &Body) -> Result<
     Ok(8 + len + 24 + signed)
 }
 
-/// Writes the body's bytes with each large array in its place, as the typed array's
-/// byte string: indefinite-length, its first chunks empty (one byte each) so that the
+/// Writes the body's bytes with each large array in its place: as references to its
+/// chunks (see [`chunks`](super::chunks)), or as the typed array's byte string: indefinite-length, its first chunks empty (one byte each) so that the
 /// data starts at a multiple of [`ALIGN`] in the file. The kernel then copies whole
 /// pages into the page-aligned vector on restore, which is measurably faster than
 /// copying across page boundaries (see BENCHMARKS.md). At most `ALIGN - 1` bytes of
 /// padding, never below 1 MiB of data.
-fn write_body(w: &mut BodyWriter<'_>, body: &Body) -> io::Result<()> {
+fn write_body(
+    w: &mut BodyWriter<'_>,
+    body: &Body,
+    mut chunks: Option<&mut ChunkWriter>,
+) -> io::Result<()> {
     let mut done = 0;
+    let mut refs = Vec::new();
     for b in &body.bulk {
         let at = b.at as usize;
         w.write_all(&body.bytes[done..at])?;
         done = at;
         let data = b.data.bytes();
+        if let Some(c) = chunks.as_deref_mut() {
+            refs.clear();
+            c.array(data, &mut refs)?;
+            w.write_all(&refs)?;
+            continue;
+        }
         let n = data.len() as u64;
         let head: u64 = if n > u32::MAX as u64 { 9 } else { 5 };
         let at = super::PREFIX_LEN + w.len + 1 + head;

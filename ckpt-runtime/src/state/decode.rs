@@ -219,6 +219,19 @@ pub(crate) struct Decoder<'a, S: Source> {
     /// input left *after* them: nested containers cannot all claim the same bytes, so
     /// what they reserve together never exceeds the input.
     owed: u64,
+    /// Where arrays stored as chunks are read from (image reading); `None`: such an
+    /// array is malformed input.
+    chunks: Option<&'a mut dyn ChunkLoader>,
+}
+
+/// Reads the arrays an image stores as chunks (see `image::chunks`).
+pub(crate) trait ChunkLoader {
+    /// The typed array (RFC 8746 tag `tag`) made of the chunks `refs`, in order.
+    fn load(
+        &mut self,
+        tag: u64,
+        refs: Vec<crate::image::chunks::ChunkRef>,
+    ) -> Result<super::TypedArray, DecodeError>;
 }
 
 impl<'a, S: Source> Decoder<'a, S> {
@@ -230,7 +243,43 @@ impl<'a, S: Source> Decoder<'a, S> {
             depth: 0,
             forward: None,
             owed: 0,
+            chunks: None,
         }
+    }
+
+    /// Reads arrays stored as chunks through `l`.
+    pub(crate) fn set_chunks(&mut self, l: &'a mut dyn ChunkLoader) {
+        self.chunks = Some(l);
+    }
+
+    /// An array stored as chunks: the references, then the chunks through the loader.
+    fn chunked(&mut self, t: u64, size: usize) -> Result<Value, DecodeError> {
+        let h = self.head()?;
+        let Head::Array(Some(_)) = h else {
+            return Err(DecodeError::Malformed(
+                "chunk references that are not an array".into(),
+            ));
+        };
+        let Value::Array(items) = self.item_after(h)? else {
+            return Err(DecodeError::Malformed("bad chunk references".into()));
+        };
+        let refs = items
+            .into_iter()
+            .map(crate::image::chunks::ChunkRef::from_value)
+            .collect::<Result<Vec<_>, _>>()?;
+        let total: u64 = refs.iter().map(|r| r.len).sum();
+        if total % size as u64 != 0 {
+            return Err(DecodeError::Malformed(format!(
+                "typed array of {total} bytes, not a multiple of {size}"
+            )));
+        }
+        self.check_len(total)?;
+        let Some(l) = self.chunks.as_mut() else {
+            return Err(DecodeError::Malformed(
+                "an array stored as chunks outside an image".into(),
+            ));
+        };
+        l.load(t, refs).map(Value::Typed)
     }
 
     /// Accepts forward references, to be defined by a [`heap`](Self::heap) section.
@@ -449,6 +498,9 @@ impl<'a, S: Source> Decoder<'a, S> {
                     match (typed_elem(t), h) {
                         (Some(size), Head::Bytes(Some(n))) => self.typed(t, size, n)?,
                         (Some(size), Head::Bytes(None)) => self.padded_typed(t, size)?,
+                        (Some(size), Head::Tag(crate::image::chunks::TAG_CHUNKS)) => {
+                            self.chunked(t, size)?
+                        }
                         _ => {
                             let chain = open
                                 .iter()

@@ -37,6 +37,7 @@ mod serde_bridge;
 mod shared;
 mod tree;
 mod typed;
+pub(crate) use typed::read_typed;
 mod value;
 
 #[cfg(test)]
