@@ -39,6 +39,20 @@ const PACK_MAGIC: &[u8; 8] = b"CKPTPACK";
 const ALIGN: u64 = 4096;
 /// A codec is kept when it saves at least this fraction of a chunk.
 const MIN_SAVING: usize = 8;
+/// A chunk is only compressed when its first this many bytes compress: incompressible
+/// data then costs a sixteenth of a chunk's compression, not a whole one.
+const PROBE: usize = 64 << 10;
+/// See `write::WRITEBACK_WINDOW`.
+const WRITEBACK_WINDOW: u64 = 16 << 20;
+
+/// Whether `c` looks worth compressing: its first [`PROBE`] bytes shrink enough.
+fn compressible(c: &[u8]) -> bool {
+    if c.len() <= PROBE {
+        return true;
+    }
+    let probe = &c[..PROBE];
+    lz4_flex::block::compress(probe).len() + PROBE / MIN_SAVING <= PROBE
+}
 
 /// Codecs of a chunk's payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,6 +185,8 @@ pub(crate) struct ChunkWriter {
     pub reused: u64,
     /// Payload bytes written to the pack.
     pub stored: u64,
+    /// Pack bytes already handed to writeback.
+    kicked: u64,
 }
 
 impl ChunkWriter {
@@ -192,17 +208,18 @@ impl ChunkWriter {
             written: 0,
             reused: 0,
             stored: 0,
+            kicked: 0,
         }
     }
 
     /// Writes the references of `data`'s chunks into `out` (as CBOR: the chunk tag and the
     /// array of references), storing the chunks not known yet.
     pub(crate) fn array(&mut self, data: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
+        let hashes = hash_chunks(data);
         let mut e = Encoder::new(out);
         e.tag(TAG_CHUNKS);
-        e.array(data.len().div_ceil(CHUNK) as u64);
-        for c in data.chunks(CHUNK) {
-            let hash = twox_hash::XxHash3_128::oneshot(c);
+        e.array(hashes.len() as u64);
+        for (c, &hash) in data.chunks(CHUNK).zip(&hashes) {
             let r = match self.known.get(&hash) {
                 Some(r) if r.len == c.len() as u64 => {
                     self.reused += c.len() as u64;
@@ -222,7 +239,7 @@ impl ChunkWriter {
 
     fn store(&mut self, hash: u128, c: &[u8]) -> io::Result<ChunkRef> {
         let mut packed = None;
-        if self.compress {
+        if self.compress && compressible(c) {
             let z = lz4_flex::block::compress(c);
             if z.len() + c.len() / MIN_SAVING <= c.len() {
                 packed = Some(z);
@@ -249,6 +266,12 @@ impl ChunkWriter {
         f.write_all_at(payload, at)?;
         *end = at + payload.len() as u64;
         self.stored += payload.len() as u64;
+        // Hand the pack to the disk in windows, so the sync before the image only waits
+        // for the last one.
+        if *end - self.kicked >= WRITEBACK_WINDOW {
+            super::write::start_writeback(f, self.kicked, *end - self.kicked);
+            self.kicked = *end;
+        }
         Ok(ChunkRef {
             hash,
             len: c.len() as u64,
@@ -262,7 +285,7 @@ impl ChunkWriter {
     /// Makes the new pack durable (before the image that refers to it is written).
     pub(crate) fn sync(&mut self) -> io::Result<()> {
         if let Some((f, _, _)) = &self.pack {
-            f.sync_all()?;
+            f.sync_data()?;
             File::open(self.dir.join(&self.store))?.sync_all()?;
         }
         Ok(())
@@ -274,6 +297,30 @@ impl ChunkWriter {
             let _ = fs::remove_file(self.dir.join(name));
         }
     }
+}
+
+/// The hashes of `data`'s chunks, on two threads for a large array (hashing is most of
+/// the work of a save that finds few new chunks).
+fn hash_chunks(data: &[u8]) -> Vec<u128> {
+    let hash = |part: &[u8]| -> Vec<u128> {
+        part.chunks(CHUNK)
+            .map(twox_hash::XxHash3_128::oneshot)
+            .collect()
+    };
+    let n = data.len().div_ceil(CHUNK);
+    if n < 16 {
+        return hash(data);
+    }
+    let (a, b) = data.split_at(n / 2 * CHUNK);
+    std::thread::scope(|s| {
+        let other = s.spawn(|| hash(b));
+        let mut out = hash(a);
+        match other.join() {
+            Ok(rest) => out.extend(rest),
+            Err(_) => out.extend(hash(b)),
+        }
+        out
+    })
 }
 
 /// A fresh pack id: time and pid, so two processes never pick the same.

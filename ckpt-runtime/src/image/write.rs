@@ -131,7 +131,7 @@ impl BodyWriter<'_> {
 
 /// Starts (does not wait for) writeback of a byte range; the final fsync makes it durable.
 #[cfg(target_os = "linux")]
-fn start_writeback(file: &File, offset: u64, len: u64) {
+pub(super) fn start_writeback(file: &File, offset: u64, len: u64) {
     use std::os::unix::io::AsRawFd;
     // SAFETY: sync_file_range on a file descriptor we own, with plain integer arguments;
     // it only schedules I/O. Failure is harmless: the fsync at the end still runs.
@@ -146,7 +146,7 @@ fn start_writeback(file: &File, offset: u64, len: u64) {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn start_writeback(_: &File, _: u64, _: u64) {}
+pub(super) fn start_writeback(_: &File, _: u64, _: u64) {}
 
 impl Write for BodyWriter<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
@@ -419,7 +419,17 @@ pub(crate) fn commit(
                 }
             }
             if body.chunked.is_some() {
-                super::chunks::collect(path);
+                // Like the previous image's removal: unlinking a pack frees its extents.
+                let p = path.to_path_buf();
+                let collect = move || super::chunks::collect(&p);
+                match unlink {
+                    Unlink::Then(_) => collect(),
+                    Unlink::Background => {
+                        let _ = std::thread::Builder::new()
+                            .name("ckpt-collect".into())
+                            .spawn(collect);
+                    }
+                }
             }
             Ok(n)
         });
