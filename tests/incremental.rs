@@ -9,7 +9,9 @@
 //!   kept image refers to are collected;
 //! - compressible chunks are stored compressed;
 //! - the image and its chunk directory, copied elsewhere, restore there;
-//! - a damaged chunk or a missing chunk directory is refused with a clear error.
+//! - a damaged chunk or a missing chunk directory is refused with a clear error; a damaged
+//!   chunk a lazy restore (`--ckpt-lazy`) finds after the program resumed stops it;
+//! - lazy restores (every other restore of the kill test) give the same output.
 //!
 //! Runs as a plain program (harness = false): the same binary is the test and the
 //! programs it runs.
@@ -105,10 +107,11 @@ fn kills(exe: &Path, expected: &str, m: &mut Moments, ms: u64) {
             "kills land",
         );
         let restoring = image.exists();
-        let args: &[&str] = if restoring {
-            &["--restore", "step.ckpt"]
-        } else {
-            &["step"]
+        // Every other restore is lazy: its arrays come in on first touch.
+        let args: &[&str] = match (restoring, attempts % 2) {
+            (false, _) => &["step"],
+            (true, 0) => &["--restore", "step.ckpt", "--ckpt-lazy"],
+            (true, _) => &["--restore", "step.ckpt"],
         };
         let c = Running::spawn(&mut cmd(exe, dir, args, restoring));
         std::thread::sleep(Duration::from_millis(m.next_ms(ms / 10, ms / 3 + 1)));
@@ -119,14 +122,14 @@ fn kills(exe: &Path, expected: &str, m: &mut Moments, ms: u64) {
         }
         kills += u32::from(image.exists());
     }
-    let got = run_ok(exe, dir, &["--restore", "step.ckpt"], true);
+    let got = run_ok(exe, dir, &["--restore", "step.ckpt", "--ckpt-lazy"], true);
     check(
         got == expected,
         &format!(
             "output after {kills} kills equals the uninterrupted run's:\n{got}\nvs\n{expected}"
         ),
     );
-    println!("  {kills} kills and restores: output identical");
+    println!("  {kills} kills and restores (every other one lazy): output identical");
 }
 
 fn parent() {
@@ -226,6 +229,17 @@ fn parent() {
         !out.status.success() && err.contains("do not match its hash") && err.contains(".pack"),
         &format!("a damaged chunk is refused: {err}"),
     );
+    // Lazily: found when the program first touches it, and the process stops.
+    let lazy = ["--restore", "step.ckpt", "--ckpt-lazy"];
+    let out =
+        Running::spawn(&mut cmd(&exe, moved.path(), &lazy, true)).finish(Duration::from_secs(60));
+    let err = String::from_utf8_lossy(&out.stderr);
+    check(
+        out.status.code() == Some(2)
+            && err.contains("lazy restore of")
+            && err.contains("do not match its hash"),
+        &format!("a damaged chunk found lazily stops the program: {err}"),
+    );
     std::fs::remove_dir_all(moved.path().join("step.ckpt.chunks")).expect("rm");
     let out = Running::spawn(&mut cmd(
         &exe,
@@ -239,7 +253,7 @@ fn parent() {
         !out.status.success() && err.contains("step.ckpt.chunks/ directory with it"),
         &format!("a missing chunk directory is named: {err}"),
     );
-    println!("  damaged chunk and missing chunk directory refused");
+    println!("  damaged chunk (eager and lazy) and missing chunk directory refused");
 
     kills(&exe, &expected, &mut m, ms);
     println!("5 passed, 0 failed");

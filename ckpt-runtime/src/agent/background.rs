@@ -215,7 +215,11 @@ pub(crate) fn write(
                 }
             }
         }
-        Mode::Fork => match fork_writer(&body, key.as_ref(), &commit.path) {
+        Mode::Fork => match {
+            // A forked writer does not see pages a lazy restore has not brought in yet.
+            image::lazy::wait_complete();
+            fork_writer(&body, key.as_ref(), &commit.path)
+        } {
             Ok(child) => {
                 let path = commit.path.clone();
                 start_waiter(commit, move || child.wait(&path));

@@ -331,7 +331,7 @@ pub(crate) fn finish(path: &Path, how: Finished) -> Result<()> {
     if !path.exists() {
         return Ok(());
     }
-    match how {
+    let r = match how {
         Finished::Keep => image::mark_finished(path),
         Finished::Remove => {
             for (_, g) in generations(path) {
@@ -339,7 +339,10 @@ pub(crate) fn finish(path: &Path, how: Finished) -> Result<()> {
             }
             std::fs::remove_file(path).map_err(|e| Error::io("removing finished image", path, e))
         }
-    }
+    };
+    // The chunks only images gone or rotated out referred to (all of them, removed).
+    image::chunks::collect(path);
+    r
 }
 
 #[cfg(test)]

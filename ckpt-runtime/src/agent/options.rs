@@ -17,6 +17,8 @@ use crate::image::{self, Fingerprint, Header, Image};
 /// Set by the first stage on the re-exec'd process: ckpt options travel in these.
 const ENV_REEXEC: &str = "CKPT_REEXEC";
 const ENV_RESTORE: &str = "CKPT_RESTORE";
+/// Set for the restore by `--ckpt-lazy`: chunked arrays are filled on first touch.
+const ENV_LAZY: &str = "CKPT_LAZY";
 /// User-facing too: where images are written (`--ckpt-file` beats it).
 pub(crate) const ENV_FILE: &str = "CKPT_FILE";
 
@@ -354,6 +356,8 @@ pub(crate) struct CkptArgs {
     pub then_live: bool,
     /// `--ckpt-log-sync` (with `--ckpt-record`).
     pub log_sync: bool,
+    /// `--ckpt-lazy` (with `--restore`).
+    pub lazy: bool,
     pub resume: bool,
     /// Policy options given (`--ckpt-time=wall` → `("CKPT_TIME", "wall")`), see
     /// [`POLICIES`].
@@ -389,6 +393,8 @@ ckpt options (taken out of the program's arguments; the program never sees them)
                             (FILE.chunks/): a save writes only the chunks that changed
                                                                        (CKPT_INCREMENTAL=1)
   --ckpt-compress=lz4|off   compress new chunks where it pays (default lz4) (CKPT_COMPRESS)
+  --ckpt-lazy               with --restore of an incremental image: resume before the
+                            arrays are read; their pages come in on first touch (CKPT_LAZY=1)
   --ckpt-overlap=wait|skip  a save asked for while the previous one is still being
                             written waits for it (default) or is skipped (CKPT_OVERLAP)
   --ckpt-signals=on|off     checkpoint on SIGUSR1, checkpoint and exit on SIGTERM and
@@ -432,7 +438,7 @@ ckpt options (taken out of the program's arguments; the program never sees them)
 /// The options `--ckpt-help` lists, for the error about an unknown one.
 const KNOWN: &str = "--restore FILE|latest|DIR, --ckpt-resume, --ckpt-file FILE, --ckpt-keep N, \
                      --ckpt-every DURATION, --ckpt-grace DURATION, --ckpt-finished=, \
-                     --ckpt-sync, --ckpt-incremental, --ckpt-compress=, --ckpt-overlap=, --ckpt-signals=, --ckpt-key-file FILE, --ckpt-record LOG, --replay start|IMAGE --log LOG [--until N] [--then-live], --ckpt-log-keep=, --ckpt-log-sync, --ckpt-log-bound, \
+                     --ckpt-sync, --ckpt-incremental, --ckpt-compress=, --ckpt-lazy, --ckpt-overlap=, --ckpt-signals=, --ckpt-key-file FILE, --ckpt-record LOG, --replay start|IMAGE --log LOG [--until N] [--then-live], --ckpt-log-keep=, --ckpt-log-sync, --ckpt-log-bound, \
                      --ckpt-tap NAME, --ckpt-ip ADDR/PREFIX, --ckpt-gateway ADDR, --ckpt-mac MAC, --ckpt-net-commit=, --ckpt-net-relay=, \
                      --ckpt-display png:DIR|window|none, --ckpt-events FILE, \
                      --ckpt-time=, --ckpt-env=, --ckpt-cwd=, --ckpt-files=, \
@@ -543,6 +549,8 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<CkptArgs> {
             out.then_live = true;
         } else if s == "--ckpt-log-sync" {
             out.log_sync = true;
+        } else if s == "--ckpt-lazy" {
+            out.lazy = true;
         } else if let Some(env) = FLAGS.iter().find_map(|(f, env)| (s == *f).then_some(*env)) {
             out.settings.retain(|(e, _)| *e != env);
             out.settings.push((env, "on".into()));
@@ -741,6 +749,9 @@ pub(crate) fn start(program: &'static Program) -> Result<Start> {
         }
         if parsed.log_sync {
             std::env::set_var(ENV_LOG_SYNC, "1");
+        }
+        if parsed.lazy {
+            std::env::set_var(ENV_LAZY, "1");
         }
         if let Some(n) = parsed.until {
             std::env::set_var(ENV_REPLAY_UNTIL, n.to_string());
@@ -1181,7 +1192,14 @@ fn finish_setup(
         if let Some(key) = &settings.key {
             image::signature::verify(&path, key)?;
         }
-        let img = image::read(&path, &crate::state::Limits::default())?;
+        let lazy = std::env::var_os(ENV_LAZY).is_some_and(|v| v == "1");
+        std::env::remove_var(ENV_LAZY);
+        image::chunks::set_lazy(lazy);
+        let img = image::read(&path, &crate::state::Limits::default());
+        image::chunks::set_lazy(false);
+        let img = img?;
+        // Lazily restored arrays come in from here on.
+        image::lazy::start();
         let differences = img.header.fingerprint.differences(&fingerprint);
         if !differences.is_empty() {
             return Err(Error::BuildMismatch {

@@ -17,8 +17,9 @@
 //! and its codec (0: raw, 1: LZ4 block). The body's checksum covers the references; each
 //! chunk's hash is checked when the chunk is read.
 //!
-//! **Collection.** After an image is in place, packs no kept image refers to are removed
-//! (the kept images are the image and its `--ckpt-keep` generations).
+//! **Collection.** Packs no kept image refers to (the kept images are the image and its
+//! `--ckpt-keep` generations) are removed by the next save before it writes, and at the
+//! end of the run. Never while a save is being written: its new pack is in no image yet.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
@@ -192,7 +193,11 @@ pub(crate) struct ChunkWriter {
 impl ChunkWriter {
     /// A writer for the image `path`, which knows the chunks of the image now at `path`
     /// (if any: it is the one a new image is compared with).
+    ///
+    /// Packs no kept image refers to any more are removed first: saves are written one
+    /// at a time, so no other save is writing a pack meanwhile.
     pub(crate) fn new(path: &Path, compress: bool) -> ChunkWriter {
+        collect(path);
         let mut known = HashMap::new();
         if let Ok(refs) = refs_of(path) {
             for r in refs {
@@ -384,10 +389,25 @@ pub(crate) fn collect(path: &Path) {
             let _ = fs::remove_file(e.path());
         }
     }
+    // No image left: no store either (fails while packs remain).
+    if live.is_empty() {
+        let _ = fs::remove_dir(dir.join(&store));
+    }
+}
+
+/// Chunked arrays of the next image read are filled lazily (see [`lazy`](super::lazy)).
+static LAZY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Makes the chunked arrays of the images read next lazily filled (the agent's restore
+/// with `--ckpt-lazy`), or not.
+#[cfg_attr(not(feature = "agent"), allow(dead_code))]
+pub(crate) fn set_lazy(on: bool) {
+    LAZY.store(on, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Reads chunked arrays of the image in directory `dir` (see [`ChunkLoader`]).
 pub(crate) struct Loader {
+    image: PathBuf,
     dir: PathBuf,
     packs: HashMap<String, File>,
 }
@@ -395,6 +415,7 @@ pub(crate) struct Loader {
 impl Loader {
     pub(crate) fn new(image: &Path) -> Loader {
         Loader {
+            image: image.to_path_buf(),
             dir: dir_of(image),
             packs: HashMap::new(),
         }
@@ -460,7 +481,11 @@ impl crate::state::decode::ChunkLoader for Loader {
                 "a chunked array whose chunks are not whole but the last".into(),
             ));
         }
+        let lazy = LAZY.load(std::sync::atomic::Ordering::Relaxed);
         crate::state::read_typed(tag, total, |dst| {
+            if lazy && super::lazy::register(&self.image, dst, &refs) {
+                return Ok(());
+            }
             for (r, d) in refs.iter().zip(dst.chunks_mut(CHUNK)) {
                 self.chunk(r, d)?;
             }

@@ -418,19 +418,6 @@ pub(crate) fn commit(
                     }
                 }
             }
-            if body.chunked.is_some() {
-                // Like the previous image's removal: unlinking a pack frees its extents.
-                let p = path.to_path_buf();
-                let collect = move || super::chunks::collect(&p);
-                match unlink {
-                    Unlink::Then(_) => collect(),
-                    Unlink::Background => {
-                        let _ = std::thread::Builder::new()
-                            .name("ckpt-collect".into())
-                            .spawn(collect);
-                    }
-                }
-            }
             Ok(n)
         });
     if result.is_err() {

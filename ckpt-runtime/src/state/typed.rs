@@ -175,9 +175,15 @@ impl State for u8 {
             .and_then(|n| u8::try_from(n).ok())
             .ok_or_else(|| bad_int(&v, "u8"))
     }
-    /// Bytes are a plain CBOR byte string.
+    /// Bytes are a plain CBOR byte string; a large buffer is a typed array of `u8`, the
+    /// bulk path (taken without a copy by a background save, chunked by an incremental
+    /// one).
     fn save_slice(xs: &[Self], e: &mut Encoder<'_>) -> Result<(), Error> {
-        e.bytes(xs);
+        if xs.len() as u64 >= super::encode::ALIGN_FROM {
+            e.typed(xs);
+        } else {
+            e.bytes(xs);
+        }
         Ok(())
     }
     fn load_vec(v: Value, l: &mut Loader) -> Result<Vec<Self>, Error> {
