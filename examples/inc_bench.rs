@@ -8,7 +8,11 @@
 //!   its 1 MiB chunks (evenly spread), each as time and bytes written to the chunk store,
 //!   against the full save;
 //! - **compression**: a full incremental save of compressible data (a smooth series) and of
-//!   incompressible data, with LZ4 on and off: stored size and rate.
+//!   incompressible data, with LZ4 on and off: stored size and rate;
+//! - **restore**: the time from spawning `--restore` to the first instruction after the
+//!   save point, and to the end of a pass that touches every page, for a plain image, an
+//!   incremental one, and an incremental one with `--ckpt-lazy` (the image's pages are in
+//!   the page cache: it was just written).
 //!
 //! Each configuration is a child process (settings are per process), run `--reps` times
 //! (3), medians reported.
@@ -23,6 +27,9 @@ use bench_support::*;
 use std::process::{Command, Stdio};
 
 const TAG: &str = "INC_BENCH";
+
+/// A configuration: its label, its environment, the child's kind.
+type Config<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
 const FRACTIONS: [f64; 4] = [0.001, 0.01, 0.1, 1.0];
 
 #[ckpt::checkpointable]
@@ -85,6 +92,17 @@ fn child(args: &[String]) {
     let smooth = kind == "compress-smooth";
     let mut data = fill(mib << 17, smooth);
     let image = format!("{dir}/inc.ckpt");
+    if kind == "restore-src" {
+        // The image the restore children continue from.
+        let saved = ckpt::save_to(&image);
+        if ckpt::restored() {
+            restored(&data);
+        }
+        if let Err(e) = saved {
+            fail(&format!("save: {e}"));
+        }
+        return;
+    }
     let store = format!("{dir}/inc.ckpt.chunks");
     let t0 = now_ns();
     if let Err(e) = ckpt::save_to(&image) {
@@ -115,6 +133,47 @@ fn child(args: &[String]) {
         let grew = new_bytes(&store, &before);
         println!("{TAG} kind={kind} step={f} secs={secs:.6} stored={grew} chunks={n}");
     }
+}
+
+/// In a restored child: the time since the parent spawned it, then after touching
+/// every page.
+fn restored(data: &[f64]) -> ! {
+    let t0 = parent_t0(ENV_T0, "inc_bench");
+    let first = now_ns().saturating_sub(t0);
+    let sum: f64 = data.iter().step_by(512).sum();
+    let all = now_ns().saturating_sub(t0);
+    println!(
+        "{TAG} kind=restore first={} all={} check={}",
+        secs(first),
+        secs(all),
+        sum.is_finite() as u8
+    );
+    std::process::exit(0)
+}
+
+const ENV_T0: &str = "INC_BENCH_T0_NS";
+
+/// Restores `image` (`lazy`: with `--ckpt-lazy`); returns (first instruction, all pages).
+fn run_restore(image: &str, lazy: bool) -> (f64, f64) {
+    let exe = std::env::current_exe().expect("current_exe");
+    let mut cmd = Command::new(exe);
+    cmd.args(["--restore", image]);
+    if lazy {
+        cmd.arg("--ckpt-lazy");
+    }
+    cmd.env("CKPT_ENV", "current")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .env(ENV_T0, now_ns().to_string());
+    let out = cmd.output().expect("spawn");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let Some(line) = text.lines().find(|l| l.starts_with(TAG)) else {
+        fail(&format!(
+            "the restore of {image} printed nothing: {}",
+            out.status
+        ));
+    };
+    (field(line, "first"), field(line, "all"))
 }
 
 fn run_child(kind: &str, mib: usize, dir: &str, env: &[(&str, &str)]) -> Vec<String> {
@@ -173,7 +232,7 @@ fn parent(args: &[String]) {
     );
     let bytes = (mib << 20) as f64;
     // (label, env, kind)
-    let configs: [(&str, &[(&str, &str)], &str); 6] = [
+    let configs: [Config; 6] = [
         ("plain image", &[], "full"),
         ("incremental", &[("CKPT_INCREMENTAL", "1")], "full"),
         (
@@ -253,6 +312,43 @@ fn parent(args: &[String]) {
             label.replace([',', ' '], "_"),
             label.replace([',', ' '], "_"),
             b / bytes
+        );
+    }
+    // Restores: a plain image and an incremental one, eager and lazy.
+    let mut rows: Vec<(&str, Vec<(f64, f64)>)> = vec![
+        ("plain image", vec![]),
+        ("incremental", vec![]),
+        ("incremental, --ckpt-lazy", vec![]),
+    ];
+    for round in 0..reps {
+        let plain_dir = format!("{dir}/plain");
+        let inc_dir = format!("{dir}/inc");
+        run_child("restore-src", mib, &plain_dir, &[]);
+        run_child("restore-src", mib, &inc_dir, &[("CKPT_INCREMENTAL", "1")]);
+        let sources = [
+            format!("{plain_dir}/inc.ckpt"),
+            format!("{inc_dir}/inc.ckpt"),
+            format!("{inc_dir}/inc.ckpt"),
+        ];
+        for (i, image) in sources.iter().enumerate() {
+            let r = run_restore(image, i == 2);
+            println!(
+                "  round {round} restore {}: first instruction {:.4} s, every page {:.4} s",
+                rows[i].0, r.0, r.1
+            );
+            rows[i].1.push(r);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    println!("  restore (exec to the save point, then a pass touching every page):");
+    for (label, v) in &rows {
+        let first = median(v.iter().map(|r| r.0));
+        let all = median(v.iter().map(|r| r.1));
+        println!("    {label:<26} first instruction {first:.4} s   every page touched {all:.4} s");
+        summary += &format!(
+            " restore_{}_first_s={first:.4} restore_{}_all_s={all:.4}",
+            label.replace([',', ' ', '-'], "_"),
+            label.replace([',', ' ', '-'], "_")
         );
     }
     println!("{summary}");

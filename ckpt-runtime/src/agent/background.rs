@@ -215,11 +215,7 @@ pub(crate) fn write(
                 }
             }
         }
-        Mode::Fork => match {
-            // A forked writer does not see pages a lazy restore has not brought in yet.
-            image::lazy::wait_complete();
-            fork_writer(&body, key.as_ref(), &commit.path)
-        } {
+        Mode::Fork => match fork_writer(&body, key.as_ref(), &commit.path) {
             Ok(child) => {
                 let path = commit.path.clone();
                 start_waiter(commit, move || child.wait(&path));
@@ -357,6 +353,8 @@ fn fork_writer(
     key: Option<&image::signature::Key>,
     path: &Path,
 ) -> std::io::Result<Child> {
+    // A forked writer does not see pages a lazy restore has not brought in yet.
+    image::lazy::wait_complete();
     let mut fds = [0; 2];
     // SAFETY: pipe2 fills two descriptors we then own.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {

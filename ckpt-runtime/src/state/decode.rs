@@ -268,7 +268,7 @@ impl<'a, S: Source> Decoder<'a, S> {
             .map(crate::image::chunks::ChunkRef::from_value)
             .collect::<Result<Vec<_>, _>>()?;
         let total: u64 = refs.iter().map(|r| r.len).sum();
-        if total % size as u64 != 0 {
+        if !total.is_multiple_of(size as u64) {
             return Err(DecodeError::Malformed(format!(
                 "typed array of {total} bytes, not a multiple of {size}"
             )));
