@@ -98,6 +98,9 @@ pub(crate) struct Commit {
     pub main: bool,
     /// Its sequence number (when `main`).
     pub seq: u64,
+    /// The arrays of an incremental image (address, length), in order: what the
+    /// unchanged-chunk tracking learns from it once committed.
+    pub arrays: Vec<(usize, usize)>,
     /// The network frames held when it was taken (it lets these go).
     #[cfg_attr(not(feature = "net"), allow(dead_code))]
     pub net_held: usize,
@@ -115,6 +118,9 @@ impl Commit {
             }
         }
         crate::replay::image_written();
+        if !self.arrays.is_empty() {
+            image::dirty::committed(&self.path, &self.arrays);
+        }
         crate::fs::journal::saved(&self.path);
         #[cfg(feature = "net")]
         crate::net::saved(self.net_held);
@@ -122,6 +128,7 @@ impl Commit {
 
     /// The image was not written: the previous one stays current.
     fn failed(&self) {
+        image::dirty::failed();
         crate::fs::journal::abandon_window(&self.path);
     }
 }

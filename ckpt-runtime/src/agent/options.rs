@@ -1316,7 +1316,7 @@ impl Config {
             crate::replay::internal(|| image::encode_body(path, &header, frames, components));
         let chunked = self.settings.incremental.then_some(self.settings.compress);
         let r = body.and_then(|mut body| {
-            body.set_chunked(chunked);
+            let arrays = body.set_chunked(chunked);
             if mode != background::Mode::Sync {
                 crate::fs::journal::open_window(path);
             }
@@ -1328,6 +1328,7 @@ impl Config {
                 net_held: crate::net::held(),
                 #[cfg(not(feature = "net"))]
                 net_held: 0,
+                arrays,
             };
             background::write(mode, body, self.settings.key.clone(), commit)
         });

@@ -21,7 +21,9 @@
 //! `--ckpt-keep` generations) are removed by the next save before it writes, and at the
 //! end of the run. Never while a save is being written: its new pack is in no image yet.
 
-use std::collections::{HashMap, HashSet};
+// Ordered maps, not std's hash maps: their random keys would be an input of the program
+// (drawn through ckpt's random source) when an image is read during a replay.
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
@@ -178,7 +180,7 @@ pub(crate) struct ChunkWriter {
     dir: PathBuf,
     store: String,
     /// Chunks the current image holds, and the ones written by this save.
-    known: HashMap<u128, ChunkRef>,
+    known: BTreeMap<u128, ChunkRef>,
     pack: Option<(File, String, u64)>,
     compress: bool,
     /// Bytes of chunks written / referred to (for the report).
@@ -198,7 +200,7 @@ impl ChunkWriter {
     /// at a time, so no other save is writing a pack meanwhile.
     pub(crate) fn new(path: &Path, compress: bool) -> ChunkWriter {
         collect(path);
-        let mut known = HashMap::new();
+        let mut known = BTreeMap::new();
         if let Ok(refs) = refs_of(path) {
             for r in refs {
                 known.insert(r.hash, r);
@@ -219,8 +221,21 @@ impl ChunkWriter {
 
     /// Writes the references of `data`'s chunks into `out` (as CBOR: the chunk tag and the
     /// array of references), storing the chunks not known yet.
-    pub(crate) fn array(&mut self, data: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
-        let hashes = hash_chunks(data);
+    /// `known`: the hashes of chunks known unchanged since the image the store holds
+    /// (not read again when that image has them).
+    pub(crate) fn array(
+        &mut self,
+        data: &[u8],
+        known: &[Option<u128>],
+        out: &mut Vec<u8>,
+    ) -> io::Result<()> {
+        let hashes = hash_chunks(data, |i| {
+            known
+                .get(i)
+                .copied()
+                .flatten()
+                .filter(|h| self.known.contains_key(h))
+        });
         let mut e = Encoder::new(out);
         e.tag(TAG_CHUNKS);
         e.array(hashes.len() as u64);
@@ -306,23 +321,26 @@ impl ChunkWriter {
 
 /// The hashes of `data`'s chunks, on two threads for a large array (hashing is most of
 /// the work of a save that finds few new chunks).
-fn hash_chunks(data: &[u8]) -> Vec<u128> {
-    let hash = |part: &[u8]| -> Vec<u128> {
+/// Chunks whose hash `known(i)` gives are not read.
+fn hash_chunks(data: &[u8], known: impl Fn(usize) -> Option<u128> + Sync) -> Vec<u128> {
+    let hash = |first: usize, part: &[u8]| -> Vec<u128> {
         part.chunks(CHUNK)
-            .map(twox_hash::XxHash3_128::oneshot)
+            .enumerate()
+            .map(|(i, c)| known(first + i).unwrap_or_else(|| twox_hash::XxHash3_128::oneshot(c)))
             .collect()
     };
     let n = data.len().div_ceil(CHUNK);
-    if n < 16 {
-        return hash(data);
+    let unknown = (0..n).filter(|&i| known(i).is_none()).count();
+    if unknown < 16 {
+        return hash(0, data);
     }
     let (a, b) = data.split_at(n / 2 * CHUNK);
     std::thread::scope(|s| {
-        let other = s.spawn(|| hash(b));
-        let mut out = hash(a);
+        let other = s.spawn(|| hash(n / 2, b));
+        let mut out = hash(0, a);
         match other.join() {
             Ok(rest) => out.extend(rest),
-            Err(_) => out.extend(hash(b)),
+            Err(_) => out.extend(hash(n / 2, b)),
         }
         out
     })
@@ -371,7 +389,7 @@ fn kept_images(path: &Path) -> Vec<PathBuf> {
 pub(crate) fn collect(path: &Path) {
     let dir = dir_of(path);
     let store = store_name(path);
-    let mut live = HashSet::new();
+    let mut live = BTreeSet::new();
     for k in kept_images(path) {
         match refs_of(&k) {
             Ok(refs) => live.extend(refs.into_iter().map(|r| r.pack)),
@@ -409,7 +427,7 @@ pub(crate) fn set_lazy(on: bool) {
 pub(crate) struct Loader {
     image: PathBuf,
     dir: PathBuf,
-    packs: HashMap<String, File>,
+    packs: BTreeMap<String, File>,
 }
 
 impl Loader {
@@ -417,7 +435,7 @@ impl Loader {
         Loader {
             image: image.to_path_buf(),
             dir: dir_of(image),
-            packs: HashMap::new(),
+            packs: BTreeMap::new(),
         }
     }
 

@@ -163,6 +163,7 @@ pub(crate) fn register(image: &std::path::Path, dst: &mut [u8], refs: &[ChunkRef
         return false;
     }
     let windows = (end - start).div_ceil(WINDOW);
+    let index = st.regions.len();
     st.regions.push(Region {
         base,
         start,
@@ -176,21 +177,28 @@ pub(crate) fn register(image: &std::path::Path, dst: &mut [u8], refs: &[ChunkRef
     // The parts outside the registered pages: read now.
     let head = start - base;
     let tail = end - base;
-    if let Err(e) = fill_bytes(refs, dst, 0, head).and_then(|()| {
+    if let Err(e) = fill_bytes(index, refs, dst, 0, head).and_then(|()| {
         let len = dst.len();
-        fill_bytes(refs, dst, tail, len)
+        fill_bytes(index, refs, dst, tail, len)
     }) {
         fatal(&e);
     }
     true
 }
 
-/// Fills `dst[from..to]` (array offsets) from the chunks, through the shared loader.
-fn fill_bytes(refs: &[ChunkRef], dst: &mut [u8], from: usize, to: usize) -> Result<(), String> {
+/// Fills `dst[from..to]` (offsets in the array of region `region`) from the chunks,
+/// through the shared loader.
+fn fill_bytes(
+    region: usize,
+    refs: &[ChunkRef],
+    dst: &mut [u8],
+    from: usize,
+    to: usize,
+) -> Result<(), String> {
     let mut at = from;
     while at < to {
         let c = at / CHUNK;
-        let bytes = chunk_bytes(usize::MAX, c, &refs[c])?;
+        let bytes = chunk_bytes(region, c, &refs[c])?;
         let off = at - c * CHUNK;
         let n = (to - at).min(bytes.len() - off);
         dst[at..at + n].copy_from_slice(&bytes[off..off + n]);

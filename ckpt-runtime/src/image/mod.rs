@@ -33,6 +33,7 @@
 mod checksum;
 pub(crate) mod chunks;
 pub mod crash;
+pub(crate) mod dirty;
 pub(crate) mod lazy;
 pub mod probe;
 mod read;

@@ -256,9 +256,22 @@ pub(crate) fn sync_before(path: &Path, fd: std::os::fd::RawFd, must: bool) -> io
 
 #[cfg_attr(not(feature = "agent"), allow(dead_code))]
 impl Body {
-    /// Writes the large arrays as chunks in the image's chunk store, compressed or not.
-    pub(crate) fn set_chunked(&mut self, chunked: Option<bool>) {
+    /// Writes the large arrays as chunks in the image's chunk store, compressed or not;
+    /// the chunks known unchanged since the last image are found without reading them
+    /// (see [`dirty`](super::dirty)). Returns the arrays (address, length), in order.
+    pub(crate) fn set_chunked(&mut self, chunked: Option<bool>) -> Vec<(usize, usize)> {
         self.chunked = chunked;
+        if chunked.is_none() {
+            return Vec::new();
+        }
+        let mut arrays = Vec::with_capacity(self.bulk.len());
+        for b in &mut self.bulk {
+            let bytes = b.data.bytes();
+            let (base, len) = (bytes.as_ptr() as usize, bytes.len());
+            b.known = super::dirty::known_hashes(base, len);
+            arrays.push((base, len));
+        }
+        arrays
     }
 
     /// The descriptors of the files to sync (a forked writer keeps them open).
@@ -648,7 +661,7 @@ fn write_body(
         let data = b.data.bytes();
         if let Some(c) = chunks.as_deref_mut() {
             refs.clear();
-            c.array(data, &mut refs)?;
+            c.array(data, &b.known, &mut refs)?;
             w.write_all(&refs)?;
             continue;
         }

@@ -97,6 +97,9 @@ pub(crate) struct Bulk {
     pub at: u64,
     /// The elements' bytes, little-endian, in the program's memory.
     pub data: BulkData,
+    /// For an incremental save: the hash of each chunk known unchanged since the last
+    /// image (empty: none known).
+    pub known: Vec<Option<u128>>,
 }
 
 /// The bytes of a [`Bulk`] array.
@@ -634,6 +637,7 @@ impl<'w> Encoder<'w> {
                 b.push(Bulk {
                     at,
                     data: BulkData::Borrowed(bytes.as_ptr(), bytes.len()),
+                    known: Vec::new(),
                 });
             }
             self.skipped += 1;

@@ -1,0 +1,301 @@
+//! Which chunks of the large arrays changed since the last incremental save, without
+//! reading them: their memory is write-protected with `userfaultfd(2)` in asynchronous
+//! mode (`UFFD_FEATURE_WP_ASYNC`: the kernel lifts the protection of a page at its first
+//! write and remembers it, no handler runs), and at a save the `PAGEMAP_SCAN` ioctl lists
+//! the pages written since and protects them again, in one step. A chunk none of whose
+//! pages was written has the hash it had at the last save, which the image written then
+//! holds: the writer refers to it without hashing 1 MiB again.
+//!
+//! What is remembered is per array, by address and length, from the last image written
+//! (read back from it when it is committed); anything uncertain (a failed save, a range
+//! the kernel no longer tracks, a kernel without these features) means "hash it".
+
+#![cfg_attr(not(feature = "agent"), allow(dead_code))]
+
+use std::fs::File;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::Mutex;
+
+use super::chunks::CHUNK;
+
+const UFFDIO_API: libc::c_ulong = 0xc018_aa3f;
+const UFFDIO_REGISTER: libc::c_ulong = 0xc020_aa00;
+const UFFDIO_WRITEPROTECT: libc::c_ulong = 0xc018_aa06;
+const UFFD_API: u64 = 0xaa;
+const UFFD_FEATURE_WP_UNPOPULATED: u64 = 1 << 13;
+const UFFD_FEATURE_WP_ASYNC: u64 = 1 << 15;
+const UFFDIO_REGISTER_MODE_WP: u64 = 2;
+const UFFDIO_WRITEPROTECT_MODE_WP: u64 = 1;
+/// `_IOWR('f', 16, struct pm_scan_arg)`.
+const PAGEMAP_SCAN: libc::c_ulong = 0xc060_6610;
+const PM_SCAN_WP_MATCHING: u64 = 1 << 0;
+const PM_SCAN_CHECK_WPASYNC: u64 = 1 << 1;
+const PAGE_IS_WRITTEN: u64 = 1 << 1;
+const PAGE: usize = 4096;
+
+#[repr(C)]
+struct UffdioApi {
+    api: u64,
+    features: u64,
+    ioctls: u64,
+}
+
+#[repr(C)]
+struct UffdioRange {
+    start: u64,
+    len: u64,
+}
+
+#[repr(C)]
+struct UffdioRegister {
+    range: UffdioRange,
+    mode: u64,
+    ioctls: u64,
+}
+
+#[repr(C)]
+struct UffdioWriteprotect {
+    range: UffdioRange,
+    mode: u64,
+}
+
+#[repr(C)]
+struct PmScanArg {
+    size: u64,
+    flags: u64,
+    start: u64,
+    end: u64,
+    walk_end: u64,
+    vec: u64,
+    vec_len: u64,
+    max_pages: u64,
+    category_inverted: u64,
+    category_mask: u64,
+    category_anyof_mask: u64,
+    return_mask: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct PageRegion {
+    start: u64,
+    end: u64,
+    categories: u64,
+}
+
+/// An array whose writes are tracked.
+struct Tracked {
+    base: usize,
+    len: usize,
+    /// The chunk hashes of the last image written, once it is committed.
+    hashes: Option<Vec<u128>>,
+}
+
+struct Tracker {
+    uffd: OwnedFd,
+    pagemap: File,
+    arrays: Vec<Tracked>,
+}
+
+/// `None` inside: not tried yet; `Some(None)`: not available.
+static TRACKER: Mutex<Option<Option<Tracker>>> = Mutex::new(None);
+
+fn open() -> Option<Tracker> {
+    // SAFETY: the syscall returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_userfaultfd, libc::O_CLOEXEC | libc::O_NONBLOCK) };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: a descriptor we own from here on.
+    let uffd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    let mut api = UffdioApi {
+        api: UFFD_API,
+        features: UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED,
+        ioctls: 0,
+    };
+    // SAFETY: the ioctl reads and writes the struct we pass.
+    if unsafe { libc::ioctl(uffd.as_raw_fd(), UFFDIO_API, &mut api) } != 0 {
+        return None;
+    }
+    let pagemap = File::open("/proc/self/pagemap").ok()?;
+    Some(Tracker {
+        uffd,
+        pagemap,
+        arrays: Vec::new(),
+    })
+}
+
+/// The page-aligned part of an array: `[start, end)`.
+fn pages(base: usize, len: usize) -> (usize, usize) {
+    (base.next_multiple_of(PAGE), (base + len) / PAGE * PAGE)
+}
+
+impl Tracker {
+    /// Starts tracking writes to the array (registers and protects its pages).
+    fn track(&mut self, base: usize, len: usize) -> bool {
+        let (start, end) = pages(base, len);
+        if end <= start {
+            return false;
+        }
+        let range = || UffdioRange {
+            start: start as u64,
+            len: (end - start) as u64,
+        };
+        let mut reg = UffdioRegister {
+            range: range(),
+            mode: UFFDIO_REGISTER_MODE_WP,
+            ioctls: 0,
+        };
+        let fd = self.uffd.as_raw_fd();
+        // SAFETY: the ioctls read and write the structs we pass; the range is the
+        // program's live array, whose contents they do not change.
+        unsafe {
+            if libc::ioctl(fd, UFFDIO_REGISTER, &mut reg) != 0 {
+                return false;
+            }
+            let mut wp = UffdioWriteprotect {
+                range: range(),
+                mode: UFFDIO_WRITEPROTECT_MODE_WP,
+            };
+            if libc::ioctl(fd, UFFDIO_WRITEPROTECT, &mut wp) != 0 {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The chunks of the array with a page written since the last scan, and protects
+    /// them again; `None` if the kernel cannot say.
+    fn written(&mut self, base: usize, len: usize) -> Option<Vec<bool>> {
+        let (start, end) = pages(base, len);
+        let chunks = len.div_ceil(CHUNK);
+        let mut dirty = vec![false; chunks];
+        // The partial pages at both ends are not tracked.
+        dirty[0] = true;
+        dirty[chunks - 1] = true;
+        let mut regions = vec![PageRegion::default(); 512];
+        let mut at = start;
+        while at < end {
+            let mut arg = PmScanArg {
+                size: std::mem::size_of::<PmScanArg>() as u64,
+                flags: PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
+                start: at as u64,
+                end: end as u64,
+                walk_end: 0,
+                vec: regions.as_mut_ptr() as u64,
+                vec_len: regions.len() as u64,
+                max_pages: 0,
+                category_inverted: 0,
+                category_mask: PAGE_IS_WRITTEN,
+                category_anyof_mask: 0,
+                return_mask: PAGE_IS_WRITTEN,
+            };
+            // SAFETY: the ioctl reads the argument and fills up to `vec_len` regions
+            // of our vector.
+            let n = unsafe { libc::ioctl(self.pagemap.as_raw_fd(), PAGEMAP_SCAN, &mut arg) };
+            if n < 0 {
+                return None;
+            }
+            for r in &regions[..n as usize] {
+                let (s, e) = (r.start as usize, r.end as usize);
+                if e <= s {
+                    continue;
+                }
+                let first = (s.max(base) - base) / CHUNK;
+                let last = (e.min(base + len) - 1 - base) / CHUNK;
+                for d in &mut dirty[first..=last.min(chunks - 1)] {
+                    *d = true;
+                }
+            }
+            let next = arg.walk_end as usize;
+            if next <= at {
+                return None;
+            }
+            at = next;
+        }
+        Some(dirty)
+    }
+}
+
+/// For a save about to be written: the hash of each chunk of the array at `base` (`len`
+/// bytes) that is known unchanged since the last image, `None` for the others. The
+/// array's writes are tracked from now on.
+pub(crate) fn known_hashes(base: usize, len: usize) -> Vec<Option<u128>> {
+    let chunks = len.div_ceil(CHUNK);
+    let unknown = || vec![None; chunks];
+    let mut g = TRACKER.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(t) = g.get_or_insert_with(open).as_mut() else {
+        return unknown();
+    };
+    let i = match t.arrays.iter().position(|a| a.base == base && a.len == len) {
+        Some(i) => i,
+        None => {
+            if !t.track(base, len) {
+                return unknown();
+            }
+            t.arrays.push(Tracked {
+                base,
+                len,
+                hashes: None,
+            });
+            return unknown();
+        }
+    };
+    let dirty = t.written(base, len);
+    let a = &t.arrays[i];
+    match (dirty, &a.hashes) {
+        (Some(dirty), Some(h)) if h.len() == chunks => dirty
+            .iter()
+            .zip(h)
+            .map(|(d, h)| (!d).then_some(*h))
+            .collect(),
+        (None, _) => {
+            // The kernel stopped tracking it (the memory was unmapped and mapped again):
+            // start over.
+            t.arrays.remove(i);
+            unknown()
+        }
+        _ => unknown(),
+    }
+}
+
+/// The image with these arrays (address, length, in order) is committed: its chunk
+/// hashes are what the arrays held when their pages were last scanned.
+pub(crate) fn committed(image: &std::path::Path, arrays: &[(usize, usize)]) {
+    let mut g = TRACKER.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(Some(t)) = g.as_mut() else { return };
+    // Arrays not in this image are gone from the program's state (or moved): forget them.
+    t.arrays
+        .retain(|a| arrays.iter().any(|&(b, l)| a.base == b && a.len == l));
+    let Ok(refs) = super::chunks::refs_of(image) else {
+        forget(t);
+        return;
+    };
+    let mut at = 0;
+    for &(base, len) in arrays {
+        let n = len.div_ceil(CHUNK);
+        let Some(rs) = refs.get(at..at + n) else {
+            forget(t);
+            return;
+        };
+        at += n;
+        if let Some(a) = t.arrays.iter_mut().find(|a| a.base == base && a.len == len) {
+            a.hashes = Some(rs.iter().map(|r| r.hash).collect());
+        }
+    }
+}
+
+/// A save failed (its scan protected pages written since the image before it): nothing
+/// is known unchanged any more.
+pub(crate) fn failed() {
+    let mut g = TRACKER.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(Some(t)) = g.as_mut() {
+        forget(t);
+    }
+}
+
+fn forget(t: &mut Tracker) {
+    for a in &mut t.arrays {
+        a.hashes = None;
+    }
+}
