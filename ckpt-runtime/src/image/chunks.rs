@@ -43,8 +43,8 @@ const ALIGN: u64 = 4096;
 /// A codec is kept when it saves at least this fraction of a chunk.
 const MIN_SAVING: usize = 8;
 /// A chunk is only compressed when its first this many bytes compress: incompressible
-/// data then costs a sixteenth of a chunk's compression, not a whole one.
-const PROBE: usize = 64 << 10;
+/// data then costs a sixty-fourth of a chunk's compression, not a whole one.
+const PROBE: usize = 16 << 10;
 /// See `write::WRITEBACK_WINDOW`.
 const WRITEBACK_WINDOW: u64 = 16 << 20;
 
