@@ -13,15 +13,13 @@
 #![cfg_attr(not(feature = "agent"), allow(dead_code))]
 
 use std::fs::File;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Mutex;
 
 use super::chunks::CHUNK;
 
-const UFFDIO_API: libc::c_ulong = 0xc018_aa3f;
-const UFFDIO_REGISTER: libc::c_ulong = 0xc020_aa00;
-const UFFDIO_WRITEPROTECT: libc::c_ulong = 0xc018_aa06;
-const UFFD_API: u64 = 0xaa;
+use super::uffd::{self, UffdioRange, UFFDIO_WRITEPROTECT};
+
 const UFFD_FEATURE_WP_UNPOPULATED: u64 = 1 << 13;
 const UFFD_FEATURE_WP_ASYNC: u64 = 1 << 15;
 const UFFDIO_REGISTER_MODE_WP: u64 = 2;
@@ -31,27 +29,6 @@ const PAGEMAP_SCAN: libc::c_ulong = 0xc060_6610;
 const PM_SCAN_WP_MATCHING: u64 = 1 << 0;
 const PM_SCAN_CHECK_WPASYNC: u64 = 1 << 1;
 const PAGE_IS_WRITTEN: u64 = 1 << 1;
-const PAGE: usize = 4096;
-
-#[repr(C)]
-struct UffdioApi {
-    api: u64,
-    features: u64,
-    ioctls: u64,
-}
-
-#[repr(C)]
-struct UffdioRange {
-    start: u64,
-    len: u64,
-}
-
-#[repr(C)]
-struct UffdioRegister {
-    range: UffdioRange,
-    mode: u64,
-    ioctls: u64,
-}
 
 #[repr(C)]
 struct UffdioWriteprotect {
@@ -101,22 +78,7 @@ struct Tracker {
 static TRACKER: Mutex<Option<Option<Tracker>>> = Mutex::new(None);
 
 fn open() -> Option<Tracker> {
-    // SAFETY: the syscall returns a new descriptor or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_userfaultfd, libc::O_CLOEXEC | libc::O_NONBLOCK) };
-    if fd < 0 {
-        return None;
-    }
-    // SAFETY: a descriptor we own from here on.
-    let uffd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
-    let mut api = UffdioApi {
-        api: UFFD_API,
-        features: UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED,
-        ioctls: 0,
-    };
-    // SAFETY: the ioctl reads and writes the struct we pass.
-    if unsafe { libc::ioctl(uffd.as_raw_fd(), UFFDIO_API, &mut api) } != 0 {
-        return None;
-    }
+    let uffd = uffd::open(UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED)?;
     let pagemap = File::open("/proc/self/pagemap").ok()?;
     Some(Tracker {
         uffd,
@@ -125,10 +87,7 @@ fn open() -> Option<Tracker> {
     })
 }
 
-/// The page-aligned part of an array: `[start, end)`.
-fn pages(base: usize, len: usize) -> (usize, usize) {
-    (base.next_multiple_of(PAGE), (base + len) / PAGE * PAGE)
-}
+use uffd::pages;
 
 impl Tracker {
     /// Starts tracking writes to the array (registers and protects its pages).
@@ -137,29 +96,17 @@ impl Tracker {
         if end <= start {
             return false;
         }
-        let range = || UffdioRange {
-            start: start as u64,
-            len: (end - start) as u64,
+        if !uffd::register(&self.uffd, start, end, UFFDIO_REGISTER_MODE_WP) {
+            return false;
+        }
+        let mut wp = UffdioWriteprotect {
+            range: UffdioRange::of(start, end),
+            mode: UFFDIO_WRITEPROTECT_MODE_WP,
         };
-        let mut reg = UffdioRegister {
-            range: range(),
-            mode: UFFDIO_REGISTER_MODE_WP,
-            ioctls: 0,
-        };
-        let fd = self.uffd.as_raw_fd();
-        // SAFETY: the ioctls read and write the structs we pass; the range is the
-        // program's live array, whose contents they do not change.
-        unsafe {
-            if libc::ioctl(fd, UFFDIO_REGISTER, &mut reg) != 0 {
-                return false;
-            }
-            let mut wp = UffdioWriteprotect {
-                range: range(),
-                mode: UFFDIO_WRITEPROTECT_MODE_WP,
-            };
-            if libc::ioctl(fd, UFFDIO_WRITEPROTECT, &mut wp) != 0 {
-                return false;
-            }
+        // SAFETY: the ioctl reads the struct we pass; it protects the program's live
+        // array without changing its contents.
+        if unsafe { libc::ioctl(self.uffd.as_raw_fd(), UFFDIO_WRITEPROTECT, &mut wp) } != 0 {
+            return false;
         }
         true
     }

@@ -19,42 +19,17 @@
 #![cfg_attr(not(feature = "agent"), allow(dead_code))]
 
 use std::collections::VecDeque;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::{Condvar, Mutex};
 
 use super::chunks::{ChunkRef, Loader, CHUNK};
 
-const UFFDIO_API: libc::c_ulong = 0xc018_aa3f;
-const UFFDIO_REGISTER: libc::c_ulong = 0xc020_aa00;
-const UFFDIO_WAKE: libc::c_ulong = 0x8010_aa02;
-const UFFDIO_COPY: libc::c_ulong = 0xc028_aa03;
-const UFFD_API: u64 = 0xaa;
+use super::uffd::{self, UffdioRange, PAGE, UFFDIO_COPY, UFFDIO_WAKE};
+
 const UFFDIO_REGISTER_MODE_MISSING: u64 = 1;
 const UFFD_EVENT_PAGEFAULT: u8 = 0x12;
-const PAGE: usize = 4096;
 /// The memory one fault fills (address-aligned within a region).
 const WINDOW: usize = 1 << 20;
-
-#[repr(C)]
-struct UffdioApi {
-    api: u64,
-    features: u64,
-    ioctls: u64,
-}
-
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct UffdioRange {
-    start: u64,
-    len: u64,
-}
-
-#[repr(C)]
-struct UffdioRegister {
-    range: UffdioRange,
-    mode: u64,
-    ioctls: u64,
-}
 
 #[repr(C)]
 struct UffdioCopy {
@@ -107,59 +82,30 @@ fn state() -> std::sync::MutexGuard<'static, State> {
     LAZY.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A userfaultfd, or `None` where it is not allowed.
-fn open_uffd() -> Option<OwnedFd> {
-    // SAFETY: the syscall returns a new descriptor or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_userfaultfd, libc::O_CLOEXEC | libc::O_NONBLOCK) };
-    if fd < 0 {
-        return None;
-    }
-    // SAFETY: a descriptor we own from here on.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
-    let mut api = UffdioApi {
-        api: UFFD_API,
-        features: 0,
-        ioctls: 0,
-    };
-    // SAFETY: the ioctl reads and writes the struct we pass.
-    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), UFFDIO_API, &mut api) };
-    (rc == 0).then_some(fd)
-}
-
 /// Makes `dst` (a freshly allocated, zeroed array of the image `image`) lazily filled
 /// from `refs`. Returns false when it cannot be (no userfaultfd): the caller reads it.
 pub(crate) fn register(image: &std::path::Path, dst: &mut [u8], refs: &[ChunkRef]) -> bool {
     let base = dst.as_mut_ptr() as usize;
-    let start = base.next_multiple_of(PAGE);
-    let end = (base + dst.len()) / PAGE * PAGE;
+    let (start, end) = uffd::pages(base, dst.len());
     if end <= start + WINDOW {
         return false;
     }
     let mut st = state();
     if st.uffd.is_none() {
-        match open_uffd() {
+        match uffd::open(0) {
             Some(fd) => st.uffd = Some(fd),
             None => return false,
         }
         st.loader = Some(Loader::new(image));
         st.image = image.display().to_string();
     }
-    let Some(fd) = st.uffd.as_ref().map(|f| f.as_raw_fd()) else {
+    let Some(fd) = st.uffd.as_ref() else {
         return false;
     };
     // SAFETY: the range is inside `dst`, which we own: dropping its pages makes them
     // missing (read as zeros without the registration), and nothing else maps them.
     unsafe { libc::madvise(start as *mut _, end - start, libc::MADV_DONTNEED) };
-    let mut reg = UffdioRegister {
-        range: UffdioRange {
-            start: start as u64,
-            len: (end - start) as u64,
-        },
-        mode: UFFDIO_REGISTER_MODE_MISSING,
-        ioctls: 0,
-    };
-    // SAFETY: the ioctl reads and writes the struct we pass.
-    if unsafe { libc::ioctl(fd, UFFDIO_REGISTER, &mut reg) } != 0 {
+    if !uffd::register(fd, start, end, UFFDIO_REGISTER_MODE_MISSING) {
         return false;
     }
     let windows = (end - start).div_ceil(WINDOW);
@@ -334,10 +280,7 @@ fn wake(start: usize, len: usize) {
     let Some(fd) = state().uffd.as_ref().map(|f| f.as_raw_fd()) else {
         return;
     };
-    let mut range = UffdioRange {
-        start: start as u64,
-        len: len as u64,
-    };
+    let mut range = UffdioRange::of(start, start + len);
     // SAFETY: the ioctl reads the struct we pass.
     unsafe { libc::ioctl(fd, UFFDIO_WAKE, &mut range) };
 }

@@ -38,6 +38,7 @@ pub(crate) mod lazy;
 pub mod probe;
 mod read;
 pub mod signature;
+mod uffd;
 mod write;
 
 #[cfg(test)]
