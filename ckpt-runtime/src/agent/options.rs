@@ -1307,7 +1307,11 @@ impl Config {
         triggers::saving(true);
         // The log up to this image is written first: a replay from it starts there.
         crate::replay::flush();
-        let mode = if durable {
+        // On a TAP whose frames wait for images, the images are waited for anyway: from
+        // the run's first save, before the stack exists (see `background::mode`).
+        let net = &self.settings.net;
+        let commits_output = net.tap.is_some() && net.commit == crate::net::config::Commit::Save;
+        let mode = if durable || commits_output {
             background::Mode::Sync
         } else {
             background::mode(self.settings.sync)
