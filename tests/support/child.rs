@@ -2,28 +2,53 @@
 //! with SIGKILL (`Child::kill`, which sends SIGKILL on Unix) and always reaped, also when
 //! the test panics.
 
+use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Output};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// How often the waits below look at the child and the files it writes.
 const POLL: Duration = Duration::from_millis(2);
 
 /// A running child, killed with SIGKILL and reaped on drop so a failing test leaves no
-/// process behind.
-pub struct Running(Option<Child>);
+/// process behind. Its piped outputs are read from the start by two threads, so a child
+/// that prints more than a pipe holds (64 KiB) never blocks on a full pipe while a wait
+/// below only polls for its exit.
+pub struct Running {
+    child: Option<Child>,
+    stdout: Option<JoinHandle<Vec<u8>>>,
+    stderr: Option<JoinHandle<Vec<u8>>>,
+}
+
+/// Reads `pipe` to its end on a thread of its own.
+fn drain(pipe: Option<impl Read + Send + 'static>) -> Option<JoinHandle<Vec<u8>>> {
+    pipe.map(|mut p| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = p.read_to_end(&mut buf);
+            buf
+        })
+    })
+}
 
 impl Running {
     /// Spawns `cmd` (its stdio as the caller set it up).
     pub fn spawn(cmd: &mut Command) -> Running {
-        let child = cmd
+        let mut child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("spawning {:?}: {e}", cmd.get_program()));
-        Running(Some(child))
+        let stdout = drain(child.stdout.take());
+        let stderr = drain(child.stderr.take());
+        Running {
+            child: Some(child),
+            stdout,
+            stderr,
+        }
     }
 
     fn child(&mut self) -> &mut Child {
-        self.0.as_mut().expect("a running child")
+        self.child.as_mut().expect("a running child")
     }
 
     /// Its exit status if it has ended (reaped then), without waiting.
@@ -159,14 +184,22 @@ impl Running {
 
     /// Reaps the child (which has ended or was killed) and collects its piped outputs.
     fn take_output(&mut self) -> Output {
-        let child = self.0.take().expect("a running child");
-        child.wait_with_output().expect("wait for the child")
+        let mut child = self.child.take().expect("a running child");
+        let status = child.wait().expect("wait for the child");
+        let collect = |h: Option<JoinHandle<Vec<u8>>>| {
+            h.map(|h| h.join().unwrap_or_default()).unwrap_or_default()
+        };
+        Output {
+            status,
+            stdout: collect(self.stdout.take()),
+            stderr: collect(self.stderr.take()),
+        }
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        if let Some(c) = &mut self.0 {
+        if let Some(c) = &mut self.child {
             let _ = c.kill();
             let _ = c.wait();
         }
