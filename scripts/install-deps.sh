@@ -2,7 +2,9 @@
 # Installs what the tests need beyond a Rust toolchain: iproute2 (`ip`, `nstat`) for the
 # network tests, which make network namespaces and TAP devices (they run as root, as CI
 # does; without root they fail saying so), and xvfb (`Xvfb`, a virtual X server) for the
-# window display's test (tests/gfx_window.rs; skipped without it unless CI is set).
+# window display's test (tests/gfx_window.rs; skipped without it unless CI is set), and
+# moto's S3 server (`python3 -m moto.server`, from PyPI) for the object storage test
+# (tests/remote.rs).
 set -euo pipefail
 command -v cargo >/dev/null || { echo "cargo is required (rustup.rs)" >&2; exit 1; }
 if ! command -v ip >/dev/null || ! command -v nstat >/dev/null; then
@@ -18,4 +20,9 @@ if [ ! -x /usr/bin/Xvfb ]; then
     else
         echo "the window display's test needs Xvfb: apt-get install xvfb as root" >&2
     fi
+fi
+if ! python3 -c "import moto.server, flask" >/dev/null 2>&1; then
+    command -v python3 >/dev/null || { echo "the object storage test needs python3" >&2; exit 1; }
+    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+        'moto[server]==5.*' || echo "the object storage test needs moto: pip install 'moto[server]'" >&2
 fi

@@ -203,6 +203,16 @@ pub enum Error {
         /// What went wrong, and what to do.
         detail: String,
     },
+    /// An image on object storage (`s3://`, `gs://`, `az://`) could not be uploaded or
+    /// downloaded. After a save, the image in the local cache is complete and the one on
+    /// the store is still the previous one (an upload becomes visible only when complete).
+    #[error("{url}: {detail}")]
+    Remote {
+        /// The image's URL.
+        url: String,
+        /// What went wrong, and what to do.
+        detail: String,
+    },
     /// A command-line option of ckpt was misused.
     #[error("{0}")]
     Usage(String),

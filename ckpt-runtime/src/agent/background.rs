@@ -126,6 +126,15 @@ impl Commit {
         crate::net::saved(self.net_held);
     }
 
+    /// The bookkeeping of the outcome `r` of writing it: an upload that failed
+    /// ([`Error::Remote`]) still left a complete local image.
+    fn settled<T>(&self, r: &Result<T>) {
+        match r {
+            Ok(_) | Err(Error::Remote { .. }) => self.done(),
+            Err(_) => self.failed(),
+        }
+    }
+
     /// The image was not written: the previous one stays current.
     fn failed(&self) {
         image::dirty::failed();
@@ -210,17 +219,9 @@ pub(crate) fn write(
 ) -> Result<()> {
     match mode {
         Mode::Sync => {
-            let r = image::commit(&commit.path, key.as_ref(), &body, Unlink::Background);
-            match r {
-                Ok(_) => {
-                    commit.done();
-                    Ok(())
-                }
-                Err(e) => {
-                    commit.failed();
-                    Err(e)
-                }
-            }
+            let r = publish(&commit.path, key.as_ref(), &body);
+            commit.settled(&r);
+            r.map(drop)
         }
         Mode::Fork => match fork_writer(&body, key.as_ref(), &commit.path) {
             Ok(child) => {
@@ -245,9 +246,16 @@ pub(crate) fn write(
 
 fn write_in_thread(body: Body, key: Option<image::signature::Key>, commit: Commit) {
     let path = commit.path.clone();
-    start_waiter(commit, move || {
-        image::commit(&path, key.as_ref(), &body, Unlink::Background)
-    });
+    start_waiter(commit, move || publish(&path, key.as_ref(), &body));
+}
+
+/// Writes the image, then uploads it when its path is a cached image of object storage
+/// (see [`image::remote`]). An [`Error::Remote`] says the local image is complete (the
+/// upload failed); any other error, that it was not written.
+fn publish(path: &Path, key: Option<&image::signature::Key>, body: &Body) -> Result<u64> {
+    let n = image::commit(path, key, body, Unlink::Background)?;
+    image::remote::push(path)?;
+    Ok(n)
 }
 
 /// A job handed to a thread, or run here when no thread can be started.
@@ -261,12 +269,12 @@ fn start_waiter(commit: Commit, wait: impl FnOnce() -> Result<u64> + Send + 'sta
     let path = commit.path.clone();
     let job: Arc<Job> = Arc::new(Mutex::new(Some(Box::new(move || {
         let r = wait();
+        commit.settled(&r);
         match &r {
-            Ok(_) => commit.done(),
+            Ok(_) => {}
             Err(e) => {
-                commit.failed();
                 let e = match e {
-                    Error::Background { .. } => e.to_string(),
+                    Error::Background { .. } | Error::Remote { .. } => e.to_string(),
                     e => format!(
                         "the background save to {} failed: {e}",
                         commit.path.display()
@@ -332,6 +340,19 @@ impl Child {
                 .spawn(reap)
                 .map_err(|_| reap());
             return Ok(n.trim().parse().unwrap_or(0));
+        }
+        if let Some((url, detail)) = text
+            .strip_prefix("remote ")
+            .and_then(|t| t.split_once('\t'))
+        {
+            let _ = std::thread::Builder::new()
+                .name("ckpt-reap".into())
+                .spawn(reap)
+                .map_err(|_| reap());
+            return Err(Error::Remote {
+                url: url.to_string(),
+                detail: detail.trim_end().to_string(),
+            });
         }
         let status = reap();
         if let Some(msg) = text.strip_prefix("err ") {
@@ -424,7 +445,13 @@ fn child(
         };
         // The report goes out as soon as the image is in place; the previous image is
         // removed after it.
-        let after = Unlink::Then(&|n| tell(format!("ok {n}")));
+        // An image on object storage is reported once uploaded; an upload that failed,
+        // as such (the local image is complete).
+        let after = Unlink::Then(&|n| match image::remote::push(path) {
+            Ok(()) => tell(format!("ok {n}")),
+            Err(Error::Remote { url, detail }) => tell(format!("remote {url}\t{detail}")),
+            Err(e) => tell(format!("remote {}\t{e}", image::remote::name_of(path))),
+        });
         match image::commit(path, key, body, after) {
             Ok(_) => {}
             Err(e) => tell(format!("err {e}")),

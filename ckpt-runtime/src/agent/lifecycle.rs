@@ -342,7 +342,12 @@ pub(crate) fn finish(path: &Path, how: Finished) -> Result<()> {
     };
     // The chunks only images gone or rotated out referred to (all of them, removed).
     image::chunks::collect(path);
-    r
+    // An image on object storage follows: marked finished, or removed with its packs.
+    let remote = match how {
+        Finished::Keep => image::remote::push(path),
+        Finished::Remove => image::remote::remove(path),
+    };
+    r.and(remote)
 }
 
 #[cfg(test)]

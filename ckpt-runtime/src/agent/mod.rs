@@ -20,7 +20,7 @@ mod options;
 mod parts;
 pub mod private;
 mod stack;
-mod triggers;
+pub(crate) mod triggers;
 
 pub use private::{restored, safepoint, save, save_to, wait_durable};
 pub use triggers::{request_checkpoint, request_exit};

@@ -12,6 +12,7 @@ use super::background;
 use super::lifecycle::{self, Finished};
 use super::triggers::{self, Triggers};
 use crate::error::{Error, Result};
+use crate::image::remote;
 use crate::image::{self, Fingerprint, Header, Image};
 
 /// Set by the first stage on the re-exec'd process: ckpt options travel in these.
@@ -380,6 +381,9 @@ ckpt options (taken out of the program's arguments; the program never sees them)
   --ckpt-resume             restore from the newest valid image if there is one and its
                             run did not finish, else start a new run
   --ckpt-file FILE          write images to FILE                        (CKPT_FILE)
+  --ckpt-file URL           ... or to object storage (s3://BUCKET/KEY, gs://, az://),
+                            uploaded after each save from a local cache
+                            (CKPT_CACHE_DIR); --restore URL downloads it
   --ckpt-keep N             keep the last N images: FILE and FILE.<seq> (CKPT_KEEP)
   --ckpt-every DURATION     checkpoint at the next safepoint once DURATION (300ms, 30s,
                             5m, 2h) has passed since the last save     (CKPT_EVERY)
@@ -710,14 +714,21 @@ pub(crate) fn start(program: &'static Program) -> Result<Start> {
             print!("{HELP}");
             std::process::exit(0);
         }
-        let file = parsed.file.as_deref().map(absolute);
+        // A URL (`s3://…`) is an image in the local cache of object storage, uploaded
+        // after each save (see `image::remote`).
+        let file = parsed.file.as_deref().map(remote::resolve).transpose()?;
+        let env_file = match std::env::var_os(ENV_FILE) {
+            Some(f) => Some(remote::resolve(Path::new(&f))?),
+            None => None,
+        };
         // The run's image path, for `--ckpt-resume` and `--restore latest`.
         let image_path = || {
             file.clone()
-                .or_else(|| std::env::var_os(ENV_FILE).map(|f| absolute(Path::new(&f))))
+                .or_else(|| env_file.clone())
                 .unwrap_or_else(default_image_path)
         };
         let mut restore = match parsed.restore.as_deref() {
+            Some(r) if remote::is_url(r) => Some(remote::fetch(r)?),
             Some(r) if r == Path::new("latest") && !r.exists() => {
                 lifecycle::resolve_restore(r, &image_path(), program.crate_name)?
             }
@@ -728,7 +739,14 @@ pub(crate) fn start(program: &'static Program) -> Result<Start> {
             None => None,
         };
         if parsed.resume {
-            restore = resume_target(&image_path())?;
+            let path = image_path();
+            // On another machine the cache is empty: the image on the store is the run's.
+            if !path.exists() && remote::url_of(&path).is_some() {
+                if let Err(e) = remote::fetch(Path::new(&remote::name_of(&path))) {
+                    eprintln!("ckpt: no image downloaded for --ckpt-resume ({e})");
+                }
+            }
+            restore = resume_target(&path)?;
             if restore.is_none() && !image_path().exists() {
                 // No image at all: a recording killed before its first save is recovered
                 // from its log's start (start_log decides).
@@ -799,7 +817,7 @@ pub(crate) fn start(program: &'static Program) -> Result<Start> {
             }
         }
         if let Some(f) = &file {
-            env.push((ENV_FILE, f.clone().into()));
+            env.push((ENV_FILE, remote::name_of(f).into()));
         }
         return Err(reexec(&argv, &env));
     }
@@ -1172,9 +1190,13 @@ fn finish_setup(
     restore: Option<PathBuf>,
     file: Option<PathBuf>,
 ) -> Result<Start> {
-    let image_path = file
-        .or_else(|| std::env::var_os(ENV_FILE).map(|f| absolute(Path::new(&f))))
-        .unwrap_or_else(default_image_path);
+    let image_path = match file {
+        Some(f) => f,
+        None => match std::env::var_os(ENV_FILE) {
+            Some(f) => remote::resolve(Path::new(&f))?,
+            None => default_image_path(),
+        },
+    };
     // Consumed: a child process that is itself a ckpt program must not save to this
     // process's image.
     std::env::remove_var(ENV_FILE);
@@ -1263,7 +1285,7 @@ impl Config {
             created_unix,
             program: self.program.crate_name.into(),
             args: self.args.clone(),
-            ckpt_file: Some(path.to_string_lossy().into_owned()),
+            ckpt_file: Some(remote::name_of(path)),
             options,
         }
     }
@@ -1318,7 +1340,9 @@ impl Config {
         };
         let body =
             crate::replay::internal(|| image::encode_body(path, &header, frames, components));
-        let chunked = self.settings.incremental.then_some(self.settings.compress);
+        // An image on object storage is incremental: a save uploads only new chunks.
+        let incremental = self.settings.incremental || remote::url_of(path).is_some();
+        let chunked = incremental.then_some(self.settings.compress);
         let r = body.and_then(|mut body| {
             let arrays = body.set_chunked(chunked);
             if mode != background::Mode::Sync {

@@ -384,20 +384,35 @@ fn kept_images(path: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// The packs (as images name them, `app.ckpt.chunks/<16 hex>.pack`) that a kept image of
+/// `path` (the image and its kept generations) refers to; `None` when a kept image
+/// cannot be read (it might still be restored: nothing may go).
+pub(crate) fn live_packs(path: &Path) -> Option<BTreeSet<String>> {
+    let mut live = BTreeSet::new();
+    for k in kept_images(path) {
+        match refs_of(&k) {
+            Ok(refs) => live.extend(refs.into_iter().map(|r| r.pack)),
+            Err(_) if k.exists() => return None,
+            Err(_) => {}
+        }
+    }
+    Some(live)
+}
+
+/// Whether `name` (relative to an image's directory) is a pack of `path`'s store.
+#[cfg_attr(not(feature = "remote"), allow(dead_code))]
+pub(crate) fn is_pack_of(path: &Path, name: &str) -> bool {
+    is_pack_name(name) && name.split('/').next() == Some(store_name(path).as_str())
+}
+
 /// Removes the packs of `path`'s store that no kept image (the image and its kept
 /// generations) refers to. Best effort: a pack left behind is removed by a later save.
 pub(crate) fn collect(path: &Path) {
     let dir = dir_of(path);
     let store = store_name(path);
-    let mut live = BTreeSet::new();
-    for k in kept_images(path) {
-        match refs_of(&k) {
-            Ok(refs) => live.extend(refs.into_iter().map(|r| r.pack)),
-            // An image that cannot be read keeps everything: it might still be restored.
-            Err(_) if k.exists() => return,
-            Err(_) => {}
-        }
-    }
+    let Some(live) = live_packs(path) else {
+        return;
+    };
     let Ok(entries) = fs::read_dir(dir.join(&store)) else {
         return;
     };

@@ -37,6 +37,7 @@ pub(crate) mod dirty;
 pub(crate) mod lazy;
 pub mod probe;
 mod read;
+pub mod remote;
 pub mod signature;
 mod uffd;
 mod write;
