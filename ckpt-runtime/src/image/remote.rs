@@ -21,7 +21,7 @@
 //! save uploads what is missing, its own image's packs included.
 //!
 //! `--restore URL` downloads the image, then the packs it refers to that the cache does not
-//! have (in ranges, in parallel), and restores from the cache: on another machine, or in
+//! have (several at a time), and restores from the cache: on another machine, or in
 //! another cache directory, the run continues where it saved and goes on saving to the
 //! URL. `--ckpt-resume` with a URL uses the cached image, and downloads it when the cache
 //! has none. Chunk hashes are checked as the restore reads them, as for local images.
@@ -204,9 +204,9 @@ mod store {
     use crate::error::{Error, Result};
     use crate::image::chunks;
 
-    /// The size of a multipart upload's parts and of a download's ranges.
+    /// The size of a multipart upload's parts.
     const PART: usize = 8 << 20;
-    /// Parts (or ranges) of one object moving at once.
+    /// Parts of one upload moving at once.
     const PARTS_AT_ONCE: usize = 8;
     /// Objects moving at once.
     const OBJECTS_AT_ONCE: usize = 4;
@@ -369,38 +369,34 @@ mod store {
             }
         }
 
-        /// Downloads `from` (of `len` bytes) to the file `to`, in ranges fetched in
-        /// parallel, through a temporary file renamed into place once synced.
+        /// Downloads `from` (of `len` bytes) to the file `to` in one streamed request,
+        /// through a temporary file renamed into place once synced. (Objects go in
+        /// parallel; ranges of one object in parallel were 4x slower against the S3 server
+        /// the tests use: see BENCHMARKS.md.)
         async fn download(&self, from: &Key, len: u64, to: &Path) -> Result<()> {
+            use std::io::Write;
             let what = || format!("downloading to {}", to.display());
             if let Some(dir) = to.parent() {
                 std::fs::create_dir_all(dir).map_err(|e| self.err(&what(), e))?;
             }
             let name = to.file_name().unwrap_or_default().to_string_lossy();
             let tmp = to.with_file_name(format!(".{name}.dl.{}", std::process::id()));
-            let f = File::create(&tmp).map_err(|e| self.err(&what(), e))?;
+            let mut f = File::create(&tmp).map_err(|e| self.err(&what(), e))?;
             let r: Result<()> = async {
-                f.set_len(len).map_err(|e| self.err(&what(), e))?;
-                let ranges = (0..len.div_ceil(PART as u64))
-                    .map(|i| i * PART as u64..((i + 1) * PART as u64).min(len));
-                let f = &f;
-                let what = &what;
-                futures::stream::iter(ranges)
-                    .map(|r| async move {
-                        let bytes = self
-                            .store
-                            .get_range(from, r.clone())
-                            .await
-                            .map_err(|e| self.err(&what(), e))?;
-                        if bytes.len() as u64 != r.end - r.start {
-                            return Err(self.err(&what(), "the object changed while read"));
-                        }
-                        f.write_all_at(&bytes, r.start)
-                            .map_err(|e| self.err(&what(), e))
-                    })
-                    .buffer_unordered(PARTS_AT_ONCE)
-                    .try_collect::<()>()
-                    .await?;
+                let got = self
+                    .store
+                    .get(from)
+                    .await
+                    .map_err(|e| self.err(&what(), e))?;
+                let mut stream = got.into_stream();
+                let mut n = 0u64;
+                while let Some(bytes) = stream.try_next().await.map_err(|e| self.err(&what(), e))? {
+                    n += bytes.len() as u64;
+                    f.write_all(&bytes).map_err(|e| self.err(&what(), e))?;
+                }
+                if n != len {
+                    return Err(self.err(&what(), "the object changed while read"));
+                }
                 f.sync_all().map_err(|e| self.err(&what(), e))?;
                 std::fs::rename(&tmp, to).map_err(|e| self.err(&what(), e))
             }
