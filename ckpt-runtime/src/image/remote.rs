@@ -83,6 +83,11 @@ fn cache_root() -> PathBuf {
 /// saves to it are uploaded. Unknown schemes and URLs that name no object are usage
 /// errors.
 pub fn resolve(path: &Path) -> Result<PathBuf> {
+    resolve_in(path, cache_root)
+}
+
+/// [`resolve`], with the cache's root from `root`.
+fn resolve_in(path: &Path, root: impl FnOnce() -> PathBuf) -> Result<PathBuf> {
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
     let Some(s) = path.to_str() else {
         return Ok(absolute(path));
@@ -132,7 +137,7 @@ pub fn resolve(path: &Path) -> Result<PathBuf> {
              save to a local path"
         )));
     }
-    let mut local = cache_root().join(scheme).join(bucket);
+    let mut local = root().join(scheme).join(bucket);
     local.extend(parts);
     if let Some(dir) = local.parent() {
         std::fs::create_dir_all(dir).map_err(|e| Error::Unwritable {
@@ -558,5 +563,42 @@ mod store {
         let remote = Remote::open(&u)?;
         block_on(remote.fetch(&local))?;
         Ok(local)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_resolve_to_the_cache_or_to_clear_errors() {
+        let dir = std::env::temp_dir().join(format!("ckpt-remote-resolve-{}", std::process::id()));
+        let resolve = |p: &Path| resolve_in(p, || dir.clone());
+        assert_eq!(
+            resolve(Path::new("file:///srv/app.ckpt")).unwrap(),
+            PathBuf::from("/srv/app.ckpt")
+        );
+        assert!(!is_url(Path::new("file:///srv/app.ckpt")));
+        assert!(is_url(Path::new("s3://b/k.ckpt")));
+        assert!(!is_url(Path::new("app.ckpt")));
+        if cfg!(feature = "remote") {
+            let local = resolve(Path::new("s3://bucket/runs/app.ckpt")).unwrap();
+            assert_eq!(local, dir.join("s3/bucket/runs/app.ckpt"));
+            assert_eq!(url_of(&local).as_deref(), Some("s3://bucket/runs/app.ckpt"));
+            assert_eq!(name_of(&local), "s3://bucket/runs/app.ckpt");
+        }
+        for (url, says) in [
+            ("ftp://host/app.ckpt", "not ftp://"),
+            ("s3://bucket", "no object key"),
+            ("s3://bucket/", "names no object"),
+            ("s3://bucket/runs/", "names no object"),
+            ("s3://bucket/../app.ckpt", "`..`"),
+            ("s3:///app.ckpt", "no valid bucket"),
+            ("file://relative/app.ckpt", "absolute path"),
+        ] {
+            let e = resolve(Path::new(url)).unwrap_err().to_string();
+            assert!(e.contains(says), "{url}: {e}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
