@@ -18,9 +18,11 @@
 #[path = "bench_support/mod.rs"]
 mod bench_support;
 use bench_support::*;
+#[path = "../tests/support/s3.rs"]
+#[allow(dead_code)]
+mod s3;
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -101,61 +103,6 @@ fn child(mib: usize, changed: f64) {
     println!("RESULT {full_remote} {full_local} {inc_remote} {inc_local} {n} {sum}");
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-fn http_status(port: u16, method: &str, path: &str) -> Option<u16> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
-    text.get(9..12)?.parse().ok()
-}
-
-/// moto's S3 server, killed on drop.
-struct Server(std::process::Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_server(port: u16) -> Server {
-    let child = Command::new("python3")
-        .args([
-            "-m",
-            "moto.server",
-            "-H",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("python3 -m moto.server (scripts/install-deps.sh installs moto)");
-    let server = Server(child);
-    let t0 = Instant::now();
-    while http_status(port, "GET", "/").is_none() {
-        assert!(t0.elapsed() < Duration::from_secs(60), "moto did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert_eq!(http_status(port, "PUT", &format!("/{BUCKET}")), Some(200));
-    server
-}
-
 /// The largest file under `dir` (the first save's pack).
 fn largest(dir: &Path) -> PathBuf {
     std::fs::read_dir(dir)
@@ -216,17 +163,10 @@ fn parent(o: Opts) {
     let work = std::env::temp_dir().join(format!("ckpt-remote-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).expect("work dir");
-    let port = free_port();
-    for (k, v) in [
-        ("AWS_ACCESS_KEY_ID", "bench".to_string()),
-        ("AWS_SECRET_ACCESS_KEY", "bench".into()),
-        ("AWS_REGION", "us-east-1".into()),
-        ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}")),
-        ("AWS_ALLOW_HTTP", "true".into()),
-    ] {
+    let server = s3::Server::start(BUCKET);
+    for (k, v) in s3::client_env(server.port) {
         std::env::set_var(k, v);
     }
-    let _server = start_server(port);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

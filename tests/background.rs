@@ -20,7 +20,7 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use support::{Moments, Running, TempDir};
@@ -119,21 +119,8 @@ fn cmd(
     out: &str,
     append: bool,
 ) -> Command {
-    let f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(append)
-        .write(true)
-        .truncate(!append)
-        .open(dir.join(out))
-        .expect("output file");
-    let mut c = Command::new(exe);
-    c.args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(f))
-        .stderr(Stdio::piped())
-        .env_remove("CKPT_BACKGROUND")
-        .env_remove("CKPT_SYNC");
+    let mut c = support::output_to_file(exe, dir, args, out, append);
+    c.env_remove("CKPT_BACKGROUND").env_remove("CKPT_SYNC");
     for (k, v) in env {
         c.env(k, v);
     }
@@ -174,32 +161,25 @@ fn consistent_images(exe: &Path, m: &mut Moments) {
             .copied()
             .chain([("CKPT_FILE", "churn.ckpt")])
             .collect();
-        let (mut kills, mut attempts) = (0, 0);
-        let started = Instant::now();
-        while kills < 5 {
-            attempts += 1;
-            check(
-                attempts < 60 && started.elapsed() < Duration::from_secs(240),
-                "kills land",
-            );
-            let restoring = image.exists();
-            let args: &[&str] = if restoring {
-                &["--restore", "churn.ckpt"]
-            } else {
-                &["churn"]
-            };
-            let c = Running::spawn(&mut cmd(exe, dir, args, &env, "out.txt", restoring));
-            std::thread::sleep(Duration::from_millis(m.next_ms(ms / 10, ms / 3 + 1)));
-            if !c.kill_if_running() {
-                // Finished before enough kills: start over.
+        let kills = support::kill_until(
+            5,
+            (ms / 10, ms / 3 + 1),
+            m,
+            || image.exists(),
+            |restoring, _| {
+                let args: &[&str] = if restoring {
+                    &["--restore", "churn.ckpt"]
+                } else {
+                    &["churn"]
+                };
+                Running::spawn(&mut cmd(exe, dir, args, &env, "out.txt", restoring))
+            },
+            Running::kill_if_running,
+            // Finished before enough kills: start over.
+            |_| {
                 let _ = std::fs::remove_file(&image);
-                kills = 0;
-                continue;
-            }
-            if image.exists() {
-                kills += 1;
-            }
-        }
+            },
+        );
         let last = Running::spawn(&mut cmd(
             exe,
             dir,

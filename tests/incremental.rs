@@ -19,7 +19,7 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use support::{Moments, Running, TempDir};
@@ -78,20 +78,8 @@ fn check(cond: bool, what: &str) {
 }
 
 fn cmd(exe: &Path, dir: &Path, args: &[&str], append: bool) -> Command {
-    let f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(append)
-        .write(true)
-        .truncate(!append)
-        .open(dir.join("out.txt"))
-        .expect("output file");
-    let mut c = Command::new(exe);
-    c.args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(f))
-        .stderr(Stdio::piped())
-        .env("CKPT_FILE", "step.ckpt")
+    let mut c = support::output_to_file(exe, dir, args, "out.txt", append);
+    c.env("CKPT_FILE", "step.ckpt")
         .env("CKPT_INCREMENTAL", "1")
         .env_remove("CKPT_BACKGROUND")
         .env_remove("CKPT_SYNC");
@@ -118,30 +106,25 @@ fn kills(exe: &Path, expected: &str, m: &mut Moments, ms: u64) {
     let d = TempDir::new("inc-kill");
     let dir = d.path();
     let image = dir.join("step.ckpt");
-    let (mut kills, mut attempts) = (0, 0);
-    let started = Instant::now();
-    while kills < 5 {
-        attempts += 1;
-        check(
-            attempts < 60 && started.elapsed() < Duration::from_secs(240),
-            "kills land",
-        );
-        let restoring = image.exists();
-        // Every other restore is lazy: its arrays come in on first touch.
-        let args: &[&str] = match (restoring, attempts % 2) {
-            (false, _) => &["step"],
-            (true, 0) => &["--restore", "step.ckpt", "--ckpt-lazy"],
-            (true, _) => &["--restore", "step.ckpt"],
-        };
-        let c = Running::spawn(&mut cmd(exe, dir, args, restoring));
-        std::thread::sleep(Duration::from_millis(m.next_ms(ms / 10, ms / 3 + 1)));
-        if !c.kill_if_running() {
+    let kills = support::kill_until(
+        5,
+        (ms / 10, ms / 3 + 1),
+        m,
+        || image.exists(),
+        |restoring, attempt| {
+            // Every other restore is lazy: its arrays come in on first touch.
+            let args: &[&str] = match (restoring, attempt % 2) {
+                (false, _) => &["step"],
+                (true, 0) => &["--restore", "step.ckpt", "--ckpt-lazy"],
+                (true, _) => &["--restore", "step.ckpt"],
+            };
+            Running::spawn(&mut cmd(exe, dir, args, restoring))
+        },
+        Running::kill_if_running,
+        |_| {
             let _ = std::fs::remove_file(&image);
-            kills = 0;
-            continue;
-        }
-        kills += u32::from(image.exists());
-    }
+        },
+    );
     let got = run_ok(exe, dir, &["--restore", "step.ckpt", "--ckpt-lazy"], true);
     check(
         got == expected,

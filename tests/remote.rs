@@ -24,11 +24,12 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use support::s3::{self, free_port};
 use support::{Moments, Running, TempDir};
 
 const STEPS: usize = 40;
@@ -88,80 +89,6 @@ fn twice() -> bool {
 
 fn check(cond: bool, what: &str) {
     assert!(cond, "FAILED: {what}");
-}
-
-/// A free port on loopback.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// One HTTP/1.1 request without a body to the server; its status code and body.
-fn request(port: u16, method: &str, path: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
-    let code = text.get(9..12)?.parse().ok()?;
-    Some((code, text))
-}
-
-/// The status code of a request without a body.
-fn http(port: u16, method: &str, path: &str) -> Option<u16> {
-    request(port, method, path).map(|(code, _)| code)
-}
-
-/// moto's S3 server on a port of loopback, stopped on drop.
-struct Server {
-    port: u16,
-    _proc: Running,
-}
-
-impl Server {
-    fn start() -> Server {
-        let port = free_port();
-        let mut cmd = Command::new("python3");
-        cmd.args([
-            "-m",
-            "moto.server",
-            "-H",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-        let mut proc = Running::spawn(&mut cmd);
-        let t0 = Instant::now();
-        while http(port, "GET", "/").is_none() {
-            if proc.try_wait().is_some() || t0.elapsed() > Duration::from_secs(60) {
-                panic!(
-                    "FAILED: moto's S3 server did not start (python3 -m moto.server); \
-                     scripts/install-deps.sh installs it: pip install 'moto[server]'"
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        check(
-            http(port, "PUT", &format!("/{BUCKET}")) == Some(200),
-            "the bucket is created",
-        );
-        Server { port, _proc: proc }
-    }
-
-    /// Whether the object `key` is in the bucket (listed: the objects are private).
-    fn exists(&self, key: &str) -> bool {
-        request(self.port, "GET", &format!("/{BUCKET}?prefix={key}"))
-            .is_some_and(|(code, body)| code == 200 && body.contains(&format!("<Key>{key}</Key>")))
-    }
 }
 
 /// A TCP relay to the server that counts the bytes sent to it and can cut the network:
@@ -268,24 +195,8 @@ impl Drop for Relay {
 /// saving to the S3 server at `port` with its cache in `cache`. In a process group of its
 /// own, so that killing the group takes its writer processes too.
 fn cmd(exe: &Path, dir: &Path, args: &[&str], append: bool, port: u16, cache: &Path) -> Command {
-    let f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(append)
-        .write(true)
-        .truncate(!append)
-        .open(dir.join("out.txt"))
-        .expect("output file");
-    let mut c = Command::new(exe);
-    c.args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(f))
-        .stderr(Stdio::piped())
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
-        .env("AWS_ALLOW_HTTP", "true")
+    let mut c = support::output_to_file(exe, dir, args, "out.txt", append);
+    c.envs(s3::client_env(port))
         .env("CKPT_CACHE_DIR", cache)
         .env("CKPT_REMOTE_RETRIES", "1")
         .env_remove("CKPT_FILE")
@@ -300,21 +211,13 @@ fn url(key: &str) -> String {
     format!("s3://{BUCKET}/{key}")
 }
 
-/// Kills the run's process group (the program and any writer it forked) and reaps it.
-fn kill_group(mut r: Running) {
-    let pid = r.pid() as i32;
-    // SAFETY: kill(2) of the process group our child leads (its pid is not reaped yet).
-    unsafe { libc::kill(-pid, libc::SIGKILL) };
-    let _ = r.kill();
-}
-
 fn stderr_of(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn parent() {
     let exe = std::env::current_exe().expect("exe");
-    let server = Server::start();
+    let server = s3::Server::start(BUCKET);
     let relay = Relay::start(server.port);
     let mut m = Moments::new();
     let scratch = TempDir::new("remote");
@@ -386,45 +289,34 @@ fn parent() {
     // an empty cache.
     let d = TempDir::new("remote-kill");
     let dir = d.path();
-    let mut key = "kill0/step.ckpt".to_string();
-    let (mut kills, mut attempts) = (0, 0);
-    let started = Instant::now();
-    while kills < 4 {
-        attempts += 1;
-        check(
-            attempts < 60 && started.elapsed() < Duration::from_secs(300),
-            "kills land",
-        );
-        let restoring = server.exists(&key);
-        let u = url(&key);
-        let args: Vec<&str> = if restoring {
-            vec!["--restore", &u]
-        } else {
-            vec!["step", "--ckpt-file", &u]
-        };
-        let c = Running::spawn(&mut cmd(
-            &exe,
-            dir,
-            &args,
-            restoring,
-            relay.port,
-            &new_cache(),
-        ));
-        std::thread::sleep(Duration::from_millis(m.next_ms(ms / 10 + 50, ms / 4 + 100)));
-        let alive = c_alive_then_kill(c);
-        if !alive {
-            // It finished: the output must be whole; start over for more kills.
+    // A run that ends by itself starts the count over, under a new key.
+    let key = std::cell::RefCell::new("kill0/step.ckpt".to_string());
+    let kills = support::kill_until(
+        4,
+        (ms / 10 + 50, ms / 4 + 100),
+        &mut m,
+        || server.exists(&key.borrow()),
+        |restoring, _| {
+            let u = url(&key.borrow());
+            let args: Vec<&str> = if restoring {
+                vec!["--restore", &u]
+            } else {
+                vec!["step", "--ckpt-file", &u]
+            };
+            let cache = new_cache();
+            Running::spawn(&mut cmd(&exe, dir, &args, restoring, relay.port, &cache))
+        },
+        alive_then_kill_group,
+        |attempt| {
             let got = std::fs::read_to_string(dir.join("out.txt")).expect("output");
             check(
                 got == expected,
                 &format!("a run that ended by itself:\n{got}"),
             );
-            key = format!("kill{attempts}/step.ckpt");
-            kills = 0;
-            continue;
-        }
-        kills += u32::from(server.exists(&key));
-    }
+            *key.borrow_mut() = format!("kill{attempt}/step.ckpt");
+        },
+    );
+    let key = key.into_inner();
     let u = url(&key);
     let out = Running::spawn(&mut cmd(
         &exe,
@@ -535,10 +427,14 @@ fn parent() {
     println!("  errors: no image, unknown scheme, no key, unreachable store");
 }
 
-/// True if the run was still running; kills it with its process group either way.
-fn c_alive_then_kill(mut c: Running) -> bool {
-    let alive = c.try_wait().is_none();
-    kill_group(c);
+/// True if the run was still running; kills it with its process group (the program and
+/// any writer it forked: a machine that died) either way, and reaps it.
+fn alive_then_kill_group(mut r: Running) -> bool {
+    let alive = r.try_wait().is_none();
+    let pid = r.pid() as i32;
+    // SAFETY: kill(2) of the process group our child leads (its pid is not reaped yet).
+    unsafe { libc::kill(-pid, libc::SIGKILL) };
+    let _ = r.kill();
     alive
 }
 

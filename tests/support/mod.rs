@@ -6,6 +6,7 @@
 
 mod child;
 pub mod netns;
+pub mod s3;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -253,6 +254,61 @@ pub fn kill_restore_equivalence(
     (base_out, rounds)
 }
 
+/// `exe args` in `dir`, its standard output going to the file `dir/out` (truncated, or
+/// appended to: a restore continues the output of the run it continues), no standard
+/// input, standard error piped.
+pub fn output_to_file(exe: &Path, dir: &Path, args: &[&str], out: &str, append: bool) -> Command {
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(append)
+        .write(true)
+        .truncate(!append)
+        .open(dir.join(out))
+        .expect("output file");
+    let mut c = Command::new(exe);
+    c.args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(f))
+        .stderr(Stdio::piped());
+    c
+}
+
+/// The loop of the central test: starts a run (`start(restoring, attempt)`, restoring
+/// when `image_exists()`), lets it go for a random moment in `window` ms, and stops it
+/// (`stop`: true if it was still running, then killed), until `want` kills landed while
+/// an image existed. A run that ended by itself first calls `over(attempt)` (the test
+/// checks its output, removes the image) and counting starts again. Bounded: 60
+/// attempts, 300 s. Returns the kills.
+pub fn kill_until(
+    want: u32,
+    window: (u64, u64),
+    m: &mut Moments,
+    mut image_exists: impl FnMut() -> bool,
+    mut start: impl FnMut(bool, u32) -> Running,
+    mut stop: impl FnMut(Running) -> bool,
+    mut over: impl FnMut(u32),
+) -> u32 {
+    let (mut kills, mut attempts) = (0, 0);
+    let started = Instant::now();
+    while kills < want {
+        attempts += 1;
+        assert!(
+            attempts < 60 && started.elapsed() < Duration::from_secs(300),
+            "FAILED: kills land ({kills} of {want} after {attempts} attempts)"
+        );
+        let run = start(image_exists(), attempts);
+        std::thread::sleep(Duration::from_millis(m.next_ms(window.0, window.1)));
+        if !stop(run) {
+            over(attempts);
+            kills = 0;
+            continue;
+        }
+        kills += u32::from(image_exists());
+    }
+    kills
+}
+
 /// How to start an example whose standard output goes to a file in its directory.
 pub struct FileRun<'a> {
     pub bin: &'a Path,
@@ -266,23 +322,10 @@ pub struct FileRun<'a> {
 impl FileRun<'_> {
     /// Spawns with `args`; standard error is captured.
     pub fn start(&self, args: &[&str], append: bool, env: &[(&str, &str)]) -> Running {
-        let out = std::fs::OpenOptions::new()
-            .create(true)
-            .append(append)
-            .write(true)
-            .truncate(!append)
-            .open(self.dir.join(self.stdout_file))
-            .unwrap();
-        let stdin = match self.stdin_file {
-            Some(p) => Stdio::from(std::fs::File::open(p).unwrap()),
-            None => Stdio::null(),
-        };
-        let mut cmd = Command::new(self.bin);
-        cmd.args(args)
-            .current_dir(self.dir)
-            .stdin(stdin)
-            .stdout(Stdio::from(out))
-            .stderr(Stdio::piped());
+        let mut cmd = output_to_file(self.bin, self.dir, args, self.stdout_file, append);
+        if let Some(p) = self.stdin_file {
+            cmd.stdin(Stdio::from(std::fs::File::open(p).unwrap()));
+        }
         for (k, v) in env {
             cmd.env(k, v);
         }
