@@ -220,13 +220,19 @@ pub(crate) fn write(
     match mode {
         Mode::Sync => {
             let r = publish(&commit.path, key.as_ref(), &body);
+            image::dirty::reprotect();
             commit.settled(&r);
             r.map(drop)
         }
         Mode::Fork => match fork_writer(&body, key.as_ref(), &commit.path) {
             Ok(child) => {
                 let path = commit.path.clone();
-                start_waiter(commit, move || child.wait(&path));
+                // The writer has its copy: the written chunks are protected again while
+                // the program runs on (not in its pause).
+                start_waiter(commit, move || {
+                    image::dirty::reprotect();
+                    child.wait(&path)
+                });
                 Ok(())
             }
             Err(e) => {
@@ -246,7 +252,11 @@ pub(crate) fn write(
 
 fn write_in_thread(body: Body, key: Option<image::signature::Key>, commit: Commit) {
     let path = commit.path.clone();
-    start_waiter(commit, move || publish(&path, key.as_ref(), &body));
+    // The arrays were copied: the written chunks can be protected again.
+    start_waiter(commit, move || {
+        image::dirty::reprotect();
+        publish(&path, key.as_ref(), &body)
+    });
 }
 
 /// Writes the image, then uploads it when its path is a cached image of object storage

@@ -2,9 +2,16 @@
 //! reading them: their memory is write-protected with `userfaultfd(2)` in asynchronous
 //! mode (`UFFD_FEATURE_WP_ASYNC`: the kernel lifts the protection of a page at its first
 //! write and remembers it, no handler runs), and at a save the `PAGEMAP_SCAN` ioctl lists
-//! the pages written since and protects them again, in one step. A chunk none of whose
-//! pages was written has the hash it had at the last save, which the image written then
-//! holds: the writer refers to it without hashing 1 MiB again.
+//! the pages written since. A chunk none of whose pages was written has the hash it had at
+//! the last save, which the image written then holds: the writer refers to it without
+//! hashing 1 MiB again.
+//!
+//! Only the scan (which changes nothing) is in the program's pause. The written chunks are
+//! protected again afterwards ([`reprotect`], once the writer has its copy), while the
+//! program runs: a write that lands between the save and that protection is not seen, so
+//! the chunks written before a save count as changed at the next save too (they are
+//! hashed then), which covers it. Chunks not written before a save stayed protected
+//! throughout: any write after the save is seen.
 //!
 //! What is remembered is per array, by address and length, from the last image written
 //! (read back from it when it is committed); anything uncertain (a failed save, a range
@@ -26,7 +33,6 @@ const UFFDIO_REGISTER_MODE_WP: u64 = 2;
 const UFFDIO_WRITEPROTECT_MODE_WP: u64 = 1;
 /// `_IOWR('f', 16, struct pm_scan_arg)`.
 const PAGEMAP_SCAN: libc::c_ulong = 0xc060_6610;
-const PM_SCAN_WP_MATCHING: u64 = 1 << 0;
 const PM_SCAN_CHECK_WPASYNC: u64 = 1 << 1;
 const PAGE_IS_WRITTEN: u64 = 1 << 1;
 
@@ -66,6 +72,10 @@ struct Tracked {
     len: usize,
     /// The chunk hashes of the last image written, once it is committed.
     hashes: Option<Vec<u128>>,
+    /// The chunks written before the last save: changed at the next save too, and to be
+    /// protected again (`pending`).
+    carry: Vec<bool>,
+    pending: bool,
 }
 
 struct Tracker {
@@ -111,8 +121,38 @@ impl Tracker {
         true
     }
 
-    /// The chunks of the array with a page written since the last scan, and protects
-    /// them again; `None` if the kernel cannot say.
+    /// Protects again the chunks of the array marked in `chunks`.
+    fn reprotect(&self, base: usize, len: usize, chunks: &[bool]) -> bool {
+        let (start, end) = pages(base, len);
+        let mut i = 0;
+        while i < chunks.len() {
+            if !chunks[i] {
+                i += 1;
+                continue;
+            }
+            let first = i;
+            while i < chunks.len() && chunks[i] {
+                i += 1;
+            }
+            let s = (base + first * CHUNK).max(start);
+            let e = (base + i * CHUNK).min(end);
+            if e <= s {
+                continue;
+            }
+            let mut wp = UffdioWriteprotect {
+                range: UffdioRange::of(s, e),
+                mode: UFFDIO_WRITEPROTECT_MODE_WP,
+            };
+            // SAFETY: as in `track`: protects pages of a live array, contents unchanged.
+            if unsafe { libc::ioctl(self.uffd.as_raw_fd(), UFFDIO_WRITEPROTECT, &mut wp) } != 0 {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The chunks of the array with a page written since it was last protected, without
+    /// changing anything; `None` if the kernel cannot say.
     fn written(&mut self, base: usize, len: usize) -> Option<Vec<bool>> {
         let (start, end) = pages(base, len);
         let chunks = len.div_ceil(CHUNK);
@@ -125,7 +165,7 @@ impl Tracker {
         while at < end {
             let mut arg = PmScanArg {
                 size: std::mem::size_of::<PmScanArg>() as u64,
-                flags: PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
+                flags: PM_SCAN_CHECK_WPASYNC,
                 start: at as u64,
                 end: end as u64,
                 walk_end: 0,
@@ -184,25 +224,61 @@ pub(crate) fn known_hashes(base: usize, len: usize) -> Vec<Option<u128>> {
                 base,
                 len,
                 hashes: None,
+                carry: vec![false; chunks],
+                pending: false,
             });
             return unknown();
         }
     };
-    let dirty = t.written(base, len);
-    let a = &t.arrays[i];
-    match (dirty, &a.hashes) {
-        (Some(dirty), Some(h)) if h.len() == chunks => dirty
-            .iter()
-            .zip(h)
-            .map(|(d, h)| (!d).then_some(*h))
-            .collect(),
-        (None, _) => {
-            // The kernel stopped tracking it (the memory was unmapped and mapped again):
-            // start over.
+    // A protection still due from the save before (the writer was not started): now,
+    // before the scan; those chunks count as changed anyway (`carry`).
+    if t.arrays[i].pending {
+        let a = &t.arrays[i];
+        let ok = t.reprotect(a.base, a.len, &a.carry);
+        t.arrays[i].pending = false;
+        if !ok {
             t.arrays.remove(i);
-            unknown()
+            return unknown();
         }
+    }
+    let Some(dirty) = t.written(base, len) else {
+        // The kernel stopped tracking it (the memory was unmapped and mapped again):
+        // start over.
+        t.arrays.remove(i);
+        return unknown();
+    };
+    let a = &mut t.arrays[i];
+    let known = match &a.hashes {
+        Some(h) if h.len() == chunks => dirty
+            .iter()
+            .zip(&a.carry)
+            .zip(h)
+            .map(|((d, c), h)| (!d && !c).then_some(*h))
+            .collect(),
         _ => unknown(),
+    };
+    a.pending = dirty.iter().any(|d| *d);
+    a.carry = dirty;
+    known
+}
+
+/// Protects again the chunks written before the save just taken (see the module
+/// documentation): after the writer has its copy of the memory, while the program runs.
+pub(crate) fn reprotect() {
+    let mut g = TRACKER.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(Some(t)) = g.as_mut() else { return };
+    let mut lost = Vec::new();
+    for (i, a) in t.arrays.iter().enumerate() {
+        if a.pending && !t.reprotect(a.base, a.len, &a.carry) {
+            lost.push(i);
+        }
+    }
+    for a in &mut t.arrays {
+        a.pending = false;
+    }
+    // Arrays the kernel no longer tracks start over.
+    for i in lost.into_iter().rev() {
+        t.arrays.remove(i);
     }
 }
 
@@ -232,8 +308,9 @@ pub(crate) fn committed(image: &std::path::Path, arrays: &[(usize, usize)]) {
     }
 }
 
-/// A save failed (its scan protected pages written since the image before it): nothing
-/// is known unchanged any more.
+/// A save failed: the hashes of the image before it miss the writes that landed between
+/// that image's save and the protection after it (the failed image would have had them):
+/// nothing is known unchanged any more.
 pub(crate) fn failed() {
     let mut g = TRACKER.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(Some(t)) = g.as_mut() {
