@@ -23,6 +23,9 @@ pub(crate) struct Collected {
     /// Every file read, by `/`-separated path relative to the package root.
     pub(crate) sources: BTreeMap<String, Vec<u8>>,
     pub(crate) functions: BTreeSet<String>,
+    /// Plain (not checkpointable) free functions that return a reader std opened
+    /// (`BufReader<File>`, `File`, in a `Result` or not).
+    pub(crate) reader_fns: BTreeSet<String>,
     pub(crate) methods: BTreeSet<(String, String)>,
     /// Module-level std imports around each checkpointable function (see `format.rs`).
     pub(crate) imports: BTreeMap<String, BTreeSet<(String, String)>>,
@@ -259,6 +262,8 @@ impl Walker<'_> {
                     if scope.annotated || is_marked(&f.attrs) {
                         self.out.functions.insert(f.sig.ident.to_string());
                         self.note_imports(f.sig.ident.to_string(), &uses);
+                    } else if returns_std_reader(&f.sig.output) {
+                        self.out.reader_fns.insert(f.sig.ident.to_string());
                     }
                     self.walk_block(&f.block, scope);
                 }
@@ -527,6 +532,23 @@ fn quote_vis(p: &proc_macro2::Ident, g: Option<&proc_macro2::Group>) -> proc_mac
         ts.extend([proc_macro2::TokenTree::Group(g.clone())]);
     }
     ts
+}
+
+/// Whether a plain function's return type names std's `BufReader` or `File` (the words:
+/// syn has no types). Its callers in checkpointable code turn what it returns into ckpt's
+/// reader (`ckpt::__private::adopt_reader`, which leaves any other type as it is).
+fn returns_std_reader(output: &syn::ReturnType) -> bool {
+    fn words(ts: proc_macro2::TokenStream) -> bool {
+        ts.into_iter().any(|t| match t {
+            proc_macro2::TokenTree::Ident(i) => i == "BufReader" || i == "File",
+            proc_macro2::TokenTree::Group(g) => words(g.stream()),
+            _ => false,
+        })
+    }
+    match output {
+        syn::ReturnType::Default => false,
+        syn::ReturnType::Type(_, t) => words(quote::ToTokens::to_token_stream(&**t)),
+    }
 }
 
 /// Whether an attribute list holds `#[checkpointable]` under any path, also inside

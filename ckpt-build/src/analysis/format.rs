@@ -43,6 +43,9 @@ pub(crate) fn render(analysis: &Analysis, rustc: &str, target: &str) -> String {
         for f in &krate.functions {
             let _ = writeln!(out, "fn {f}");
         }
+        for f in &krate.reader_fns {
+            let _ = writeln!(out, "reader_fn {f}");
+        }
         for (ty, m) in &krate.methods {
             let _ = writeln!(out, "method {ty} {m}");
         }

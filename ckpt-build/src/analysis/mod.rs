@@ -109,6 +109,8 @@ pub struct CrateAnalysis {
     pub sources_hash: u64,
     /// Names of the checkpointable free functions.
     pub functions: BTreeSet<String>,
+    /// Names of the plain free functions that return a std reader (`reader_fn` lines).
+    pub reader_fns: BTreeSet<String>,
     /// `(self type, method name)` of the checkpointable methods.
     pub methods: BTreeSet<(String, String)>,
     /// The module-level `use` declarations of std paths around each checkpointable
@@ -257,6 +259,7 @@ pub fn analyze(
                 existing.globals.append(&mut out.globals);
                 existing.traits.append(&mut out.traits);
                 existing.functions.append(&mut out.functions);
+                existing.reader_fns.append(&mut out.reader_fns);
                 existing.methods.append(&mut out.methods);
                 for (k, v) in std::mem::take(&mut out.imports) {
                     collect::note_imports(&mut existing.imports, k, v);
@@ -270,6 +273,7 @@ pub fn analyze(
                     files: Vec::new(),
                     sources_hash: 0,
                     functions: out.functions,
+                    reader_fns: out.reader_fns,
                     methods: out.methods,
                     imports: out.imports,
                     globals: out.globals,

@@ -18,6 +18,9 @@ use std::collections::BTreeSet;
 #[derive(Default, Debug)]
 pub struct Analysis {
     pub fns: BTreeSet<String>,
+    /// Plain functions that return a std reader (`reader_fn` lines): a local made by a
+    /// call to one is a reader, turned into ckpt's.
+    pub reader_fns: BTreeSet<String>,
     /// `(SelfType, name)`.
     pub methods: BTreeSet<(String, String)>,
     pub method_names: BTreeSet<String>,
@@ -71,6 +74,9 @@ impl Analysis {
                 "fingerprint" => a.fingerprint = rest.to_string(),
                 "fn" => {
                     a.fns.insert(rest.to_string());
+                }
+                "reader_fn" => {
+                    a.reader_fns.insert(rest.to_string());
                 }
                 "use" => {
                     let mut it = rest.splitn(3, ' ');

@@ -535,6 +535,7 @@ fn body(
         .filter(|p| p.passing != Passing::Value)
         .filter_map(|p| p.name.as_ref().map(|n| n.to_string()))
         .collect();
+    normalize::adopt_readers(&mut body, &a.reader_fns);
     let mut norm = normalize::Norm::default();
     norm.run(&mut body, &params, ref_params);
     show("normalize", name, &body);

@@ -773,10 +773,81 @@ impl VisitMut for Norm {
     fn visit_item_mut(&mut self, _: &mut syn::Item) {}
 }
 
+/// `let x = f(..)` (also `f(..)?`, `f(..).expect(..)`, `f(..).unwrap()`) where `f` is a
+/// plain function returning a std reader (`reader_fns`, from the analysis): the
+/// initializer becomes `(&&AdoptReader::new(..)).__ckpt_adopt()`, which turns std's
+/// `BufReader<File>` or `File` into ckpt's (and leaves any other type as it is), so the
+/// local is a reader ckpt saves, and its `lines()` loops are saved whole.
+pub fn adopt_readers(body: &mut syn::Block, reader_fns: &BTreeSet<String>) {
+    if reader_fns.is_empty() {
+        return;
+    }
+    fn calls_reader_fn(e: &syn::Expr, fns: &BTreeSet<String>) -> bool {
+        match e {
+            syn::Expr::Call(c) => matches!(&*c.func, syn::Expr::Path(p)
+                if p.path.segments.last().is_some_and(|s| fns.contains(&s.ident.to_string()))),
+            syn::Expr::Try(t) => calls_reader_fn(&t.expr, fns),
+            syn::Expr::Paren(p) => calls_reader_fn(&p.expr, fns),
+            syn::Expr::MethodCall(m)
+                if matches!(
+                    m.method.to_string().as_str(),
+                    "expect" | "unwrap" | "unwrap_or_else" | "context" | "with_context"
+                ) =>
+            {
+                calls_reader_fn(&m.receiver, fns)
+            }
+            _ => false,
+        }
+    }
+    struct Lets<'a>(&'a BTreeSet<String>);
+    impl VisitMut for Lets<'_> {
+        fn visit_local_mut(&mut self, l: &mut syn::Local) {
+            syn::visit_mut::visit_local_mut(self, l);
+            let Some(init) = &mut l.init else { return };
+            if init.diverge.is_some() {
+                return;
+            }
+            let adopt = |e: &mut syn::Expr| {
+                *e = parse_quote! {{
+                    #[allow(unused_imports)]
+                    use ::ckpt::__private::{AdoptAny as _, AdoptBufFile as _, AdoptFile as _};
+                    (&&::ckpt::__private::AdoptReader::new(#e)).__ckpt_adopt()
+                }};
+            };
+            if calls_reader_fn(&init.expr, self.0) {
+                adopt(&mut init.expr);
+                return;
+            }
+            // `BufReader::new(open_file(..)?)`, `BufReader::with_capacity(n, open_file(..)?)`.
+            let mut at = &mut *init.expr;
+            while let syn::Expr::Try(syn::ExprTry { expr: t, .. })
+            | syn::Expr::Paren(syn::ExprParen { expr: t, .. }) = at
+            {
+                at = &mut **t;
+            }
+            if let syn::Expr::Call(c) = at {
+                let wraps = matches!(&*c.func, syn::Expr::Path(p)
+                    if p.path.segments.len() >= 2
+                        && p.path.segments[p.path.segments.len() - 2].ident == "BufReader");
+                if let Some(arg) = c.args.last_mut().filter(|_| wraps) {
+                    if calls_reader_fn(arg, self.0) {
+                        adopt(arg);
+                    }
+                }
+            }
+        }
+        fn visit_expr_closure_mut(&mut self, _: &mut syn::ExprClosure) {}
+        fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+    }
+    Lets(reader_fns).visit_block_mut(body);
+}
+
 /// Words in a local's type or initializer that make it a reader (`BufReader::new(..)`,
-/// `File::open(..)`, `stdin().lock()`, `r: impl BufRead`): `BufRead::lines`,
-/// `BufRead::split` and `Read::bytes` consume such a local.
+/// `File::open(..)`, `stdin().lock()`, `r: impl BufRead`, a reader adopted from a plain
+/// function, see [`adopt_readers`]): `BufRead::lines`, `BufRead::split` and `Read::bytes`
+/// consume such a local.
 const READER_WORDS: &[&str] = &[
+    "AdoptReader",
     "BufReader",
     "File",
     "stdin",

@@ -891,3 +891,62 @@ impl<T: Copy> CapturedByCopy for T {}
 /// that rustc does not suggest borrowing the closure).
 #[inline(always)]
 pub fn captured_by_copy<T: CapturedByCopy>(_: TypeOf<T>) {}
+
+/// A value a plain function returned to checkpointable code, which may be a reader std
+/// opened: `#[checkpointable]` writes `(&&AdoptReader::new(x)).__ckpt_adopt()` for a
+/// `let` whose initializer calls a plain function returning `BufReader`/`File` (the
+/// analysis of ckpt-build lists them), so the local is ckpt's reader (saved with the
+/// file's path, position and buffered bytes) instead of std's. Any other type is left as
+/// it is.
+pub struct AdoptReader<T>(std::cell::Cell<Option<T>>);
+
+impl<T> AdoptReader<T> {
+    /// Wraps the value.
+    pub fn new(x: T) -> Self {
+        AdoptReader(std::cell::Cell::new(Some(x)))
+    }
+
+    fn take(&self) -> T {
+        match self.0.take() {
+            Some(x) => x,
+            None => internal("a reader adopted twice"),
+        }
+    }
+}
+
+/// std's `BufReader<File>` becomes ckpt's, with the bytes it had buffered.
+pub trait AdoptBufFile {
+    /// The reader as ckpt's.
+    fn __ckpt_adopt(&self) -> crate::io::BufReader<crate::fs::File>;
+}
+impl AdoptBufFile for &AdoptReader<std::io::BufReader<std::fs::File>> {
+    fn __ckpt_adopt(&self) -> crate::io::BufReader<crate::fs::File> {
+        let r = self.take();
+        let buffered = r.buffer().to_vec();
+        let capacity = r.capacity();
+        let file = crate::fs::File::from_std(r.into_inner());
+        crate::io::BufReader::with_buffered(capacity, file, &buffered)
+    }
+}
+
+/// std's `File` becomes ckpt's.
+pub trait AdoptFile {
+    /// The file as ckpt's.
+    fn __ckpt_adopt(&self) -> crate::fs::File;
+}
+impl AdoptFile for &AdoptReader<std::fs::File> {
+    fn __ckpt_adopt(&self) -> crate::fs::File {
+        crate::fs::File::from_std(self.take())
+    }
+}
+
+/// Anything else stays as it is.
+pub trait AdoptAny<T> {
+    /// The value.
+    fn __ckpt_adopt(&self) -> T;
+}
+impl<T> AdoptAny<T> for AdoptReader<T> {
+    fn __ckpt_adopt(&self) -> T {
+        self.take()
+    }
+}

@@ -52,6 +52,21 @@ impl<R: Read> BufReader<R> {
 }
 
 impl<R> BufReader<R> {
+    /// A reader over `inner` whose buffer starts with `buffered` (bytes already read
+    /// from `inner` and not consumed: what std's `BufReader` held when it is turned into
+    /// this one).
+    #[cfg_attr(not(feature = "agent"), allow(dead_code))]
+    pub(crate) fn with_buffered(capacity: usize, inner: R, buffered: &[u8]) -> BufReader<R> {
+        let mut buf = vec![0; capacity.max(buffered.len()).max(1)].into_boxed_slice();
+        buf[..buffered.len()].copy_from_slice(buffered);
+        BufReader {
+            inner,
+            buf,
+            pos: 0,
+            filled: buffered.len(),
+        }
+    }
+
     /// The inner reader.
     pub fn get_ref(&self) -> &R {
         &self.inner

@@ -452,6 +452,7 @@ corpus! {
     rc_refcell_shared_log,
     rc_refcell_tree,
     read_own_input_lines,
+    reader_from_helper,
     reader_lines_params,
     reader_param_helper,
     recursive_n_queens,
