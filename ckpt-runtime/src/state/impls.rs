@@ -1,5 +1,5 @@
 //! `State` for std scalars, strings, `Option`/`Result`, tuples, arrays, boxes, ranges and
-//! bounds, `Ordering`, `Duration`, paths and `PhantomData`.
+//! bounds, `Ordering`, `Duration`, paths, `io::Error` and `PhantomData`.
 
 use std::cmp::Ordering;
 use std::ffi::OsString;
@@ -490,6 +490,67 @@ impl State for Ordering {
             )),
             None => Err(Error::ty("", "Ordering", v.kind())),
         }
+    }
+}
+
+/// The kinds of `io::Error` by name (their `Debug` form), for [`std::io::Error`]'s load.
+const IO_KINDS: &[std::io::ErrorKind] = {
+    use std::io::ErrorKind::*;
+    &[
+        NotFound,
+        PermissionDenied,
+        ConnectionRefused,
+        ConnectionReset,
+        ConnectionAborted,
+        NotConnected,
+        AddrInUse,
+        AddrNotAvailable,
+        BrokenPipe,
+        AlreadyExists,
+        WouldBlock,
+        InvalidInput,
+        InvalidData,
+        TimedOut,
+        WriteZero,
+        Interrupted,
+        Unsupported,
+        UnexpectedEof,
+        OutOfMemory,
+        Other,
+    ]
+};
+
+impl State for std::io::Error {
+    /// `[kind, OS error code or null, message]`: an error the OS gave comes back as the
+    /// same OS error; any other as an error of the same kind and message (its inner
+    /// error, if any, is its message only).
+    fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
+        e.array(3);
+        e.text(&format!("{:?}", self.kind()));
+        match self.raw_os_error() {
+            Some(code) => e.int(i64::from(code)),
+            None => e.null(),
+        }
+        e.text(&self.to_string());
+        Ok(())
+    }
+    fn load(v: Value, l: &mut Loader) -> Result<Self, Error> {
+        let mut it = expect_len(v, "io::Error", 3)?;
+        let kind: String = next(&mut it, 0, l)?;
+        let code: Option<i32> = match it.next() {
+            Some(Value::Null) | None => None,
+            Some(v) => Some(l.load(v).map_err(|e: Error| e.within("1"))?),
+        };
+        let message: String = next(&mut it, 2, l)?;
+        if let Some(code) = code {
+            return Ok(std::io::Error::from_raw_os_error(code));
+        }
+        let kind = IO_KINDS
+            .iter()
+            .copied()
+            .find(|k| format!("{k:?}") == kind)
+            .unwrap_or(std::io::ErrorKind::Other);
+        Ok(std::io::Error::new(kind, message))
     }
 }
 

@@ -773,3 +773,19 @@ fn new_encodings_read_like_their_std_shape() {
     assert!(load::<Ordering>(&enc(&"Sideways")).is_err());
     assert!(load::<std::ops::RangeTo<u8>>(&enc(&(1u8..))).is_err());
 }
+
+#[test]
+fn io_errors_come_back_with_their_kind_code_and_message() {
+    let os = std::io::Error::from_raw_os_error(libc::ENOENT);
+    let back = rt(&os);
+    assert_eq!(back.raw_os_error(), Some(libc::ENOENT));
+    assert_eq!(back.to_string(), os.to_string());
+    let made = std::io::Error::new(std::io::ErrorKind::InvalidData, "bad line 3");
+    let back = rt(&made);
+    assert_eq!(back.kind(), std::io::ErrorKind::InvalidData);
+    assert_eq!(back.to_string(), "bad line 3");
+    let r: Result<String, std::io::Error> = Err(std::io::ErrorKind::UnexpectedEof.into());
+    let back = rt(&r).unwrap_err();
+    assert_eq!(back.kind(), std::io::ErrorKind::UnexpectedEof);
+    assert_eq!(back.to_string(), r.unwrap_err().to_string());
+}
