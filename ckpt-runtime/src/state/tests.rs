@@ -784,8 +784,10 @@ fn io_errors_come_back_with_their_kind_code_and_message() {
     let back = rt(&made);
     assert_eq!(back.kind(), std::io::ErrorKind::InvalidData);
     assert_eq!(back.to_string(), "bad line 3");
-    let r: Result<String, std::io::Error> = Err(std::io::ErrorKind::UnexpectedEof.into());
-    let back = rt(&r).unwrap_err();
+    let eof = std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
+    let text = eof.to_string();
+    let r: Result<String, std::io::Error> = Err(eof);
+    let back = rt(&r).expect_err("an error");
     assert_eq!(back.kind(), std::io::ErrorKind::UnexpectedEof);
-    assert_eq!(back.to_string(), r.unwrap_err().to_string());
+    assert_eq!(back.to_string(), text);
 }
