@@ -39,24 +39,15 @@ fn parse_opts(args: &[String]) -> Opts {
         reps: 3,
         dir: ".".into(),
     };
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut val = || {
-            it.next().cloned().unwrap_or_else(|| {
-                eprintln!("{USAGE}");
-                std::process::exit(2)
-            })
-        };
-        match a.as_str() {
-            "--mib" => o.mib = val().parse().unwrap_or(0),
-            "--reps" => o.reps = val().parse().unwrap_or(0),
-            "--dir" => o.dir = val(),
-            _ => {
-                eprintln!("{USAGE}");
-                std::process::exit(2)
-            }
+    parse_pairs(args, USAGE, |name, v| {
+        match name {
+            "--mib" => o.mib = v.parse().unwrap_or(0),
+            "--reps" => o.reps = v.parse().unwrap_or(0),
+            "--dir" => o.dir = v,
+            _ => return false,
         }
-    }
+        true
+    });
     if o.mib == 0 || o.reps == 0 {
         eprintln!("{USAGE}");
         std::process::exit(2)

@@ -48,24 +48,15 @@ fn parse_opts(args: &[String]) -> Opts {
         reps: 3,
         changed: 1.0,
     };
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut val = || {
-            it.next().cloned().unwrap_or_else(|| {
-                eprintln!("{USAGE}");
-                std::process::exit(2)
-            })
-        };
-        match a.as_str() {
-            "--mib" => o.mib = val().parse().unwrap_or(0),
-            "--reps" => o.reps = val().parse().unwrap_or(0),
-            "--changed" => o.changed = val().parse().unwrap_or(-1.0),
-            _ => {
-                eprintln!("{USAGE}");
-                std::process::exit(2)
-            }
+    parse_pairs(args, USAGE, |name, v| {
+        match name {
+            "--mib" => o.mib = v.parse().unwrap_or(0),
+            "--reps" => o.reps = v.parse().unwrap_or(0),
+            "--changed" => o.changed = v.parse().unwrap_or(-1.0),
+            _ => return false,
         }
-    }
+        true
+    });
     if o.mib == 0 || o.reps == 0 || !(0.0..=100.0).contains(&o.changed) {
         eprintln!("{USAGE}");
         std::process::exit(2)

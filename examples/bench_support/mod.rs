@@ -159,3 +159,19 @@ pub fn parse_cache(v: &str) -> Option<Vec<String>> {
         _ => None,
     }
 }
+
+/// Parses `--name value` pairs: `set(name, value)` takes each and says whether it knew
+/// the name. An unknown name or a missing value prints `usage` and exits with 2.
+pub fn parse_pairs(args: &[String], usage: &str, mut set: impl FnMut(&str, String) -> bool) {
+    let bad = || -> ! {
+        eprintln!("{usage}");
+        std::process::exit(2)
+    };
+    let mut it = args.iter();
+    while let Some(name) = it.next() {
+        let value = it.next().cloned().unwrap_or_else(|| bad());
+        if !set(name, value) {
+            bad();
+        }
+    }
+}

@@ -106,19 +106,18 @@ impl Tracker {
         if end <= start {
             return false;
         }
-        if !uffd::register(&self.uffd, start, end, UFFDIO_REGISTER_MODE_WP) {
-            return false;
-        }
+        uffd::register(&self.uffd, start, end, UFFDIO_REGISTER_MODE_WP) && self.protect(start, end)
+    }
+
+    /// Write-protects the pages `[start, end)` of a registered array.
+    fn protect(&self, start: usize, end: usize) -> bool {
         let mut wp = UffdioWriteprotect {
             range: UffdioRange::of(start, end),
             mode: UFFDIO_WRITEPROTECT_MODE_WP,
         };
         // SAFETY: the ioctl reads the struct we pass; it protects the program's live
         // array without changing its contents.
-        if unsafe { libc::ioctl(self.uffd.as_raw_fd(), UFFDIO_WRITEPROTECT, &mut wp) } != 0 {
-            return false;
-        }
-        true
+        unsafe { libc::ioctl(self.uffd.as_raw_fd(), UFFDIO_WRITEPROTECT, &mut wp) == 0 }
     }
 
     /// Protects again the chunks of the array marked in `chunks`.
@@ -138,15 +137,7 @@ impl Tracker {
             // (protecting more than needed only records a later write).
             let s = ((base + first * CHUNK) / uffd::PAGE * uffd::PAGE).max(start);
             let e = (base + i * CHUNK).next_multiple_of(uffd::PAGE).min(end);
-            if e <= s {
-                continue;
-            }
-            let mut wp = UffdioWriteprotect {
-                range: UffdioRange::of(s, e),
-                mode: UFFDIO_WRITEPROTECT_MODE_WP,
-            };
-            // SAFETY: as in `track`: protects pages of a live array, contents unchanged.
-            if unsafe { libc::ioctl(self.uffd.as_raw_fd(), UFFDIO_WRITEPROTECT, &mut wp) } != 0 {
+            if e > s && !self.protect(s, e) {
                 return false;
             }
         }
