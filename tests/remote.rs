@@ -5,8 +5,8 @@
 //!
 //! - a run saving to `s3://` is killed at random moments, writer processes included (the
 //!   whole process group: a machine that died), and each time restored with `--restore
-//!   s3://…` from an empty cache directory (another machine); its output is byte for byte
-//!   the uninterrupted run's;
+//!   s3://…` from an empty cache directory (another machine), every other time lazily
+//!   (`--ckpt-lazy`); its output is byte for byte the uninterrupted run's;
 //! - a save uploads only the chunks the store lacks (about one chunk per step after the
 //!   first), and packs no image refers to are deleted;
 //! - the network cut in the middle of an upload: the save fails with a clear error, and the
@@ -296,12 +296,14 @@ fn parent() {
         (ms / 10 + 50, ms / 4 + 100),
         &mut m,
         || server.exists(&key.borrow()),
-        |restoring, _| {
+        |restoring, attempt| {
             let u = url(&key.borrow());
-            let args: Vec<&str> = if restoring {
-                vec!["--restore", &u]
-            } else {
-                vec!["step", "--ckpt-file", &u]
+            // Every other restore is lazy: the packs are downloaded, the arrays come in
+            // on first touch.
+            let args: Vec<&str> = match (restoring, attempt % 2) {
+                (false, _) => vec!["step", "--ckpt-file", &u],
+                (true, 0) => vec!["--restore", &u, "--ckpt-lazy"],
+                (true, _) => vec!["--restore", &u],
             };
             let cache = new_cache();
             Running::spawn(&mut cmd(&exe, dir, &args, restoring, relay.port, &cache))

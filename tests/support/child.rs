@@ -5,7 +5,7 @@
 use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Output};
-use std::thread::JoinHandle;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How often the waits below look at the child and the files it writes.
@@ -17,19 +17,49 @@ const POLL: Duration = Duration::from_millis(2);
 /// below only polls for its exit.
 pub struct Running {
     child: Option<Child>,
-    stdout: Option<JoinHandle<Vec<u8>>>,
-    stderr: Option<JoinHandle<Vec<u8>>>,
+    stdout: Option<Drained>,
+    stderr: Option<Drained>,
 }
 
+/// What a thread read from a pipe so far, and whether it reached the end.
+type Drained = Arc<Mutex<(Vec<u8>, bool)>>;
+
+/// How long the outputs of an ended child may stay open: a process it left behind (a
+/// background writer) can hold them; what was read by then is the output.
+const PIPES_AFTER_EXIT: Duration = Duration::from_secs(10);
+
 /// Reads `pipe` to its end on a thread of its own.
-fn drain(pipe: Option<impl Read + Send + 'static>) -> Option<JoinHandle<Vec<u8>>> {
+fn drain(pipe: Option<impl Read + Send + 'static>) -> Option<Drained> {
     pipe.map(|mut p| {
+        let out: Drained = Arc::default();
+        let o = out.clone();
         std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = p.read_to_end(&mut buf);
-            buf
-        })
+            let mut buf = [0u8; 8192];
+            loop {
+                let n = p.read(&mut buf).unwrap_or(0);
+                let mut g = o.lock().unwrap_or_else(|e| e.into_inner());
+                if n == 0 {
+                    g.1 = true;
+                    return;
+                }
+                g.0.extend_from_slice(&buf[..n]);
+            }
+        });
+        out
     })
+}
+
+/// The bytes `d` holds once its pipe ended, or once `by` passed.
+fn collect(d: Option<Drained>, by: Instant) -> Vec<u8> {
+    let Some(d) = d else { return Vec::new() };
+    loop {
+        let mut g = d.lock().unwrap_or_else(|e| e.into_inner());
+        if g.1 || Instant::now() >= by {
+            return std::mem::take(&mut g.0);
+        }
+        drop(g);
+        std::thread::sleep(POLL);
+    }
 }
 
 impl Running {
@@ -186,13 +216,11 @@ impl Running {
     fn take_output(&mut self) -> Output {
         let mut child = self.child.take().expect("a running child");
         let status = child.wait().expect("wait for the child");
-        let collect = |h: Option<JoinHandle<Vec<u8>>>| {
-            h.map(|h| h.join().unwrap_or_default()).unwrap_or_default()
-        };
+        let by = Instant::now() + PIPES_AFTER_EXIT;
         Output {
             status,
-            stdout: collect(self.stdout.take()),
-            stderr: collect(self.stderr.take()),
+            stdout: collect(self.stdout.take(), by),
+            stderr: collect(self.stderr.take(), by),
         }
     }
 }

@@ -219,6 +219,8 @@ mod store {
     const ENV_RETRIES: &str = "CKPT_REMOTE_RETRIES";
     /// See [`gc_grace`].
     const ENV_GC_GRACE: &str = "CKPT_REMOTE_GC_GRACE";
+    /// See [`deadline`].
+    const ENV_TIMEOUT: &str = "CKPT_REMOTE_TIMEOUT";
     /// A time by the store's clock, in milliseconds since 1970.
     type Stamp = i64;
 
@@ -509,16 +511,34 @@ mod store {
             .unwrap_or(Duration::from_secs(15 * 60))
     }
 
-    /// Runs `f` on a runtime of its own (saves run on the program's thread, a writer
-    /// thread or a forked writer: none has one).
-    fn block_on<T>(f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("ckpt-remote")
+    /// How long one upload or download may take in all (`CKPT_REMOTE_TIMEOUT`, a
+    /// duration; 10 minutes by default): a writer never hangs on a store that stopped
+    /// answering (it holds the image's lock).
+    fn deadline() -> Duration {
+        std::env::var(ENV_TIMEOUT)
+            .ok()
+            .and_then(|v| crate::agent::triggers::parse_duration(&v).ok())
+            .unwrap_or(Duration::from_secs(600))
+    }
+
+    /// Runs `f` on a runtime of its own, on this thread (saves run on the program's
+    /// thread, a writer thread or a forked writer: none has one; a forked writer has no
+    /// other thread to hand work to), for at most [`deadline`].
+    fn block_on<T>(url: &str, f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| Error::io("starting the object store client", "(runtime)", e))?;
-        rt.block_on(f)
+        let limit = deadline();
+        rt.block_on(async { tokio::time::timeout(limit, f).await })
+            .unwrap_or_else(|_| {
+                Err(Error::Remote {
+                    url: url.to_string(),
+                    detail: format!(
+                        "the store did not finish within {limit:?} ({ENV_TIMEOUT} sets the limit)"
+                    ),
+                })
+            })
     }
 
     /// Uploads the durable local image `local` to its URL (nothing if it has none).
@@ -526,7 +546,7 @@ mod store {
         let Some(url) = url_of(local) else {
             return Ok(());
         };
-        let r = Remote::open(&url).and_then(|remote| block_on(remote.push(local)));
+        let r = Remote::open(&url).and_then(|remote| block_on(&url, remote.push(local)));
         r.map_err(|e| {
             let detail = match e {
                 Error::Remote { detail, .. } => detail,
@@ -550,7 +570,7 @@ mod store {
             return Ok(());
         };
         let remote = Remote::open(&url)?;
-        block_on(remote.remove(local))
+        block_on(&url, remote.remove(local))
     }
 
     /// Downloads the image at `url` (with the packs the cache lacks) into the cache;
@@ -561,7 +581,7 @@ mod store {
             return Ok(local);
         };
         let remote = Remote::open(&u)?;
-        block_on(remote.fetch(&local))?;
+        block_on(&u, remote.fetch(&local))?;
         Ok(local)
     }
 }
