@@ -278,8 +278,10 @@ pub fn output_to_file(exe: &Path, dir: &Path, args: &[&str], out: &str, append: 
 /// when `image_exists()`), lets it go for a random moment in `window` ms, and stops it
 /// (`stop`: true if it was still running, then killed), until `want` kills landed while
 /// an image existed. A run that ended by itself first calls `over(attempt)` (the test
-/// checks its output, removes the image) and counting starts again. Bounded: 60
-/// attempts, 300 s. Returns the kills.
+/// checks its output, removes the image) and counting starts again with the window
+/// halved (a loaded machine runs the program slower than the window assumed, so the
+/// kills would otherwise keep arriving too late). Bounded: 60 attempts, 300 s. Returns
+/// the kills.
 pub fn kill_until(
     want: u32,
     window: (u64, u64),
@@ -290,6 +292,7 @@ pub fn kill_until(
     mut over: impl FnMut(u32),
 ) -> u32 {
     let (mut kills, mut attempts) = (0, 0);
+    let (mut lo, mut hi) = window;
     let started = Instant::now();
     while kills < want {
         attempts += 1;
@@ -298,10 +301,11 @@ pub fn kill_until(
             "FAILED: kills land ({kills} of {want} after {attempts} attempts)"
         );
         let run = start(image_exists(), attempts);
-        std::thread::sleep(Duration::from_millis(m.next_ms(window.0, window.1)));
+        std::thread::sleep(Duration::from_millis(m.next_ms(lo, hi)));
         if !stop(run) {
             over(attempts);
             kills = 0;
+            (lo, hi) = (lo / 2, (hi / 2).max(lo / 2 + 1));
             continue;
         }
         kills += u32::from(image_exists());
