@@ -13,6 +13,10 @@ use super::Warning;
 #[path = "../../../ckpt-macros/src/checkpointable/traits.rs"]
 mod traits;
 use traits::dyn_capable;
+/// Which calls pass arguments that fix a type parameter, from the macro crate's own file.
+#[path = "../../../ckpt-macros/src/checkpointable/signature.rs"]
+mod signature;
+use signature::infers_from_args;
 
 /// Deeper `mod` nesting than this is almost certainly a `#[path]` loop.
 const MAX_MODULE_DEPTH: usize = 64;
@@ -27,6 +31,9 @@ pub(crate) struct Collected {
     /// (`BufReader<File>`, `File`, in a `Result` or not).
     pub(crate) reader_fns: BTreeSet<String>,
     pub(crate) methods: BTreeSet<(String, String)>,
+    /// Names of the checkpointable functions and methods whose arguments may fix a type
+    /// parameter (see [`infers_from_args`]).
+    pub(crate) generic: BTreeSet<String>,
     /// Module-level std imports around each checkpointable function (see `format.rs`).
     pub(crate) imports: BTreeMap<String, BTreeSet<(String, String)>>,
     /// The statics and thread-locals, in file order.
@@ -261,6 +268,9 @@ impl Walker<'_> {
                 syn::Item::Fn(f) => {
                     if scope.annotated || is_marked(&f.attrs) {
                         self.out.functions.insert(f.sig.ident.to_string());
+                        if infers_from_args(&f.sig, None) {
+                            self.out.generic.insert(f.sig.ident.to_string());
+                        }
                         self.note_imports(f.sig.ident.to_string(), &uses);
                     } else if returns_std_reader(&f.sig.output) {
                         self.out.reader_fns.insert(f.sig.ident.to_string());
@@ -276,6 +286,9 @@ impl Walker<'_> {
                                 self.out
                                     .methods
                                     .insert((self_name.clone(), m.sig.ident.to_string()));
+                                if infers_from_args(&m.sig, Some(&imp.generics)) {
+                                    self.out.generic.insert(m.sig.ident.to_string());
+                                }
                                 self.note_imports(format!("{self_name}::{}", m.sig.ident), &uses);
                             }
                             self.walk_block(&m.block, scope);

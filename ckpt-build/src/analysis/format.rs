@@ -49,6 +49,9 @@ pub(crate) fn render(analysis: &Analysis, rustc: &str, target: &str) -> String {
         for (ty, m) in &krate.methods {
             let _ = writeln!(out, "method {ty} {m}");
         }
+        for f in &krate.generic {
+            let _ = writeln!(out, "generic {f}");
+        }
         for (key, uses) in &krate.imports {
             for (alias, path) in uses {
                 let _ = writeln!(out, "use {key} {alias} {path}");

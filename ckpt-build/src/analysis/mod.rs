@@ -39,6 +39,11 @@
 //! - `method <Self> <name>`: a checkpointable function inside an `impl` block; `<Self>` is
 //!   the last path segment of the self type (`Sim` for `impl<T> crate::sim::Sim<T>`), or the
 //!   trait name for a default method in a `trait` block.
+//! - `reader_fn <name>`: a plain free function returning a std reader (`BufReader<File>`,
+//!   `File`): a local made by a call to one is turned into ckpt's reader.
+//! - `generic <name>`: a checkpointable function or method (by bare name) whose arguments
+//!   may fix a type parameter (its own, an `impl Trait` parameter, or its `impl`'s for an
+//!   associated function without `self`).
 //! - `use <key> <alias> <path>`: a module-level `use` of a `std::` path in the module of
 //!   the checkpointable function `<key>` (`name`, or `Self::name` for methods); `<alias>`
 //!   is the name it binds (`*` for a glob). The macro shadows the ones it reroutes.
@@ -113,6 +118,9 @@ pub struct CrateAnalysis {
     pub reader_fns: BTreeSet<String>,
     /// `(self type, method name)` of the checkpointable methods.
     pub methods: BTreeSet<(String, String)>,
+    /// Names of the checkpointable functions and methods whose arguments may fix a type
+    /// parameter (`generic` lines).
+    pub generic: BTreeSet<String>,
     /// The module-level `use` declarations of std paths around each checkpointable
     /// function (`"f"` or `"Type::m"` → `(alias, path)`, alias `*` for a glob): the macro
     /// routes the ones naming OS interfaces to ckpt's components.
@@ -261,6 +269,7 @@ pub fn analyze(
                 existing.functions.append(&mut out.functions);
                 existing.reader_fns.append(&mut out.reader_fns);
                 existing.methods.append(&mut out.methods);
+                existing.generic.append(&mut out.generic);
                 for (k, v) in std::mem::take(&mut out.imports) {
                     collect::note_imports(&mut existing.imports, k, v);
                 }
@@ -275,6 +284,7 @@ pub fn analyze(
                     functions: out.functions,
                     reader_fns: out.reader_fns,
                     methods: out.methods,
+                    generic: out.generic,
                     imports: out.imports,
                     globals: out.globals,
                     traits: out.traits,

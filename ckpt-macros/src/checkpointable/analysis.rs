@@ -6,6 +6,7 @@
 //! fingerprint <crate>\t<version>\t<sources>\t<rustc>\t<target>
 //! fn <name>
 //! method <SelfType> <name>
+//! generic <fn or method name>
 //! use <fn name or SelfType::name> <alias> <std path>
 //! ```
 //!
@@ -24,6 +25,10 @@ pub struct Analysis {
     /// `(SelfType, name)`.
     pub methods: BTreeSet<(String, String)>,
     pub method_names: BTreeSet<String>,
+    /// Functions and methods (by name) whose arguments may fix a type parameter
+    /// (`generic` lines): a computed argument passed to one comes back on the resume path
+    /// with the type the normal path gave it.
+    pub generic: BTreeSet<String>,
     pub fingerprint: String,
     /// The std imports of the module around each function (`"f"` or `"Type::m"` →
     /// `(alias, path)`), for the std-to-ckpt rewrite.
@@ -87,6 +92,9 @@ impl Analysis {
                             .or_default()
                             .push((alias.to_string(), path.to_string()));
                     }
+                }
+                "generic" => {
+                    a.generic.insert(rest.to_string());
                 }
                 "trait" => {
                     a.traits.insert(rest.to_string());

@@ -544,8 +544,8 @@ impl CaptureSpec<'_> {
                     } else {
                         quote! {{
                             #[allow(unused_imports)]
-                            use ::ckpt::__private::{ArgPlaceholder as _, ArgDefaultYes as _, ArgDefaultNo as _};
-                            (&&&::ckpt::__private::ArgType(#ty_marker)).__ckpt_default(__w, #pos, #key)?;
+                            use ::ckpt::__private::{ArgPlaceholder as _, ArgDefaultYes as _, ArgStatePlaceholder as _, ArgDefaultNo as _};
+                            (&&&&::ckpt::__private::ArgType(#ty_marker)).__ckpt_default(__w, #pos, #key)?;
                         }}
                     }
                 }
@@ -597,6 +597,20 @@ impl CaptureSpec<'_> {
     }
 }
 
+/// The marker of the type of the computed argument at `pos` of the call point `id`, for
+/// a generic callee (declared by `split::Ctx::body`).
+pub fn arg_marker(id: u32, pos: usize) -> syn::Ident {
+    quote::format_ident!("__ckpt_ta_{}_{}", id, pos)
+}
+
+/// The positions of a generic callee's computed arguments, which get type markers.
+pub fn marked_args(generic: bool, args: &[Arg]) -> impl Iterator<Item = usize> + '_ {
+    args.iter()
+        .enumerate()
+        .filter(move |(_, a)| generic && matches!(a, Arg::Load { .. }))
+        .map(|(pos, _)| pos)
+}
+
 /// The expansion of a call point, on the normal path or on the resume path (`resume`:
 /// the arguments the callee saved are passed back).
 #[allow(clippy::too_many_arguments)]
@@ -609,6 +623,7 @@ pub fn expand_call(
     unsupported: Unsupported,
     capture: TokenStream,
     resume: bool,
+    generic: bool,
     span: Span,
 ) -> TokenStream {
     // The parts lent: their index temporaries (saved by the capture, taken back on the
@@ -643,6 +658,7 @@ pub fn expand_call(
     };
     let ops = operands(e);
     let is_method = matches!(e, syn::Expr::MethodCall(_));
+    let generic = generic && unsupported.is_none();
     let passed: Vec<TokenStream> = args
         .iter()
         .zip(&ops)
@@ -663,6 +679,22 @@ pub fn expand_call(
                     place
                 } else {
                     quote!(&mut #place)
+                }
+            }
+            // A generic callee: the type the normal path gave the argument (after
+            // coercion to the parameter's type) is kept in a marker for the resume path.
+            Arg::Load { by_ref } if generic => {
+                let m = arg_marker(id, pos);
+                match (by_ref, resume) {
+                    (None, false) => quote!(::ckpt::__private::mark_arg(&mut #m, #x)),
+                    (Some(false), false) => {
+                        quote!(::ckpt::__private::mark_arg_ref(&mut #m, #x))
+                    }
+                    (Some(true), false) => {
+                        quote!(::ckpt::__private::mark_arg_mut(&mut #m, #x))
+                    }
+                    (None, true) => quote!(__ck.resume_arg_as(#m, #pos)),
+                    (Some(_), true) => quote!(__ck.resume_arg_ref_as(#m, #pos)),
                 }
             }
             Arg::Load { .. } if !resume => quote!(#x),

@@ -37,6 +37,7 @@ mod places;
 mod points;
 mod rename;
 mod rewrite;
+mod signature;
 #[cfg(test)]
 mod snapshot_tests;
 mod split;
@@ -113,12 +114,20 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// Names annotated together with this item are checkpointable even without ckpt-build.
 fn collect_names(item: &syn::Item, a: &mut Analysis) {
     match item {
-        syn::Item::Fn(f) => a.add_fn(f.sig.ident.to_string()),
+        syn::Item::Fn(f) => {
+            a.add_fn(f.sig.ident.to_string());
+            if signature::infers_from_args(&f.sig, None) {
+                a.generic.insert(f.sig.ident.to_string());
+            }
+        }
         syn::Item::Impl(i) => {
             let ty = model::type_name(&i.self_ty);
             for it in &i.items {
                 if let syn::ImplItem::Fn(f) = it {
                     a.add_method(ty.clone(), f.sig.ident.to_string());
+                    if signature::infers_from_args(&f.sig, Some(&i.generics)) {
+                        a.generic.insert(f.sig.ident.to_string());
+                    }
                 }
             }
         }

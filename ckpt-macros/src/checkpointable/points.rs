@@ -38,6 +38,9 @@ pub enum Kind {
 pub struct Point {
     pub kind: Kind,
     pub span: Span,
+    /// The callee's arguments may fix its type parameters (`Analysis::generic`): a
+    /// computed argument is passed back on the resume path with a type marker.
+    pub generic: bool,
 }
 
 /// The points of one function, indexed by id - 1.
@@ -280,7 +283,17 @@ fn tokens_mention_save(ts: &TokenStream) -> Option<Span> {
 
 impl Marker<'_> {
     fn push(&mut self, kind: Kind, span: Span) -> syn::Ident {
-        self.points.list.push(Point { kind, span });
+        let generic = match &kind {
+            Kind::Path { callee, .. } | Kind::Method { callee, .. } => {
+                self.analysis.generic.contains(callee)
+            }
+            Kind::Save { .. } => false,
+        };
+        self.points.list.push(Point {
+            kind,
+            span,
+            generic,
+        });
         format_ident!("{}{}", PREFIX, self.points.list.len(), span = span)
     }
 

@@ -64,6 +64,9 @@ pub struct Ctx<'a> {
     /// Generating the resume path: markers are set by the normal path only (their type is
     /// the normal path's; a closure in the value has another type on the resume path).
     resuming: bool,
+    /// `(point, argument position)` of the computed arguments of generic callees, whose
+    /// types the normal path records for the resume path.
+    arg_markers: BTreeSet<(u32, usize)>,
 }
 
 /// How a point is expanded.
@@ -90,6 +93,7 @@ impl<'a> Ctx<'a> {
             hoisted: Vec::new(),
             next_loop: 0,
             resuming: false,
+            arg_markers: BTreeSet::new(),
         }
     }
 
@@ -111,10 +115,15 @@ impl<'a> Ctx<'a> {
             let m = marker(n);
             quote! { #[allow(unused_mut, unused_assignments)] let mut #m = ::ckpt::__private::TypeOf::new(); }
         });
+        let arg_markers = self.arg_markers.iter().map(|&(id, pos)| {
+            let m = calls::arg_marker(id, pos);
+            quote! { #[allow(unused_mut)] let mut #m = ::ckpt::__private::TypeOf::new(); }
+        });
         // The normal path first: the compiler learns the markers' types from it before
         // it reads the resume path.
         quote! {
             #(#markers)*
+            #(#arg_markers)*
             if !__ck.resuming() { #normal } else { #resume }
         }
     }
@@ -850,6 +859,9 @@ impl<'a> Ctx<'a> {
                     .collect();
                 let parts = calls::part_captures(id, &args);
                 let cap = self.capture(id, &lent, counted, &parts);
+                let generic = p.generic && why.is_none();
+                self.arg_markers
+                    .extend(calls::marked_args(generic, &args).map(|pos| (id, pos)));
                 calls::expand_call(
                     id,
                     e,
@@ -859,6 +871,7 @@ impl<'a> Ctx<'a> {
                     why,
                     cap,
                     path == Path::Resume,
+                    generic,
                     span,
                 )
             }

@@ -22,6 +22,7 @@ pub(crate) fn generate(input: &DeriveInput, model: &Model) -> TokenStream {
         Model::Struct(shape) => struct_body(shape, &name, quote!(#ident)),
         Model::Enum(variants) => enum_body(variants, &name, ident),
     };
+    let placeholder = placeholder(model, ident);
     let parts = match model {
         Model::Struct(shape) if !packed(input) => {
             parts_impl(shape, &name, &impl_g, ident, &ty_g, where_c)
@@ -41,6 +42,9 @@ pub(crate) fn generate(input: &DeriveInput, model: &Model) -> TokenStream {
                     __ckpt_l: &mut ::ckpt::__private::Loader,
                 ) -> ::core::result::Result<Self, ::ckpt::Error> {
                     #load
+                }
+                fn placeholder() -> ::core::option::Option<Self> {
+                    #placeholder
                 }
             }
             #parts
@@ -424,4 +428,69 @@ fn enum_body(variants: &[super::Variant], name: &str, ident: &Ident) -> (TokenSt
         }
     };
     (save, load)
+}
+
+/// `State::placeholder`: the struct from its fields' placeholders; an enum's first unit
+/// variant, else its first variant whose fields have placeholders and do not name the
+/// enum itself (so `enum Expr { Add(Box<Expr>, Box<Expr>), Num(f64) }` does not recurse).
+fn placeholder(model: &Model, ident: &Ident) -> TokenStream {
+    /// `Some(ctor { .. })`, or `None` when a field's placeholder is unknown.
+    fn build(shape: &Shape, ctor: TokenStream) -> Option<TokenStream> {
+        let fields = match shape {
+            Shape::Unit => return Some(quote!(::core::option::Option::Some(#ctor))),
+            Shape::Named(f) | Shape::Tuple(f) => f,
+        };
+        let mut inits = Vec::new();
+        for f in fields {
+            let m = &f.member;
+            let ty = &f.ty;
+            let x = match (&f.rebuild, &f.via) {
+                (Rebuild::Saved, Via::State) => {
+                    quote!(<#ty as ::ckpt::__private::State>::placeholder()?)
+                }
+                (Rebuild::Default, _) => quote!(::core::default::Default::default()),
+                // A `with`/serde field has no `State`; an `init` hook may do I/O.
+                _ => return None,
+            };
+            inits.push(quote!(#m: #x));
+        }
+        Some(quote! {
+            (|| ::core::option::Option::Some(#ctor { #(#inits),* }))()
+        })
+    }
+    let none = quote!(::core::option::Option::None);
+    match model {
+        Model::Struct(shape) => build(shape, quote!(#ident)).unwrap_or(none),
+        Model::Enum(variants) => {
+            let own = |v: &&super::Variant| match &v.shape {
+                Shape::Unit => false,
+                Shape::Named(f) | Shape::Tuple(f) => f.iter().any(|f| {
+                    mentions(f.ty.to_token_stream(), ident)
+                        || mentions(f.ty.to_token_stream(), &format_ident!("Self"))
+                }),
+            };
+            let mut order: Vec<&super::Variant> = variants
+                .iter()
+                .filter(|v| matches!(v.shape, Shape::Unit))
+                .collect();
+            order.extend(
+                variants
+                    .iter()
+                    .filter(|v| !matches!(v.shape, Shape::Unit))
+                    .filter(|v| !own(v)),
+            );
+            let tries = order.iter().filter_map(|v| {
+                let vi = &v.ident;
+                build(&v.shape, quote!(#ident::#vi))
+            });
+            quote! {
+                #(
+                    if let ::core::option::Option::Some(__ckpt_p) = #tries {
+                        return ::core::option::Option::Some(__ckpt_p);
+                    }
+                )*
+                #none
+            }
+        }
+    }
 }

@@ -35,6 +35,17 @@ fn ctor_default<T: Default>(_: Option<Value>, _: &mut Loader) -> Result<*mut ()>
     Ok(Box::into_raw(Box::<T>::default()).cast())
 }
 
+fn ctor_state_placeholder<T: State>(_: Option<Value>, _: &mut Loader) -> Result<*mut ()> {
+    match T::placeholder() {
+        Some(x) => Ok(Box::into_raw(Box::new(x)).cast()),
+        None => Err(Error::ty(
+            "",
+            "a type with a placeholder",
+            std::any::type_name::<T>(),
+        )),
+    }
+}
+
 fn ctor_placeholder<T: Placeholder>(_: Option<Value>, _: &mut Loader) -> Result<*mut ()> {
     Ok(Box::into_raw(Box::new(T::placeholder())).cast())
 }
@@ -45,9 +56,9 @@ fn ctor_offset(c: Ctor) -> u64 {
 
 /// The type of a value, without the value: taken at a function's entry, before the body
 /// may move the parameter.
-pub struct TypeOf<T>(PhantomData<fn() -> T>);
+pub struct TypeOf<T: ?Sized>(PhantomData<fn() -> *const T>);
 
-impl<T> TypeOf<T> {
+impl<T: ?Sized> TypeOf<T> {
     /// A marker whose type the compiler infers from where it is assigned.
     #[inline(always)]
     #[allow(clippy::new_without_default)]
@@ -56,12 +67,35 @@ impl<T> TypeOf<T> {
     }
 }
 
-impl<T> Clone for TypeOf<T> {
+impl<T: ?Sized> Clone for TypeOf<T> {
     fn clone(&self) -> Self {
         *self
     }
 }
-impl<T> Copy for TypeOf<T> {}
+impl<T: ?Sized> Copy for TypeOf<T> {}
+
+/// A computed argument of a generic callee, passed on as it is; `marker` learns its type
+/// (the parameter's, after coercion), which the resume path needs to pass the saved
+/// argument back.
+#[inline(always)]
+pub fn mark_arg<T>(marker: &mut TypeOf<T>, x: T) -> T {
+    let _ = marker;
+    x
+}
+
+/// [`mark_arg`] for `&temporary`: the marker holds the referent's type (no lifetime).
+#[inline(always)]
+pub fn mark_arg_ref<'a, T: ?Sized>(marker: &mut TypeOf<T>, x: &'a T) -> &'a T {
+    let _ = marker;
+    x
+}
+
+/// [`mark_arg`] for `&mut temporary`.
+#[inline(always)]
+pub fn mark_arg_mut<'a, T: ?Sized>(marker: &mut TypeOf<T>, x: &'a mut T) -> &'a mut T {
+    let _ = marker;
+    x
+}
 
 /// The type of `x`.
 #[inline(always)]
@@ -198,7 +232,7 @@ pub trait ArgPlaceholder {
     /// Writes an entry that makes the placeholder.
     fn __ckpt_default(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str) -> Result<()>;
 }
-impl<T: Placeholder> ArgPlaceholder for &&ArgType<T> {
+impl<T: Placeholder> ArgPlaceholder for &&&ArgType<T> {
     fn __ckpt_default(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str) -> Result<()> {
         made(
             w,
@@ -215,9 +249,32 @@ pub trait ArgDefaultYes {
     /// Writes an entry that makes a `Default`.
     fn __ckpt_default(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str) -> Result<()>;
 }
-impl<T: Default> ArgDefaultYes for &ArgType<T> {
+impl<T: Default> ArgDefaultYes for &&ArgType<T> {
     fn __ckpt_default(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str) -> Result<()> {
         made(w, pos, key, std::any::type_name::<T>(), ctor_default::<T>)
+    }
+}
+
+/// A parameter no longer used, of a `State` type without `Default` (a derived type, or a
+/// type parameter): its [`State::placeholder`], when the type has one.
+pub trait ArgStatePlaceholder {
+    /// Writes an entry that makes the placeholder, or an absent one.
+    fn __ckpt_default(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str) -> Result<()>;
+}
+impl<T: State> ArgStatePlaceholder for &ArgType<T> {
+    fn __ckpt_default(&self, w: &mut Writer<'_, '_>, pos: usize, key: &str) -> Result<()> {
+        let ty = std::any::type_name::<T>();
+        if T::placeholder().is_some() {
+            made(w, pos, key, ty, ctor_state_placeholder::<T>)
+        } else {
+            absent(
+                w,
+                pos,
+                key,
+                ty,
+                "is no longer used at this point and has no Default",
+            )
+        }
     }
 }
 

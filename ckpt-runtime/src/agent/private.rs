@@ -6,9 +6,9 @@ use std::path::Path;
 
 use super::args::Entry;
 pub use super::args::{
-    arg_self_dyn, arg_self_in_trait, type_of, ArgCtorNone, ArgCtorState, ArgDefaultNo,
-    ArgDefaultYes, ArgPlaceholder, ArgRef, ArgRefNone, ArgRefState, ArgType, ArgVal, ArgValNone,
-    ArgValState, Placeholder, Pointee, TypeOf,
+    arg_self_dyn, arg_self_in_trait, mark_arg, mark_arg_mut, mark_arg_ref, type_of, ArgCtorNone,
+    ArgCtorState, ArgDefaultNo, ArgDefaultYes, ArgPlaceholder, ArgRef, ArgRefNone, ArgRefState,
+    ArgStatePlaceholder, ArgType, ArgVal, ArgValNone, ArgValState, Placeholder, Pointee, TypeOf,
 };
 use super::components;
 pub use super::dyns::{dyn_not_saveable, load_dyn, save_dyn, DynCtor};
@@ -472,6 +472,17 @@ impl Frame {
     /// leaked for the rest of the process (the temporary has no other owner).
     pub fn resume_arg_ref<'a, U: ?Sized>(&self, pos: usize) -> &'a mut U {
         self.resume_arg::<&'a mut U>(pos)
+    }
+
+    /// [`Frame::resume_arg`] for a generic callee: the type comes from the marker the
+    /// normal path set (see `mark_arg`).
+    pub fn resume_arg_as<T>(&self, _: TypeOf<T>, pos: usize) -> T {
+        self.resume_arg(pos)
+    }
+
+    /// [`Frame::resume_arg_ref`] for a generic callee (see `mark_arg_ref`).
+    pub fn resume_arg_ref_as<'a, U: ?Sized>(&self, _: TypeOf<U>, pos: usize) -> &'a mut U {
+        self.resume_arg_ref(pos)
     }
 
     /// A `mut` by-value parameter changed before the save: its saved value, when the

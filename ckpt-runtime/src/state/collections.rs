@@ -10,6 +10,10 @@ use super::{Encoder, Loader, State, Value};
 use crate::Error;
 
 impl<T: State> State for Vec<T> {
+    fn placeholder() -> Option<Self> {
+        Some(Default::default())
+    }
+
     /// Through the slice hook: one typed array for primitive numbers.
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         T::save_slice(self, e)
@@ -20,6 +24,10 @@ impl<T: State> State for Vec<T> {
 }
 
 impl<T: State> State for VecDeque<T> {
+    fn placeholder() -> Option<Self> {
+        Some(Default::default())
+    }
+
     /// Like a `Vec` (a typed array when the ring buffer is contiguous).
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         match self.as_slices() {
@@ -37,6 +45,10 @@ impl<T: State> State for VecDeque<T> {
 }
 
 impl<T: State + Ord> State for BinaryHeap<T> {
+    fn placeholder() -> Option<Self> {
+        Some(Default::default())
+    }
+
     /// Its elements in the heap's own order (like a `Vec`), which a valid heap keeps on
     /// load: elements that compare equal pop in the same order after a restore.
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
@@ -48,6 +60,10 @@ impl<T: State + Ord> State for BinaryHeap<T> {
 }
 
 impl<T: State> State for LinkedList<T> {
+    fn placeholder() -> Option<Self> {
+        Some(Default::default())
+    }
+
     /// An array, front first.
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         e.array(self.len() as u64);
@@ -131,6 +147,10 @@ fn digest_items<'a, T: 'a>(
 }
 
 impl<K: State + Eq + Hash, V: State, S: BuildHasher + Default> State for HashMap<K, V, S> {
+    fn placeholder() -> Option<Self> {
+        Some(Default::default())
+    }
+
     /// A CBOR map in iteration order.
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         if e.is_digest() {
@@ -151,6 +171,10 @@ impl<K: State + Eq + Hash, V: State, S: BuildHasher + Default> State for HashMap
 }
 
 impl<K: State + Ord, V: State> State for BTreeMap<K, V> {
+    fn placeholder() -> Option<Self> {
+        Some(Default::default())
+    }
+
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         save_entries(self.len(), self.iter(), e)
     }
@@ -164,6 +188,10 @@ impl<K: State + Ord, V: State> State for BTreeMap<K, V> {
 }
 
 impl<T: State + Eq + Hash, S: BuildHasher + Default> State for HashSet<T, S> {
+    fn placeholder() -> Option<Self> {
+        Some(Default::default())
+    }
+
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         if e.is_digest() {
             return digest_items(self.iter(), e, |d, x| d.put(x));
@@ -184,6 +212,10 @@ impl<T: State + Eq + Hash, S: BuildHasher + Default> State for HashSet<T, S> {
 }
 
 impl<T: State + Ord> State for BTreeSet<T> {
+    fn placeholder() -> Option<Self> {
+        Some(Default::default())
+    }
+
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         e.array(self.len() as u64);
         grow_for_loop(|| self.iter().try_for_each(|x| e.put(x)))
@@ -210,6 +242,10 @@ fn busy(what: &str) -> Error {
 }
 
 impl<T: State> State for RefCell<T> {
+    fn placeholder() -> Option<Self> {
+        T::placeholder().map(RefCell::new)
+    }
+
     /// The content; a `RefCell` mutably borrowed at the save point is [`Error::Unsaveable`].
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         e.put(&*self.try_borrow().map_err(|_| busy("RefCell"))?)
@@ -220,6 +256,10 @@ impl<T: State> State for RefCell<T> {
 }
 
 impl<T: State + Copy> State for Cell<T> {
+    fn placeholder() -> Option<Self> {
+        T::placeholder().map(Cell::new)
+    }
+
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         e.put(&self.get())
     }
@@ -260,6 +300,10 @@ macro_rules! once_state {
 once_state!(OnceCell OnceLock);
 
 impl<T: State> State for Mutex<T> {
+    fn placeholder() -> Option<Self> {
+        T::placeholder().map(Mutex::new)
+    }
+
     /// The content. A mutex held at the save point (by this thread or another) is
     /// [`Error::Unsaveable`] rather than a deadlock; a poisoned one is saved as is.
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
@@ -275,6 +319,10 @@ impl<T: State> State for Mutex<T> {
 }
 
 impl<T: State> State for RwLock<T> {
+    fn placeholder() -> Option<Self> {
+        T::placeholder().map(RwLock::new)
+    }
+
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         match self.try_read() {
             Ok(g) => e.put(&*g),

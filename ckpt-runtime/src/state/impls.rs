@@ -38,6 +38,10 @@ fn next<T: State>(
 }
 
 impl State for bool {
+    fn placeholder() -> Option<Self> {
+        Some(Default::default())
+    }
+
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         e.bool(*self);
         Ok(())
@@ -51,6 +55,10 @@ impl State for bool {
 }
 
 impl State for char {
+    fn placeholder() -> Option<Self> {
+        Some(Default::default())
+    }
+
     /// A one-character text string.
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         e.text(self.encode_utf8(&mut [0; 4]));
@@ -74,6 +82,10 @@ impl State for char {
 }
 
 impl State for () {
+    fn placeholder() -> Option<Self> {
+        Some(Default::default())
+    }
+
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         e.null();
         Ok(())
@@ -87,6 +99,10 @@ impl State for () {
 }
 
 impl<T: ?Sized> State for PhantomData<T> {
+    fn placeholder() -> Option<Self> {
+        Some(Default::default())
+    }
+
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         e.null();
         Ok(())
@@ -97,6 +113,10 @@ impl<T: ?Sized> State for PhantomData<T> {
 }
 
 impl State for String {
+    fn placeholder() -> Option<Self> {
+        Some(Default::default())
+    }
+
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         e.text(self);
         Ok(())
@@ -110,6 +130,10 @@ impl State for String {
 }
 
 impl State for Box<str> {
+    fn placeholder() -> Option<Self> {
+        Some(Default::default())
+    }
+
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         e.text(self);
         Ok(())
@@ -120,6 +144,10 @@ impl State for Box<str> {
 }
 
 impl State for OsString {
+    fn placeholder() -> Option<Self> {
+        Some(Default::default())
+    }
+
     /// Text when valid UTF-8, else (Unix) the raw bytes.
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         match self.to_str() {
@@ -153,6 +181,10 @@ impl State for OsString {
 }
 
 impl State for PathBuf {
+    fn placeholder() -> Option<Self> {
+        Some(Default::default())
+    }
+
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         self.as_os_str().to_os_string().save(e)
     }
@@ -162,6 +194,10 @@ impl State for PathBuf {
 }
 
 impl State for Duration {
+    fn placeholder() -> Option<Self> {
+        Some(Default::default())
+    }
+
     /// `[seconds, nanoseconds]`.
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         e.array(2);
@@ -181,6 +217,10 @@ impl State for Duration {
 }
 
 impl<T: State> State for Option<T> {
+    fn placeholder() -> Option<Self> {
+        Some(None)
+    }
+
     /// `null`, or a one-item array (so `Option<Option<T>>` and `Option<()>` stay exact).
     #[inline(always)]
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
@@ -212,6 +252,12 @@ impl<T: State> State for Option<T> {
 }
 
 impl<T: State, E: State> State for Result<T, E> {
+    fn placeholder() -> Option<Self> {
+        T::placeholder()
+            .map(Ok)
+            .or_else(|| E::placeholder().map(Err))
+    }
+
     /// `{"Ok": v}` or `{"Err": e}`, like a derived enum.
     #[inline]
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
@@ -245,6 +291,10 @@ impl<T: State, E: State> State for Result<T, E> {
 macro_rules! tuple_state {
     ($($n:literal: ($($T:ident $i:tt),+))*) => {$(
         impl<$($T: State),+> State for ($($T,)+) {
+            fn placeholder() -> Option<Self> {
+                Some(($($T::placeholder()?,)+))
+            }
+
             fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
                 e.array($n);
                 $(e.put(&self.$i)?;)+
@@ -274,6 +324,11 @@ tuple_state! {
 }
 
 impl<T: State, const N: usize> State for [T; N] {
+    fn placeholder() -> Option<Self> {
+        let items: Option<Vec<T>> = (0..N).map(|_| T::placeholder()).collect();
+        items?.try_into().ok()
+    }
+
     /// Like a slice: a typed array for primitive numbers.
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         T::save_slice(self, e)
@@ -288,6 +343,10 @@ impl<T: State, const N: usize> State for [T; N] {
 }
 
 impl<T: State> State for Box<T> {
+    fn placeholder() -> Option<Self> {
+        T::placeholder().map(Box::new)
+    }
+
     #[inline(always)]
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         e.put(&**self)
@@ -299,6 +358,10 @@ impl<T: State> State for Box<T> {
 }
 
 impl<T: State> State for Box<[T]> {
+    fn placeholder() -> Option<Self> {
+        Some(Default::default())
+    }
+
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         T::save_slice(self, e)
     }
@@ -469,6 +532,10 @@ impl<T: State> State for Bound<T> {
 }
 
 impl State for Ordering {
+    fn placeholder() -> Option<Self> {
+        Some(Ordering::Equal)
+    }
+
     /// Like a derived enum: `"Less"`, `"Equal"` or `"Greater"`.
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         e.text(match self {
@@ -555,6 +622,10 @@ impl State for std::io::Error {
 }
 
 impl<T: State> State for std::num::Wrapping<T> {
+    fn placeholder() -> Option<Self> {
+        T::placeholder().map(std::num::Wrapping)
+    }
+
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         e.put(&self.0)
     }
@@ -564,6 +635,10 @@ impl<T: State> State for std::num::Wrapping<T> {
 }
 
 impl<T: State> State for std::cmp::Reverse<T> {
+    fn placeholder() -> Option<Self> {
+        T::placeholder().map(std::cmp::Reverse)
+    }
+
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         e.put(&self.0)
     }

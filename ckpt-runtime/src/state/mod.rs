@@ -182,6 +182,17 @@ pub trait State: Sized {
     /// Rebuilds a value from what [`save`](State::save) wrote.
     fn load(v: Value, l: &mut Loader) -> Result<Self, Error>;
 
+    /// Some value of the type, only ever dropped: what a restore hands a function for a
+    /// by-value parameter it had already moved away when it saved (`fn add(&mut self,
+    /// item: T) { self.items.push(item); ckpt::save()?; … }`), whose value is gone.
+    /// `None` (the default) when the type has none; then that save fails and says so.
+    /// std's types give their `Default`, derived impls build one from their fields' (an
+    /// enum from its first variant that has one and does not hold the enum itself).
+    #[doc(hidden)]
+    fn placeholder() -> Option<Self> {
+        None
+    }
+
     /// Writes a slice as one CBOR item. Element-wise (a CBOR array) by default;
     /// primitive numbers write one typed array instead (like `Hash::hash_slice`).
     #[doc(hidden)]

@@ -291,6 +291,10 @@ macro_rules! shared_impls {
             }
 
             impl<T: State + 'static> State for $Rc<T> {
+                fn placeholder() -> Option<Self> {
+                    T::placeholder().map($Rc::new)
+                }
+
                 fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
                     save_ptr(self, false, e)
                 }

@@ -142,6 +142,10 @@ fn bad_int(v: &Value, name: &str) -> Error {
 macro_rules! int_state {
     ($($t:ident)*) => {$(
         impl State for $t {
+            fn placeholder() -> Option<Self> {
+                Some(Default::default())
+            }
+
             #[inline]
             #[allow(unused_comparisons)]
             fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
@@ -165,6 +169,10 @@ macro_rules! int_state {
 int_state!(u16 u32 u64 i8 i16 i32 i64);
 
 impl State for u8 {
+    fn placeholder() -> Option<Self> {
+        Some(Default::default())
+    }
+
     #[inline]
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         e.uint(*self as u64);
@@ -197,6 +205,10 @@ impl State for u8 {
 macro_rules! float_state {
     ($($t:ident $put:ident)*) => {$(
         impl State for $t {
+            fn placeholder() -> Option<Self> {
+                Some(Default::default())
+            }
+
             #[inline]
             fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
                 e.$put(*self);
@@ -229,6 +241,10 @@ float_state!(f32 f32 f64 f64);
 macro_rules! size_state {
     ($($t:ident $wide:ident)*) => {$(
         impl State for $t {
+            fn placeholder() -> Option<Self> {
+                Some(Default::default())
+            }
+
             #[inline]
             fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
                 (*self as $wide).save(e)
@@ -262,6 +278,10 @@ macro_rules! size_state {
 size_state!(usize u64 isize i64);
 
 impl State for u128 {
+    fn placeholder() -> Option<Self> {
+        Some(Default::default())
+    }
+
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         match u64::try_from(*self) {
             Ok(n) => e.uint(n),
@@ -287,6 +307,10 @@ impl State for u128 {
 }
 
 impl State for i128 {
+    fn placeholder() -> Option<Self> {
+        Some(Default::default())
+    }
+
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         if let Ok(n) = i64::try_from(*self) {
             e.int(n);

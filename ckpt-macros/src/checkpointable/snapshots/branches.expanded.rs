@@ -41,8 +41,9 @@ fn branches(__ckpt_p0: Option<i64>, __ckpt_p1: &[u32]) -> Result<i64, ckpt::Erro
                                 #[allow(unused_imports)]
                                 use ::ckpt::__private::{
                                     ArgDefaultNo as _, ArgDefaultYes as _, ArgPlaceholder as _,
+                                    ArgStatePlaceholder as _,
                                 };
-                                (&&&::ckpt::__private::ArgType(__ckpt_ty0))
+                                (&&&&::ckpt::__private::ArgType(__ckpt_ty0))
                                     .__ckpt_default(__w, 0usize, "x")?;
                             }
                             {
@@ -78,8 +79,9 @@ fn branches(__ckpt_p0: Option<i64>, __ckpt_p1: &[u32]) -> Result<i64, ckpt::Erro
                         #[allow(unused_imports)]
                         use ::ckpt::__private::{
                             ArgDefaultNo as _, ArgDefaultYes as _, ArgPlaceholder as _,
+                            ArgStatePlaceholder as _,
                         };
-                        (&&&::ckpt::__private::ArgType(__ckpt_ty0))
+                        (&&&&::ckpt::__private::ArgType(__ckpt_ty0))
                             .__ckpt_default(__w, 0usize, "x")?;
                     }
                     {
@@ -120,8 +122,9 @@ fn branches(__ckpt_p0: Option<i64>, __ckpt_p1: &[u32]) -> Result<i64, ckpt::Erro
                                 #[allow(unused_imports)]
                                 use ::ckpt::__private::{
                                     ArgDefaultNo as _, ArgDefaultYes as _, ArgPlaceholder as _,
+                                    ArgStatePlaceholder as _,
                                 };
-                                (&&&::ckpt::__private::ArgType(__ckpt_ty0))
+                                (&&&&::ckpt::__private::ArgType(__ckpt_ty0))
                                     .__ckpt_default(__w, 0usize, "x")?;
                             }
                             {
@@ -150,8 +153,9 @@ fn branches(__ckpt_p0: Option<i64>, __ckpt_p1: &[u32]) -> Result<i64, ckpt::Erro
                                 #[allow(unused_imports)]
                                 use ::ckpt::__private::{
                                     ArgDefaultNo as _, ArgDefaultYes as _, ArgPlaceholder as _,
+                                    ArgStatePlaceholder as _,
                                 };
-                                (&&&::ckpt::__private::ArgType(__ckpt_ty0))
+                                (&&&&::ckpt::__private::ArgType(__ckpt_ty0))
                                     .__ckpt_default(__w, 0usize, "x")?;
                             }
                             {
@@ -190,8 +194,9 @@ fn branches(__ckpt_p0: Option<i64>, __ckpt_p1: &[u32]) -> Result<i64, ckpt::Erro
                                     #[allow(unused_imports)]
                                     use ::ckpt::__private::{
                                         ArgDefaultNo as _, ArgDefaultYes as _, ArgPlaceholder as _,
+                                        ArgStatePlaceholder as _,
                                     };
-                                    (&&&::ckpt::__private::ArgType(__ckpt_ty0))
+                                    (&&&&::ckpt::__private::ArgType(__ckpt_ty0))
                                         .__ckpt_default(__w, 0usize, "x")?;
                                 }
                                 {
@@ -224,8 +229,9 @@ fn branches(__ckpt_p0: Option<i64>, __ckpt_p1: &[u32]) -> Result<i64, ckpt::Erro
                             #[allow(unused_imports)]
                             use ::ckpt::__private::{
                                 ArgDefaultNo as _, ArgDefaultYes as _, ArgPlaceholder as _,
+                                ArgStatePlaceholder as _,
                             };
-                            (&&&::ckpt::__private::ArgType(__ckpt_ty0))
+                            (&&&&::ckpt::__private::ArgType(__ckpt_ty0))
                                 .__ckpt_default(__w, 0usize, "x")?;
                         }
                         {

@@ -59,8 +59,9 @@ fn drive(__ckpt_p0: &mut Sim, __ckpt_p1: u64) -> u64 {
                                 #[allow(unused_imports)]
                                 use ::ckpt::__private::{
                                     ArgDefaultNo as _, ArgDefaultYes as _, ArgPlaceholder as _,
+                                    ArgStatePlaceholder as _,
                                 };
-                                (&&&::ckpt::__private::ArgType(__ckpt_ty1))
+                                (&&&&::ckpt::__private::ArgType(__ckpt_ty1))
                                     .__ckpt_default(__w, 1usize, "rounds")?;
                             }
                             ::core::result::Result::Ok(())
@@ -88,7 +89,7 @@ fn drive(__ckpt_p0: &mut Sim, __ckpt_p1: u64) -> u64 {
                     {
                         {
                             {
-                                __ck . save_point (1u32 , :: ckpt :: __private :: Dest :: Default , & | __w : & mut :: ckpt :: __private :: Writer < '_ , '_ > | -> :: ckpt :: Result < () > { :: ckpt :: __private :: IterSaveWhole :: save (& __ckpt_it1 , __w , "__ckpt_it1") ? ; __w . put ("acc" , & acc) ? ; { # [allow (unused_imports)] use :: ckpt :: __private :: { ArgRefState as _ , ArgRefNone as _ } ; (& & :: ckpt :: __private :: ArgRef (& * sim)) . __ckpt_put (__w , 0usize , "sim" , false) ? ; } { # [allow (unused_imports)] use :: ckpt :: __private :: { ArgPlaceholder as _ , ArgDefaultYes as _ , ArgDefaultNo as _ } ; (& & & :: ckpt :: __private :: ArgType (__ckpt_ty1)) . __ckpt_default (__w , 1usize , "rounds") ? ; } :: core :: result :: Result :: Ok (()) }) . expect ("save") ;
+                                __ck . save_point (1u32 , :: ckpt :: __private :: Dest :: Default , & | __w : & mut :: ckpt :: __private :: Writer < '_ , '_ > | -> :: ckpt :: Result < () > { :: ckpt :: __private :: IterSaveWhole :: save (& __ckpt_it1 , __w , "__ckpt_it1") ? ; __w . put ("acc" , & acc) ? ; { # [allow (unused_imports)] use :: ckpt :: __private :: { ArgRefState as _ , ArgRefNone as _ } ; (& & :: ckpt :: __private :: ArgRef (& * sim)) . __ckpt_put (__w , 0usize , "sim" , false) ? ; } { # [allow (unused_imports)] use :: ckpt :: __private :: { ArgPlaceholder as _ , ArgDefaultYes as _ , ArgStatePlaceholder as _ , ArgDefaultNo as _ } ; (& & & & :: ckpt :: __private :: ArgType (__ckpt_ty1)) . __ckpt_default (__w , 1usize , "rounds") ? ; } :: core :: result :: Result :: Ok (()) }) . expect ("save") ;
                             }
                         }
                     }
@@ -123,8 +124,9 @@ fn drive(__ckpt_p0: &mut Sim, __ckpt_p1: u64) -> u64 {
                                     #[allow(unused_imports)]
                                     use ::ckpt::__private::{
                                         ArgDefaultNo as _, ArgDefaultYes as _, ArgPlaceholder as _,
+                                        ArgStatePlaceholder as _,
                                     };
-                                    (&&&::ckpt::__private::ArgType(__ckpt_ty1))
+                                    (&&&&::ckpt::__private::ArgType(__ckpt_ty1))
                                         .__ckpt_default(__w, 1usize, "rounds")?;
                                 }
                                 ::core::result::Result::Ok(())

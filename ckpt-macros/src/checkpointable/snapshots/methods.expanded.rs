@@ -34,8 +34,9 @@ impl Sim {
                         #[allow(unused_imports)]
                         use ::ckpt::__private::{
                             ArgDefaultNo as _, ArgDefaultYes as _, ArgPlaceholder as _,
+                            ArgStatePlaceholder as _,
                         };
-                        (&&&::ckpt::__private::ArgType(__ckpt_ty1))
+                        (&&&&::ckpt::__private::ArgType(__ckpt_ty1))
                             .__ckpt_default(__w, 1usize, "dt")?;
                     }
                     ::core::result::Result::Ok(())
@@ -58,8 +59,9 @@ impl Sim {
                         #[allow(unused_imports)]
                         use ::ckpt::__private::{
                             ArgDefaultNo as _, ArgDefaultYes as _, ArgPlaceholder as _,
+                            ArgStatePlaceholder as _,
                         };
-                        (&&&::ckpt::__private::ArgType(__ckpt_ty1))
+                        (&&&&::ckpt::__private::ArgType(__ckpt_ty1))
                             .__ckpt_default(__w, 1usize, "dt")?;
                     }
                     ::core::result::Result::Ok(())
