@@ -42,6 +42,7 @@ mod signature;
 mod snapshot_tests;
 mod split;
 mod traits;
+mod unmove;
 mod vars;
 mod waits;
 
@@ -544,6 +545,13 @@ fn body(
         .filter(|p| p.passing != Passing::Value)
         .filter_map(|p| p.name.as_ref().map(|n| n.to_string()))
         .collect();
+    unmove::run(
+        &mut body,
+        model
+            .params
+            .iter()
+            .filter_map(|p| p.name.as_ref().map(|n| n.to_string())),
+    );
     normalize::adopt_readers(&mut body, &a.reader_fns);
     let mut norm = normalize::Norm::default();
     norm.run(&mut body, &params, ref_params);

@@ -48,6 +48,16 @@ impl Renamer {
         r
     }
 
+    /// Renames the names in `mapping` (and nothing else) in what it visits; names bound
+    /// inside (a closure's parameters, its `let`s) shadow them as in Rust.
+    pub fn with_mapping(mapping: Vec<(String, syn::Ident)>) -> Renamer {
+        let seen = mapping.iter().map(|(n, _)| (n.clone(), 1)).collect();
+        Renamer {
+            scopes: vec![mapping],
+            seen,
+        }
+    }
+
     pub fn run(&mut self, body: &mut syn::Block) {
         // The body's statements share the parameters' scope.
         self.stmts(&mut body.stmts);

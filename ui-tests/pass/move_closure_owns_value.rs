@@ -1,4 +1,5 @@
-// A `move` closure that owns a `String`, kept across a save point.
+// A `move` closure that owns a `String`, kept across a save point: what it took lives in
+// a local the frame saves.
 #[ckpt::checkpointable]
 fn main() {
     let label = String::from("item");

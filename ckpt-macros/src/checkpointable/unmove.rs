@@ -1,0 +1,193 @@
+//! Pass `unmove`: a `move` closure kept across a save point owns what it captured, and a
+//! restore cannot reach inside a closure. So before the other passes,
+//!
+//! ```text
+//! let label = move |i| format!("{prefix}-{i}");      // a save point follows
+//! ```
+//!
+//! becomes
+//!
+//! ```text
+//! let mut __ckpt_mv1_prefix = prefix;                 // what `move` took, in a local
+//! let label = |i| format!("{__ckpt_mv1_prefix}-{i}"); // borrowed from there
+//! ```
+//!
+//! The captured values move exactly where `move` moved them (a `Copy` one is copied, and
+//! the original can change on its own), but they now live in locals the function's frame
+//! saves, and the closure is made again on restore from them, like any closure that
+//! borrows. Only `let NAME = move |..| ..;` statements followed by a point in their block
+//! are changed, and not when the block hands the closure out (its tail or a `return`
+//! names it) or the closure captures `self`.
+
+use std::collections::BTreeSet;
+
+use syn::visit_mut::VisitMut;
+
+use super::points::has_point_stmt;
+use super::rename::Renamer;
+use super::vars::{bindings, Uses};
+
+/// Rewrites the `move` closures of `body` (see the module docs); `params` are the
+/// function's parameter names.
+pub fn run(body: &mut syn::Block, params: impl IntoIterator<Item = String>) {
+    let mut locals: BTreeSet<String> = params.into_iter().collect();
+    bound_names(body, &mut locals);
+    let mut u = Unmove { locals, next: 0 };
+    u.block(body);
+}
+
+struct Unmove {
+    /// Every name a pattern of the function binds.
+    locals: BTreeSet<String>,
+    next: u32,
+}
+
+impl Unmove {
+    fn block(&mut self, b: &mut syn::Block) {
+        let mut i = 0;
+        while i < b.stmts.len() {
+            // Nested blocks first (their own statements).
+            self.visit_stmt_mut(&mut b.stmts[i]);
+            let later_point = b.stmts[i + 1..].iter().any(has_point_stmt);
+            let handed_out = |name: &str, rest: &[syn::Stmt]| {
+                // A value the block ends with (a loop or a branch ending it yields `()`
+                // or its own tail, not the closure).
+                let tail = match rest.last() {
+                    Some(syn::Stmt::Expr(e, None)) => {
+                        !matches!(
+                            e,
+                            syn::Expr::ForLoop(_)
+                                | syn::Expr::While(_)
+                                | syn::Expr::Loop(_)
+                                | syn::Expr::If(_)
+                                | syn::Expr::Match(_)
+                                | syn::Expr::Block(_)
+                        ) && Uses::of_expr(e).contains(name)
+                    }
+                    _ => false,
+                };
+                tail || rest.iter().any(|s| returns(s, name))
+            };
+            let mut extra = Vec::new();
+            let (head, rest) = b.stmts.split_at_mut(i + 1);
+            if let (true, syn::Stmt::Local(l)) = (later_point, &mut head[i]) {
+                if single_name(&l.pat).is_some_and(|name| !handed_out(&name, rest)) {
+                    extra = self.local(l);
+                }
+            }
+            let n = extra.len();
+            for (k, s) in extra.into_iter().enumerate() {
+                b.stmts.insert(i + k, s);
+            }
+            i += n + 1;
+        }
+    }
+
+    /// The captures of `let NAME = move |..| ..;` moved into locals; the closure no
+    /// longer `move`. Returns the statements that bind the locals.
+    fn local(&mut self, l: &mut syn::Local) -> Vec<syn::Stmt> {
+        let Some(init) = l.init.as_mut().filter(|i| i.diverge.is_none()) else {
+            return Vec::new();
+        };
+        let syn::Expr::Closure(c) = strip_parens(&mut init.expr) else {
+            return Vec::new();
+        };
+        if c.capture.is_none() || c.asyncness.is_some() {
+            return Vec::new();
+        }
+        let free = Uses::of_expr(&syn::Expr::Closure(c.clone()));
+        if free.contains("self") {
+            return Vec::new();
+        }
+        let captured: Vec<String> = free
+            .into_iter()
+            .filter(|n| self.locals.contains(n) && !n.starts_with(|ch: char| ch.is_uppercase()))
+            .collect();
+        self.next += 1;
+        let mut stmts = Vec::new();
+        let mut mapping = Vec::new();
+        for n in &captured {
+            let hidden = syn::Ident::new(&format!("__ckpt_mv{}_{n}", self.next), c.or1_token.span);
+            let orig = syn::Ident::new(n, c.or1_token.span);
+            stmts.push(syn::parse_quote! { let mut #hidden = #orig; });
+            mapping.push((n.clone(), hidden));
+        }
+        c.capture = None;
+        Renamer::with_mapping(mapping).visit_expr_closure_mut(c);
+        stmts
+    }
+}
+
+impl VisitMut for Unmove {
+    fn visit_block_mut(&mut self, b: &mut syn::Block) {
+        self.block(b);
+    }
+    fn visit_expr_closure_mut(&mut self, _: &mut syn::ExprClosure) {}
+    fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+}
+
+fn strip_parens(e: &mut syn::Expr) -> &mut syn::Expr {
+    match e {
+        syn::Expr::Paren(p) => strip_parens(&mut p.expr),
+        other => other,
+    }
+}
+
+/// `NAME` or `NAME: T` (with `mut`).
+fn single_name(p: &syn::Pat) -> Option<String> {
+    match p {
+        syn::Pat::Ident(i) if i.subpat.is_none() && i.by_ref.is_none() => Some(i.ident.to_string()),
+        syn::Pat::Type(t) => single_name(&t.pat),
+        _ => None,
+    }
+}
+
+/// A `return` in `s` whose value names `name`.
+fn returns(s: &syn::Stmt, name: &str) -> bool {
+    struct R<'n>(&'n str, bool);
+    impl<'a> syn::visit::Visit<'a> for R<'_> {
+        fn visit_expr_return(&mut self, r: &'a syn::ExprReturn) {
+            if let Some(e) = &r.expr {
+                self.1 |= Uses::of_expr(e).contains(self.0);
+            }
+        }
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    let mut r = R(name, false);
+    syn::visit::Visit::visit_stmt(&mut r, s);
+    r.1
+}
+
+/// The names the patterns of `b` bind (outside closures and items).
+fn bound_names(b: &syn::Block, out: &mut BTreeSet<String>) {
+    struct B<'o>(&'o mut BTreeSet<String>);
+    impl<'a> syn::visit::Visit<'a> for B<'_> {
+        fn visit_local(&mut self, l: &'a syn::Local) {
+            self.pat(&l.pat, false);
+            syn::visit::visit_local(self, l);
+        }
+        fn visit_expr_for_loop(&mut self, f: &'a syn::ExprForLoop) {
+            self.pat(&f.pat, false);
+            syn::visit::visit_expr_for_loop(self, f);
+        }
+        fn visit_arm(&mut self, a: &'a syn::Arm) {
+            self.pat(&a.pat, true);
+            syn::visit::visit_arm(self, a);
+        }
+        fn visit_expr_let(&mut self, l: &'a syn::ExprLet) {
+            self.pat(&l.pat, true);
+            syn::visit::visit_expr_let(self, l);
+        }
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    impl B<'_> {
+        fn pat(&mut self, p: &syn::Pat, in_match: bool) {
+            let mut bs = Vec::new();
+            bindings(p, in_match, &mut bs);
+            self.0.extend(bs.into_iter().map(|b| b.name.to_string()));
+        }
+    }
+    syn::visit::Visit::visit_block(&mut B(out), b);
+}
