@@ -341,6 +341,11 @@ impl VisitMut for Marker<'_> {
                 return;
             }
             syn::Expr::Macro(m) => {
+                if let Some(desugared) = desugar_matches(m) {
+                    *e = desugared;
+                    self.visit_expr_mut(e);
+                    return;
+                }
                 if let Some(unfolded) = self.unfold(m) {
                     *e = unfolded;
                 } else {
@@ -419,7 +424,7 @@ impl VisitMut for Marker<'_> {
             self.cx.error_at(
                 span,
                 "ckpt: a save point cannot sit inside this macro call (ckpt sees into the \
-                 arguments of `println!`, `format!`, `write!`, `assert!` and `vec!` only); call \
+                 arguments of `println!`, `format!`, `write!`, `assert!`, `matches!` and `vec!` only); call \
                  `ckpt::save()` in a statement of its own before the macro",
             );
         }
@@ -471,6 +476,37 @@ impl VisitMut for Marker<'_> {
     }
 
     fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+}
+
+/// `matches!(e, PAT if GUARD)` as the `match` it stands for, so that ckpt sees the calls
+/// in `e` and the guard (`matches!(step(&mut s), Some(_))` with a saving `step`).
+fn desugar_matches(m: &syn::ExprMacro) -> Option<syn::Expr> {
+    if m.mac.path.segments.last()?.ident != "matches" || !m.attrs.is_empty() {
+        return None;
+    }
+    let (e, pat, guard) = m
+        .mac
+        .parse_body_with(|input: syn::parse::ParseStream| {
+            let e: syn::Expr = input.parse()?;
+            input.parse::<syn::Token![,]>()?;
+            let pat = syn::Pat::parse_multi_with_leading_vert(input)?;
+            let guard = if input.peek(syn::Token![if]) {
+                input.parse::<syn::Token![if]>()?;
+                Some(input.parse::<syn::Expr>()?)
+            } else {
+                None
+            };
+            let _ = input.parse::<Option<syn::Token![,]>>()?;
+            Ok((e, pat, guard))
+        })
+        .ok()?;
+    let guard = guard.map(|g| quote::quote!(if #g));
+    Some(syn::parse_quote_spanned! {m.mac.path.span()=>
+        match #e {
+            #pat #guard => true,
+            _ => false,
+        }
+    })
 }
 
 /// How a standard macro takes its arguments, for those whose arguments are expressions.

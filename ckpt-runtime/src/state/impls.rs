@@ -83,7 +83,7 @@ impl State for char {
 
 impl State for () {
     fn placeholder() -> Option<Self> {
-        Some(Default::default())
+        Some(())
     }
 
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {

@@ -466,6 +466,7 @@ corpus! {
     rev_step_by_countdown,
     same_name_other_module,
     saving_calls_in_expressions,
+    saving_calls_in_matches_let_else,
     set_current_dir_relative,
     shadowed_types_across_save,
     shop_struct_maps_methods,
