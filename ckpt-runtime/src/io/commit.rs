@@ -298,8 +298,14 @@ fn forward() {
             unsafe { libc::_exit(2) };
         }
         if !data.is_empty() {
-            crate::replay::commit();
-            if write_all(out.orig_fd, data).is_err() {
+            let mut marks = Vec::with_capacity(2);
+            if !announced {
+                marks.push((end - data.len() as u64, digest(&[])));
+            }
+            marks.push((end, digest(data)));
+            let wrote =
+                crate::replay::release_with(|| write_all(out.orig_fd, data).is_ok(), &marks);
+            if !wrote {
                 // The reader went away: the program's next write fails as it would have
                 // (broken pipe).
                 let mut c = counts(out);
@@ -309,11 +315,7 @@ fn forward() {
                 out.done.notify_all();
                 return;
             }
-            if !announced {
-                crate::replay::released(end - data.len() as u64, digest(&[]));
-                announced = true;
-            }
-            crate::replay::released(end, digest(data));
+            announced = true;
         }
         let mut c = counts(out);
         c.done = end;

@@ -499,18 +499,33 @@ pub(crate) fn commit() {
     }
 }
 
-/// After output left: standard output has been released up to `pos`, the bytes since the
-/// last release hashing to `digest` (written to the log at once, so a recovery does not
-/// release them again).
-pub(crate) fn released(pos: u64, digest: u64) {
-    if let Some(w) = active().as_mut().and_then(Active::writer) {
-        let r = w
-            .push(Kind::Released, digest, &Payload::Uint(pos))
-            .and_then(|()| w.flush());
-        if let Err(e) = r {
-            eprintln!("ckpt: warning: the input log is incomplete: {e}");
-        }
+/// Standard output leaving, all under the log's lock: the log made durable (what the
+/// output depends on is in it), `write` puts the bytes out, and each `(pos, digest)` of
+/// `released` is written to the log at once. Nothing else (an event the program's thread
+/// logs and syncs) can come between the write and its record, so a kill lands there only
+/// between two write(2) calls: the one window a pipe cannot close (bytes in a pipe cannot
+/// be taken back, so a recovery prints that last write again). Returns what `write`
+/// returned.
+pub(crate) fn release_with(write: impl FnOnce() -> bool, released: &[(u64, u64)]) -> bool {
+    let mut a = active();
+    let Some(w) = a.as_mut().and_then(Active::writer) else {
+        drop(a);
+        return write();
+    };
+    if let Err(e) = w.commit() {
+        eprintln!("ckpt: warning: the input log is incomplete: {e}");
     }
+    if !write() {
+        return false;
+    }
+    let r = released
+        .iter()
+        .try_for_each(|&(pos, digest)| w.push(Kind::Released, digest, &Payload::Uint(pos)))
+        .and_then(|()| w.flush());
+    if let Err(e) = r {
+        eprintln!("ckpt: warning: the input log is incomplete: {e}");
+    }
+    true
 }
 
 /// `--ckpt-log-keep=last`: each image starts the log again (the events before it are
