@@ -435,6 +435,7 @@ corpus! {
     labelled_search_grid,
     linked_list_box,
     literals_across_save,
+    lru_cache_display_result,
     map_values_loops,
     maps_passed_returned,
     match_borrowed_element,
@@ -490,5 +491,6 @@ corpus! {
     typed_self_where_fn,
     vec_consumed_in_branch,
     web_server_incoming,
+    worker_threads_then_saves,
     zip_dot_product,
 }
