@@ -333,7 +333,9 @@ fn rerun_eligible(l: &syn::Local, rest: &[syn::Stmt]) -> bool {
     }
     let mut bs = Vec::new();
     bindings(&l.pat, false, &mut bs);
-    if bs.is_empty() || bs.iter().any(|b| b.mutable) || has_ref_binding(&l.pat) {
+    // A `lends` closure is `mut` to be called; it holds no state of its own.
+    let lends = lends_call(&init.expr).is_some();
+    if bs.is_empty() || (bs.iter().any(|b| b.mutable) && !lends) || has_ref_binding(&l.pat) {
         return false;
     }
     if !rerun_class(&init.expr) {
@@ -348,6 +350,10 @@ fn rerun_eligible(l: &syn::Local, rest: &[syn::Stmt]) -> bool {
         Some(k) => &rest[..=k],
         None => &rest[..0],
     };
+    // A pointer to a place (`addr_of!(x)`) stays right whatever the place holds.
+    if is_addr_of(&init.expr) {
+        return true;
+    }
     let inputs = Uses::of_expr(&init.expr);
     !span.iter().any(|s| mutates_any(s, &inputs))
 }
@@ -426,6 +432,9 @@ pub fn rerun_class(e: &syn::Expr) -> bool {
         ),
         syn::Expr::Reference(r) => place_like(&r.expr),
         syn::Expr::Closure(_) => true,
+        // A closure that changes what it borrows, with the pointers to those locals
+        // (`unmove`): made again, as closures are.
+        syn::Expr::Call(_) if lends_call(e).is_some() => true,
         // `addr_of!(x)`: where `x` is, again.
         syn::Expr::Macro(m)
             if m.mac
@@ -696,3 +705,23 @@ fn mutates_any(s: &syn::Stmt, names: &BTreeSet<String>) -> bool {
 
 #[cfg(test)]
 mod tests;
+
+/// `::ckpt::__private::lends(closure, (p1, p2,))`: the pointers' names.
+pub fn lends_call(e: &syn::Expr) -> Option<Vec<String>> {
+    let syn::Expr::Call(c) = e else { return None };
+    let syn::Expr::Path(p) = &*c.func else {
+        return None;
+    };
+    if p.path.segments.last()?.ident != "lends" || c.args.len() != 2 {
+        return None;
+    }
+    let syn::Expr::Tuple(t) = &c.args[1] else {
+        return None;
+    };
+    t.elems.iter().map(super::vars::ident_of).collect()
+}
+
+fn is_addr_of(e: &syn::Expr) -> bool {
+    matches!(e, syn::Expr::Macro(m)
+        if m.mac.path.segments.last().is_some_and(|s| s.ident == "addr_of"))
+}

@@ -445,7 +445,42 @@ pub struct CaptureSpec<'a> {
 
 impl CaptureSpec<'_> {
     /// `|__w| { … }`: writes the live locals and the parameters.
+    /// The locals borrowed by a live `lends` closure, with the pointer a save reads each
+    /// through (see `unmove`).
+    fn lent_to_closures(&self) -> std::collections::BTreeMap<String, syn::Ident> {
+        let mut out = std::collections::BTreeMap::new();
+        for name in self.live {
+            let Some(Mode::Rerun(syn::Stmt::Local(l))) = self.table.get(name).map(|b| &b.mode)
+            else {
+                continue;
+            };
+            let Some(ptrs) = l
+                .init
+                .as_ref()
+                .and_then(|i| super::bindings::lends_call(&i.expr))
+            else {
+                continue;
+            };
+            for p in ptrs {
+                let Some(pb) = self.table.get(&p) else {
+                    continue;
+                };
+                let Mode::Rerun(syn::Stmt::Local(pl)) = &pb.mode else {
+                    continue;
+                };
+                let Some(syn::Expr::Macro(m)) = pl.init.as_ref().map(|i| &*i.expr) else {
+                    continue;
+                };
+                if let Ok(x) = m.mac.parse_body::<syn::Ident>() {
+                    out.insert(x.to_string(), pb.ident.clone());
+                }
+            }
+        }
+        out
+    }
+
     pub fn closure(&self) -> TokenStream {
+        let lent_to_closures = self.lent_to_closures();
         let mut puts = Vec::new();
         for pc in self.parts {
             for (t, _) in &pc.ix {
@@ -474,9 +509,12 @@ impl CaptureSpec<'_> {
             let id = &b.ident;
             let key = display(name);
             match &b.mode {
-                Mode::Take => {
-                    puts.push(quote_spanned! {id.span()=> __w.put(#key, &#id)?; });
-                }
+                Mode::Take => match lent_to_closures.get(name) {
+                    Some(p) => puts.push(quote_spanned! {id.span()=>
+                        __w.put(#key, ::ckpt::__private::lent_ref(#p))?;
+                    }),
+                    None => puts.push(quote_spanned! {id.span()=> __w.put(#key, &#id)?; }),
+                },
                 Mode::Iter => {
                     let whole = self.norm.iter(name).is_some_and(|i| i.whole);
                     let span = self

@@ -73,6 +73,7 @@ impl Unmove {
             if let (true, syn::Stmt::Local(l)) = (later_point, &mut head[i]) {
                 if single_name(&l.pat).is_some_and(|name| !handed_out(&name, rest)) {
                     extra = self.local(l);
+                    extra.extend(self.lending(l));
                 }
             }
             let n = extra.len();
@@ -110,10 +111,64 @@ impl Unmove {
             let hidden = syn::Ident::new(&format!("__ckpt_mv{}_{n}", self.next), c.or1_token.span);
             let orig = syn::Ident::new(n, c.or1_token.span);
             stmts.push(syn::parse_quote! { let mut #hidden = #orig; });
+            self.locals.insert(hidden.to_string());
             mapping.push((n.clone(), hidden));
         }
         c.capture = None;
         Renamer::with_mapping(mapping).visit_expr_closure_mut(c);
+        stmts
+    }
+}
+
+impl Unmove {
+    /// `let mut NAME = |..| ..;` (a closure that may change what it borrows): a pointer to
+    /// each local it captures, taken before it borrows them, and the closure wrapped in
+    /// `lends(closure, (pointers,))`. A point while the closure lives saves those locals
+    /// through the pointers (the closure's borrow stands), and a restore makes the
+    /// pointers and the closure again from the restored locals.
+    fn lending(&mut self, l: &mut syn::Local) -> Vec<syn::Stmt> {
+        let mutable = matches!(&l.pat, syn::Pat::Ident(i) if i.mutability.is_some())
+            || matches!(&l.pat, syn::Pat::Type(t) if matches!(&*t.pat, syn::Pat::Ident(i) if i.mutability.is_some()));
+        let Some(init) = l.init.as_mut().filter(|i| i.diverge.is_none()) else {
+            return Vec::new();
+        };
+        if !mutable {
+            return Vec::new();
+        }
+        let syn::Expr::Closure(c) = strip_parens(&mut init.expr) else {
+            return Vec::new();
+        };
+        if c.capture.is_some() || c.asyncness.is_some() {
+            return Vec::new();
+        }
+        let free = Uses::of_expr(&syn::Expr::Closure(c.clone()));
+        if free.contains("self") {
+            return Vec::new();
+        }
+        let captured: Vec<String> = free
+            .into_iter()
+            .filter(|n| self.locals.contains(n) && !n.starts_with(|ch: char| ch.is_uppercase()))
+            .collect();
+        if captured.is_empty() {
+            return Vec::new();
+        }
+        self.next += 1;
+        let span = c.or1_token.span;
+        let mut stmts = Vec::new();
+        let mut ptrs = Vec::new();
+        for n in &captured {
+            let p = syn::Ident::new(
+                &format!("__ckpt_p{}_{}", self.next, n.trim_start_matches('_')),
+                span,
+            );
+            let x = syn::Ident::new(n, span);
+            stmts.push(syn::parse_quote! { let #p = ::core::ptr::addr_of!(#x); });
+            ptrs.push(p);
+        }
+        let closure = c.clone();
+        *init.expr = syn::parse_quote! {
+            ::ckpt::__private::lends(#closure, (#(#ptrs,)*))
+        };
         stmts
     }
 }

@@ -560,3 +560,26 @@ impl Entry {
         Ok(*unsafe { Box::from_raw(p.cast::<T>()) })
     }
 }
+
+/// A closure that may change the locals it borrows, kept across a save point: the
+/// pointers to those locals, taken before the closure borrowed them, are how a save
+/// reads them meanwhile (see [`lent_ref`]). Returns the closure.
+#[inline(always)]
+pub fn lends<F, P>(f: F, pointers: P) -> F {
+    let _ = pointers;
+    f
+}
+
+/// The local behind a pointer of [`lends`], read by a save while the closure that
+/// borrows it is alive between two of its calls: nothing else writes it meanwhile. Only
+/// the code `#[checkpointable]` generates calls it, with such a pointer (as `parts`
+/// does for its pointers), hence the allowance.
+#[inline(always)]
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
+pub fn lent_ref<'a, T: ?Sized>(p: *const T) -> &'a T {
+    // SAFETY: `p` points at a local of the running function, taken by `addr_of!` before
+    // a closure borrowed it; the local outlives the save that reads it (both are in that
+    // function), and no write happens during the read (the closure is not running: the
+    // save point is in the function's own body, not in the closure).
+    unsafe { &*p }
+}

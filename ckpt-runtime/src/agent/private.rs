@@ -6,9 +6,10 @@ use std::path::Path;
 
 use super::args::Entry;
 pub use super::args::{
-    arg_self_dyn, arg_self_in_trait, mark_arg, mark_arg_mut, mark_arg_ref, type_of, ArgCtorNone,
-    ArgCtorState, ArgDefaultNo, ArgDefaultYes, ArgPlaceholder, ArgRef, ArgRefNone, ArgRefState,
-    ArgStatePlaceholder, ArgType, ArgVal, ArgValNone, ArgValState, Placeholder, Pointee, TypeOf,
+    arg_self_dyn, arg_self_in_trait, lends, lent_ref, mark_arg, mark_arg_mut, mark_arg_ref,
+    type_of, ArgCtorNone, ArgCtorState, ArgDefaultNo, ArgDefaultYes, ArgPlaceholder, ArgRef,
+    ArgRefNone, ArgRefState, ArgStatePlaceholder, ArgType, ArgVal, ArgValNone, ArgValState,
+    Placeholder, Pointee, TypeOf,
 };
 use super::components;
 pub use super::dyns::{dyn_not_saveable, load_dyn, save_dyn, DynCtor};

@@ -398,6 +398,7 @@ corpus! {
     closure_generic_apply,
     closure_table_loop,
     closures_between_saves,
+    closures_changing_captures,
     cow_box_rc_str,
     custom_error_enum,
     custom_iterator_struct,

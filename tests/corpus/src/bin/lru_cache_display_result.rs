@@ -15,7 +15,13 @@ struct Lru {
 
 impl Lru {
     fn new(cap: usize) -> Self {
-        Lru { cap, map: HashMap::new(), order: VecDeque::new(), hits: 0, misses: 0 }
+        Lru {
+            cap,
+            map: HashMap::new(),
+            order: VecDeque::new(),
+            hits: 0,
+            misses: 0,
+        }
     }
     fn get(&mut self, k: u32) -> Option<&String> {
         if self.map.contains_key(&k) {
@@ -42,7 +48,11 @@ impl Lru {
 
 impl fmt::Display for Lru {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "Lru[{}] hits={} misses={} order={:?}", self.cap, self.hits, self.misses, self.order)
+        write!(
+            f,
+            "Lru[{}] hits={} misses={} order={:?}",
+            self.cap, self.hits, self.misses, self.order
+        )
     }
 }
 
@@ -58,8 +68,18 @@ fn parse_pair(s: &str) -> Result<(u32, u32), ParseErr> {
         return Err(ParseErr::Empty);
     }
     let mut it = s.split(',');
-    let a = it.next().ok_or(ParseErr::Empty)?.trim().parse().map_err(|_| ParseErr::Bad(s.to_string()))?;
-    let b = it.next().ok_or(ParseErr::Empty)?.trim().parse().map_err(|_| ParseErr::Bad(s.to_string()))?;
+    let a = it
+        .next()
+        .ok_or(ParseErr::Empty)?
+        .trim()
+        .parse()
+        .map_err(|_| ParseErr::Bad(s.to_string()))?;
+    let b = it
+        .next()
+        .ok_or(ParseErr::Empty)?
+        .trim()
+        .parse()
+        .map_err(|_| ParseErr::Bad(s.to_string()))?;
     Ok((a, b))
 }
 
@@ -85,12 +105,19 @@ fn run(lines: &[&str]) -> Result<u32, ParseErr> {
 
 #[ckpt::checkpointable]
 fn main() {
-    let input = vec!["1,10", "2,20", "1,11", "3,30", "4,40", "2,21", "1,12", "5,50", "3,31"];
+    let input = vec![
+        "1,10", "2,20", "1,11", "3,30", "4,40", "2,21", "1,12", "5,50", "3,31",
+    ];
     match run(&input) {
         Ok(t) => println!("total {t}"),
         Err(e) => println!("error {e:?}"),
     }
-    let mut scores: Vec<(String, u32)> = vec![("ann".into(), 7), ("bob".into(), 9), ("cy".into(), 7), ("di".into(), 3)];
+    let mut scores: Vec<(String, u32)> = vec![
+        ("ann".into(), 7),
+        ("bob".into(), 9),
+        ("cy".into(), 7),
+        ("di".into(), 3),
+    ];
     scores.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let mut rank = 0;
     while rank < scores.len() {

@@ -5,7 +5,9 @@ use std::thread;
 
 #[ckpt::checkpointable]
 fn main() {
-    let handles: Vec<_> = (0..4u64).map(|i| thread::spawn(move || (1..=10 + i).product::<u64>() % 1000)).collect();
+    let handles: Vec<_> = (0..4u64)
+        .map(|i| thread::spawn(move || (1..=10 + i).product::<u64>() % 1000))
+        .collect();
     let results: Vec<u64> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     for (i, r) in results.iter().enumerate() {
         ckpt::save().expect("checkpoint");

@@ -1,0 +1,41 @@
+//! Closures that change what they capture, kept across saves: one adding to a total and
+//! pushing to a log, one counting words in a HashMap through `entry`, and a `move`
+//! counter whose own copy runs ahead of the outer variable.
+use std::collections::HashMap;
+
+#[ckpt::checkpointable]
+fn main() {
+    let mut total = 0;
+    let mut log: Vec<String> = Vec::new();
+    let mut add = |x: i32| {
+        total += x;
+        log.push(format!("+{x}"));
+    };
+    for i in 0..6 {
+        add(i);
+        ckpt::save().expect("checkpoint");
+        println!("added {i}");
+    }
+    println!("total {total} log {log:?}");
+    let mut id = 100;
+    let mut next_id = move || {
+        id += 1;
+        id
+    };
+    for i in 0..5 {
+        let n = next_id();
+        ckpt::save().expect("checkpoint");
+        println!("{i}: id {n}");
+    }
+    println!("outer id still {id}");
+    let mut counts: HashMap<String, u32> = HashMap::new();
+    let mut bump = |w: &str| *counts.entry(w.to_lowercase()).or_insert(0) += 1;
+    for w in "The cat saw the other cat and THE dog".split(' ') {
+        bump(w);
+        ckpt::save().expect("checkpoint");
+        println!("counted {w}");
+    }
+    let mut keys: Vec<_> = counts.iter().collect();
+    keys.sort();
+    println!("{keys:?}");
+}
