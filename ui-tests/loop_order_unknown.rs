@@ -1,13 +1,15 @@
 // A `for` whose iterator ckpt cannot make again in the same order, with a save inside.
 use std::collections::HashMap;
 
-fn evens(limit: u32) -> impl Iterator<Item = u32> {
-    (0..limit).filter(|n| n % 2 == 0)
-}
-
 #[ckpt::checkpointable]
 fn main() {
-    for n in evens(10) {
+    // An iterator in a local, made by a closure that keeps state: it cannot be made again.
+    let mut k = 0;
+    let gen = std::iter::from_fn(move || {
+        k += 1;
+        (k < 5).then_some(k)
+    });
+    for n in gen {
         ckpt::save().unwrap();
         println!("{n}");
     }

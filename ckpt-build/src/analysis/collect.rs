@@ -16,7 +16,7 @@ use traits::dyn_capable;
 /// Which calls pass arguments that fix a type parameter, from the macro crate's own file.
 #[path = "../../../ckpt-macros/src/checkpointable/signature.rs"]
 mod signature;
-use signature::infers_from_args;
+use signature::{infers_from_args, returns_opaque_iterator};
 
 /// Deeper `mod` nesting than this is almost certainly a `#[path]` loop.
 const MAX_MODULE_DEPTH: usize = 64;
@@ -34,6 +34,9 @@ pub(crate) struct Collected {
     /// Names of the checkpointable functions and methods whose arguments may fix a type
     /// parameter (see [`infers_from_args`]).
     pub(crate) generic: BTreeSet<String>,
+    /// Names of the functions and methods that return an iterator of a type they do not
+    /// name (`impl Iterator`): a loop over one is resumed by calling it again.
+    pub(crate) iter_fns: BTreeSet<String>,
     /// Module-level std imports around each checkpointable function (see `format.rs`).
     pub(crate) imports: BTreeMap<String, BTreeSet<(String, String)>>,
     /// The statics and thread-locals, in file order.
@@ -266,6 +269,9 @@ impl Walker<'_> {
         for item in items {
             match item {
                 syn::Item::Fn(f) => {
+                    if returns_opaque_iterator(&f.sig.output) {
+                        self.out.iter_fns.insert(f.sig.ident.to_string());
+                    }
                     if scope.annotated || is_marked(&f.attrs) {
                         self.out.functions.insert(f.sig.ident.to_string());
                         if infers_from_args(&f.sig, None) {
@@ -282,6 +288,9 @@ impl Walker<'_> {
                     let self_name = self_type_name(&imp.self_ty);
                     for it in &imp.items {
                         if let syn::ImplItem::Fn(m) = it {
+                            if returns_opaque_iterator(&m.sig.output) {
+                                self.out.iter_fns.insert(m.sig.ident.to_string());
+                            }
                             if all || is_marked(&m.attrs) {
                                 self.out
                                     .methods

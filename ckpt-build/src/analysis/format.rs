@@ -52,6 +52,9 @@ pub(crate) fn render(analysis: &Analysis, rustc: &str, target: &str) -> String {
         for f in &krate.generic {
             let _ = writeln!(out, "generic {f}");
         }
+        for f in &krate.iter_fns {
+            let _ = writeln!(out, "iter_fn {f}");
+        }
         for (key, uses) in &krate.imports {
             for (alias, path) in uses {
                 let _ = writeln!(out, "use {key} {alias} {path}");

@@ -44,6 +44,9 @@
 //! - `generic <name>`: a checkpointable function or method (by bare name) whose arguments
 //!   may fix a type parameter (its own, an `impl Trait` parameter, or its `impl`'s for an
 //!   associated function without `self`).
+//! - `iter_fn <name>`: a function or method (by bare name) returning an iterator of a
+//!   type it does not name (`impl Iterator<..>`, `Box<dyn Iterator<..>>`): a loop over a
+//!   call of it is resumed by calling it again and skipping the items taken.
 //! - `use <key> <alias> <path>`: a module-level `use` of a `std::` path in the module of
 //!   the checkpointable function `<key>` (`name`, or `Self::name` for methods); `<alias>`
 //!   is the name it binds (`*` for a glob). The macro shadows the ones it reroutes.
@@ -121,6 +124,9 @@ pub struct CrateAnalysis {
     /// Names of the checkpointable functions and methods whose arguments may fix a type
     /// parameter (`generic` lines).
     pub generic: BTreeSet<String>,
+    /// Names of the functions and methods that return `impl Iterator` (or a boxed
+    /// `dyn Iterator`): `iter_fn` lines.
+    pub iter_fns: BTreeSet<String>,
     /// The module-level `use` declarations of std paths around each checkpointable
     /// function (`"f"` or `"Type::m"` → `(alias, path)`, alias `*` for a glob): the macro
     /// routes the ones naming OS interfaces to ckpt's components.
@@ -270,6 +276,7 @@ pub fn analyze(
                 existing.reader_fns.append(&mut out.reader_fns);
                 existing.methods.append(&mut out.methods);
                 existing.generic.append(&mut out.generic);
+                existing.iter_fns.append(&mut out.iter_fns);
                 for (k, v) in std::mem::take(&mut out.imports) {
                     collect::note_imports(&mut existing.imports, k, v);
                 }
@@ -285,6 +292,7 @@ pub fn analyze(
                     reader_fns: out.reader_fns,
                     methods: out.methods,
                     generic: out.generic,
+                    iter_fns: out.iter_fns,
                     imports: out.imports,
                     globals: out.globals,
                     traits: out.traits,

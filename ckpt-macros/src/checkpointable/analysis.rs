@@ -7,6 +7,7 @@
 //! fn <name>
 //! method <SelfType> <name>
 //! generic <fn or method name>
+//! iter_fn <fn or method name>
 //! use <fn name or SelfType::name> <alias> <std path>
 //! ```
 //!
@@ -29,6 +30,9 @@ pub struct Analysis {
     /// (`generic` lines): a computed argument passed to one comes back on the resume path
     /// with the type the normal path gave it.
     pub generic: BTreeSet<String>,
+    /// Functions and methods (by name) returning `impl Iterator` (`iter_fn` lines): a
+    /// loop over a call of one is resumed by calling it again.
+    pub iter_fns: BTreeSet<String>,
     pub fingerprint: String,
     /// The std imports of the module around each function (`"f"` or `"Type::m"` →
     /// `(alias, path)`), for the std-to-ckpt rewrite.
@@ -95,6 +99,9 @@ impl Analysis {
                 }
                 "generic" => {
                     a.generic.insert(rest.to_string());
+                }
+                "iter_fn" => {
+                    a.iter_fns.insert(rest.to_string());
                 }
                 "trait" => {
                     a.traits.insert(rest.to_string());

@@ -120,6 +120,9 @@ fn collect_names(item: &syn::Item, a: &mut Analysis) {
             if signature::infers_from_args(&f.sig, None) {
                 a.generic.insert(f.sig.ident.to_string());
             }
+            if signature::returns_opaque_iterator(&f.sig.output) {
+                a.iter_fns.insert(f.sig.ident.to_string());
+            }
         }
         syn::Item::Impl(i) => {
             let ty = model::type_name(&i.self_ty);
@@ -128,6 +131,9 @@ fn collect_names(item: &syn::Item, a: &mut Analysis) {
                     a.add_method(ty.clone(), f.sig.ident.to_string());
                     if signature::infers_from_args(&f.sig, Some(&i.generics)) {
                         a.generic.insert(f.sig.ident.to_string());
+                    }
+                    if signature::returns_opaque_iterator(&f.sig.output) {
+                        a.iter_fns.insert(f.sig.ident.to_string());
                     }
                 }
             }
@@ -554,6 +560,7 @@ fn body(
     );
     normalize::adopt_readers(&mut body, &a.reader_fns);
     let mut norm = normalize::Norm::default();
+    norm.iter_fns = a.iter_fns.clone();
     norm.run(&mut body, &params, ref_params);
     show("normalize", name, &body);
     hoist::Hoist::default().run(&mut body);

@@ -17,6 +17,12 @@ use syn::visit_mut::VisitMut;
 
 use super::points::{has_point_block, has_point_expr};
 
+/// std's functions that make an iterator from their arguments alone, the same each time
+/// (`iter::zip(&a, &b)`, `iter::repeat(x).take(n)`, `iter::successors(first, next)`): a
+/// loop over one is resumed by calling it again, as over a function returning `impl
+/// Iterator` (not `from_fn`/`repeat_with`, whose closures may keep state).
+const STD_ITER_FNS: &[&str] = &["zip", "repeat", "repeat_n", "once", "successors", "empty"];
+
 /// A `for` loop's iterator.
 pub struct LoopIter {
     /// The local that holds it (`__ckpt_itN`).
@@ -53,6 +59,8 @@ pub struct Norm {
     /// `lines()`/`bytes()`/`split()` take an item at a time from the reader, which the
     /// caller keeps.
     lent_readers: BTreeSet<String>,
+    /// Functions and methods returning `impl Iterator` (`Analysis::iter_fns`).
+    pub iter_fns: BTreeSet<String>,
 }
 
 impl Norm {
@@ -171,6 +179,35 @@ impl Norm {
         }
         let (r, method, args) = (format_ident!("{}", r), &m.method, &m.args);
         Some(parse_quote!(::core::iter::Iterator::next(&mut (&mut *#r).#method(#args))))
+    }
+
+    /// A loop over a call of a function or method returning `impl Iterator` (`evens(n)`,
+    /// `self.open_orders()`, maybe under adapters): the call wrapped in ckpt's `remade`,
+    /// so that the loop is saved by count and resumed by calling it again (its type is
+    /// opaque: neither saved whole nor known to iterate in a stable order). True if so.
+    fn wrap_remade(&self, iterable: &mut syn::Expr) -> bool {
+        let mut cur = iterable;
+        loop {
+            let hit = match &*cur {
+                syn::Expr::Call(c) => matches!(&*c.func, syn::Expr::Path(p)
+                if p.path.segments.last().is_some_and(|s| {
+                    let n = s.ident.to_string();
+                    self.iter_fns.contains(&n) || STD_ITER_FNS.contains(&n.as_str())
+                })),
+                syn::Expr::MethodCall(m) => self.iter_fns.contains(&m.method.to_string()),
+                _ => false,
+            };
+            if hit {
+                let inner = cur.clone();
+                *cur = parse_quote!(::ckpt::__private::remade(#inner));
+                return true;
+            }
+            cur = match cur {
+                syn::Expr::MethodCall(m) => &mut m.receiver,
+                syn::Expr::Paren(p) => &mut p.expr,
+                _ => return false,
+            };
+        }
     }
 
     /// Whether a loop over `iterable` saves its iterator whole.
@@ -615,6 +652,7 @@ impl VisitMut for Norm {
                 self.next_iter += 1;
                 let var = format_ident!("__ckpt_it{}", self.next_iter);
                 let mut iterable = (*f.expr).clone();
+                let remade = self.wrap_remade(&mut iterable);
                 let mut pat = (*f.pat).clone();
                 let mut counter = None;
                 // `x.enumerate()` over an iterator saved whole: ckpt's enumerate, which is
@@ -623,7 +661,7 @@ impl VisitMut for Norm {
                 // `m.values().enumerate()` over a hash map is resumed like `m.values()`.
                 if let syn::Expr::MethodCall(m) = &iterable {
                     if m.method == "enumerate" && m.args.is_empty() {
-                        if self.whole(&m.receiver) {
+                        if !remade && self.whole(&m.receiver) {
                             let inner = &m.receiver;
                             iterable = parse_quote!(::ckpt::__private::enumerate(#inner));
                         } else if let Some((n_pat, item_pat)) = pair_pattern(&pat) {
@@ -636,7 +674,7 @@ impl VisitMut for Norm {
                 }
                 // `m.values()` / `m.values_mut()` of a std hash map: its values with the
                 // keys its loop is saved by (of anything else: as written).
-                let whole = self.whole(&iterable);
+                let whole = !remade && self.whole(&iterable);
                 if let Some(picked) = self.pick_values(&iterable) {
                     iterable = picked;
                 }

@@ -21,3 +21,36 @@ pub fn infers_from_args(sig: &syn::Signature, imp: Option<&syn::Generics>) -> bo
         sig.receiver().is_none() && imp.is_some_and(|g| g.type_params().next().is_some());
     own || impl_arg || from_impl
 }
+
+/// A function that returns an iterator of a type it does not name (`impl Iterator<..>`,
+/// `Box<dyn Iterator<..>>`, or their double-ended and exact-size kin). A `for` with a save
+/// point over one it calls is resumed by calling it again and skipping the items the loop
+/// had taken.
+pub fn returns_opaque_iterator(output: &syn::ReturnType) -> bool {
+    let syn::ReturnType::Type(_, t) = output else {
+        return false;
+    };
+    let mut opaque = false;
+    let mut iterator = false;
+    fn walk(ts: proc_macro2::TokenStream, opaque: &mut bool, iterator: &mut bool) {
+        for t in ts {
+            match t {
+                proc_macro2::TokenTree::Ident(i) => {
+                    if i == "impl" || i == "dyn" {
+                        *opaque = true;
+                    }
+                    if matches!(
+                        i.to_string().as_str(),
+                        "Iterator" | "DoubleEndedIterator" | "ExactSizeIterator"
+                    ) {
+                        *iterator = true;
+                    }
+                }
+                proc_macro2::TokenTree::Group(g) => walk(g.stream(), opaque, iterator),
+                _ => {}
+            }
+        }
+    }
+    walk(t.to_token_stream(), &mut opaque, &mut iterator);
+    opaque && iterator
+}

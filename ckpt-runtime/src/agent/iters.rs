@@ -1087,3 +1087,44 @@ mod adapter_tests {
         assert_eq!([first, rest].concat(), all);
     }
 }
+
+/// The iterator a function returns as `impl Iterator` (or a boxed `dyn Iterator`), in a
+/// `for` loop with a save point: saved as the count of items taken, and made again on
+/// restore by calling the function again (with the arguments it had, made again from
+/// the restored locals) and skipping as many items. The function must give the same items
+/// for the same arguments, as a lazily written one does (a walk over a std `HashMap`
+/// inside it would not: its order changes when the map is rebuilt).
+pub struct Remade<I>(I);
+
+/// Wraps the iterator of a call of a function returning `impl Iterator` (see [`Remade`]).
+#[inline]
+pub fn remade<I: IntoIterator>(i: I) -> Remade<I::IntoIter> {
+    Remade(i.into_iter())
+}
+
+impl<I: Iterator> Iterator for Remade<I> {
+    type Item = I::Item;
+    #[inline]
+    fn next(&mut self) -> Option<I::Item> {
+        self.0.next()
+    }
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+    #[inline]
+    fn nth(&mut self, n: usize) -> Option<I::Item> {
+        self.0.nth(n)
+    }
+}
+
+impl<I: DoubleEndedIterator> DoubleEndedIterator for Remade<I> {
+    #[inline]
+    fn next_back(&mut self) -> Option<I::Item> {
+        self.0.next_back()
+    }
+}
+
+impl<I: ExactSizeIterator> ExactSizeIterator for Remade<I> {}
+
+impl<I: Iterator> StableOrder for Remade<I> {}

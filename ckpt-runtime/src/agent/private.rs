@@ -15,11 +15,11 @@ use super::components;
 pub use super::dyns::{dyn_not_saveable, load_dyn, save_dyn, DynCtor};
 pub use super::globals::{register_global, register_static_mut, GlobalValue};
 pub use super::iters::{
-    enumerate, iter_take, iter_take_as, lowered_filter, lowered_filter_map, lowered_map, skip,
-    step_by, take, Counted, Enumerated, ItemKey, IterLoad, IterLoadCount, IterLoadFallback,
+    enumerate, iter_take, iter_take_as, lowered_filter, lowered_filter_map, lowered_map, remade,
+    skip, step_by, take, Counted, Enumerated, ItemKey, IterLoad, IterLoadCount, IterLoadFallback,
     IterLoadReplay, IterSave, IterSaveCount, IterSaveFallback, IterSaveReplay, IterSaveWhole,
-    KeyedValues, KeyedValuesMut, Live, Order, OrderAny, OrderHash, PickMut, PickRef, Replay,
-    ResumableLoop, SavedWhole, Skipped, Stepped, Suspend, SuspendAny, SuspendReplay,
+    KeyedValues, KeyedValuesMut, Live, Order, OrderAny, OrderHash, PickMut, PickRef, Remade,
+    Replay, ResumableLoop, SavedWhole, Skipped, Stepped, Suspend, SuspendAny, SuspendReplay,
     SuspendedCount, SuspendedReplay, Taken, ValuesAny, ValuesHash, ValuesMutAny, ValuesMutHash,
 };
 pub use super::options::Program;

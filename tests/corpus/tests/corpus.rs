@@ -421,6 +421,7 @@ corpus! {
     hashmap_filter_map_loop,
     hashmap_iter_sum,
     hashmap_remove_entry,
+    impl_iterator_helpers,
     inherent_impl_bank,
     intcode_vm,
     inventory_simulation,
