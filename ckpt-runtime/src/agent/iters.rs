@@ -1060,34 +1060,6 @@ pub fn lowered_filter_map<T, U, F: FnOnce(T) -> Option<U>>(x: T, f: F) -> Option
     f(x)
 }
 
-#[cfg(test)]
-mod adapter_tests {
-    use super::*;
-    use crate::state::{from_slice, to_vec};
-
-    /// ckpt's adapters yield what std's do, and continue after a save and load.
-    #[test]
-    fn take_skip_step_by_match_std_and_resume() {
-        for n in [0usize, 1, 3, 7, 20] {
-            assert!(take(0..10u32, n).eq((0..10u32).take(n)), "take {n}");
-            assert!(skip(0..10u32, n).eq((0..10u32).skip(n)), "skip {n}");
-            if n > 0 {
-                assert!(
-                    step_by(0..10u32, n).eq((0..10u32).step_by(n)),
-                    "step_by {n}"
-                );
-            }
-        }
-        let mut it = step_by(skip(take(0..100u64, 50), 3), 4);
-        let first: Vec<u64> = it.by_ref().take(3).collect();
-        let back: Stepped<Skipped<Taken<std::ops::Range<u64>>>> =
-            from_slice(&to_vec(&it).unwrap()).unwrap();
-        let rest: Vec<u64> = back.collect();
-        let all: Vec<u64> = (0..100u64).take(50).skip(3).step_by(4).collect();
-        assert_eq!([first, rest].concat(), all);
-    }
-}
-
 /// The iterator a function returns as `impl Iterator` (or a boxed `dyn Iterator`), in a
 /// `for` loop with a save point: saved as the count of items taken, and made again on
 /// restore by calling the function again (with the arguments it had, made again from
@@ -1128,3 +1100,31 @@ impl<I: DoubleEndedIterator> DoubleEndedIterator for Remade<I> {
 impl<I: ExactSizeIterator> ExactSizeIterator for Remade<I> {}
 
 impl<I: Iterator> StableOrder for Remade<I> {}
+
+#[cfg(test)]
+mod adapter_tests {
+    use super::*;
+    use crate::state::{from_slice, to_vec};
+
+    /// ckpt's adapters yield what std's do, and continue after a save and load.
+    #[test]
+    fn take_skip_step_by_match_std_and_resume() {
+        for n in [0usize, 1, 3, 7, 20] {
+            assert!(take(0..10u32, n).eq((0..10u32).take(n)), "take {n}");
+            assert!(skip(0..10u32, n).eq((0..10u32).skip(n)), "skip {n}");
+            if n > 0 {
+                assert!(
+                    step_by(0..10u32, n).eq((0..10u32).step_by(n)),
+                    "step_by {n}"
+                );
+            }
+        }
+        let mut it = step_by(skip(take(0..100u64, 50), 3), 4);
+        let first: Vec<u64> = it.by_ref().take(3).collect();
+        let back: Stepped<Skipped<Taken<std::ops::Range<u64>>>> =
+            from_slice(&to_vec(&it).unwrap()).unwrap();
+        let rest: Vec<u64> = back.collect();
+        let all: Vec<u64> = (0..100u64).take(50).skip(3).step_by(4).collect();
+        assert_eq!([first, rest].concat(), all);
+    }
+}
