@@ -21,6 +21,7 @@
 
 use std::collections::BTreeSet;
 
+use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
 
 use super::points::has_point_stmt;
@@ -84,43 +85,58 @@ impl Unmove {
         }
     }
 
-    /// The captures of `let NAME = move |..| ..;` moved into locals; the closure no
-    /// longer `move`. Returns the statements that bind the locals.
-    fn local(&mut self, l: &mut syn::Local) -> Vec<syn::Stmt> {
-        let Some(init) = l.init.as_mut().filter(|i| i.diverge.is_none()) else {
-            return Vec::new();
+    /// The closure `let` initializes (`move` or not, as `moving` says) and the locals it
+    /// captures, unless it captures `self` or is async.
+    fn closure_of<'l>(
+        &self,
+        l: &'l mut syn::Local,
+        moving: bool,
+    ) -> Option<(&'l mut syn::Expr, Vec<String>)> {
+        let init = l.init.as_mut().filter(|i| i.diverge.is_none())?;
+        let e = strip_parens(&mut init.expr);
+        let syn::Expr::Closure(c) = &*e else {
+            return None;
         };
-        let syn::Expr::Closure(c) = strip_parens(&mut init.expr) else {
-            return Vec::new();
-        };
-        if c.capture.is_none() || c.asyncness.is_some() {
-            return Vec::new();
+        if c.capture.is_some() != moving || c.asyncness.is_some() {
+            return None;
         }
-        let free = Uses::of_expr(&syn::Expr::Closure(c.clone()));
+        let free = Uses::of_expr(e);
         if free.contains("self") {
-            return Vec::new();
+            return None;
         }
-        let captured: Vec<String> = free
+        let captured = free
             .into_iter()
             .filter(|n| self.locals.contains(n) && !n.starts_with(|ch: char| ch.is_uppercase()))
             .collect();
-        self.next += 1;
+        Some((e, captured))
+    }
+
+    /// The captures of `let NAME = move |..| ..;` moved into locals; the closure no
+    /// longer `move`. Returns the statements that bind the locals.
+    fn local(&mut self, l: &mut syn::Local) -> Vec<syn::Stmt> {
+        let next = self.next + 1;
+        let Some((e, captured)) = self.closure_of(l, true) else {
+            return Vec::new();
+        };
+        let syn::Expr::Closure(c) = e else {
+            return Vec::new();
+        };
         let mut stmts = Vec::new();
         let mut mapping = Vec::new();
         for n in &captured {
-            let hidden = syn::Ident::new(&format!("__ckpt_mv{}_{n}", self.next), c.or1_token.span);
+            let hidden = syn::Ident::new(&format!("__ckpt_mv{next}_{n}"), c.or1_token.span);
             let orig = syn::Ident::new(n, c.or1_token.span);
             stmts.push(syn::parse_quote! { let mut #hidden = #orig; });
-            self.locals.insert(hidden.to_string());
             mapping.push((n.clone(), hidden));
         }
         c.capture = None;
-        Renamer::with_mapping(mapping).visit_expr_closure_mut(c);
+        Renamer::with_mapping(mapping.clone()).visit_expr_closure_mut(c);
+        self.next = next;
+        self.locals
+            .extend(mapping.into_iter().map(|(_, h)| h.to_string()));
         stmts
     }
-}
 
-impl Unmove {
     /// `let mut NAME = |..| ..;` (a closure that may change what it borrows): a pointer to
     /// each local it captures, taken before it borrows them, and the closure wrapped in
     /// `lends(closure, (pointers,))`. A point while the closure lives saves those locals
@@ -129,46 +145,33 @@ impl Unmove {
     fn lending(&mut self, l: &mut syn::Local) -> Vec<syn::Stmt> {
         let mutable = matches!(&l.pat, syn::Pat::Ident(i) if i.mutability.is_some())
             || matches!(&l.pat, syn::Pat::Type(t) if matches!(&*t.pat, syn::Pat::Ident(i) if i.mutability.is_some()));
-        let Some(init) = l.init.as_mut().filter(|i| i.diverge.is_none()) else {
-            return Vec::new();
-        };
         if !mutable {
             return Vec::new();
         }
-        let syn::Expr::Closure(c) = strip_parens(&mut init.expr) else {
+        let next = self.next + 1;
+        let Some((e, captured)) = self.closure_of(l, false) else {
             return Vec::new();
         };
-        if c.capture.is_some() || c.asyncness.is_some() {
-            return Vec::new();
-        }
-        let free = Uses::of_expr(&syn::Expr::Closure(c.clone()));
-        if free.contains("self") {
-            return Vec::new();
-        }
-        let captured: Vec<String> = free
-            .into_iter()
-            .filter(|n| self.locals.contains(n) && !n.starts_with(|ch: char| ch.is_uppercase()))
-            .collect();
         if captured.is_empty() {
             return Vec::new();
         }
-        self.next += 1;
-        let span = c.or1_token.span;
+        let span = e.span();
         let mut stmts = Vec::new();
         let mut ptrs = Vec::new();
         for n in &captured {
             let p = syn::Ident::new(
-                &format!("__ckpt_p{}_{}", self.next, n.trim_start_matches('_')),
+                &format!("__ckpt_p{next}_{}", n.trim_start_matches('_')),
                 span,
             );
             let x = syn::Ident::new(n, span);
             stmts.push(syn::parse_quote! { let #p = ::core::ptr::addr_of!(#x); });
             ptrs.push(p);
         }
-        let closure = c.clone();
-        *init.expr = syn::parse_quote! {
+        let closure = e.clone();
+        *e = syn::parse_quote! {
             ::ckpt::__private::lends(#closure, (#(#ptrs,)*))
         };
+        self.next = next;
         stmts
     }
 }
