@@ -447,6 +447,7 @@ corpus! {
     mem_take_swap_replace,
     method_on_field_engine,
     method_on_temporary,
+    methods_borrowed_loop_vars,
     move_closures_owning_values,
     move_into_summarize,
     mut_field_and_index_borrow,
