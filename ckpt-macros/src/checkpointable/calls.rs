@@ -539,7 +539,7 @@ impl CaptureSpec<'_> {
                 Mode::Rerun(_) | Mode::Head(_) | Mode::Rematch { .. } | Mode::Param => {}
             }
         }
-        puts.extend(self.params());
+        puts.extend(self.params(&lent_to_closures));
         let span = self.span;
         quote_spanned! {span=>
             |__w: &mut ::ckpt::__private::Writer<'_, '_>| -> ::ckpt::Result<()> {
@@ -549,8 +549,12 @@ impl CaptureSpec<'_> {
         }
     }
 
-    /// Every parameter, as the caller may need it handed back.
-    fn params(&self) -> Vec<TokenStream> {
+    /// Every parameter, as the caller may need it handed back (those a live closure
+    /// borrows read through their pointers, `lent_to_closures`).
+    fn params(
+        &self,
+        lent_to_closures: &std::collections::BTreeMap<String, syn::Ident>,
+    ) -> Vec<TokenStream> {
         let mut out = Vec::new();
         for p in &self.model.params {
             let pos = p.pos;
@@ -574,10 +578,14 @@ impl CaptureSpec<'_> {
                         }}
                     } else if named_live {
                         let id = p.name.as_ref().expect("named");
+                        let read = match lent_to_closures.get(&id.to_string()) {
+                            Some(ptr) => quote!(::ckpt::__private::lent_ref(#ptr)),
+                            None => quote!(&#id),
+                        };
                         quote_spanned! {id.span()=> {
                             #[allow(unused_imports)]
                             use ::ckpt::__private::{ArgValState as _, ArgValNone as _};
-                            (&&::ckpt::__private::ArgVal(&#id)).__ckpt_put(__w, #pos, #key)?;
+                            (&&::ckpt::__private::ArgVal(#read)).__ckpt_put(__w, #pos, #key)?;
                         }}
                     } else {
                         quote! {{
@@ -621,7 +629,10 @@ impl CaptureSpec<'_> {
                         });
                         continue;
                     }
-                    let read = quote!(&*#id);
+                    let read = match lent_to_closures.get(&id.to_string()) {
+                        Some(ptr) => quote!(&**::ckpt::__private::lent_ref(#ptr)),
+                        None => quote!(&*#id),
+                    };
                     quote! {{
                         #[allow(unused_imports)]
                         use ::ckpt::__private::{ArgRefState as _, ArgRefNone as _};

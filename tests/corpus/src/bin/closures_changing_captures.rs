@@ -1,7 +1,18 @@
 //! Closures that change what they capture, kept across saves: one adding to a total and
 //! pushing to a log, one counting words in a HashMap through `entry`, and a `move`
-//! counter whose own copy runs ahead of the outer variable.
+//! counter whose own copy runs ahead of the outer variable, and one pushing through a
+//! `&mut Vec` parameter.
 use std::collections::HashMap;
+
+#[ckpt::checkpointable]
+fn fill(v: &mut Vec<i32>, n: i32) {
+    let mut push = |x: i32| v.push(x * 2);
+    for i in 0..n {
+        push(i);
+        ckpt::save().expect("checkpoint");
+        println!("pushed {i}");
+    }
+}
 
 #[ckpt::checkpointable]
 fn main() {
@@ -38,4 +49,7 @@ fn main() {
     let mut keys: Vec<_> = counts.iter().collect();
     keys.sort();
     println!("{keys:?}");
+    let mut doubled = vec![100];
+    fill(&mut doubled, 4);
+    println!("{doubled:?}");
 }
