@@ -17,7 +17,15 @@
 //! saves, and the closure is made again on restore from them, like any closure that
 //! borrows. Only `let NAME = move |..| ..;` statements followed by a point in their block
 //! are changed, and not when the block hands the closure out (its tail or a `return`
-//! names it) or the closure captures `self`.
+//! names it, or a call takes it by value: `thread::spawn(work)`) or the closure captures
+//! `self`.
+//!
+//! A closure that changes what it borrows (`let mut add = |x| total += x;`, and a `move`
+//! one once rewritten as above) holds a `&mut` to those locals across the point, so the
+//! frame cannot read them there. Before it, a pointer to each is taken, and the closure
+//! is wrapped: `let mut add = lends(|x| total += x, (__ckpt_p2_total,));`. A point while
+//! the closure lives saves those locals through the pointers (`split` and `calls` find
+//! them in the `lends` call); a restore makes the pointers and the closure again.
 
 use std::collections::BTreeSet;
 
@@ -200,14 +208,30 @@ fn single_name(p: &syn::Pat) -> Option<String> {
     }
 }
 
-/// A `return` in `s` whose value names `name`.
+/// A `return` in `s` whose value names `name`, or `name` passed by value to a call
+/// (`thread::spawn(work)`, `Box::new(f)`: it may have to outlive the function).
 fn returns(s: &syn::Stmt, name: &str) -> bool {
     struct R<'n>(&'n str, bool);
+    impl R<'_> {
+        fn args<'a>(&mut self, args: impl IntoIterator<Item = &'a syn::Expr>) {
+            self.1 |= args
+                .into_iter()
+                .any(|a| super::vars::ident_of(a).is_some_and(|n| n == self.0));
+        }
+    }
     impl<'a> syn::visit::Visit<'a> for R<'_> {
         fn visit_expr_return(&mut self, r: &'a syn::ExprReturn) {
             if let Some(e) = &r.expr {
                 self.1 |= Uses::of_expr(e).contains(self.0);
             }
+        }
+        fn visit_expr_call(&mut self, c: &'a syn::ExprCall) {
+            self.args(&c.args);
+            syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_expr_method_call(&mut self, m: &'a syn::ExprMethodCall) {
+            self.args(&m.args);
+            syn::visit::visit_expr_method_call(self, m);
         }
         fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
         fn visit_item(&mut self, _: &'a syn::Item) {}
