@@ -471,7 +471,11 @@ impl CaptureSpec<'_> {
                 let Some(syn::Expr::Macro(m)) = pl.init.as_ref().map(|i| &*i.expr) else {
                     continue;
                 };
-                if let Ok(x) = m.mac.parse_body::<syn::Ident>() {
+                // `addr_of!(self)` too: `self` is a keyword, not an `Ident` to syn.
+                if let Ok(x) = m
+                    .mac
+                    .parse_body_with(<syn::Ident as syn::ext::IdentExt>::parse_any)
+                {
                     out.insert(x.to_string(), pb.ident.clone());
                 }
             }

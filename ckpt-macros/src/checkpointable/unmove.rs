@@ -94,7 +94,7 @@ impl Unmove {
     }
 
     /// The closure `let` initializes (`move` or not, as `moving` says) and the locals it
-    /// captures, unless it captures `self` or is async.
+    /// captures, unless it is async or a `move` one that captures `self`.
     fn closure_of<'l>(
         &self,
         l: &'l mut syn::Local,
@@ -109,12 +109,17 @@ impl Unmove {
             return None;
         }
         let free = Uses::of_expr(e);
-        if free.contains("self") {
+        // A `move` closure would take `self` itself; a borrowing one borrows it like a
+        // parameter.
+        if moving && free.contains("self") {
             return None;
         }
         let captured = free
             .into_iter()
-            .filter(|n| self.locals.contains(n) && !n.starts_with(|ch: char| ch.is_uppercase()))
+            .filter(|n| {
+                (self.locals.contains(n) || n == "self")
+                    && !n.starts_with(|ch: char| ch.is_uppercase())
+            })
             .collect();
         Some((e, captured))
     }

@@ -1,7 +1,7 @@
 //! Closures that change what they capture, kept across saves: one adding to a total and
 //! pushing to a log, one counting words in a HashMap through `entry`, and a `move`
-//! counter whose own copy runs ahead of the outer variable, and one pushing through a
-//! `&mut Vec` parameter.
+//! counter whose own copy runs ahead of the outer variable, one pushing through a
+//! `&mut Vec` parameter, and one in a method changing two fields of `self`.
 use std::collections::HashMap;
 
 #[ckpt::checkpointable]
@@ -11,6 +11,28 @@ fn fill(v: &mut Vec<i32>, n: i32) {
         push(i);
         ckpt::save().expect("checkpoint");
         println!("pushed {i}");
+    }
+}
+
+#[derive(ckpt::State, Default)]
+struct Journal {
+    events: Vec<String>,
+    count: u32,
+}
+
+#[ckpt::checkpointable]
+impl Journal {
+    fn run(&mut self, n: u32) {
+        let mut log = |m: String| {
+            self.count += 1;
+            self.events.push(m)
+        };
+        for i in 0..n {
+            log(format!("event {i}"));
+            ckpt::save().expect("checkpoint");
+            println!("logged {i}");
+        }
+        println!("{} events: {:?}", self.count, self.events);
     }
 }
 
@@ -52,4 +74,7 @@ fn main() {
     let mut doubled = vec![100];
     fill(&mut doubled, 4);
     println!("{doubled:?}");
+    let mut j = Journal::default();
+    j.run(4);
+    println!("journal holds {}", j.events.len());
 }
