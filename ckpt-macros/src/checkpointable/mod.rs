@@ -458,7 +458,8 @@ fn function(
     if sig.ident == "__ckpt_main" {
         model.name = "main".into();
     }
-    let body = body(&model, block, self_ty, a, cx);
+    let mut consumed = BTreeSet::new();
+    let body = body(&model, block, self_ty, a, cx, &mut consumed);
     let name = model.name.clone();
     let body = with_std_rewritten(body, &name, a);
     if let Some(b) = &body {
@@ -478,6 +479,7 @@ fn function(
                     inherent: false, ..
                 } => {}
             }
+            model.bound_consumed_iterators(&mut sig, &consumed);
             sig
         }
         None => sig.clone(),
@@ -504,6 +506,7 @@ fn body(
     self_ty: Option<&str>,
     a: &Analysis,
     cx: &mut Ctxt,
+    consumed: &mut BTreeSet<String>,
 ) -> Option<TokenStream> {
     let mut body = block.clone();
     // Items declared in the body stay visible to all of it.
@@ -562,6 +565,15 @@ fn body(
     let mut norm = normalize::Norm::default();
     norm.iter_fns = a.iter_fns.clone();
     norm.run(&mut body, &params, ref_params);
+    // Parameters a loop with a point consumes (`for job in jobs`): their iterator is saved
+    // whole, so the signature bounds it `State`.
+    consumed.extend(
+        norm.iters
+            .iter()
+            .filter(|it| it.whole)
+            .filter_map(|it| normalize::consumed_root(&it.iterable))
+            .filter(|n| params.iter().any(|(p, _)| p == n)),
+    );
     show("normalize", name, &body);
     hoist::Hoist::default().run(&mut body);
     show("hoist", name, &body);

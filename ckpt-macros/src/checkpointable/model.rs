@@ -6,6 +6,8 @@
 //! received as `__ckpt_pI` and bound to the user's pattern at the top of the body, so
 //! patterns like `(a, b): (u64, u64)` or `mut n: u64` stay the user's business.
 
+use std::collections::BTreeSet;
+
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, ToTokens};
 
@@ -154,6 +156,16 @@ impl FnModel {
     /// In a trait impl (`outer: None` there) nothing is added: its methods cannot ask
     /// more than the trait.
     pub fn add_state_bounds(sig: &mut syn::Signature, outer: Option<&syn::Generics>) {
+        // `impl Trait` parameters are type parameters too (`name: impl Into<String>`).
+        for arg in sig.inputs.iter_mut() {
+            if let syn::FnArg::Typed(pt) = arg {
+                if let syn::Type::ImplTrait(it) = &mut *pt.ty {
+                    if !it.bounds.iter().any(exempt) {
+                        it.bounds.push(syn::parse_quote!(::ckpt::State));
+                    }
+                }
+            }
+        }
         let mut params: Vec<(syn::Ident, bool)> = Vec::new();
         // Either where clause (the impl's, the method's) may bound either's parameters.
         let wheres: Vec<&syn::WherePredicate> = outer
@@ -184,6 +196,108 @@ impl FnModel {
         let w = sig.generics.make_where_clause();
         for id in wanted {
             w.predicates.push(syn::parse_quote!(#id: ::ckpt::State));
+        }
+    }
+
+    /// The parameters in `consumed` (iterators a loop with a point consumes, saved whole)
+    /// bounded `State`: `impl Iterator<..> + State`, `impl IntoIterator<.., IntoIter:
+    /// State>`, or for a type parameter `I: State` / `<I as IntoIterator>::IntoIter:
+    /// State` (iterator type parameters are otherwise exempt, see `add_state_bounds`).
+    pub fn bound_consumed_iterators(&self, sig: &mut syn::Signature, consumed: &BTreeSet<String>) {
+        let positions: BTreeSet<usize> = self
+            .params
+            .iter()
+            .filter(|p| {
+                p.name
+                    .as_ref()
+                    .is_some_and(|n| consumed.contains(&n.to_string()))
+            })
+            .map(|p| p.pos)
+            .collect();
+        let iterator = |b: &syn::TypeParamBound| -> Option<bool> {
+            let syn::TypeParamBound::Trait(t) = b else {
+                return None;
+            };
+            match t.path.segments.last()?.ident.to_string().as_str() {
+                "Iterator" | "DoubleEndedIterator" | "ExactSizeIterator" => Some(false),
+                "IntoIterator" => Some(true),
+                _ => None,
+            }
+        };
+        let mut wheres: Vec<syn::WherePredicate> = Vec::new();
+        let generics = sig.generics.clone();
+        for (pos, arg) in sig.inputs.iter_mut().enumerate() {
+            let syn::FnArg::Typed(pt) = arg else { continue };
+            if !positions.contains(&pos) {
+                continue;
+            }
+            match &mut *pt.ty {
+                syn::Type::ImplTrait(it) => {
+                    let kinds: Vec<bool> = it.bounds.iter().filter_map(iterator).collect();
+                    // The parameter itself too: the loop took it, so a restore hands the
+                    // function its placeholder.
+                    if !kinds.is_empty() {
+                        it.bounds.push(syn::parse_quote!(::ckpt::State));
+                    }
+                    if kinds.contains(&true) && !kinds.contains(&false) {
+                        for b in it.bounds.iter_mut() {
+                            let syn::TypeParamBound::Trait(t) = b else {
+                                continue;
+                            };
+                            let Some(last) = t.path.segments.last_mut() else {
+                                continue;
+                            };
+                            if last.ident != "IntoIterator" {
+                                continue;
+                            }
+                            match &mut last.arguments {
+                                syn::PathArguments::AngleBracketed(a) => {
+                                    a.args.push(syn::parse_quote!(IntoIter: ::ckpt::State));
+                                }
+                                args @ syn::PathArguments::None => {
+                                    *args = syn::PathArguments::AngleBracketed(
+                                        syn::parse_quote!(<IntoIter: ::ckpt::State>),
+                                    );
+                                }
+                                syn::PathArguments::Parenthesized(_) => {}
+                            }
+                        }
+                    }
+                }
+                syn::Type::Path(tp) if tp.qself.is_none() => {
+                    let Some(id) = tp.path.get_ident() else {
+                        continue;
+                    };
+                    let mut bounds: Vec<&syn::TypeParamBound> = generics
+                        .type_params()
+                        .filter(|p| p.ident == *id)
+                        .flat_map(|p| p.bounds.iter())
+                        .collect();
+                    if let Some(w) = &generics.where_clause {
+                        for pred in &w.predicates {
+                            if let syn::WherePredicate::Type(t) = pred {
+                                if matches!(&t.bounded_ty, syn::Type::Path(b) if b.path.is_ident(id))
+                                {
+                                    bounds.extend(t.bounds.iter());
+                                }
+                            }
+                        }
+                    }
+                    let kinds: Vec<bool> = bounds.into_iter().filter_map(iterator).collect();
+                    if kinds.contains(&false) {
+                        wheres.push(syn::parse_quote!(#id: ::ckpt::State));
+                    } else if kinds.contains(&true) {
+                        wheres.push(syn::parse_quote!(#id: ::ckpt::State));
+                        wheres.push(syn::parse_quote!(
+                            <#id as ::core::iter::IntoIterator>::IntoIter: ::ckpt::State
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if !wheres.is_empty() {
+            sig.generics.make_where_clause().predicates.extend(wheres);
         }
     }
 

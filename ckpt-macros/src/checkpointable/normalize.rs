@@ -550,6 +550,21 @@ fn borrowed_temporary(iterable: &mut syn::Expr, n: u32) -> Option<syn::Stmt> {
 }
 
 /// `v` in `for x in v` / `for x in v.into_iter()`: a local the loop consumes.
+/// The local a loop's iterable consumes, through ckpt's adapters
+/// (`::ckpt::__private::enumerate(jobs)`, `take(jobs, 3)`) and `into_iter()`.
+pub fn consumed_root(iterable: &syn::Expr) -> Option<String> {
+    match iterable {
+        syn::Expr::Call(c)
+            if matches!(&*c.func, syn::Expr::Path(p)
+                if p.path.segments.iter().any(|s| s.ident == "__private")) =>
+        {
+            consumed_root(c.args.first()?)
+        }
+        syn::Expr::Paren(p) => consumed_root(&p.expr),
+        other => moved_local(other),
+    }
+}
+
 pub fn moved_local(iterable: &syn::Expr) -> Option<String> {
     use super::vars::ident_of;
     match iterable {

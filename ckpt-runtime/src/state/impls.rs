@@ -371,6 +371,10 @@ impl<T: State> State for Box<[T]> {
 }
 
 impl<T: State> State for Range<T> {
+    fn placeholder() -> Option<Self> {
+        Some(T::placeholder()?..T::placeholder()?)
+    }
+
     /// `[start, end]`.
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         e.array(2);
@@ -388,6 +392,10 @@ impl<T: State> State for Range<T> {
 macro_rules! range_inclusive_state {
     ($($t:ty)*) => {$(
         impl State for RangeInclusive<$t> {
+            fn placeholder() -> Option<Self> {
+                Some(<$t>::default()..=<$t>::default())
+            }
+
             fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
                 e.array(3);
                 self.start().save(e)?;
@@ -418,6 +426,10 @@ range_inclusive_state!(u8 u16 u32 u64 u128 usize i8 i16 i32 i64 i128 isize char)
 macro_rules! float_range_inclusive_state {
     ($($t:ty)*) => {$(
         impl State for RangeInclusive<$t> {
+            fn placeholder() -> Option<Self> {
+                Some(<$t>::default()..=<$t>::default())
+            }
+
             fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
                 e.array(3);
                 self.start().save(e)?;
@@ -455,6 +467,10 @@ fn load_one_field<T: State>(
 }
 
 impl<T: State> State for RangeFrom<T> {
+    fn placeholder() -> Option<Self> {
+        Some(T::placeholder()?..)
+    }
+
     /// `{"start": x}`.
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         save_one_field("start", &self.start, e)
@@ -465,6 +481,10 @@ impl<T: State> State for RangeFrom<T> {
 }
 
 impl<T: State> State for RangeTo<T> {
+    fn placeholder() -> Option<Self> {
+        Some(..T::placeholder()?)
+    }
+
     /// `{"end": x}`.
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         save_one_field("end", &self.end, e)

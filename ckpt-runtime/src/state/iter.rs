@@ -9,6 +9,10 @@ use super::{Encoder, Loader, State, Value};
 use crate::Error;
 
 impl<T: State> State for vec::IntoIter<T> {
+    fn placeholder() -> Option<Self> {
+        Some(Vec::new().into_iter())
+    }
+
     /// The elements not yet yielded, like a `Vec`.
     fn save(&self, e: &mut Encoder<'_>) -> Result<(), Error> {
         T::save_slice(self.as_slice(), e)

@@ -411,6 +411,7 @@ corpus! {
     filter_map_parse_log,
     for_ref_vec_param,
     game_of_life_grid,
+    generic_calls_borrowed_args,
     generic_ledger_struct,
     generic_total_stack,
     generic_trait_dispatch,
