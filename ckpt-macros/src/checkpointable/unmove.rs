@@ -41,13 +41,22 @@ use super::vars::{bindings, Uses};
 pub fn run(body: &mut syn::Block, params: impl IntoIterator<Item = String>) {
     let mut locals: BTreeSet<String> = params.into_iter().collect();
     bound_names(body, &mut locals);
-    let mut u = Unmove { locals, next: 0 };
+    let closures = closure_names(body);
+    let mut u = Unmove {
+        locals,
+        closures,
+        next: 0,
+    };
     u.block(body);
 }
 
 struct Unmove {
     /// Every name a pattern of the function binds.
     locals: BTreeSet<String>,
+    /// The names `let NAME = |..| ..;` binds: a `move` closure that captures one is left
+    /// as written (a closure held in a local of ckpt's could not be saved; the closure
+    /// captured is made again on restore, as the capturing one is).
+    closures: BTreeSet<String>,
     next: u32,
 }
 
@@ -111,7 +120,7 @@ impl Unmove {
         let free = Uses::of_expr(e);
         // A `move` closure would take `self` itself; a borrowing one borrows it like a
         // parameter.
-        if moving && free.contains("self") {
+        if moving && (free.contains("self") || free.iter().any(|n| self.closures.contains(n))) {
             return None;
         }
         let captured = free
@@ -277,4 +286,27 @@ fn bound_names(b: &syn::Block, out: &mut BTreeSet<String>) {
         }
     }
     syn::visit::Visit::visit_block(&mut B(out), b);
+}
+
+/// The names bound by `let NAME = |..| ..;` (a closure, maybe in parentheses) in `b`,
+/// outside closures and items.
+fn closure_names(b: &syn::Block) -> BTreeSet<String> {
+    struct C(BTreeSet<String>);
+    impl<'a> syn::visit::Visit<'a> for C {
+        fn visit_local(&mut self, l: &'a syn::Local) {
+            let mut e = l.init.as_ref().map(|i| &*i.expr);
+            while let Some(syn::Expr::Paren(p)) = e {
+                e = Some(&p.expr);
+            }
+            if let (Some(syn::Expr::Closure(_)), Some(n)) = (e, single_name(&l.pat)) {
+                self.0.insert(n);
+            }
+            syn::visit::visit_local(self, l);
+        }
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    let mut c = C(BTreeSet::new());
+    syn::visit::Visit::visit_block(&mut c, b);
+    c.0
 }

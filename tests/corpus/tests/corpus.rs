@@ -399,6 +399,7 @@ corpus! {
     closure_table_loop,
     closures_between_saves,
     closures_changing_captures,
+    closures_in_loops_nested,
     cow_box_rc_str,
     custom_error_enum,
     custom_iterator_struct,
