@@ -23,6 +23,47 @@ use super::points::{has_point_block, has_point_expr};
 /// Iterator` (not `from_fn`/`repeat_with`, whose closures may keep state).
 const STD_ITER_FNS: &[&str] = &["zip", "repeat", "repeat_n", "once", "successors", "empty"];
 
+/// Method names std's collections, strings, readers and iterators use: a method of the
+/// program's own with one of these names (`fn iter(&self) -> impl Iterator`) does not make
+/// every `x.iter()` a call to be made again (a std `HashMap`'s `iter()` is resumed by its
+/// keys, see `pick_values` and `Replay`).
+const STD_ITER_METHODS: &[&str] = &[
+    "iter",
+    "iter_mut",
+    "into_iter",
+    "keys",
+    "values",
+    "values_mut",
+    "into_keys",
+    "into_values",
+    "drain",
+    "lines",
+    "chars",
+    "char_indices",
+    "bytes",
+    "split",
+    "split_whitespace",
+    "windows",
+    "chunks",
+    "enumerate",
+    "rev",
+    "zip",
+    "map",
+    "filter",
+    "filter_map",
+    "take",
+    "skip",
+    "step_by",
+    "chain",
+    "cloned",
+    "copied",
+    "peekable",
+    "incoming",
+    "range",
+    "flat_map",
+    "flatten",
+];
+
 /// A `for` loop's iterator.
 pub struct LoopIter {
     /// The local that holds it (`__ckpt_itN`).
@@ -194,7 +235,10 @@ impl Norm {
                     let n = s.ident.to_string();
                     self.iter_fns.contains(&n) || STD_ITER_FNS.contains(&n.as_str())
                 })),
-                syn::Expr::MethodCall(m) => self.iter_fns.contains(&m.method.to_string()),
+                syn::Expr::MethodCall(m) => {
+                    let n = m.method.to_string();
+                    self.iter_fns.contains(&n) && !STD_ITER_METHODS.contains(&n.as_str())
+                }
                 _ => false,
             };
             if hit {

@@ -455,6 +455,7 @@ corpus! {
     mut_field_and_index_borrow,
     nested_vec_mut_param,
     nonzero_duration_pathbuf,
+    own_iter_method_and_hashmap,
     particle_world_generic_trait,
     peekable_tokenizer,
     prime_sieve_index_loops,
