@@ -436,15 +436,7 @@ pub fn rerun_class(e: &syn::Expr) -> bool {
         // (`unmove`): made again, as closures are.
         syn::Expr::Call(_) if lends_call(e).is_some() => true,
         // `addr_of!(x)`: where `x` is, again.
-        syn::Expr::Macro(m)
-            if m.mac
-                .path
-                .segments
-                .last()
-                .is_some_and(|s| s.ident == "addr_of") =>
-        {
-            true
-        }
+        syn::Expr::Macro(_) if is_addr_of(e) => true,
         syn::Expr::Paren(p) => rerun_class(&p.expr),
         syn::Expr::Group(g) => rerun_class(&g.expr),
         // A table of closures (`vec![("double", Box::new(|x| x * 2)), ...]`): made again,
